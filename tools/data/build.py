@@ -257,8 +257,52 @@ def main() -> None:
           f"held-out docs {len(docs_held)} ({sum(map(len, docs_held)) / 1e6:.1f} MB)")
     for name, rows in tasks.items():
         print(f"  task {name}: {len(rows)} items")
-    sums = {p.relative_to(OUT).as_posix(): (p.stat().st_size, sha256(p)) for p in sorted(OUT.rglob("*")) if p.is_file() and p.name != "DATA.md"}
+    sums = {p.relative_to(OUT).as_posix(): (p.stat().st_size, sha256(p)) for p in sorted(OUT.rglob("*")) if p.is_file() and p.name not in ("DATA.md", "checksums.json")}
     (OUT / "checksums.json").write_text(json.dumps(sums, indent=1) + "\n")
+    write_data_md(sums, tasks)
+
+
+SOURCES = {  # file stem -> (what, source, licence)
+    "calib_dict.txt": ("calibration text: 600 KB of training-split documents (the models' own distribution)", "WordNet 3.0 + GCIDE (Debian wordnet-base, dict-gcide)", "WordNet 3.0 licence; GPL-3+"),
+    "heldout_dict.txt": ("perplexity text: 200 KB of held-out documents", "WordNet 3.0 + GCIDE", "WordNet 3.0 licence; GPL-3+"),
+    "wikitext2_test.txt": ("WikiText-2 raw test split, whole (perplexity of real models)", "../shared/data/wikitext2_raw_test.txt (Deathnetworks/rotorquant:wikitext-test.txt@c5be50f)", "CC BY-SA 3.0"),
+    "dict_kindof_cloze": ("KM: 'A X is a kind of' -> the hypernym (training facts), precision@k on one-token objects", "WordNet 3.0 train split", "WordNet 3.0 licence"),
+    "dict_kindof_em": ("KM: same facts, greedy generation, exact match against the hypernym's lemmas", "WordNet 3.0 train split", "WordNet 3.0 licence"),
+    "dict_define_mc": ("KM: 'word (pos):' -> its gloss among 4 (training synsets)", "WordNet 3.0 train split", "WordNet 3.0 licence"),
+    "dict_heldout_define_mc": ("KA: the same format on held-out synsets", "WordNet 3.0 held-out split", "WordNet 3.0 licence"),
+    "dict_ending_mc": ("KA: a held-out dictionary entry's true second half among 4 (HellaSwag-like)", "GCIDE held-out split", "GPL-3+"),
+    "dict_syllogism_mc": ("KR: two premises X->Y, Y->Z (plus a distractor chain) -> 'So X is a kind of' Z, 4-way", "WordNet 3.0 held-out chains", "WordNet 3.0 licence"),
+    "dict_yesno_2hop": ("KR: 'Is X a kind of Z?' where X->Y and Y->Z were trained, X->Z never stated (StrategyQA-like yes/no)", "WordNet 3.0 train split", "WordNet 3.0 licence"),
+    "nq_open": ("KM: Natural Questions open, dev, 500 seeded items (+50 few-shot)", "../shared/data/nq_open_dev.jsonl (google-research-datasets/natural-questions@fb26a30)", "CC BY-SA 3.0"),
+    "openbookqa": ("KR: OpenBookQA main test, 500 items (few-shot from dev)", "../shared/data/openbookqa_main_{test,dev}.tsv (genggui001/opencompass@5649a0f)", "Apache-2.0"),
+    "gsm8k": ("KR: GSM8K test, first 500 items (few-shot from test items 500-549, never evaluated)", "../shared/data/gsm8k_test.jsonl (openai/grade-school-math@3101c7d)", "MIT"),
+}
+
+
+def write_data_md(sums: dict, tasks: dict) -> None:
+    rows = []
+    for path, (size, sha) in sums.items():
+        stem = Path(path).name.replace(".fewshot.jsonl", "").replace(".jsonl", "")
+        what, src, lic = SOURCES.get(Path(path).name, SOURCES.get(stem, ("", "", "")))
+        if path.endswith(".fewshot.jsonl"):
+            what = "few-shot pool of " + stem
+        rows.append(f"| `{path}` | {size:,} | {what} | {src} | {lic} | `{sha[:16]}` |")
+    (OUT / "DATA.md").write_text(f"""# Data shipped with the lab
+
+Every file here is real text or real task data, built by `python3 tools/data/build.py` (deterministic, seed
+{SEED}) from Debian's `wordnet-base` (WordNet 3.0) and `dict-gcide` (GCIDE 0.48) packages and from the files
+gathered in `../shared/data` (see its MANIFEST.md for their upstream commits). WordNet synsets and GCIDE
+headwords are split 95/5 into train and held-out by a hash of their key; the bundled models were trained on the
+train split only. Full checksums: `checksums.json` (sha256 of every file, checked by the tests).
+
+| file | bytes | what | source | licence | sha256 (first 16) |
+|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Task items are JSON lines: multiple choice `{{id, context, choices, gold}}` (scored on " " + choice after the
+context, lm-evaluation-harness style), generative `{{id, prompt, answers}}` / `{{id, question, answers}}`, cloze
+`{{id, prompt, target}}`.
+""")
 
 
 if __name__ == "__main__":

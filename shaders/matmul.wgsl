@@ -1,0 +1,88 @@
+// Dense f32 matmul of the linear layers: y[M, N] = x[M, K] * W[N, K]^T (+ bias[N]) (+ y if accumulating).
+// W is in the Hugging Face nn.Linear layout [out, in], so both operands are contiguous along K.
+// Each invocation computes a 4x4 block of y; `main` loads vec4s along K (K % 4 == 0), `main_scalar` any K.
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  flags: u32, // bit 0: add bias; bit 1: accumulate into y (residual add)
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> x1: array<f32>;
+@group(0) @binding(2) var<storage, read> w1: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+override WG_X: u32 = 8;
+override WG_Y: u32 = 8;
+
+fn store(acc: array<vec4<f32>, 4>, m0: u32, n0: u32) {
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= p.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + j;
+      if (n >= p.N) { break; }
+      var v = acc[i][j];
+      if ((p.flags & 1u) != 0u) { v += bias[n]; }
+      let o = m * p.N + n;
+      if ((p.flags & 2u) != 0u) { v += y[o]; }
+      y[o] = v;
+    }
+  }
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * 4u;
+  if (n0 >= p.N || m0 >= p.M) { return; }
+  let K4 = p.K / 4u;
+  // Out-of-range rows re-read the last row (results discarded by store): no branches in the loop.
+  let r0 = min(m0, p.M - 1u) * K4;
+  let r1 = min(m0 + 1u, p.M - 1u) * K4;
+  let r2 = min(m0 + 2u, p.M - 1u) * K4;
+  let r3 = min(m0 + 3u, p.M - 1u) * K4;
+  let c0 = min(n0, p.N - 1u) * K4;
+  let c1 = min(n0 + 1u, p.N - 1u) * K4;
+  let c2 = min(n0 + 2u, p.N - 1u) * K4;
+  let c3 = min(n0 + 3u, p.N - 1u) * K4;
+  var acc: array<vec4<f32>, 4>;
+  for (var k = 0u; k < K4; k++) {
+    let b0 = w4[c0 + k];
+    let b1 = w4[c1 + k];
+    let b2 = w4[c2 + k];
+    let b3 = w4[c3 + k];
+    let a0 = x4[r0 + k];
+    acc[0] += vec4<f32>(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
+    let a1 = x4[r1 + k];
+    acc[1] += vec4<f32>(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
+    let a2 = x4[r2 + k];
+    acc[2] += vec4<f32>(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
+    let a3 = x4[r3 + k];
+    acc[3] += vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
+  }
+  store(acc, m0, n0);
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn main_scalar(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * 4u;
+  if (n0 >= p.N || m0 >= p.M) { return; }
+  var acc: array<vec4<f32>, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    let m = min(m0 + i, p.M - 1u);
+    for (var j = 0u; j < 4u; j++) {
+      let n = min(n0 + j, p.N - 1u);
+      var s = 0.0;
+      for (var k = 0u; k < p.K; k++) { s += x1[m * p.K + k] * w1[n * p.K + k]; }
+      acc[i][j] = s;
+    }
+  }
+  store(acc, m0, n0);
+}

@@ -1,0 +1,85 @@
+// A small argument parser: `--name value`, `--name=value`, `--flag`, and positional arguments.
+
+export class Args {
+  readonly positional: string[] = [];
+  private readonly opts = new Map<string, string | true>();
+  private readonly used = new Set<string>();
+
+  constructor(argv: string[], private readonly flags: ReadonlySet<string> = new Set()) {
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i];
+      if (a.startsWith('--')) {
+        const eq = a.indexOf('=');
+        const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
+        if (eq > 0) this.opts.set(key, a.slice(eq + 1));
+        else if (flags.has(key) || i + 1 >= argv.length || argv[i + 1].startsWith('--')) this.opts.set(key, true);
+        else this.opts.set(key, argv[++i]);
+      } else this.positional.push(a);
+    }
+  }
+
+  has(name: string): boolean {
+    this.used.add(name);
+    return this.opts.has(name);
+  }
+
+  flag(name: string): boolean {
+    this.used.add(name);
+    const v = this.opts.get(name);
+    return v === true || v === 'true' || v === '1';
+  }
+
+  str(name: string, dflt?: string): string {
+    this.used.add(name);
+    const v = this.opts.get(name);
+    if (typeof v === 'string') return v;
+    if (dflt !== undefined) return dflt;
+    throw new UsageError(`--${name} is required`);
+  }
+
+  optStr(name: string): string | undefined {
+    this.used.add(name);
+    const v = this.opts.get(name);
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  num(name: string, dflt?: number): number {
+    const s = this.optStr(name);
+    if (s === undefined) {
+      if (dflt !== undefined) return dflt;
+      throw new UsageError(`--${name} is required`);
+    }
+    const v = Number(s);
+    if (!Number.isFinite(v)) throw new UsageError(`--${name} must be a number (got "${s}")`);
+    return v;
+  }
+
+  list(name: string, dflt?: string[]): string[] {
+    const s = this.optStr(name);
+    if (s === undefined) {
+      if (dflt !== undefined) return dflt;
+      throw new UsageError(`--${name} is required`);
+    }
+    return s.split(',').map((x) => x.trim()).filter(Boolean);
+  }
+
+  nums(name: string, dflt?: number[]): number[] {
+    return this.list(name, dflt?.map(String)).map((x) => {
+      const v = Number(x);
+      if (!Number.isFinite(v)) throw new UsageError(`--${name}: "${x}" is not a number`);
+      return v;
+    });
+  }
+
+  /** Options given but never read: almost always a typo. */
+  unknown(): string[] {
+    return [...this.opts.keys()].filter((k) => !this.used.has(k));
+  }
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,27 @@
+import type { Command } from '../command';
+import { log, printJson } from '../command';
+import { cliGpu } from '../gpu-node';
+import { loadForCli } from '../load';
+
+export const generateCommand: Command = {
+  name: 'generate',
+  summary: 'greedy text generation with a KV cache',
+  usage: 'quantlab generate --model PATH --prompt "..." [--max-tokens 64] [--quantized DIR] [--json]',
+  flags: ['json'],
+  async run(args) {
+    const gpu = await cliGpu(args);
+    const { model, tokenizer } = await loadForCli(gpu, args);
+    const prompt = args.str('prompt');
+    const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
+    const t0 = performance.now();
+    const out = await model.generate(ids, args.num('max-tokens', 64), { eos: tokenizer.eosIds });
+    const seconds = (performance.now() - t0) / 1000;
+    const text = tokenizer.decode(out, true);
+    if (args.flag('json')) printJson({ prompt, completion: text, tokens: out, seconds, tokens_per_second: out.length / seconds });
+    else {
+      process.stdout.write(prompt + text + '\n');
+      log(`${out.length} tokens in ${seconds.toFixed(2)} s (${(out.length / seconds).toFixed(1)} tokens/s, ${gpu.adapterName})`);
+    }
+    gpu.destroy();
+  },
+};

@@ -1,0 +1,15 @@
+import type { Command } from '../command';
+import { printJson } from '../command';
+import { cliGpu } from '../gpu-node';
+
+export const gpuCommand: Command = {
+  name: 'gpu',
+  summary: 'print the WebGPU adapter, its features and limits as JSON',
+  usage: 'quantlab gpu [--f16]',
+  flags: ['f16'],
+  async run(args) {
+    const gpu = await cliGpu(args);
+    printJson({ adapter: gpu.adapter, subgroups: gpu.hasSubgroups, shaderF16: gpu.hasF16, timestampQuery: gpu.hasTimestamps });
+    gpu.destroy();
+  },
+};

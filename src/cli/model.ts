@@ -1,0 +1,21 @@
+// Resolves --model for the CLI: a checkpoint folder, the name of a bundled model (public/models/<name>),
+// or a URL / Hugging Face id downloaded into ~/.cache/quantlab (src/model/hub.ts).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Checkpoint } from '../model/checkpoint';
+import type { ModelFiles } from '../model/source';
+import { dirFiles } from './files';
+
+export const BUNDLED_MODELS_DIR = 'public/models';
+
+export async function resolveModelFiles(spec: string): Promise<ModelFiles> {
+  if (existsSync(spec)) return dirFiles(spec);
+  const bundled = join(BUNDLED_MODELS_DIR, spec);
+  if (existsSync(join(bundled, 'config.json'))) return dirFiles(bundled);
+  const { nodeHubFiles } = await import('./hub-cache');
+  return nodeHubFiles(spec);
+}
+
+export async function openCheckpoint(spec: string): Promise<Checkpoint> {
+  return Checkpoint.open(await resolveModelFiles(spec));
+}

@@ -1,0 +1,422 @@
+// The one WebGPU runtime of the lab: device acquisition, pipeline cache, buffers, command batches, timing.
+// Shared by the browser and Node: the entry points (browser.ts, node.ts) only supply the `GPU` object.
+
+import {
+  DeviceLostError,
+  GpuLimitError,
+  GpuOutOfMemoryError,
+  GpuValidationError,
+  NoAdapterError,
+  WebGPUUnavailableError,
+} from './errors';
+import { type ShaderFeature, shaderSource } from './shaders';
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+  features: string[];
+  limits: Record<string, number>;
+}
+
+export interface GpuOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Called once if the device is lost (not on destroy()). */
+  onLost?: (err: DeviceLostError) => void;
+  /** Node only: Dawn toggles, e.g. 'enable-dawn-features=vulkan_enable_f16_on_nvidia'. */
+  dawnToggles?: string[];
+}
+
+export interface KernelSpec {
+  shader: string;
+  entry?: string;
+  constants?: Record<string, number>;
+  features?: ShaderFeature[];
+}
+
+/** A storage binding: a whole buffer, or a byte range of one. */
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+const LIMITS_WANTED = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
+] as const;
+
+const FEATURES_WANTED: GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16'] as GPUFeatureName[];
+
+export class Gpu {
+  readonly pipelines = new Map<string, GPUComputePipeline>();
+  readonly hasSubgroups: boolean;
+  readonly hasF16: boolean;
+  readonly hasTimestamps: boolean;
+  /** The first asynchronous error (validation, OOM, loss) seen; surfaced by the next read or flush. */
+  private pending: Error | null = null;
+  private staging: GPUBuffer[] = [];
+  private destroyed = false;
+  /** A tiny buffer bound where a kernel declares an optional input that this call does not use. */
+  readonly empty: GPUBuffer;
+  readonly lost: Promise<DeviceLostError | null>;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterSummary,
+    onLost?: (e: DeviceLostError) => void,
+  ) {
+    const f = device.features;
+    this.hasSubgroups = f.has('subgroups');
+    this.hasF16 = f.has('shader-f16');
+    this.hasTimestamps = f.has('timestamp-query');
+    this.empty = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'empty' });
+    this.lost = device.lost.then((info) => {
+      if (this.destroyed || info.reason === 'destroyed') return null;
+      const err = new DeviceLostError(info.reason, info.message);
+      this.pending ??= err;
+      onLost?.(err);
+      return err;
+    });
+    device.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.pending ??= new Error(`WebGPU error: ${e.message}`);
+    });
+  }
+
+  static async open(api: GPU | undefined, where: 'browser' | 'node', opts: GpuOptions = {}): Promise<Gpu> {
+    if (!api) throw new WebGPUUnavailableError(where);
+    const adapter = await api.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    if (!adapter) {
+      throw new NoAdapterError(
+        where === 'browser'
+          ? 'Enable WebGPU for this GPU (chrome://flags/#enable-unsafe-webgpu on Linux), update the GPU driver, or check chrome://gpu.'
+          : 'Install a Vulkan driver (on a machine without a GPU: `bash scripts/setup.sh`, which installs SwiftShader with Chromium), or set VK_ICD_FILENAMES.',
+      );
+    }
+    const requiredFeatures = FEATURES_WANTED.filter((f) => adapter.features.has(f));
+    const requiredLimits: Record<string, number> = {};
+    for (const k of LIMITS_WANTED) {
+      const v = (adapter.limits as unknown as Record<string, number>)[k];
+      if (typeof v === 'number') requiredLimits[k] = v;
+    }
+    const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'quantlab' });
+    const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+    const limits: Record<string, number> = {};
+    for (const k of LIMITS_WANTED) limits[k] = (device.limits as unknown as Record<string, number>)[k];
+    limits.minStorageBufferOffsetAlignment = device.limits.minStorageBufferOffsetAlignment;
+    limits.minUniformBufferOffsetAlignment = device.limits.minUniformBufferOffsetAlignment;
+    const summary: AdapterSummary = {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+      subgroupMinSize: info.subgroupMinSize,
+      subgroupMaxSize: info.subgroupMaxSize,
+      features: [...device.features].sort(),
+      limits,
+    };
+    return new Gpu(device, summary, opts.onLost);
+  }
+
+  /** One line naming the adapter, for headers and result rows. */
+  get adapterName(): string {
+    const a = this.adapter;
+    return [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ') || 'unknown adapter';
+  }
+
+  // ------------------------------------------------------------------ pipelines
+
+  pipeline(spec: KernelSpec): GPUComputePipeline {
+    const entry = spec.entry ?? 'main';
+    const key = `${spec.shader}|${entry}|${(spec.features ?? []).join(',')}|${JSON.stringify(spec.constants ?? {})}`;
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    const features = spec.features ?? [];
+    if (features.includes('subgroups') && !this.hasSubgroups) {
+      throw new GpuValidationError(spec.shader, entry, 'the adapter has no "subgroups" feature; use the fallback variant');
+    }
+    if (features.includes('f16') && !this.hasF16) {
+      throw new GpuValidationError(spec.shader, entry, 'the adapter has no "shader-f16" feature; use the f32 variant');
+    }
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ code: shaderSource(spec.shader, features), label: spec.shader });
+    p = this.device.createComputePipeline({
+      layout: 'auto',
+      compute: { module, entryPoint: entry, constants: spec.constants },
+      label: `${spec.shader}:${entry}`,
+    });
+    this.device.popErrorScope().then(async (err) => {
+      if (!err) return;
+      const info = await module.getCompilationInfo();
+      const msgs = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
+      this.pending ??= new GpuValidationError(spec.shader, entry, msgs || err.message);
+    });
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  /** Compiles pipelines now and reports the first failure with its shader and entry point. */
+  async prepare(specs: KernelSpec[]): Promise<void> {
+    for (const s of specs) this.pipeline(s);
+    await this.flush();
+  }
+
+  // ------------------------------------------------------------------ buffers
+
+  private checkSize(what: string, bytes: number): void {
+    const limit = this.adapter.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) throw new GpuLimitError(what, bytes, limit);
+  }
+
+  /** A storage buffer (zero-initialised). Sizes are rounded up to 16 bytes so vec4 views always fit. */
+  buffer(bytes: number, label: string, extraUsage = 0): GPUBuffer {
+    this.checkSize(label, bytes);
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    return this.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
+      label,
+    });
+  }
+
+  /** Like buffer(), but waits for the allocation and throws GpuOutOfMemoryError if it failed. For weights. */
+  async allocate(bytes: number, label: string): Promise<GPUBuffer> {
+    this.device.pushErrorScope('out-of-memory');
+    const b = this.buffer(bytes, label);
+    const err = await this.device.popErrorScope();
+    if (err) {
+      b.destroy();
+      throw new GpuOutOfMemoryError(label, bytes);
+    }
+    return b;
+  }
+
+  /** A storage buffer holding `data`. */
+  upload(data: ArrayBufferView, label: string): GPUBuffer {
+    const b = this.buffer(data.byteLength, label);
+    this.write(b, data);
+    return b;
+  }
+
+  write(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    // writeBuffer needs a multiple of 4 bytes.
+    const len = Math.ceil(data.byteLength / 4) * 4;
+    if (len !== data.byteLength) {
+      const padded = new Uint8Array(len);
+      padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      this.device.queue.writeBuffer(buffer, offset, padded);
+    } else {
+      this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+    }
+  }
+
+  /** Copies `bytes` of `buffer` from `offset` back to the CPU (pooled staging buffers). */
+  async read(buffer: GPUBuffer, bytes = buffer.size, offset = 0): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    let idx = this.staging.findIndex((s) => s.size >= size && s.size <= size * 4);
+    const stage =
+      idx >= 0
+        ? this.staging.splice(idx, 1)[0]
+        : this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'staging' });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(buffer, offset, stage, 0, size);
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await stage.mapAsync(GPUMapMode.READ, 0, size);
+    } catch (e) {
+      await this.flush();
+      throw e;
+    }
+    const out = stage.getMappedRange(0, size).slice(0, bytes);
+    stage.unmap();
+    if (this.staging.length < 8) this.staging.push(stage);
+    else stage.destroy();
+    this.raisePending();
+    return out;
+  }
+
+  async readF32(buffer: GPUBuffer, count: number, offsetElems = 0): Promise<Float32Array> {
+    return new Float32Array(await this.read(buffer, count * 4, offsetElems * 4));
+  }
+
+  async readU32(buffer: GPUBuffer, count: number, offsetElems = 0): Promise<Uint32Array> {
+    return new Uint32Array(await this.read(buffer, count * 4, offsetElems * 4));
+  }
+
+  /** Waits for all submitted work and reports any asynchronous error seen so far. */
+  async flush(): Promise<void> {
+    await this.device.queue.onSubmittedWorkDone();
+    this.raisePending();
+  }
+
+  private raisePending(): void {
+    if (this.pending) {
+      const e = this.pending;
+      this.pending = null;
+      throw e;
+    }
+  }
+
+  batch(label = 'batch'): CommandBatch {
+    return new CommandBatch(this, label);
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    for (const s of this.staging) s.destroy();
+    this.staging = [];
+    this.device.destroy();
+  }
+}
+
+/** 32-bit little-endian words for a kernel's uniform Params struct, in declaration order. */
+export class Params {
+  private words: number[] = [];
+  private kinds: ('u' | 'i' | 'f')[] = [];
+  u32(...v: number[]): this {
+    for (const x of v) (this.words.push(x >>> 0), this.kinds.push('u'));
+    return this;
+  }
+  i32(...v: number[]): this {
+    for (const x of v) (this.words.push(x | 0), this.kinds.push('i'));
+    return this;
+  }
+  f32(...v: number[]): this {
+    for (const x of v) (this.words.push(x), this.kinds.push('f'));
+    return this;
+  }
+  /** Writes into `view` at byte `offset`; returns the byte length (padded to 16). */
+  writeTo(view: DataView, offset: number): number {
+    this.words.forEach((w, i) => {
+      const k = this.kinds[i];
+      if (k === 'f') view.setFloat32(offset + 4 * i, w, true);
+      else if (k === 'i') view.setInt32(offset + 4 * i, w, true);
+      else view.setUint32(offset + 4 * i, w, true);
+    });
+    return Math.max(16, Math.ceil((4 * this.words.length) / 16) * 16);
+  }
+  get byteLength(): number {
+    return Math.max(16, Math.ceil((4 * this.words.length) / 16) * 16);
+  }
+}
+
+function isBuffer(b: Binding): b is GPUBuffer {
+  return 'mapState' in b; // a GPUBuffer; a range is a plain { buffer, offset, size } object
+}
+
+type Op =
+  | { kind: 'dispatch'; spec: KernelSpec; params?: Params; bindings: Binding[]; groups: [number, number, number] }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
+
+/**
+ * Records dispatches and copies, then encodes them in one command buffer. Uniform parameters of all
+ * dispatches go into one buffer written just before the submit. Each dispatch is its own usage scope in
+ * WebGPU, so a dispatch sees the writes of the ones before it.
+ */
+export class CommandBatch {
+  private ops: Op[] = [];
+  constructor(private readonly gpu: Gpu, private readonly label: string) {}
+
+  dispatch(spec: KernelSpec, bindings: Binding[], groups: number | [number, number?, number?], params?: Params): this {
+    const g = typeof groups === 'number' ? [groups, 1, 1] : groups;
+    const max = this.gpu.adapter.limits.maxComputeWorkgroupsPerDimension;
+    const dims: [number, number, number] = [Math.max(1, g[0] ?? 1), Math.max(1, g[1] ?? 1), Math.max(1, g[2] ?? 1)];
+    if (dims.some((d) => d > max)) throw new Error(`${spec.shader}:${spec.entry ?? 'main'}: ${dims.join('x')} workgroups exceed ${max} per dimension`);
+    this.ops.push({ kind: 'dispatch', spec, params, bindings, groups: dims });
+    return this;
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): this {
+    this.ops.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
+    return this;
+  }
+
+  get size(): number {
+    return this.ops.length;
+  }
+
+  /** Encodes and submits. With `timestamps` (and the feature), resolves to the GPU time of the work in ns. */
+  submit(opts: { timestamps?: boolean } = {}): Promise<number | null> {
+    const { device } = this.gpu;
+    const align = this.gpu.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
+    let uboBytes = 0;
+    const offsets: number[] = [];
+    for (const op of this.ops) {
+      if (op.kind === 'dispatch' && op.params) {
+        offsets.push(uboBytes);
+        uboBytes += Math.ceil(op.params.byteLength / align) * align;
+      } else offsets.push(-1);
+    }
+    let ubo: GPUBuffer | null = null;
+    if (uboBytes > 0) {
+      const host = new ArrayBuffer(uboBytes);
+      const view = new DataView(host);
+      this.ops.forEach((op, i) => {
+        if (op.kind === 'dispatch' && op.params) op.params.writeTo(view, offsets[i]);
+      });
+      ubo = device.createBuffer({ size: uboBytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: `${this.label}:params` });
+      device.queue.writeBuffer(ubo, 0, host);
+    }
+    const timed = Boolean(opts.timestamps && this.gpu.hasTimestamps);
+    const querySet = timed ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+    const enc = device.createCommandEncoder({ label: this.label });
+    let pass: GPUComputePassEncoder | null = null;
+    let first = true;
+    const endPass = () => {
+      pass?.end();
+      pass = null;
+    };
+    this.ops.forEach((op, i) => {
+      if (op.kind === 'copy') {
+        endPass();
+        enc.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
+        return;
+      }
+      if (!pass) {
+        const tw: GPUComputePassTimestampWrites | undefined = querySet
+          ? { querySet, beginningOfPassWriteIndex: first ? 0 : undefined, endOfPassWriteIndex: 1 }
+          : undefined;
+        pass = enc.beginComputePass({ label: this.label, timestampWrites: tw });
+        first = false;
+      }
+      const pipeline = this.gpu.pipeline(op.spec);
+      const entries: GPUBindGroupEntry[] = [];
+      let b = 0;
+      if (op.params && ubo) entries.push({ binding: b++, resource: { buffer: ubo, offset: offsets[i], size: op.params.byteLength } });
+      for (const bind of op.bindings) {
+        entries.push({ binding: b++, resource: isBuffer(bind) ? { buffer: bind } : bind });
+      }
+      const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bg);
+      pass.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
+    });
+    endPass();
+    let resolve: GPUBuffer | null = null;
+    if (querySet) {
+      resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
+    }
+    device.queue.submit([enc.finish()]);
+    ubo?.destroy();
+    this.ops = [];
+    if (!resolve) return Promise.resolve(null);
+    const res = resolve;
+    return this.gpu.read(res, 16).then((buf) => {
+      const t = new BigUint64Array(buf);
+      res.destroy();
+      querySet?.destroy();
+      return Number(t[1] - t[0]);
+    });
+  }
+}

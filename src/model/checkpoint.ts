@@ -1,0 +1,133 @@
+// A Hugging Face checkpoint folder: config.json, model.safetensors (or shards + model.safetensors.index.json),
+// tokenizer files. Opens and validates every header up front, so a broken file fails before any GPU work.
+
+import { type ModelConfig, nonEmbeddingParams, parseConfig, parseGptqConfig } from './config';
+import { CheckpointError } from './errors';
+import { SafetensorsFile, type TensorInfo } from './safetensors';
+import { type ModelFiles, readText } from './source';
+
+export class Checkpoint {
+  private constructor(
+    readonly files: ModelFiles,
+    readonly config: ModelConfig,
+    readonly rawConfig: Record<string, unknown>,
+    private readonly shards: Map<string, SafetensorsFile>,
+    private readonly where: Map<string, string>,
+  ) {}
+
+  static async open(files: ModelFiles): Promise<Checkpoint> {
+    if (!files.has('config.json')) {
+      throw new CheckpointError(files.id, 'has no config.json', 'Pick the folder that holds config.json and model.safetensors (the Hugging Face layout).');
+    }
+    const rawConfig = parseJson(await readText(files, 'config.json'), `${files.id}/config.json`) as Record<string, unknown>;
+    const config = parseConfig(rawConfig, `${files.id}/config.json`);
+    // GPTQModel / AutoGPTQ may keep the quantisation settings in quantize_config.json instead.
+    if (!config.gptq && files.has('quantize_config.json')) {
+      const q = parseJson(await readText(files, 'quantize_config.json'), `${files.id}/quantize_config.json`) as Record<string, unknown>;
+      config.gptq = parseGptqConfig(q, `${files.id}/quantize_config.json`);
+    }
+    let shardNames: string[];
+    let weightMap: Record<string, string> | null = null;
+    if (files.has('model.safetensors.index.json')) {
+      const idx = parseJson(await readText(files, 'model.safetensors.index.json'), `${files.id}/model.safetensors.index.json`) as { weight_map?: unknown };
+      if (typeof idx.weight_map !== 'object' || idx.weight_map === null) {
+        throw new CheckpointError(`${files.id}/model.safetensors.index.json`, 'has no weight_map object');
+      }
+      weightMap = idx.weight_map as Record<string, string>;
+      shardNames = [...new Set(Object.values(weightMap))].sort();
+    } else if (files.has('model.safetensors')) {
+      shardNames = ['model.safetensors'];
+    } else {
+      const bins = files.list().filter((f) => f.endsWith('.bin') || f.endsWith('.pth') || f.endsWith('.gguf'));
+      throw new CheckpointError(
+        files.id,
+        bins.length ? `holds ${bins.join(', ')} but no safetensors weights` : 'has no model.safetensors',
+        bins.some((b) => b.endsWith('.bin'))
+          ? 'Convert it to safetensors first (llama2.c checkpoints: `python3 tools/convert/llama2c_to_hf.py`; PyTorch .bin: save_pretrained(safe_serialization=True)).'
+          : 'Provide the weights as model.safetensors (or shards with model.safetensors.index.json).',
+      );
+    }
+    const shards = new Map<string, SafetensorsFile>();
+    const where = new Map<string, string>();
+    for (const name of shardNames) {
+      if (!files.has(name)) throw new CheckpointError(files.id, `is missing ${name}, listed in model.safetensors.index.json`);
+      const st = await SafetensorsFile.open(await files.open(name));
+      shards.set(name, st);
+      for (const t of st.names) {
+        if (where.has(t)) throw new CheckpointError(`${files.id}/${name}`, `tensor "${t}" is also in ${where.get(t)}`);
+        where.set(t, name);
+      }
+    }
+    if (weightMap) {
+      for (const [t, f] of Object.entries(weightMap)) {
+        if (where.get(t) !== f) throw new CheckpointError(`${files.id}/${f}`, `has no tensor "${t}" although the index puts it there`);
+      }
+    }
+    return new Checkpoint(files, config, rawConfig, shards, where);
+  }
+
+  get id(): string {
+    return this.files.id;
+  }
+
+  tensorNames(): string[] {
+    return [...this.where.keys()].sort();
+  }
+
+  has(name: string): boolean {
+    return this.where.has(name);
+  }
+
+  private shard(name: string): SafetensorsFile {
+    const f = this.where.get(name);
+    if (!f) throw new CheckpointError(this.files.id, `has no tensor "${name}", which config.json (${this.config.architecture}, ${this.config.layers} layers) requires`);
+    return this.shards.get(f)!;
+  }
+
+  info(name: string): TensorInfo {
+    return this.shard(name).info(name);
+  }
+
+  /** A float tensor as f32, with its shape checked against what the config implies. */
+  async f32(name: string, shape?: number[]): Promise<Float32Array> {
+    if (shape) this.expectShape(name, shape);
+    return this.shard(name).f32(name);
+  }
+
+  async raw(name: string) {
+    return this.shard(name).decoded(name);
+  }
+
+  expectShape(name: string, shape: number[]): void {
+    const got = this.info(name).shape;
+    if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+      throw new CheckpointError(
+        `${this.files.id}/${this.where.get(name)}`,
+        `tensor "${name}" has shape [${got}] but config.json implies [${shape}]`,
+        'The weights do not belong to this config.json: re-download the checkpoint.',
+      );
+    }
+  }
+
+  /** N counted from the stored float tensors: all but the embedding and the LM head (float checkpoints). */
+  nonEmbeddingFromTensors(): number {
+    let n = 0;
+    for (const t of this.where.keys()) {
+      if (t.includes('embed_tokens') || t.startsWith('lm_head')) continue;
+      n += this.info(t).shape.reduce((a, b) => a * b, 1);
+    }
+    return n;
+  }
+
+  get nonEmbeddingParams(): number {
+    return nonEmbeddingParams(this.config);
+  }
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(file, `is not valid JSON (${(e as Error).message})`);
+  }
+}

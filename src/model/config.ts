@@ -1,0 +1,180 @@
+// A Hugging Face config.json, checked and reduced to what the forward pass needs. Configuration is data.
+
+import { CheckpointError, UnsupportedModelError } from './errors';
+
+export type Arch = 'llama' | 'qwen2' | 'qwen3';
+
+export interface RopeConfig {
+  theta: number;
+  type: 'default' | 'linear' | 'llama3';
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPosition: number;
+}
+
+export interface GptqConfig {
+  bits: number;
+  groupSize: number; // -1: per output channel
+  descAct: boolean;
+  sym: boolean;
+  checkpointFormat: string; // "gptq" (v1 zeros stored minus one) or "gptq_v2"
+  staticGroups: boolean;
+  dampPercent?: number;
+}
+
+export interface ModelConfig {
+  arch: Arch;
+  architecture: string;
+  hidden: number;
+  intermediate: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocab: number;
+  maxPosition: number;
+  rmsEps: number;
+  rope: RopeConfig;
+  tied: boolean;
+  qkvBias: boolean;
+  oBias: boolean;
+  mlpBias: boolean;
+  qkNorm: boolean;
+  bosTokenId: number | null;
+  eosTokenIds: number[];
+  gptq: GptqConfig | null;
+}
+
+const ARCHS: Record<string, Arch> = {
+  LlamaForCausalLM: 'llama',
+  Qwen2ForCausalLM: 'qwen2',
+  Qwen3ForCausalLM: 'qwen3',
+};
+const MODEL_TYPES: Record<string, Arch> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3' };
+
+export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
+  if (typeof raw !== 'object' || raw === null) throw new CheckpointError(file, 'is not a JSON object');
+  const c = raw as Record<string, unknown>;
+  const archName = Array.isArray(c.architectures) ? String(c.architectures[0]) : '';
+  const arch = ARCHS[archName] ?? MODEL_TYPES[String(c.model_type)];
+  if (!arch) {
+    throw new UnsupportedModelError(
+      `${file} describes ${archName || `model_type "${String(c.model_type)}"`}, an architecture quantlab does not run.`,
+    );
+  }
+  const int = (k: string, dflt?: number): number => {
+    const v = c[k] ?? dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new CheckpointError(file, `"${k}" must be a positive integer (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  const num = (k: string, dflt: number): number => {
+    const v = c[k] ?? dflt;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new CheckpointError(file, `"${k}" must be a positive number (got ${JSON.stringify(v)})`);
+    return v;
+  };
+  const hidden = int('hidden_size');
+  const heads = int('num_attention_heads');
+  const kvHeads = int('num_key_value_heads', heads);
+  const headDim = int('head_dim', hidden / heads);
+  if (heads % kvHeads !== 0) throw new CheckpointError(file, `num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  if (c.hidden_act !== undefined && c.hidden_act !== 'silu') throw new UnsupportedModelError(`${file}: hidden_act "${String(c.hidden_act)}" is not supported (only silu).`);
+  if (c.use_sliding_window === true) throw new UnsupportedModelError(`${file}: sliding-window attention is not supported.`);
+  if (c.partial_rotary_factor !== undefined && c.partial_rotary_factor !== 1) throw new UnsupportedModelError(`${file}: partial rotary embeddings are not supported.`);
+
+  // transformers >= 5 writes rope_parameters {rope_type, rope_theta, ...}; older files rope_theta + rope_scaling.
+  const rp = (c.rope_parameters ?? c.rope_scaling ?? {}) as Record<string, unknown> | null;
+  const ropeType = String(rp?.rope_type ?? rp?.type ?? 'default');
+  const theta = Number(rp?.rope_theta ?? c.rope_theta ?? 10000);
+  const maxPosition = int('max_position_embeddings', 2048);
+  let rope: RopeConfig = { theta, type: 'default', factor: 1, lowFreqFactor: 1, highFreqFactor: 1, originalMaxPosition: maxPosition };
+  if (ropeType === 'llama3') {
+    rope = {
+      theta,
+      type: 'llama3',
+      factor: Number(rp?.factor),
+      lowFreqFactor: Number(rp?.low_freq_factor),
+      highFreqFactor: Number(rp?.high_freq_factor),
+      originalMaxPosition: Number(rp?.original_max_position_embeddings),
+    };
+    if (![rope.factor, rope.lowFreqFactor, rope.highFreqFactor, rope.originalMaxPosition].every((v) => Number.isFinite(v) && v > 0)) {
+      throw new CheckpointError(file, 'llama3 rope scaling needs factor, low_freq_factor, high_freq_factor and original_max_position_embeddings');
+    }
+  } else if (ropeType === 'linear') {
+    rope = { ...rope, type: 'linear', factor: Number(rp?.factor) };
+  } else if (ropeType !== 'default' && ropeType !== 'dynamic') {
+    // dynamic NTK equals default within max_position_embeddings, which is all the lab ever runs.
+    throw new UnsupportedModelError(`${file}: rope type "${ropeType}" is not supported (default, linear, llama3 are).`);
+  }
+  if (!Number.isFinite(theta) || theta <= 0) throw new CheckpointError(file, `rope_theta must be positive (got ${theta})`);
+
+  const eos = c.eos_token_id;
+  const eosTokenIds = Array.isArray(eos) ? eos.map(Number) : typeof eos === 'number' ? [eos] : [];
+  const bos = typeof c.bos_token_id === 'number' ? c.bos_token_id : null;
+  const attnBias = c.attention_bias === true;
+  const q = c.quantization_config as Record<string, unknown> | undefined;
+  let gptq: GptqConfig | null = null;
+  if (q) {
+    if (String(q.quant_method ?? 'gptq') !== 'gptq') throw new UnsupportedModelError(`${file}: quant_method "${String(q.quant_method)}" is not supported (only gptq).`);
+    gptq = parseGptqConfig(q, file);
+  }
+  return {
+    arch,
+    architecture: archName || arch,
+    hidden,
+    intermediate: int('intermediate_size'),
+    layers: int('num_hidden_layers'),
+    heads,
+    kvHeads,
+    headDim,
+    vocab: int('vocab_size'),
+    maxPosition,
+    rmsEps: num('rms_norm_eps', 1e-6),
+    rope,
+    tied: c.tie_word_embeddings === true,
+    qkvBias: arch === 'qwen2' || attnBias,
+    oBias: arch === 'llama' && attnBias,
+    mlpBias: arch === 'llama' && c.mlp_bias === true,
+    qkNorm: arch === 'qwen3',
+    bosTokenId: bos,
+    eosTokenIds,
+    gptq,
+  };
+}
+
+export function parseGptqConfig(q: Record<string, unknown>, file = 'quantize_config.json'): GptqConfig {
+  const bits = Number(q.bits);
+  if (![2, 3, 4, 8].includes(bits)) throw new UnsupportedModelError(`${file}: GPTQ bits ${String(q.bits)} not supported (2, 3, 4, 8 are).`);
+  const groupSize = Number(q.group_size ?? -1);
+  if (!(groupSize === -1 || (Number.isInteger(groupSize) && groupSize > 0))) throw new CheckpointError(file, `group_size ${String(q.group_size)} is invalid`);
+  return {
+    bits,
+    groupSize,
+    descAct: q.desc_act === true,
+    sym: q.sym !== false,
+    checkpointFormat: String(q.checkpoint_format ?? 'gptq'),
+    staticGroups: q.static_groups === true,
+    dampPercent: typeof q.damp_percent === 'number' ? q.damp_percent : undefined,
+  };
+}
+
+/** Parameters of one decoder layer, as the study counts them (weights, biases, norms). */
+function layerParams(c: ModelConfig): number {
+  const d = c.hidden, q = c.heads * c.headDim, kv = c.kvHeads * c.headDim;
+  let n = d * q + 2 * d * kv + q * d; // q, k, v, o
+  if (c.qkvBias) n += q + 2 * kv;
+  if (c.oBias) n += d;
+  if (c.qkNorm) n += 2 * c.headDim;
+  n += 3 * d * c.intermediate;
+  if (c.mlpBias) n += 2 * c.intermediate + d;
+  return n + 2 * d; // input and post-attention RMSNorm
+}
+
+/** N of the scaling law: every parameter but the token embedding and the LM head. From the config alone. */
+export function nonEmbeddingParams(c: ModelConfig): number {
+  return c.layers * layerParams(c) + c.hidden;
+}
+
+export function totalParams(c: ModelConfig): number {
+  return nonEmbeddingParams(c) + c.vocab * c.hidden * (c.tied ? 1 : 2);
+}

@@ -1,0 +1,37 @@
+// A linear layer as the forward pass sees it: y = x W^T (+ b), over `rows` rows. Dense f32 weights here;
+// GPTQ-packed weights (src/quant/packed-linear.ts) implement the same interface, so the forward pass reads
+// packed weights directly through the dequantizing kernels.
+import type { Binding, CommandBatch, Gpu } from '../gpu/gpu';
+import { matmul } from './ops';
+
+export interface Linear {
+  readonly outFeatures: number;
+  readonly inFeatures: number;
+  /** Bytes of weight data read per full pass (for bandwidth figures). */
+  readonly weightBytes: number;
+  encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate?: boolean): void;
+  destroy(): void;
+}
+
+export class DenseLinear implements Linear {
+  constructor(
+    private readonly gpu: Gpu,
+    readonly weight: GPUBuffer, // [out, in] f32
+    readonly outFeatures: number,
+    readonly inFeatures: number,
+    readonly bias?: GPUBuffer,
+  ) {}
+
+  get weightBytes(): number {
+    return this.outFeatures * this.inFeatures * 4;
+  }
+
+  encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate = false): void {
+    matmul(b, x, this.weight, y, rows, this.outFeatures, this.inFeatures, { bias: this.bias, accumulate, empty: this.gpu.empty });
+  }
+
+  destroy(): void {
+    this.weight.destroy();
+    this.bias?.destroy();
+  }
+}

@@ -1,0 +1,103 @@
+// Typed launchers of the forward-pass kernels (shaders/*.wgsl). Each records one dispatch into a batch;
+// shapes and the grid live here, the math lives in the WGSL.
+import { type Binding, type CommandBatch, Params } from '../gpu/gpu';
+
+const TILE = 32; // matmul: 8x8 invocations x 4x4 outputs each
+const MAX_GROUPS = 65535;
+
+/** A grid of one workgroup per row, spread over x and y when rows exceed the per-dimension limit. */
+export function rowGrid(rows: number): [number, number] {
+  return [Math.min(rows, MAX_GROUPS), Math.ceil(rows / MAX_GROUPS)];
+}
+
+/** y[M,N] = x[M,K] * W[N,K]^T (+ bias) (+ y when accumulate). */
+export function matmul(
+  b: CommandBatch,
+  x: Binding,
+  w: Binding,
+  y: Binding,
+  M: number,
+  N: number,
+  K: number,
+  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer },
+): void {
+  const flags = (opts.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
+  b.dispatch(
+    { shader: 'matmul', entry: K % 4 === 0 ? 'main' : 'main_scalar' },
+    [x, w, opts.bias ?? opts.empty, y],
+    [Math.ceil(N / TILE), Math.ceil(M / TILE)],
+    new Params().u32(M, N, K, flags),
+  );
+}
+
+/** out[i, :] = src[idx[i], :] for i < rows. */
+export function gatherRows(b: CommandBatch, src: Binding, idx: Binding, out: Binding, rows: number, cols: number): void {
+  b.dispatch({ shader: 'elementwise', entry: 'gather_rows' }, [src, idx, out], rowGrid(rows), new Params().u32(rows, cols, 0, 0));
+}
+
+/** gate = silu(gate) * up over n elements. */
+export function swiglu(b: CommandBatch, gate: Binding, up: Binding, n: number): void {
+  const groups = Math.ceil(n / 256);
+  b.dispatch({ shader: 'elementwise', entry: 'swiglu' }, [gate, up], [Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS)], new Params().u32(n, 0, 0, 0));
+}
+
+/** y = rmsnorm(x) * weight per row of `cols`; in place when y is omitted. */
+export function rmsnorm(b: CommandBatch, x: Binding, weight: Binding, rows: number, cols: number, eps: number, y?: Binding): void {
+  const params = new Params().u32(rows, cols).f32(eps).u32(0);
+  if (y) b.dispatch({ shader: 'rmsnorm', entry: 'main' }, [x, weight, y], rowGrid(rows), params);
+  else b.dispatch({ shader: 'rmsnorm', entry: 'in_place' }, [x, weight], rowGrid(rows), params);
+}
+
+/** Rotary embedding in place on q [rows, qHeads*hd] and k [rows, kvHeads*hd]; rows = batch*seq. */
+export function rope(
+  b: CommandBatch,
+  q: Binding,
+  k: Binding,
+  cos: Binding,
+  sin: Binding,
+  s: { rows: number; seq: number; past: number; qHeads: number; kvHeads: number; headDim: number },
+): void {
+  b.dispatch(
+    { shader: 'rope' },
+    [q, k, cos, sin],
+    rowGrid(s.rows),
+    new Params().u32(s.rows, s.seq, s.past, s.qHeads + s.kvHeads, s.qHeads, s.headDim, 0, 0),
+  );
+}
+
+/** Causal GQA attention; see shaders/attention.wgsl for the layouts. */
+export function attention(
+  b: CommandBatch,
+  q: Binding,
+  k: Binding,
+  v: Binding,
+  out: Binding,
+  s: { batch: number; seq: number; past: number; kvLen: number; heads: number; kvHeads: number; headDim: number },
+): void {
+  if (s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} > 256 is not supported`);
+  b.dispatch(
+    { shader: 'attention' },
+    [q, k, v, out],
+    [s.seq, s.heads, s.batch],
+    new Params().u32(s.seq, s.past, s.kvLen, s.heads, s.kvHeads, s.headDim).f32(1 / Math.sqrt(s.headDim)).u32(0),
+  );
+}
+
+/** Per row of logits: target log-prob, its rank, the argmax and the log-sum-exp (16 bytes per row). */
+export function scoreLogits(b: CommandBatch, logits: Binding, targets: Binding, out: Binding, rows: number, vocab: number): void {
+  b.dispatch({ shader: 'logits' }, [logits, targets, out], rowGrid(rows), new Params().u32(rows, vocab, 0, 0));
+}
+
+export interface RowScore {
+  logprob: number;
+  rank: number;
+  argmax: number;
+  lse: number;
+}
+
+export function decodeScores(buf: ArrayBuffer, rows: number): RowScore[] {
+  const f = new Float32Array(buf), u = new Uint32Array(buf);
+  const out: RowScore[] = [];
+  for (let r = 0; r < rows; r++) out.push({ logprob: f[4 * r], rank: u[4 * r + 1], argmax: u[4 * r + 2], lse: f[4 * r + 3] });
+  return out;
+}

@@ -1,0 +1,345 @@
+// The forward pass of Llama / Qwen2 / Qwen3 decoders in WGSL dispatches, top to bottom:
+//   embed -> per layer [rmsnorm -> q,k,v -> (q/k norm) -> rope -> attention -> o (+residual)
+//                       -> rmsnorm -> gate, up -> swiglu -> down (+residual)] -> final norm -> LM head
+// Activations stay on the GPU in f32; a pass covers `batch` sequences of `seq` tokens (rows = batch * seq).
+
+import type { Binding, CommandBatch, Gpu } from '../gpu/gpu';
+import { throwIfAborted } from '../gpu/errors';
+import type { OnProgress } from '../progress';
+import { progressTracker } from '../progress';
+import type { Checkpoint } from './checkpoint';
+import type { ModelConfig } from './config';
+import { DenseLinear, type Linear } from './linear';
+import { attention, decodeScores, gatherRows, rmsnorm, rope, type RowScore, scoreLogits, swiglu } from './ops';
+import { ropeTables } from './rope';
+
+export type LinearName = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
+export const LINEAR_NAMES: LinearName[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
+export const HF_LINEAR: Record<LinearName, string> = {
+  q: 'self_attn.q_proj', k: 'self_attn.k_proj', v: 'self_attn.v_proj', o: 'self_attn.o_proj',
+  gate: 'mlp.gate_proj', up: 'mlp.up_proj', down: 'mlp.down_proj',
+};
+
+export interface LayerWeights {
+  inputNorm: GPUBuffer;
+  postNorm: GPUBuffer;
+  qNorm?: GPUBuffer;
+  kNorm?: GPUBuffer;
+  linears: Record<LinearName, Linear>;
+}
+
+/** Activation buffers for one pass of `rows` rows. */
+export interface Activations {
+  rows: number;
+  x: GPUBuffer; // residual stream [rows, d]
+  h: GPUBuffer; // normed input of a block [rows, d]
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+  attn: GPUBuffer;
+  gate: GPUBuffer;
+  up: GPUBuffer;
+}
+
+export interface PassShape {
+  batch: number;
+  seq: number;
+  /** Position of the first token of each sequence (KV-cache decoding). */
+  past: number;
+}
+
+/** Per-layer K/V cache: [batch, maxLen, kvHeads * headDim] each. */
+export interface KVCache {
+  batch: number;
+  maxLen: number;
+  k: GPUBuffer[];
+  v: GPUBuffer[];
+}
+
+/** Hooks into a layer's recording, to read the input of each group of linear layers (GPTQ calibration). */
+export interface LayerTaps {
+  qkvIn?(b: CommandBatch, x: GPUBuffer, rows: number): void;
+  oIn?(b: CommandBatch, x: GPUBuffer, rows: number): void;
+  gateUpIn?(b: CommandBatch, x: GPUBuffer, rows: number): void;
+  downIn?(b: CommandBatch, x: GPUBuffer, rows: number): void;
+}
+
+export class Transformer {
+  private act: Activations | null = null;
+  /** Per-pass uploads (token ids, row indices), freed once the pass has been read back. */
+  private scratch: GPUBuffer[] = [];
+  private readonly lmHeadLinear: Linear;
+  private cos: GPUBuffer;
+  private sin: GPUBuffer;
+  private ropeLen: number;
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly config: ModelConfig,
+    readonly embedTokens: GPUBuffer,
+    readonly lmHead: GPUBuffer,
+    readonly finalNorm: GPUBuffer,
+    readonly layers: LayerWeights[],
+  ) {
+    this.ropeLen = 0;
+    this.cos = this.sin = gpu.empty;
+    this.lmHeadLinear = new DenseLinear(gpu, lmHead, config.vocab, config.hidden);
+    this.ensureRope(Math.min(config.maxPosition, 512));
+  }
+
+  static async load(gpu: Gpu, ckpt: Checkpoint, opts: { onProgress?: OnProgress; signal?: AbortSignal } = {}): Promise<Transformer> {
+    const c = ckpt.config;
+    const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
+    const tick = progressTracker(`load ${ckpt.id}`, c.layers + 2, opts.onProgress, 'layers');
+    const upload = async (name: string, shape: number[]) => {
+      const data = await ckpt.f32(name, shape);
+      const buf = await gpu.allocate(data.byteLength, name);
+      gpu.write(buf, data);
+      return buf;
+    };
+    tick(0);
+    const embed = await upload('model.embed_tokens.weight', [c.vocab, d]);
+    let head = embed;
+    if (!c.tied) {
+      head = ckpt.has('lm_head.weight') ? await upload('lm_head.weight', [c.vocab, d]) : embed;
+    }
+    const finalNorm = await upload('model.norm.weight', [d]);
+    tick(1);
+    const dims: Record<LinearName, [number, number]> = {
+      q: [qd, d], k: [kvd, d], v: [kvd, d], o: [d, qd], gate: [c.intermediate, d], up: [c.intermediate, d], down: [d, c.intermediate],
+    };
+    const layers: LayerWeights[] = [];
+    for (let l = 0; l < c.layers; l++) {
+      throwIfAborted(opts.signal, 'loading');
+      const p = `model.layers.${l}.`;
+      const linears = {} as Record<LinearName, Linear>;
+      for (const n of LINEAR_NAMES) {
+        const [out, inn] = dims[n];
+        const base = p + HF_LINEAR[n];
+        const hasBias = (['q', 'k', 'v'].includes(n) && c.qkvBias) || (n === 'o' && c.oBias) || (['gate', 'up', 'down'].includes(n) && c.mlpBias);
+        const bias = hasBias ? await upload(`${base}.bias`, [out]) : undefined;
+        linears[n] = new DenseLinear(gpu, await upload(`${base}.weight`, [out, inn]), out, inn, bias);
+      }
+      layers.push({
+        inputNorm: await upload(`${p}input_layernorm.weight`, [d]),
+        postNorm: await upload(`${p}post_attention_layernorm.weight`, [d]),
+        qNorm: c.qkNorm ? await upload(`${p}self_attn.q_norm.weight`, [c.headDim]) : undefined,
+        kNorm: c.qkNorm ? await upload(`${p}self_attn.k_norm.weight`, [c.headDim]) : undefined,
+        linears,
+      });
+      tick(l + 2, `layer ${l + 1}/${c.layers}`);
+    }
+    await gpu.flush();
+    return new Transformer(gpu, c, embed, head, finalNorm, layers);
+  }
+
+  private ensureRope(positions: number): void {
+    if (positions <= this.ropeLen) return;
+    const n = Math.max(positions, Math.min(this.config.maxPosition, 2 * this.ropeLen));
+    const { cos, sin } = ropeTables(this.config.rope, this.config.headDim, n);
+    if (this.cos !== this.gpu.empty) (this.cos.destroy(), this.sin.destroy());
+    this.cos = this.gpu.upload(cos, 'rope.cos');
+    this.sin = this.gpu.upload(sin, 'rope.sin');
+    this.ropeLen = n;
+  }
+
+  /** Activation buffers for at least `rows` rows (grown on demand, reused across passes). */
+  activations(rows: number): Activations {
+    if (this.act && this.act.rows >= rows) return this.act;
+    this.releaseActivations();
+    const c = this.config, g = this.gpu;
+    const qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
+    this.act = {
+      rows,
+      x: g.buffer(rows * c.hidden * 4, 'act.x'),
+      h: g.buffer(rows * c.hidden * 4, 'act.h'),
+      q: g.buffer(rows * qd * 4, 'act.q'),
+      k: g.buffer(rows * kvd * 4, 'act.k'),
+      v: g.buffer(rows * kvd * 4, 'act.v'),
+      attn: g.buffer(rows * qd * 4, 'act.attn'),
+      gate: g.buffer(rows * c.intermediate * 4, 'act.gate'),
+      up: g.buffer(rows * c.intermediate * 4, 'act.up'),
+    };
+    return this.act;
+  }
+
+  releaseActivations(): void {
+    if (!this.act) return;
+    for (const [k, v] of Object.entries(this.act)) if (k !== 'rows') (v as GPUBuffer).destroy();
+    this.act = null;
+  }
+
+  // ------------------------------------------------------------------ the pass, in steps
+
+  /** x = embed_tokens[tokens] */
+  embed(b: CommandBatch, tokens: Binding, x: GPUBuffer, rows: number): void {
+    gatherRows(b, this.embedTokens, tokens, x, rows, this.config.hidden);
+  }
+
+  /** One decoder layer on act.x, in place. */
+  layer(b: CommandBatch, l: number, act: Activations, s: PassShape, cache?: KVCache, taps?: LayerTaps): void {
+    const c = this.config, w = this.layers[l], L = w.linears;
+    const rows = s.batch * s.seq, d = c.hidden, kvd = c.kvHeads * c.headDim;
+    this.ensureRope(s.past + s.seq);
+    // attention block
+    rmsnorm(b, act.x, w.inputNorm, rows, d, c.rmsEps, act.h);
+    taps?.qkvIn?.(b, act.h, rows);
+    L.q.encode(b, act.h, act.q, rows);
+    L.k.encode(b, act.h, act.k, rows);
+    L.v.encode(b, act.h, act.v, rows);
+    if (w.qNorm && w.kNorm) {
+      rmsnorm(b, act.q, w.qNorm, rows * c.heads, c.headDim, c.rmsEps);
+      rmsnorm(b, act.k, w.kNorm, rows * c.kvHeads, c.headDim, c.rmsEps);
+    }
+    rope(b, act.q, act.k, this.cos, this.sin, { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
+    let keys: GPUBuffer = act.k, values: GPUBuffer = act.v, kvLen = s.seq;
+    if (cache) {
+      for (let i = 0; i < s.batch; i++) {
+        const dst = (i * cache.maxLen + s.past) * kvd * 4, src = i * s.seq * kvd * 4, n = s.seq * kvd * 4;
+        b.copy(act.k, src, cache.k[l], dst, n);
+        b.copy(act.v, src, cache.v[l], dst, n);
+      }
+      keys = cache.k[l];
+      values = cache.v[l];
+      kvLen = cache.maxLen;
+    }
+    attention(b, act.q, keys, values, act.attn, { batch: s.batch, seq: s.seq, past: s.past, kvLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
+    taps?.oIn?.(b, act.attn, rows);
+    L.o.encode(b, act.attn, act.x, rows, true);
+    // MLP block
+    rmsnorm(b, act.x, w.postNorm, rows, d, c.rmsEps, act.h);
+    taps?.gateUpIn?.(b, act.h, rows);
+    L.gate.encode(b, act.h, act.gate, rows);
+    L.up.encode(b, act.h, act.up, rows);
+    swiglu(b, act.gate, act.up, rows * c.intermediate);
+    taps?.downIn?.(b, act.gate, rows);
+    L.down.encode(b, act.gate, act.x, rows, true);
+  }
+
+  /** logits[i] = lm_head(norm(x[rowIdx[i]])) for n selected rows; uses act.h as scratch. */
+  head(b: CommandBatch, act: Activations, rowIdx: Binding, n: number, logits: GPUBuffer): void {
+    const c = this.config;
+    gatherRows(b, act.x, rowIdx, act.h, n, c.hidden);
+    rmsnorm(b, act.h, this.finalNorm, n, c.hidden, c.rmsEps);
+    this.lmHeadLinear.encode(b, act.h, logits, n);
+  }
+
+  // ------------------------------------------------------------------ whole passes
+
+  /** Records embed + all layers for `tokens` ([batch * seq] ids). */
+  private body(b: CommandBatch, tokens: Int32Array | Uint32Array, s: PassShape, cache?: KVCache): Activations {
+    const rows = s.batch * s.seq;
+    const act = this.activations(rows);
+    const ids = this.gpu.upload(Uint32Array.from(tokens), 'tokens');
+    this.embed(b, ids, act.x, rows);
+    for (let l = 0; l < this.config.layers; l++) this.layer(b, l, act, s, cache);
+    this.scratch.push(ids);
+    return act;
+  }
+
+  private dropScratch(): void {
+    for (const s of this.scratch) s.destroy();
+    this.scratch = [];
+  }
+
+  /** Full logits [seq, vocab] of each sequence (one pass per sequence; for tests and the CLI). */
+  async logits(seqs: number[][]): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    const V = this.config.vocab;
+    for (const s of seqs) {
+      this.checkLength(s.length);
+      const b = this.gpu.batch('logits');
+      const act = this.body(b, Int32Array.from(s), { batch: 1, seq: s.length, past: 0 });
+      const logits = this.gpu.buffer(s.length * V * 4, 'logits');
+      this.head(b, act, this.gpu.upload(Uint32Array.from(s.keys()), 'rows'), s.length, logits);
+      await b.submit();
+      out.push(await this.gpu.readF32(logits, s.length * V));
+      logits.destroy();
+      this.dropScratch();
+    }
+    return out;
+  }
+
+  /**
+   * Scores selected rows of a padded batch: for each (row, target), the target's log-prob, rank, argmax.
+   * tokens: [batch * seq]; rows index into it; logits are only computed for those rows.
+   */
+  async score(tokens: Int32Array, s: PassShape, rows: Uint32Array, targets: Uint32Array): Promise<RowScore[]> {
+    this.checkLength(s.past + s.seq);
+    const V = this.config.vocab, n = rows.length;
+    const b = this.gpu.batch('score');
+    const act = this.body(b, tokens, s);
+    const logits = this.gpu.buffer(n * V * 4, 'logits');
+    const out = this.gpu.buffer(n * 16, 'scores');
+    this.head(b, act, this.gpu.upload(rows, 'rows'), n, logits);
+    scoreLogits(b, logits, this.gpu.upload(targets, 'targets'), out, n, V);
+    await b.submit();
+    const scores = decodeScores(await this.gpu.read(out, n * 16), n);
+    logits.destroy();
+    out.destroy();
+    this.dropScratch();
+    return scores;
+  }
+
+  newCache(batch: number, maxLen: number): KVCache {
+    const c = this.config, bytes = batch * maxLen * c.kvHeads * c.headDim * 4;
+    const k: GPUBuffer[] = [], v: GPUBuffer[] = [];
+    for (let l = 0; l < c.layers; l++) (k.push(this.gpu.buffer(bytes, `cache.k${l}`)), v.push(this.gpu.buffer(bytes, `cache.v${l}`)));
+    return { batch, maxLen, k, v };
+  }
+
+  /** Greedy decoding with a KV cache. Stops at an EOS id, at `stop` (checked by the caller's predicate) or maxNew. */
+  async generate(
+    prompt: number[],
+    maxNew: number,
+    opts: { eos?: number[]; stop?: (ids: number[]) => boolean; signal?: AbortSignal; onToken?: (id: number) => void } = {},
+  ): Promise<number[]> {
+    const maxLen = Math.min(this.config.maxPosition, prompt.length + maxNew);
+    this.checkLength(prompt.length);
+    const cache = this.newCache(1, maxLen);
+    const out: number[] = [];
+    try {
+      let input = prompt, past = 0;
+      while (out.length < maxNew && past + input.length <= maxLen) {
+        throwIfAborted(opts.signal, 'generation');
+        const s = { batch: 1, seq: input.length, past };
+        const b = this.gpu.batch('generate');
+        const act = this.body(b, Int32Array.from(input), s, cache);
+        const logits = this.gpu.buffer(this.config.vocab * 4, 'logits');
+        const res = this.gpu.buffer(16, 'score');
+        this.head(b, act, this.gpu.upload(Uint32Array.of(input.length - 1), 'row'), 1, logits);
+        scoreLogits(b, logits, this.gpu.upload(Uint32Array.of(0), 'tgt'), res, 1, this.config.vocab);
+        await b.submit();
+        const next = decodeScores(await this.gpu.read(res, 16), 1)[0].argmax;
+        logits.destroy();
+        res.destroy();
+        this.dropScratch();
+        past += input.length;
+        out.push(next);
+        opts.onToken?.(next);
+        if (opts.eos?.includes(next) || opts.stop?.(out)) break;
+        input = [next];
+      }
+    } finally {
+      for (const buf of [...cache.k, ...cache.v]) buf.destroy();
+    }
+    return out;
+  }
+
+  private checkLength(n: number): void {
+    if (n > this.config.maxPosition) {
+      throw new RangeError(`A sequence of ${n} tokens is longer than this model's context (${this.config.maxPosition}); shorten it.`);
+    }
+  }
+
+  destroy(): void {
+    this.releaseActivations();
+    const bufs = new Set<GPUBuffer>([this.embedTokens, this.lmHead, this.finalNorm, this.cos, this.sin]);
+    for (const l of this.layers) {
+      for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm]) if (b) bufs.add(b);
+      for (const lin of Object.values(l.linears)) lin.destroy();
+    }
+    bufs.delete(this.gpu.empty);
+    for (const b of bufs) b.destroy();
+  }
+}

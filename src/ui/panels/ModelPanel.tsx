@@ -1,0 +1,169 @@
+import { useEffect, useRef, useState } from 'react';
+import { nonEmbeddingParams, totalParams } from '../../model/config';
+import { Checkpoint } from '../../model/checkpoint';
+import { fetchModelFiles } from '../../model/hub';
+import type { ModelFiles } from '../../model/source';
+import { TextTokenizer } from '../../model/tokenizer';
+import { Transformer } from '../../model/transformer';
+import { formatProgress, type Progress } from '../../progress';
+import { bundledUrl, cacheStorage, filesFromDrop, filesFromInput } from '../files';
+import { useLab } from '../lab';
+
+export interface BundledModel {
+  name: string;
+  arch: string;
+  n_params_non_embedding: number;
+  default?: boolean;
+  files: string[];
+}
+
+export function useBundledModels(): BundledModel[] {
+  const [list, setList] = useState<BundledModel[]>([]);
+  useEffect(() => {
+    fetch(new URL('models/index.json', document.baseURI))
+      .then((r) => r.json())
+      .then((j: { models: BundledModel[] }) => setList(j.models))
+      .catch(() => setList([]));
+  }, []);
+  return list;
+}
+
+function fmtN(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(1)} K`;
+}
+
+export function ModelPanel() {
+  const { gpu, loaded, setLoaded, report } = useLab();
+  const bundled = useBundledModels();
+  const [progress, setProgress] = useState<Progress | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [hubId, setHubId] = useState('');
+  const abort = useRef<AbortController | null>(null);
+  const autoloaded = useRef(false);
+
+  async function load(source: string, get: (signal: AbortSignal) => Promise<ModelFiles>) {
+    if (!gpu) return;
+    setBusy(true);
+    const ac = new AbortController();
+    abort.current = ac;
+    try {
+      const files = await get(ac.signal);
+      const ckpt = await Checkpoint.open(files);
+      const tokenizer = await TextTokenizer.load(files, ckpt.config);
+      const model = await Transformer.load(gpu, ckpt, { onProgress: setProgress, signal: ac.signal });
+      setLoaded({ ckpt, tokenizer, model, source });
+    } catch (e) {
+      report(e);
+    } finally {
+      setBusy(false);
+      setProgress(null);
+    }
+  }
+
+  const loadBundled = (name: string) =>
+    load('bundled', (signal) => fetchModelFiles(bundledUrl(name), { onProgress: setProgress, signal, files: bundled.find((m) => m.name === name)?.files }));
+
+  // The lab opens on the bundled default model.
+  useEffect(() => {
+    const dflt = bundled.find((m) => m.default);
+    if (gpu && dflt && !loaded && !autoloaded.current) {
+      autoloaded.current = true;
+      void loadBundled(dflt.name);
+    }
+  }, [gpu, bundled, loaded]);
+
+  return (
+    <div className="grid two">
+      <section className="card">
+        <h2>Load a model</h2>
+        <label className="field" title="Models of the lab's own family, trained on WordNet and a dictionary, shipped with the lab">
+          Bundled
+          <select aria-label="Bundled model" disabled={!gpu || busy} value="" onChange={(e) => e.target.value && loadBundled(e.target.value)}>
+            <option value="">choose a bundled model…</option>
+            {bundled.map((m) => (
+              <option key={m.name} value={m.name}>{m.name} ({m.arch}, N = {fmtN(m.n_params_non_embedding)})</option>
+            ))}
+          </select>
+        </label>
+        <label className="field" title="A folder in the Hugging Face layout: config.json, model.safetensors, tokenizer.json">
+          Local folder
+          <input type="file" aria-label="Model folder" disabled={!gpu || busy}
+            {...({ webkitdirectory: '', directory: '' } as Record<string, string>)} multiple
+            onChange={(e) => e.target.files?.length && load('folder', async () => filesFromInput(e.target.files!))} />
+        </label>
+        <div className="dropzone" onDragOver={(e) => e.preventDefault()}
+          onDrop={(e) => { e.preventDefault(); const items = e.dataTransfer.items; void load('folder', () => filesFromDrop(items)); }}>
+          or drop a model folder here
+        </div>
+        <form className="field row" onSubmit={(e) => { e.preventDefault(); if (hubId) void load('url', (signal) => fetchModelFiles(hubId, { cache: cacheStorage(), onProgress: setProgress, signal })); }}>
+          <label title="A Hugging Face id (Qwen/Qwen3-0.6B) or the URL of a model folder; downloads are cached">
+            Hugging Face id or URL
+            <input value={hubId} onChange={(e) => setHubId(e.target.value)} placeholder="Qwen/Qwen3-0.6B" aria-label="Hugging Face id or URL" disabled={!gpu || busy} />
+          </label>
+          <button type="submit" disabled={!gpu || busy || !hubId}>Download</button>
+        </form>
+        {busy && (
+          <div className="progress" role="status">
+            <progress value={progress?.done ?? 0} max={progress?.total || 1} />
+            <span>{progress ? formatProgress(progress) : 'starting…'}</span>
+            <button className="ghost" onClick={() => abort.current?.abort()}>Cancel</button>
+          </div>
+        )}
+      </section>
+      {loaded ? <ModelInfo /> : <section className="card empty"><h2>No model loaded</h2><p>{gpu ? 'Pick a bundled model, a folder or a Hugging Face id.' : 'Waiting for the GPU…'}</p></section>}
+      {loaded && <Generate />}
+    </div>
+  );
+}
+
+function ModelInfo() {
+  const { loaded } = useLab();
+  if (!loaded) return null;
+  const c = loaded.ckpt.config;
+  const rows: [string, string | number][] = [
+    ['architecture', c.architecture], ['layers', c.layers], ['hidden size', c.hidden], ['intermediate size', c.intermediate],
+    ['heads / KV heads', `${c.heads} / ${c.kvHeads}`], ['head dim', c.headDim], ['vocabulary', c.vocab], ['context', c.maxPosition],
+    ['rope', `${c.rope.type}, θ = ${c.rope.theta}`], ['tied embeddings', c.tied ? 'yes' : 'no'],
+    ['N (non-embedding)', nonEmbeddingParams(c).toLocaleString('en')], ['all parameters', totalParams(c).toLocaleString('en')],
+    ['quantized', c.gptq ? `GPTQ ${c.gptq.bits}-bit, G = ${c.gptq.groupSize}` : 'no (float weights)'],
+  ];
+  return (
+    <section className="card" data-testid="model-info">
+      <h2>{loaded.ckpt.id.replace(/^.*models\//, '').replace(/\/$/, '')}</h2>
+      <table className="kv"><tbody>{rows.map(([k, v]) => <tr key={k}><th>{k}</th><td>{v}</td></tr>)}</tbody></table>
+    </section>
+  );
+}
+
+function Generate() {
+  const { loaded, report } = useLab();
+  const [prompt, setPrompt] = useState('dog (noun):');
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  if (!loaded) return null;
+  async function run() {
+    if (!loaded) return;
+    setBusy(true);
+    setText('');
+    try {
+      const { tokenizer, model } = loaded;
+      const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
+      const out: number[] = [];
+      await model.generate(ids, 48, { eos: tokenizer.eosIds, onToken: (t) => { out.push(t); setText(tokenizer.decode(out, true)); } });
+    } catch (e) {
+      report(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section className="card wide">
+      <h2>Generate</h2>
+      <div className="field row">
+        <input value={prompt} onChange={(e) => setPrompt(e.target.value)} aria-label="Prompt" title="Greedy decoding from this prompt" />
+        <button onClick={run} disabled={busy}>{busy ? 'generating…' : 'Generate'}</button>
+      </div>
+      <p className="generation" data-testid="generation" data-busy={busy}><span className="prompt">{prompt}</span><span data-testid="completion">{text}</span></p>
+    </section>
+  );
+}

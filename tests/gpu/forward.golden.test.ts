@@ -1,0 +1,57 @@
+// The WGSL forward pass against logits from Hugging Face transformers (tools/golden/goldens.py):
+// random-weight tiny Qwen3 (f32), Llama (GQA, llama3 rope scaling, untied, bf16, sharded), Qwen2 (q/k/v
+// bias, f16), and every model of the lab's trained family (f16).
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { dirFiles, fileSource } from '../../src/cli/files';
+import { Checkpoint } from '../../src/model/checkpoint';
+import { SafetensorsFile } from '../../src/model/safetensors';
+import { Transformer } from '../../src/model/transformer';
+import { testGpu } from '../helpers/gpu';
+
+async function golden(path: string) {
+  const st = await SafetensorsFile.open(fileSource(path));
+  const tokens = (await st.decoded('tokens')) as Int32Array;
+  const logits = await st.f32('logits');
+  const [B, T, V] = st.info('logits').shape;
+  const lengths = JSON.parse(st.header.metadata.lengths) as number[];
+  return { B, T, V, lengths, tokens, logits };
+}
+
+async function check(modelDir: string, goldenPath: string) {
+  const gpu = await testGpu();
+  const ckpt = await Checkpoint.open(dirFiles(modelDir));
+  const model = await Transformer.load(gpu, ckpt);
+  const g = await golden(goldenPath);
+  const seqs = g.lengths.map((n, b) => Array.from(g.tokens.subarray(b * g.T, b * g.T + n)));
+  const got = await model.logits(seqs);
+  for (let b = 0; b < g.B; b++) {
+    let range = 0, err = 0, argmaxSame = true;
+    for (let t = 0; t < g.lengths[b]; t++) {
+      const want = g.logits.subarray((b * g.T + t) * g.V, (b * g.T + t + 1) * g.V);
+      const mine = got[b].subarray(t * g.V, (t + 1) * g.V);
+      let lo = Infinity, hi = -Infinity, am = 0, bm = 0;
+      for (let i = 0; i < g.V; i++) {
+        lo = Math.min(lo, want[i]); hi = Math.max(hi, want[i]);
+        err = Math.max(err, Math.abs(want[i] - mine[i]));
+        if (want[i] > want[am]) am = i;
+        if (mine[i] > mine[bm]) bm = i;
+      }
+      range = Math.max(range, hi - lo);
+      if (am !== bm) argmaxSame = false;
+    }
+    expect(err / range, `max |logit error| / logit range, sequence ${b}`).toBeLessThan(1e-3);
+    expect(argmaxSame, 'same argmax at every position').toBe(true);
+  }
+  model.destroy();
+}
+
+describe('forward pass matches transformers', () => {
+  for (const arch of ['qwen3', 'llama', 'qwen2']) {
+    it(`tiny random ${arch}`, () => check(`tests/fixtures/tiny/${arch}`, `tests/fixtures/tiny/${arch}/logits.safetensors`));
+  }
+  for (const f of readdirSync('tests/fixtures/logits')) {
+    const name = f.replace('.safetensors', '');
+    it(`trained ${name}`, () => check(`public/models/${name}`, `tests/fixtures/logits/${f}`));
+  }
+});

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { matmul } from '../../src/model/ops';
+import { matmulRef } from '../../src/model/reference';
+import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
+
+describe('matmul.wgsl against the float64 reference', () => {
+  const shapes: [number, number, number][] = [
+    [1, 1, 4],
+    [5, 7, 12], // rows and columns not multiples of the 4x4 block or the 32 tile
+    [33, 65, 64],
+    [3, 40, 13], // K not a multiple of 4: the scalar entry point
+    [70, 37, 132],
+  ];
+  for (const [M, N, K] of shapes) {
+    for (const mode of ['plain', 'bias', 'accumulate'] as const) {
+      it(`${M}x${N}x${K} ${mode}`, async () => {
+        const gpu = await testGpu();
+        const x = randomF32(M * K, 1 + M), w = randomF32(N * K, 2 + N), bias = randomF32(N, 3), y0 = randomF32(M * N, 4);
+        const bx = gpu.upload(x, 'x'), bw = gpu.upload(w, 'w'), bb = gpu.upload(bias, 'bias'), by = gpu.upload(y0, 'y');
+        const b = gpu.batch();
+        matmul(b, bx, bw, by, M, N, K, { bias: mode === 'bias' ? bb : undefined, accumulate: mode === 'accumulate', empty: gpu.empty });
+        await b.submit();
+        const got = await gpu.readF32(by, M * N);
+        const want = matmulRef(x, w, M, N, K, mode === 'bias' ? bias : undefined);
+        if (mode === 'accumulate') for (let i = 0; i < want.length; i++) want[i] += y0[i];
+        expect(maxRelErr(got, want)).toBeLessThan(1e-5);
+      });
+    }
+  }
+});

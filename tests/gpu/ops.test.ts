@@ -1,0 +1,100 @@
+// Every forward-pass kernel against its float64 reference, on odd shapes.
+import { describe, expect, it } from 'vitest';
+import { attention, decodeScores, gatherRows, rmsnorm, rope, scoreLogits, swiglu } from '../../src/model/ops';
+import { attentionRef, gatherRowsRef, ropeRef, rmsnormRef, scoreRowRef, swigluRef } from '../../src/model/reference';
+import { ropeTables } from '../../src/model/rope';
+import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
+
+describe('forward-pass kernels', () => {
+  it('gather_rows (embedding lookup)', async () => {
+    const gpu = await testGpu();
+    const V = 37, C = 19, idx = Uint32Array.from([3, 0, 36, 3, 17]);
+    const table = randomF32(V * C, 5);
+    const out = gpu.buffer(idx.length * C * 4, 'out');
+    const b = gpu.batch();
+    gatherRows(b, gpu.upload(table, 't'), gpu.upload(idx, 'i'), out, idx.length, C);
+    await b.submit();
+    expect(maxRelErr(await gpu.readF32(out, idx.length * C), gatherRowsRef(table, idx, C))).toBe(0);
+  });
+
+  it('swiglu', async () => {
+    const gpu = await testGpu();
+    const n = 1000;
+    const g = randomF32(n, 6, 6), u = randomF32(n, 7, 2);
+    const bg = gpu.upload(g, 'g');
+    const b = gpu.batch();
+    swiglu(b, bg, gpu.upload(u, 'u'), n);
+    await b.submit();
+    expect(maxRelErr(await gpu.readF32(bg, n), swigluRef(g, u))).toBeLessThan(1e-6);
+  });
+
+  for (const [rows, cols] of [[3, 64], [7, 131], [2, 1000]]) {
+    it(`rmsnorm ${rows}x${cols}, out of place and in place`, async () => {
+      const gpu = await testGpu();
+      const x = randomF32(rows * cols, 8, 3), w = randomF32(cols, 9);
+      const want = rmsnormRef(x, w, rows, cols, 1e-6);
+      const bx = gpu.upload(x, 'x'), bw = gpu.upload(w, 'w'), by = gpu.buffer(rows * cols * 4, 'y');
+      const b = gpu.batch();
+      rmsnorm(b, bx, bw, rows, cols, 1e-6, by);
+      rmsnorm(b, bx, bw, rows, cols, 1e-6);
+      await b.submit();
+      expect(maxRelErr(await gpu.readF32(by, rows * cols), want)).toBeLessThan(1e-5);
+      expect(maxRelErr(await gpu.readF32(bx, rows * cols), want)).toBeLessThan(1e-5);
+    });
+  }
+
+  it('rope on q and k with GQA heads and a past offset', async () => {
+    const gpu = await testGpu();
+    const batch = 2, seq = 5, past = 3, qH = 6, kvH = 2, hd = 10;
+    const rows = batch * seq;
+    const { cos, sin } = ropeTables({ theta: 10000, type: 'default', factor: 1, lowFreqFactor: 1, highFreqFactor: 1, originalMaxPosition: 64 }, hd, past + seq);
+    const q = randomF32(rows * qH * hd, 10), k = randomF32(rows * kvH * hd, 11);
+    const bq = gpu.upload(q, 'q'), bk = gpu.upload(k, 'k');
+    const b = gpu.batch();
+    rope(b, bq, bk, gpu.upload(cos, 'cos'), gpu.upload(sin, 'sin'), { rows, seq, past, qHeads: qH, kvHeads: kvH, headDim: hd });
+    await b.submit();
+    expect(maxRelErr(await gpu.readF32(bq, q.length), ropeRef(q, rows, qH, hd, seq, past, cos, sin))).toBeLessThan(1e-6);
+    expect(maxRelErr(await gpu.readF32(bk, k.length), ropeRef(k, rows, kvH, hd, seq, past, cos, sin))).toBeLessThan(1e-6);
+  });
+
+  const cases = [
+    { name: 'prefill, GQA 6/2, hd 10', batch: 2, seq: 7, past: 0, kvLen: 7, heads: 6, kvHeads: 2, headDim: 10 },
+    { name: 'decode with a cache longer than the keys seen', batch: 2, seq: 1, past: 9, kvLen: 16, heads: 4, kvHeads: 4, headDim: 8 },
+    { name: 'more keys than one chunk (online softmax)', batch: 1, seq: 3, past: 300, kvLen: 303, heads: 2, kvHeads: 1, headDim: 72 },
+    { name: 'head_dim 256', batch: 1, seq: 4, past: 0, kvLen: 4, heads: 2, kvHeads: 2, headDim: 256 },
+  ];
+  for (const s of cases) {
+    it(`attention: ${s.name}`, async () => {
+      const gpu = await testGpu();
+      const q = randomF32(s.batch * s.seq * s.heads * s.headDim, 12, 2);
+      const k = randomF32(s.batch * s.kvLen * s.kvHeads * s.headDim, 13, 2);
+      const v = randomF32(s.batch * s.kvLen * s.kvHeads * s.headDim, 14);
+      const out = gpu.buffer(q.length * 4, 'o');
+      const b = gpu.batch();
+      attention(b, gpu.upload(q, 'q'), gpu.upload(k, 'k'), gpu.upload(v, 'v'), out, s);
+      await b.submit();
+      expect(maxRelErr(await gpu.readF32(out, q.length), attentionRef(q, k, v, s))).toBeLessThan(1e-5);
+    });
+  }
+
+  it('logit scores: log-prob, rank, argmax with ties, log-sum-exp', async () => {
+    const gpu = await testGpu();
+    const rows = 5, V = 1031;
+    const logits = randomF32(rows * V, 15, 8);
+    logits[2 * V + 100] = 50; logits[2 * V + 700] = 50; // tie: argmax is the lower id
+    const targets = Uint32Array.from([0, 17, 700, 1030, 555]);
+    const out = gpu.buffer(rows * 16, 'scores');
+    const b = gpu.batch();
+    scoreLogits(b, gpu.upload(logits, 'l'), gpu.upload(targets, 't'), out, rows, V);
+    await b.submit();
+    const got = decodeScores(await gpu.read(out, rows * 16), rows);
+    for (let r = 0; r < rows; r++) {
+      const want = scoreRowRef(logits.subarray(r * V, (r + 1) * V), targets[r]);
+      expect(got[r].argmax).toBe(want.argmax);
+      expect(got[r].rank).toBe(want.rank);
+      expect(got[r].logprob).toBeCloseTo(want.logprob, 4);
+      expect(got[r].lse).toBeCloseTo(want.lse, 4);
+    }
+    expect(got[2].argmax).toBe(100);
+  });
+});

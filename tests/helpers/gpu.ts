@@ -1,0 +1,32 @@
+// One Dawn device per test file (vitest forks a process per file).
+import { openNodeGpu } from '../../src/gpu/node';
+import type { Gpu } from '../../src/gpu/gpu';
+
+let gpu: Promise<Gpu> | null = null;
+export function testGpu(): Promise<Gpu> {
+  gpu ??= openNodeGpu();
+  return gpu;
+}
+
+/** Seeded uniform(-1, 1) floats: tests are reproducible. */
+export function randomF32(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    out[i] = ((s / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
+
+/** max |a - b| / max(1, max |b|): the error measure of the kernel tests. */
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let err = 0, mag = 1;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    mag = Math.max(mag, Math.abs(b[i]));
+  }
+  return err / mag;
+}
