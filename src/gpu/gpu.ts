@@ -314,8 +314,11 @@ function isBuffer(b: Binding): b is GPUBuffer {
   return 'mapState' in b; // a GPUBuffer; a range is a plain { buffer, offset, size } object
 }
 
+/** Storage bindings in order from @binding(1), or by explicit binding number. */
+export type Bindings = Binding[] | Record<number, Binding>;
+
 type Op =
-  | { kind: 'dispatch'; spec: KernelSpec; params?: Params; bindings: Binding[]; groups: [number, number, number] }
+  | { kind: 'dispatch'; spec: KernelSpec; params?: Params; bindings: Bindings; groups: [number, number, number] }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
 
 /**
@@ -327,7 +330,7 @@ export class CommandBatch {
   private ops: Op[] = [];
   constructor(private readonly gpu: Gpu, private readonly label: string) {}
 
-  dispatch(spec: KernelSpec, bindings: Binding[], groups: number | [number, number?, number?], params?: Params): this {
+  dispatch(spec: KernelSpec, bindings: Bindings, groups: number | [number, number?, number?], params?: Params): this {
     const g = typeof groups === 'number' ? [groups, 1, 1] : groups;
     const max = this.gpu.adapter.limits.maxComputeWorkgroupsPerDimension;
     const dims: [number, number, number] = [Math.max(1, g[0] ?? 1), Math.max(1, g[1] ?? 1), Math.max(1, g[2] ?? 1)];
@@ -391,11 +394,11 @@ export class CommandBatch {
       }
       const pipeline = this.gpu.pipeline(op.spec);
       const entries: GPUBindGroupEntry[] = [];
-      let b = 0;
-      if (op.params && ubo) entries.push({ binding: b++, resource: { buffer: ubo, offset: offsets[i], size: op.params.byteLength } });
-      for (const bind of op.bindings) {
-        entries.push({ binding: b++, resource: isBuffer(bind) ? { buffer: bind } : bind });
-      }
+      if (op.params && ubo) entries.push({ binding: 0, resource: { buffer: ubo, offset: offsets[i], size: op.params.byteLength } });
+      const pairs: [number, Binding][] = Array.isArray(op.bindings)
+        ? op.bindings.map((bind, k) => [k + 1, bind])
+        : Object.entries(op.bindings).map(([k, bind]) => [Number(k), bind]);
+      for (const [binding, bind] of pairs) entries.push({ binding, resource: isBuffer(bind) ? { buffer: bind } : bind });
       const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bg);
