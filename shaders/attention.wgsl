@@ -23,6 +23,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> q4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> out4: array<vec4<f32>>;
 
 const WG: u32 = 64u;
 const CHUNK: u32 = 256u;
@@ -108,4 +112,70 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lidv
     let d = lid + i * WG;
     if (d < hd) { out[qo + d] = acc[i] / l; }
   }
+}
+
+// ---- one invocation per (query row, head, sequence), online softmax, no barriers: for CPU adapters
+@compute @workgroup_size(64)
+fn serial(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x;
+  let h = gid.y;
+  let b = gid.z;
+  if (t >= p.seq) { return; }
+  let hd = p.headDim;
+  let kvh = h / (p.heads / p.kvHeads);
+  let qo = ((b * p.seq + t) * p.heads + h) * hd;
+  let kvStride = p.kvHeads * hd;
+  let base = b * p.kvLen * kvStride + kvh * hd;
+  var acc: array<f32, MAX_HD>;
+  var m = -3.4e38;
+  var l = 0.0;
+  for (var j = 0u; j <= p.past + t; j++) {
+    let ko = base + j * kvStride;
+    var s = 0.0;
+    for (var d = 0u; d < hd; d++) { s += q[qo + d] * k[ko + d]; }
+    s *= p.scale;
+    if (s > m) {
+      let c = exp(m - s);
+      l *= c;
+      for (var d = 0u; d < hd; d++) { acc[d] *= c; }
+      m = s;
+    }
+    let e = exp(s - m);
+    l += e;
+    for (var d = 0u; d < hd; d++) { acc[d] += e * v[ko + d]; }
+  }
+  for (var d = 0u; d < hd; d++) { out[qo + d] = acc[d] / l; }
+}
+
+// ---- the same with vec4 loads (head_dim % 4 == 0): what CPU adapters vectorize best
+@compute @workgroup_size(64)
+fn serial_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let t = gid.x;
+  let h = gid.y;
+  let b = gid.z;
+  if (t >= p.seq) { return; }
+  let hd4 = p.headDim / 4u;
+  let kvh = h / (p.heads / p.kvHeads);
+  let qo = ((b * p.seq + t) * p.heads + h) * hd4;
+  let kvStride = p.kvHeads * hd4;
+  let base = b * p.kvLen * kvStride + kvh * hd4;
+  var acc: array<vec4<f32>, MAX_HD / 4u>;
+  var m = -3.4e38;
+  var l = 0.0;
+  for (var j = 0u; j <= p.past + t; j++) {
+    let ko = base + j * kvStride;
+    var s4 = vec4<f32>(0.0);
+    for (var d = 0u; d < hd4; d++) { s4 += q4[qo + d] * k4[ko + d]; }
+    let s = (s4.x + s4.y + s4.z + s4.w) * p.scale;
+    if (s > m) {
+      let c = exp(m - s);
+      l *= c;
+      for (var d = 0u; d < hd4; d++) { acc[d] *= c; }
+      m = s;
+    }
+    let e = exp(s - m);
+    l += e;
+    for (var d = 0u; d < hd4; d++) { acc[d] += e * v4[ko + d]; }
+  }
+  for (var d = 0u; d < hd4; d++) { out4[qo + d] = acc[d] / l; }
 }

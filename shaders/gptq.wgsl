@@ -5,6 +5,7 @@
 //   trailing       the lazy batch update of the columns after the block: Wp[:, i2:] -= Err . U[i1:i2, i2:]
 //   rtn            round-to-nearest with the same grouping (the baseline)
 //   dequant        What[r, c] = scale[g_idx[c], r] * (code[r, c] - zero[g_idx[c], r]); dequant_diff: Wref - What
+//                  (dequant_diff reads codes in kernel order: its `gidx` binding holds the column order)
 //   take_diag      the diagonal of H
 //   rowdot         out[r] = sum_c a[r, c] * b[r, c]   (reconstruction error ||dW X||^2 = rowdot(dW H, dW))
 // Layouts: W [rows, cols] row-major (nn.Linear [out, in]); U [cols, cols] upper, U^T U = H^-1 (permuted);
@@ -224,14 +225,17 @@ fn take_diag(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   rout[i] = ra[i * p.cols + i];
 }
 
-// ---- the quantization error Wref - What, into What (for the reconstruction error)
+// ---- the quantization error in the original column order, codes in kernel order (column k is input column
+// korder[k], group k / groupSize): What[r, korder[k]] = Wref[r, korder[k]] - scale * (code - zero)
 @compute @workgroup_size(64)
 fn dequant_diff(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = gid.x + gid.y * nwg.x * 64u;
   if (e >= p.rows * p.cols) { return; }
   let r = e / p.cols;
-  let g = gidx[e % p.cols];
-  What[e] = Wref[e] - qscales[g * p.rows + r] * (f32(qcodes[e]) - qzeros[g * p.rows + r]);
+  let k = e % p.cols;
+  let g = k / p.groupSize;
+  let o = r * p.cols + gidx[k];
+  What[o] = Wref[o] - qscales[g * p.rows + r] * (f32(qcodes[e]) - qzeros[g * p.rows + r]);
 }
 
 // ---- codes[r, perm[j]] = permCodes[r, j]: back to the original column order after an act-order solve

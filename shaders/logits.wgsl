@@ -71,3 +71,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lidv
     out[r] = Score(xt - lse, ri[0], gidx, lse);
   }
 }
+
+// ---- one invocation per row, one pass with an online log-sum-exp: for CPU adapters (no barriers)
+@compute @workgroup_size(64)
+fn serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * 64u;
+  if (r >= p.rows) { return; }
+  let o = r * p.vocab;
+  let xt = logits[o + min(targets[r], p.vocab - 1u)];
+  var mx = -3.4e38;
+  var mi = 0u;
+  var se = 0.0;
+  var greater = 0u;
+  for (var c = 0u; c < p.vocab; c++) {
+    let x = logits[o + c];
+    if (x > mx) { se = se * exp(mx - x); mx = x; mi = c; }
+    se += exp(x - mx);
+    if (x > xt) { greater += 1u; }
+  }
+  let lse = mx + log(se);
+  out[r] = Score(xt - lse, greater, mi, lse);
+}

@@ -51,3 +51,26 @@ fn in_place(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) 
   workgroupBarrier();
   for (var c = lid.x; c < p.cols; c += WG) { xy[o + c] = xy[o + c] * inv * weight[c]; }
 }
+
+// ---- one invocation per row, no barriers: for CPU adapters (SwiftShader), where barriers are costly
+@compute @workgroup_size(64)
+fn serial(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * 64u;
+  if (r >= p.rows) { return; }
+  let o = r * p.cols;
+  var ss = 0.0;
+  for (var c = 0u; c < p.cols; c++) { let v = x[o + c]; ss += v * v; }
+  let inv = inverseSqrt(ss / f32(p.cols) + p.eps);
+  for (var c = 0u; c < p.cols; c++) { y[o + c] = x[o + c] * inv * weight[c]; }
+}
+
+@compute @workgroup_size(64)
+fn serial_in_place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * 64u;
+  if (r >= p.rows) { return; }
+  let o = r * p.cols;
+  var ss = 0.0;
+  for (var c = 0u; c < p.cols; c++) { let v = xy[o + c]; ss += v * v; }
+  let inv = inverseSqrt(ss / f32(p.cols) + p.eps);
+  for (var c = 0u; c < p.cols; c++) { xy[o + c] = xy[o + c] * inv * weight[c]; }
+}

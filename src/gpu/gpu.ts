@@ -61,6 +61,11 @@ export class Gpu {
   readonly hasSubgroups: boolean;
   readonly hasF16: boolean;
   readonly hasTimestamps: boolean;
+  /**
+   * Use the one-invocation-per-row kernel variants (no workgroup barriers). On CPU adapters (SwiftShader)
+   * a barrier costs a switch of every invocation, so reductions in workgroup memory are ~100x slower there.
+   */
+  serialKernels: boolean;
   /** The first asynchronous error (validation, OOM, loss) seen; surfaced by the next read or flush. */
   private pending: Error | null = null;
   private staging: GPUBuffer[] = [];
@@ -78,6 +83,7 @@ export class Gpu {
     this.hasSubgroups = f.has('subgroups');
     this.hasF16 = f.has('shader-f16');
     this.hasTimestamps = f.has('timestamp-query');
+    this.serialKernels = adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(`${adapter.architecture} ${adapter.description}`);
     this.empty = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'empty' });
     this.lost = device.lost.then((info) => {
       if (this.destroyed || info.reason === 'destroyed') return null;
@@ -159,7 +165,8 @@ export class Gpu {
       if (!err) return;
       const info = await module.getCompilationInfo();
       const msgs = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`).join('; ');
-      this.pending ??= new GpuValidationError(spec.shader, entry, msgs || err.message);
+      // The compile error explains the generic "invalid pipeline" errors that follow it: it wins.
+      if (!(this.pending instanceof GpuValidationError)) this.pending = new GpuValidationError(spec.shader, entry, msgs || err.message);
     });
     this.pipelines.set(key, p);
     return p;
@@ -328,7 +335,7 @@ type Op =
  */
 export class CommandBatch {
   private ops: Op[] = [];
-  constructor(private readonly gpu: Gpu, private readonly label: string) {}
+  constructor(readonly gpu: Gpu, private readonly label: string) {}
 
   dispatch(spec: KernelSpec, bindings: Bindings, groups: number | [number, number?, number?], params?: Params): this {
     const g = typeof groups === 'number' ? [groups, 1, 1] : groups;

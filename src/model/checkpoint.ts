@@ -94,8 +94,14 @@ export class Checkpoint {
     return this.shard(name).f32(name);
   }
 
+  /** The tensor decoded to its natural typed array (floats become f32). */
   async raw(name: string) {
     return this.shard(name).decoded(name);
+  }
+
+  /** The tensor's stored bytes, untouched. */
+  async bytes(name: string): Promise<Uint8Array> {
+    return this.shard(name).bytes(name);
   }
 
   expectShape(name: string, shape: number[]): void {

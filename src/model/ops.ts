@@ -41,11 +41,22 @@ export function swiglu(b: CommandBatch, gate: Binding, up: Binding, n: number): 
   b.dispatch({ shader: 'elementwise', entry: 'swiglu' }, [gate, up], [Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS)], new Params().u32(n, 0, 0, 0));
 }
 
+/** Which variant of a reduction kernel: one workgroup per row (GPUs), or one invocation per row (CPU adapters). */
+export type Variant = 'workgroup' | 'serial';
+const variantOf = (b: CommandBatch, v?: Variant): Variant => v ?? (b.gpu.serialKernels ? 'serial' : 'workgroup');
+
+/** A grid of one invocation per row, in workgroups of 64. */
+function serialGrid(rows: number): [number, number] {
+  return rowGrid(Math.ceil(rows / 64));
+}
+
 /** y = rmsnorm(x) * weight per row of `cols`; in place when y is omitted. */
-export function rmsnorm(b: CommandBatch, x: Binding, weight: Binding, rows: number, cols: number, eps: number, y?: Binding): void {
+export function rmsnorm(b: CommandBatch, x: Binding, weight: Binding, rows: number, cols: number, eps: number, y?: Binding, variant?: Variant): void {
   const params = new Params().u32(rows, cols).f32(eps).u32(0);
-  if (y) b.dispatch({ shader: 'rmsnorm', entry: 'main' }, [x, weight, y], rowGrid(rows), params);
-  else b.dispatch({ shader: 'rmsnorm', entry: 'in_place' }, [x, weight], rowGrid(rows), params);
+  const serial = variantOf(b, variant) === 'serial';
+  const grid = serial ? serialGrid(rows) : rowGrid(rows);
+  if (y) b.dispatch({ shader: 'rmsnorm', entry: serial ? 'serial' : 'main' }, [x, weight, y], grid, params);
+  else b.dispatch({ shader: 'rmsnorm', entry: serial ? 'serial_in_place' : 'in_place' }, [x, weight], grid, params);
 }
 
 /** Rotary embedding in place on q [rows, qHeads*hd] and k [rows, kvHeads*hd]; rows = batch*seq. */
@@ -73,19 +84,22 @@ export function attention(
   v: Binding,
   out: Binding,
   s: { batch: number; seq: number; past: number; kvLen: number; heads: number; kvHeads: number; headDim: number },
+  variant?: Variant,
 ): void {
   if (s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} > 256 is not supported`);
+  const serial = variantOf(b, variant) === 'serial';
   b.dispatch(
-    { shader: 'attention' },
+    { shader: 'attention', entry: serial ? (s.headDim % 4 === 0 ? 'serial_vec4' : 'serial') : 'main' },
     [q, k, v, out],
-    [s.seq, s.heads, s.batch],
+    serial ? [Math.ceil(s.seq / 64), s.heads, s.batch] : [s.seq, s.heads, s.batch],
     new Params().u32(s.seq, s.past, s.kvLen, s.heads, s.kvHeads, s.headDim).f32(1 / Math.sqrt(s.headDim)).u32(0),
   );
 }
 
 /** Per row of logits: target log-prob, its rank, the argmax and the log-sum-exp (16 bytes per row). */
-export function scoreLogits(b: CommandBatch, logits: Binding, targets: Binding, out: Binding, rows: number, vocab: number): void {
-  b.dispatch({ shader: 'logits' }, [logits, targets, out], rowGrid(rows), new Params().u32(rows, vocab, 0, 0));
+export function scoreLogits(b: CommandBatch, logits: Binding, targets: Binding, out: Binding, rows: number, vocab: number, variant?: Variant): void {
+  const serial = variantOf(b, variant) === 'serial';
+  b.dispatch({ shader: 'logits', entry: serial ? 'serial' : 'main' }, [logits, targets, out], serial ? serialGrid(rows) : rowGrid(rows), new Params().u32(rows, vocab, 0, 0));
 }
 
 export interface RowScore {

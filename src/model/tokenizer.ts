@@ -48,6 +48,11 @@ export class TextTokenizer {
     return this.tok.encode(text, { add_special_tokens: false }).ids;
   }
 
+  /** Token ids of a whole document as transformers' tokenizer(text) gives them (special tokens included). */
+  encodeDocument(text: string): number[] {
+    return this.tok.encode(text, { add_special_tokens: true }).ids;
+  }
+
   decode(ids: number[], skipSpecial = false): string {
     return this.tok.decode(ids, { skip_special_tokens: skipSpecial });
   }

@@ -64,6 +64,20 @@ export interface LayerTaps {
   downIn?(b: CommandBatch, x: GPUBuffer, rows: number): void;
 }
 
+/** Builds one linear layer from a checkpoint: dense here; GPTQ-packed in src/quant/load.ts. */
+export type LinearLoader = (gpu: Gpu, ckpt: Checkpoint, base: string, out: number, inFeatures: number, bias: boolean) => Promise<Linear>;
+
+export const denseLinearLoader: LinearLoader = async (gpu, ckpt, base, out, inFeatures, bias) => {
+  const upload = async (name: string, shape: number[]) => {
+    const data = await ckpt.f32(name, shape);
+    const buf = await gpu.allocate(data.byteLength, name);
+    gpu.write(buf, data);
+    return buf;
+  };
+  const b = bias ? await upload(`${base}.bias`, [out]) : undefined;
+  return new DenseLinear(gpu, await upload(`${base}.weight`, [out, inFeatures]), out, inFeatures, b);
+};
+
 export class Transformer {
   private act: Activations | null = null;
   /** Per-pass uploads (token ids, row indices), freed once the pass has been read back. */
@@ -87,8 +101,16 @@ export class Transformer {
     this.ensureRope(Math.min(config.maxPosition, 512));
   }
 
-  static async load(gpu: Gpu, ckpt: Checkpoint, opts: { onProgress?: OnProgress; signal?: AbortSignal } = {}): Promise<Transformer> {
+  /** Buffers shared with the model this one was derived from (not destroyed with it). */
+  private shared = new Set<GPUBuffer>();
+
+  static async load(
+    gpu: Gpu,
+    ckpt: Checkpoint,
+    opts: { onProgress?: OnProgress; signal?: AbortSignal; linearLoader?: LinearLoader } = {},
+  ): Promise<Transformer> {
     const c = ckpt.config;
+    if (c.gptq && !opts.linearLoader) throw new Error('A GPTQ checkpoint: load it with loadModel() from src/quant/load.ts');
     const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
     const tick = progressTracker(`load ${ckpt.id}`, c.layers + 2, opts.onProgress, 'layers');
     const upload = async (name: string, shape: number[]) => {
@@ -117,8 +139,7 @@ export class Transformer {
         const [out, inn] = dims[n];
         const base = p + HF_LINEAR[n];
         const hasBias = (['q', 'k', 'v'].includes(n) && c.qkvBias) || (n === 'o' && c.oBias) || (['gate', 'up', 'down'].includes(n) && c.mlpBias);
-        const bias = hasBias ? await upload(`${base}.bias`, [out]) : undefined;
-        linears[n] = new DenseLinear(gpu, await upload(`${base}.weight`, [out, inn]), out, inn, bias);
+        linears[n] = await (opts.linearLoader ?? denseLinearLoader)(gpu, ckpt, base, out, inn, hasBias);
       }
       layers.push({
         inputNorm: await upload(`${p}input_layernorm.weight`, [d]),
@@ -131,6 +152,15 @@ export class Transformer {
     }
     await gpu.flush();
     return new Transformer(gpu, c, embed, head, finalNorm, layers);
+  }
+
+  /** A model with the same embeddings and norms but other linear layers (a quantized copy). */
+  derive(linears: Record<LinearName, Linear>[]): Transformer {
+    const layers = this.layers.map((l, i) => ({ ...l, linears: linears[i] }));
+    const m = new Transformer(this.gpu, this.config, this.embedTokens, this.lmHead, this.finalNorm, layers);
+    for (const b of [this.embedTokens, this.lmHead, this.finalNorm]) m.shared.add(b);
+    for (const l of this.layers) for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm]) if (b) m.shared.add(b);
+    return m;
   }
 
   private ensureRope(positions: number): void {
@@ -176,14 +206,15 @@ export class Transformer {
     gatherRows(b, this.embedTokens, tokens, x, rows, this.config.hidden);
   }
 
-  /** One decoder layer on act.x, in place. */
-  layer(b: CommandBatch, l: number, act: Activations, s: PassShape, cache?: KVCache, taps?: LayerTaps): void {
+  /** One decoder layer on act.x, in place. With `until`, stops right after that tap (calibration passes). */
+  layer(b: CommandBatch, l: number, act: Activations, s: PassShape, cache?: KVCache, taps?: LayerTaps, until?: keyof LayerTaps): void {
     const c = this.config, w = this.layers[l], L = w.linears;
     const rows = s.batch * s.seq, d = c.hidden, kvd = c.kvHeads * c.headDim;
     this.ensureRope(s.past + s.seq);
     // attention block
     rmsnorm(b, act.x, w.inputNorm, rows, d, c.rmsEps, act.h);
     taps?.qkvIn?.(b, act.h, rows);
+    if (until === 'qkvIn') return;
     L.q.encode(b, act.h, act.q, rows);
     L.k.encode(b, act.h, act.k, rows);
     L.v.encode(b, act.h, act.v, rows);
@@ -205,14 +236,17 @@ export class Transformer {
     }
     attention(b, act.q, keys, values, act.attn, { batch: s.batch, seq: s.seq, past: s.past, kvLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
     taps?.oIn?.(b, act.attn, rows);
+    if (until === 'oIn') return;
     L.o.encode(b, act.attn, act.x, rows, true);
     // MLP block
     rmsnorm(b, act.x, w.postNorm, rows, d, c.rmsEps, act.h);
     taps?.gateUpIn?.(b, act.h, rows);
+    if (until === 'gateUpIn') return;
     L.gate.encode(b, act.h, act.gate, rows);
     L.up.encode(b, act.h, act.up, rows);
     swiglu(b, act.gate, act.up, rows * c.intermediate);
     taps?.downIn?.(b, act.gate, rows);
+    if (until === 'downIn') return;
     L.down.encode(b, act.gate, act.x, rows, true);
   }
 
@@ -267,16 +301,22 @@ export class Transformer {
   async score(tokens: Int32Array, s: PassShape, rows: Uint32Array, targets: Uint32Array): Promise<RowScore[]> {
     this.checkLength(s.past + s.seq);
     const V = this.config.vocab, n = rows.length;
+    // Logits of at most `chunk` rows at a time (16 MiB): a 150K vocabulary times 2048 positions would not fit.
+    // Chunks are multiples of 64 rows so that their byte offsets meet the 256-byte binding alignment.
+    const chunk = Math.min(n, Math.max(64, Math.floor((16 * 2 ** 20) / (V * 4) / 64) * 64));
     const b = this.gpu.batch('score');
     const act = this.body(b, tokens, s);
-    const logits = this.gpu.buffer(n * V * 4, 'logits');
+    const logits = this.gpu.buffer(chunk * V * 4, 'logits');
     const out = this.gpu.buffer(n * 16, 'scores');
-    this.head(b, act, this.gpu.upload(rows, 'rows'), n, logits);
-    scoreLogits(b, logits, this.gpu.upload(targets, 'targets'), out, n, V);
+    const rowBuf = this.gpu.upload(rows, 'rows'), tgtBuf = this.gpu.upload(targets, 'targets');
+    for (let r0 = 0; r0 < n; r0 += chunk) {
+      const m = Math.min(chunk, n - r0);
+      this.head(b, act, { buffer: rowBuf, offset: r0 * 4, size: m * 4 }, m, logits);
+      scoreLogits(b, logits, { buffer: tgtBuf, offset: r0 * 4, size: m * 4 }, { buffer: out, offset: r0 * 16, size: m * 16 }, m, V);
+    }
     await b.submit();
     const scores = decodeScores(await this.gpu.read(out, n * 16), n);
-    logits.destroy();
-    out.destroy();
+    for (const x of [logits, out, rowBuf, tgtBuf]) x.destroy();
     this.dropScratch();
     return scores;
   }
@@ -340,6 +380,6 @@ export class Transformer {
       for (const lin of Object.values(l.linears)) lin.destroy();
     }
     bufs.delete(this.gpu.empty);
-    for (const b of bufs) b.destroy();
+    for (const b of bufs) if (!this.shared.has(b)) b.destroy();
   }
 }

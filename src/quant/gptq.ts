@@ -18,7 +18,11 @@ export interface GptqSettings {
   dampIncrement?: number;
 }
 
-/** A quantized layer in GPU buffers, codes in the original column order. */
+/**
+ * A quantized layer in GPU buffers, in "kernel order": column k of the codes is input column order[k]
+ * (order = null: the identity), and group g is columns [g*G, (g+1)*G) of that order. Dynamic act-order keeps
+ * the solve's permuted order so that its groups stay contiguous; everything else is in the original order.
+ */
 export interface QuantizedWeights {
   rows: number;
   cols: number;
@@ -26,10 +30,11 @@ export interface QuantizedWeights {
   groupSize: number; // as given (-1 = per channel)
   nGroups: number;
   sym: boolean;
-  codes: GPUBuffer; // [rows, cols] u32
+  codes: GPUBuffer; // [rows, cols] u32, kernel order
   scales: GPUBuffer; // [nGroups, rows] f32
   zeros: GPUBuffer; // [nGroups, rows] f32
-  gIdx: GPUBuffer; // [cols] u32
+  order: Int32Array | null;
+  /** The group of each original column (the checkpoint's g_idx). */
   gIdxHost: Uint32Array;
 }
 
@@ -65,13 +70,13 @@ function allocResult(gpu: Gpu, rows: number, cols: number, s: { bits: number; gr
     codes: gpu.buffer(rows * cols * 4, 'q.codes'),
     scales: gpu.buffer(nGroups * rows * 4, 'q.scales'),
     zeros: gpu.buffer(nGroups * rows * 4, 'q.zeros'),
-    gIdx: gpu.empty,
-    gIdxHost: new Uint32Array(cols),
+    order: null,
+    gIdxHost: Uint32Array.from({ length: cols }, (_, c) => Math.floor(c / G)),
   };
 }
 
 export function destroyQuantized(q: QuantizedWeights): void {
-  for (const b of [q.codes, q.scales, q.zeros, q.gIdx]) b.destroy();
+  for (const b of [q.codes, q.scales, q.zeros]) b.destroy();
 }
 
 async function readDiag(gpu: Gpu, H: GPUBuffer, cols: number): Promise<Float32Array> {
@@ -88,8 +93,6 @@ async function readDiag(gpu: Gpu, H: GPUBuffer, cols: number): Promise<Float32Ar
 export async function rtnQuantize(gpu: Gpu, W: GPUBuffer, rows: number, cols: number, s: { bits: number; groupSize: number; sym: boolean }): Promise<QuantizedWeights> {
   const q = allocResult(gpu, rows, cols, s);
   const G = s.groupSize === -1 ? cols : s.groupSize;
-  q.gIdxHost = Uint32Array.from({ length: cols }, (_, c) => Math.floor(c / G));
-  q.gIdx = gpu.upload(q.gIdxHost, 'q.g_idx');
   const b = gpu.batch('rtn');
   b.dispatch({ shader: 'gptq', entry: 'rtn' }, { 2: q.scales, 3: q.zeros, 4: q.codes, 10: W }, grid1(rows), gptqParams(rows, cols, s, G));
   await b.submit();
@@ -166,16 +169,19 @@ export async function gptqQuantize(
     const i2 = Math.min(i1 + BLOCK, cols);
     encodeBlock(b, { Wp, scales: q.scales, zeros: q.zeros, codesPerm, U, err, loss, perm: permBuf }, rows, cols, s, G, i1, i2, mode);
   }
-  b.dispatch({ shader: 'gptq', entry: 'unpermute' }, { 4: q.codes, 8: permBuf, 11: codesPerm }, grid1(rows * cols), gptqParams(rows, cols, s, G));
+  // Dynamic act-order groups are contiguous in the solve's order: keep it as the kernel order. Otherwise
+  // (no act-order, static groups, per channel) the groups are contiguous in the original order.
+  const keepPermuted = mode === 0 && s.actOrder;
+  if (keepPermuted) {
+    b.copy(codesPerm, 0, q.codes, 0, rows * cols * 4);
+    q.order = perm;
+    q.gIdxHost = new Uint32Array(cols);
+    for (let j = 0; j < cols; j++) q.gIdxHost[perm[j]] = Math.floor(j / G);
+  } else {
+    b.dispatch({ shader: 'gptq', entry: 'unpermute' }, { 4: q.codes, 8: permBuf, 11: codesPerm }, grid1(rows * cols), gptqParams(rows, cols, s, G));
+  }
   await b.submit();
   const lossRows = await gpu.readF32(loss, rows);
-
-  // g_idx: the group of each original column
-  const gIdx = new Uint32Array(cols);
-  if (mode === 0) for (let j = 0; j < cols; j++) gIdx[perm[j]] = Math.floor(j / G);
-  else if (mode === 1) for (let c = 0; c < cols; c++) gIdx[c] = Math.floor(c / G);
-  q.gIdxHost = gIdx;
-  q.gIdx = gpu.upload(gIdx, 'q.g_idx');
   for (const x of [permBuf, deadBuf, noDead, Wp, codesPerm, err, loss, U]) x.destroy();
   if (Hsrc !== H) Hsrc.destroy();
   return { q, report: { method: 'gptq', loss: lossRows.reduce((a, v) => a + v, 0), dampPercent: pct, fallback } };
@@ -206,16 +212,18 @@ export async function reconstructionError(gpu: Gpu, W: GPUBuffer, H: GPUBuffer, 
   const DH = gpu.buffer(rows * cols * 4, 'recon.DH');
   const num = gpu.buffer(rows * 4, 'recon.num');
   const den = gpu.buffer(rows * 4, 'recon.den');
-  const p = gptqParams(rows, cols, q, 1);
+  const G = q.groupSize === -1 ? cols : q.groupSize;
+  const p = gptqParams(rows, cols, q, G);
+  const order = gpu.upload(q.order ? Uint32Array.from(q.order) : Uint32Array.from({ length: cols }, (_, i) => i), 'recon.order');
   const b = gpu.batch('recon');
-  b.dispatch({ shader: 'gptq', entry: 'dequant_diff' }, { 1: q.codes, 2: q.scales, 3: q.zeros, 4: q.gIdx, 5: D, 6: W }, grid1(rows * cols), p);
+  b.dispatch({ shader: 'gptq', entry: 'dequant_diff' }, { 1: q.codes, 2: q.scales, 3: q.zeros, 4: order, 5: D, 6: W }, grid1(rows * cols), p);
   matmul(b, D, H, DH, rows, cols, cols); // H symmetric: D H^T = D H
   b.dispatch({ shader: 'gptq', entry: 'rowdot' }, { 1: DH, 2: D, 3: num }, grid1(rows), p);
   matmul(b, W, H, DH, rows, cols, cols);
   b.dispatch({ shader: 'gptq', entry: 'rowdot' }, { 1: DH, 2: W, 3: den }, grid1(rows), p);
   await b.submit();
   const n = await gpu.readF32(num, rows), d = await gpu.readF32(den, rows);
-  for (const x of [D, DH, num, den]) x.destroy();
+  for (const x of [D, DH, num, den, order]) x.destroy();
   let sn = 0, sd = 0;
   for (let i = 0; i < rows; i++) (sn += n[i]), (sd += d[i]);
   return sd > 0 ? sn / sd : 0;

@@ -257,3 +257,37 @@ export function dequantRef(codes: ArrayLike<number>, scales: ArrayLike<number>, 
   }
   return out;
 }
+
+/** Values as one little-endian bitstream of `bits`-bit fields in 32-bit words (the GPTQ packing). */
+export function packBits(values: ArrayLike<number>, bits: number): Uint32Array {
+  const out = new Uint32Array(Math.ceil((values.length * bits) / 32));
+  for (let k = 0; k < values.length; k++) {
+    const bit = k * bits, w = bit >>> 5, s = bit & 31;
+    const v = values[k] & ((1 << bits) - 1);
+    out[w] = (out[w] | (v << s)) >>> 0;
+    if (s + bits > 32) out[w + 1] = (out[w + 1] | (v >>> (32 - s))) >>> 0;
+  }
+  return out;
+}
+
+export function unpackBits(words: ArrayLike<number>, bits: number, n: number): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let k = 0; k < n; k++) {
+    const bit = k * bits, w = bit >>> 5, s = bit & 31;
+    let v = words[w] >>> s;
+    if (s + bits > 32) v |= words[w + 1] << (32 - s);
+    out[k] = v & ((1 << bits) - 1);
+  }
+  return out;
+}
+
+/** qweight [cols*bits/32, rows] from codes [rows, cols]: row n's codes packed along the input dim. */
+export function packQweightRef(codes: ArrayLike<number>, rows: number, cols: number, bits: number): Uint32Array {
+  const words = Math.ceil((cols * bits) / 32);
+  const out = new Uint32Array(words * rows);
+  for (let n = 0; n < rows; n++) {
+    const s = packBits(Array.from({ length: cols }, (_, k) => codes[n * cols + k]), bits);
+    for (let w = 0; w < words; w++) out[w * rows + n] = s[w];
+  }
+  return out;
+}

@@ -28,15 +28,15 @@ describe('forward-pass kernels', () => {
     expect(maxRelErr(await gpu.readF32(bg, n), swigluRef(g, u))).toBeLessThan(1e-6);
   });
 
-  for (const [rows, cols] of [[3, 64], [7, 131], [2, 1000]]) {
-    it(`rmsnorm ${rows}x${cols}, out of place and in place`, async () => {
+  for (const [rows, cols, variant] of [[3, 64, 'workgroup'], [7, 131, 'workgroup'], [2, 1000, 'workgroup'], [3, 64, 'serial'], [70, 131, 'serial']] as const) {
+    it(`rmsnorm ${rows}x${cols} (${variant}), out of place and in place`, async () => {
       const gpu = await testGpu();
       const x = randomF32(rows * cols, 8, 3), w = randomF32(cols, 9);
       const want = rmsnormRef(x, w, rows, cols, 1e-6);
       const bx = gpu.upload(x, 'x'), bw = gpu.upload(w, 'w'), by = gpu.buffer(rows * cols * 4, 'y');
       const b = gpu.batch();
-      rmsnorm(b, bx, bw, rows, cols, 1e-6, by);
-      rmsnorm(b, bx, bw, rows, cols, 1e-6);
+      rmsnorm(b, bx, bw, rows, cols, 1e-6, by, variant);
+      rmsnorm(b, bx, bw, rows, cols, 1e-6, undefined, variant);
       await b.submit();
       expect(maxRelErr(await gpu.readF32(by, rows * cols), want)).toBeLessThan(1e-5);
       expect(maxRelErr(await gpu.readF32(bx, rows * cols), want)).toBeLessThan(1e-5);
@@ -62,22 +62,23 @@ describe('forward-pass kernels', () => {
     { name: 'decode with a cache longer than the keys seen', batch: 2, seq: 1, past: 9, kvLen: 16, heads: 4, kvHeads: 4, headDim: 8 },
     { name: 'more keys than one chunk (online softmax)', batch: 1, seq: 3, past: 300, kvLen: 303, heads: 2, kvHeads: 1, headDim: 72 },
     { name: 'head_dim 256', batch: 1, seq: 4, past: 0, kvLen: 4, heads: 2, kvHeads: 2, headDim: 256 },
+    { name: 'head_dim 12 (vec4 path), GQA 4/1', batch: 3, seq: 9, past: 2, kvLen: 11, heads: 4, kvHeads: 1, headDim: 12 },
   ];
-  for (const s of cases) {
-    it(`attention: ${s.name}`, async () => {
+  for (const s of cases) for (const variant of ['workgroup', 'serial'] as const) {
+    it(`attention (${variant}): ${s.name}`, async () => {
       const gpu = await testGpu();
       const q = randomF32(s.batch * s.seq * s.heads * s.headDim, 12, 2);
       const k = randomF32(s.batch * s.kvLen * s.kvHeads * s.headDim, 13, 2);
       const v = randomF32(s.batch * s.kvLen * s.kvHeads * s.headDim, 14);
       const out = gpu.buffer(q.length * 4, 'o');
       const b = gpu.batch();
-      attention(b, gpu.upload(q, 'q'), gpu.upload(k, 'k'), gpu.upload(v, 'v'), out, s);
+      attention(b, gpu.upload(q, 'q'), gpu.upload(k, 'k'), gpu.upload(v, 'v'), out, s, variant);
       await b.submit();
       expect(maxRelErr(await gpu.readF32(out, q.length), attentionRef(q, k, v, s))).toBeLessThan(1e-5);
     });
   }
 
-  it('logit scores: log-prob, rank, argmax with ties, log-sum-exp', async () => {
+  for (const variant of ['workgroup', 'serial'] as const) it(`logit scores (${variant}): log-prob, rank, argmax with ties, log-sum-exp`, async () => {
     const gpu = await testGpu();
     const rows = 5, V = 1031;
     const logits = randomF32(rows * V, 15, 8);
@@ -85,7 +86,7 @@ describe('forward-pass kernels', () => {
     const targets = Uint32Array.from([0, 17, 700, 1030, 555]);
     const out = gpu.buffer(rows * 16, 'scores');
     const b = gpu.batch();
-    scoreLogits(b, gpu.upload(logits, 'l'), gpu.upload(targets, 't'), out, rows, V);
+    scoreLogits(b, gpu.upload(logits, 'l'), gpu.upload(targets, 't'), out, rows, V, variant);
     await b.submit();
     const got = decodeScores(await gpu.read(out, rows * 16), rows);
     for (let r = 0; r < rows; r++) {

@@ -1,0 +1,136 @@
+// Loading models that may be GPTQ-quantized: float layers as dense f32, GPTQ layers (qweight, qzeros, scales,
+// g_idx) uploaded as they are stored and run through the dequantizing kernel. The front ends load every
+// model through loadModel().
+import type { Gpu } from '../gpu/gpu';
+import type { Checkpoint } from '../model/checkpoint';
+import type { GptqConfig } from '../model/config';
+import { CheckpointError } from '../model/errors';
+import { f32ToF16 } from '../model/safetensors';
+import type { OnProgress } from '../progress';
+import { denseLinearLoader, type LinearLoader, Transformer } from '../model/transformer';
+import { checkKernelShape, PackedLinear, type PackedWeights, qweightWords, type ZeroFormat, zeroWords } from './packed';
+import { packBits, unpackBits } from './reference';
+
+export interface LoadedModelInfo {
+  model: Transformer;
+  /** What the loader had to decide, e.g. a zero-point dialect different from the declared one. */
+  notes: string[];
+}
+
+export async function loadModel(gpu: Gpu, ckpt: Checkpoint, opts: { onProgress?: OnProgress; signal?: AbortSignal } = {}): Promise<LoadedModelInfo> {
+  const notes: string[] = [];
+  const cfg = ckpt.config.gptq;
+  const linearLoader = cfg ? gptqLinearLoader(cfg, notes) : denseLinearLoader;
+  const model = await Transformer.load(gpu, ckpt, { ...opts, linearLoader });
+  return { model, notes: [...new Set(notes)] };
+}
+
+/**
+ * The zero-point dialect of stored zeros. "gptq" (v1) stores zero - 1, "gptq_v2" the zero. Some recent
+ * checkpoints labelled "gptq" store v2 zeros: for symmetric quantization the true zero is 2^(bits-1), so a
+ * stored 2^(bits-1) - 1 means v1 and 2^(bits-1) means v2. Asymmetric zeros vary and are taken as declared.
+ */
+export function detectZeroFormat(stored: Uint32Array, bits: number, sym: boolean, declared: string): { format: ZeroFormat; note?: string } {
+  const decl: ZeroFormat = declared === 'gptq_v2' ? 'gptq_v2' : 'gptq';
+  if (!sym || stored.length === 0) return { format: decl };
+  const half = 2 ** (bits - 1);
+  let v1 = 0, v2 = 0;
+  for (const z of stored) (z === half - 1 ? v1++ : z === half ? v2++ : 0);
+  const detected: ZeroFormat | null = v1 > 0.9 * stored.length ? 'gptq' : v2 > 0.9 * stored.length ? 'gptq_v2' : null;
+  if (detected && detected !== decl) {
+    return { format: detected, note: `checkpoint_format says "${declared}" but the stored symmetric zeros are ${detected === 'gptq' ? half - 1 : half} (${detected === 'gptq' ? 'v1' : 'v2'}): read as ${detected}` };
+  }
+  return { format: detected ?? decl, note: detected ? `zero points: ${detected} (stored ${detected === 'gptq' ? half - 1 : half} for symmetric ${bits}-bit)` : undefined };
+}
+
+function u32View(b: Uint8Array): Uint32Array {
+  const copy = b.byteOffset % 4 === 0 ? b : b.slice();
+  return new Uint32Array(copy.buffer, copy.byteOffset, Math.floor(copy.byteLength / 4));
+}
+
+export function gptqLinearLoader(cfg: GptqConfig, notes: string[]): LinearLoader {
+  return async (gpu, ckpt, base, out, inn, bias) => {
+    if (!ckpt.has(`${base}.qweight`)) return denseLinearLoader(gpu, ckpt, base, out, inn, bias);
+    const bits = cfg.bits;
+    const G = cfg.groupSize === -1 ? inn : cfg.groupSize;
+    const nGroups = Math.ceil(inn / G);
+    const ww = qweightWords(inn, bits), zw = zeroWords(out, bits);
+    const file = `${ckpt.id}: ${base}`;
+    for (const [name, dtypes] of [['qweight', ['I32', 'U32']], ['qzeros', ['I32', 'U32']]] as const) {
+      const t = ckpt.info(`${base}.${name}`);
+      if (!(dtypes as readonly string[]).includes(t.dtype)) throw new CheckpointError(file, `${name} is ${t.dtype}, expected int32`);
+    }
+    ckpt.expectShape(`${base}.qweight`, [ww, out]);
+    const zshape = ckpt.info(`${base}.qzeros`).shape;
+    if (zshape[0] !== nGroups || zshape[1] * 32 < out * bits) {
+      throw new CheckpointError(file, `qzeros has shape [${zshape}], expected [${nGroups}, ${zw}] for ${out} outputs at ${bits} bits, group ${cfg.groupSize}`);
+    }
+    ckpt.expectShape(`${base}.scales`, [nGroups, out]);
+    checkKernelShape(inn, cfg.groupSize, file);
+    let qwHost = u32View(await ckpt.bytes(`${base}.qweight`));
+    const qzBytes = u32View(await ckpt.bytes(`${base}.qzeros`));
+    const qzeros = gpu.upload(qzBytes, `${base}.qzeros`);
+    const st = ckpt.info(`${base}.scales`);
+    let scalesF16: Uint16Array;
+    if (st.dtype === 'F16') {
+      const b = await ckpt.bytes(`${base}.scales`);
+      scalesF16 = new Uint16Array(b.slice().buffer);
+    } else {
+      scalesF16 = Uint16Array.from(await ckpt.f32(`${base}.scales`), (v) => f32ToF16(v));
+    }
+    const padded = new Uint16Array(Math.ceil(scalesF16.length / 2) * 2);
+    padded.set(scalesF16);
+    const scales = gpu.upload(padded, `${base}.scales`);
+    let gIdxHost: Uint32Array;
+    if (ckpt.has(`${base}.g_idx`)) {
+      ckpt.expectShape(`${base}.g_idx`, [inn]);
+      gIdxHost = Uint32Array.from((await ckpt.raw(`${base}.g_idx`)) as Int32Array);
+      if (gIdxHost.some((g) => g >= nGroups)) throw new CheckpointError(file, `g_idx refers to a group >= ${nGroups}`);
+    } else {
+      gIdxHost = Uint32Array.from({ length: inn }, (_, k) => Math.floor(k / G));
+    }
+    // Act-order checkpoints keep columns in the original order with scattered groups: the kernel wants the
+    // groups contiguous, so the columns are reordered by group (stably) and the input is read through `order`.
+    const order = kernelOrder(gIdxHost, G, nGroups, file);
+    if (order) qwHost = reorderColumns(qwHost, out, inn, bits, order);
+    const qweight = gpu.upload(qwHost, `${base}.qweight`);
+    const dialect = detectZeroFormat(unpackBits(qzBytes.subarray(0, zw), bits, out), bits, cfg.sym, cfg.checkpointFormat);
+    if (dialect.note) notes.push(dialect.note);
+    let biasBuf: GPUBuffer | undefined;
+    if (ckpt.has(`${base}.bias`)) biasBuf = gpu.upload(await ckpt.f32(`${base}.bias`, [out]), `${base}.bias`);
+    const packed: PackedWeights = {
+      rows: out, cols: inn, bits, groupSize: cfg.groupSize, nGroups, sym: cfg.sym, descAct: cfg.descAct, format: dialect.format,
+      qweight, qzeros, scales, order, xidx: order ? gpu.upload(Uint32Array.from(order), `${base}.order`) : null, gIdxHost, bias: biasBuf,
+    };
+    return new PackedLinear(gpu, packed);
+  };
+}
+
+/** The kernel order of a g_idx: null when groups are already consecutive columns; else columns sorted by group. */
+export function kernelOrder(gIdx: Uint32Array, G: number, nGroups: number, file: string): Int32Array | null {
+  if (gIdx.every((g, k) => g === Math.floor(k / G))) return null;
+  const order = Int32Array.from(gIdx.keys()).sort((a, b) => gIdx[a] - gIdx[b] || a - b);
+  const counts = new Uint32Array(nGroups);
+  for (const g of gIdx) counts[g]++;
+  for (let g = 0; g < nGroups; g++) {
+    const want = Math.min(G, gIdx.length - g * G);
+    if (counts[g] !== want) throw new CheckpointError(file, `g_idx puts ${counts[g]} columns in group ${g}, expected ${want}: an unsupported act-order layout`);
+  }
+  return order;
+}
+
+/** qweight [cols*bits/32, rows] with its columns (within each row's stream) taken in `order`. */
+export function reorderColumns(qweight: Uint32Array, rows: number, cols: number, bits: number, order: Int32Array): Uint32Array {
+  const words = qweightWords(cols, bits);
+  const out = new Uint32Array(qweight.length);
+  const stream = new Uint32Array(words);
+  const codes = new Uint32Array(cols);
+  for (let n = 0; n < rows; n++) {
+    for (let w = 0; w < words; w++) stream[w] = qweight[w * rows + n];
+    const orig = unpackBits(stream, bits, cols);
+    for (let k = 0; k < cols; k++) codes[k] = orig[order[k]];
+    const packed = packBits(codes, bits);
+    for (let w = 0; w < words; w++) out[w * rows + n] = packed[w];
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+// GPTQ-packed weights on the GPU (the GPTQModel / AutoGPTQ checkpoint layout, shaders/pack.wgsl), and the
+// Linear that multiplies by them through the dequantizing kernel (shaders/qmatmul.wgsl). A layer quantized
+// here and a layer imported from a GPTQ checkpoint are the same object.
+import { type Binding, type CommandBatch, type Gpu, Params } from '../gpu/gpu';
+import type { Linear } from '../model/linear';
+import type { QuantizedWeights } from './gptq';
+
+export type ZeroFormat = 'gptq' | 'gptq_v2';
+
+/**
+ * Packed weights as the kernel reads them: the checkpoint layout, but in "kernel order" (column k of each
+ * row's stream is input column order[k]; groups are groupSize consecutive columns of that order). Without
+ * act-order the kernel order is the checkpoint's own; with it, exports and imports convert (src/quant/format.ts).
+ */
+export interface PackedWeights {
+  rows: number; // out features
+  cols: number; // in features
+  bits: number;
+  groupSize: number; // -1 = per channel
+  nGroups: number;
+  sym: boolean;
+  descAct: boolean;
+  /** "gptq" (v1) stores zero - 1; "gptq_v2" the zero itself. */
+  format: ZeroFormat;
+  qweight: GPUBuffer; // [cols*bits/32, rows] u32, kernel order
+  qzeros: GPUBuffer; // [nGroups, zwords] u32
+  scales: GPUBuffer; // [nGroups, rows] f16 pairs
+  order: Int32Array | null;
+  xidx: GPUBuffer | null; // order on the GPU
+  gIdxHost: Uint32Array; // the checkpoint's g_idx (original column order)
+  bias?: GPUBuffer; // f32 [rows]
+}
+
+export const qweightWords = (cols: number, bits: number) => Math.ceil((cols * bits) / 32);
+export const zeroWords = (rows: number, bits: number) => Math.ceil((rows * bits) / 32);
+
+function packParams(q: { rows: number; cols: number; bits: number; nGroups: number }, zeroOffset: number, words: number): Params {
+  return new Params().u32(q.rows, q.cols, q.bits, q.nGroups, zeroOffset, words, 0, 0);
+}
+
+function grid(n: number): [number, number] {
+  const g = Math.ceil(n / 64);
+  return [Math.min(g, 65535), Math.ceil(g / 65535)];
+}
+
+/** Packs codes / scales / zeros (from gptqQuantize or rtnQuantize) into the checkpoint layout, on the GPU. */
+export function packWeights(
+  gpu: Gpu,
+  b: CommandBatch,
+  q: QuantizedWeights,
+  opts: { descAct: boolean; format?: ZeroFormat; bias?: GPUBuffer },
+): PackedWeights {
+  const format = opts.format ?? 'gptq_v2';
+  checkKernelShape(q.cols, q.groupSize, 'packWeights');
+  const ww = qweightWords(q.cols, q.bits), zw = zeroWords(q.rows, q.bits);
+  const out: PackedWeights = {
+    rows: q.rows, cols: q.cols, bits: q.bits, groupSize: q.groupSize, nGroups: q.nGroups, sym: q.sym, descAct: opts.descAct, format,
+    qweight: gpu.buffer(ww * q.rows * 4, 'qweight'),
+    qzeros: gpu.buffer(q.nGroups * zw * 4, 'qzeros'),
+    scales: gpu.buffer(Math.ceil((q.nGroups * q.rows) / 2) * 4, 'scales'),
+    order: q.order,
+    xidx: q.order ? gpu.upload(Uint32Array.from(q.order), 'xidx') : null,
+    gIdxHost: q.gIdxHost,
+    bias: opts.bias,
+  };
+  const off = format === 'gptq' ? 1 : 0;
+  b.dispatch({ shader: 'pack', entry: 'pack_weight' }, { 1: q.codes, 2: out.qweight }, grid(ww * q.rows), packParams(q, off, ww));
+  b.dispatch({ shader: 'pack', entry: 'pack_zeros' }, { 1: q.zeros, 2: out.qzeros }, grid(zw * q.nGroups), packParams(q, off, zw));
+  b.dispatch({ shader: 'pack', entry: 'pack_scales' }, { 1: q.scales, 2: out.scales }, grid(Math.ceil((q.nGroups * q.rows) / 2)), packParams(q, off, 0));
+  return out;
+}
+
+export function destroyPacked(p: PackedWeights): void {
+  for (const b of [p.qweight, p.qzeros, p.scales, p.xidx, p.bias]) b?.destroy();
+}
+
+/** Bytes the dequantizing matmul reads per pass: packed weights, zeros, scales (and the input order). */
+export function packedBytes(p: PackedWeights): number {
+  return (qweightWords(p.cols, p.bits) * p.rows + p.nGroups * zeroWords(p.rows, p.bits) + Math.ceil((p.nGroups * p.rows) / 2) + (p.order ? p.cols : 0)) * 4;
+}
+
+/** The kernel's constraint: 32-column chunks inside one group. */
+export function checkKernelShape(cols: number, groupSize: number, what: string): void {
+  const G = groupSize === -1 ? cols : groupSize;
+  if (cols % 32 !== 0 || G % 32 !== 0) {
+    throw new RangeError(`${what}: the packed matmul needs in_features (${cols}) and the group size (${groupSize}) to be multiples of 32`);
+  }
+}
+
+/** y = x * dequant(W)^T through shaders/qmatmul.wgsl. */
+export function qmatmul(b: CommandBatch, p: PackedWeights, x: Binding, y: Binding, M: number, opts: { accumulate?: boolean; empty: GPUBuffer }): void {
+  const flags = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0) | (p.xidx ? 4 : 0);
+  const G = p.groupSize === -1 ? p.cols : p.groupSize;
+  b.dispatch(
+    { shader: 'qmatmul', constants: { BITS: p.bits } },
+    [x, p.qweight, p.qzeros, p.scales, p.xidx ?? opts.empty, p.bias ?? opts.empty, y],
+    [Math.ceil(p.rows / 32), Math.ceil(M / 32)],
+    new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, 0),
+  );
+}
+
+export class PackedLinear implements Linear {
+  constructor(private readonly gpu: Gpu, readonly packed: PackedWeights) {}
+  get outFeatures(): number {
+    return this.packed.rows;
+  }
+  get inFeatures(): number {
+    return this.packed.cols;
+  }
+  get weightBytes(): number {
+    return packedBytes(this.packed);
+  }
+  encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate = false): void {
+    qmatmul(b, this.packed, x, y, rows, { accumulate, empty: this.gpu.empty });
+  }
+  destroy(): void {
+    destroyPacked(this.packed);
+  }
+}

@@ -1,0 +1,93 @@
+// Packing in the GPTQ layout, and the matmul that reads it, against CPU references.
+import { describe, expect, it } from 'vitest';
+import { matmulRef } from '../../src/model/reference';
+import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
+import { rtnQuantize } from '../../src/quant/gptq';
+import { packWeights, qmatmul, qweightWords, zeroWords } from '../../src/quant/packed';
+import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
+import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
+
+describe('bitstream packing (CPU)', () => {
+  for (const bits of [2, 3, 4, 8]) {
+    it(`${bits}-bit round trip, values crossing word edges`, () => {
+      const n = 101;
+      const vals = Array.from({ length: n }, (_, i) => (i * 7 + 3) % 2 ** bits);
+      const words = packBits(vals, bits);
+      expect(words.length).toBe(Math.ceil((n * bits) / 32));
+      expect(Array.from(unpackBits(words, bits, n))).toEqual(vals);
+    });
+  }
+  it('3-bit packing equals AutoGPTQ\'s explicit word layout', () => {
+    // AutoGPTQ packs 32 3-bit values in 3 words: 10 values, 2+1 split bits of value 10, 10 values, 1+2 split of value 21, 10 values.
+    const v = Array.from({ length: 32 }, (_, i) => (i * 5) % 8);
+    const w = [0, 0, 0];
+    for (let j = 0; j < 10; j++) w[0] |= v[j] << (3 * j);
+    w[0] |= v[10] << 30; w[1] |= (v[10] >> 2) & 1;
+    for (let j = 0; j < 10; j++) w[1] |= v[11 + j] << (3 * j + 1);
+    w[1] |= v[21] << 31; w[2] |= (v[21] >> 1) & 3;
+    for (let j = 0; j < 10; j++) w[2] |= v[22 + j] << (3 * j + 2);
+    expect(Array.from(packBits(v, 3))).toEqual(w.map((x) => x >>> 0));
+  });
+});
+
+describe('GPU packing and the dequantizing matmul', () => {
+  const shapes = [
+    { rows: 40, cols: 96, G: 32 },
+    { rows: 37, cols: 64, G: -1 },
+    { rows: 64, cols: 128, G: 128 },
+  ];
+  for (const bits of [2, 3, 4, 8]) {
+    for (const { rows, cols, G } of shapes) {
+      it(`${bits}-bit ${rows}x${cols} G=${G}: pack = CPU pack, qmatmul = x . dequant(W)^T`, async () => {
+        const gpu = await testGpu();
+        const W = randomF32(rows * cols, rows + cols + bits, 0.3);
+        const q = await rtnQuantize(gpu, gpu.upload(W, 'W'), rows, cols, { bits, groupSize: G, sym: bits !== 3 });
+        // act-order: the codes' column k stands for input column order[k] (the kernel reads x through it)
+        if (G !== -1) q.order = Int32Array.from({ length: cols }, (_, k) => (k * 5 + 3) % cols);
+        const b = gpu.batch();
+        const packed = packWeights(gpu, b, q, { descAct: true, format: 'gptq_v2' });
+        await b.submit();
+        const codes = await gpu.readU32(q.codes, rows * cols);
+        const scales = await gpu.readF32(q.scales, q.nGroups * rows), zeros = await gpu.readF32(q.zeros, q.nGroups * rows);
+        expect(Array.from(await gpu.readU32(packed.qweight, qweightWords(cols, bits) * rows))).toEqual(Array.from(packQweightRef(codes, rows, cols, bits)));
+        const zw = zeroWords(rows, bits);
+        const qz = await gpu.readU32(packed.qzeros, q.nGroups * zw);
+        for (let g = 0; g < q.nGroups; g++) {
+          expect(Array.from(unpackBits(qz.subarray(g * zw, (g + 1) * zw), bits, rows))).toEqual(Array.from(zeros.subarray(g * rows, (g + 1) * rows)));
+        }
+        // scales are stored as f16: the matmul uses the stored (rounded) scales
+        const s16 = f16ToF32(Uint16Array.from(scales, (s) => f32ToF16(s)));
+        const kernelG = Uint32Array.from({ length: cols }, (_, k) => Math.floor(k / (G === -1 ? cols : G)));
+        const Wk = dequantRef(codes, s16, zeros, kernelG, rows, cols);
+        const What = new Float64Array(rows * cols);
+        for (let n = 0; n < rows; n++) for (let k = 0; k < cols; k++) What[n * cols + (q.order ? q.order[k] : k)] = Wk[n * cols + k];
+        const M = 5;
+        const x = randomF32(M * cols, 77);
+        const y = gpu.buffer(M * rows * 4, 'y');
+        const b2 = gpu.batch();
+        qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty });
+        await b2.submit();
+        expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols))).toBeLessThan(1e-5);
+      });
+    }
+  }
+
+  it('v1 zeros ("gptq", stored zero - 1) read back as the same weights', async () => {
+    const gpu = await testGpu();
+    const rows = 32, cols = 64;
+    const W = randomF32(rows * cols, 5, 0.3);
+    const q = await rtnQuantize(gpu, gpu.upload(W, 'W'), rows, cols, { bits: 4, groupSize: 32, sym: true });
+    const x = gpu.upload(randomF32(3 * cols, 6), 'x');
+    const out: Float32Array[] = [];
+    for (const format of ['gptq', 'gptq_v2'] as const) {
+      const b = gpu.batch();
+      const p = packWeights(gpu, b, q, { descAct: false, format });
+      const y = gpu.buffer(3 * rows * 4, 'y');
+      qmatmul(b, p, x, y, 3, { empty: gpu.empty });
+      await b.submit();
+      out.push(await gpu.readF32(y, 3 * rows));
+      if (format === 'gptq') expect((await gpu.readU32(p.qzeros, 1))[0]).toBe(0x77777777); // sym 4-bit: zero 8 stored as 7
+    }
+    expect(Array.from(out[0])).toEqual(Array.from(out[1]));
+  });
+});
