@@ -53,6 +53,20 @@ export class TextTokenizer {
     return this.tok.encode(text, { add_special_tokens: true }).ids;
   }
 
+  /**
+   * A text of documents separated by blank lines, as a stream in which every document starts with the
+   * prefix (BOS, or the end-of-text token for models trained on documents separated by it).
+   */
+  encodeDocuments(text: string, separator = '\n\n'): number[] {
+    const start = this.prefix.length ? this.prefix : this.eosIds.slice(0, 1);
+    const out: number[] = [];
+    for (const doc of text.split(separator)) {
+      const d = doc.trim();
+      if (d) out.push(...start, ...this.encode(d));
+    }
+    return out;
+  }
+
   decode(ids: number[], skipSpecial = false): string {
     return this.tok.decode(ids, { skip_special_tokens: skipSpecial });
   }

@@ -11,11 +11,15 @@ export interface CalibrationSet {
   seed: number;
 }
 
-/** Token ids of a whole corpus, as the tokenizer encodes a document (tokenize once, reuse across C_b). */
-export function corpusTokens(tokenizer: TextTokenizer, text: string): Int32Array {
-  return Int32Array.from(tokenizer.encodeDocument(text));
+/**
+ * Token ids of a calibration corpus (tokenize once, reuse across C_b): a text of documents separated by
+ * blank lines becomes a stream of documents each starting with the model's BOS / end-of-text token.
+ */
+export function corpusTokens(tokenizer: TextTokenizer, text: string, documents = true): Int32Array {
+  return Int32Array.from(documents ? tokenizer.encodeDocuments(text) : tokenizer.encodeDocument(text));
 }
 
+/** C_b windows of seqLen tokens at seeded random offsets of the corpus stream. */
 export function drawCalibration(corpus: Int32Array, count: number, seqLen: number, seed: number, prefix: number[] = []): CalibrationSet {
   const body = seqLen - prefix.length;
   if (corpus.length < body + 1) {
