@@ -1,9 +1,10 @@
 // The CLI's commands: adding one is one file here and one line below.
 import type { Command } from '../command';
 import { evalCommand } from './eval';
+import { fitCommand } from './fit';
 import { generateCommand } from './generate';
 import { gpuCommand } from './gpu';
 import { infoCommand } from './info';
 import { logitsCommand } from './logits';
 
-export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, evalCommand];
+export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, evalCommand, fitCommand];

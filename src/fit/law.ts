@@ -1,0 +1,180 @@
+// The study's task-stratified scaling law of post-training quantization (../shared/docs/science.md):
+//   -ln(Acc_adj) = A * N^alpha * (log2 B)^beta * (log2 C_b)^gamma * G^delta
+// fitted by OLS on ln(-ln Acc_adj) = ln A + alpha ln N + beta ln log2 B + gamma ln log2 C_b + delta ln G,
+// with the collapsed rows (Acc_adj <= 0.01) dropped, per knowledge level, with the ablations of Tables 1 and 5.
+import { type Coefficient, ols, adjustedR2, RankDeficientError } from './ols';
+
+export type Level = 'KM' | 'KA' | 'KR';
+export type FitLevel = Level | 'General';
+export const FIT_LEVELS: FitLevel[] = ['General', 'KM', 'KA', 'KR'];
+export type Factor = 'N' | 'B' | 'C' | 'G';
+
+/** The fields of a results-store row that the fits read. */
+export interface FitRow {
+  model: string;
+  family?: string;
+  n_params: number;
+  bits: number;
+  group_size: number;
+  calib_size: number;
+  method?: string;
+  task: string;
+  level: Level;
+  acc: number;
+  acc_chance: number;
+}
+
+/** One configuration at one level: the mean Acc_adj over the level's tasks. */
+export interface Point {
+  model: string;
+  family: string;
+  n_params: number;
+  bits: number;
+  group_size: number;
+  calib_size: number;
+  acc: number;
+  acc_chance: number;
+  acc_adj: number;
+  tasks: number;
+}
+
+export const FORMULAS: Record<string, Factor[]> = {
+  'f(N,B)': ['N', 'B'],
+  'f(N,B,G)': ['N', 'B', 'G'],
+  'f(N,B,C_b)': ['N', 'B', 'C'],
+  'f(N,B,C_b,G)': ['N', 'B', 'C', 'G'],
+};
+export const FULL = 'f(N,B,C_b,G)';
+const COEF_NAME: Record<Factor, 'alpha' | 'beta' | 'gamma' | 'delta'> = { N: 'alpha', B: 'beta', C: 'gamma', G: 'delta' };
+export const COLLAPSED = 0.01;
+
+export function accAdj(acc: number, chance: number): number {
+  return chance >= 1 ? 0 : (acc - chance) / (1 - chance);
+}
+
+/** ln of each factor as it enters the law. */
+export function regressor(f: Factor, p: Pick<Point, 'n_params' | 'bits' | 'calib_size' | 'group_size'>): number {
+  switch (f) {
+    case 'N': return Math.log(p.n_params);
+    case 'B': return Math.log(Math.log2(p.bits));
+    case 'C': return Math.log(Math.log2(p.calib_size));
+    case 'G': return Math.log(p.group_size);
+  }
+}
+
+/** Quantized configurations only (the float baseline has no B, G, C_b), averaged per level over tasks. */
+export function aggregate(rows: FitRow[], level: FitLevel): Point[] {
+  const groups = new Map<string, FitRow[]>();
+  for (const r of rows) {
+    if (!(r.bits >= 2 && r.bits <= 8) || (r.method && r.method !== 'gptq')) continue;
+    if (level !== 'General' && r.level !== level) continue;
+    const key = [r.model, r.bits, r.group_size, r.calib_size].join('|');
+    (groups.get(key) ?? groups.set(key, []).get(key)!).push(r);
+  }
+  return [...groups.values()].map((rs) => {
+    const mean = (f: (r: FitRow) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+    const r0 = rs[0];
+    return {
+      model: r0.model, family: r0.family ?? '', n_params: r0.n_params, bits: r0.bits, group_size: r0.group_size, calib_size: r0.calib_size,
+      acc: mean((r) => r.acc), acc_chance: mean((r) => r.acc_chance), acc_adj: mean((r) => accAdj(r.acc, r.acc_chance)), tasks: rs.length,
+    };
+  });
+}
+
+export interface LawFit {
+  level: FitLevel;
+  formula: string;
+  /** Factors actually in the fit (a factor with one value in the data is left out). */
+  factors: Factor[];
+  notes: string[];
+  n: number;
+  n_dropped: number;
+  A: number;
+  coef: Partial<Record<'lnA' | 'alpha' | 'beta' | 'gamma' | 'delta', Coefficient>>;
+  r2_log: number;
+  adj_r2_log: number;
+  adj_r2_orig: number;
+  mae_fit: number;
+  mae_holdout: number | null;
+  n_holdout: number;
+  /** Fit rows with their prediction. */
+  points: { point: Point; predicted: number }[];
+  holdoutPoints: { point: Point; predicted: number }[];
+}
+
+/** Acc_adj predicted by a law: exp(-A * prod factor^exponent). */
+export function predictLaw(A: number, exps: Partial<Record<Factor, number>>, p: Pick<Point, 'n_params' | 'bits' | 'calib_size' | 'group_size'>): number {
+  let ln = Math.log(A);
+  for (const [f, e] of Object.entries(exps) as [Factor, number][]) ln += e * regressor(f, p);
+  return Math.exp(-Math.exp(ln));
+}
+
+export interface FitOptions {
+  level: FitLevel;
+  formula?: string;
+  /** Rows held out of the fit and scored by it (e.g. the largest model, or another family). */
+  holdout?: (p: Point) => boolean;
+}
+
+export function fitLaw(all: Point[], opts: FitOptions): LawFit {
+  const formula = opts.formula ?? FULL;
+  const wanted = FORMULAS[formula];
+  if (!wanted) throw new Error(`Unknown formula ${formula}; one of ${Object.keys(FORMULAS).join(', ')}`);
+  const fitSet = all.filter((p) => !opts.holdout?.(p));
+  const holdSet = opts.holdout ? all.filter((p) => opts.holdout!(p)) : [];
+  const kept = fitSet.filter((p) => p.acc_adj > COLLAPSED);
+  const notes: string[] = [];
+  const dropped = fitSet.length - kept.length;
+  if (dropped) notes.push(`${dropped} collapsed configuration${dropped > 1 ? 's' : ''} (Acc_adj <= ${COLLAPSED}) dropped`);
+  const factors = wanted.filter((f) => {
+    const values = new Set(kept.map((p) => regressor(f, p)));
+    if (values.size < 2) {
+      notes.push(`${f === 'C' ? 'C_b' : f} has one value in the data: left out of the formula`);
+      return false;
+    }
+    return true;
+  });
+  if (kept.length < factors.length + 2) {
+    throw new RankDeficientError(`${kept.length} usable configurations cannot fit ${factors.length + 1} coefficients at level ${opts.level}: run more configurations`);
+  }
+  const X = kept.map((p) => [1, ...factors.map((f) => regressor(f, p))]);
+  const y = kept.map((p) => Math.log(-Math.log(p.acc_adj)));
+  const res = ols(X, y);
+  const exps: Partial<Record<Factor, number>> = {};
+  const coef: LawFit['coef'] = { lnA: res.coef[0] };
+  factors.forEach((f, i) => {
+    exps[f] = res.coef[i + 1].est;
+    coef[COEF_NAME[f]] = res.coef[i + 1];
+  });
+  const A = Math.exp(res.coef[0].est);
+  const points = kept.map((p) => ({ point: p, predicted: predictLaw(A, exps, p) }));
+  const mean = kept.reduce((a, p) => a + p.acc_adj, 0) / kept.length;
+  const sse = points.reduce((a, x) => a + (x.point.acc_adj - x.predicted) ** 2, 0);
+  const sst = kept.reduce((a, p) => a + (p.acc_adj - mean) ** 2, 0);
+  const heldKept = holdSet.filter((p) => p.acc_adj > COLLAPSED);
+  const holdoutPoints = heldKept.map((p) => ({ point: p, predicted: predictLaw(A, exps, p) }));
+  const mae = (xs: { point: Point; predicted: number }[]) => xs.reduce((a, x) => a + Math.abs(x.point.acc_adj - x.predicted), 0) / xs.length;
+  return {
+    level: opts.level, formula, factors, notes, n: kept.length, n_dropped: dropped, A, coef,
+    r2_log: res.r2, adj_r2_log: res.adjR2, adj_r2_orig: adjustedR2(1 - sse / sst, kept.length, factors.length),
+    mae_fit: mae(points), mae_holdout: holdoutPoints.length ? mae(holdoutPoints) : null, n_holdout: holdoutPoints.length,
+    points, holdoutPoints,
+  };
+}
+
+/** The ablations of the study's Tables 1 and 5, for each level that has data. Failures become notes. */
+export function fitAll(rows: FitRow[], opts: { levels?: FitLevel[]; formulas?: string[]; holdout?: (p: Point) => boolean } = {}): { fits: LawFit[]; errors: string[] } {
+  const fits: LawFit[] = [], errors: string[] = [];
+  for (const level of opts.levels ?? FIT_LEVELS) {
+    const pts = aggregate(rows, level);
+    if (!pts.length) continue;
+    for (const formula of opts.formulas ?? Object.keys(FORMULAS)) {
+      try {
+        fits.push(fitLaw(pts, { level, formula, holdout: opts.holdout }));
+      } catch (e) {
+        errors.push(`${level} ${formula}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return { fits, errors };
+}

@@ -1,0 +1,62 @@
+// Fit results in the shapes the CLI and the UI show: the JSON of `quantlab fit --json`, and a text table.
+import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit } from './law';
+import { fitOlderLaw } from './nls';
+import { PUBLISHED, predictPublished } from './published';
+import type { ResultRow } from '../sweep/results';
+
+/** Result rows the law can use: quantized, with an accuracy at a knowledge level. */
+export function fitRows(rows: ResultRow[], method = 'gptq'): FitRow[] {
+  return rows
+    .filter((r) => r.method === method && ['KM', 'KA', 'KR'].includes(r.level) && r.acc !== null && r.acc_chance !== null)
+    .map((r) => ({ ...r, level: r.level as FitRow['level'], acc: r.acc!, acc_chance: r.acc_chance! }));
+}
+
+export function fitJson(f: LawFit) {
+  const coef: Record<string, unknown> = {};
+  for (const [k, c] of Object.entries(f.coef)) if (k !== 'lnA' && c) coef[k] = { est: c.est, se: c.se, t: c.t, p: c.p, ci: c.ci };
+  return {
+    level: f.level, formula: f.formula, factors: f.factors, n: f.n, n_dropped: f.n_dropped, A: f.A, lnA: f.coef.lnA, coef,
+    r2_log: f.r2_log, adj_r2_log: f.adj_r2_log, adj_r2_orig: f.adj_r2_orig, mae_fit: f.mae_fit, mae_holdout: f.mae_holdout,
+    n_holdout: f.n_holdout, notes: f.notes,
+  };
+}
+
+/** The published law of each family at each level, scored on the user's configurations. */
+export function publishedErrors(rows: FitRow[], family: 'qwen3' | 'llama3') {
+  return FIT_LEVELS.flatMap((level) => {
+    const law = PUBLISHED.find((p) => p.id === `${family}-${level}`);
+    const pts = aggregate(rows, level);
+    if (!law || !pts.length) return [];
+    const errs = pts.map((p) => Math.abs(p.acc_adj - predictPublished(law, p)));
+    return [{ law: law.id, level, n: pts.length, mae: errs.reduce((a, b) => a + b, 0) / errs.length }];
+  });
+}
+
+export function olderLawFits(rows: FitRow[], levels: FitLevel[]): ({ level: FitLevel; error?: string } & Partial<ReturnType<typeof fitOlderLaw>>)[] {
+  return levels.flatMap((level): ({ level: FitLevel; error?: string } & Partial<ReturnType<typeof fitOlderLaw>>)[] => {
+    const pts = aggregate(rows, level);
+    if (pts.length < 7) return [];
+    try {
+      return [{ level, ...fitOlderLaw(pts) }];
+    } catch (e) {
+      return [{ level, error: (e as Error).message }];
+    }
+  });
+}
+
+const fmt = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(2) : x.toFixed(d));
+
+export function fitTable(fits: LawFit[]): string {
+  const lines: string[] = [];
+  for (const f of fits) {
+    lines.push(`${f.level.padEnd(7)} ${f.formula.padEnd(13)} n=${f.n} (dropped ${f.n_dropped})  A=${fmt(f.A)}  adjR2 log ${fmt(f.adj_r2_log, 4)} orig ${fmt(f.adj_r2_orig, 4)}  MAE fit ${fmt(f.mae_fit, 4)}${f.mae_holdout !== null ? ` held-out ${fmt(f.mae_holdout, 4)} (n=${f.n_holdout})` : ''}`);
+    for (const [k, c] of Object.entries(f.coef)) {
+      if (k === 'lnA' || !c) continue;
+      const sig = c.ci[0] > 0 || c.ci[1] < 0 ? '*' : ' ';
+      lines.push(`          ${k.padEnd(6)} ${fmt(c.est, 4).padStart(8)} ± ${fmt(c.se, 4)}  t=${fmt(c.t, 2).padStart(7)}  p=${fmt(c.p, 4)}  95% CI [${fmt(c.ci[0], 4)}, ${fmt(c.ci[1], 4)}] ${sig}`);
+    }
+    for (const n of f.notes) lines.push(`          note: ${n}`);
+  }
+  lines.push('(* = the 95% CI excludes zero)');
+  return lines.join('\n');
+}

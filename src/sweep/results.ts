@@ -1,0 +1,156 @@
+// The results store's row: one per (configuration, task), the same in IndexedDB, JSON Lines, CSV and the fits.
+// Export, import and merge (dedupe by configuration + task) live here; the storage backends are thin.
+
+export const LAB_VERSION = '0.1.0';
+
+export interface ConfigKey {
+  model: string;
+  family: string;
+  /** N: non-embedding parameters. */
+  n_params: number;
+  method: 'fp' | 'gptq' | 'rtn';
+  /** 16 for the float baseline. */
+  bits: number;
+  /** -1 = per channel; 0 for the float baseline. */
+  group_size: number;
+  /** C_b: calibration sequences (0 without calibration). */
+  calib_size: number;
+  seqlen: number;
+  sym: boolean;
+  act_order: boolean;
+  /** "sequential" (faithful) or "shared" Hessians. */
+  mode: string;
+  seed: number;
+}
+
+export interface ResultRow extends ConfigKey {
+  task: string;
+  level: string; // KM | KA | KR, or '' for perplexity
+  metric: string;
+  acc: number | null;
+  acc_chance: number | null;
+  acc_adj: number | null;
+  stderr: number | null;
+  perplexity: number | null;
+  items: number;
+  fewshot: number;
+  quant_seconds: number;
+  eval_seconds: number;
+  adapter: string;
+  lab_version: string;
+  created: string;
+}
+
+export const COLUMNS: (keyof ResultRow)[] = [
+  'model', 'family', 'n_params', 'method', 'bits', 'group_size', 'calib_size', 'seqlen', 'sym', 'act_order', 'mode', 'seed',
+  'task', 'level', 'metric', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot',
+  'quant_seconds', 'eval_seconds', 'adapter', 'lab_version', 'created',
+];
+
+const NUMERIC = new Set<keyof ResultRow>(['n_params', 'bits', 'group_size', 'calib_size', 'seqlen', 'seed', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot', 'quant_seconds', 'eval_seconds']);
+const BOOLEAN = new Set<keyof ResultRow>(['sym', 'act_order']);
+
+/** The identity of a configuration (without the task). */
+export function configId(c: ConfigKey): string {
+  return [c.model, c.method, c.bits, c.group_size, c.calib_size, c.seqlen, c.sym ? 'sym' : 'asym', c.act_order ? 'act' : 'noact', c.mode, c.seed].join('|');
+}
+
+export function rowId(r: ResultRow): string {
+  return `${configId(r)}|${r.task}`;
+}
+
+/** Rows of `incoming` not already present (by configuration + task) are added; returns how many. */
+export function mergeRows(into: ResultRow[], incoming: ResultRow[]): number {
+  const have = new Set(into.map(rowId));
+  let added = 0;
+  for (const r of incoming) {
+    const id = rowId(r);
+    if (!have.has(id)) {
+      have.add(id);
+      into.push(r);
+      added++;
+    }
+  }
+  return added;
+}
+
+function normalize(raw: Record<string, unknown>, where: string): ResultRow {
+  const out: Record<string, unknown> = {};
+  for (const c of COLUMNS) {
+    const v = raw[c];
+    if (NUMERIC.has(c)) out[c] = v === null || v === undefined || v === '' ? null : Number(v);
+    else if (BOOLEAN.has(c)) out[c] = v === true || v === 'true' || v === '1' || v === 1;
+    else out[c] = v === undefined || v === null ? '' : String(v);
+  }
+  for (const c of ['model', 'task'] as const) if (!out[c]) throw new Error(`${where}: the row has no "${c}"`);
+  for (const c of ['n_params', 'bits'] as const) if (!Number.isFinite(out[c] as number)) throw new Error(`${where}: "${c}" is not a number`);
+  return out as unknown as ResultRow;
+}
+
+export function toJsonl(rows: ResultRow[]): string {
+  return rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+}
+
+export function parseJsonl(text: string, source = 'results.jsonl'): ResultRow[] {
+  const rows: ResultRow[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      // A line cut short by a crash mid-write is skipped: everything before it is kept.
+      if (i === text.split('\n').length - 1 || i === text.split('\n').length - 2) return;
+      throw new Error(`${source}:${i + 1}: not valid JSON`);
+    }
+    rows.push(normalize(raw as Record<string, unknown>, `${source}:${i + 1}`));
+  });
+  return rows;
+}
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(rows: ResultRow[]): string {
+  return [COLUMNS.join(','), ...rows.map((r) => COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+}
+
+/** RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes). */
+export function parseCsvTable(text: string): string[][] {
+  const out: string[][] = [];
+  let row: string[] = [], cell = '', quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') (row.push(cell), (cell = ''));
+    else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell);
+      if (row.some((c) => c !== '')) out.push(row);
+      (row = []), (cell = '');
+    } else cell += ch;
+  }
+  if (cell !== '' || row.length) (row.push(cell), out.push(row));
+  return out;
+}
+
+export function parseCsv(text: string, source = 'results.csv'): ResultRow[] {
+  const [header, ...body] = parseCsvTable(text);
+  if (!header) return [];
+  return body.map((cells, i) => normalize(Object.fromEntries(header.map((h, j) => [h.trim(), cells[j]])), `${source}:${i + 2}`));
+}
+
+/** JSON Lines, a JSON array, or CSV, told apart by their first character. */
+export function parseResults(text: string, source: string): ResultRow[] {
+  const t = text.trimStart();
+  if (t.startsWith('[')) return (JSON.parse(t) as Record<string, unknown>[]).map((r, i) => normalize(r, `${source}[${i}]`));
+  if (t.startsWith('{')) return parseJsonl(text, source);
+  return parseCsv(text, source);
+}

@@ -1,0 +1,104 @@
+// The fits against statsmodels (tools/golden/goldens.py fit fixtures), against the published law, and the
+// older law's NLS against known parameters.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { aggregate, type FitRow, fitLaw, FORMULAS, type Point, predictLaw } from '../../src/fit/law';
+import { effectiveBits, fitOlderLaw, olderLawPredict } from '../../src/fit/nls';
+import { findPublished } from '../../src/fit/published';
+import { seededRandom } from '../../src/random';
+
+const rows: FitRow[] = readFileSync('tests/fixtures/fit/synthetic_rows.jsonl', 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const sm = JSON.parse(readFileSync('tests/fixtures/fit/statsmodels_fits.json', 'utf8')) as {
+  level: 'KM' | 'KA' | 'KR'; formula: string; n: number; n_dropped: number; adj_r2_log: number; adj_r2_orig: number; mae_fit: number;
+  coef: Record<string, { est: number; se: number; t: number; p: number; ci: [number, number] }>;
+}[];
+
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+
+describe('OLS fits equal statsmodels', () => {
+  for (const want of sm) {
+    it(`${want.level} ${want.formula}`, () => {
+      const fit = fitLaw(aggregate(rows, want.level), { level: want.level, formula: want.formula });
+      expect(fit.n).toBe(want.n);
+      expect(fit.n_dropped).toBe(want.n_dropped);
+      for (const [name, c] of Object.entries(want.coef)) {
+        const mine = fit.coef[name as keyof typeof fit.coef]!;
+        expect(rel(mine.est, c.est), `${name} est`).toBeLessThan(1e-6);
+        expect(rel(mine.se, c.se), `${name} se`).toBeLessThan(1e-6);
+        expect(rel(mine.t, c.t), `${name} t`).toBeLessThan(1e-6);
+        expect(Math.abs(mine.p - c.p), `${name} p`).toBeLessThan(1e-9 + 1e-6 * c.p);
+        expect(rel(mine.ci[0], c.ci[0]), `${name} ci`).toBeLessThan(1e-6);
+        expect(rel(mine.ci[1], c.ci[1]), `${name} ci`).toBeLessThan(1e-6);
+      }
+      expect(rel(fit.adj_r2_log, want.adj_r2_log)).toBeLessThan(1e-6);
+      expect(rel(fit.adj_r2_orig, want.adj_r2_orig)).toBeLessThan(1e-6);
+      expect(rel(fit.mae_fit, want.mae_fit)).toBeLessThan(1e-6);
+    });
+  }
+});
+
+// The study's grid: Qwen3 sizes; 3 and 4 bits over the full C_b x G grid; 8 bits at C_b = G = 128.
+const N = [440467456, 1409410048, 3633511936, 6946075648, 13212482560, 31206298624];
+function studyGrid(): Omit<Point, 'acc' | 'acc_chance' | 'acc_adj'>[] {
+  const out = [];
+  for (const n of N) {
+    for (const bits of [3, 4]) for (const calib of [8, 32, 128, 1024]) for (const G of [32, 64, 128, 1024]) out.push({ n, bits, calib, G });
+    out.push({ n, bits: 8, calib: 128, G: 128 });
+  }
+  return out.map((c) => ({ model: `m${c.n}`, family: 'qwen3', n_params: c.n, bits: c.bits, group_size: c.G, calib_size: c.calib, tasks: 1 }));
+}
+
+describe('the law recovers known coefficients', () => {
+  it('data from the published Qwen3 general law with small noise: exponents within their published SEs', () => {
+    const law = findPublished('qwen3-General');
+    const rnd = seededRandom(42);
+    const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+    const pts: Point[] = studyGrid().map((p) => {
+      const y = Math.log(-Math.log(predictLaw(law.A, law.exps, p))) + 0.05 * gauss();
+      const adj = Math.exp(-Math.exp(y));
+      return { ...p, acc: adj, acc_chance: 0, acc_adj: adj };
+    });
+    const fit = fitLaw(pts, { level: 'General', holdout: (p) => p.n_params === N[5] });
+    expect(Math.abs(fit.coef.alpha!.est - law.exps.N!)).toBeLessThan(law.se!.N!);
+    expect(Math.abs(fit.coef.beta!.est - law.exps.B!)).toBeLessThan(law.se!.B!);
+    expect(Math.abs(fit.coef.gamma!.est - law.exps.C!)).toBeLessThan(law.se!.C!);
+    expect(Math.abs(fit.coef.delta!.est - law.exps.G!)).toBeLessThan(law.se!.G!);
+    expect(fit.adj_r2_log).toBeGreaterThan(0.9);
+    expect(fit.n_holdout).toBe(33);
+    expect(fit.mae_holdout!).toBeLessThan(0.05);
+  });
+
+  it('a factor with one value is left out with a note; collapsed rows are dropped and counted', () => {
+    const pts: Point[] = studyGrid().filter((p) => p.calib_size === 128).map((p, i) => {
+      const adj = i % 17 === 0 ? 0.005 : predictLaw(3e3, { N: -0.35, B: -1, G: 0.07 }, p) * (1 + 0.01 * Math.sin(i));
+      return { ...p, acc: adj, acc_chance: 0, acc_adj: adj };
+    });
+    const fit = fitLaw(pts, { level: 'General' });
+    expect(fit.factors).toEqual(['N', 'B', 'G']);
+    expect(fit.notes.join(' ')).toMatch(/C_b has one value/);
+    expect(fit.n_dropped).toBe(pts.filter((p) => p.acc_adj <= 0.01).length);
+    expect(fit.n_dropped).toBeGreaterThan(0);
+    expect(Object.keys(FORMULAS)).toContain(fit.formula);
+  });
+});
+
+describe('the older law by Levenberg-Marquardt', () => {
+  it('B_eff examples of the study', () => {
+    expect(effectiveBits(2, 16)).toBeCloseTo(3.125, 3);
+    expect(effectiveBits(4, 128)).toBeCloseTo(4.156, 3);
+    expect(effectiveBits(8, 1024)).toBeCloseTo(8.023, 3);
+  });
+  it('recovers known parameters from data with additive noise (where least squares on P and on ln P differ)', () => {
+    const truth = { k: 0.02, alpha: 0.12, beta: 0.05, gamma: -0.03, delta: 0.4 };
+    const rnd = seededRandom(3);
+    const pts: Point[] = studyGrid().map((p) => {
+      const acc = olderLawPredict(truth, p) + 0.002 * (rnd() - 0.5);
+      return { ...p, acc, acc_chance: 0, acc_adj: acc };
+    });
+    const fit = fitOlderLaw(pts);
+    for (const key of ['alpha', 'beta', 'gamma', 'delta'] as const) expect(Math.abs(fit[key] - truth[key]), key).toBeLessThan(0.01);
+    expect(rel(fit.k, truth.k)).toBeLessThan(0.1);
+    expect(fit.adj_r2).toBeGreaterThan(0.95);
+    expect(fit.iterations).toBeGreaterThan(0);
+  });
+});
