@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== type check" >&2
 npx tsc --noEmit -p .
+npm run --silent build:cli   # the CLI tests run the built bundle
 echo "== unit and kernel tests (Vitest, Dawn on SwiftShader)" >&2
 npx vitest run
 echo "== build" >&2
 npx vite build --logLevel warn
-npm run --silent build:cli
 echo "== browser tests (Playwright, Chromium on SwiftShader)" >&2
 npx playwright test

@@ -6,5 +6,7 @@ import { generateCommand } from './generate';
 import { gpuCommand } from './gpu';
 import { infoCommand } from './info';
 import { logitsCommand } from './logits';
+import { quantizeCommand } from './quantize';
+import { sweepCommand } from './sweep';
 
-export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, evalCommand, fitCommand];
+export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, quantizeCommand, evalCommand, sweepCommand, fitCommand];

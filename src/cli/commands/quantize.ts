@@ -1,0 +1,51 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatProgress } from '../../progress';
+import { corpusTokens, drawCalibration } from '../../quant/calibration';
+import { exportQuantized } from '../../quant/export';
+import { quantizeModel } from '../../quant/quantize-model';
+import { UsageError } from '../args';
+import type { Command } from '../command';
+import { log, printJson } from '../command';
+import { nodeDataReader } from '../data';
+import { cliGpu } from '../gpu-node';
+import { loadForCli } from '../load';
+import { readFileSync } from 'node:fs';
+
+export const quantizeCommand: Command = {
+  name: 'quantize',
+  summary: 'quantize a model with GPTQ (or RTN) on the GPU and export it in the GPTQModel format',
+  usage: 'quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] --out DIR',
+  flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups'],
+  async run(args) {
+    const bits = args.num('bits', 4);
+    if (![2, 3, 4, 8].includes(bits)) throw new UsageError('--bits must be 2, 3, 4 or 8');
+    const groupSize = args.num('group', 128);
+    const method = args.str('method', 'gptq') as 'gptq' | 'rtn';
+    const out = args.str('out');
+    const gpu = await cliGpu(args);
+    const { ckpt, tokenizer, model } = await loadForCli(gpu, args);
+    const seqLen = Math.min(args.num('seqlen', 2048), model.config.maxPosition);
+    const count = args.num('calib', 128);
+    const calibText = args.optStr('calib-text') ? readFileSync(args.str('calib-text'), 'utf8') : await nodeDataReader(args.str('data', 'public/data')).read('calib_dict.txt');
+    const calib = method === 'gptq' ? drawCalibration(corpusTokens(tokenizer, calibText), count, seqLen, args.num('seed', 0), tokenizer.prefix) : null;
+    const opts = {
+      method, bits, groupSize, sym: !args.flag('asym'), actOrder: method === 'gptq' && !args.flag('no-act-order'),
+      staticGroups: args.flag('static-groups'), percdamp: args.num('damp', 0.05), mode: args.str('mode', 'sequential') as 'sequential' | 'shared',
+      format: args.optStr('format') as 'gptq' | 'gptq_v2' | undefined,
+    };
+    let last = 0;
+    const res = await quantizeModel(model, calib, opts, {
+      onProgress: (p) => {
+        if (Date.now() - last > 300) (last = Date.now()), log(formatProgress(p));
+      },
+      onLayer: (r) => log(`  layer ${r.layer} ${r.module.padEnd(4)} ${r.rows}x${r.cols} loss ${r.loss.toFixed(4)} recon ${r.reconError.toExponential(2)} damp ${r.dampPercent ?? '-'}${r.fallback ? ` fallback ${r.fallback}` : ''} ${r.seconds.toFixed(3)} s`),
+    });
+    const files = await exportQuantized(gpu, ckpt, res.model, { ...opts, calibSize: calib?.count, seqLen });
+    mkdirSync(out, { recursive: true });
+    for (const f of files) writeFileSync(join(out, f.name), f.data);
+    log(`quantized in ${res.seconds.toFixed(1)} s; wrote ${files.map((f) => f.name).join(', ')} to ${out}`);
+    printJson({ model: ckpt.id, out, seconds: res.seconds, options: opts, calibration: res.calibration, layers: res.layers, adapter: gpu.adapterName });
+    gpu.destroy();
+  },
+};

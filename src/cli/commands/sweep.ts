@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatProgress, formatSeconds } from '../../progress';
+import { describeConfig, planSweep, SweepRunner } from '../../sweep/engine';
+import { findPreset, gridPoints, type GridSpec } from '../../sweep/grid';
+import { TextTokenizer } from '../../model/tokenizer';
+import { Checkpoint } from '../../model/checkpoint';
+import type { Command } from '../command';
+import { log, printJson } from '../command';
+import { nodeDataReader } from '../data';
+import { cliGpu } from '../gpu-node';
+import { jsonlStore } from '../jsonl-store';
+import { BUNDLED_MODELS_DIR, resolveModelFiles } from '../model';
+
+export const sweepCommand: Command = {
+  name: 'sweep',
+  summary: 'quantize and evaluate every configuration of a grid; resumes from --out',
+  usage: 'quantlab sweep --model PATH[,PATH...] [--preset quick|study|study2|llama3|family] [--bits 3,4 --group 32,128 --calib 8,32,128] [--methods gptq,rtn] [--tasks ppl,km,ka,kr] [--limit N] [--mode sequential|shared] [--asym] [--no-act-order] [--seed S] --out results.jsonl',
+  flags: ['asym', 'no-act-order', 'dry-run'],
+  async run(args) {
+    const models = args.list('model').map((spec) => {
+      const bundled = existsSync(join(BUNDLED_MODELS_DIR, spec, 'config.json'));
+      return {
+        id: bundled ? spec : spec,
+        open: async () => {
+          const ckpt = await Checkpoint.open(await resolveModelFiles(spec));
+          return { ckpt, tokenizer: await TextTokenizer.load(ckpt.files, ckpt.config) };
+        },
+      };
+    });
+    const preset = args.optStr('preset');
+    const grid: GridSpec = preset
+      ? findPreset(preset).grid
+      : { bits: args.nums('bits', [3, 4]), groups: args.nums('group', [32, 128]), calib: args.nums('calib', [8, 32]) };
+    const limitArg = args.optStr('limit');
+    const opts = {
+      models,
+      points: gridPoints(grid),
+      methods: args.list('methods', ['gptq']) as ('gptq' | 'rtn')[],
+      sym: !args.flag('asym'),
+      actOrder: !args.flag('no-act-order'),
+      mode: args.str('mode', 'sequential') as 'sequential' | 'shared',
+      percdamp: args.num('damp', 0.05),
+      seed: args.num('seed', 0),
+      tasks: args.list('tasks', ['ppl', 'km', 'ka', 'kr']),
+      limit: limitArg === 'all' ? null : limitArg !== undefined ? Number(limitArg) : undefined,
+      pplWindows: args.has('ppl-windows') ? args.num('ppl-windows') : undefined,
+      seqLen: args.has('seqlen') ? args.num('seqlen') : undefined,
+    };
+    const out = args.str('out');
+    const plan = planSweep(opts);
+    log(`sweep: ${plan.length} configurations (${models.length} model(s) x ${opts.points.length} points + baselines) -> ${out}`);
+    if (args.flag('dry-run')) {
+      printJson(plan.map(describeConfig));
+      return;
+    }
+    const gpu = await cliGpu(args);
+    const runner = new SweepRunner(gpu, jsonlStore(out), nodeDataReader(args.str('data', 'public/data')));
+    let last = 0;
+    const ac = new AbortController();
+    process.once('SIGINT', () => {
+      log('interrupted: stopping after saving what is finished (run the same command to resume)');
+      ac.abort();
+    });
+    const res = await runner.run(opts, {
+      signal: ac.signal,
+      onStatus: (s) => {
+        if (Date.now() - last < 500) return;
+        last = Date.now();
+        log(`[${s.config}/${s.total}] ${s.label} | ${formatProgress(s.phase)}${s.eta !== undefined ? ` | sweep ~${formatSeconds(s.eta)} left` : ''}`);
+      },
+      onRows: (rows) => log(`  saved ${rows.length} rows: ${rows.map((r) => `${r.task}=${(r.acc ?? r.perplexity ?? NaN).toFixed(3)}`).join(' ')}`),
+    });
+    log(`sweep: ${res.ran} configuration(s) run, ${res.skipped} already done, ${res.seconds.toFixed(1)} s`);
+    gpu.destroy();
+  },
+};

@@ -1,0 +1,25 @@
+// Where sweep results are kept: IndexedDB in the browser (src/ui/idb-store.ts), JSON Lines in the CLI
+// (src/cli/jsonl-store.ts), memory in tests. Rows are appended one configuration at a time, so whatever was
+// finished survives a crash, a closed tab or a cancel.
+import { type ResultRow, rowId } from './results';
+
+export interface ResultStore {
+  all(): Promise<ResultRow[]>;
+  append(rows: ResultRow[]): Promise<void>;
+  clear(): Promise<void>;
+}
+
+export function memoryStore(initial: ResultRow[] = []): ResultStore & { rows: ResultRow[] } {
+  const rows = [...initial];
+  return {
+    rows,
+    all: async () => [...rows],
+    append: async (rs) => {
+      const have = new Set(rows.map(rowId));
+      for (const r of rs) if (!have.has(rowId(r))) rows.push(r);
+    },
+    clear: async () => {
+      rows.length = 0;
+    },
+  };
+}

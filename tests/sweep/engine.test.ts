@@ -1,0 +1,64 @@
+// The sweep engine on the bundled default model: baseline first, every configuration once, resume after a
+// cancel without redoing finished configurations, shared-Hessian reuse.
+import { describe, expect, it } from 'vitest';
+import { dirFiles } from '../../src/cli/files';
+import { nodeDataReader } from '../../src/cli/data';
+import { Checkpoint } from '../../src/model/checkpoint';
+import { TextTokenizer } from '../../src/model/tokenizer';
+import { planSweep, SweepRunner, type SweepOptions } from '../../src/sweep/engine';
+import { gridPoints, PRESETS } from '../../src/sweep/grid';
+import { configId } from '../../src/sweep/results';
+import { memoryStore } from '../../src/sweep/store';
+import { testGpu } from '../helpers/gpu';
+
+const model = {
+  id: 'qwen3-dict-74k',
+  open: async () => {
+    const ckpt = await Checkpoint.open(dirFiles('public/models/qwen3-dict-74k'));
+    return { ckpt, tokenizer: await TextTokenizer.load(ckpt.files, ckpt.config) };
+  },
+};
+
+const opts: SweepOptions = {
+  models: [model], points: gridPoints({ bits: [3, 4], groups: [32], calib: [8] }), methods: ['gptq', 'rtn'],
+  tasks: ['ppl', 'dict_kindof_cloze'], limit: 8, pplWindows: 1, seqLen: 64, mode: 'shared',
+};
+
+describe('sweep plans', () => {
+  it('the presets have the study\'s grids', () => {
+    const study = gridPoints(PRESETS.find((p) => p.id === 'study')!.grid);
+    expect(study).toHaveLength(33); // 2 bits x 4 C_b x 4 G + the 8-bit point
+    expect(study.filter((p) => p.bits === 8)).toEqual([{ bits: 8, groupSize: 128, calib: 128 }]);
+    expect(gridPoints(PRESETS.find((p) => p.id === 'llama3')!.grid)).toHaveLength(14);
+    expect(gridPoints(PRESETS.find((p) => p.id === 'quick')!.grid)).toHaveLength(8);
+  });
+  it('the float baseline comes first; RTN once per (bits, G)', () => {
+    const plan = planSweep({ ...opts, points: gridPoints({ bits: [4], groups: [32], calib: [8, 32] }) });
+    expect(plan.map((c) => c.method)).toEqual(['fp', 'gptq', 'gptq', 'rtn']);
+  });
+});
+
+describe('sweep runs', () => {
+  it('runs every configuration once, and resumes after a cancel without redoing any', async () => {
+    const gpu = await testGpu();
+    const store = memoryStore();
+    const runner = new SweepRunner(gpu, store, nodeDataReader());
+    const ac = new AbortController();
+    let configsSeen = 0;
+    const first = await runner.run(opts, { signal: ac.signal, onRows: () => ++configsSeen === 2 && ac.abort() });
+    expect(first.ran).toBe(2);
+    const afterFirst = (await store.all()).length;
+    expect(afterFirst).toBe(2 * 2); // 2 configurations x (ppl + 1 task)
+    const second = await runner.run(opts);
+    expect(second.skipped).toBe(2);
+    expect(second.ran).toBe(planSweep(opts).length - 2);
+    const rows = await store.all();
+    const ids = rows.map((r) => `${configId(r)}|${r.task}`);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(new Set(rows.map(configId)).size).toBe(planSweep(opts).length);
+    const fp = rows.find((r) => r.method === 'fp' && r.task === 'ppl_heldout_dict')!;
+    const q3 = rows.find((r) => r.method === 'gptq' && r.bits === 3 && r.task === 'ppl_heldout_dict')!;
+    expect(q3.perplexity!).toBeGreaterThan(fp.perplexity!);
+    expect(rows.every((r) => r.adapter.length > 0 && r.n_params === 74112)).toBe(true);
+  });
+});

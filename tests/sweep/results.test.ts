@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { mergeRows, parseCsv, parseJsonl, parseResults, type ResultRow, toCsv, toJsonl } from '../../src/sweep/results';
+
+function row(over: Partial<ResultRow> = {}): ResultRow {
+  return {
+    model: 'qwen3-dict-74k', family: 'qwen3', n_params: 74112, method: 'gptq', bits: 4, group_size: 128, calib_size: 32, seqlen: 256,
+    sym: true, act_order: true, mode: 'sequential', seed: 0, task: 'dict_ending_mc', level: 'KA', metric: 'acc_norm', acc: 0.45,
+    acc_chance: 0.25, acc_adj: 0.2667, stderr: 0.05, perplexity: null, items: 100, fewshot: 0, quant_seconds: 1.5, eval_seconds: 2,
+    adapter: 'nvidia, "H100", 80GB', lab_version: '0.1.0', created: '2026-11-23T00:00:00Z', ...over,
+  };
+}
+
+describe('results rows', () => {
+  it('round-trip through CSV (quotes, commas, nulls) and JSON Lines', () => {
+    const rows = [row(), row({ task: 'ppl_heldout_dict', level: '', metric: 'token_ppl@256', acc: null, acc_chance: null, acc_adj: null, perplexity: 31.9 })];
+    expect(parseCsv(toCsv(rows))).toEqual(rows);
+    expect(parseJsonl(toJsonl(rows))).toEqual(rows);
+    expect(parseResults(toCsv(rows), 'x.csv')).toEqual(rows);
+    expect(parseResults(JSON.stringify(rows), 'x.json')).toEqual(rows);
+  });
+  it('a last line cut short by a crash is skipped, a corrupt middle line is an error', () => {
+    const text = toJsonl([row(), row({ task: 'dict_define_mc' })]);
+    expect(parseJsonl(text + '{"model":"qwen3-di')).toHaveLength(2);
+    expect(() => parseJsonl('{"bad\n' + text)).toThrow(/:1: not valid JSON/);
+  });
+  it('merging another machine\'s results adds only new (configuration, task) rows', () => {
+    const mine = [row(), row({ bits: 3 })];
+    const theirs = [row({ acc: 0.99 }), row({ bits: 8 }), row({ task: 'dict_define_mc' })];
+    expect(mergeRows(mine, theirs)).toBe(2);
+    expect(mine).toHaveLength(4);
+    expect(mine[0].acc).toBe(0.45); // existing rows win
+  });
+  it('rejects rows without a model or with a non-numeric N, naming the line', () => {
+    expect(() => parseCsv('model,task,n_params,bits\n,x,1,4\n', 'r.csv')).toThrow(/r.csv:2: the row has no "model"/);
+    expect(() => parseCsv('model,task,n_params,bits\nm,x,abc,4\n', 'r.csv')).toThrow(/n_params/);
+  });
+});
