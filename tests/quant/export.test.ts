@@ -24,7 +24,7 @@ describe('export and import in the GPTQModel format', () => {
       const opts = { method: 'gptq' as const, ...s, mode: 'shared' as const, reconError: false };
       const q = await quantizeModel(fp, calib, opts);
       const files = await exportQuantized(gpu, ckpt, q.model, opts);
-      const map = new Map(files.map((f) => [f.name, new Blob([f.data])]));
+      const map = new Map(files.map((f) => [f.name, new Blob([f.data as Uint8Array<ArrayBuffer>])]));
       const back = await Checkpoint.open(blobFiles('exported', map));
       const cfg = back.config.gptq!;
       expect(cfg).toMatchObject({ bits: s.bits, groupSize: s.groupSize, sym: s.sym, descAct: s.actOrder, checkpointFormat: s.sym ? 'gptq' : 'gptq_v2' });
