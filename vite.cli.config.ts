@@ -14,7 +14,8 @@ export default defineConfig({
     minify: false,
     sourcemap: false,
     rollupOptions: {
-      external: ['webgpu', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
+      // onnxruntime-web stays external: it loads its 26 MB wasm next to its own module (the benchmark's peer)
+      external: ['webgpu', /^onnxruntime-web/, ...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
       output: { entryFileNames: 'quantlab.mjs', format: 'es', codeSplitting: false },
     },
   },

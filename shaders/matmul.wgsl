@@ -86,3 +86,32 @@ fn main_scalar(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   store(acc, m0, n0);
 }
+
+// ---- GEMV (M = 1) for GPUs: ROWS rows per workgroup of 256, vec4 loads strided across the workgroup so
+// that consecutive invocations read consecutive bytes, a tree reduction in workgroup memory.
+override ROWS: u32 = 2u;
+var<workgroup> red: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let K4 = p.K / 4u;
+  let per = 256u / ROWS;
+  let r = lid.x / per;
+  let t = lid.x % per;
+  let n = (wg.x + wg.y * 65535u) * ROWS + r;
+  let nc = min(n, p.N - 1u);
+  var s = 0.0;
+  for (var k = t; k < K4; k += per) { s += dot(x4[k], w4[nc * K4 + k]); }
+  red[lid.x] = s;
+  workgroupBarrier();
+  for (var h = per / 2u; h > 0u; h >>= 1u) {
+    if (t < h) { red[lid.x] += red[lid.x + h]; }
+    workgroupBarrier();
+  }
+  if (t == 0u && n < p.N) {
+    var v = red[lid.x];
+    if ((p.flags & 1u) != 0u) { v += bias[n]; }
+    if ((p.flags & 2u) != 0u) { v += y[n]; }
+    y[n] = v;
+  }
+}

@@ -152,3 +152,37 @@ fn store(m: u32, n0: u32, v: vec4<f32>) {
     y[o] = r;
   }
 }
+
+// ---- GEMV (one token, M = 1): 32 outputs per workgroup along x (coalesced qweight rows), KSLICES slices of
+// the K chunks along y, partial sums reduced in workgroup memory. The decode-time kernel.
+override KSLICES: u32 = 8u;
+var<workgroup> partial: array<f32, 1024>;
+
+@compute @workgroup_size(32, KSLICES)
+fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n = wg.x * 32u + lid.x;
+  let nc = min(n, p.N - 1u);
+  var acc = 0.0;
+  for (var c = lid.y; c < p.K / 32u; c += KSLICES) {
+    let kc = c * 32u;
+    let wbase = c * BITS;
+    var d = 0.0;
+    var xs = 0.0;
+    for (var i = 0u; i < 4u; i++) {
+      let xv = inputs8(0u, kc + 8u * i);
+      d += dot8(xv, codes8(nc, wbase, i));
+      xs += sum8(xv);
+    }
+    let g = kc / p.G;
+    acc += scale_at(g * p.N + nc) * (d - f32(zero_code(g, nc) + p.zeroOffset) * xs);
+  }
+  partial[lid.y * 32u + lid.x] = acc;
+  workgroupBarrier();
+  if (lid.y == 0u && n < p.N) {
+    var s = 0.0;
+    for (var j = 0u; j < KSLICES; j++) { s += partial[j * 32u + lid.x]; }
+    if ((p.flags & 1u) != 0u) { s += bias[n]; }
+    if ((p.flags & 2u) != 0u) { s += y[n]; }
+    y[n] = s;
+  }
+}

@@ -19,7 +19,8 @@ function defaultVulkanDriver(): void {
 // keep every instance referenced for the life of the process.
 const instances: unknown[] = [];
 
-export async function openNodeGpu(opts: GpuOptions = {}): Promise<Gpu> {
+/** A Dawn `GPU` object (navigator.gpu's equivalent), kept alive for the life of the process. */
+export async function nodeGpuApi(dawnToggles: string[] = []): Promise<GPU> {
   defaultVulkanDriver();
   let mod: typeof import('webgpu');
   try {
@@ -28,8 +29,11 @@ export async function openNodeGpu(opts: GpuOptions = {}): Promise<Gpu> {
     throw Object.assign(new WebGPUUnavailableError('node'), { cause: e });
   }
   Object.assign(globalThis, mod.globals);
-  const toggles = ['disable-dawn-features=timestamp_quantization', ...(opts.dawnToggles ?? [])];
-  const api = mod.create(toggles);
+  const api = mod.create(['disable-dawn-features=timestamp_quantization', ...dawnToggles]);
   instances.push(api);
-  return Gpu.open(api as unknown as GPU, 'node', opts);
+  return api as unknown as GPU;
+}
+
+export async function openNodeGpu(opts: GpuOptions = {}): Promise<Gpu> {
+  return Gpu.open(await nodeGpuApi(opts.dawnToggles), 'node', opts);
 }

@@ -19,14 +19,21 @@ export function matmul(
   M: number,
   N: number,
   K: number,
-  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer },
+  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer; gemv?: boolean },
 ): void {
   const flags = (opts.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
+  const params = new Params().u32(M, N, K, flags);
+  // One token on a GPU: the GEMV reads W with coalesced vec4 loads (the 4x4-block GEMM would waste 3/4).
+  if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1 && K % 4 === 0) {
+    const ROWS = 2;
+    b.dispatch({ shader: 'matmul', entry: 'gemv', constants: { ROWS } }, [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / ROWS)), params);
+    return;
+  }
   b.dispatch(
     { shader: 'matmul', entry: K % 4 === 0 ? 'main' : 'main_scalar' },
     [x, w, opts.bias ?? opts.empty, y],
     [Math.ceil(N / TILE), Math.ceil(M / TILE)],
-    new Params().u32(M, N, K, flags),
+    params,
   );
 }
 

@@ -88,15 +88,24 @@ export function checkKernelShape(cols: number, groupSize: number, what: string):
 }
 
 /** y = x * dequant(W)^T through shaders/qmatmul.wgsl. */
-export function qmatmul(b: CommandBatch, p: PackedWeights, x: Binding, y: Binding, M: number, opts: { accumulate?: boolean; empty: GPUBuffer }): void {
+export function qmatmul(
+  b: CommandBatch,
+  p: PackedWeights,
+  x: Binding,
+  y: Binding,
+  M: number,
+  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; kslices?: number },
+): void {
   const flags = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0) | (p.xidx ? 4 : 0);
   const G = p.groupSize === -1 ? p.cols : p.groupSize;
-  b.dispatch(
-    { shader: 'qmatmul', constants: { BITS: p.bits } },
-    [x, p.qweight, p.qzeros, p.scales, p.xidx ?? opts.empty, p.bias ?? opts.empty, y],
-    [Math.ceil(p.rows / 32), Math.ceil(M / 32)],
-    new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, 0),
-  );
+  const bindings = [x, p.qweight, p.qzeros, p.scales, p.xidx ?? opts.empty, p.bias ?? opts.empty, y];
+  const params = new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, 0);
+  if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1) {
+    const KSLICES = opts.kslices ?? 8;
+    b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, KSLICES } }, bindings, Math.ceil(p.rows / 32), params);
+    return;
+  }
+  b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, bindings, [Math.ceil(p.rows / 32), Math.ceil(M / 32)], params);
 }
 
 export class PackedLinear implements Linear {

@@ -11,14 +11,14 @@ describe('matmul.wgsl against the float64 reference', () => {
     [3, 40, 13], // K not a multiple of 4: the scalar entry point
     [70, 37, 132],
   ];
-  for (const [M, N, K] of shapes) {
+  for (const [M, N, K] of [...shapes, [1, 37, 68], [1, 301, 1024]] as [number, number, number][]) {
     for (const mode of ['plain', 'bias', 'accumulate'] as const) {
-      it(`${M}x${N}x${K} ${mode}`, async () => {
+      it(`${M}x${N}x${K} ${mode}${M === 1 ? ' (GEMV)' : ''}`, async () => {
         const gpu = await testGpu();
         const x = randomF32(M * K, 1 + M), w = randomF32(N * K, 2 + N), bias = randomF32(N, 3), y0 = randomF32(M * N, 4);
         const bx = gpu.upload(x, 'x'), bw = gpu.upload(w, 'w'), bb = gpu.upload(bias, 'bias'), by = gpu.upload(y0, 'y');
         const b = gpu.batch();
-        matmul(b, bx, bw, by, M, N, K, { bias: mode === 'bias' ? bb : undefined, accumulate: mode === 'accumulate', empty: gpu.empty });
+        matmul(b, bx, bw, by, M, N, K, { bias: mode === 'bias' ? bb : undefined, accumulate: mode === 'accumulate', empty: gpu.empty, gemv: M === 1 });
         await b.submit();
         const got = await gpu.readF32(by, M * N);
         const want = matmulRef(x, w, M, N, K, mode === 'bias' ? bias : undefined);

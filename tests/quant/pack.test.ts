@@ -61,13 +61,14 @@ describe('GPU packing and the dequantizing matmul', () => {
         const Wk = dequantRef(codes, s16, zeros, kernelG, rows, cols);
         const What = new Float64Array(rows * cols);
         for (let n = 0; n < rows; n++) for (let k = 0; k < cols; k++) What[n * cols + (q.order ? q.order[k] : k)] = Wk[n * cols + k];
-        const M = 5;
-        const x = randomF32(M * cols, 77);
-        const y = gpu.buffer(M * rows * 4, 'y');
-        const b2 = gpu.batch();
-        qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty });
-        await b2.submit();
-        expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols))).toBeLessThan(1e-5);
+        for (const [M, gemv] of [[5, false], [1, true]] as const) {
+          const x = randomF32(M * cols, 77);
+          const y = gpu.buffer(M * rows * 4, 'y');
+          const b2 = gpu.batch();
+          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, kslices: 4 });
+          await b2.submit();
+          expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), gemv ? 'GEMV' : 'GEMM').toBeLessThan(1e-5);
+        }
       });
     }
   }

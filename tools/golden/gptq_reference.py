@@ -42,7 +42,7 @@ class HessianAccumulator:
 
 def find_params(x: torch.Tensor, bits: int, sym: bool) -> tuple[torch.Tensor, torch.Tensor]:
     maxq = 2**bits - 1
-    tmp = torch.zeros(x.shape[0], dtype=x.dtype)
+    tmp = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
     xmin = torch.minimum(x.min(1).values, tmp)
     xmax = torch.maximum(x.max(1).values, tmp)
     if sym:
@@ -80,7 +80,7 @@ def gptq(W: torch.Tensor, H: torch.Tensor, bits: int, groupsize: int, sym: bool,
     if static_groups:
         for i in range(0, columns, G):
             groups.append(find_params(W[:, i : i + G], bits, sym))
-    perm = torch.arange(columns)
+    perm = torch.arange(columns, device=W.device)
     if actorder:
         perm = torch.argsort(torch.diag(H), descending=True, stable=True)
         W = W[:, perm]
@@ -90,7 +90,7 @@ def gptq(W: torch.Tensor, H: torch.Tensor, bits: int, groupsize: int, sym: bool,
     Losses = torch.zeros_like(W)
     Q = torch.zeros_like(W)  # integer codes, in the permuted order during the loop
     damp = percdamp * torch.mean(torch.diag(H))
-    idx = torch.arange(columns)
+    idx = torch.arange(columns, device=W.device)
     H[idx, idx] += damp
     L = torch.linalg.cholesky(H)
     Hinv = torch.linalg.cholesky(torch.cholesky_inverse(L), upper=True)
@@ -135,11 +135,11 @@ def gptq(W: torch.Tensor, H: torch.Tensor, bits: int, groupsize: int, sym: bool,
     if static_groups:
         scales = [s for s, _ in groups]
         zeros = [z for _, z in groups]
-        g_idx = torch.arange(columns) // G
+        g_idx = torch.arange(columns, device=W.device) // G
     elif groupsize == -1:
-        g_idx = torch.zeros(columns, dtype=torch.long)
+        g_idx = torch.zeros(columns, dtype=torch.long, device=W.device)
     else:
-        g_idx = (torch.arange(columns) // G)[invperm]
+        g_idx = (torch.arange(columns, device=W.device) // G)[invperm]
     return {
         "codes": Q.to(torch.uint8),
         "scales": torch.stack(scales),  # [ngroups, rows]

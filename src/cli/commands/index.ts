@@ -1,5 +1,6 @@
 // The CLI's commands: adding one is one file here and one line below.
 import type { Command } from '../command';
+import { benchCommand } from './bench';
 import { evalCommand } from './eval';
 import { fitCommand } from './fit';
 import { generateCommand } from './generate';
@@ -9,4 +10,4 @@ import { logitsCommand } from './logits';
 import { quantizeCommand } from './quantize';
 import { sweepCommand } from './sweep';
 
-export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, quantizeCommand, evalCommand, sweepCommand, fitCommand];
+export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, quantizeCommand, evalCommand, sweepCommand, fitCommand, benchCommand];

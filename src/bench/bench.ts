@@ -1,0 +1,308 @@
+// The kernel benchmark, one engine for the Benchmark panel and `quantlab bench`. For each shape it measures,
+// side by side in one run on one adapter: a streaming-read probe (the bandwidth reference), the lab's packed
+// matmul at 2/3/4/8 bits, its fp32 matmul, and onnxruntime-web's MatMulNBits (4-bit, blocks 32 and 128).
+// Two times per contender: GPU time of the matmul alone (timestamp queries around many dispatches that
+// rotate through weight copies larger than the L2 cache) and the wall time of one whole call as a user
+// makes it (upload the input, dispatch, read the output back). Every contender's output is checked against
+// a float64 CPU computation on sampled rows before it is timed.
+import { throwIfAborted } from '../gpu/errors';
+import { type CommandBatch, type Gpu, Params } from '../gpu/gpu';
+import { matmul } from '../model/ops';
+import type { OnProgress } from '../progress';
+import { type PackedWeights, qmatmul, qweightWords, zeroWords } from '../quant/packed';
+import { unpackBits } from '../quant/reference';
+import { f16ToF32 } from '../model/safetensors';
+import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
+import type { OrtPeer } from './onnx-peer';
+
+export interface BenchShape {
+  label: string;
+  /** in features */
+  K: number;
+  /** out features */
+  N: number;
+}
+
+export const SHAPES: BenchShape[] = [
+  { label: 'Qwen3-0.6B gate/up', K: 1024, N: 3072 },
+  { label: 'Qwen3-0.6B down', K: 3072, N: 1024 },
+  { label: 'Llama-3.2-1B gate/up', K: 2048, N: 8192 },
+  { label: 'Llama-3.2-1B down', K: 8192, N: 2048 },
+  { label: '8B attention', K: 4096, N: 4096 },
+  { label: '8B gate/up', K: 4096, N: 14336 },
+  { label: '8B down', K: 14336, N: 4096 },
+  { label: '8B gate+up fused', K: 4096, N: 28672 },
+];
+
+/** Shapes small enough for a CPU adapter (SwiftShader): for correctness runs, not for numbers. */
+export const SMALL_SHAPES: BenchShape[] = [
+  { label: 'small square', K: 256, N: 256 },
+  { label: 'small wide', K: 128, N: 512 },
+];
+
+export interface BenchRow {
+  shape: string;
+  K: number;
+  N: number;
+  M: number;
+  contender: string;
+  bits: number | null;
+  block: number | null;
+  /** Bytes of weights (packed codes, scales, zeros) one call reads. */
+  weightBytes: number;
+  gpuMicros: number | null;
+  callMicros: number | null;
+  /** weightBytes / GPU time. */
+  gbps: number | null;
+  /** gbps as a share of the read probe measured in the same run. */
+  ofProbe: number | null;
+  check: 'pass' | 'FAIL';
+  maxRelErr: number;
+}
+
+export interface BenchReport {
+  adapter: string;
+  date: string;
+  probeGBps: number;
+  rows: BenchRow[];
+  notes: string[];
+}
+
+export interface BenchOptions {
+  shapes?: BenchShape[];
+  batches?: number[];
+  bits?: number[];
+  groupSize?: number;
+  /** Bytes the rotated weight copies must span (defeats the L2 cache; 512 MiB on big GPUs). */
+  rotateBytes?: number;
+  /** Timed repeats (the median is reported) and dispatches per repeat. */
+  repeats?: number;
+  dispatches?: number;
+  ort?: OrtPeer | null;
+  ortBlocks?: number[];
+  onProgress?: OnProgress;
+  signal?: AbortSignal;
+}
+
+function grid(n: number): [number, number] {
+  const g = Math.ceil(n / 256);
+  return [Math.min(g, 65535), Math.ceil(g / 65535)];
+}
+
+function fill(b: CommandBatch, entry: 'fill_f32' | 'fill_u32' | 'fill_f16x2', buf: GPUBuffer, n: number, seed: number, lo = 0, hi = 1): void {
+  b.dispatch({ shader: 'bench', entry }, { 1: buf }, grid(n), new Params().u32(n, seed).f32(lo, hi));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** GPU seconds per dispatch: median over repeats of (pass time / dispatches). */
+async function gpuTime(gpu: Gpu, encode: (b: CommandBatch, i: number) => void, dispatches: number, repeats: number): Promise<number | null> {
+  if (!gpu.hasTimestamps) return null;
+  const w = gpu.batch('warmup');
+  encode(w, 0);
+  await w.submit();
+  await gpu.flush();
+  const times: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const b = gpu.batch('timed');
+    for (let i = 0; i < dispatches; i++) encode(b, i);
+    const ns = await b.submit({ timestamps: true });
+    if (ns !== null) times.push(ns / 1e9 / dispatches);
+  }
+  return times.length ? median(times) : null;
+}
+
+/** Wall seconds of one whole call: upload x, dispatch, read y back. */
+async function callTime(gpu: Gpu, x: Float32Array, xBuf: GPUBuffer, yBuf: GPUBuffer, yBytes: number, encode: (b: CommandBatch) => void, repeats: number): Promise<number> {
+  const times: number[] = [];
+  for (let r = 0; r < repeats + 1; r++) {
+    const t0 = performance.now();
+    gpu.write(xBuf, x);
+    const b = gpu.batch('call');
+    encode(b);
+    await b.submit();
+    await gpu.read(yBuf, yBytes);
+    if (r > 0) times.push((performance.now() - t0) / 1000);
+  }
+  return median(times);
+}
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let e = 0, m = 1e-30;
+  for (let i = 0; i < want.length; i++) (e = Math.max(e, Math.abs(got[i] - want[i]))), (m = Math.max(m, Math.abs(want[i])));
+  return e / m;
+}
+
+/** Streaming read of `copies` buffers in turn: the bandwidth reference (GB/s). */
+async function readProbe(gpu: Gpu, bytes: number, copies: number, repeats: number): Promise<number | null> {
+  const n4 = Math.floor(bytes / 16);
+  const bufs = Array.from({ length: copies }, () => gpu.buffer(n4 * 16, 'probe'));
+  const sink = gpu.buffer(4 * 65535 * 256, 'probe.sink');
+  const groups = Math.min(65535, Math.max(1, Math.ceil(n4 / 256 / 8)));
+  const t = await gpuTime(gpu, (b, i) => b.dispatch({ shader: 'bench', entry: 'read_probe' }, { 1: bufs[i % copies], 2: sink }, groups, new Params().u32(n4, 0).f32(0, 0)), copies * 2, repeats);
+  for (const x of [...bufs, sink]) x.destroy();
+  return t === null ? null : (n4 * 16) / t / 1e9;
+}
+
+export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<BenchReport> {
+  const shapes = opts.shapes ?? SHAPES;
+  const batches = opts.batches ?? [1, 128];
+  const bitsList = opts.bits ?? [2, 3, 4, 8];
+  const G = opts.groupSize ?? 128;
+  const rotate = opts.rotateBytes ?? 512 * 2 ** 20;
+  const repeats = opts.repeats ?? 5;
+  const dispatchesMin = opts.dispatches ?? 8;
+  const notes: string[] = [];
+  const rows: BenchRow[] = [];
+  const total = shapes.length * batches.length;
+  let step = 0;
+  const progress = (what: string) => opts.onProgress?.({ what, done: step, total, unit: 'shapes' });
+
+  progress('read probe');
+  const probeBytes = Math.min(256 * 2 ** 20, Math.floor(gpu.adapter.limits.maxStorageBufferBindingSize / 2));
+  const probe = (await readProbe(gpu, probeBytes, Math.max(1, Math.ceil(rotate / probeBytes)), repeats)) ?? NaN;
+  if (!gpu.hasTimestamps) notes.push('this adapter has no timestamp queries: only whole-call times');
+
+  for (const shape of shapes) {
+    const { K, N } = shape;
+    for (const M of batches) {
+      throwIfAborted(opts.signal, 'benchmark');
+      progress(`${shape.label} ${K}x${N}, M=${M}`);
+      const x = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i * 0.37) * 0.5);
+      const xBuf = gpu.upload(x, 'bench.x');
+      const yBuf = gpu.buffer(M * N * 4, 'bench.y');
+      const sample = [0, Math.floor(N / 2), N - 1];
+      const record = (r: Omit<BenchRow, 'shape' | 'K' | 'N' | 'M' | 'gbps' | 'ofProbe'>) => {
+        const gbps = r.gpuMicros ? r.weightBytes / (r.gpuMicros * 1e-6) / 1e9 : null;
+        rows.push({ shape: shape.label, K, N, M, ...r, gbps, ofProbe: gbps !== null && Number.isFinite(probe) ? gbps / probe : null });
+      };
+
+      // --- fp32 matmul (the lab's own dense kernel)
+      {
+        const bytes = N * K * 4;
+        const copies = Math.max(1, Math.min(8, Math.ceil(rotate / bytes)));
+        const ws = Array.from({ length: copies }, () => gpu.buffer(bytes, 'bench.w32'));
+        const b = gpu.batch('fill');
+        ws.forEach((w, i) => fill(b, 'fill_f32', w, N * K, 7 + i, -0.05, 0.05));
+        await b.submit();
+        const enc = (bb: CommandBatch, i: number) => matmul(bb, xBuf, ws[i % copies], yBuf, M, N, K, { empty: gpu.empty });
+        const check = await checkDense(gpu, xBuf, x, ws[0], yBuf, M, N, K, sample, enc);
+        const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
+        const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
+        record({ contender: 'fp32 matmul', bits: 32, block: null, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
+        ws.forEach((w) => w.destroy());
+      }
+
+      // --- the lab's packed matmul at each bit width
+      for (const bits of bitsList) {
+        const words = qweightWords(K, bits), zw = zeroWords(N, bits), nG = Math.ceil(K / G);
+        const one = (): PackedWeights => ({
+          rows: N, cols: K, bits, groupSize: G, nGroups: nG, sym: false, descAct: false, format: 'gptq_v2',
+          qweight: gpu.buffer(words * N * 4, 'bench.qweight'), qzeros: gpu.buffer(nG * zw * 4, 'bench.qzeros'),
+          scales: gpu.buffer(Math.ceil((nG * N) / 2) * 4, 'bench.scales'), order: null, xidx: null, gIdxHost: new Uint32Array(0),
+        });
+        const bytes = (words * N + nG * zw + Math.ceil((nG * N) / 2)) * 4;
+        const copies = Math.max(1, Math.min(64, Math.ceil(rotate / bytes)));
+        const ps = Array.from({ length: copies }, one);
+        const b = gpu.batch('fill');
+        ps.forEach((p, i) => {
+          fill(b, 'fill_u32', p.qweight, words * N, 100 + i);
+          fill(b, 'fill_u32', p.qzeros, nG * zw, 200 + i);
+          fill(b, 'fill_f16x2', p.scales, Math.ceil((nG * N) / 2), 300 + i, 0.001, 0.01);
+        });
+        await b.submit();
+        const enc = (bb: CommandBatch, i: number) => qmatmul(bb, ps[i % copies], xBuf, yBuf, M, { empty: gpu.empty });
+        const check = await checkPacked(gpu, ps[0], x, yBuf, M, sample, enc);
+        const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
+        const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
+        record({ contender: `quantlab ${bits}-bit G=${G}`, bits, block: G, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
+        ps.forEach((p) => [p.qweight, p.qzeros, p.scales].forEach((x) => x.destroy()));
+      }
+
+      // --- onnxruntime-web MatMulNBits (4-bit), whole calls as its users make them
+      if (opts.ort) {
+        for (const block of opts.ortBlocks ?? [32, 128]) {
+          try {
+            const model: NBitsModel = matMulNBitsModel(K, N, block, 4, K * 31 + N + block);
+            const s = await opts.ort.session(model.bytes);
+            const y = await s.run(x, M, K);
+            let err = 0;
+            for (const n of sample) {
+              const w = nbitsRow(model, n, K);
+              const want = Array.from({ length: M }, (_, m) => w.reduce((a, v, k) => a + v * x[m * K + k], 0));
+              err = Math.max(err, relErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want));
+            }
+            const times: number[] = [];
+            for (let r = 0; r < repeats; r++) {
+              const t0 = performance.now();
+              await s.run(x, M, K);
+              times.push((performance.now() - t0) / 1000);
+            }
+            await s.release();
+            record({ contender: `onnxruntime-web MatMulNBits 4-bit block ${block}`, bits: 4, block, weightBytes: model.weightBytes, gpuMicros: null, callMicros: median(times) * 1e6, check: err < 1e-3 ? 'pass' : 'FAIL', maxRelErr: err });
+          } catch (e) {
+            notes.push(`onnxruntime-web ${K}x${N} M=${M} block ${block}: ${(e as Error).message}`);
+          }
+        }
+      }
+      xBuf.destroy();
+      yBuf.destroy();
+      step++;
+    }
+  }
+  progress('done');
+  return { adapter: gpu.adapterName, date: new Date().toISOString(), probeGBps: probe, rows, notes };
+}
+
+async function checkDense(gpu: Gpu, _xBuf: GPUBuffer, x: Float32Array, w: GPUBuffer, yBuf: GPUBuffer, M: number, N: number, K: number, sample: number[], enc: (b: CommandBatch, i: number) => void): Promise<number> {
+  const b = gpu.batch('check');
+  enc(b, 0);
+  await b.submit();
+  const y = await gpu.readF32(yBuf, M * N);
+  let err = 0;
+  for (const n of sample) {
+    const row = await gpu.readF32(w, K, n * K);
+    const want = Array.from({ length: M }, (_, m) => row.reduce((a, v, k) => a + v * x[m * K + k], 0));
+    err = Math.max(err, relErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want));
+  }
+  return err;
+}
+
+async function checkPacked(gpu: Gpu, p: PackedWeights, x: Float32Array, yBuf: GPUBuffer, M: number, sample: number[], enc: (b: CommandBatch, i: number) => void): Promise<number> {
+  const { rows: N, cols: K, bits, nGroups } = p;
+  const b = gpu.batch('check');
+  enc(b, 0);
+  await b.submit();
+  const y = await gpu.readF32(yBuf, M * N);
+  const words = qweightWords(K, bits), zw = zeroWords(N, bits);
+  const qw = await gpu.readU32(p.qweight, words * N);
+  const qz = await gpu.readU32(p.qzeros, nGroups * zw);
+  const sc = f16ToF32(new Uint16Array(await gpu.read(p.scales, Math.ceil((nGroups * N) / 2) * 4)));
+  const zeros = Array.from({ length: nGroups }, (_, g) => unpackBits(qz.subarray(g * zw, (g + 1) * zw), bits, N));
+  let err = 0;
+  for (const n of sample) {
+    const stream = Uint32Array.from({ length: words }, (_, w) => qw[w * N + n]);
+    const codes = unpackBits(stream, bits, K);
+    const w = Array.from({ length: K }, (_, k) => {
+      const g = Math.floor(k / p.groupSize);
+      return sc[g * N + n] * (codes[k] - zeros[g][n]);
+    });
+    const want = Array.from({ length: M }, (_, m) => w.reduce((a, v, k) => a + v * x[m * K + k], 0));
+    err = Math.max(err, relErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want));
+  }
+  return err;
+}
+
+/** The report as a Markdown table (README, bench/results). */
+export function benchMarkdown(r: BenchReport): string {
+  const f = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
+  const lines = [
+    `Adapter: ${r.adapter}. ${r.date}. Read probe: ${f(r.probeGBps, 0)} GB/s.`,
+    '',
+    '| shape (K x N) | M | contender | GPU µs | call µs | GB/s | % probe | check |',
+    '|---|---|---|---|---|---|---|---|',
+    ...r.rows.map((x) => `| ${x.shape} ${x.K}x${x.N} | ${x.M} | ${x.contender} | ${f(x.gpuMicros)} | ${f(x.callMicros)} | ${f(x.gbps, 0)} | ${x.ofProbe === null ? '-' : `${(100 * x.ofProbe).toFixed(0)}%`} | ${x.check} |`),
+  ];
+  for (const n of r.notes) lines.push('', `note: ${n}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,48 @@
+import { writeFileSync } from 'node:fs';
+import { benchMarkdown, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
+import { gptqTiming } from '../../bench/gptq-bench';
+import { formatProgress } from '../../progress';
+import type { Command } from '../command';
+import { log, printJson } from '../command';
+import { cliGpu } from '../gpu-node';
+import { nodeOrtPeer } from '../ort-node';
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'benchmark the packed matmul kernels against fp32, onnxruntime-web MatMulNBits and a read probe; GPTQ layer times',
+  usage: 'quantlab bench [--shapes full|small] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
+  flags: ['no-ort', 'json', 'f16'],
+  async run(args) {
+    const gpu = await cliGpu(args);
+    const out: Record<string, unknown> = { adapter: gpu.adapter };
+    const gptq = args.optStr('gptq');
+    if (gptq) {
+      const timings = [];
+      for (const s of gptq.split(',')) {
+        const [rows, cols] = s.split('x').map(Number);
+        log(`GPTQ ${rows}x${cols} ...`);
+        const t = await gptqTiming(gpu, rows, cols);
+        log(`  ${t.seconds.toFixed(3)} s (runs ${t.all.map((x) => x.toFixed(3)).join(', ')})`);
+        timings.push(t);
+      }
+      out.gptq = timings;
+    }
+    if (args.str('shapes', 'full') !== 'none') {
+      const report = await runBench(gpu, {
+        shapes: args.str('shapes', 'full') === 'small' ? SMALL_SHAPES : SHAPES,
+        batches: args.nums('batches', [1, 128]),
+        bits: args.nums('bits', [2, 3, 4, 8]),
+        groupSize: args.num('group', 128),
+        rotateBytes: args.num('rotate-mib', 512) * 2 ** 20,
+        ort: args.flag('no-ort') ? null : await nodeOrtPeer(),
+        onProgress: (p) => log(formatProgress(p)),
+      });
+      out.kernels = report;
+      if (!args.flag('json')) process.stdout.write(benchMarkdown(report) + '\n');
+    }
+    const path = args.optStr('out');
+    if (path) writeFileSync(path, JSON.stringify(out, null, 1));
+    if (args.flag('json')) printJson(out);
+    gpu.destroy();
+  },
+};

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# GPU machine, one visit: the adapter, the kernel benchmark (+ onnxruntime-web peer), GPTQ layer times beside
+# the PyTorch reference, and the family sweep of every bundled model (one process per model, in parallel).
+# device run, carry [".devcarry", ".benchcarry", "dist-cli"] (see tools/device/README.md):
+#   bash tools/device/bench_and_sweep.sh [bench|sweep|all] [SWEEP_SECONDS]
+# Writes into $OUT: gpu.json, bench.json, gptq_pytorch.jsonl, sweep.jsonl, log.txt
+set -uo pipefail
+WHAT=${1:-all}
+SWEEP_SECONDS=${2:-420}
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+exec > >(tee -a "$OUT/log.txt") 2>&1
+source .devcarry/env.sh || exit 1
+# onnxruntime-web, carried without its 26 MB wasm uncompressed
+ORT=/tmp/ortpkg/node_modules/onnxruntime-web
+mkdir -p $ORT/dist && cp .benchcarry/onnxruntime-web/package.json $ORT/ && cp .benchcarry/onnxruntime-web/dist/* $ORT/dist/
+[ -f $ORT/dist/ort-wasm-simd-threaded.asyncify.wasm ] || xz -dc .benchcarry/ort-wasm-simd-threaded.asyncify.wasm.xz > $ORT/dist/ort-wasm-simd-threaded.asyncify.wasm
+ln -sfn $ORT node_modules/onnxruntime-web
+export QUANTLAB_ORT_DIR=$ORT/dist
+Q="node dist-cli/quantlab.mjs"
+date -u +"%Y-%m-%dT%H:%M:%SZ start"
+$Q gpu > "$OUT/gpu.json"; $Q gpu --f16 > "$OUT/gpu-f16.json"; head -c 400 "$OUT/gpu.json"; echo
+if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
+  timeout 300 $Q bench --json --out "$OUT/bench.json" --gptq 1024x1024,4096x4096,11008x4096 ${BENCH_ARGS:-} > /dev/null
+  echo "bench rc $?"
+  timeout 120 python3 tools/golden/gptq_time.py > "$OUT/gptq_pytorch.jsonl"; cat "$OUT/gptq_pytorch.jsonl"
+fi
+if [ "$WHAT" = sweep ] || [ "$WHAT" = all ]; then
+  mkdir -p /tmp/sweep
+  # resume from a previous visit's partial results when carried back in
+  [ -f .benchcarry/sweep.jsonl ] && cp .benchcarry/sweep.jsonl /tmp/sweep/previous.jsonl
+  t0=$(date +%s)
+  for m in $(cd public/models && ls -d */ | tr -d /); do
+    [ -f /tmp/sweep/previous.jsonl ] && grep "\"model\":\"$m\"" /tmp/sweep/previous.jsonl > /tmp/sweep/$m.jsonl
+    timeout "$SWEEP_SECONDS" $Q sweep --model "$m" --preset family ${SWEEP_ARGS:-} --out /tmp/sweep/$m.jsonl > /tmp/sweep/$m.log 2>&1 &
+  done
+  wait
+  echo "sweep wall seconds: $(( $(date +%s) - t0 ))"
+  for m in $(cd public/models && ls -d */ | tr -d /); do tail -1 /tmp/sweep/$m.log; done
+  cat /tmp/sweep/*.jsonl > "$OUT/sweep.jsonl"; wc -l "$OUT/sweep.jsonl"
+fi
+date -u +"%Y-%m-%dT%H:%M:%SZ end"
