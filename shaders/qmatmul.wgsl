@@ -31,6 +31,10 @@ override MASK: u32 = (1u << BITS) - 1u;
 @group(0) @binding(5) var<storage, read> xidx: array<u32>;
 @group(0) @binding(6) var<storage, read> bias: array<f32>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
+// gemv4: the same buffers seen as vec4s (4 adjacent outputs per load)
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> qweight4: array<vec4<u32>>;
+@group(0) @binding(7) var<storage, read_write> y4: array<vec4<f32>>;
 
 struct Eight {
   a: vec4<f32>,
@@ -185,4 +189,78 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     if ((p.flags & 2u) != 0u) { s += y[n]; }
     y[n] = s;
   }
+}
+
+// ---- GEMV with 4 adjacent outputs per invocation (N % 4 == 0): each qweight load is a vec4<u32> (one word of
+// 4 rows' streams), and the codes of the 4 rows sit at the same bit positions, so decoding and FMAs are vec4
+// operations; the chunk's 32 inputs are loaded once for all 4 outputs. 32 invocations x 4 = 128 outputs per
+// workgroup along x; KSLICES slices of the K chunks along y, reduced in workgroup memory.
+var<workgroup> partial4: array<vec4<f32>, 1024>;
+
+fn chunk4(n0: u32, c: u32, xs: array<f32, 32>, xsum: f32) -> vec4<f32> {
+  let wbase = c * BITS;
+  var words: array<vec4<u32>, 8>;
+  for (var w = 0u; w < BITS; w++) { words[w] = qweight4[((wbase + w) * p.N + n0) / 4u]; }
+  var d = vec4<f32>(0.0);
+  for (var j = 0u; j < 32u; j++) {
+    let bit = BITS * j;
+    let w = bit >> 5u;
+    let s = bit & 31u;
+    var v = words[w] >> vec4<u32>(s);
+    if (s + BITS > 32u) { v |= words[w + 1u] << vec4<u32>((32u - s) & 31u); }
+    d += xs[j] * vec4<f32>(v & vec4<u32>(MASK));
+  }
+  let g = (c * 32u) / p.G;
+  let sc = vec4<f32>(scale_at(g * p.N + n0), scale_at(g * p.N + n0 + 1u), scale_at(g * p.N + n0 + 2u), scale_at(g * p.N + n0 + 3u));
+  let zr = vec4<f32>(vec4<u32>(zero_code(g, n0), zero_code(g, n0 + 1u), zero_code(g, n0 + 2u), zero_code(g, n0 + 3u)) + vec4<u32>(p.zeroOffset));
+  return sc * (d - zr * xsum);
+}
+
+fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
+  partial4[lid.y * 32u + lid.x] = acc;
+  workgroupBarrier();
+  if (lid.y == 0u && n0 < p.N) {
+    var s = vec4<f32>(0.0);
+    for (var j = 0u; j < KSLICES; j++) { s += partial4[j * 32u + lid.x]; }
+    if ((p.flags & 1u) != 0u) { s += vec4<f32>(bias[n0], bias[n0 + 1u], bias[n0 + 2u], bias[n0 + 3u]); }
+    if ((p.flags & 2u) != 0u) { s += y4[n0 / 4u]; }
+    y4[n0 / 4u] = s;
+  }
+}
+
+@compute @workgroup_size(32, KSLICES)
+fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = min((wg.x * 32u + lid.x) * 4u, p.N - 4u);
+  var acc = vec4<f32>(0.0);
+  for (var c = lid.y; c < p.K / 32u; c += KSLICES) {
+    var xs: array<f32, 32>;
+    var xsum = 0.0;
+    for (var q = 0u; q < 8u; q++) {
+      let v = x4[c * 8u + q];
+      xs[4u * q] = v.x;
+      xs[4u * q + 1u] = v.y;
+      xs[4u * q + 2u] = v.z;
+      xs[4u * q + 3u] = v.w;
+      xsum += v.x + v.y + v.z + v.w;
+    }
+    acc += chunk4(n0, c, xs, xsum);
+  }
+  gemv4_finish(lid, (wg.x * 32u + lid.x) * 4u, acc);
+}
+
+@compute @workgroup_size(32, KSLICES)
+fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = min((wg.x * 32u + lid.x) * 4u, p.N - 4u);
+  var acc = vec4<f32>(0.0);
+  for (var c = lid.y; c < p.K / 32u; c += KSLICES) {
+    var xs: array<f32, 32>;
+    var xsum = 0.0;
+    for (var j = 0u; j < 32u; j++) {
+      let v = x[xidx[c * 32u + j]];
+      xs[j] = v;
+      xsum += v;
+    }
+    acc += chunk4(n0, c, xs, xsum);
+  }
+  gemv4_finish(lid, (wg.x * 32u + lid.x) * 4u, acc);
 }

@@ -101,8 +101,14 @@ export function qmatmul(
   const bindings = [x, p.qweight, p.qzeros, p.scales, p.xidx ?? opts.empty, p.bias ?? opts.empty, y];
   const params = new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, 0);
   if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1) {
-    const KSLICES = opts.kslices ?? 8;
-    b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, KSLICES } }, bindings, Math.ceil(p.rows / 32), params);
+    const KSLICES = opts.kslices ?? 16;
+    if (p.rows % 4 === 0) {
+      // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel)
+      const entry = p.xidx ? 'gemv4_perm' : 'gemv4';
+      b.dispatch({ shader: 'qmatmul', entry, constants: { BITS: p.bits, KSLICES } }, bindings, Math.ceil(p.rows / 128), params);
+    } else {
+      b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, KSLICES } }, bindings, Math.ceil(p.rows / 32), params);
+    }
     return;
   }
   b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, bindings, [Math.ceil(p.rows / 32), Math.ceil(M / 32)], params);

@@ -33,8 +33,10 @@ describe('bitstream packing (CPU)', () => {
 describe('GPU packing and the dequantizing matmul', () => {
   const shapes = [
     { rows: 40, cols: 96, G: 32 },
-    { rows: 37, cols: 64, G: -1 },
+    { rows: 37, cols: 64, G: -1 }, // rows not a multiple of 4: the one-output GEMV
     { rows: 64, cols: 128, G: 128 },
+    { rows: 132, cols: 256, G: 64 }, // rows past one workgroup of the 4-output GEMV (act-order input)
+    { rows: 68, cols: 96, G: -1 }, // per channel, no act-order: the contiguous 4-output GEMV
   ];
   for (const bits of [2, 3, 4, 8]) {
     for (const { rows, cols, G } of shapes) {

@@ -29,11 +29,13 @@ if [ "$WHAT" = sweep ] || [ "$WHAT" = all ]; then
   # resume from a previous visit's partial results when carried back in
   [ -f .benchcarry/sweep.jsonl ] && cp .benchcarry/sweep.jsonl /tmp/sweep/previous.jsonl
   t0=$(date +%s)
+  pids=()
   for m in $(cd public/models && ls -d */ | tr -d /); do
     [ -f /tmp/sweep/previous.jsonl ] && grep "\"model\":\"$m\"" /tmp/sweep/previous.jsonl > /tmp/sweep/$m.jsonl
     timeout "$SWEEP_SECONDS" $Q sweep --model "$m" --preset family ${SWEEP_ARGS:-} --out /tmp/sweep/$m.jsonl > /tmp/sweep/$m.log 2>&1 &
+    pids+=($!)
   done
-  wait
+  wait "${pids[@]}" # not a bare `wait`: it would also wait for the tee of the log, forever
   echo "sweep wall seconds: $(( $(date +%s) - t0 ))"
   for m in $(cd public/models && ls -d */ | tr -d /); do tail -1 /tmp/sweep/$m.log; done
   cat /tmp/sweep/*.jsonl > "$OUT/sweep.jsonl"; wc -l "$OUT/sweep.jsonl"
