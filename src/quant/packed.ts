@@ -105,7 +105,9 @@ export function qmatmul(
     if (p.rows % 4 === 0) {
       // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel)
       const entry = p.xidx ? 'gemv4_perm' : 'gemv4';
-      b.dispatch({ shader: 'qmatmul', entry, constants: { BITS: p.bits, KSLICES } }, bindings, Math.ceil(p.rows / 128), params);
+      // the contiguous variant reads no input order: its layout has no binding 5
+      const used = p.xidx ? bindings : { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
+      b.dispatch({ shader: 'qmatmul', entry, constants: { BITS: p.bits, KSLICES } }, used, Math.ceil(p.rows / 128), params);
     } else {
       b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, KSLICES } }, bindings, Math.ceil(p.rows / 32), params);
     }
