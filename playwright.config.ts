@@ -16,7 +16,7 @@ const chromiumFlags = [
 export default defineConfig({
   testDir: 'tests/e2e',
   outputDir: 'test-results/playwright',
-  timeout: 600_000,
+  timeout: 240_000,
   expect: { timeout: 120_000 },
   workers: 1,
   reporter: [['list']],

@@ -4,6 +4,8 @@
 import { type Binding, type CommandBatch, type Gpu, Params } from '../gpu/gpu';
 import type { Linear } from '../model/linear';
 import type { QuantizedWeights } from './gptq';
+import { f16ToF32 } from '../model/safetensors';
+import { unpackBits } from './reference';
 
 export type ZeroFormat = 'gptq' | 'gptq_v2';
 
@@ -133,4 +135,40 @@ export class PackedLinear implements Linear {
   destroy(): void {
     destroyPacked(this.packed);
   }
+}
+
+/**
+ * The dense weight [rows, cols] that packed weights stand for, decoded on the CPU from the GPU buffers
+ * (original column order). For inspection (histograms, tests), not for the forward pass.
+ */
+export async function readDequantized(gpu: Gpu, w: PackedWeights, rowLimit = w.rows): Promise<Float32Array> {
+  const words = qweightWords(w.cols, w.bits), zw = zeroWords(w.rows, w.bits);
+  const qw = await gpu.readU32(w.qweight, words * w.rows);
+  const qz = await gpu.readU32(w.qzeros, w.nGroups * zw);
+  const sc = f16ToF32(new Uint16Array(await gpu.read(w.scales, Math.ceil((w.nGroups * w.rows) / 2) * 4)));
+  const zeros = Array.from({ length: w.nGroups }, (_, g) => unpackBits(qz.subarray(g * zw, (g + 1) * zw), w.bits, w.rows));
+  const off = w.format === 'gptq' ? 1 : 0;
+  const G = w.groupSize === -1 ? w.cols : w.groupSize;
+  const rows = Math.min(rowLimit, w.rows);
+  const out = new Float32Array(rows * w.cols);
+  const stream = new Uint32Array(words);
+  for (let n = 0; n < rows; n++) {
+    for (let k = 0; k < words; k++) stream[k] = qw[k * w.rows + n];
+    const codes = unpackBits(stream, w.bits, w.cols);
+    for (let k = 0; k < w.cols; k++) {
+      const g = Math.floor(k / G); // kernel order: column k is input column order[k]
+      out[n * w.cols + (w.order ? w.order[k] : k)] = sc[g * w.rows + n] * (codes[k] - zeros[g][n] - off);
+    }
+  }
+  return out;
+}
+
+/** The quantization grid of (row, group): every value scale * (q - zero) a weight can take. */
+export async function groupGrid(gpu: Gpu, w: PackedWeights, row: number, group: number): Promise<number[]> {
+  const zw = zeroWords(w.rows, w.bits);
+  const qz = await gpu.readU32(w.qzeros, w.nGroups * zw);
+  const sc = f16ToF32(new Uint16Array(await gpu.read(w.scales, Math.ceil((w.nGroups * w.rows) / 2) * 4)));
+  const z = unpackBits(qz.subarray(group * zw, (group + 1) * zw), w.bits, w.rows)[row] + (w.format === 'gptq' ? 1 : 0);
+  const s = sc[group * w.rows + row];
+  return Array.from({ length: 2 ** w.bits }, (_, q) => s * (q - z));
 }

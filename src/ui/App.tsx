@@ -1,15 +1,22 @@
-import { useEffect, useState } from 'react';
-import { LabProvider, useLab } from './lab';
+import { useCallback, useEffect, useState } from 'react';
 import { GpuBadge } from './GpuBadge';
+import { LabProvider, useLab } from './lab';
+import { BenchPanel } from './panels/BenchPanel';
+import { EvaluatePanel } from './panels/EvaluatePanel';
+import { FitPanel } from './panels/FitPanel';
 import { ModelPanel } from './panels/ModelPanel';
-import { Placeholder } from './panels/Placeholder';
+import { QuantizePanel } from './panels/QuantizePanel';
+import { SweepPanel } from './panels/SweepPanel';
+import { Walkthrough } from './Walkthrough';
 
 const PANELS = ['Model', 'Quantize', 'Evaluate', 'Sweep', 'Fit', 'Benchmark'] as const;
 type PanelName = (typeof PANELS)[number];
+const TOUR_KEY = 'quantlab.tour.done';
 
 function Shell() {
   const { gpuError, banner, clearBanner } = useLab();
   const [panel, setPanel] = useState<PanelName>('Model');
+  const [tour, setTour] = useState<number | null>(() => (localStorage.getItem(TOUR_KEY) ? null : 0));
   const [theme, setTheme] = useState<'light' | 'dark'>(() =>
     (localStorage.getItem('quantlab.theme') as 'light' | 'dark' | null) ?? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'),
   );
@@ -17,6 +24,11 @@ function Shell() {
     document.documentElement.dataset.theme = theme;
     localStorage.setItem('quantlab.theme', theme);
   }, [theme]);
+  const onTab = useCallback((t: string) => setPanel(t as PanelName), []);
+  const closeTour = () => {
+    localStorage.setItem(TOUR_KEY, '1');
+    setTour(null);
+  };
 
   return (
     <div className="app">
@@ -26,6 +38,7 @@ function Shell() {
           <span className="tagline">GPTQ, evaluation and scaling laws on your own GPU</span>
         </div>
         <GpuBadge />
+        <button className="ghost" onClick={() => setTour(0)} title="The guided tour: what B, G, C_b, the Hessian and the law are" aria-label="Open the guided tour">?</button>
         <button className="ghost" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} title="Switch between dark and light">
           {theme === 'dark' ? '☀ light' : '☾ dark'}
         </button>
@@ -37,22 +50,31 @@ function Shell() {
         </div>
       )}
       {banner && (
-        <div className={`banner ${banner.kind}`} role="alert">
+        <div className={`banner ${banner.kind}`} role={banner.kind === 'error' ? 'alert' : 'status'} data-testid={`banner-${banner.kind}`}>
           <strong>{banner.message}</strong>
           {banner.action && <div>{banner.action}</div>}
           <button className="ghost" onClick={clearBanner} aria-label="Dismiss">✕</button>
         </div>
       )}
-      <nav className="tabs" role="tablist">
+      {tour !== null && <Walkthrough step={tour} setStep={setTour} onTab={onTab} onClose={closeTour} />}
+      <nav className="tabs" role="tablist" aria-label="Lab sections">
         {PANELS.map((p) => (
-          <button key={p} role="tab" aria-selected={panel === p} className={panel === p ? 'tab active' : 'tab'} onClick={() => setPanel(p)}>
+          <button key={p} role="tab" id={`tab-${p}`} aria-selected={panel === p} aria-controls={`panel-${p}`} className={panel === p ? 'tab active' : 'tab'} onClick={() => setPanel(p)}>
             {p}
           </button>
         ))}
       </nav>
-      <main className="panel" role="tabpanel" aria-label={panel}>
-        {panel === 'Model' ? <ModelPanel /> : <Placeholder name={panel} />}
-      </main>
+      {/* Every panel stays mounted: a running sweep or quantization continues while another tab is shown. */}
+      {PANELS.map((p) => (
+        <main key={p} className="panel" role="tabpanel" id={`panel-${p}`} aria-labelledby={`tab-${p}`} hidden={panel !== p}>
+          {p === 'Model' && <ModelPanel />}
+          {p === 'Quantize' && <QuantizePanel />}
+          {p === 'Evaluate' && <EvaluatePanel />}
+          {p === 'Sweep' && <SweepPanel />}
+          {p === 'Fit' && <FitPanel active={panel === 'Fit'} />}
+          {p === 'Benchmark' && <BenchPanel />}
+        </main>
+      ))}
     </div>
   );
 }

@@ -1,4 +1,6 @@
-// The lab's shared state: the GPU, the loaded model, and the errors to show. Panels read it via useLab().
+// The lab's shared state: the GPU, the loaded model (and its quantized copy), the results store, and the
+// errors to show. Panels read it via useLab(); all panels stay mounted, so a running sweep or quantization
+// keeps going when the user switches tabs.
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import { openBrowserGpu } from '../gpu/browser';
 import type { Gpu } from '../gpu/gpu';
@@ -7,6 +9,10 @@ import { gpuSelfTest, type SelfTest } from '../gpu/selftest';
 import type { Checkpoint } from '../model/checkpoint';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { Transformer } from '../model/transformer';
+import type { QuantizeResult } from '../quant/quantize-model';
+import { mergeRows, type ResultRow } from '../sweep/results';
+import type { ResultStore } from '../sweep/store';
+import { indexedDbStore } from './idb-store';
 
 export interface LoadedModel {
   ckpt: Checkpoint;
@@ -14,6 +20,13 @@ export interface LoadedModel {
   model: Transformer;
   /** Where it came from: "bundled", "folder", "url". */
   source: string;
+  /** Short name for tables: the bundled name or the folder name. */
+  name: string;
+}
+
+export interface QuantizedModel {
+  result: QuantizeResult;
+  label: string;
 }
 
 export interface Banner {
@@ -28,8 +41,16 @@ interface LabState {
   selfTest: SelfTest | null;
   loaded: LoadedModel | null;
   setLoaded(m: LoadedModel | null): void;
+  quantized: QuantizedModel | null;
+  setQuantized(q: QuantizedModel | null): void;
+  store: ResultStore;
+  results: ResultRow[];
+  addResults(rows: ResultRow[]): Promise<number>;
+  refreshResults(): Promise<void>;
+  clearResults(): Promise<void>;
   banner: Banner | null;
   report(e: unknown): void;
+  inform(message: string): void;
   clearBanner(): void;
 }
 
@@ -45,7 +66,10 @@ export function LabProvider({ children }: { children: ReactNode }) {
   const [gpuError, setGpuError] = useState<Banner | null>(null);
   const [selfTest, setSelfTest] = useState<SelfTest | null>(null);
   const [loaded, setLoadedState] = useState<LoadedModel | null>(null);
+  const [quantized, setQuantizedState] = useState<QuantizedModel | null>(null);
+  const [results, setResults] = useState<ResultRow[]>([]);
   const [banner, setBanner] = useState<Banner | null>(null);
+  const store = useMemo(() => indexedDbStore(), []);
 
   useEffect(() => {
     let alive = true;
@@ -56,22 +80,45 @@ export function LabProvider({ children }: { children: ReactNode }) {
         setSelfTest(await gpuSelfTest(g));
       })
       .catch((e) => alive && setGpuError(toBanner(e)));
+    store.all().then(setResults).catch((e) => setBanner(toBanner(e)));
     return () => {
       alive = false;
     };
-  }, []);
+  }, [store]);
 
+  const setQuantized = useCallback((q: QuantizedModel | null) => {
+    setQuantizedState((old) => {
+      if (old && old !== q) old.result.model.destroy();
+      return q;
+    });
+  }, []);
   const setLoaded = useCallback((m: LoadedModel | null) => {
+    setQuantized(null);
     setLoadedState((old) => {
       if (old && old !== m) old.model.destroy();
       return m;
     });
-  }, []);
+  }, [setQuantized]);
+  const refreshResults = useCallback(async () => setResults(await store.all()), [store]);
+  const addResults = useCallback(async (rows: ResultRow[]) => {
+    const current = await store.all();
+    const fresh: ResultRow[] = [];
+    const n = mergeRows(current, rows);
+    fresh.push(...current.slice(current.length - n));
+    await store.append(fresh);
+    setResults(await store.all());
+    return n;
+  }, [store]);
+  const clearResults = useCallback(async () => {
+    await store.clear();
+    setResults([]);
+  }, [store]);
   const report = useCallback((e: unknown) => setBanner(toBanner(e)), []);
+  const inform = useCallback((message: string) => setBanner({ kind: 'info', message }), []);
   const clearBanner = useCallback(() => setBanner(null), []);
   const value = useMemo(
-    () => ({ gpu, gpuError, selfTest, loaded, setLoaded, banner, report, clearBanner }),
-    [gpu, gpuError, selfTest, loaded, setLoaded, banner, report, clearBanner],
+    () => ({ gpu, gpuError, selfTest, loaded, setLoaded, quantized, setQuantized, store, results, addResults, refreshResults, clearResults, banner, report, inform, clearBanner }),
+    [gpu, gpuError, selfTest, loaded, setLoaded, quantized, setQuantized, store, results, addResults, refreshResults, clearResults, banner, report, inform, clearBanner],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

@@ -6,6 +6,7 @@ test('the lab opens on the bundled model, shows the adapter, and its first kerne
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
   await page.goto('/');
+  await page.getByTestId('tour-skip').click(); // the guided tour opens on a first visit
   await expect(page.getByTestId('adapter')).toContainText(/swiftshader|google/i);
   await expect(page.getByTestId('selftest')).toHaveAttribute('data-ok', 'true');
   // The bundled default model loads by itself and generates text.

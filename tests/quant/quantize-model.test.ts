@@ -11,10 +11,8 @@ import { TextTokenizer } from '../../src/model/tokenizer';
 import { LINEAR_NAMES, type Transformer } from '../../src/model/transformer';
 import { corpusTokens, drawCalibration } from '../../src/quant/calibration';
 import { loadModel } from '../../src/quant/load';
-import { PackedLinear } from '../../src/quant/packed';
+import { PackedLinear, readDequantized } from '../../src/quant/packed';
 import { quantizeModel } from '../../src/quant/quantize-model';
-import { unpackBits } from '../../src/quant/reference';
-import { f16ToF32 } from '../../src/model/safetensors';
 import { testGpu } from '../helpers/gpu';
 
 let gpu: Gpu, fp: Transformer, tok: TextTokenizer, heldout: Int32Array, calibCorpus: Int32Array;
@@ -32,27 +30,6 @@ async function ppl(m: Transformer) {
   return (await tokenPerplexity(m, heldout, 256, { maxWindows: 6 })).ppl;
 }
 
-/** The dense f32 weights a packed layer stands for, decoded on the CPU from the packed buffers. */
-async function dequantized(p: PackedLinear): Promise<Float32Array> {
-  const w = p.packed, words = Math.ceil((w.cols * w.bits) / 32), zw = Math.ceil((w.rows * w.bits) / 32);
-  const qw = await gpu.readU32(w.qweight, words * w.rows);
-  const qz = await gpu.readU32(w.qzeros, w.nGroups * zw);
-  const sc = f16ToF32(new Uint16Array(await gpu.read(w.scales, Math.ceil((w.nGroups * w.rows) / 2) * 4)));
-  const out = new Float32Array(w.rows * w.cols);
-  for (let n = 0; n < w.rows; n++) {
-    const stream = new Uint32Array(words);
-    for (let k = 0; k < words; k++) stream[k] = qw[k * w.rows + n];
-    const codes = unpackBits(stream, w.bits, w.cols);
-    const G = w.groupSize === -1 ? w.cols : w.groupSize;
-    for (let k = 0; k < w.cols; k++) {
-      const g = Math.floor(k / G); // kernel order: groups are consecutive columns; column k is input order[k]
-      const z = unpackBits(qz.subarray(g * zw, (g + 1) * zw), w.bits, w.rows)[n] + (w.format === 'gptq' ? 1 : 0);
-      out[n * w.cols + (w.order ? w.order[k] : k)] = sc[g * w.rows + n] * (codes[k] - z);
-    }
-  }
-  return out;
-}
-
 describe('quantizing qwen3-dict-74k', () => {
   it('the packed forward pass equals a float forward with the dequantized weights', async () => {
     const calib = drawCalibration(calibCorpus, 8, 128, 1, tok.prefix);
@@ -63,7 +40,7 @@ describe('quantizing qwen3-dict-74k', () => {
       const out = {} as Record<(typeof LINEAR_NAMES)[number], DenseLinear>;
       for (const n of LINEAR_NAMES) {
         const p = l.linears[n] as PackedLinear;
-        out[n] = new DenseLinear(gpu, gpu.upload(await dequantized(p), 'deq'), p.outFeatures, p.inFeatures);
+        out[n] = new DenseLinear(gpu, gpu.upload(await readDequantized(gpu, p.packed), 'deq'), p.outFeatures, p.inFeatures);
       }
       return out;
     })));

@@ -4,10 +4,11 @@ import { Checkpoint } from '../../model/checkpoint';
 import { fetchModelFiles } from '../../model/hub';
 import type { ModelFiles } from '../../model/source';
 import { TextTokenizer } from '../../model/tokenizer';
-import { Transformer } from '../../model/transformer';
+import { loadModel } from '../../quant/load';
 import { formatProgress, type Progress } from '../../progress';
 import { bundledUrl, cacheStorage, filesFromDrop, filesFromInput } from '../files';
 import { useLab } from '../lab';
+import { fmtN } from '../widgets';
 
 export interface BundledModel {
   name: string;
@@ -28,12 +29,9 @@ export function useBundledModels(): BundledModel[] {
   return list;
 }
 
-function fmtN(n: number): string {
-  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(1)} K`;
-}
 
 export function ModelPanel() {
-  const { gpu, loaded, setLoaded, report } = useLab();
+  const { gpu, loaded, setLoaded, report, inform } = useLab();
   const bundled = useBundledModels();
   const [progress, setProgress] = useState<Progress | null>(null);
   const [busy, setBusy] = useState(false);
@@ -41,7 +39,7 @@ export function ModelPanel() {
   const abort = useRef<AbortController | null>(null);
   const autoloaded = useRef(false);
 
-  async function load(source: string, get: (signal: AbortSignal) => Promise<ModelFiles>) {
+  async function load(source: string, get: (signal: AbortSignal) => Promise<ModelFiles>, name?: string) {
     if (!gpu) return;
     setBusy(true);
     const ac = new AbortController();
@@ -50,8 +48,9 @@ export function ModelPanel() {
       const files = await get(ac.signal);
       const ckpt = await Checkpoint.open(files);
       const tokenizer = await TextTokenizer.load(files, ckpt.config);
-      const model = await Transformer.load(gpu, ckpt, { onProgress: setProgress, signal: ac.signal });
-      setLoaded({ ckpt, tokenizer, model, source });
+      const { model, notes } = await loadModel(gpu, ckpt, { onProgress: setProgress, signal: ac.signal });
+      setLoaded({ ckpt, tokenizer, model, source, name: name ?? files.id.replace(/\/$/, '').replace(/^.*\//, '') });
+      if (notes.length) inform(notes.join('; '));
     } catch (e) {
       report(e);
     } finally {
@@ -61,7 +60,7 @@ export function ModelPanel() {
   }
 
   const loadBundled = (name: string) =>
-    load('bundled', (signal) => fetchModelFiles(bundledUrl(name), { onProgress: setProgress, signal, files: bundled.find((m) => m.name === name)?.files }));
+    load('bundled', (signal) => fetchModelFiles(bundledUrl(name), { onProgress: setProgress, signal, files: bundled.find((m) => m.name === name)?.files }), name);
 
   // The lab opens on the bundled default model.
   useEffect(() => {
@@ -129,14 +128,14 @@ function ModelInfo() {
   ];
   return (
     <section className="card" data-testid="model-info">
-      <h2>{loaded.ckpt.id.replace(/^.*models\//, '').replace(/\/$/, '')}</h2>
+      <h2>{loaded.name}</h2>
       <table className="kv"><tbody>{rows.map(([k, v]) => <tr key={k}><th>{k}</th><td>{v}</td></tr>)}</tbody></table>
     </section>
   );
 }
 
 function Generate() {
-  const { loaded, report } = useLab();
+  const { loaded, quantized, report } = useLab();
   const [prompt, setPrompt] = useState('dog (noun):');
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
@@ -146,7 +145,8 @@ function Generate() {
     setBusy(true);
     setText('');
     try {
-      const { tokenizer, model } = loaded;
+      const { tokenizer } = loaded;
+      const model = quantized?.result.model ?? loaded.model;
       const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
       const out: number[] = [];
       await model.generate(ids, 48, { eos: tokenizer.eosIds, onToken: (t) => { out.push(t); setText(tokenizer.decode(out, true)); } });
@@ -158,7 +158,7 @@ function Generate() {
   }
   return (
     <section className="card wide">
-      <h2>Generate</h2>
+      <h2>Generate <span className="muted small">with the {quantized ? `quantized model (${quantized.label})` : 'float model'}</span></h2>
       <div className="field row">
         <input value={prompt} onChange={(e) => setPrompt(e.target.value)} aria-label="Prompt" title="Greedy decoding from this prompt" />
         <button onClick={run} disabled={busy}>{busy ? 'generating…' : 'Generate'}</button>

@@ -1,0 +1,80 @@
+import { useEffect, useRef, useState } from 'react';
+import { type BenchReport, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
+import { CancelledError } from '../../gpu/errors';
+import type { Progress } from '../../progress';
+import { saveFile } from '../browser';
+import { useLab } from '../lab';
+import { browserOrtPeer } from '../ort-browser';
+import { Check, fmt, ProgressLine, Select } from '../widgets';
+
+export function BenchPanel() {
+  const { gpu, report } = useLab();
+  const [size, setSize] = useState<'small' | 'full'>('full');
+  // software adapters (SwiftShader) get the small shapes: the real ones would take minutes there
+  useEffect(() => {
+    if (gpu?.serialKernels) setSize('small');
+  }, [gpu]);
+  const [withOrt, setWithOrt] = useState(true);
+  const [progress, setProgress] = useState<Progress | null>(null);
+  const [result, setResult] = useState<BenchReport | null>(null);
+  const [busy, setBusy] = useState(false);
+  const abort = useRef<AbortController | null>(null);
+
+  async function run() {
+    if (!gpu) return;
+    setBusy(true);
+    const ac = new AbortController();
+    abort.current = ac;
+    try {
+      const small = size === 'small';
+      setResult(await runBench(gpu, {
+        shapes: small ? SMALL_SHAPES : SHAPES, batches: small ? [1, 4] : [1, 128], bits: small ? [3, 4] : [2, 3, 4, 8],
+        rotateBytes: small ? 2 ** 20 : 512 * 2 ** 20, repeats: small ? 2 : 5, dispatches: small ? 2 : 8,
+        ort: withOrt ? await browserOrtPeer() : null, ortBlocks: small ? [32] : [32, 128], onProgress: setProgress, signal: ac.signal,
+      }));
+    } catch (e) {
+      if (!(e instanceof CancelledError)) report(e);
+    } finally {
+      setBusy(false);
+      setProgress(null);
+    }
+  }
+
+  return (
+    <div className="grid">
+      <section className="card">
+        <h2>Kernel benchmark</h2>
+        <p className="muted small">The packed matmul at 2/3/4/8 bits beside this GPU's fp32 matmul, onnxruntime-web's MatMulNBits and a streaming-read probe, all measured now, on this adapter. GPU time from timestamp queries over many dispatches rotating through weights larger than the cache; call time as a user makes one call (upload, dispatch, read back). Every contender is checked against a float64 CPU result first.</p>
+        <div className="controls">
+          <Select label="Shapes" title="Real model shapes (Qwen3-0.6B, Llama-3.2-1B, 8B) need a real GPU; small ones suit software adapters" value={size}
+            options={[{ value: 'small', label: 'small (software GPUs)' }, { value: 'full', label: 'Qwen3 / Llama / 8B shapes' }]} onChange={setSize} />
+          <Check label="onnxruntime-web" title="Include onnxruntime-web's MatMulNBits (WebGPU execution provider) as the peer" checked={withOrt} onChange={setWithOrt} />
+          <button onClick={run} disabled={!gpu || busy} data-testid="run-bench">Run benchmark</button>
+          {result && <button className="ghost" onClick={() => saveFile('quantlab-bench.json', JSON.stringify(result, null, 1), 'application/json')}>Save JSON</button>}
+        </div>
+        {busy && <ProgressLine progress={progress} onCancel={() => abort.current?.abort()} />}
+      </section>
+      {result && (
+        <section className="card" data-testid="bench-results">
+          <h2>{result.adapter}</h2>
+          <p className="small">Read probe: <strong>{fmt(result.probeGBps, 0)} GB/s</strong>. {result.date}</p>
+          <div className="scroll">
+            <table className="small">
+              <thead><tr><th>shape (K×N)</th><th className="num">M</th><th>contender</th><th className="num">GPU µs</th><th className="num">call µs</th><th className="num">GB/s</th><th className="num">% probe</th><th>check</th></tr></thead>
+              <tbody>
+                {result.rows.map((r, i) => (
+                  <tr key={i}>
+                    <td>{r.shape} {r.K}×{r.N}</td><td className="num">{r.M}</td><td>{r.contender}</td><td className="num">{fmt(r.gpuMicros, 1)}</td><td className="num">{fmt(r.callMicros, 1)}</td>
+                    <td className="num">{fmt(r.gbps, 0)}</td><td className="num">{r.ofProbe === null ? '–' : `${(100 * r.ofProbe).toFixed(0)}%`}</td>
+                    <td className={r.check === 'pass' ? 'sig' : 'level-KR'} title={`max rel. error ${r.maxRelErr.toExponential(1)}`}>{r.check}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {result.notes.map((n, i) => <p key={i} className="muted small">{n}</p>)}
+        </section>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,363 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
+import { aggregate, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, type Point, predictLaw } from '../../fit/law';
+import { effectiveBits } from '../../fit/nls';
+import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished } from '../../fit/published';
+import { fitRows, olderLawFits, publishedErrors } from '../../fit/report';
+import { ChartActions, type PointTrace, Surface3D, type SurfaceTrace } from '../charts';
+import { useLab } from '../lab';
+import { fmt, fmtN, Select } from '../widgets';
+
+const BIT_COLORS: Record<number, string> = { 2: '#c53030', 3: '#d35400', 4: '#2f6fdb', 8: '#1f8a4c' };
+const COEFS = ['alpha', 'beta', 'gamma', 'delta'] as const;
+const FACTOR_OF = { alpha: 'N', beta: 'B', gamma: 'C', delta: 'G' } as const;
+const SYMBOL = { alpha: 'α (N)', beta: 'β (B)', gamma: 'γ (C_b)', delta: 'δ (G)' } as const;
+
+/** Recomputes the fits at most every 400 ms while results stream in. */
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+function expsOf(f: LawFit): Partial<Record<'N' | 'B' | 'C' | 'G', number>> {
+  const e: Partial<Record<'N' | 'B' | 'C' | 'G', number>> = {};
+  for (const c of COEFS) if (f.coef[c]) e[FACTOR_OF[c]] = f.coef[c]!.est;
+  return e;
+}
+
+export function FitPanel({ active }: { active: boolean }) {
+  const { results } = useLab();
+  const rows = useDebounced(results, 400);
+  const [level, setLevel] = useState<FitLevel>('General');
+  const [family, setFamily] = useState<'qwen3' | 'llama3'>('qwen3');
+  const [holdout, setHoldout] = useState('');
+  const fr = useMemo(() => fitRows(rows), [rows]);
+  const models = useMemo(() => [...new Set(fr.map((r) => r.model))].sort((a, b) => fr.find((r) => r.model === a)!.n_params - fr.find((r) => r.model === b)!.n_params), [fr]);
+  const { fits, errors } = useMemo(() => fitAll(fr, { holdout: holdout ? (p) => p.model === holdout : undefined }), [fr, holdout]);
+  const full = fits.find((f) => f.level === level && f.formula === FULL);
+  const points = useMemo(() => aggregate(fr, level), [fr, level]);
+  const older = useMemo(() => olderLawFits(fr, [level])[0], [fr, level]);
+  const published = useMemo(() => publishedErrors(fr, family), [fr, family]);
+
+  if (!fr.length) {
+    return (
+      <section className="card empty" data-testid="fit-empty">
+        <h2>Fit</h2>
+        <p>No quantized results yet. Run a sweep (Sweep tab), or import results there: the fit of −ln(Acc_adj) = A·N^α·(log₂B)^β·(log₂C_b)^γ·G^δ updates live as configurations finish.</p>
+        <CostCalculator fit={null} />
+      </section>
+    );
+  }
+  return (
+    <div className="grid two">
+      <section className="card wide">
+        <div className="controls">
+          <Select label="Level" title="General (all tasks), or memorisation (KM), application (KA), reasoning (KR)" value={level} testId="fit-level"
+            options={FIT_LEVELS.map((l) => ({ value: l, label: l }))} onChange={setLevel} />
+          <Select label="Held-out model" title="Fit without this model and score the law on it (the study holds out its largest model)" value={holdout}
+            options={[{ value: '', label: 'none' }, ...models.map((m) => ({ value: m, label: m }))]} onChange={setHoldout} />
+          <Select label="Published law" title="Compare with the study's coefficients for this family" value={family}
+            options={[{ value: 'qwen3', label: 'Qwen3 (245 configurations)' }, { value: 'llama3', label: 'Llama-3 (42 configurations)' }]} onChange={setFamily} />
+        </div>
+        <p className="muted small">{fr.length} task rows of {new Set(fr.map((r) => `${r.model}|${r.bits}|${r.group_size}|${r.calib_size}`)).size} GPTQ configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
+      </section>
+      <AblationTable fits={fits.filter((f) => f.level === level)} level={level} />
+      <LevelTable fits={fits.filter((f) => f.formula === FULL)} family={family} published={published} older={older} />
+      {full && active && <PredictedVsActual fit={full} />}
+      {full && active && <Residuals fit={full} />}
+      {full && active && <Trends fit={full} points={points} />}
+      {full && active && <Surfaces fit={full} points={points} level={level} family={family} />}
+      <CostCalculator fit={full ?? null} />
+    </div>
+  );
+}
+
+function AblationTable({ fits, level }: { fits: LawFit[]; level: FitLevel }) {
+  return (
+    <section className="card wide" data-testid="ablation-table">
+      <h2>Ablations ({level})</h2>
+      <div className="hscroll">
+      <table className="small">
+        <thead><tr><th>formula</th><th className="num">n</th><th className="num">A</th>{COEFS.map((c) => <th key={c} className="num">{SYMBOL[c]}</th>)}<th className="num">adj R² log</th><th className="num">adj R² orig</th><th className="num">MAE</th></tr></thead>
+        <tbody>
+          {Object.keys(FORMULAS).map((formula) => {
+            const f = fits.find((x) => x.formula === formula);
+            const pub = level === 'General' ? PUBLISHED_ABLATIONS[formula] : undefined;
+            return [
+              <tr key={formula} title={f?.notes.join('; ')}>
+                <td>{formula}</td>
+                {f ? (
+                  <>
+                    <td className="num">{f.n}{f.n_dropped ? ` (−${f.n_dropped})` : ''}</td>
+                    <td className="num">{fmt(f.A)}</td>
+                    {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef c={f.coef[c]!} /> : '–'}</td>)}
+                    <td className="num">{fmt(f.adj_r2_log, 4)}</td><td className="num">{fmt(f.adj_r2_orig, 4)}</td><td className="num">{fmt(f.mae_fit, 4)}</td>
+                  </>
+                ) : <td colSpan={9} className="muted">not enough data</td>}
+              </tr>,
+              pub && (
+                <tr key={`${formula}-pub`} className="muted">
+                  <td>↳ published</td><td /><td className="num">{fmt(pub.A)}</td>
+                  <td className="num">{fmt(pub.alpha)}</td><td className="num">{fmt(pub.beta)}</td><td className="num">{fmt(pub.gamma ?? null)}</td><td className="num">{fmt(pub.delta ?? null)}</td>
+                  <td className="num">{fmt(pub.adjR2Log, 4)}</td><td className="num">{fmt(pub.adjR2Orig, 4)}</td><td />
+                </tr>
+              ),
+            ];
+          })}
+        </tbody>
+      </table>
+      </div>
+      <p className="muted small">★ marks an exponent whose 95% CI excludes zero; hover a value for its SE, t, p and CI.</p>
+    </section>
+  );
+}
+
+function Coef({ c }: { c: { est: number; se: number; t: number; p: number; ci: [number, number] } }) {
+  const sig = c.ci[0] > 0 || c.ci[1] < 0;
+  return (
+    <span title={`SE ${fmt(c.se, 4)}, t ${fmt(c.t, 2)}, p ${fmt(c.p, 4)}, 95% CI [${fmt(c.ci[0], 4)}, ${fmt(c.ci[1], 4)}]`}>
+      {fmt(c.est)}<span className="muted"> ±{fmt(c.se, 3)}</span>{sig && <span className="sig"> ★</span>}
+    </span>
+  );
+}
+
+function LevelTable({ fits, family, published, older }: { fits: LawFit[]; family: string; published: { law: string; level: string; mae: number; n: number }[]; older?: { adj_r2?: number; error?: string } }) {
+  return (
+    <section className="card wide" data-testid="fit-table">
+      <h2>Per level: your fit vs the study</h2>
+      <div className="hscroll">
+      <table className="small">
+        <thead><tr><th>level</th><th>source</th><th className="num">A</th>{COEFS.map((c) => <th key={c} className="num">{SYMBOL[c]}</th>)}<th className="num">adj R² orig</th><th className="num">MAE</th></tr></thead>
+        <tbody>
+          {FIT_LEVELS.flatMap((level) => {
+            const f = fits.find((x) => x.level === level);
+            const pub = PUBLISHED.find((p) => p.id === `${family}-${level}`);
+            const perr = published.find((p) => p.level === level);
+            return [
+              <tr key={`${level}-fit`}>
+                <th className={`level-${level}`}>{level}</th><td>your fit</td>
+                {f ? (
+                  <>
+                    <td className="num">{fmt(f.A)}</td>
+                    {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef c={f.coef[c]!} /> : '–'}</td>)}
+                    <td className="num">{fmt(f.adj_r2_orig, 4)}</td>
+                    <td className="num">{fmt(f.mae_fit, 4)}{f.mae_holdout !== null ? <span className="muted" title="on the held-out model"> / {fmt(f.mae_holdout, 4)}</span> : null}</td>
+                  </>
+                ) : <td colSpan={7} className="muted">–</td>}
+              </tr>,
+              pub && (
+                <tr key={`${level}-pub`} className="muted">
+                  <td /><td>{pub.label}</td><td className="num">{fmt(pub.A)}</td>
+                  {COEFS.map((c) => <td key={c} className="num">{fmt(pub.exps[FACTOR_OF[c]] ?? null)}</td>)}
+                  <td className="num">{fmt(pub.adjR2Orig ?? null, 4)}</td>
+                  <td className="num" title="the published law's error on your configurations">{perr ? fmt(perr.mae, 4) : '–'}</td>
+                </tr>
+              ),
+            ];
+          })}
+        </tbody>
+      </table>
+      </div>
+      {older && <p className="muted small">Older law P = k·N^α·(ln C_b)^β·G^γ·(ln B_eff)^δ by Levenberg–Marquardt on raw accuracy: {older.error ?? `adj R² ${fmt(older.adj_r2 ?? null, 4)}`}.</p>}
+    </section>
+  );
+}
+
+function PredictedVsActual({ fit }: { fit: LawFit }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const data = [...fit.points, ...fit.holdoutPoints].map((x) => ({ actual: x.point.acc_adj, predicted: x.predicted, n: x.point.n_params, bits: x.point.bits, model: x.point.model, G: x.point.group_size, C: x.point.calib_size }));
+  const bits = [...new Set(data.map((d) => d.bits))].sort();
+  const top = Math.min(1, Math.ceil(Math.max(0.05, ...data.map((d) => Math.max(d.actual, d.predicted))) * 11) / 10);
+  return (
+    <section className="card" data-testid="scatter">
+      <h2>Predicted vs actual Acc_adj ({fit.level}) <ChartActions target={ref} name={`predicted-vs-actual-${fit.level}`} data={() => data} /></h2>
+      <div ref={ref} style={{ height: 300 }}>
+        <ResponsiveContainer>
+          <ScatterChart margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
+            <CartesianGrid stroke="var(--line)" />
+            <XAxis type="number" dataKey="actual" name="actual" domain={[0, top]} label={{ value: 'actual', position: 'bottom' }} stroke="var(--muted)" />
+            <YAxis type="number" dataKey="predicted" name="predicted" domain={[0, top]} label={{ value: 'predicted', angle: -90, position: 'insideLeft' }} stroke="var(--muted)" />
+            <ZAxis type="number" dataKey="n" range={[20, 160]} name="N" />
+            <Tooltip formatter={(v: unknown) => (typeof v === 'number' ? fmt(v) : String(v))} />
+            <Legend verticalAlign="top" />
+            <ReferenceLine segment={[{ x: 0, y: 0 }, { x: top, y: top }]} stroke="var(--muted)" strokeDasharray="4 4" />
+            {bits.map((b) => <Scatter key={b} name={`${b}-bit`} data={data.filter((d) => d.bits === b)} fill={BIT_COLORS[b] ?? 'gray'} />)}
+          </ScatterChart>
+        </ResponsiveContainer>
+      </div>
+      <p className="muted small">Point size: N. Colour: bits. On the dashed line the law is exact.</p>
+    </section>
+  );
+}
+
+function Residuals({ fit }: { fit: LawFit }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const data = fit.points.map((x) => ({ predicted: x.predicted, residual: x.point.acc_adj - x.predicted, bits: x.point.bits }));
+  return (
+    <section className="card">
+      <h2>Residuals <ChartActions target={ref} name={`residuals-${fit.level}`} data={() => data} /></h2>
+      <div ref={ref} style={{ height: 300 }}>
+        <ResponsiveContainer>
+          <ScatterChart margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
+            <CartesianGrid stroke="var(--line)" />
+            <XAxis type="number" dataKey="predicted" domain={[0, 'auto']} label={{ value: 'predicted Acc_adj', position: 'bottom' }} stroke="var(--muted)" />
+            <YAxis type="number" dataKey="residual" label={{ value: 'actual − predicted', angle: -90, position: 'insideLeft' }} stroke="var(--muted)" />
+            <Tooltip formatter={(v: unknown) => (typeof v === 'number' ? fmt(v) : String(v))} />
+            <ReferenceLine y={0} stroke="var(--muted)" />
+            <Scatter data={data} fill="var(--ka)" />
+          </ScatterChart>
+        </ResponsiveContainer>
+      </div>
+    </section>
+  );
+}
+
+function Trends({ fit, points }: { fit: LawFit; points: Point[] }) {
+  const bitsAll = [...new Set(points.map((p) => p.bits))].sort();
+  const Gs = [...new Set(points.map((p) => p.group_size))].sort((a, b) => a - b);
+  const Cs = [...new Set(points.map((p) => p.calib_size))].sort((a, b) => a - b);
+  const [bits, setBits] = useState(bitsAll.includes(3) ? 3 : bitsAll[0]);
+  const [G, setG] = useState(Gs.includes(128) ? 128 : Gs[0]);
+  const [C, setC] = useState(Cs.includes(128) ? 128 : Cs[Cs.length - 1]);
+  const models = [...new Set(points.map((p) => p.model))].sort((a, b) => points.find((p) => p.model === a)!.n_params - points.find((p) => p.model === b)!.n_params);
+  const exps = expsOf(fit);
+  const series = (axis: 'C' | 'G') => {
+    const xs = axis === 'C' ? Cs : Gs;
+    return xs.map((x) => {
+      const row: Record<string, number> = { x };
+      for (const m of models) {
+        const p = points.find((q) => q.model === m && q.bits === bits && (axis === 'C' ? q.calib_size === x && q.group_size === G : q.group_size === x && q.calib_size === C));
+        const n = points.find((q) => q.model === m)!.n_params;
+        if (p) row[m] = p.acc_adj;
+        row[`${m} law`] = predictLaw(fit.A, exps, { n_params: n, bits, calib_size: axis === 'C' ? x : C, group_size: axis === 'C' ? G : x });
+      }
+      return row;
+    });
+  };
+  const colors = ['#2f6fdb', '#1f8a4c', '#d35400', '#8e44ad', '#c53030', '#2c3e50', '#b7791f', '#16a085'];
+  const chart = (axis: 'C' | 'G', ref: React.RefObject<HTMLDivElement | null>) => {
+    const data = series(axis);
+    return (
+      <div>
+        <h3>Acc_adj vs {axis === 'C' ? `C_b (G = ${G})` : `G (C_b = ${C})`}, {bits}-bit <ChartActions target={ref} name={`trend-${axis}-${fit.level}`} data={() => data} /></h3>
+        <div ref={ref} style={{ height: 260 }}>
+          <ResponsiveContainer>
+            <LineChart data={data} margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
+              <CartesianGrid stroke="var(--line)" />
+              <XAxis dataKey="x" scale="log" type="number" domain={['dataMin', 'dataMax']} ticks={axis === 'C' ? Cs : Gs} label={{ value: axis === 'C' ? 'C_b' : 'G', position: 'bottom' }} stroke="var(--muted)" />
+              <YAxis domain={[0, 'auto']} stroke="var(--muted)" />
+              <Tooltip formatter={(v: unknown) => (typeof v === 'number' ? fmt(v) : String(v))} />
+              {models.map((m, i) => <Line key={m} dataKey={m} stroke={colors[i % colors.length]} strokeOpacity={0} dot={{ r: 4, fill: colors[i % colors.length], stroke: colors[i % colors.length] }} isAnimationActive={false} connectNulls />)}
+              {models.map((m, i) => <Line key={`${m} law`} dataKey={`${m} law`} stroke={colors[i % colors.length]} dot={false} strokeDasharray="5 3" isAnimationActive={false} legendType="none" />)}
+              <Legend verticalAlign="top" />
+            </LineChart>
+          </ResponsiveContainer>
+        </div>
+      </div>
+    );
+  };
+  const r1 = useRef<HTMLDivElement>(null), r2 = useRef<HTMLDivElement>(null);
+  return (
+    <section className="card wide">
+      <h2>Trends: measured (dots) and the fitted law (dashed), one colour per model size</h2>
+      <div className="controls">
+        <Select label="Bits" title="Bit-width of the trend lines" value={bits} options={bitsAll.map((b) => ({ value: b, label: `${b}-bit` }))} onChange={setBits} />
+        <Select label="G (for the C_b chart)" title="Group size held fixed" value={G} options={Gs.map((g) => ({ value: g, label: String(g) }))} onChange={setG} />
+        <Select label="C_b (for the G chart)" title="Calibration size held fixed" value={C} options={Cs.map((c) => ({ value: c, label: String(c) }))} onChange={setC} />
+      </div>
+      <div className="grid two">{chart('C', r1)}{chart('G', r2)}</div>
+    </section>
+  );
+}
+
+function Surfaces({ fit, points, level, family }: { fit: LawFit; points: Point[]; level: FitLevel; family: string }) {
+  const models = [...new Set(points.map((p) => p.model))];
+  const ns = [...new Set(points.map((p) => p.n_params))].sort((a, b) => a - b);
+  const bitsAll = [...new Set(points.map((p) => p.bits))].sort();
+  const [n, setN] = useState(ns[ns.length - 1]);
+  const [bits, setBits] = useState(bitsAll.includes(3) ? 3 : bitsAll[0]);
+  const [showPublished, setShowPublished] = useState(false);
+  const exps = expsOf(fit);
+  const pub = PUBLISHED.find((p) => p.id === `${family}-${level}`);
+  const surf1 = useMemo(() => {
+    const x = Array.from({ length: 15 }, (_, i) => 3 + (7 * i) / 14); // log2 C_b 3..10
+    const y = Array.from({ length: 11 }, (_, i) => 5 + (5 * i) / 10); // log2 G 5..10
+    const z = (f: (c: number, g: number) => number) => y.map((g) => x.map((c) => f(2 ** c, 2 ** g)));
+    const s: SurfaceTrace[] = [{ name: 'your fit', x, y, z: z((c, g) => predictLaw(fit.A, exps, { n_params: n, bits, calib_size: c, group_size: g })) }];
+    if (showPublished && pub) s.push({ name: pub.label, x, y, z: z((c, g) => predictPublished(pub, { n_params: n, bits, calib_size: c, group_size: g })), opacity: 0.45, colorscale: 'Greys' });
+    const pts = points.filter((p) => p.n_params === n && p.bits === bits);
+    const p: PointTrace[] = [{ name: 'measured', x: pts.map((q) => Math.log2(q.calib_size)), y: pts.map((q) => Math.log2(q.group_size)), z: pts.map((q) => q.acc_adj), text: pts.map((q) => `${q.model} C_b=${q.calib_size} G=${q.group_size}`) }];
+    return { s, p };
+  }, [fit, n, bits, showPublished, pub, points, exps]);
+  const Cs = [...new Set(points.map((p) => p.calib_size))], Gs = [...new Set(points.map((p) => p.group_size))];
+  const [C, G] = [Cs.includes(128) ? 128 : Cs[0], Gs.includes(128) ? 128 : Gs[0]];
+  const surf2 = useMemo(() => {
+    const lo = Math.log10(ns[0]) - 0.2, hi = Math.log10(ns[ns.length - 1]) + 0.2;
+    const x = Array.from({ length: 15 }, (_, i) => lo + ((hi - lo) * i) / 14);
+    const y = Array.from({ length: 13 }, (_, i) => 2 + (6 * i) / 12);
+    const z = (f: (nn: number, b: number) => number) => y.map((b) => x.map((ln) => f(10 ** ln, b)));
+    const s: SurfaceTrace[] = [{ name: 'your fit', x, y, z: z((nn, b) => predictLaw(fit.A, exps, { n_params: nn, bits: b, calib_size: C, group_size: G })) }];
+    if (showPublished && pub) s.push({ name: pub.label, x, y, z: z((nn, b) => predictPublished(pub, { n_params: nn, bits: b, calib_size: C, group_size: G })), opacity: 0.45, colorscale: 'Greys' });
+    const pts = points.filter((p) => p.calib_size === C && p.group_size === G);
+    const p: PointTrace[] = [{ name: 'measured', x: pts.map((q) => Math.log10(q.n_params)), y: pts.map((q) => q.bits), z: pts.map((q) => q.acc_adj), text: pts.map((q) => `${q.model} ${q.bits}-bit`) }];
+    return { s, p };
+  }, [fit, ns, C, G, showPublished, pub, points, exps]);
+  return (
+    <section className="card wide" data-testid="surfaces">
+      <h2>The law as a surface ({level}){models.length === 1 ? ' — one model: N is fixed' : ''}</h2>
+      <div className="controls">
+        <Select label="N" title="Model size of the first surface" value={n} options={ns.map((v) => ({ value: v, label: fmtN(v) }))} onChange={setN} />
+        <Select label="Bits" title="Bit-width of the first surface" value={bits} options={bitsAll.map((b) => ({ value: b, label: `${b}-bit` }))} onChange={setBits} />
+        <label className="field row inline" title="Draw the study's published law as a second, grey surface">
+          <input type="checkbox" checked={showPublished} onChange={(e) => setShowPublished(e.target.checked)} /> published law
+        </label>
+      </div>
+      <div className="grid two">
+        <div><h3>Acc_adj over (log₂ C_b, log₂ G) at N = {fmtN(n)}, {bits}-bit</h3><Surface3D surfaces={surf1.s} points={surf1.p} axes={['log2 C_b', 'log2 G', 'Acc_adj']} name={`surface-cb-g-${level}`} testId="surface" /></div>
+        <div><h3>Acc_adj over (log₁₀ N, B) at C_b = {C}, G = {G}</h3><Surface3D surfaces={surf2.s} points={surf2.p} axes={['log10 N', 'bits', 'Acc_adj']} name={`surface-n-b-${level}`} /></div>
+      </div>
+    </section>
+  );
+}
+
+function parseN(s: string): number {
+  const m = /^\s*([\d.]+)\s*([kmb]?)/i.exec(s);
+  if (!m) return NaN;
+  return Number(m[1]) * ({ k: 1e3, m: 1e6, b: 1e9 } as Record<string, number>)[m[2].toLowerCase()] || Number(m[1]);
+}
+
+/** "What would this cost?": memory at B and G, and the law's predicted Acc_adj for a model size. */
+function CostCalculator({ fit }: { fit: LawFit | null }) {
+  const [nText, setNText] = useState('8B');
+  const [bits, setBits] = useState(3);
+  const [G, setG] = useState(64);
+  const [C, setC] = useState(128);
+  const N = parseN(nText);
+  const beff = effectiveBits(bits, G);
+  const pub = PUBLISHED.find((p) => p.id === 'qwen3-General')!;
+  return (
+    <section className="card" data-testid="calculator">
+      <h2>What would this cost?</h2>
+      <div className="controls">
+        <label className="field" title="Non-embedding parameters, e.g. 8B, 600M, 74K">N<input value={nText} onChange={(e) => setNText(e.target.value)} aria-label="N" /></label>
+        <Select label="Bits" title="Bit-width" value={bits} options={[2, 3, 4, 8].map((b) => ({ value: b, label: `${b}-bit` }))} onChange={setBits} />
+        <Select label="G" title="Group size" value={G} options={[32, 64, 128, 1024].map((g) => ({ value: g, label: String(g) }))} onChange={setG} />
+        <Select label="C_b" title="Calibration sequences" value={C} options={[8, 32, 128, 1024].map((c) => ({ value: c, label: String(c) }))} onChange={setC} />
+      </div>
+      {Number.isFinite(N) && N > 0 ? (
+        <table className="kv small">
+          <tbody>
+            <tr><th title="B + (16 + B)/G: an fp16 scale and a B-bit zero per group of G weights">bits per weight (B_eff)</th><td>{beff.toFixed(3)}</td></tr>
+            <tr><th>weights at B_eff</th><td>{(N * beff / 8 / 2 ** 30).toFixed(2)} GiB (fp16: {(N * 2 / 2 ** 30).toFixed(2)} GiB)</td></tr>
+            <tr><th>Acc_adj, published Qwen3 law</th><td>{fmt(predictPublished(pub, { n_params: N, bits, calib_size: C, group_size: G }))}</td></tr>
+            <tr><th>Acc_adj, your fit</th><td>{fit ? fmt(predictLaw(fit.A, expsOf(fit), { n_params: N, bits, calib_size: C, group_size: G })) : 'run a sweep first'}</td></tr>
+          </tbody>
+        </table>
+      ) : <p className="muted">Type a size like 8B or 600M.</p>}
+    </section>
+  );
+}

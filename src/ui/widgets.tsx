@@ -1,0 +1,61 @@
+// Small controls shared by the panels.
+import type { ReactNode } from 'react';
+import { formatProgress, type Progress } from '../progress';
+
+export function ProgressLine({ progress, onCancel, extra }: { progress: Progress | null; onCancel?: () => void; extra?: ReactNode }) {
+  return (
+    <div className="progress" role="status" aria-live="polite">
+      <progress value={progress?.done ?? 0} max={progress?.total || 1} />
+      <span>{progress ? formatProgress(progress) : 'starting…'}</span>
+      {extra}
+      {onCancel && <button className="ghost" onClick={onCancel}>Cancel</button>}
+    </div>
+  );
+}
+
+/** A row of checkboxes choosing numbers (bits, group sizes, calibration sizes). */
+export function NumberChoice({ label, title, options, value, onChange, format }: {
+  label: string; title: string; options: number[]; value: number[]; onChange(v: number[]): void; format?: (n: number) => string;
+}) {
+  return (
+    <fieldset className="field" title={title}>
+      <legend>{label}</legend>
+      <div className="checks">
+        {options.map((o) => (
+          <label key={o}>
+            <input type="checkbox" checked={value.includes(o)} onChange={(e) => onChange(e.target.checked ? [...value, o].sort((a, b) => a - b) : value.filter((x) => x !== o))} />
+            {format ? format(o) : o}
+          </label>
+        ))}
+      </div>
+    </fieldset>
+  );
+}
+
+export function Select<T extends string | number>({ label, title, value, options, onChange, testId }: {
+  label: string; title: string; value: T; options: { value: NoInfer<T>; label: string }[]; onChange(v: NoInfer<T>): void; testId?: string;
+}) {
+  return (
+    <label className="field" title={title}>
+      {label}
+      <select value={String(value)} data-testid={testId} onChange={(e) => onChange(options.find((o) => String(o.value) === e.target.value)!.value)}>
+        {options.map((o) => <option key={String(o.value)} value={String(o.value)}>{o.label}</option>)}
+      </select>
+    </label>
+  );
+}
+
+export function Check({ label, title, checked, onChange }: { label: string; title: string; checked: boolean; onChange(v: boolean): void }) {
+  return (
+    <label className="field row inline" title={title}>
+      <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} /> {label}
+    </label>
+  );
+}
+
+export const fmt = (x: number | null | undefined, d = 3): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(2) : x.toFixed(d);
+
+export function fmtN(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}K`;
+}

@@ -1,0 +1,98 @@
+// The whole flow a newcomer goes through, in Chromium on SwiftShader: open the lab, load the bundled model,
+// quantize it, evaluate it, run the quick demo sweep, see the results and the fit (tables, charts, the 3D
+// surface drawn), export the results, reload and find them still there, run the kernel benchmark.
+// Screenshots of every panel go to test-results/screens/. No console errors are allowed.
+import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { distinctColors } from './png';
+
+const SHOTS = 'test-results/screens';
+const panel = (page: import('@playwright/test').Page, name: string) => page.locator(`#panel-${name}`);
+
+test('the full lab flow', async ({ page }) => {
+  test.setTimeout(900_000);
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
+
+  await page.goto('/');
+  // the guided tour opens on a first visit; walk one step, then skip it
+  await expect(page.getByTestId('tour')).toBeVisible();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByTestId('tour')).toContainText('bits per weight');
+  await page.getByTestId('tour-skip').click();
+  await expect(page.getByTestId('tour')).toHaveCount(0);
+
+  // Model
+  await page.getByRole('tab', { name: 'Model' }).click();
+  await expect(page.getByTestId('model-info')).toContainText('74,112');
+  await page.screenshot({ path: `${SHOTS}/1-model.png` });
+
+  // Quantize: GPTQ 4-bit, live heatmap
+  await page.getByRole('tab', { name: 'Quantize' }).click();
+  await panel(page, 'Quantize').getByLabel('Calibration C_b').selectOption('8');
+  await page.getByTestId('quantize').click();
+  await expect(page.getByTestId('quantized-label')).toContainText('GPTQ 4-bit', { timeout: 300_000 });
+  await expect(page.getByTestId('heatmap').locator('td[title*="error"]')).toHaveCount(14);
+  await page.getByRole('button', { name: 'Show row 0' }).click();
+  await expect(page.locator('svg.histogram')).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/2-quantize.png`, fullPage: true });
+
+  // Evaluate the quantized model on a few items
+  await page.getByRole('tab', { name: 'Evaluate' }).click();
+  await page.getByTestId('eval-limit').fill('4');
+  await page.getByTestId('evaluate').click();
+  await expect(page.getByTestId('eval-results')).toContainText('General', { timeout: 300_000 });
+  await page.screenshot({ path: `${SHOTS}/3-evaluate.png`, fullPage: true });
+
+  // Sweep: the quick demo (9 configurations with the float baseline), few items per task
+  await page.getByRole('tab', { name: 'Sweep' }).click();
+  await expect(page.getByTestId('sweep-plan')).toContainText('9 configurations');
+  await page.getByTestId('sweep-limit').fill('3');
+  await panel(page, 'Sweep').getByLabel('Hessians').selectOption('shared');
+  await page.getByTestId('run-sweep').click();
+  await expect(page.getByTestId('sweep-status')).toBeVisible();
+  await expect(page.getByTestId('banner-info')).toContainText('Sweep finished: 9 configuration(s) run', { timeout: 600_000 });
+  await expect(page.getByTestId('results')).toContainText('9 configurations');
+  await page.screenshot({ path: `${SHOTS}/4-sweep.png`, fullPage: true });
+
+  // the H100 family sweep merged in: many sizes N for the fit
+  await page.getByTestId('import').setInputFiles('examples/family-sweep-h100.jsonl');
+  await expect(page.getByTestId('banner-info')).toContainText('new result rows imported');
+
+  // Fit: tables, charts, the 3D surface
+  await page.getByRole('tab', { name: 'Fit' }).click();
+  await expect(page.getByTestId('fit-table')).toContainText('your fit');
+  await expect(page.getByTestId('ablation-table')).toContainText('f(N,B,C_b,G)');
+  await expect(page.getByTestId('scatter').locator('svg.recharts-surface[role="application"]')).toBeVisible();
+  const surface = page.getByTestId('surface').first();
+  await expect(surface.locator('canvas').first()).toBeVisible({ timeout: 120_000 });
+  await page.waitForTimeout(2000);
+  expect(distinctColors(await surface.screenshot()), 'the 3D surface is drawn').toBeGreaterThan(50);
+  await page.screenshot({ path: `${SHOTS}/5-fit.png`, fullPage: true });
+  await page.getByTestId('fit-level').selectOption('KR');
+  await expect(page.getByTestId('fit-table')).toContainText('KR');
+
+  // Export the results as CSV
+  await page.getByRole('tab', { name: 'Sweep' }).click();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+  const csv = readFileSync((await download.path())!, 'utf8');
+  expect(csv.split('\n')[0]).toContain('model,family,n_params,method,bits,group_size,calib_size');
+  const rows = csv.trim().split('\n').length - 1;
+  expect(rows).toBeGreaterThan(3000);
+
+  // Reload: the results are still there
+  await page.reload();
+  await page.getByRole('tab', { name: 'Sweep' }).click();
+  await expect(page.getByTestId('results')).toContainText(`${rows} rows`);
+
+  // Benchmark: small shapes on this software adapter, with onnxruntime-web
+  await page.getByRole('tab', { name: 'Benchmark' }).click();
+  await page.getByTestId('run-bench').click();
+  await expect(page.getByTestId('bench-results')).toContainText('onnxruntime-web MatMulNBits', { timeout: 300_000 });
+  await expect(page.getByTestId('bench-results').locator('td', { hasText: 'FAIL' })).toHaveCount(0);
+  await page.screenshot({ path: `${SHOTS}/6-benchmark.png`, fullPage: true });
+
+  expect(errors).toEqual([]);
+});
