@@ -80,6 +80,8 @@ export interface BenchOptions {
   dispatches?: number;
   ort?: OrtPeer | null;
   ortBlocks?: number[];
+  /** GEMV variants to compare (k-slices per workgroup); one contender each when several are given. */
+  kslices?: number[];
   onProgress?: OnProgress;
   signal?: AbortSignal;
 }
@@ -211,11 +213,15 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
           fill(b, 'fill_f16x2', p.scales, Math.ceil((nG * N) / 2), 300 + i, 0.001, 0.01);
         });
         await b.submit();
-        const enc = (bb: CommandBatch, i: number) => qmatmul(bb, ps[i % copies], xBuf, yBuf, M, { empty: gpu.empty });
-        const check = await checkPacked(gpu, ps[0], x, yBuf, M, sample, enc);
-        const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
-        const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
-        record({ contender: `quantlab ${bits}-bit G=${G}`, bits, block: G, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
+        const variants = M === 1 && opts.kslices && opts.kslices.length > 1 ? opts.kslices : [opts.kslices?.[0]];
+        for (const ks of variants) {
+          const enc = (bb: CommandBatch, i: number) => qmatmul(bb, ps[i % copies], xBuf, yBuf, M, { empty: gpu.empty, kslices: ks });
+          const check = await checkPacked(gpu, ps[0], x, yBuf, M, sample, enc);
+          const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
+          const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
+          const name = `quantlab ${bits}-bit G=${G}${variants.length > 1 ? ` k${ks}` : ''}`;
+          record({ contender: name, bits, block: G, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
+        }
         ps.forEach((p) => [p.qweight, p.qzeros, p.scales].forEach((x) => x.destroy()));
       }
 

@@ -156,21 +156,29 @@ def build_tasks(wn: dict[str, Synset], gcide_held: list) -> dict[str, list[dict]
                       "choices": choices, "gold": choices.index(z)})
     tasks["dict_syllogism_mc"] = items
 
+    # (b) one step given, one recalled: "A poodle is a kind of dog, so a poodle is also a kind of" -> canine,
+    # where dog -> canine was trained and poodle -> canine never stated.
     train_chains = []
     for s, h in kind_of_facts(wn, heldout=False):
         hh = [g for g in hypernyms(h, wn) if g.pos == "n" and not is_heldout(h.key)]
-        if hh and hh[0].words[0] != s.words[0]:
-            train_chains.append((s.words[0], hh[0].words[0]))
+        if hh and " " not in hh[0].words[0] and hh[0].words[0] not in (s.words[0], h.words[0]):
+            train_chains.append((s.words[0], h.words[0], hh[0].words[0]))
     rng.shuffle(train_chains)
+    tops = sorted({z for _, _, z in train_chains})
     items = []
-    for i, (x, z) in enumerate(train_chains[:N_ITEMS]):
-        yes = i % 2 == 0
-        zz = z if yes else train_chains[(i + 11) % len(train_chains)][1]
-        if not yes and zz == z:
-            continue
-        items.append({"id": f"dict_yesno_2hop/{x}/{zz}", "context": f"Question: Is {with_article(x)} a kind of {zz}?\nAnswer:",
-                      "choices": ["yes", "no"], "gold": 0 if yes else 1})
-    tasks["dict_yesno_2hop"] = items
+    for x, y, z in train_chains:
+        if len(items) >= N_ITEMS:
+            break
+        distract = []
+        while len(distract) < 3:
+            d = rng.choice(tops)
+            if d not in (x, y, z) and d not in distract:
+                distract.append(d)
+        choices = distract + [z]
+        rng.shuffle(choices)
+        items.append({"id": f"dict_chain_mc/{x}", "context": f"{subject(x)} is a kind of {y}, so {with_article(x)} is also a kind of",
+                      "choices": choices, "gold": choices.index(z)})
+    tasks["dict_chain_mc"] = items
     return tasks
 
 
@@ -272,7 +280,7 @@ SOURCES = {  # file stem -> (what, source, licence)
     "dict_heldout_define_mc": ("KA: the same format on held-out synsets", "WordNet 3.0 held-out split", "WordNet 3.0 licence"),
     "dict_ending_mc": ("KA: a held-out dictionary entry's true second half among 4 (HellaSwag-like)", "GCIDE held-out split", "GPL-3+"),
     "dict_syllogism_mc": ("KR: two premises X->Y, Y->Z (plus a distractor chain) -> 'So X is a kind of' Z, 4-way", "WordNet 3.0 held-out chains", "WordNet 3.0 licence"),
-    "dict_yesno_2hop": ("KR: 'Is X a kind of Z?' where X->Y and Y->Z were trained, X->Z never stated (StrategyQA-like yes/no)", "WordNet 3.0 train split", "WordNet 3.0 licence"),
+    "dict_chain_mc": ("KR: 'X is a kind of Y, so X is also a kind of' Z, where Y->Z was trained and X->Z never stated; 4-way", "WordNet 3.0 train split", "WordNet 3.0 licence"),
     "nq_open": ("KM: Natural Questions open, dev, 500 seeded items (+50 few-shot)", "../shared/data/nq_open_dev.jsonl (google-research-datasets/natural-questions@fb26a30)", "CC BY-SA 3.0"),
     "openbookqa": ("KR: OpenBookQA main test, 500 items (few-shot from dev)", "../shared/data/openbookqa_main_{test,dev}.tsv (genggui001/opencompass@5649a0f)", "Apache-2.0"),
     "gsm8k": ("KR: GSM8K test, first 500 items (few-shot from test items 500-549, never evaluated)", "../shared/data/gsm8k_test.jsonl (openai/grade-school-math@3101c7d)", "MIT"),

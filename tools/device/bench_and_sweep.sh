@@ -2,7 +2,7 @@
 # GPU machine, one visit: the adapter, the kernel benchmark (+ onnxruntime-web peer), GPTQ layer times beside
 # the PyTorch reference, and the family sweep of every bundled model (one process per model, in parallel).
 # device run, carry [".devcarry", ".benchcarry", "dist-cli"] (see tools/device/README.md):
-#   bash tools/device/bench_and_sweep.sh [bench|sweep|all] [SWEEP_SECONDS]
+#   bash tools/device/bench_and_sweep.sh [bench,ppl,sweep|all] [SWEEP_SECONDS]
 # Writes into $OUT: gpu.json, bench.json, gptq_pytorch.jsonl, sweep.jsonl, log.txt
 set -uo pipefail
 WHAT=${1:-all}
@@ -19,12 +19,22 @@ export QUANTLAB_ORT_DIR=$ORT/dist
 Q="node dist-cli/quantlab.mjs"
 date -u +"%Y-%m-%dT%H:%M:%SZ start"
 $Q gpu > "$OUT/gpu.json"; $Q gpu --f16 > "$OUT/gpu-f16.json"; head -c 400 "$OUT/gpu.json"; echo
-if [ "$WHAT" = bench ] || [ "$WHAT" = all ]; then
-  timeout 300 $Q bench --json --out "$OUT/bench.json" --gptq 1024x1024,4096x4096,11008x4096 ${BENCH_ARGS:-} > /dev/null
+pids=()
+if [[ $WHAT == *bench* || $WHAT == all ]]; then
+  timeout 300 $Q bench --json --out "$OUT/bench.json" ${BENCH_ARGS:---gptq 1024x1024,4096x4096,11008x4096} > /dev/null
   echo "bench rc $?"
   timeout 120 python3 tools/golden/gptq_time.py > "$OUT/gptq_pytorch.jsonl"; cat "$OUT/gptq_pytorch.jsonl"
 fi
-if [ "$WHAT" = sweep ] || [ "$WHAT" = all ]; then
+if [[ $WHAT == *ppl* ]]; then
+  # fp vs RTN vs GPTQ perplexity on the whole held-out text (README table), C_b = 128, sequential
+  for m in qwen3-dict-74k qwen3-dict-2.4m; do
+    timeout 240 $Q sweep --model $m --bits 2,3,4,8 --group 32,128 --calib 128 --methods gptq,rtn --tasks ppl --ppl-windows 100000 --out "$OUT/ppl-$m.jsonl" > /tmp/ppl-$m.log 2>&1 &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  tail -2 /tmp/ppl-*.log
+fi
+if [[ $WHAT == *sweep* || $WHAT == all ]]; then
   mkdir -p /tmp/sweep
   # resume from a previous visit's partial results when carried back in
   [ -f .benchcarry/sweep.jsonl ] && cp .benchcarry/sweep.jsonl /tmp/sweep/previous.jsonl

@@ -10,7 +10,7 @@ import { nodeOrtPeer } from '../ort-node';
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark the packed matmul kernels against fp32, onnxruntime-web MatMulNBits and a read probe; GPTQ layer times',
-  usage: 'quantlab bench [--shapes full|small] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
+  usage: 'quantlab bench [--shapes full|small] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--kslices 8,16,32] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
   flags: ['no-ort', 'json', 'f16'],
   async run(args) {
     const gpu = await cliGpu(args);
@@ -35,6 +35,7 @@ export const benchCommand: Command = {
         groupSize: args.num('group', 128),
         rotateBytes: args.num('rotate-mib', 512) * 2 ** 20,
         ort: args.flag('no-ort') ? null : await nodeOrtPeer(),
+        kslices: args.has('kslices') ? args.nums('kslices') : undefined,
         onProgress: (p) => log(formatProgress(p)),
       });
       out.kernels = report;

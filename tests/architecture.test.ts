@@ -1,0 +1,42 @@
+// The shared engine runs in the browser and in Node: it may import neither Node's modules nor the DOM. Only
+// the entry adapters (src/gpu/node.ts, src/gpu/browser.ts) and the fronts (src/cli, src/ui) may.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : /\.tsx?$/.test(f) ? [p] : [];
+  });
+}
+
+const SHARED = ['gpu', 'model', 'quant', 'eval', 'sweep', 'fit', 'bench'].flatMap((d) => files(join('src', d)))
+  .concat(['src/progress.ts', 'src/random.ts'])
+  .filter((f) => !['src/gpu/node.ts', 'src/gpu/browser.ts'].includes(f));
+const NODE_IMPORT = /from\s+['"](node:[^'"]+|fs|path|os|child_process|webgpu)['"]|import\(['"](node:|webgpu)/;
+const DOM_USE = /\b(document|window|localStorage|indexedDB|navigator)\s*\./;
+
+describe('architecture', () => {
+  it('has one folder per concern', () => {
+    for (const d of ['gpu', 'model', 'quant', 'eval', 'sweep', 'fit', 'bench', 'ui', 'cli']) expect(statSync(join('src', d)).isDirectory()).toBe(true);
+  });
+  for (const f of SHARED) {
+    it(`${f} imports no Node module and touches no DOM`, () => {
+      const text = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+      expect(text).not.toMatch(NODE_IMPORT);
+      // messages may name navigator.gpu; code may not use it
+      expect(text.replace(/'[^'\n]*'|"[^"\n]*"|`[^`]*`/g, "''")).not.toMatch(DOM_USE);
+    });
+  }
+  it('the browser front imports no Node module; the CLI touches no DOM', () => {
+    for (const f of files('src/ui')) expect(readFileSync(f, 'utf8'), f).not.toMatch(NODE_IMPORT);
+    for (const f of files('src/cli')) expect(readFileSync(f, 'utf8').replace(/\/\/.*$/gm, ''), f).not.toMatch(/\b(document|window|localStorage|indexedDB)\s*\./);
+  });
+  it('every WGSL file is loaded through the one shader loader', () => {
+    for (const f of files('src')) {
+      const text = readFileSync(f, 'utf8');
+      if (f !== join('src', 'gpu', 'shaders.ts')) expect(text, f).not.toMatch(/\.wgsl['"?]/);
+    }
+  });
+});
