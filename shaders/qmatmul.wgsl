@@ -7,7 +7,7 @@
 // q[k, n]: bits [BITS*k, BITS*k + BITS) of row n's stream in qweight [K*BITS/32, N]; a chunk is BITS words,
 // decoded 8 codes at a time (8*BITS bits: one word for 2 and 4 bits, a straddled word pair for 3, two words
 // for 8). Zeros: packed qzeros (+ zeroOffset for checkpoint_format "gptq"); scales: f16 pairs.
-// Each invocation computes 4 rows (m) x 4 outputs (n): acc_i holds row m0+i for outputs n0..n0+3.
+// Entry points: main (GEMM, M > 1), gemv4 / gemv4_perm (M = 1, out features % 4 == 0), gemv (M = 1, any).
 
 struct Params {
   M: u32,
@@ -55,13 +55,21 @@ fn scale_at(i: u32) -> f32 {
   return select(pair.x, pair.y, (i & 1u) == 1u);
 }
 
+// Codes become floats without an integer-to-float conversion (a quarter-rate instruction on NVIDIA, and the
+// bottleneck of a decode-bound kernel): OR-ing a code into the low mantissa bits of 2^23 gives 2^23 + code
+// exactly, and one subtraction leaves the code.
+const MAGIC: u32 = 0x4B000000u;
+fn to_f32(c: vec4<u32>) -> vec4<f32> {
+  return bitcast<vec4<f32>>(c | vec4<u32>(MAGIC)) - vec4<f32>(8388608.0);
+}
+
 /** Codes 8i .. 8i+7 of the chunk whose first word is `wbase`, for output row n. */
 fn codes8(n: u32, wbase: u32, i: u32) -> Eight {
   let sh = vec4<u32>(0u, 1u, 2u, 3u) * BITS;
   if (BITS == 8u) {
     let w0 = qweight[(wbase + 2u * i) * p.N + n];
     let w1 = qweight[(wbase + 2u * i + 1u) * p.N + n];
-    return Eight(vec4<f32>((vec4<u32>(w0) >> sh) & vec4<u32>(255u)), vec4<f32>((vec4<u32>(w1) >> sh) & vec4<u32>(255u)));
+    return Eight(to_f32((vec4<u32>(w0) >> sh) & vec4<u32>(255u)), to_f32((vec4<u32>(w1) >> sh) & vec4<u32>(255u)));
   }
   let start = 8u * BITS * i;
   let w = start >> 5u;
@@ -69,7 +77,7 @@ fn codes8(n: u32, wbase: u32, i: u32) -> Eight {
   var v = qweight[(wbase + w) * p.N + n] >> s;
   if (s + 8u * BITS > 32u) { v |= qweight[(wbase + w + 1u) * p.N + n] << ((32u - s) & 31u); }
   let m = vec4<u32>(MASK);
-  return Eight(vec4<f32>((vec4<u32>(v) >> sh) & m), vec4<f32>((vec4<u32>(v >> ((4u * BITS) & 31u)) >> sh) & m));
+  return Eight(to_f32((vec4<u32>(v) >> sh) & m), to_f32((vec4<u32>(v >> ((4u * BITS) & 31u)) >> sh) & m));
 }
 
 /** Inputs k .. k+7 of row m (through xidx when the input is permuted). */
@@ -91,53 +99,67 @@ fn sum8(a: Eight) -> f32 {
   return dot(a.a + a.b, vec4<f32>(1.0));
 }
 
-@compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n0 = gid.x * 4u;
-  let m0 = gid.y * 4u;
-  if (n0 >= p.N || m0 >= p.M) { return; }
-  let n1 = min(n0 + 1u, p.N - 1u);
-  let n2 = min(n0 + 2u, p.N - 1u);
-  let n3 = min(n0 + 3u, p.N - 1u);
-  let r0 = m0;
-  let r1 = min(m0 + 1u, p.M - 1u);
-  let r2 = min(m0 + 2u, p.M - 1u);
-  let r3 = min(m0 + 3u, p.M - 1u);
+// ---- GEMM (M > 1: prefill, evaluation): 64 x 64 output tiles, 16 x 16 invocations each computing 4 rows x 4
+// outputs. Per 32-column chunk the workgroup stages the inputs [32 k][64 rows] and the dequantized weights
+// [32 k][64 outputs] in workgroup memory, so each packed word is read and decoded once per tile rather than
+// once per row, then runs 32 rank-1 updates from there (two vec4 loads per 16 FMAs).
+var<workgroup> xt: array<vec4<f32>, 512>; // xt[k * 16 + q]: rows 4q .. 4q+3 of the tile at chunk column k
+var<workgroup> wt: array<vec4<f32>, 512>; // wt[k * 16 + q]: outputs 4q .. 4q+3 of the tile at chunk column k
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let nt = wg.x * 64u;
+  let mt = wg.y * 64u;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
+  let permuted = (p.flags & 4u) != 0u;
   for (var kc = 0u; kc < p.K; kc += 32u) {
-    let wbase = (kc / 32u) * BITS;
-    var d0 = vec4<f32>(0.0);
-    var d1 = vec4<f32>(0.0);
-    var d2 = vec4<f32>(0.0);
-    var d3 = vec4<f32>(0.0);
-    var xs = vec4<f32>(0.0); // sum of this chunk's inputs, per row
-    for (var i = 0u; i < 4u; i++) {
-      let k = kc + 8u * i;
-      let c0 = codes8(n0, wbase, i);
-      let c1 = codes8(n1, wbase, i);
-      let c2 = codes8(n2, wbase, i);
-      let c3 = codes8(n3, wbase, i);
-      let x0 = inputs8(r0, k);
-      let x1 = inputs8(r1, k);
-      let x2 = inputs8(r2, k);
-      let x3 = inputs8(r3, k);
-      d0 += vec4<f32>(dot8(x0, c0), dot8(x0, c1), dot8(x0, c2), dot8(x0, c3));
-      d1 += vec4<f32>(dot8(x1, c0), dot8(x1, c1), dot8(x1, c2), dot8(x1, c3));
-      d2 += vec4<f32>(dot8(x2, c0), dot8(x2, c1), dot8(x2, c2), dot8(x2, c3));
-      d3 += vec4<f32>(dot8(x3, c0), dot8(x3, c1), dot8(x3, c2), dot8(x3, c3));
-      xs += vec4<f32>(sum8(x0), sum8(x1), sum8(x2), sum8(x3));
+    // inputs: invocation li fills column k = li % 32 for row quads li / 32 and li / 32 + 8 (a warp reads
+    // 32 consecutive inputs of a row: coalesced)
+    let k = li % 32u;
+    let col = select(kc + k, xidx[kc + k], permuted);
+    for (var h = 0u; h < 2u; h++) {
+      let q = li / 32u + 8u * h;
+      let r = mt + 4u * q;
+      xt[k * 16u + q] = vec4<f32>(x[min(r, p.M - 1u) * p.K + col], x[min(r + 1u, p.M - 1u) * p.K + col],
+                                  x[min(r + 2u, p.M - 1u) * p.K + col], x[min(r + 3u, p.M - 1u) * p.K + col]);
     }
-    let g = kc / p.G;
-    let s = vec4<f32>(scale_at(g * p.N + n0), scale_at(g * p.N + n1), scale_at(g * p.N + n2), scale_at(g * p.N + n3));
-    let z = vec4<f32>(vec4<u32>(zero_code(g, n0), zero_code(g, n1), zero_code(g, n2), zero_code(g, n3)) + vec4<u32>(p.zeroOffset));
-    acc0 += s * (d0 - z * xs.x);
-    acc1 += s * (d1 - z * xs.y);
-    acc2 += s * (d2 - z * xs.z);
-    acc3 += s * (d3 - z * xs.w);
+    // weights: invocations 0..63 decode eight e = li / 16 of the output quad q = li % 16
+    if (li < 64u) {
+      let q = li % 16u;
+      let e = li / 16u;
+      let g = kc / p.G;
+      let wbase = (kc / 32u) * BITS;
+      var lo: array<vec4<f32>, 4>;
+      var hi: array<vec4<f32>, 4>;
+      for (var c = 0u; c < 4u; c++) {
+        let n = min(nt + 4u * q + c, p.N - 1u);
+        let codes = codes8(n, wbase, e);
+        let s = scale_at(g * p.N + n);
+        let z = f32(zero_code(g, n) + p.zeroOffset);
+        lo[c] = s * (codes.a - z);
+        hi[c] = s * (codes.b - z);
+      }
+      for (var j = 0u; j < 4u; j++) {
+        wt[(8u * e + j) * 16u + q] = vec4<f32>(lo[0][j], lo[1][j], lo[2][j], lo[3][j]);
+        wt[(8u * e + 4u + j) * 16u + q] = vec4<f32>(hi[0][j], hi[1][j], hi[2][j], hi[3][j]);
+      }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 32u; kk++) {
+      let a = xt[kk * 16u + lid.y];
+      let b = wt[kk * 16u + lid.x];
+      acc0 += a.x * b;
+      acc1 += a.y * b;
+      acc2 += a.z * b;
+      acc3 += a.w * b;
+    }
+    workgroupBarrier();
   }
+  let m0 = mt + 4u * lid.y;
+  let n0 = nt + 4u * lid.x;
   store(m0, n0, acc0);
   store(m0 + 1u, n0, acc1);
   store(m0 + 2u, n0, acc2);
@@ -157,14 +179,16 @@ fn store(m: u32, n0: u32, v: vec4<f32>) {
   }
 }
 
-// ---- GEMV (one token, M = 1): 32 outputs per workgroup along x (coalesced qweight rows), KSLICES slices of
-// the K chunks along y, partial sums reduced in workgroup memory. The decode-time kernel.
+// ---- GEMV (one token, M = 1): the decode-time kernels. XW invocations along the outputs (coalesced qweight
+// rows), KSLICES slices of the K chunks along y, partial sums reduced in workgroup memory. XW x KSLICES is
+// tuned on the GPU (quantlab bench --gemv): enough workgroups to fill every SM and enough loads in flight.
+override XW: u32 = 32u;
 override KSLICES: u32 = 8u;
 var<workgroup> partial: array<f32, 1024>;
 
-@compute @workgroup_size(32, KSLICES)
+@compute @workgroup_size(XW, KSLICES)
 fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let n = wg.x * 32u + lid.x;
+  let n = wg.x * XW + lid.x;
   let nc = min(n, p.N - 1u);
   var acc = 0.0;
   for (var c = lid.y; c < p.K / 32u; c += KSLICES) {
@@ -180,11 +204,11 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     let g = kc / p.G;
     acc += scale_at(g * p.N + nc) * (d - f32(zero_code(g, nc) + p.zeroOffset) * xs);
   }
-  partial[lid.y * 32u + lid.x] = acc;
+  partial[lid.y * XW + lid.x] = acc;
   workgroupBarrier();
   if (lid.y == 0u && n < p.N) {
     var s = 0.0;
-    for (var j = 0u; j < KSLICES; j++) { s += partial[j * 32u + lid.x]; }
+    for (var j = 0u; j < KSLICES; j++) { s += partial[j * XW + lid.x]; }
     if ((p.flags & 1u) != 0u) { s += bias[n]; }
     if ((p.flags & 2u) != 0u) { s += y[n]; }
     y[n] = s;
@@ -193,14 +217,36 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 
 // ---- GEMV with 4 adjacent outputs per invocation (N % 4 == 0): each qweight load is a vec4<u32> (one word of
 // 4 rows' streams), and the codes of the 4 rows sit at the same bit positions, so decoding and FMAs are vec4
-// operations; the chunk's 32 inputs are loaded once for all 4 outputs. 32 invocations x 4 = 128 outputs per
-// workgroup along x; KSLICES slices of the K chunks along y, reduced in workgroup memory.
+// operations; the chunk's 32 inputs are loaded once for all 4 outputs, the 4 scales in one 8-byte load and
+// the 4 zeros from one or two words.
 var<workgroup> partial4: array<vec4<f32>, 1024>;
+@group(0) @binding(4) var<storage, read> scales4: array<vec2<u32>>; // 4 f16 scales
 
-fn chunk4(n0: u32, c: u32, xs: array<f32, 32>, xsum: f32) -> vec4<f32> {
-  let wbase = c * BITS;
+fn zeros4(g: u32, n0: u32) -> vec4<f32> {
+  let bit = BITS * n0;
+  let w = g * p.zwords + (bit >> 5u);
+  let s = bit & 31u;
+  var v = qzeros[w] >> s;
+  if (s + 4u * BITS > 32u) { v |= qzeros[w + 1u] << (32u - s); }
+  return to_f32((vec4<u32>(v) >> (vec4<u32>(0u, 1u, 2u, 3u) * BITS)) & vec4<u32>(MASK)) + f32(p.zeroOffset);
+}
+
+struct Inputs32 {
+  v: array<f32, 32>,
+  sum: f32,
+}
+
+/** The BITS words of chunk c for outputs n0 .. n0+3 (one vec4 load per word). */
+fn words4(n0: u32, c: u32) -> array<vec4<u32>, 8> {
   var words: array<vec4<u32>, 8>;
-  for (var w = 0u; w < BITS; w++) { words[w] = qweight4[((wbase + w) * p.N + n0) / 4u]; }
+  for (var w = 0u; w < BITS; w++) { words[w] = qweight4[((c * BITS + w) * p.N + n0) / 4u]; }
+  return words;
+}
+
+fn chunk4(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Inputs32) -> vec4<f32> {
+  // One flat loop for every bit width: once unrolled (BITS is a pipeline constant) the word index and the
+  // shifts are constants and the straddle test folds away for 2, 4 and 8 bits. (A nested word/code loop was
+  // not unrolled on the H100 and ran 2x slower.)
   var d = vec4<f32>(0.0);
   for (var j = 0u; j < 32u; j++) {
     let bit = BITS * j;
@@ -208,59 +254,77 @@ fn chunk4(n0: u32, c: u32, xs: array<f32, 32>, xsum: f32) -> vec4<f32> {
     let s = bit & 31u;
     var v = words[w] >> vec4<u32>(s);
     if (s + BITS > 32u) { v |= words[w + 1u] << vec4<u32>((32u - s) & 31u); }
-    d += xs[j] * vec4<f32>(v & vec4<u32>(MASK));
+    d += xs.v[j] * to_f32(v & vec4<u32>(MASK));
   }
   let g = (c * 32u) / p.G;
-  let sc = vec4<f32>(scale_at(g * p.N + n0), scale_at(g * p.N + n0 + 1u), scale_at(g * p.N + n0 + 2u), scale_at(g * p.N + n0 + 3u));
-  let zr = vec4<f32>(vec4<u32>(zero_code(g, n0), zero_code(g, n0 + 1u), zero_code(g, n0 + 2u), zero_code(g, n0 + 3u)) + vec4<u32>(p.zeroOffset));
-  return sc * (d - zr * xsum);
+  let sp = scales4[(g * p.N + n0) / 4u];
+  let sc = vec4<f32>(unpack2x16float(sp.x), unpack2x16float(sp.y));
+  return sc * (d - zeros4(g, n0) * xs.sum);
+}
+
+fn inputs32(c: u32) -> Inputs32 {
+  var r: Inputs32;
+  for (var q = 0u; q < 8u; q++) {
+    let v = x4[c * 8u + q];
+    r.v[4u * q] = v.x;
+    r.v[4u * q + 1u] = v.y;
+    r.v[4u * q + 2u] = v.z;
+    r.v[4u * q + 3u] = v.w;
+    r.sum += v.x + v.y + v.z + v.w;
+  }
+  return r;
+}
+
+fn inputs32_perm(c: u32) -> Inputs32 {
+  var r: Inputs32;
+  for (var j = 0u; j < 32u; j++) {
+    let v = x[xidx[c * 32u + j]];
+    r.v[j] = v;
+    r.sum += v;
+  }
+  return r;
 }
 
 fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
-  partial4[lid.y * 32u + lid.x] = acc;
+  partial4[lid.y * XW + lid.x] = acc;
   workgroupBarrier();
   if (lid.y == 0u && n0 < p.N) {
     var s = vec4<f32>(0.0);
-    for (var j = 0u; j < KSLICES; j++) { s += partial4[j * 32u + lid.x]; }
+    for (var j = 0u; j < KSLICES; j++) { s += partial4[j * XW + lid.x]; }
     if ((p.flags & 1u) != 0u) { s += vec4<f32>(bias[n0], bias[n0 + 1u], bias[n0 + 2u], bias[n0 + 3u]); }
     if ((p.flags & 2u) != 0u) { s += y4[n0 / 4u]; }
     y4[n0 / 4u] = s;
   }
 }
 
-@compute @workgroup_size(32, KSLICES)
+// Each invocation walks its K chunks two at a time, both chunks' words loaded before either is decoded:
+// twice the bytes in flight per invocation, which a latency-bound GEMV needs.
+@compute @workgroup_size(XW, KSLICES)
 fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let n0 = min((wg.x * 32u + lid.x) * 4u, p.N - 4u);
+  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
+  let chunks = p.K / 32u;
   var acc = vec4<f32>(0.0);
-  for (var c = lid.y; c < p.K / 32u; c += KSLICES) {
-    var xs: array<f32, 32>;
-    var xsum = 0.0;
-    for (var q = 0u; q < 8u; q++) {
-      let v = x4[c * 8u + q];
-      xs[4u * q] = v.x;
-      xs[4u * q + 1u] = v.y;
-      xs[4u * q + 2u] = v.z;
-      xs[4u * q + 3u] = v.w;
-      xsum += v.x + v.y + v.z + v.w;
-    }
-    acc += chunk4(n0, c, xs, xsum);
+  var c = lid.y;
+  for (; c + KSLICES < chunks; c += 2u * KSLICES) {
+    let wa = words4(n0, c);
+    let wb = words4(n0, c + KSLICES);
+    acc += chunk4(n0, c, wa, inputs32(c)) + chunk4(n0, c + KSLICES, wb, inputs32(c + KSLICES));
   }
-  gemv4_finish(lid, (wg.x * 32u + lid.x) * 4u, acc);
+  if (c < chunks) { acc += chunk4(n0, c, words4(n0, c), inputs32(c)); }
+  gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
 }
 
-@compute @workgroup_size(32, KSLICES)
+@compute @workgroup_size(XW, KSLICES)
 fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let n0 = min((wg.x * 32u + lid.x) * 4u, p.N - 4u);
+  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
+  let chunks = p.K / 32u;
   var acc = vec4<f32>(0.0);
-  for (var c = lid.y; c < p.K / 32u; c += KSLICES) {
-    var xs: array<f32, 32>;
-    var xsum = 0.0;
-    for (var j = 0u; j < 32u; j++) {
-      let v = x[xidx[c * 32u + j]];
-      xs[j] = v;
-      xsum += v;
-    }
-    acc += chunk4(n0, c, xs, xsum);
+  var c = lid.y;
+  for (; c + KSLICES < chunks; c += 2u * KSLICES) {
+    let wa = words4(n0, c);
+    let wb = words4(n0, c + KSLICES);
+    acc += chunk4(n0, c, wa, inputs32_perm(c)) + chunk4(n0, c + KSLICES, wb, inputs32_perm(c + KSLICES));
   }
-  gemv4_finish(lid, (wg.x * 32u + lid.x) * 4u, acc);
+  if (c < chunks) { acc += chunk4(n0, c, words4(n0, c), inputs32_perm(c)); }
+  gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
 }

@@ -9,7 +9,7 @@ import { throwIfAborted } from '../gpu/errors';
 import { type CommandBatch, type Gpu, Params } from '../gpu/gpu';
 import { matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
-import { type PackedWeights, qmatmul, qweightWords, zeroWords } from '../quant/packed';
+import { type GemvShape, type PackedWeights, qmatmul, qweightWords, zeroWords } from '../quant/packed';
 import { unpackBits } from '../quant/reference';
 import { f16ToF32 } from '../model/safetensors';
 import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
@@ -80,8 +80,8 @@ export interface BenchOptions {
   dispatches?: number;
   ort?: OrtPeer | null;
   ortBlocks?: number[];
-  /** GEMV variants to compare (k-slices per workgroup); one contender each when several are given. */
-  kslices?: number[];
+  /** GEMV workgroup shapes to compare (XW x KSLICES); one contender each when several are given. */
+  gemvShapes?: GemvShape[];
   onProgress?: OnProgress;
   signal?: AbortSignal;
 }
@@ -213,13 +213,13 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
           fill(b, 'fill_f16x2', p.scales, Math.ceil((nG * N) / 2), 300 + i, 0.001, 0.01);
         });
         await b.submit();
-        const variants = M === 1 && opts.kslices && opts.kslices.length > 1 ? opts.kslices : [opts.kslices?.[0]];
-        for (const ks of variants) {
-          const enc = (bb: CommandBatch, i: number) => qmatmul(bb, ps[i % copies], xBuf, yBuf, M, { empty: gpu.empty, kslices: ks });
+        const variants = M === 1 && opts.gemvShapes && opts.gemvShapes.length > 1 ? opts.gemvShapes : [opts.gemvShapes?.[0]];
+        for (const shape of variants) {
+          const enc = (bb: CommandBatch, i: number) => qmatmul(bb, ps[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape });
           const check = await checkPacked(gpu, ps[0], x, yBuf, M, sample, enc);
           const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
           const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
-          const name = `quantlab ${bits}-bit G=${G}${variants.length > 1 ? ` k${ks}` : ''}`;
+          const name = `quantlab ${bits}-bit G=${G}${variants.length > 1 && shape ? ` ${shape[0]}x${shape[1]}` : ''}`;
           record({ contender: name, bits, block: G, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
         }
         ps.forEach((p) => [p.qweight, p.qzeros, p.scales].forEach((x) => x.destroy()));

@@ -89,6 +89,11 @@ export function checkKernelShape(cols: number, groupSize: number, what: string):
   }
 }
 
+/** GEMV workgroup shape: invocations along the outputs x slices of K (XW x KSLICES). */
+export type GemvShape = readonly [number, number];
+/** The default, chosen on the H100 with `quantlab bench --gemv` (bench/results/). */
+export const GEMV_SHAPE: GemvShape = [8, 32];
+
 /** y = x * dequant(W)^T through shaders/qmatmul.wgsl. */
 export function qmatmul(
   b: CommandBatch,
@@ -96,26 +101,27 @@ export function qmatmul(
   x: Binding,
   y: Binding,
   M: number,
-  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; kslices?: number },
+  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape },
 ): void {
   const flags = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0) | (p.xidx ? 4 : 0);
   const G = p.groupSize === -1 ? p.cols : p.groupSize;
   const bindings = [x, p.qweight, p.qzeros, p.scales, p.xidx ?? opts.empty, p.bias ?? opts.empty, y];
   const params = new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, 0);
   if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1) {
-    const KSLICES = opts.kslices ?? 16;
+    const [XW, KSLICES] = opts.gemvShape ?? GEMV_SHAPE;
+    const constants = { BITS: p.bits, XW, KSLICES };
     if (p.rows % 4 === 0) {
       // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel)
       const entry = p.xidx ? 'gemv4_perm' : 'gemv4';
       // the contiguous variant reads no input order: its layout has no binding 5
       const used = p.xidx ? bindings : { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
-      b.dispatch({ shader: 'qmatmul', entry, constants: { BITS: p.bits, KSLICES } }, used, Math.ceil(p.rows / 128), params);
+      b.dispatch({ shader: 'qmatmul', entry, constants }, used, Math.ceil(p.rows / (4 * XW)), params);
     } else {
-      b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, KSLICES } }, bindings, Math.ceil(p.rows / 32), params);
+      b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants }, bindings, Math.ceil(p.rows / XW), params);
     }
     return;
   }
-  b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, bindings, [Math.ceil(p.rows / 32), Math.ceil(M / 32)], params);
+  b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, bindings, [Math.ceil(p.rows / 64), Math.ceil(M / 64)], params);
 }
 
 export class PackedLinear implements Linear {

@@ -35,8 +35,8 @@ describe('GPU packing and the dequantizing matmul', () => {
     { rows: 40, cols: 96, G: 32 },
     { rows: 37, cols: 64, G: -1 }, // rows not a multiple of 4: the one-output GEMV
     { rows: 64, cols: 128, G: 128 },
-    { rows: 132, cols: 256, G: 64 }, // rows past one workgroup of the 4-output GEMV (act-order input)
-    { rows: 68, cols: 96, G: -1 }, // per channel, no act-order: the contiguous 4-output GEMV
+    { rows: 132, cols: 288, G: 96 }, // rows past one workgroup of the 4-output GEMV (act-order input); 9 chunks: paired + tail
+    { rows: 68, cols: 416, G: -1 }, // per channel, no act-order: the contiguous 4-output GEMV; 13 chunks: paired + tail
   ];
   for (const bits of [2, 3, 4, 8]) {
     for (const { rows, cols, G } of shapes) {
@@ -63,11 +63,11 @@ describe('GPU packing and the dequantizing matmul', () => {
         const Wk = dequantRef(codes, s16, zeros, kernelG, rows, cols);
         const What = new Float64Array(rows * cols);
         for (let n = 0; n < rows; n++) for (let k = 0; k < cols; k++) What[n * cols + (q.order ? q.order[k] : k)] = Wk[n * cols + k];
-        for (const [M, gemv] of [[5, false], [1, true]] as const) {
+        for (const [M, gemv] of [[5, false], [70, false], [1, true]] as const) { // 70 rows: two GEMM tiles, the second partial
           const x = randomF32(M * cols, 77);
           const y = gpu.buffer(M * rows * 4, 'y');
           const b2 = gpu.batch();
-          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, kslices: 4 });
+          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, gemvShape: [8, 4] });
           await b2.submit();
           expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), gemv ? 'GEMV' : 'GEMM').toBeLessThan(1e-5);
         }

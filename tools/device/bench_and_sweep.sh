@@ -3,6 +3,8 @@
 # the PyTorch reference, and the family sweep of every bundled model (one process per model, in parallel).
 # device run, carry [".devcarry", ".benchcarry", "dist-cli"] (see tools/device/README.md):
 #   bash tools/device/bench_and_sweep.sh [bench,ppl,sweep|all] [SWEEP_SECONDS]
+# BENCH_ARGS replaces the bench's arguments (e.g. GEMV tuning: --batches 1 --no-ort --gemv 32x8,16x32);
+# GPTQ_REF=0 skips the PyTorch GPTQ timing.
 # Writes into $OUT: gpu.json, bench.json, gptq_pytorch.jsonl, sweep.jsonl, log.txt
 set -uo pipefail
 WHAT=${1:-all}
@@ -23,7 +25,7 @@ pids=()
 if [[ $WHAT == *bench* || $WHAT == all ]]; then
   timeout 300 $Q bench --json --out "$OUT/bench.json" ${BENCH_ARGS:---gptq 1024x1024,4096x4096,11008x4096} > /dev/null
   echo "bench rc $?"
-  timeout 120 python3 tools/golden/gptq_time.py > "$OUT/gptq_pytorch.jsonl"; cat "$OUT/gptq_pytorch.jsonl"
+  if [[ ${GPTQ_REF:-1} == 1 ]]; then timeout 120 python3 tools/golden/gptq_time.py > "$OUT/gptq_pytorch.jsonl"; cat "$OUT/gptq_pytorch.jsonl"; fi
 fi
 if [[ $WHAT == *ppl* ]]; then
   # fp vs RTN vs GPTQ perplexity on the whole held-out text (README table), C_b = 128, sequential

@@ -1,16 +1,23 @@
 import { writeFileSync } from 'node:fs';
 import { benchMarkdown, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
 import { gptqTiming } from '../../bench/gptq-bench';
+import type { GemvShape } from '../../quant/packed';
 import { formatProgress } from '../../progress';
 import type { Command } from '../command';
 import { log, printJson } from '../command';
 import { cliGpu } from '../gpu-node';
 import { nodeOrtPeer } from '../ort-node';
 
+function parseGemvShape(s: string): GemvShape {
+  const [xw, ks] = s.split('x').map(Number);
+  if (!(xw > 0 && ks > 0) || xw * ks > 1024) throw new Error(`--gemv: "${s}" is not a workgroup shape XWxKSLICES (e.g. 32x16, at most 1024 invocations)`);
+  return [xw, ks];
+}
+
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark the packed matmul kernels against fp32, onnxruntime-web MatMulNBits and a read probe; GPTQ layer times',
-  usage: 'quantlab bench [--shapes full|small] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--kslices 8,16,32] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
+  usage: 'quantlab bench [--shapes full|small] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv 32x16,16x32 (GEMV workgroup shapes XWxKSLICES to compare)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
   flags: ['no-ort', 'json', 'f16'],
   async run(args) {
     const gpu = await cliGpu(args);
@@ -35,7 +42,7 @@ export const benchCommand: Command = {
         groupSize: args.num('group', 128),
         rotateBytes: args.num('rotate-mib', 512) * 2 ** 20,
         ort: args.flag('no-ort') ? null : await nodeOrtPeer(),
-        kslices: args.has('kslices') ? args.nums('kslices') : undefined,
+        gemvShapes: args.has('gemv') ? args.str('gemv', '').split(',').map(parseGemvShape) : undefined,
         onProgress: (p) => log(formatProgress(p)),
       });
       out.kernels = report;
