@@ -3,7 +3,7 @@
 // surface drawn), export the results, reload and find them still there, run the kernel benchmark.
 // Screenshots of every panel go to test-results/screens/. No console errors are allowed.
 import { expect, test } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { distinctColors } from './png';
 
 const SHOTS = 'test-results/screens';
@@ -93,6 +93,11 @@ test('the full lab flow', async ({ page }) => {
   await expect(page.getByTestId('bench-results')).toContainText('onnxruntime-web MatMulNBits', { timeout: 300_000 });
   await expect(page.getByTestId('bench-results').locator('td', { hasText: 'FAIL' })).toHaveCount(0);
   await page.screenshot({ path: `${SHOTS}/6-benchmark.png`, fullPage: true });
+  // the report as the user saves it (the README's Chromium table is made from it)
+  const [saved] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save JSON' }).click()]);
+  const report = JSON.parse(readFileSync((await saved.path())!, 'utf8'));
+  expect(report.rows.length).toBeGreaterThan(8);
+  writeFileSync(`${SHOTS}/bench-chromium.json`, JSON.stringify(report, null, 1));
 
   expect(errors).toEqual([]);
 });
