@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
-import type { OrtPeer } from '../bench/onnx-peer';
+import { type OrtPeer, ortPeer } from '../bench/onnx-peer';
 import { nodeGpuApi } from '../gpu/node';
 
 let patched = false;
@@ -40,20 +40,5 @@ export async function nodeOrtPeer(): Promise<OrtPeer> {
   const ort = await import('onnxruntime-web/webgpu');
   const dir = wasmDir();
   if (!existsSync(join(dir, 'ort-wasm-simd-threaded.asyncify.wasm'))) throw new Error(`onnxruntime-web's wasm is not in ${dir} (set QUANTLAB_ORT_DIR)`);
-  ort.env.wasm.wasmPaths = dir.endsWith('/') ? dir : `${dir}/`;
-  ort.env.wasm.numThreads = 1;
-  ort.env.logLevel = 'error';
-  return {
-    name: `onnxruntime-web ${ort.env.versions?.web ?? ''}`.trim(),
-    async session(model) {
-      const s = await ort.InferenceSession.create(model, { executionProviders: ['webgpu'] });
-      return {
-        async run(x, M, K) {
-          const out = await s.run({ A: new ort.Tensor('float32', x, [M, K]) });
-          return out.Y.data as Float32Array;
-        },
-        release: () => s.release(),
-      };
-    },
-  };
+  return ortPeer(ort, dir.endsWith('/') ? dir : `${dir}/`);
 }

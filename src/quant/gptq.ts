@@ -3,17 +3,10 @@
 // and its Hessian [cols, cols]. The result is integer codes + per-group scales and zeros, on the GPU.
 import { type CommandBatch, type Gpu, Params } from '../gpu/gpu';
 import { hinvUpper } from './linalg';
-import { actOrderPerm } from './reference';
+import { actOrderPerm, type QuantSettings } from './reference';
 
-export interface GptqSettings {
-  bits: number;
-  /** Columns per group; -1 = one group per output channel. */
-  groupSize: number;
-  sym: boolean;
-  actOrder: boolean;
-  staticGroups?: boolean;
-  /** Dampening as a fraction of mean(diag H). GPTQModel's default 0.05; the reference gptq.py uses 0.01. */
-  percdamp?: number;
+/** The reference's settings (the GPU's lazy-batch block is fixed at BLOCK = 128), and the GPU's own. */
+export interface GptqSettings extends Omit<QuantSettings, 'blockSize'> {
   /** Step by which the dampening is raised when the Cholesky factorisation fails (GPTQModel: 0.01). */
   dampIncrement?: number;
 }

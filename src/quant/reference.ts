@@ -9,7 +9,9 @@ export interface QuantSettings {
   sym: boolean;
   actOrder: boolean;
   staticGroups?: boolean;
+  /** Dampening as a fraction of mean(diag H). GPTQModel's default 0.05; the reference gptq.py uses 0.01. */
   percdamp?: number;
+  /** Columns per lazy-batch block (gptq.py's blocksize, 128). */
   blockSize?: number;
 }
 
