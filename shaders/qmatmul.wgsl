@@ -16,8 +16,8 @@ struct Params {
   G: u32,       // columns per group, multiple of 32
   zwords: u32,  // words per qzeros row
   zeroOffset: u32,
-  flags: u32,   // bit 0 bias, bit 1 accumulate, bit 2 permuted input (xidx)
-  _pad: u32,
+  flags: u32,   // bit 0 bias, bit 1 accumulate, bit 2 permuted input (xidx), bit 3 split-K partials
+  splits: u32,  // split_reduce: how many partial sums to add
 }
 
 override BITS: u32 = 4u;
@@ -31,6 +31,8 @@ override MASK: u32 = (1u << BITS) - 1u;
 @group(0) @binding(5) var<storage, read> xidx: array<u32>;
 @group(0) @binding(6) var<storage, read> bias: array<f32>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
+// split-K: the GEMM's partial sums [splits][M][N], summed by split_reduce
+@group(0) @binding(8) var<storage, read_write> part: array<f32>;
 // gemv4: the same buffers seen as vec4s (4 adjacent outputs per load)
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> qweight4: array<vec4<u32>>;
@@ -103,19 +105,25 @@ fn sum8(a: Eight) -> f32 {
 // outputs. Per 32-column chunk the workgroup stages the inputs [32 k][64 rows] and the dequantized weights
 // [32 k][64 outputs] in workgroup memory, so each packed word is read and decoded once per tile rather than
 // once per row, then runs 32 rank-1 updates from there (two vec4 loads per 16 FMAs).
+// Split-K (flag bit 3): when there are too few tiles to fill the GPU, workgroup z of nwg.z takes one slice of
+// the chunks and writes its raw sums to `part`; split_reduce adds the slices up.
 var<workgroup> xt: array<vec4<f32>, 512>; // xt[k * 16 + q]: rows 4q .. 4q+3 of the tile at chunk column k
 var<workgroup> wt: array<vec4<f32>, 512>; // wt[k * 16 + q]: outputs 4q .. 4q+3 of the tile at chunk column k
 
 @compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
   let nt = wg.x * 64u;
   let mt = wg.y * 64u;
+  let per = (p.K / 32u + nwg.z - 1u) / nwg.z; // chunks per split
+  let k0 = wg.z * per * 32u;
+  let k1 = min(p.K, k0 + per * 32u);
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
   let permuted = (p.flags & 4u) != 0u;
-  for (var kc = 0u; kc < p.K; kc += 32u) {
+  for (var kc = k0; kc < k1; kc += 32u) {
     // inputs: invocation li fills column k = li % 32 for row quads li / 32 and li / 32 + 8 (a warp reads
     // 32 consecutive inputs of a row: coalesced)
     let k = li % 32u;
@@ -160,10 +168,37 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
   let m0 = mt + 4u * lid.y;
   let n0 = nt + 4u * lid.x;
+  if ((p.flags & 8u) != 0u) {
+    let base = wg.z * p.M * p.N;
+    store_part(base, m0, n0, acc0);
+    store_part(base, m0 + 1u, n0, acc1);
+    store_part(base, m0 + 2u, n0, acc2);
+    store_part(base, m0 + 3u, n0, acc3);
+    return;
+  }
   store(m0, n0, acc0);
   store(m0 + 1u, n0, acc1);
   store(m0 + 2u, n0, acc2);
   store(m0 + 3u, n0, acc3);
+}
+
+fn store_part(base: u32, m: u32, n0: u32, v: vec4<f32>) {
+  if (m >= p.M) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    if (n0 + c < p.N) { part[base + m * p.N + n0 + c] = v[c]; }
+  }
+}
+
+// y[m, n] = sum over the splits of part[z, m, n] (+ bias) (+ y)
+@compute @workgroup_size(256)
+fn split_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 256u;
+  if (e >= p.M * p.N) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < p.splits; z++) { s += part[z * p.M * p.N + e]; }
+  if ((p.flags & 1u) != 0u) { s += bias[e % p.N]; }
+  if ((p.flags & 2u) != 0u) { s += y[e]; }
+  y[e] = s;
 }
 
 fn store(m: u32, n0: u32, v: vec4<f32>) {

@@ -82,6 +82,8 @@ export interface BenchOptions {
   ortBlocks?: number[];
   /** GEMV workgroup shapes to compare (XW x KSLICES); one contender each when several are given. */
   gemvShapes?: GemvShape[];
+  /** GEMM split-K slice counts to compare at M > 1 (0 = the heuristic); one contender each when several. */
+  splitKs?: number[];
   onProgress?: OnProgress;
   signal?: AbortSignal;
 }
@@ -213,13 +215,16 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
           fill(b, 'fill_f16x2', p.scales, Math.ceil((nG * N) / 2), 300 + i, 0.001, 0.01);
         });
         await b.submit();
-        const variants = M === 1 && opts.gemvShapes && opts.gemvShapes.length > 1 ? opts.gemvShapes : [opts.gemvShapes?.[0]];
-        for (const shape of variants) {
-          const enc = (bb: CommandBatch, i: number) => qmatmul(bb, ps[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape });
+        // variants: GEMV workgroup shapes at M = 1, split-K slice counts (0 = the heuristic) at M > 1
+        const shapes = opts.gemvShapes ?? [undefined], splits = opts.splitKs ?? [0];
+        const variants = M === 1 ? shapes.map((shape) => ({ shape, split: 0, tag: shapes.length > 1 && shape ? ` ${shape[0]}x${shape[1]}` : '' }))
+          : splits.map((split) => ({ shape: undefined, split, tag: splits.length > 1 ? ` split ${split || 'auto'}` : '' }));
+        for (const { shape, split, tag } of variants) {
+          const enc = (bb: CommandBatch, i: number) => qmatmul(bb, ps[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, splitK: split || undefined });
           const check = await checkPacked(gpu, ps[0], x, yBuf, M, sample, enc);
           const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
           const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
-          const name = `quantlab ${bits}-bit G=${G}${variants.length > 1 && shape ? ` ${shape[0]}x${shape[1]}` : ''}`;
+          const name = `quantlab ${bits}-bit G=${G}${tag}`;
           record({ contender: name, bits, block: G, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
         }
         ps.forEach((p) => [p.qweight, p.qzeros, p.scales].forEach((x) => x.destroy()));

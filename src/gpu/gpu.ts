@@ -208,6 +208,17 @@ export class Gpu {
     return b;
   }
 
+  private scratchBuf: GPUBuffer | null = null;
+  /**
+   * A shared scratch buffer of at least `bytes`, for a kernel's intermediate results that the next dispatch of
+   * the same pass consumes (dispatches run in order, so one buffer serves them all). It only grows; an
+   * outgrown one is dropped, not destroyed, since batches encoded but not yet submitted may still use it.
+   */
+  scratch(bytes: number): GPUBuffer {
+    if (!this.scratchBuf || this.scratchBuf.size < bytes) this.scratchBuf = this.buffer(Math.max(bytes, 1 << 20), 'scratch');
+    return this.scratchBuf;
+  }
+
   /** A storage buffer holding `data`. */
   upload(data: ArrayBufferView, label: string): GPUBuffer {
     const b = this.buffer(data.byteLength, label);

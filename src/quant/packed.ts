@@ -101,7 +101,7 @@ export function qmatmul(
   x: Binding,
   y: Binding,
   M: number,
-  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape },
+  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape; splitK?: number },
 ): void {
   const flags = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0) | (p.xidx ? 4 : 0);
   const G = p.groupSize === -1 ? p.cols : p.groupSize;
@@ -121,7 +121,29 @@ export function qmatmul(
     }
     return;
   }
-  b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, bindings, [Math.ceil(p.rows / 64), Math.ceil(M / 64)], params);
+  const tiles: [number, number] = [Math.ceil(p.rows / 64), Math.ceil(M / 64)];
+  const splits = opts.splitK ?? (b.gpu.serialKernels ? 1 : splitKFor(tiles[0] * tiles[1], p.cols / 32));
+  if (splits <= 1) {
+    // `part` is not written without the split flag, but it is a writable binding: not the read-only `empty`
+    b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, [...bindings, b.gpu.scratch(16)], tiles, params);
+    return;
+  }
+  // too few tiles to fill the GPU: slices of K in parallel, then one pass adds them up
+  const part = b.gpu.scratch(splits * M * p.rows * 4);
+  const partial = new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags | 8, splits);
+  b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, [...bindings, part], [...tiles, splits], partial);
+  const n = M * p.rows, g = Math.ceil(n / 256);
+  const reduce = new Params().u32(M, p.rows, p.cols, G, 0, 0, flags, splits);
+  b.dispatch({ shader: 'qmatmul', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, [Math.min(g, 65535), Math.ceil(g / 65535)], reduce);
+}
+
+/**
+ * Split-K slices for a GEMM of `tiles` 64x64 output tiles over `chunks` 32-column chunks: enough workgroups to
+ * keep every SM of a large GPU busy (~4 per SM on 132 SMs), each slice at least 8 chunks long, at most 8 slices.
+ */
+export function splitKFor(tiles: number, chunks: number): number {
+  if (tiles >= 264) return 1;
+  return Math.max(1, Math.min(8, Math.floor(528 / tiles), Math.floor(chunks / 8)));
 }
 
 export class PackedLinear implements Linear {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { matmulRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { packWeights, qmatmul, qweightWords, zeroWords } from '../../src/quant/packed';
+import { packWeights, qmatmul, qweightWords, splitKFor, zeroWords } from '../../src/quant/packed';
 import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
 
@@ -63,17 +63,43 @@ describe('GPU packing and the dequantizing matmul', () => {
         const Wk = dequantRef(codes, s16, zeros, kernelG, rows, cols);
         const What = new Float64Array(rows * cols);
         for (let n = 0; n < rows; n++) for (let k = 0; k < cols; k++) What[n * cols + (q.order ? q.order[k] : k)] = Wk[n * cols + k];
-        for (const [M, gemv] of [[5, false], [70, false], [1, true]] as const) { // 70 rows: two GEMM tiles, the second partial
+        // 70 rows: two GEMM tiles, the second partial; split-K in 2 slices (uneven when the chunks are odd)
+        for (const [M, gemv, splitK] of [[5, false, 1], [70, false, 1], [70, false, 2], [1, true, 1]] as const) {
           const x = randomF32(M * cols, 77);
           const y = gpu.buffer(M * rows * 4, 'y');
           const b2 = gpu.batch();
-          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, gemvShape: [8, 4] });
+          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, gemvShape: [8, 4], splitK });
           await b2.submit();
-          expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), gemv ? 'GEMV' : 'GEMM').toBeLessThan(1e-5);
+          expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), gemv ? 'GEMV' : `GEMM, split-K ${splitK}`).toBeLessThan(1e-5);
         }
       });
     }
   }
+
+  it('split-K GEMM with bias and accumulation equals the one-pass GEMM; the slice count heuristic', async () => {
+    const gpu = await testGpu();
+    const rows = 72, cols = 416, M = 9; // 13 chunks: 4 slices of 4, 4, 4 and 1 chunk(s)
+    const q = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, 3, 0.3), 'W'), rows, cols, { bits: 4, groupSize: 32, sym: false });
+    const b = gpu.batch();
+    const packed = packWeights(gpu, b, q, { descAct: false, bias: gpu.upload(randomF32(rows, 4), 'bias') });
+    await b.submit();
+    const x = gpu.upload(randomF32(M * cols, 5), 'x');
+    const y0 = randomF32(M * rows, 6);
+    const out: Float32Array[] = [];
+    for (const splitK of [1, 4]) {
+      const y = gpu.upload(y0, 'y');
+      const b2 = gpu.batch();
+      qmatmul(b2, packed, x, y, M, { empty: gpu.empty, accumulate: true, splitK });
+      await b2.submit();
+      out.push(await gpu.readF32(y, M * rows));
+    }
+    expect(maxRelErr(out[1], out[0])).toBeLessThan(1e-6);
+    expect(Array.from(out[0].subarray(0, 4))).not.toEqual(Array.from(y0.subarray(0, 4)));
+    expect(splitKFor(300, 128)).toBe(1); // enough tiles already
+    expect(splitKFor(16, 96)).toBe(8); // Qwen3-0.6B down at 256 tokens: 16 tiles, 96 chunks
+    expect(splitKFor(128, 448)).toBe(4); // 8B down at 128 tokens
+    expect(splitKFor(16, 12)).toBe(1); // too few chunks to slice
+  });
 
   it('v1 zeros ("gptq", stored zero - 1) read back as the same weights', async () => {
     const gpu = await testGpu();

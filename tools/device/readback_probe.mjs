@@ -1,11 +1,12 @@
-// Readback cost vs size on this adapter (why whole calls with >= 57 KB outputs cost ~1 ms on the H100).
+// Upload and readback costs vs size on this adapter: what a whole call (upload x, dispatch, read y) pays
+// beyond the kernel. Run on the GPU machine: source .devcarry/env.sh && node tools/device/readback_probe.mjs
 import { create, globals } from 'webgpu';
 Object.assign(globalThis, globals);
 const gpu = create([]);
 const adapter = await gpu.requestAdapter();
 const device = await adapter.requestDevice();
 const med = (a) => a.sort((x, y) => x - y)[a.length >> 1];
-for (const kb of [4, 16, 32, 48, 56, 60, 64, 72, 112, 256, 1024]) {
+for (const kb of [4, 16, 56, 64, 256, 1024, 4096, 7168]) {
   const size = kb * 1024;
   const src = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
   const stage = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -26,6 +27,13 @@ for (const kb of [4, 16, 32, 48, 56, 60, 64, 72, 112, 256, 1024]) {
     await s2.mapAsync(GPUMapMode.READ); s2.getMappedRange().slice(0); s2.unmap(); s2.destroy();
     fresh.push(performance.now() - t0);
   }
-  console.log(`${kb} KB: write+wait ${med(write).toFixed(3)} ms, read (reused staging) ${med(reuse).toFixed(3)} ms, read (new staging) ${med(fresh).toFixed(3)} ms`);
+  const wab = [];
+  for (let i = 0; i < 15; i++) {
+    const t0 = performance.now();
+    device.queue.writeBuffer(src, 0, data.buffer, data.byteOffset, data.byteLength); // ArrayBuffer + byte offsets
+    await device.queue.onSubmittedWorkDone();
+    wab.push(performance.now() - t0);
+  }
+  console.log(`${kb} KB: write (ArrayBuffer) + wait ${med(wab).toFixed(3)} ms, write+wait ${med(write).toFixed(3)} ms, read (reused staging) ${med(reuse).toFixed(3)} ms, read (new staging) ${med(fresh).toFixed(3)} ms`);
 }
 process.exit(0);
