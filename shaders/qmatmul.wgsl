@@ -122,12 +122,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
-  let permuted = (p.flags & 4u) != 0u;
   for (var kc = k0; kc < k1; kc += 32u) {
     // inputs: invocation li fills column k = li % 32 for row quads li / 32 and li / 32 + 8 (a warp reads
-    // 32 consecutive inputs of a row: coalesced)
+    // 32 consecutive inputs of a row: coalesced; a permuted input was gathered by gather_input first)
     let k = li % 32u;
-    let col = select(kc + k, xidx[kc + k], permuted);
+    let col = kc + k;
     for (var h = 0u; h < 2u; h++) {
       let q = li / 32u + 8u * h;
       let r = mt + 4u * q;
@@ -187,6 +186,16 @@ fn store_part(base: u32, m: u32, n0: u32, v: vec4<f32>) {
   for (var c = 0u; c < 4u; c++) {
     if (n0 + c < p.N) { part[base + m * p.N + n0 + c] = v[c]; }
   }
+}
+
+// y[m, k] = x[m, xidx[k]]: an act-order input in kernel order, so that the GEMM (and the GEMV of large
+// matrices) read it contiguously rather than gathering it in every workgroup. p.M rows of p.K.
+@compute @workgroup_size(256)
+fn gather_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 256u;
+  if (e >= p.M * p.K) { return; }
+  let m = e / p.K;
+  y[e] = x[m * p.K + xidx[e - m * p.K]];
 }
 
 // y[m, n] = sum over the splits of part[z, m, n] (+ bias) (+ y)

@@ -9,6 +9,7 @@ import { throwIfAborted } from '../gpu/errors';
 import { type CommandBatch, type Gpu, Params } from '../gpu/gpu';
 import { matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
+import { shuffled } from '../random';
 import { type GemvShape, type PackedWeights, qmatmul, qweightWords, zeroWords } from '../quant/packed';
 import { unpackBits } from '../quant/reference';
 import { f16ToF32 } from '../model/safetensors';
@@ -82,6 +83,8 @@ export interface BenchOptions {
   ortBlocks?: number[];
   /** GEMV workgroup shapes to compare (XW x KSLICES); one contender each when several are given. */
   gemvShapes?: GemvShape[];
+  /** Also run every packed contender with an act-order input permutation. */
+  actOrder?: boolean;
   /** GEMM split-K slice counts to compare at M > 1 (0 = the heuristic); one contender each when several. */
   splitKs?: number[];
   onProgress?: OnProgress;
@@ -219,14 +222,23 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         const shapes = opts.gemvShapes ?? [undefined], splits = opts.splitKs ?? [0];
         const variants = M === 1 ? shapes.map((shape) => ({ shape, split: 0, tag: shapes.length > 1 && shape ? ` ${shape[0]}x${shape[1]}` : '' }))
           : splits.map((split) => ({ shape: undefined, split, tag: splits.length > 1 ? ` split ${split || 'auto'}` : '' }));
-        for (const { shape, split, tag } of variants) {
-          const enc = (bb: CommandBatch, i: number) => qmatmul(bb, ps[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, splitK: split || undefined });
-          const check = await checkPacked(gpu, ps[0], x, yBuf, M, sample, enc);
-          const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
-          const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
-          const name = `quantlab ${bits}-bit G=${G}${tag}`;
-          record({ contender: name, bits, block: G, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
+        // act-order: the same weights read with a permuted input (kernel order), as GPTQ checkpoints with
+        // desc_act and the lab's own act-order quantization are run
+        const order = opts.actOrder ? Int32Array.from(shuffled(Array.from({ length: K }, (_, k) => k), K + N)) : null;
+        const xidx = order ? gpu.upload(Uint32Array.from(order), 'bench.xidx') : null;
+        for (const permuted of order ? [false, true] : [false]) {
+          const qs = permuted ? ps.map((p) => ({ ...p, order, xidx })) : ps;
+          for (const { shape, split, tag } of variants) {
+            const enc = (bb: CommandBatch, i: number) => qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, splitK: split || undefined });
+            const check = await checkPacked(gpu, qs[0], x, yBuf, M, sample, enc);
+            const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
+            const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
+            const name = `quantlab ${bits}-bit G=${G}${permuted ? ' act-order' : ''}${tag}`;
+            const weightBytes = bytes + (permuted ? K * 4 : 0);
+            record({ contender: name, bits, block: G, weightBytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
+          }
         }
+        xidx?.destroy();
         ps.forEach((p) => [p.qweight, p.qzeros, p.scales].forEach((x) => x.destroy()));
       }
 
@@ -298,7 +310,8 @@ async function checkPacked(gpu: Gpu, p: PackedWeights, x: Float32Array, yBuf: GP
       const g = Math.floor(k / p.groupSize);
       return sc[g * N + n] * (codes[k] - zeros[g][n]);
     });
-    const want = Array.from({ length: M }, (_, m) => w.reduce((a, v, k) => a + v * x[m * K + k], 0));
+    // kernel order: column k of the stream multiplies input column order[k]
+    const want = Array.from({ length: M }, (_, m) => w.reduce((a, v, k) => a + v * x[m * K + (p.order ? p.order[k] : k)], 0));
     err = Math.max(err, relErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want));
   }
   return err;

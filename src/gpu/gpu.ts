@@ -208,15 +208,16 @@ export class Gpu {
     return b;
   }
 
-  private scratchBuf: GPUBuffer | null = null;
+  private scratchBufs = new Map<string, GPUBuffer>();
   /**
-   * A shared scratch buffer of at least `bytes`, for a kernel's intermediate results that the next dispatch of
-   * the same pass consumes (dispatches run in order, so one buffer serves them all). It only grows; an
+   * A shared scratch buffer of at least `bytes` per `slot`, for intermediate results that the next dispatches
+   * of the same pass consume (dispatches run in order, so one buffer serves them all). It only grows; an
    * outgrown one is dropped, not destroyed, since batches encoded but not yet submitted may still use it.
    */
-  scratch(bytes: number): GPUBuffer {
-    if (!this.scratchBuf || this.scratchBuf.size < bytes) this.scratchBuf = this.buffer(Math.max(bytes, 1 << 20), 'scratch');
-    return this.scratchBuf;
+  scratch(bytes: number, slot: string): GPUBuffer {
+    let buf = this.scratchBufs.get(slot);
+    if (!buf || buf.size < bytes) this.scratchBufs.set(slot, (buf = this.buffer(Math.max(bytes, 1 << 16), `scratch.${slot}`)));
+    return buf;
   }
 
   /** A storage buffer holding `data`. */

@@ -101,40 +101,67 @@ export function qmatmul(
   x: Binding,
   y: Binding,
   M: number,
-  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape; splitK?: number },
+  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape; splitK?: number; gatherInput?: boolean },
 ): void {
-  const flags = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0) | (p.xidx ? 4 : 0);
+  const gemv = (opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1;
   const G = p.groupSize === -1 ? p.cols : p.groupSize;
-  const bindings = [x, p.qweight, p.qzeros, p.scales, p.xidx ?? opts.empty, p.bias ?? opts.empty, y];
-  const params = new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, 0);
-  if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1) {
+  const params = (flags: number, splits = 0) =>
+    new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits);
+  const base = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
+  // An act-order input is gathered into kernel order once (one pass over M x K) where that beats gathering it
+  // inside the kernel: always for the GEMM, and for the GEMV of large matrices (measured on the H100).
+  if (p.xidx && (opts.gatherInput ?? (!gemv || p.rows * p.cols >= GATHER_GEMV_WEIGHTS))) {
+    const xk = b.gpu.scratch(M * p.cols * 4, 'input');
+    const n = M * p.cols, g = Math.ceil(n / 256);
+    b.dispatch({ shader: 'qmatmul', entry: 'gather_input' }, { 1: x, 5: p.xidx, 7: xk }, [Math.min(g, 65535), Math.ceil(g / 65535)], params(0));
+    x = xk;
+  } else if (p.xidx) {
+    // the GEMV reads the input through the order itself
+    const flags = base | 4;
+    if (p.rows % 4 === 0) {
+      const [XW, KSLICES] = opts.gemvShape ?? GEMV_SHAPE;
+      b.dispatch({ shader: 'qmatmul', entry: 'gemv4_perm', constants: { BITS: p.bits, XW, KSLICES } },
+        { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 5: p.xidx, 6: p.bias ?? opts.empty, 7: y }, Math.ceil(p.rows / (4 * XW)), params(flags));
+    } else {
+      gemv1(b, p, x, y, params(flags), opts, p.xidx);
+    }
+    return;
+  }
+  // from here on the input is contiguous (no input order)
+  if (gemv) {
     const [XW, KSLICES] = opts.gemvShape ?? GEMV_SHAPE;
-    const constants = { BITS: p.bits, XW, KSLICES };
     if (p.rows % 4 === 0) {
       // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel)
-      const entry = p.xidx ? 'gemv4_perm' : 'gemv4';
-      // the contiguous variant reads no input order: its layout has no binding 5
-      const used = p.xidx ? bindings : { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
-      b.dispatch({ shader: 'qmatmul', entry, constants }, used, Math.ceil(p.rows / (4 * XW)), params);
+      b.dispatch({ shader: 'qmatmul', entry: 'gemv4', constants: { BITS: p.bits, XW, KSLICES } },
+        { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y }, Math.ceil(p.rows / (4 * XW)), params(base));
     } else {
-      b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants }, bindings, Math.ceil(p.rows / XW), params);
+      gemv1(b, p, x, y, params(base), opts, opts.empty);
     }
     return;
   }
   const tiles: [number, number] = [Math.ceil(p.rows / 64), Math.ceil(M / 64)];
   const splits = opts.splitK ?? (b.gpu.serialKernels ? 1 : splitKFor(tiles[0] * tiles[1], p.cols / 32));
+  const gemm = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
   if (splits <= 1) {
     // `part` is not written without the split flag, but it is a writable binding: not the read-only `empty`
-    b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, [...bindings, b.gpu.scratch(16)], tiles, params);
+    b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: b.gpu.scratch(16, 'splitk') }, tiles, params(base));
     return;
   }
   // too few tiles to fill the GPU: slices of K in parallel, then one pass adds them up
-  const part = b.gpu.scratch(splits * M * p.rows * 4);
-  const partial = new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags | 8, splits);
-  b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, [...bindings, part], [...tiles, splits], partial);
+  const part = b.gpu.scratch(splits * M * p.rows * 4, 'splitk');
+  b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: part }, [...tiles, splits], params(base | 8, splits));
   const n = M * p.rows, g = Math.ceil(n / 256);
-  const reduce = new Params().u32(M, p.rows, p.cols, G, 0, 0, flags, splits);
-  b.dispatch({ shader: 'qmatmul', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, [Math.min(g, 65535), Math.ceil(g / 65535)], reduce);
+  b.dispatch({ shader: 'qmatmul', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, [Math.min(g, 65535), Math.ceil(g / 65535)], params(base, splits));
+}
+
+/** Weights (rows x cols) from which an act-order GEMV gathers its input first (8B MLP shapes, not 4096 x 4096). */
+const GATHER_GEMV_WEIGHTS = 2 ** 25;
+
+/** The one-output GEMV, for out features not a multiple of 4 (it reads the input through `xidx` when flagged). */
+function gemv1(b: CommandBatch, p: PackedWeights, x: Binding, y: Binding, params: Params, opts: { empty: GPUBuffer; gemvShape?: GemvShape }, xidx: GPUBuffer): void {
+  const [XW, KSLICES] = opts.gemvShape ?? GEMV_SHAPE;
+  b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, XW, KSLICES } },
+    [x, p.qweight, p.qzeros, p.scales, xidx, p.bias ?? opts.empty, y], Math.ceil(p.rows / XW), params);
 }
 
 /**

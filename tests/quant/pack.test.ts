@@ -63,14 +63,16 @@ describe('GPU packing and the dequantizing matmul', () => {
         const Wk = dequantRef(codes, s16, zeros, kernelG, rows, cols);
         const What = new Float64Array(rows * cols);
         for (let n = 0; n < rows; n++) for (let k = 0; k < cols; k++) What[n * cols + (q.order ? q.order[k] : k)] = Wk[n * cols + k];
-        // 70 rows: two GEMM tiles, the second partial; split-K in 2 slices (uneven when the chunks are odd)
-        for (const [M, gemv, splitK] of [[5, false, 1], [70, false, 1], [70, false, 2], [1, true, 1]] as const) {
+        // 70 rows: two GEMM tiles, the second partial; split-K in 2 slices (uneven when the chunks are odd);
+        // the GEMV reading an act-order input through its order, and after gathering it (as for large matrices)
+        for (const [M, gemv, splitK, gatherInput] of [[5, false, 1, undefined], [70, false, 1, undefined], [70, false, 2, undefined], [1, true, 1, false], [1, true, 1, true]] as const) {
           const x = randomF32(M * cols, 77);
           const y = gpu.buffer(M * rows * 4, 'y');
           const b2 = gpu.batch();
-          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, gemvShape: [8, 4], splitK });
+          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, gemvShape: [8, 4], splitK, gatherInput });
           await b2.submit();
-          expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), gemv ? 'GEMV' : `GEMM, split-K ${splitK}`).toBeLessThan(1e-5);
+          const what = gemv ? `GEMV${gatherInput ? ', input gathered first' : ''}` : `GEMM, split-K ${splitK}`;
+          expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), what).toBeLessThan(1e-5);
         }
       });
     }

@@ -17,8 +17,8 @@ function parseGemvShape(s: string): GemvShape {
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark the packed matmul kernels against fp32, onnxruntime-web MatMulNBits and a read probe; GPTQ layer times',
-  usage: 'quantlab bench [--shapes full|small] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv 8x32,16x32 (GEMV workgroup shapes XWxKSLICES to compare)] [--split-k 1,0 (GEMM slices to compare, 0 = auto)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
-  flags: ['no-ort', 'json', 'f16'],
+  usage: 'quantlab bench [--shapes full|small] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv 8x32,16x32 (GEMV workgroup shapes XWxKSLICES to compare)] [--split-k 1,0 (GEMM slices to compare, 0 = auto)] [--act-order (also with a permuted input)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
+  flags: ['no-ort', 'json', 'f16', 'act-order'],
   async run(args) {
     const gpu = await cliGpu(args);
     const out: Record<string, unknown> = { adapter: gpu.adapter };
@@ -42,6 +42,7 @@ export const benchCommand: Command = {
         groupSize: args.num('group', 128),
         rotateBytes: args.num('rotate-mib', 512) * 2 ** 20,
         ort: args.flag('no-ort') ? null : await nodeOrtPeer(),
+        actOrder: args.flag('act-order'),
         splitKs: args.has('split-k') ? args.nums('split-k') : undefined,
         gemvShapes: args.has('gemv') ? args.str('gemv', '').split(',').map(parseGemvShape) : undefined,
         onProgress: (p) => log(formatProgress(p)),
