@@ -6,7 +6,7 @@
 // makes it (upload the input, dispatch, read the output back). Every contender's output is checked against
 // a float64 CPU computation on sampled rows before it is timed.
 import { throwIfAborted } from '../gpu/errors';
-import { type CommandBatch, type Gpu, Params } from '../gpu/gpu';
+import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
@@ -91,13 +91,9 @@ export interface BenchOptions {
   signal?: AbortSignal;
 }
 
-function grid(n: number): [number, number] {
-  const g = Math.ceil(n / 256);
-  return [Math.min(g, 65535), Math.ceil(g / 65535)];
-}
 
 function fill(b: CommandBatch, entry: 'fill_f32' | 'fill_u32' | 'fill_f16x2', buf: GPUBuffer, n: number, seed: number, lo = 0, hi = 1): void {
-  b.dispatch({ shader: 'bench', entry }, { 1: buf }, grid(n), new Params().u32(n, seed).f32(lo, hi));
+  b.dispatch({ shader: 'bench', entry }, { 1: buf }, grid(n, 256), new Params().u32(n, seed).f32(lo, hi));
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -1,6 +1,6 @@
 // Per-layer GPTQ time on the GPU for layer shapes of real models, as the benchmark beside the PyTorch
 // reference (tools/golden/gptq_time.py): Hessian from 8192 random tokens, 4-bit, G = 128, damp 0.01.
-import { Params, type Gpu } from '../gpu/gpu';
+import { type Gpu, grid, Params } from '../gpu/gpu';
 import { destroyQuantized, gptqQuantize } from '../quant/gptq';
 import { GpuHessian } from '../quant/hessian';
 
@@ -14,8 +14,7 @@ export interface GptqTiming {
 export async function gptqTiming(gpu: Gpu, rows: number, cols: number, tokens = 8192, repeats = 3): Promise<GptqTiming> {
   const fill = (buf: GPUBuffer, n: number, seed: number, lo: number, hi: number) => {
     const b = gpu.batch('fill');
-    const g = Math.ceil(n / 256);
-    b.dispatch({ shader: 'bench', entry: 'fill_f32' }, { 1: buf }, [Math.min(g, 65535), Math.ceil(g / 65535)], new Params().u32(n, seed).f32(lo, hi));
+    b.dispatch({ shader: 'bench', entry: 'fill_f32' }, { 1: buf }, grid(n, 256), new Params().u32(n, seed).f32(lo, hi));
     return b.submit();
   };
   const W = gpu.buffer(rows * cols * 4, 'W');

@@ -298,6 +298,12 @@ export class Gpu {
   }
 }
 
+/** Workgroups for n items, `per` a workgroup, folded into y past the 65535 workgroups of one dimension. */
+export function grid(n: number, per = 1): [number, number] {
+  const g = Math.ceil(n / per);
+  return [Math.min(g, 65535), Math.ceil(g / 65535)];
+}
+
 /** 32-bit little-endian words for a kernel's uniform Params struct, in declaration order. */
 export class Params {
   private words: number[] = [];

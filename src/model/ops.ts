@@ -1,14 +1,10 @@
 // Typed launchers of the forward-pass kernels (shaders/*.wgsl). Each records one dispatch into a batch;
 // shapes and the grid live here, the math lives in the WGSL.
-import { type Binding, type CommandBatch, Params } from '../gpu/gpu';
+import { type Binding, type CommandBatch, grid, Params } from '../gpu/gpu';
 
 const TILE = 32; // matmul: 8x8 invocations x 4x4 outputs each
-const MAX_GROUPS = 65535;
-
 /** A grid of one workgroup per row, spread over x and y when rows exceed the per-dimension limit. */
-export function rowGrid(rows: number): [number, number] {
-  return [Math.min(rows, MAX_GROUPS), Math.ceil(rows / MAX_GROUPS)];
-}
+export const rowGrid = (rows: number): [number, number] => grid(rows);
 
 /** y[M,N] = x[M,K] * W[N,K]^T (+ bias) (+ y when accumulate). */
 export function matmul(
@@ -44,8 +40,7 @@ export function gatherRows(b: CommandBatch, src: Binding, idx: Binding, out: Bin
 
 /** gate = silu(gate) * up over n elements. */
 export function swiglu(b: CommandBatch, gate: Binding, up: Binding, n: number): void {
-  const groups = Math.ceil(n / 256);
-  b.dispatch({ shader: 'elementwise', entry: 'swiglu' }, [gate, up], [Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS)], new Params().u32(n, 0, 0, 0));
+  b.dispatch({ shader: 'elementwise', entry: 'swiglu' }, [gate, up], grid(n, 256), new Params().u32(n, 0, 0, 0));
 }
 
 /** Which variant of a reduction kernel: one workgroup per row (GPUs), or one invocation per row (CPU adapters). */

@@ -1,7 +1,7 @@
 // GPTQ of one linear layer on the GPU: the reference algorithm's steps (src/quant/reference.ts), each a WGSL
 // dispatch (shaders/gptq.wgsl, shaders/cholesky.wgsl). Inputs stay on the GPU: the layer's weight [rows, cols]
 // and its Hessian [cols, cols]. The result is integer codes + per-group scales and zeros, on the GPU.
-import { type CommandBatch, type Gpu, Params } from '../gpu/gpu';
+import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { hinvUpper } from './linalg';
 import { actOrderPerm, type QuantSettings } from './reference';
 
@@ -46,10 +46,6 @@ export interface LayerReport {
 
 const BLOCK = 128;
 
-function grid1(n: number): [number, number] {
-  const g = Math.ceil(n / 64);
-  return [Math.min(g, 65535), Math.ceil(g / 65535)];
-}
 
 function gptqParams(rows: number, cols: number, s: { bits: number; sym: boolean }, G: number, i1 = 0, i2 = 0, mode = 0): Params {
   return new Params().u32(rows, cols, i1, i2, G, mode).f32(2 ** s.bits - 1).u32(s.sym ? 1 : 0);
@@ -75,7 +71,7 @@ export function destroyQuantized(q: QuantizedWeights): void {
 async function readDiag(gpu: Gpu, H: GPUBuffer, cols: number): Promise<Float32Array> {
   const out = gpu.buffer(cols * 4, 'gptq.diag');
   const b = gpu.batch('gptq.diag');
-  b.dispatch({ shader: 'gptq', entry: 'take_diag' }, { 1: H, 3: out }, grid1(cols), gptqParams(0, cols, { bits: 1, sym: false }, 1));
+  b.dispatch({ shader: 'gptq', entry: 'take_diag' }, { 1: H, 3: out }, grid(cols, 64), gptqParams(0, cols, { bits: 1, sym: false }, 1));
   await b.submit();
   const d = await gpu.readF32(out, cols);
   out.destroy();
@@ -87,7 +83,7 @@ export async function rtnQuantize(gpu: Gpu, W: GPUBuffer, rows: number, cols: nu
   const q = allocResult(gpu, rows, cols, s);
   const G = s.groupSize === -1 ? cols : s.groupSize;
   const b = gpu.batch('rtn');
-  b.dispatch({ shader: 'gptq', entry: 'rtn' }, { 2: q.scales, 3: q.zeros, 4: q.codes, 10: W }, grid1(rows), gptqParams(rows, cols, s, G));
+  b.dispatch({ shader: 'gptq', entry: 'rtn' }, { 2: q.scales, 3: q.zeros, 4: q.codes, 10: W }, grid(rows, 64), gptqParams(rows, cols, s, G));
   await b.submit();
   return q;
 }
@@ -153,11 +149,11 @@ export async function gptqQuantize(
   const mode = s.groupSize === -1 ? 2 : s.staticGroups ? 1 : 0;
   if (mode === 2) {
     // per-channel parameters from the weights before dead columns are zeroed (the reference's order)
-    b.dispatch({ shader: 'gptq', entry: 'group_params' }, { 2: q.scales, 3: q.zeros, 9: noDead, 10: W }, grid1(rows), gptqParams(rows, cols, s, cols));
+    b.dispatch({ shader: 'gptq', entry: 'group_params' }, { 2: q.scales, 3: q.zeros, 9: noDead, 10: W }, grid(rows, 64), gptqParams(rows, cols, s, cols));
   } else if (mode === 1) {
-    b.dispatch({ shader: 'gptq', entry: 'group_params' }, { 2: q.scales, 3: q.zeros, 9: deadBuf, 10: W }, grid1(rows), gptqParams(rows, cols, s, G));
+    b.dispatch({ shader: 'gptq', entry: 'group_params' }, { 2: q.scales, 3: q.zeros, 9: deadBuf, 10: W }, grid(rows, 64), gptqParams(rows, cols, s, G));
   }
-  b.dispatch({ shader: 'gptq', entry: 'permute_cols' }, { 1: Wp, 8: permBuf, 9: deadBuf, 10: W }, grid1(rows * cols), gptqParams(rows, cols, s, G));
+  b.dispatch({ shader: 'gptq', entry: 'permute_cols' }, { 1: Wp, 8: permBuf, 9: deadBuf, 10: W }, grid(rows * cols, 64), gptqParams(rows, cols, s, G));
   for (let i1 = 0; i1 < cols; i1 += BLOCK) {
     const i2 = Math.min(i1 + BLOCK, cols);
     encodeBlock(b, { Wp, scales: q.scales, zeros: q.zeros, codesPerm, U, err, loss, perm: permBuf }, rows, cols, s, G, i1, i2, mode);
@@ -171,7 +167,7 @@ export async function gptqQuantize(
     q.gIdxHost = new Uint32Array(cols);
     for (let j = 0; j < cols; j++) q.gIdxHost[perm[j]] = Math.floor(j / G);
   } else {
-    b.dispatch({ shader: 'gptq', entry: 'unpermute' }, { 4: q.codes, 8: permBuf, 11: codesPerm }, grid1(rows * cols), gptqParams(rows, cols, s, G));
+    b.dispatch({ shader: 'gptq', entry: 'unpermute' }, { 4: q.codes, 8: permBuf, 11: codesPerm }, grid(rows * cols, 64), gptqParams(rows, cols, s, G));
   }
   await b.submit();
   const lossRows = await gpu.readF32(loss, rows);
@@ -189,7 +185,7 @@ function encodeBlock(
   b.dispatch(
     { shader: 'gptq', entry: 'quantize_block' },
     { 1: buf.Wp, 2: buf.scales, 3: buf.zeros, 4: buf.codesPerm, 5: buf.U, 6: buf.err, 7: buf.loss, 8: buf.perm },
-    grid1(rows),
+    grid(rows, 64),
     p,
   );
   if (i2 < cols) {
@@ -209,11 +205,11 @@ export async function reconstructionError(gpu: Gpu, W: GPUBuffer, H: GPUBuffer, 
   const p = gptqParams(rows, cols, q, G);
   const order = gpu.upload(q.order ? Uint32Array.from(q.order) : Uint32Array.from({ length: cols }, (_, i) => i), 'recon.order');
   const b = gpu.batch('recon');
-  b.dispatch({ shader: 'gptq', entry: 'dequant_diff' }, { 1: q.codes, 2: q.scales, 3: q.zeros, 4: order, 5: D, 6: W }, grid1(rows * cols), p);
+  b.dispatch({ shader: 'gptq', entry: 'dequant_diff' }, { 1: q.codes, 2: q.scales, 3: q.zeros, 4: order, 5: D, 6: W }, grid(rows * cols, 64), p);
   matmul(b, D, H, DH, rows, cols, cols); // H symmetric: D H^T = D H
-  b.dispatch({ shader: 'gptq', entry: 'rowdot' }, { 1: DH, 2: D, 3: num }, grid1(rows), p);
+  b.dispatch({ shader: 'gptq', entry: 'rowdot' }, { 1: DH, 2: D, 3: num }, grid(rows, 64), p);
   matmul(b, W, H, DH, rows, cols, cols);
-  b.dispatch({ shader: 'gptq', entry: 'rowdot' }, { 1: DH, 2: W, 3: den }, grid1(rows), p);
+  b.dispatch({ shader: 'gptq', entry: 'rowdot' }, { 1: DH, 2: W, 3: den }, grid(rows, 64), p);
   await b.submit();
   const n = await gpu.readF32(num, rows), d = await gpu.readF32(den, rows);
   for (const x of [D, DH, num, den, order]) x.destroy();

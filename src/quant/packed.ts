@@ -1,7 +1,7 @@
 // GPTQ-packed weights on the GPU (the GPTQModel / AutoGPTQ checkpoint layout, shaders/pack.wgsl), and the
 // Linear that multiplies by them through the dequantizing kernel (shaders/qmatmul.wgsl). A layer quantized
 // here and a layer imported from a GPTQ checkpoint are the same object.
-import { type Binding, type CommandBatch, type Gpu, Params } from '../gpu/gpu';
+import { type Binding, type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import type { Linear } from '../model/linear';
 import type { QuantizedWeights } from './gptq';
 import { f16ToF32 } from '../model/safetensors';
@@ -40,10 +40,6 @@ function packParams(q: { rows: number; cols: number; bits: number; nGroups: numb
   return new Params().u32(q.rows, q.cols, q.bits, q.nGroups, zeroOffset, words, 0, 0);
 }
 
-function grid(n: number): [number, number] {
-  const g = Math.ceil(n / 64);
-  return [Math.min(g, 65535), Math.ceil(g / 65535)];
-}
 
 /** Packs codes / scales / zeros (from gptqQuantize or rtnQuantize) into the checkpoint layout, on the GPU. */
 export function packWeights(
@@ -66,9 +62,9 @@ export function packWeights(
     bias: opts.bias,
   };
   const off = format === 'gptq' ? 1 : 0;
-  b.dispatch({ shader: 'pack', entry: 'pack_weight' }, { 1: q.codes, 2: out.qweight }, grid(ww * q.rows), packParams(q, off, ww));
-  b.dispatch({ shader: 'pack', entry: 'pack_zeros' }, { 1: q.zeros, 2: out.qzeros }, grid(zw * q.nGroups), packParams(q, off, zw));
-  b.dispatch({ shader: 'pack', entry: 'pack_scales' }, { 1: q.scales, 2: out.scales }, grid(Math.ceil((q.nGroups * q.rows) / 2)), packParams(q, off, 0));
+  b.dispatch({ shader: 'pack', entry: 'pack_weight' }, { 1: q.codes, 2: out.qweight }, grid(ww * q.rows, 64), packParams(q, off, ww));
+  b.dispatch({ shader: 'pack', entry: 'pack_zeros' }, { 1: q.zeros, 2: out.qzeros }, grid(zw * q.nGroups, 64), packParams(q, off, zw));
+  b.dispatch({ shader: 'pack', entry: 'pack_scales' }, { 1: q.scales, 2: out.scales }, grid(Math.ceil((q.nGroups * q.rows) / 2), 64), packParams(q, off, 0));
   return out;
 }
 
@@ -112,8 +108,7 @@ export function qmatmul(
   // inside the kernel: always for the GEMM, and for the GEMV of large matrices (measured on the H100).
   if (p.xidx && (opts.gatherInput ?? (!gemv || p.rows * p.cols >= GATHER_GEMV_WEIGHTS))) {
     const xk = b.gpu.scratch(M * p.cols * 4, 'input');
-    const n = M * p.cols, g = Math.ceil(n / 256);
-    b.dispatch({ shader: 'qmatmul', entry: 'gather_input' }, { 1: x, 5: p.xidx, 7: xk }, [Math.min(g, 65535), Math.ceil(g / 65535)], params(0));
+    b.dispatch({ shader: 'qmatmul', entry: 'gather_input' }, { 1: x, 5: p.xidx, 7: xk }, grid(M * p.cols, 256), params(0));
     x = xk;
   } else if (p.xidx) {
     // the GEMV reads the input through the order itself
@@ -150,8 +145,7 @@ export function qmatmul(
   // too few tiles to fill the GPU: slices of K in parallel, then one pass adds them up
   const part = b.gpu.scratch(splits * M * p.rows * 4, 'splitk');
   b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: part }, [...tiles, splits], params(base | 8, splits));
-  const n = M * p.rows, g = Math.ceil(n / 256);
-  b.dispatch({ shader: 'qmatmul', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, [Math.min(g, 65535), Math.ceil(g / 65535)], params(base, splits));
+  b.dispatch({ shader: 'qmatmul', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, grid(M * p.rows, 256), params(base, splits));
 }
 
 /** Weights (rows x cols) from which an act-order GEMV gathers its input first (8B MLP shapes, not 4096 x 4096). */
