@@ -10,7 +10,7 @@ import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
-import { type GemvShape, type PackedWeights, qmatmul, qweightWords, zeroWords } from '../quant/packed';
+import { type GemvShape, type PackedWeights, packedBytes, qmatmul, qweightWords, zeroWords } from '../quant/packed';
 import { unpackBits } from '../quant/reference';
 import { f16ToF32 } from '../model/safetensors';
 import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
@@ -204,7 +204,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
           qweight: gpu.buffer(words * N * 4, 'bench.qweight'), qzeros: gpu.buffer(nG * zw * 4, 'bench.qzeros'),
           scales: gpu.buffer(Math.ceil((nG * N) / 2) * 4, 'bench.scales'), order: null, xidx: null, gIdxHost: new Uint32Array(0),
         });
-        const bytes = (words * N + nG * zw + Math.ceil((nG * N) / 2)) * 4;
+        const bytes = (words * N + nG * zw + Math.ceil((nG * N) / 2)) * 4; // packedBytes of one copy
         const copies = Math.max(1, Math.min(64, Math.ceil(rotate / bytes)));
         const ps = Array.from({ length: copies }, one);
         const b = gpu.batch('fill');
@@ -230,8 +230,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
             const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
             const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
             const name = `quantlab ${bits}-bit G=${G}${permuted ? ' act-order' : ''}${tag}`;
-            const weightBytes = bytes + (permuted ? K * 4 : 0);
-            record({ contender: name, bits, block: G, weightBytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
+            record({ contender: name, bits, block: G, weightBytes: packedBytes(qs[0]), gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
           }
         }
         xidx?.destroy();

@@ -105,32 +105,30 @@ export function qmatmul(
     new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits);
   const base = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
   // An act-order input is gathered into kernel order once (one pass over M x K) where that beats gathering it
-  // inside the kernel: always for the GEMM, and for the GEMV of large matrices (measured on the H100).
-  if (p.xidx && (opts.gatherInput ?? (!gemv || p.rows * p.cols >= GATHER_GEMV_WEIGHTS))) {
+  // inside the kernel: always for the GEMM (which only reads contiguous inputs), and for the GEMV of large
+  // matrices (measured on the H100); `gatherInput` overrides the GEMV's choice.
+  let xidx = p.xidx;
+  if (xidx && (!gemv || (opts.gatherInput ?? p.rows * p.cols >= GATHER_GEMV_WEIGHTS))) {
     const xk = b.gpu.scratch(M * p.cols * 4, 'input');
-    b.dispatch({ shader: 'qmatmul', entry: 'gather_input' }, { 1: x, 5: p.xidx, 7: xk }, grid(M * p.cols, 256), params(0));
+    b.dispatch({ shader: 'qmatmul', entry: 'gather_input' }, { 1: x, 5: xidx, 7: xk }, grid(M * p.cols, 256), params(0));
     x = xk;
-  } else if (p.xidx) {
-    // the GEMV reads the input through the order itself
-    const flags = base | 4;
-    if (p.rows % 4 === 0) {
-      const [XW, KSLICES] = opts.gemvShape ?? GEMV_SHAPE;
-      b.dispatch({ shader: 'qmatmul', entry: 'gemv4_perm', constants: { BITS: p.bits, XW, KSLICES } },
-        { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 5: p.xidx, 6: p.bias ?? opts.empty, 7: y }, Math.ceil(p.rows / (4 * XW)), params(flags));
-    } else {
-      gemv1(b, p, x, y, params(flags), opts, p.xidx);
-    }
-    return;
+    xidx = null;
   }
-  // from here on the input is contiguous (no input order)
   if (gemv) {
+    // xidx, when still set, is read by the kernel itself (flag bit 2)
     const [XW, KSLICES] = opts.gemvShape ?? GEMV_SHAPE;
+    const constants = { BITS: p.bits, XW, KSLICES };
+    const flags = base | (xidx ? 4 : 0);
     if (p.rows % 4 === 0) {
-      // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel)
-      b.dispatch({ shader: 'qmatmul', entry: 'gemv4', constants: { BITS: p.bits, XW, KSLICES } },
-        { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y }, Math.ceil(p.rows / (4 * XW)), params(base));
+      // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel); the contiguous
+      // variant reads no input order, so its layout has no binding 5
+      const bindings: Record<number, Binding> = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
+      if (xidx) bindings[5] = xidx;
+      b.dispatch({ shader: 'qmatmul', entry: xidx ? 'gemv4_perm' : 'gemv4', constants }, bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
     } else {
-      gemv1(b, p, x, y, params(base), opts, opts.empty);
+      // one output per invocation, for out features not a multiple of 4
+      b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants }, [x, p.qweight, p.qzeros, p.scales, xidx ?? opts.empty, p.bias ?? opts.empty, y],
+        Math.ceil(p.rows / XW), params(flags));
     }
     return;
   }
@@ -150,13 +148,6 @@ export function qmatmul(
 
 /** Weights (rows x cols) from which an act-order GEMV gathers its input first (8B MLP shapes, not 4096 x 4096). */
 const GATHER_GEMV_WEIGHTS = 2 ** 25;
-
-/** The one-output GEMV, for out features not a multiple of 4 (it reads the input through `xidx` when flagged). */
-function gemv1(b: CommandBatch, p: PackedWeights, x: Binding, y: Binding, params: Params, opts: { empty: GPUBuffer; gemvShape?: GemvShape }, xidx: GPUBuffer): void {
-  const [XW, KSLICES] = opts.gemvShape ?? GEMV_SHAPE;
-  b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, XW, KSLICES } },
-    [x, p.qweight, p.qzeros, p.scales, xidx, p.bias ?? opts.empty, y], Math.ceil(p.rows / XW), params);
-}
 
 /**
  * Split-K slices for a GEMM of `tiles` 64x64 output tiles over `chunks` 32-column chunks: enough workgroups to

@@ -64,8 +64,9 @@ describe('GPU packing and the dequantizing matmul', () => {
         const What = new Float64Array(rows * cols);
         for (let n = 0; n < rows; n++) for (let k = 0; k < cols; k++) What[n * cols + (q.order ? q.order[k] : k)] = Wk[n * cols + k];
         // 70 rows: two GEMM tiles, the second partial; split-K in 2 slices (uneven when the chunks are odd);
-        // the GEMV reading an act-order input through its order, and after gathering it (as for large matrices)
-        for (const [M, gemv, splitK, gatherInput] of [[5, false, 1, undefined], [70, false, 1, undefined], [70, false, 2, undefined], [1, true, 1, false], [1, true, 1, true]] as const) {
+        // the GEMV reading an act-order input through its order, and after gathering it (as for large matrices);
+        // the GEMM always gathers (gatherInput only steers the GEMV)
+        for (const [M, gemv, splitK, gatherInput] of [[5, false, 1, undefined], [70, false, 1, undefined], [70, false, 2, false], [1, true, 1, false], [1, true, 1, true]] as const) {
           const x = randomF32(M * cols, 77);
           const y = gpu.buffer(M * rows * 4, 'y');
           const b2 = gpu.batch();
