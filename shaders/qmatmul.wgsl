@@ -65,6 +65,15 @@ fn to_f32(c: vec4<u32>) -> vec4<f32> {
   return bitcast<vec4<f32>>(c | vec4<u32>(MAGIC)) - vec4<f32>(8388608.0);
 }
 
+// A code at bits [s, s + BITS) of a word with s + BITS <= 23 becomes a float without being shifted down: masked
+// in place under the exponent of 2^(23 - s), the float is 2^(23 - s) + code exactly, and one subtraction leaves
+// the code (one integer op per code where shift-then-mask takes two; NVIDIA issues integer ops at half rate:
+// 5-10% faster GEMVs on the H100, bench/results/).
+fn code_in_place(w: vec4<u32>, s: u32) -> vec4<f32> {
+  let e = (150u - s) << 23u; // the bits of 2^(23 - s)
+  return bitcast<vec4<f32>>((w & vec4<u32>(MASK << s)) | vec4<u32>(e)) - vec4<f32>(bitcast<f32>(e));
+}
+
 /** Codes 8i .. 8i+7 of the chunk whose first word is `wbase`, for output row n. */
 fn codes8(n: u32, wbase: u32, i: u32) -> Eight {
   let sh = vec4<u32>(0u, 1u, 2u, 3u) * BITS;
@@ -296,9 +305,16 @@ fn chunk4(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Inputs32) -> vec4<f32
     let bit = BITS * j;
     let w = bit >> 5u;
     let s = bit & 31u;
-    var v = words[w] >> vec4<u32>(s);
-    if (s + BITS > 32u) { v |= words[w + 1u] << vec4<u32>((32u - s) & 31u); }
-    d += xs.v[j] * to_f32(v & vec4<u32>(MASK));
+    var q: vec4<f32>;
+    if (s + BITS > 32u) {
+      // a code straddling two words (3 bits)
+      q = to_f32(((words[w] >> vec4<u32>(s)) | (words[w + 1u] << vec4<u32>((32u - s) & 31u))) & vec4<u32>(MASK));
+    } else if (s + BITS <= 23u) {
+      q = code_in_place(words[w], s);
+    } else {
+      q = code_in_place(words[w] >> vec4<u32>(12u), s - 12u);
+    }
+    d += xs.v[j] * q;
   }
   let g = (c * 32u) / p.G;
   let sp = scales4[(g * p.N + n0) / 4u];
@@ -374,3 +390,71 @@ fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
   if (c < chunks) { acc += chunk4(n0, c, words4(n0, c), inputs32_perm(c)); }
   gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
 }
+
+// @if f16
+// ---- GEMV in half precision (shader-f16; bits 2, 4 and 8): the gemv4 loop with two codes per 32-bit op. A
+// word's two 16-bit halves hold codes j and j + 16/BITS at the same bit position s, so one mask-and-or of the
+// word under the f16 exponent of 2^(10 - s) gives both as the f16 pair 2^(10 - s) + code (exact: s + BITS <= 10;
+// codes higher in a half are first shifted down by 8); one subtraction of (2^(10 - s) + zero) leaves q - zero
+// exactly, and one vec2 FMA multiplies both by their inputs. Per chunk and output the 32 products are summed
+// in f16, then scaled and accumulated in f32. Inputs are rounded to f16 (|x| must stay below 65504).
+struct Pairs16 {
+  v: array<vec2<f16>, 16>,
+}
+
+/** The chunk's 32 inputs as the pairs the words hold: pair i = inputs (w * CPW + j, w * CPW + j + CPW / 2)
+ *  with w = i / (CPW / 2), j = i % (CPW / 2), CPW = 32 / BITS codes per word. */
+fn input_pairs(c: u32) -> Pairs16 {
+  var xs: array<vec4<f32>, 8>;
+  for (var q = 0u; q < 8u; q++) { xs[q] = x4[c * 8u + q]; }
+  let cph = 16u / BITS;
+  var r: Pairs16;
+  for (var i = 0u; i < 16u; i++) {
+    let e = (i / cph) * 2u * cph + i % cph;
+    let f = e + cph;
+    r.v[i] = vec2<f16>(vec2<f32>(xs[e / 4u][e % 4u], xs[f / 4u][f % 4u]));
+  }
+  return r;
+}
+
+fn chunk4_f16(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16) -> vec4<f32> {
+  let cph = 16u / BITS;
+  let g = (c * 32u) / p.G;
+  let z = zeros4(g, n0);
+  let sp = scales4[(g * p.N + n0) / 4u];
+  let sc = vec4<f32>(unpack2x16float(sp.x), unpack2x16float(sp.y));
+  var out = vec4<f32>(0.0);
+  for (var r = 0u; r < 4u; r++) {
+    let zr = vec2<f16>(f16(z[r]));
+    var d = vec2<f16>(0.0);
+    for (var i = 0u; i < 16u; i++) {
+      var u = words[i / cph][r];
+      var s = BITS * (i % cph);
+      if (s + BITS > 10u) {
+        u = u >> 8u;
+        s -= 8u;
+      }
+      let e = ((25u - s) << 10u) * 0x10001u; // 2^(10 - s) in both halves
+      let q = bitcast<vec2<f16>>((u & ((MASK << s) * 0x10001u)) | e) - (bitcast<vec2<f16>>(e) + zr);
+      d = fma(xs.v[i], q, d);
+    }
+    out[r] = sc[r] * (f32(d.x) + f32(d.y));
+  }
+  return out;
+}
+
+@compute @workgroup_size(XW, KSLICES)
+fn gemv4_f16(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
+  let chunks = p.K / 32u;
+  var acc = vec4<f32>(0.0);
+  var c = lid.y;
+  for (; c + KSLICES < chunks; c += 2u * KSLICES) {
+    let wa = words4(n0, c);
+    let wb = words4(n0, c + KSLICES);
+    acc += chunk4_f16(n0, c, wa, input_pairs(c)) + chunk4_f16(n0, c + KSLICES, wb, input_pairs(c + KSLICES));
+  }
+  if (c < chunks) { acc += chunk4_f16(n0, c, words4(n0, c), input_pairs(c)); }
+  gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
+}
+// @endif

@@ -10,7 +10,7 @@ import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
-import { type GemvShape, type PackedWeights, packedBytes, qmatmul, qweightWords, zeroWords } from '../quant/packed';
+import { defaultGemvKernel, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qmatmul, qweightWords, zeroWords } from '../quant/packed';
 import { unpackBits } from '../quant/reference';
 import { f16ToF32 } from '../model/safetensors';
 import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
@@ -58,7 +58,8 @@ export interface BenchRow {
   /** gbps as a share of the read probe measured in the same run. */
   ofProbe: number | null;
   check: 'pass' | 'FAIL';
-  maxRelErr: number;
+  /** Over sampled rows, vs float64: max |got - want| / sum_k |w_k x_k| (dotErr). */
+  maxErr: number;
 }
 
 export interface BenchReport {
@@ -81,8 +82,10 @@ export interface BenchOptions {
   dispatches?: number;
   ort?: OrtPeer | null;
   ortBlocks?: number[];
-  /** GEMV workgroup shapes to compare (XW x KSLICES); one contender each when several are given. */
-  gemvShapes?: GemvShape[];
+  /** GEMV workgroup shapes to compare (XW x KSLICES; undefined = qmatmul's choice); one contender each. */
+  gemvShapes?: (GemvShape | undefined)[];
+  /** GEMV kernels to compare at M = 1; default f32, and f16 beside it where the device has shader-f16. */
+  gemvKernels?: GemvKernel[];
   /** Also run every packed contender with an act-order input permutation. */
   actOrder?: boolean;
   /** GEMM split-K slice counts to compare at M > 1 (0 = the heuristic); one contender each when several. */
@@ -130,10 +133,23 @@ async function callTime(gpu: Gpu, x: Float32Array, xBuf: GPUBuffer, yBuf: GPUBuf
   return median(times);
 }
 
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let e = 0, m = 1e-30;
-  for (let i = 0; i < want.length; i++) (e = Math.max(e, Math.abs(got[i] - want[i]))), (m = Math.max(m, Math.abs(want[i])));
-  return e / m;
+/** Check tolerances (dotErr): f32 arithmetic; f16 inputs and partial sums (11-bit significands; also ORT's). */
+const TOL_F32 = 1e-5, TOL_F16 = 1e-3;
+
+/**
+ * The check's error measure for rows of a matmul: max over m of |got - want| / sum_k |w_k x_mk|, the error
+ * relative to the size of the dot product's terms (rounding errors scale with it; relative to |want| a row
+ * whose terms cancel would look wrong for any low-precision kernel).
+ */
+function dotErr(got: ArrayLike<number>, want: ArrayLike<number>, w: ArrayLike<number>, x: ArrayLike<number>, order: ArrayLike<number> | null = null): number {
+  const K = w.length;
+  let e = 0;
+  for (let m = 0; m < want.length; m++) {
+    let mag = 1e-30;
+    for (let k = 0; k < K; k++) mag += Math.abs(w[k] * x[m * K + (order ? order[k] : k)]);
+    e = Math.max(e, Math.abs(got[m] - want[m]) / mag);
+  }
+  return e;
 }
 
 /** Streaming read of `copies` buffers in turn: the bandwidth reference (GB/s). */
@@ -192,7 +208,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         const check = await checkDense(gpu, xBuf, x, ws[0], yBuf, M, N, K, sample, enc);
         const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
         const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
-        record({ contender: 'fp32 matmul', bits: 32, block: null, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
+        record({ contender: 'fp32 matmul', bits: 32, block: null, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < TOL_F32 ? 'pass' : 'FAIL', maxErr: check });
         ws.forEach((w) => w.destroy());
       }
 
@@ -215,22 +231,30 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         });
         await b.submit();
         // variants: GEMV workgroup shapes at M = 1, split-K slice counts (0 = the heuristic) at M > 1
+        // and GEMV kernels (f32 / f16) at M = 1, each kernel only for the bit widths it takes
         const shapes = opts.gemvShapes ?? [undefined], splits = opts.splitKs ?? [0];
-        const variants = M === 1 ? shapes.map((shape) => ({ shape, split: 0, tag: shapes.length > 1 && shape ? ` ${shape[0]}x${shape[1]}` : '' }))
-          : splits.map((split) => ({ shape: undefined, split, tag: splits.length > 1 ? ` split ${split || 'auto'}` : '' }));
+        const kernels = (opts.gemvKernels ?? (gpu.hasF16 ? ['f32', 'f16'] : ['f32']))
+          .filter((k) => k !== 'f16' || defaultGemvKernel(gpu, ps[0]) === 'f16');
+        const variants = M === 1
+          ? shapes.flatMap((shape) => kernels.map((kernel) => ({
+            shape, kernel, split: 0,
+            tag: (shapes.length > 1 ? ` ${shape ? `${shape[0]}x${shape[1]}` : 'auto'}` : '') + (kernels.length > 1 || kernel !== 'f32' ? ` ${kernel}` : ''),
+          })))
+          : splits.map((split) => ({ shape: undefined, kernel: undefined, split, tag: splits.length > 1 ? ` split ${split || 'auto'}` : '' }));
         // act-order: the same weights read with a permuted input (kernel order), as GPTQ checkpoints with
         // desc_act and the lab's own act-order quantization are run
         const order = opts.actOrder ? Int32Array.from(shuffled(Array.from({ length: K }, (_, k) => k), K + N)) : null;
         const xidx = order ? gpu.upload(Uint32Array.from(order), 'bench.xidx') : null;
         for (const permuted of order ? [false, true] : [false]) {
           const qs = permuted ? ps.map((p) => ({ ...p, order, xidx })) : ps;
-          for (const { shape, split, tag } of variants) {
-            const enc = (bb: CommandBatch, i: number) => qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, splitK: split || undefined });
+          for (const { shape, kernel, split, tag } of variants) {
+            const enc = (bb: CommandBatch, i: number) =>
+              qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, gemvKernel: kernel, splitK: split || undefined });
             const check = await checkPacked(gpu, qs[0], x, yBuf, M, sample, enc);
             const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
             const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
             const name = `quantlab ${bits}-bit G=${G}${permuted ? ' act-order' : ''}${tag}`;
-            record({ contender: name, bits, block: G, weightBytes: packedBytes(qs[0]), gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < 1e-4 ? 'pass' : 'FAIL', maxRelErr: check });
+            record({ contender: name, bits, block: G, weightBytes: packedBytes(qs[0]), gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
           }
         }
         xidx?.destroy();
@@ -248,7 +272,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
             for (const n of sample) {
               const w = nbitsRow(model, n, K);
               const want = Array.from({ length: M }, (_, m) => w.reduce((a, v, k) => a + v * x[m * K + k], 0));
-              err = Math.max(err, relErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want));
+              err = Math.max(err, dotErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want, w, x));
             }
             const times: number[] = [];
             for (let r = 0; r < repeats; r++) {
@@ -257,7 +281,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
               times.push((performance.now() - t0) / 1000);
             }
             await s.release();
-            record({ contender: `onnxruntime-web MatMulNBits 4-bit block ${block}`, bits: 4, block, weightBytes: model.weightBytes, gpuMicros: null, callMicros: median(times) * 1e6, check: err < 1e-3 ? 'pass' : 'FAIL', maxRelErr: err });
+            record({ contender: `onnxruntime-web MatMulNBits 4-bit block ${block}`, bits: 4, block, weightBytes: model.weightBytes, gpuMicros: null, callMicros: median(times) * 1e6, check: err < TOL_F16 ? 'pass' : 'FAIL', maxErr: err });
           } catch (e) {
             notes.push(`onnxruntime-web ${K}x${N} M=${M} block ${block}: ${(e as Error).message}`);
           }
@@ -281,7 +305,7 @@ async function checkDense(gpu: Gpu, _xBuf: GPUBuffer, x: Float32Array, w: GPUBuf
   for (const n of sample) {
     const row = await gpu.readF32(w, K, n * K);
     const want = Array.from({ length: M }, (_, m) => row.reduce((a, v, k) => a + v * x[m * K + k], 0));
-    err = Math.max(err, relErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want));
+    err = Math.max(err, dotErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want, row, x));
   }
   return err;
 }
@@ -307,7 +331,7 @@ async function checkPacked(gpu: Gpu, p: PackedWeights, x: Float32Array, yBuf: GP
     });
     // kernel order: column k of the stream multiplies input column order[k]
     const want = Array.from({ length: M }, (_, m) => w.reduce((a, v, k) => a + v * x[m * K + (p.order ? p.order[k] : k)], 0));
-    err = Math.max(err, relErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want));
+    err = Math.max(err, dotErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want, w, x, p.order));
   }
   return err;
 }

@@ -87,8 +87,26 @@ export function checkKernelShape(cols: number, groupSize: number, what: string):
 
 /** GEMV workgroup shape: invocations along the outputs x slices of K (XW x KSLICES). */
 export type GemvShape = readonly [number, number];
-/** The default, chosen on the H100 with `quantlab bench --gemv` (bench/results/). */
-export const GEMV_SHAPE: GemvShape = [8, 32];
+
+/**
+ * The default GEMV shape, chosen on the H100 with `quantlab bench --gemv` (bench/results/): 8 x 32; the f16
+ * kernel takes 16 x 32 where there are outputs enough for >= 192 workgroups of 64 (8B MLP shapes).
+ */
+export function gemvShapeFor(kernel: GemvKernel, rows: number): GemvShape {
+  return kernel === 'f16' && rows >= 12288 ? [16, 32] : [8, 32];
+}
+
+/**
+ * The GEMV's arithmetic: 'f32' everywhere; 'f16' (shader-f16, bits 2/4/8, out features % 4 == 0) decodes two
+ * codes per op and sums each 32-column chunk in f16 — the default where the device has shader-f16.
+ */
+export type GemvKernel = 'f32' | 'f16';
+const F16_GEMV_BITS = [2, 4, 8];
+
+/** The GEMV kernel qmatmul picks for these weights when the caller names none. */
+export function defaultGemvKernel(gpu: Gpu, p: PackedWeights): GemvKernel {
+  return gpu.hasF16 && F16_GEMV_BITS.includes(p.bits) && p.rows % 4 === 0 ? 'f16' : 'f32';
+}
 
 /** y = x * dequant(W)^T through shaders/qmatmul.wgsl. */
 export function qmatmul(
@@ -97,18 +115,22 @@ export function qmatmul(
   x: Binding,
   y: Binding,
   M: number,
-  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape; splitK?: number; gatherInput?: boolean },
+  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape; gemvKernel?: GemvKernel; splitK?: number; gatherInput?: boolean },
 ): void {
   const gemv = (opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1;
   const G = p.groupSize === -1 ? p.cols : p.groupSize;
   const params = (flags: number, splits = 0) =>
     new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits);
   const base = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
+  const kernel = gemv ? (opts.gemvKernel ?? defaultGemvKernel(b.gpu, p)) : 'f32';
+  if (kernel === 'f16' && !(F16_GEMV_BITS.includes(p.bits) && p.rows % 4 === 0)) {
+    throw new RangeError(`qmatmul: the f16 GEMV takes bits 2, 4 or 8 and out features divisible by 4 (have ${p.bits} bits, ${p.rows} outputs); use gemvKernel 'f32'`);
+  }
   // An act-order input is gathered into kernel order once (one pass over M x K) where that beats gathering it
   // inside the kernel: always for the GEMM (which only reads contiguous inputs), and for the GEMV of large
-  // matrices (measured on the H100); `gatherInput` overrides the GEMV's choice.
+  // matrices (measured on the H100); `gatherInput` overrides the f32 GEMV's choice (the f16 one always gathers).
   let xidx = p.xidx;
-  if (xidx && (!gemv || (opts.gatherInput ?? p.rows * p.cols >= GATHER_GEMV_WEIGHTS))) {
+  if (xidx && (!gemv || kernel === 'f16' || (opts.gatherInput ?? p.rows * p.cols >= GATHER_GEMV_WEIGHTS))) {
     const xk = b.gpu.scratch(M * p.cols * 4, 'input');
     b.dispatch({ shader: 'qmatmul', entry: 'gather_input' }, { 1: x, 5: xidx, 7: xk }, grid(M * p.cols, 256), params(0));
     x = xk;
@@ -116,10 +138,13 @@ export function qmatmul(
   }
   if (gemv) {
     // xidx, when still set, is read by the kernel itself (flag bit 2)
-    const [XW, KSLICES] = opts.gemvShape ?? GEMV_SHAPE;
+    const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, p.rows);
     const constants = { BITS: p.bits, XW, KSLICES };
     const flags = base | (xidx ? 4 : 0);
-    if (p.rows % 4 === 0) {
+    if (kernel === 'f16') {
+      const bindings = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
+      b.dispatch({ shader: 'qmatmul', entry: 'gemv4_f16', constants, features: ['f16'] }, bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
+    } else if (p.rows % 4 === 0) {
       // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel); the contiguous
       // variant reads no input order, so its layout has no binding 5
       const bindings: Record<number, Binding> = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };

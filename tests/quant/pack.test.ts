@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { matmulRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { packWeights, qmatmul, qweightWords, splitKFor, zeroWords } from '../../src/quant/packed';
+import { defaultGemvKernel, packWeights, qmatmul, qweightWords, splitKFor, zeroWords } from '../../src/quant/packed';
 import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
 
@@ -75,9 +75,37 @@ describe('GPU packing and the dequantizing matmul', () => {
           const what = gemv ? `GEMV${gatherInput ? ', input gathered first' : ''}` : `GEMM, split-K ${splitK}`;
           expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), what).toBeLessThan(1e-5);
         }
+        // the f16 GEMV (inputs and chunk sums in f16), where the device has shader-f16 (not SwiftShader)
+        if (gpu.hasF16 && bits !== 3 && rows % 4 === 0) {
+          const x = randomF32(cols, 78);
+          const y = gpu.buffer(rows * 4, 'y');
+          const b2 = gpu.batch();
+          qmatmul(b2, packed, gpu.upload(x, 'x'), y, 1, { empty: gpu.empty, gemvShape: [8, 4], gemvKernel: 'f16' });
+          await b2.submit();
+          expect(maxRelErr(await gpu.readF32(y, rows), matmulRef(x, What, 1, rows, cols)), 'f16 GEMV').toBeLessThan(1e-2);
+        }
       });
     }
   }
+
+  it('the f16 GEMV is refused with a reason where it cannot run', async () => {
+    const gpu = await testGpu();
+    for (const bits of [3, 4]) {
+      const q = await rtnQuantize(gpu, gpu.upload(randomF32(8 * 64, 9), 'W'), 8, 64, { bits, groupSize: 32, sym: true });
+      const b = gpu.batch();
+      const packed = packWeights(gpu, b, q, { descAct: false });
+      await b.submit();
+      const run = async () => {
+        const b2 = gpu.batch();
+        qmatmul(b2, packed, gpu.upload(randomF32(64, 1), 'x'), gpu.buffer(32, 'y'), 1, { empty: gpu.empty, gemv: true, gemvKernel: 'f16' });
+        await b2.submit();
+      };
+      if (bits === 3) await expect(run()).rejects.toThrow(/bits 2, 4 or 8.*gemvKernel 'f32'/);
+      else if (!gpu.hasF16) await expect(run()).rejects.toThrow(/no "shader-f16" feature/);
+      // the default picks f16 exactly where it can run
+      expect(defaultGemvKernel(gpu, packed)).toBe(gpu.hasF16 && bits !== 3 ? 'f16' : 'f32');
+    }
+  });
 
   it('split-K GEMM with bias and accumulation equals the one-pass GEMM; the slice count heuristic', async () => {
     const gpu = await testGpu();

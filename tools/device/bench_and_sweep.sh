@@ -4,7 +4,7 @@
 # device run, carry [".devcarry", ".benchcarry", "dist-cli"] (see tools/device/README.md):
 #   bash tools/device/bench_and_sweep.sh [bench,ppl,sweep|all] [SWEEP_SECONDS]
 # BENCH_ARGS replaces the bench's arguments (e.g. GEMV tuning: --batches 1 --no-ort --gemv 32x8,16x32);
-# GPTQ_REF=0 skips the PyTorch GPTQ timing.
+# GPTQ_REF=0 skips the PyTorch GPTQ timing; BENCH_TIMEOUT (seconds, default 300) bounds the bench.
 # Writes into $OUT: gpu.json, bench.json, gptq_pytorch.jsonl, sweep.jsonl, log.txt
 set -uo pipefail
 WHAT=${1:-all}
@@ -23,7 +23,7 @@ date -u +"%Y-%m-%dT%H:%M:%SZ start"
 $Q gpu > "$OUT/gpu.json"; $Q gpu --f16 > "$OUT/gpu-f16.json"; head -c 400 "$OUT/gpu.json"; echo
 pids=()
 if [[ $WHAT == *bench* || $WHAT == all ]]; then
-  timeout 300 $Q bench --json --out "$OUT/bench.json" ${BENCH_ARGS:---gptq 1024x1024,4096x4096,11008x4096} > /dev/null
+  timeout ${BENCH_TIMEOUT:-300} $Q bench --json --out "$OUT/bench.json" ${BENCH_ARGS:---gptq 1024x1024,4096x4096,11008x4096} > /dev/null
   echo "bench rc $?"
   if [[ ${GPTQ_REF:-1} == 1 ]]; then timeout 120 python3 tools/golden/gptq_time.py > "$OUT/gptq_pytorch.jsonl"; cat "$OUT/gptq_pytorch.jsonl"; fi
 fi

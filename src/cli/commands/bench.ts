@@ -1,23 +1,29 @@
 import { writeFileSync } from 'node:fs';
 import { benchMarkdown, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
 import { gptqTiming } from '../../bench/gptq-bench';
-import type { GemvShape } from '../../quant/packed';
+import type { GemvKernel, GemvShape } from '../../quant/packed';
 import { formatProgress } from '../../progress';
 import type { Command } from '../command';
 import { log, printJson } from '../command';
 import { cliGpu } from '../gpu-node';
 import { nodeOrtPeer } from '../ort-node';
 
-function parseGemvShape(s: string): GemvShape {
+function parseGemvShape(s: string): GemvShape | undefined {
+  if (s === 'auto') return undefined;
   const [xw, ks] = s.split('x').map(Number);
-  if (!(xw > 0 && ks > 0) || xw * ks > 1024) throw new Error(`--gemv: "${s}" is not a workgroup shape XWxKSLICES (e.g. 32x16, at most 1024 invocations)`);
+  if (!(xw > 0 && ks > 0) || xw * ks > 1024) throw new Error(`--gemv: "${s}" is not a workgroup shape XWxKSLICES (e.g. 32x16, at most 1024 invocations) or auto`);
   return [xw, ks];
+}
+
+function parseGemvKernel(s: string): GemvKernel {
+  if (s !== 'f32' && s !== 'f16') throw new Error(`--gemv-kernels: "${s}" is not a GEMV kernel (f32 or f16; f16 needs shader-f16, on NVIDIA with --f16)`);
+  return s;
 }
 
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark the packed matmul kernels against fp32, onnxruntime-web MatMulNBits and a read probe; GPTQ layer times',
-  usage: 'quantlab bench [--shapes full|small] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv 8x32,16x32 (GEMV workgroup shapes XWxKSLICES to compare)] [--split-k 1,0 (GEMM slices to compare, 0 = auto)] [--act-order (also with a permuted input)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
+  usage: 'quantlab bench [--shapes full|small] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv auto,8x32,16x32 (GEMV workgroup shapes XWxKSLICES to compare; auto = the default)] [--gemv-kernels f32,f16] [--f16 (Dawn: shader-f16 on NVIDIA)] [--split-k 1,0 (GEMM slices to compare, 0 = auto)] [--act-order (also with a permuted input)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
   flags: ['no-ort', 'json', 'f16', 'act-order'],
   async run(args) {
     const gpu = await cliGpu(args);
@@ -44,6 +50,7 @@ export const benchCommand: Command = {
         ort: args.flag('no-ort') ? null : await nodeOrtPeer(),
         actOrder: args.flag('act-order'),
         splitKs: args.has('split-k') ? args.nums('split-k') : undefined,
+        gemvKernels: args.has('gemv-kernels') ? args.str('gemv-kernels', '').split(',').map(parseGemvKernel) : undefined,
         gemvShapes: args.has('gemv') ? args.str('gemv', '').split(',').map(parseGemvShape) : undefined,
         onProgress: (p) => log(formatProgress(p)),
       });

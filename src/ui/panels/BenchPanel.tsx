@@ -66,7 +66,7 @@ export function BenchPanel() {
                   <tr key={i}>
                     <td>{r.shape} {r.K}×{r.N}</td><td className="num">{r.M}</td><td>{r.contender}</td><td className="num">{fmt(r.gpuMicros, 1)}</td><td className="num">{fmt(r.callMicros, 1)}</td>
                     <td className="num">{fmt(r.gbps, 0)}</td><td className="num">{r.ofProbe === null ? '–' : `${(100 * r.ofProbe).toFixed(0)}%`}</td>
-                    <td className={r.check === 'pass' ? 'sig' : 'level-KR'} title={`max rel. error ${r.maxRelErr.toExponential(1)}`}>{r.check}</td>
+                    <td className={r.check === 'pass' ? 'sig' : 'level-KR'} title={`max error vs float64, relative to Σ|w·x|: ${r.maxErr.toExponential(1)}`}>{r.check}</td>
                   </tr>
                 ))}
               </tbody>

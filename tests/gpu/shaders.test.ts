@@ -1,0 +1,51 @@
+// The shader loader's feature blocks, and the bit identities the decoders of shaders/qmatmul.wgsl rest on.
+import { describe, expect, it } from 'vitest';
+import { shaderSource } from '../../src/gpu/shaders';
+import { f16ToF32 } from '../../src/model/safetensors';
+
+describe('shader loader', () => {
+  it('keeps `// @if f16` blocks only for the f16 variant, line numbers unchanged', () => {
+    const plain = shaderSource('qmatmul');
+    const f16 = shaderSource('qmatmul', ['f16']);
+    expect(plain).not.toMatch(/f16>|gemv4_f16|@if|@endif/);
+    expect(f16.startsWith('enable f16;\n')).toBe(true);
+    expect(f16).toMatch(/fn gemv4_f16/);
+    expect(f16).not.toMatch(/@if|@endif/);
+    // compile errors must point at the file's own lines: the dropped block leaves blank lines
+    expect(f16.split('\n').length).toBe(plain.split('\n').length + 1);
+  });
+});
+
+describe('code decoders (bit identities)', () => {
+  const f32 = (bits: number) => new Float32Array(Uint32Array.of(bits >>> 0).buffer)[0];
+
+  it('f32: a code masked in place under the exponent of 2^(23 - s) is 2^(23 - s) + code', () => {
+    for (const bits of [2, 3, 4, 8]) {
+      const mask = (1 << bits) - 1;
+      for (let s = 0; s + bits <= 23; s++) {
+        const e = ((150 - s) << 23) >>> 0;
+        for (let code = 0; code <= mask; code++) {
+          const word = (code << s) | ~(mask << s); // other codes' bits set: the mask must drop them
+          expect(f32((word & (mask << s)) | e) - f32(e)).toBe(code);
+        }
+      }
+    }
+  });
+
+  it('f16 pairs: both halves masked under the exponent of 2^(10 - s) give 2^(10 - s) + code', () => {
+    for (const bits of [2, 4, 8]) {
+      const mask = (1 << bits) - 1;
+      for (let s = 0; s + bits <= 10; s++) {
+        const e = (((25 - s) << 10) * 0x10001) >>> 0;
+        const magic = f16ToF32(Uint16Array.of(e & 0xffff))[0];
+        expect(magic).toBe(2 ** (10 - s));
+        for (let code = 0; code <= mask; code++) {
+          const other = mask - code; // a different code in the high half
+          const word = ((other << (s + 16)) | (code << s) | ~((mask << s) * 0x10001)) >>> 0;
+          const pair = f16ToF32(new Uint16Array(Uint32Array.of(((word & ((mask << s) * 0x10001)) | e) >>> 0).buffer));
+          expect([pair[0] - magic, pair[1] - magic]).toEqual([code, other]);
+        }
+      }
+    }
+  });
+});
