@@ -101,19 +101,41 @@ function fill(b: CommandBatch, entry: 'fill_f32' | 'fill_u32' | 'fill_f16x2', bu
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** GPU seconds per dispatch: median over repeats of (pass time / dispatches). */
+const WARMUP_MS = 200;
+/** GPU time each timed batch should take: enough that the GPU is busy, not waiting on the host, most of the time. */
+const BATCH_MS = 4;
+/** The clock primer before each timed batch: one wave of a large GPU, ~1 ms at full clock on the H100. */
+const SPIN_GROUPS = 1056, SPIN_ITERATIONS = 100_000;
+
+/**
+ * GPU seconds per dispatch: median over repeats of (pass time / dispatches). Each batch holds at least
+ * `dispatches` dispatches, more for short kernels (BATCH_MS of work), in multiples of `dispatches` so rotated
+ * weight copies are read equally often. Clocks: between batches the GPU waits for the host, and under
+ * memory-bound work with such gaps the H100 lowered its SM clock to 345-600 MHz mid-run (nvidia-smi), slowing
+ * the decode-bound kernels by up to 2x at random; a compute-bound primer (spin) queued before every batch keeps
+ * the clock at boost, so that contenders are compared at the same clock (as profilers lock clocks).
+ */
 async function gpuTime(gpu: Gpu, encode: (b: CommandBatch, i: number) => void, dispatches: number, repeats: number): Promise<number | null> {
   if (!gpu.hasTimestamps) return null;
-  const w = gpu.batch('warmup');
-  encode(w, 0);
-  await w.submit();
-  await gpu.flush();
+  const run = async (n: number) => {
+    if (!gpu.serialKernels) {
+      // ~1 ms of ALU work queued just before the timed batch (no host gap): see spin in shaders/bench.wgsl
+      gpu.batch('spin').dispatch({ shader: 'bench', entry: 'spin' }, { 1: gpu.scratch(SPIN_GROUPS * 256 * 4, 'spin') }, SPIN_GROUPS, new Params().u32(SPIN_ITERATIONS, 0).f32(0, 0)).submit();
+    }
+    const b = gpu.batch('timed');
+    for (let i = 0; i < n; i++) encode(b, i);
+    const ns = await b.submit({ timestamps: true });
+    return ns === null ? null : ns / 1e9 / n;
+  };
+  const first = await run(dispatches);
+  const n = first ? dispatches * Math.max(1, Math.min(64, Math.ceil(BATCH_MS / 1e3 / (first * dispatches)))) : dispatches;
+  // warm-up: WARMUP_MS of the same work, to bring the clocks up after the host-side checks
+  const t0 = performance.now();
+  while (performance.now() - t0 < WARMUP_MS) await run(n);
   const times: number[] = [];
   for (let r = 0; r < repeats; r++) {
-    const b = gpu.batch('timed');
-    for (let i = 0; i < dispatches; i++) encode(b, i);
-    const ns = await b.submit({ timestamps: true });
-    if (ns !== null) times.push(ns / 1e9 / dispatches);
+    const t = await run(n);
+    if (t !== null) times.push(t);
   }
   return times.length ? median(times) : null;
 }
@@ -245,17 +267,24 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         // desc_act and the lab's own act-order quantization are run
         const order = opts.actOrder ? Int32Array.from(shuffled(Array.from({ length: K }, (_, k) => k), K + N)) : null;
         const xidx = order ? gpu.upload(Uint32Array.from(order), 'bench.xidx') : null;
-        for (const permuted of order ? [false, true] : [false]) {
+        // GPU times first, back to back, so that the GPU stays busy and at full clocks (the checks' and whole
+        // calls' host round trips leave it idle, and the H100 then drops its SM clock to a few hundred MHz);
+        // then each contender's check and whole-call time
+        const contenders = (order ? [false, true] : [false]).flatMap((permuted) => {
           const qs = permuted ? ps.map((p) => ({ ...p, order, xidx })) : ps;
-          for (const { shape, kernel, split, tag } of variants) {
-            const enc = (bb: CommandBatch, i: number) =>
-              qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, gemvKernel: kernel, splitK: split || undefined });
-            const check = await checkPacked(gpu, qs[0], x, yBuf, M, sample, enc);
-            const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
-            const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
-            const name = `quantlab ${bits}-bit G=${G}${permuted ? ' act-order' : ''}${tag}`;
-            record({ contender: name, bits, block: G, weightBytes: packedBytes(qs[0]), gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
-          }
+          return variants.map(({ shape, kernel, split, tag }) => ({
+            qs, kernel, name: `quantlab ${bits}-bit G=${G}${permuted ? ' act-order' : ''}${tag}`,
+            enc: (bb: CommandBatch, i: number) =>
+              qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, gemvKernel: kernel, splitK: split || undefined }),
+          }));
+        });
+        const gpuTimes: (number | null)[] = [];
+        for (const c of contenders) gpuTimes.push(await gpuTime(gpu, c.enc, Math.max(dispatchesMin, copies), repeats));
+        for (const [i, { qs, kernel, name, enc }] of contenders.entries()) {
+          const check = await checkPacked(gpu, qs[0], x, yBuf, M, sample, enc);
+          const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
+          const gpuS = gpuTimes[i];
+          record({ contender: name, bits, block: G, weightBytes: packedBytes(qs[0]), gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
         }
         xidx?.destroy();
         ps.forEach((p) => [p.qweight, p.qzeros, p.scales].forEach((x) => x.destroy()));

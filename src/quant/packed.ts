@@ -89,11 +89,20 @@ export function checkKernelShape(cols: number, groupSize: number, what: string):
 export type GemvShape = readonly [number, number];
 
 /**
- * The default GEMV shape, chosen on the H100 with `quantlab bench --gemv` (bench/results/): 8 x 32; the f16
- * kernel takes 16 x 32 where there are outputs enough for >= 192 workgroups of 64 (8B MLP shapes).
+ * The default GEMV shape for a weight of `rows` x `cols`, chosen on the H100 with `quantlab bench --gemv`
+ * (bench/results/2026-11-23-h100-gemv-shapes-*.json): 8 x 32 where there are many outputs; more K slices where
+ * there are few outputs and a long K (down projections: 4 x 64, 4 x 128 for the f16 kernel), so that enough
+ * invocations stream the weights; 16 x 32 for the f16 kernel on >= 12288 outputs. Capped at the device's
+ * invocations per workgroup (256 by default in WebGPU).
  */
-export function gemvShapeFor(kernel: GemvKernel, rows: number): GemvShape {
-  return kernel === 'f16' && rows >= 12288 ? [16, 32] : [8, 32];
+export function gemvShapeFor(kernel: GemvKernel, rows: number, cols: number, maxInvocations = 256): GemvShape {
+  const quads = rows / 4, chunks = cols / 32;
+  let shape: [number, number] = [8, 32];
+  if (kernel === 'f16' && rows >= 12288) shape = [16, 32];
+  else if (quads < 2048 && chunks >= 64) shape = kernel === 'f16' && chunks >= 256 ? [4, 128] : [4, 64];
+  while (shape[0] * shape[1] > maxInvocations && shape[1] > 32) shape[1] /= 2;
+  while (shape[0] * shape[1] > maxInvocations && shape[0] > 1) shape[0] /= 2;
+  return shape;
 }
 
 /**
@@ -138,7 +147,7 @@ export function qmatmul(
   }
   if (gemv) {
     // xidx, when still set, is read by the kernel itself (flag bit 2)
-    const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, p.rows);
+    const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, p.rows, p.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
     const constants = { BITS: p.bits, XW, KSLICES };
     const flags = base | (xidx ? 4 : 0);
     if (kernel === 'f16') {

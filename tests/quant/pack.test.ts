@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { matmulRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { defaultGemvKernel, packWeights, qmatmul, qweightWords, splitKFor, zeroWords } from '../../src/quant/packed';
+import { defaultGemvKernel, gemvShapeFor, packWeights, qmatmul, readDequantized, qweightWords, splitKFor, zeroWords } from '../../src/quant/packed';
 import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
 
@@ -87,6 +87,36 @@ describe('GPU packing and the dequantizing matmul', () => {
       });
     }
   }
+
+  it('GEMV shapes: the measured choices, capped at the device limit; a 4 x 64 GEMV = the reference', async () => {
+    // shapes of bench/results (Qwen3-0.6B, Llama-3.2-1B, 8B): [rows, cols] -> f32, f16
+    const cases: [number, number, number[], number[]][] = [
+      [3072, 1024, [8, 32], [8, 32]], [1024, 3072, [4, 64], [4, 64]], [8192, 2048, [8, 32], [8, 32]], [2048, 8192, [4, 64], [4, 128]],
+      [4096, 4096, [4, 64], [4, 64]], [14336, 4096, [8, 32], [16, 32]], [4096, 14336, [4, 64], [4, 128]], [28672, 4096, [8, 32], [16, 32]],
+    ];
+    for (const [rows, cols, f32, f16] of cases) {
+      expect(gemvShapeFor('f32', rows, cols, 1024), `f32 ${rows}x${cols}`).toEqual(f32);
+      expect(gemvShapeFor('f16', rows, cols, 1024), `f16 ${rows}x${cols}`).toEqual(f16);
+    }
+    expect(gemvShapeFor('f16', 2048, 8192, 256)).toEqual([4, 64]);
+    expect(gemvShapeFor('f16', 14336, 4096, 256)).toEqual([8, 32]);
+    expect(gemvShapeFor('f16', 14336, 4096, 128)).toEqual([4, 32]);
+    // the default shape of a long-K matrix with few outputs (4 x 64 under SwiftShader's 256 invocations)
+    const gpu = await testGpu();
+    const rows = 12, cols = 2048;
+    const W = randomF32(rows * cols, 31, 0.3);
+    const q = await rtnQuantize(gpu, gpu.upload(W, 'W'), rows, cols, { bits: 4, groupSize: 128, sym: false });
+    const b = gpu.batch();
+    const packed = packWeights(gpu, b, q, { descAct: false });
+    await b.submit();
+    const x = randomF32(cols, 32);
+    const y = gpu.buffer(rows * 4, 'y');
+    const b2 = gpu.batch();
+    qmatmul(b2, packed, gpu.upload(x, 'x'), y, 1, { empty: gpu.empty, gemv: true });
+    await b2.submit();
+    const What = Float64Array.from(await readDequantized(gpu, packed));
+    expect(maxRelErr(await gpu.readF32(y, rows), matmulRef(x, What, 1, rows, cols))).toBeLessThan(1e-5);
+  });
 
   it('the f16 GEMV is refused with a reason where it cannot run', async () => {
     const gpu = await testGpu();
