@@ -192,6 +192,8 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
   const G = opts.groupSize ?? 128;
   const rotate = opts.rotateBytes ?? 512 * 2 ** 20;
   const repeats = opts.repeats ?? 5;
+  // whole calls vary more (host scheduling, map latency): more repeats, still cheap
+  const callRepeats = 3 * repeats;
   const dispatchesMin = opts.dispatches ?? 8;
   const notes: string[] = [];
   const rows: BenchRow[] = [];
@@ -229,7 +231,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         const enc = (bb: CommandBatch, i: number) => matmul(bb, xBuf, ws[i % copies], yBuf, M, N, K, { empty: gpu.empty });
         const check = await checkDense(gpu, xBuf, x, ws[0], yBuf, M, N, K, sample, enc);
         const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
-        const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
+        const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), callRepeats);
         record({ contender: 'fp32 matmul', bits: 32, block: null, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < TOL_F32 ? 'pass' : 'FAIL', maxErr: check });
         ws.forEach((w) => w.destroy());
       }
@@ -278,12 +280,13 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
               qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, gemvKernel: kernel, splitK: split || undefined }),
           }));
         });
-        const gpuTimes: (number | null)[] = [];
+        const gpuTimes: (number | null)[] = [], callTimes: number[] = [];
         for (const c of contenders) gpuTimes.push(await gpuTime(gpu, c.enc, Math.max(dispatchesMin, copies), repeats));
+        // whole calls before the checks, whose readback of every packed word (tens of MB) disturbs the host
+        for (const c of contenders) callTimes.push(await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => c.enc(bb, 0), callRepeats));
         for (const [i, { qs, kernel, name, enc }] of contenders.entries()) {
           const check = await checkPacked(gpu, qs[0], x, yBuf, M, sample, enc);
-          const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), repeats);
-          const gpuS = gpuTimes[i];
+          const gpuS = gpuTimes[i], callS = callTimes[i];
           record({ contender: name, bits, block: G, weightBytes: packedBytes(qs[0]), gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
         }
         xidx?.destroy();
@@ -304,7 +307,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
               err = Math.max(err, dotErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want, w, x));
             }
             const times: number[] = [];
-            for (let r = 0; r < repeats; r++) {
+            for (let r = 0; r < callRepeats; r++) {
               const t0 = performance.now();
               await s.run(x, M, K);
               times.push((performance.now() - t0) / 1000);

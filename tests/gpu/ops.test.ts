@@ -17,6 +17,20 @@ describe('forward-pass kernels', () => {
     expect(maxRelErr(await gpu.readF32(out, idx.length * C), gatherRowsRef(table, idx, C))).toBe(0);
   });
 
+  it('uploads of 1-16 MiB go through the mapped staging pool and land intact, at an offset too', async () => {
+    const gpu = await testGpu();
+    const n = (3 << 20) / 8; // 1.5 MiB of f32
+    const buf = gpu.buffer(n * 4 + 256, 'big');
+    const before = gpu.stagedWrites;
+    for (let i = 0; i < 4; i++) {
+      const data = randomF32(n, 100 + i);
+      gpu.write(buf, data, i % 2 ? 256 : 0);
+      expect(await gpu.readF32(buf, n, i % 2 ? 64 : 0)).toEqual(data);
+    }
+    // the first upload makes the pooled buffer (writeBuffer meanwhile); the later ones use it
+    expect(gpu.stagedWrites - before).toBeGreaterThanOrEqual(2);
+  });
+
   it('swiglu', async () => {
     const gpu = await testGpu();
     const n = 1000;

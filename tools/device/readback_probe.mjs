@@ -34,6 +34,30 @@ for (const kb of [4, 16, 56, 64, 256, 1024, 4096, 7168]) {
     await device.queue.onSubmittedWorkDone();
     wab.push(performance.now() - t0);
   }
-  console.log(`${kb} KB: write (ArrayBuffer) + wait ${med(wab).toFixed(3)} ms, write+wait ${med(write).toFixed(3)} ms, read (reused staging) ${med(reuse).toFixed(3)} ms, read (new staging) ${med(fresh).toFixed(3)} ms`);
+  // uploads through a mapped staging buffer instead of writeBuffer: a reused MAP_WRITE buffer (mapAsync each
+  // time), and a fresh one mapped at creation
+  const wstage = device.createBuffer({ size, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC });
+  const mapped = [], created = [], idle = [];
+  for (let i = 0; i < 15; i++) {
+    let t0 = performance.now();
+    await wstage.mapAsync(GPUMapMode.WRITE);
+    new Float32Array(wstage.getMappedRange()).set(data);
+    wstage.unmap();
+    let e = device.createCommandEncoder(); e.copyBufferToBuffer(wstage, 0, src, 0, size); device.queue.submit([e.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    mapped.push(performance.now() - t0);
+    t0 = performance.now();
+    const s3 = device.createBuffer({ size, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    new Float32Array(s3.getMappedRange()).set(data);
+    s3.unmap();
+    e = device.createCommandEncoder(); e.copyBufferToBuffer(s3, 0, src, 0, size); device.queue.submit([e.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    s3.destroy();
+    created.push(performance.now() - t0);
+    t0 = performance.now();
+    await device.queue.onSubmittedWorkDone();
+    idle.push(performance.now() - t0);
+  }
+  console.log(`${kb} KB: write (ArrayBuffer) + wait ${med(wab).toFixed(3)} ms, write+wait ${med(write).toFixed(3)} ms, write via mapped staging ${med(mapped).toFixed(3)} ms, via mappedAtCreation ${med(created).toFixed(3)} ms, wait alone ${med(idle).toFixed(3)} ms, read (reused staging) ${med(reuse).toFixed(3)} ms, read (new staging) ${med(fresh).toFixed(3)} ms`);
 }
 process.exit(0);
