@@ -257,11 +257,14 @@ export class Gpu {
     const len = data.byteLength;
     const stage = this.uploads.find((u) => u.ready && u.buffer.size >= len && u.buffer.size <= len * 2);
     if (!stage) {
-      if (this.uploads.length < 2 && !this.uploads.some((u) => u.buffer.size >= len && u.buffer.size <= len * 2)) {
+      if (!this.uploads.some((u) => u.buffer.size >= len && u.buffer.size <= len * 2)) {
+        // a new size: make its buffer, evicting the least recently used beyond two
+        if (this.uploads.length >= 2) this.uploads.shift()?.buffer.destroy();
         this.rearm({ buffer: this.device.createBuffer({ size: len, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.COPY_SRC, label: 'upload' }), ready: false });
       }
       return false;
     }
+    this.uploads = [...this.uploads.filter((u) => u !== stage), stage]; // most recently used last
     new Uint8Array(stage.buffer.getMappedRange(0, len)).set(new Uint8Array(data.buffer, data.byteOffset, len));
     stage.buffer.unmap();
     stage.ready = false;
