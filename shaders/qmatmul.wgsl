@@ -358,7 +358,9 @@ fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
 }
 
 // Each invocation walks its K chunks two at a time, both chunks' words loaded before either is decoded:
-// twice the bytes in flight per invocation (7-10% faster on the H100 where K is long).
+// twice the bytes in flight per invocation (7-10% faster on the H100 where K is long). gemv_inputs and
+// gemv_chunk are inputs32 and chunk4, or in the module's shader-f16 variant their half-precision versions
+// (end of file; a wrapper around the f16 decode, rather than this direct call, cost 10% on 4 x 128 shapes).
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
@@ -368,9 +370,9 @@ fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
   for (; c + KSLICES < chunks; c += 2u * KSLICES) {
     let wa = words4(n0, c);
     let wb = words4(n0, c + KSLICES);
-    acc += chunk4(n0, c, wa, inputs32(c)) + chunk4(n0, c + KSLICES, wb, inputs32(c + KSLICES));
+    acc += gemv_chunk(n0, c, wa, gemv_inputs(c)) + gemv_chunk(n0, c + KSLICES, wb, gemv_inputs(c + KSLICES));
   }
-  if (c < chunks) { acc += chunk4(n0, c, words4(n0, c), inputs32(c)); }
+  if (c < chunks) { acc += gemv_chunk(n0, c, words4(n0, c), gemv_inputs(c)); }
   gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
 }
 
@@ -404,7 +406,7 @@ struct Pairs16 {
 
 /** The chunk's 32 inputs as the pairs the words hold: pair i = inputs (w * CPW + j, w * CPW + j + CPW / 2)
  *  with w = i / (CPW / 2), j = i % (CPW / 2), CPW = 32 / BITS codes per word. */
-fn input_pairs(c: u32) -> Pairs16 {
+fn gemv_inputs(c: u32) -> Pairs16 {
   var xs: array<vec4<f32>, 8>;
   for (var q = 0u; q < 8u; q++) { xs[q] = x4[c * 8u + q]; }
   let cph = 16u / BITS;
@@ -417,7 +419,7 @@ fn input_pairs(c: u32) -> Pairs16 {
   return r;
 }
 
-fn chunk4_f16(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16) -> vec4<f32> {
+fn gemv_chunk(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16) -> vec4<f32> {
   let cph = 16u / BITS;
   let g = (c * 32u) / p.G;
   let z = zeros4(g, n0);
@@ -443,18 +445,12 @@ fn chunk4_f16(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16) -> vec4<
   return out;
 }
 
-@compute @workgroup_size(XW, KSLICES)
-fn gemv4_f16(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
-  let chunks = p.K / 32u;
-  var acc = vec4<f32>(0.0);
-  var c = lid.y;
-  for (; c + KSLICES < chunks; c += 2u * KSLICES) {
-    let wa = words4(n0, c);
-    let wb = words4(n0, c + KSLICES);
-    acc += chunk4_f16(n0, c, wa, input_pairs(c)) + chunk4_f16(n0, c + KSLICES, wb, input_pairs(c + KSLICES));
-  }
-  if (c < chunks) { acc += chunk4_f16(n0, c, words4(n0, c), input_pairs(c)); }
-  gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
+// @else
+// gemv4's chunk inputs and decode in the f32 variant of the module (the f16 variant defines them above)
+fn gemv_inputs(c: u32) -> Inputs32 {
+  return inputs32(c);
+}
+fn gemv_chunk(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Inputs32) -> vec4<f32> {
+  return chunk4(n0, c, words, xs);
 }
 // @endif

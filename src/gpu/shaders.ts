@@ -1,8 +1,9 @@
 // The one shader loader. Every WGSL file in shaders/ is imported as text by Vite's glob import, which works
 // the same in the browser bundle, in Vitest (Dawn) and in the Vite-built CLI: one code path for the text.
 // Files hold no `enable` directives; the loader prepends those a variant asks for. Code that needs a feature
-// sits between `// @if <feature>` and `// @endif` lines and is dropped when the variant does not ask for it
-// (WGSL rejects an f16 type anywhere in a module without `enable f16`, even in an unused function).
+// sits between `// @if <feature>` and `// @endif` lines (with an optional `// @else` branch for the variants
+// without it) and is dropped when the variant does not ask for it (WGSL rejects an f16 type anywhere in a
+// module without `enable f16`, even in an unused function).
 
 const files = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<
   string,
@@ -28,23 +29,36 @@ export function shaderSource(name: string, features: readonly ShaderFeature[] = 
   return enables + keepFeatureBlocks(text, features, name);
 }
 
-/** Drops the `// @if <feature>` .. `// @endif` blocks of features not enabled (blank lines keep line numbers). */
+/**
+ * Keeps the `// @if <feature>` .. (`// @else` ..) `// @endif` branch that applies to the enabled features and
+ * blanks the other (blank lines keep the file's line numbers in compile errors).
+ */
 function keepFeatureBlocks(text: string, features: readonly ShaderFeature[], name: string): string {
-  let dropping: string | null = null;
+  // inside a block: whether its lines are kept; null outside
+  let keep: boolean | null = null;
+  let seenElse = false;
   const lines = text.split('\n').map((line, i) => {
+    const where = `shaders/${name}.wgsl:${i + 1}`;
     const open = /^\s*\/\/ @if (\S+)\s*$/.exec(line);
     if (open) {
-      if (dropping !== null) throw new Error(`shaders/${name}.wgsl:${i + 1}: nested "// @if" blocks are not supported`);
-      dropping = features.includes(open[1] as ShaderFeature) ? '' : open[1];
+      if (keep !== null) throw new Error(`${where}: nested "// @if" blocks are not supported`);
+      keep = features.includes(open[1] as ShaderFeature);
+      seenElse = false;
+      return '';
+    }
+    if (/^\s*\/\/ @else\s*$/.test(line)) {
+      if (keep === null || seenElse) throw new Error(`${where}: "// @else" outside an "// @if" block`);
+      keep = !keep;
+      seenElse = true;
       return '';
     }
     if (/^\s*\/\/ @endif\s*$/.test(line)) {
-      if (dropping === null) throw new Error(`shaders/${name}.wgsl:${i + 1}: "// @endif" without "// @if"`);
-      dropping = null;
+      if (keep === null) throw new Error(`${where}: "// @endif" without "// @if"`);
+      keep = null;
       return '';
     }
-    return dropping ? '' : line;
+    return keep === false ? '' : line;
   });
-  if (dropping !== null) throw new Error(`shaders/${name}.wgsl: "// @if" block not closed`);
+  if (keep !== null) throw new Error(`shaders/${name}.wgsl: "// @if" block not closed`);
   return lines.join('\n');
 }

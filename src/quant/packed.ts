@@ -150,15 +150,14 @@ export function qmatmul(
     const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, p.rows, p.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
     const constants = { BITS: p.bits, XW, KSLICES };
     const flags = base | (xidx ? 4 : 0);
-    if (kernel === 'f16') {
-      const bindings = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
-      b.dispatch({ shader: 'qmatmul', entry: 'gemv4_f16', constants, features: ['f16'] }, bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
-    } else if (p.rows % 4 === 0) {
+    if (p.rows % 4 === 0) {
       // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel); the contiguous
-      // variant reads no input order, so its layout has no binding 5
+      // variant reads no input order, so its layout has no binding 5. The f16 kernel is gemv4 compiled with
+      // shader-f16 (its input was gathered above).
       const bindings: Record<number, Binding> = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
       if (xidx) bindings[5] = xidx;
-      b.dispatch({ shader: 'qmatmul', entry: xidx ? 'gemv4_perm' : 'gemv4', constants }, bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
+      const spec = { shader: 'qmatmul', entry: xidx ? 'gemv4_perm' : 'gemv4', constants, features: kernel === 'f16' ? ['f16' as const] : [] };
+      b.dispatch(spec, bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
     } else {
       // one output per invocation, for out features not a multiple of 4
       b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants }, [x, p.qweight, p.qzeros, p.scales, xidx ?? opts.empty, p.bias ?? opts.empty, y],

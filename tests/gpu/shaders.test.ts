@@ -7,10 +7,12 @@ describe('shader loader', () => {
   it('keeps `// @if f16` blocks only for the f16 variant, line numbers unchanged', () => {
     const plain = shaderSource('qmatmul');
     const f16 = shaderSource('qmatmul', ['f16']);
-    expect(plain).not.toMatch(/f16>|gemv4_f16|@if|@endif/);
+    expect(plain).not.toMatch(/f16>|Pairs16|@if|@else|@endif/);
+    expect(plain.match(/fn gemv_chunk/g)).toHaveLength(1); // the @else branch
     expect(f16.startsWith('enable f16;\n')).toBe(true);
-    expect(f16).toMatch(/fn gemv4_f16/);
-    expect(f16).not.toMatch(/@if|@endif/);
+    expect(f16).toMatch(/fn gemv_chunk\(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16\)/);
+    expect(f16.match(/fn gemv_chunk/g)).toHaveLength(1); // the @if branch
+    expect(f16).not.toMatch(/@if|@else|@endif/);
     // compile errors must point at the file's own lines: the dropped block leaves blank lines
     expect(f16.split('\n').length).toBe(plain.split('\n').length + 1);
   });
