@@ -1,4 +1,4 @@
-// Loads --model (and, later, --quantized) for commands that run the model.
+// Loads --model for commands that run the model: a float checkpoint, or a GPTQ one (packed weights).
 import type { Gpu } from '../gpu/gpu';
 import { TextTokenizer } from '../model/tokenizer';
 import { loadModel } from '../quant/load';

@@ -6,8 +6,8 @@ import { loadForCli } from '../load';
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'greedy text generation with a KV cache',
-  usage: 'quantlab generate --model PATH --prompt "..." [--max-tokens 64] [--quantized DIR] [--json]',
-  flags: ['json'],
+  usage: 'quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. quantize --out, runs packed) --prompt "..." [--max-tokens 64] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--json]',
+  flags: ['json', 'f16'],
   async run(args) {
     const gpu = await cliGpu(args);
     const { model, tokenizer } = await loadForCli(gpu, args);

@@ -7,7 +7,7 @@ import { loadForCli } from '../load';
 export const logitsCommand: Command = {
   name: 'logits',
   summary: 'print the logits of every position for token ids (or a text) as JSON {"logits": [[...]]}',
-  usage: 'quantlab logits --model PATH (--tokens 1,2,3 | --text "...") [--quantized DIR]',
+  usage: 'quantlab logits --model PATH|ID (a GPTQ checkpoint runs packed) (--tokens 1,2,3 | --text "...")',
   async run(args) {
     const gpu = await cliGpu(args);
     const { model, tokenizer } = await loadForCli(gpu, args);
