@@ -71,6 +71,12 @@ export class Args {
     });
   }
 
+  /** Options given that the command's usage does not name (nor its flags): refused before it runs. */
+  undocumented(usage: string): string[] {
+    const known = new Set([...(usage.match(/--[a-z0-9-]+/g) ?? []).map((o) => o.slice(2)), ...this.flags, 'help']);
+    return [...this.opts.keys()].filter((k) => !known.has(k));
+  }
+
   /** Options given but never read: almost always a typo. */
   unknown(): string[] {
     return [...this.opts.keys()].filter((k) => !this.used.has(k));

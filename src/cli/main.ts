@@ -32,6 +32,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const args = new Args(rest, new Set(cmd.flags ?? []));
+  const undocumented = args.undocumented(cmd.usage);
+  if (undocumented.length) {
+    // refused up front: an ignored option (a typo, or one another command takes) would run the wrong thing
+    process.stderr.write(`quantlab ${name}: unknown option(s) ${undocumented.map((u) => `--${u}`).join(', ')}\nusage: ${cmd.usage}\n`);
+    return 2;
+  }
   try {
     await cmd.run(args);
     const unknown = args.unknown();

@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'run the mini benchmarks (perplexity, KM/KA/KR tasks) on a model, float or quantized',
-  usage: 'quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--fewshot K] [--seed S] [--out results.json]',
+  usage: 'quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json]',
   async run(args) {
     const gpu = await cliGpu(args);
     const { ckpt, tokenizer, model } = await loadForCli(gpu, args);

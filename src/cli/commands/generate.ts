@@ -6,7 +6,7 @@ import { loadForCli } from '../load';
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'greedy text generation with a KV cache',
-  usage: 'quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. quantize --out, runs packed) --prompt "..." [--max-tokens 64] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--json]',
+  usage: 'quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--json]',
   flags: ['json', 'f16'],
   async run(args) {
     const gpu = await cliGpu(args);

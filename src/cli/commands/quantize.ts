@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a model with GPTQ (or RTN) on the GPU and export it in the GPTQModel format',
-  usage: 'quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] --out DIR',
+  usage: 'quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR',
   flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups'],
   async run(args) {
     const bits = args.num('bits', 4);
