@@ -112,8 +112,13 @@ export function gemvShapeFor(kernel: GemvKernel, rows: number, cols: number, max
 export type GemvKernel = 'f32' | 'f16';
 const F16_GEMV_BITS = [2, 4, 8];
 
-/** The GEMV kernel qmatmul picks for these weights when the caller names none. */
+/**
+ * The GEMV kernel qmatmul picks for these weights when the caller names none: f16 where it can run, except for
+ * act-order weights below GATHER_GEMV_WEIGHTS, where the f32 kernel reading its input through the permutation
+ * beats the f16 one behind a gather dispatch (bench/results/2026-11-23-h100-act-order-f16.txt).
+ */
 export function defaultGemvKernel(gpu: Gpu, p: PackedWeights): GemvKernel {
+  if (p.xidx && p.rows * p.cols < GATHER_GEMV_WEIGHTS) return 'f32';
   return gpu.hasF16 && F16_GEMV_BITS.includes(p.bits) && p.rows % 4 === 0 ? 'f16' : 'f32';
 }
 

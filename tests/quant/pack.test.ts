@@ -132,8 +132,11 @@ describe('GPU packing and the dequantizing matmul', () => {
       };
       if (bits === 3) await expect(run()).rejects.toThrow(/bits 2, 4 or 8.*gemvKernel 'f32'/);
       else if (!gpu.hasF16) await expect(run()).rejects.toThrow(/no "shader-f16" feature/);
-      // the default picks f16 exactly where it can run
+      // the default picks f16 exactly where it can run, except for small act-order weights (f32 reads the
+      // permuted input itself there); a large act-order weight (input gathered first either way) takes f16
       expect(defaultGemvKernel(gpu, packed)).toBe(gpu.hasF16 && bits !== 3 ? 'f16' : 'f32');
+      expect(defaultGemvKernel(gpu, { ...packed, xidx: gpu.empty })).toBe('f32');
+      expect(defaultGemvKernel(gpu, { ...packed, xidx: gpu.empty, rows: 8192, cols: 4096 })).toBe(gpu.hasF16 && bits !== 3 ? 'f16' : 'f32');
     }
   });
 
