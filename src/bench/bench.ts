@@ -196,6 +196,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
   const callRepeats = 3 * repeats;
   const dispatchesMin = opts.dispatches ?? 8;
   const notes: string[] = [];
+  if (opts.gemvKernels?.includes('f16') && !gpu.hasF16) notes.push('f16 GEMV not run: the adapter has no shader-f16 (Dawn on NVIDIA: --f16)');
   const rows: BenchRow[] = [];
   const total = shapes.length * batches.length;
   let step = 0;
