@@ -1,6 +1,32 @@
 // Small controls shared by the panels.
-import type { ReactNode } from 'react';
+import { type ReactNode, useRef, useState } from 'react';
+import { CancelledError } from '../gpu/errors';
 import { formatProgress, type Progress } from '../progress';
+
+/**
+ * A panel's long task: the busy flag, its live progress and its cancellation. `run` hands the work an abort
+ * signal, reports its errors (a cancel too, where `reportCancel`: the user then sees what stopped) and always
+ * clears busy and progress.
+ */
+export function useTask(report: (e: unknown) => void, opts: { reportCancel?: boolean } = {}) {
+  const [busy, setBusy] = useState(false);
+  const [progress, setProgress] = useState<Progress | null>(null);
+  const abort = useRef<AbortController | null>(null);
+  async function run(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    setBusy(true);
+    const ac = new AbortController();
+    abort.current = ac;
+    try {
+      await work(ac.signal);
+    } catch (e) {
+      if (opts.reportCancel || !(e instanceof CancelledError)) report(e);
+    } finally {
+      setBusy(false);
+      setProgress(null);
+    }
+  }
+  return { busy, progress, setProgress, run, cancel: () => abort.current?.abort() };
+}
 
 export function ProgressLine({ progress, onCancel, extra }: { progress: Progress | null; onCancel?: () => void; extra?: ReactNode }) {
   return (

@@ -1,11 +1,9 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { type BenchReport, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
-import { CancelledError } from '../../gpu/errors';
-import type { Progress } from '../../progress';
 import { saveFile } from '../browser';
 import { useLab } from '../lab';
 import { browserOrtPeer } from '../ort-browser';
-import { Check, fmt, ProgressLine, Select } from '../widgets';
+import { Check, fmt, ProgressLine, Select, useTask } from '../widgets';
 
 export function BenchPanel() {
   const { gpu, report } = useLab();
@@ -15,29 +13,19 @@ export function BenchPanel() {
     if (gpu?.serialKernels) setSize('small');
   }, [gpu]);
   const [withOrt, setWithOrt] = useState(true);
-  const [progress, setProgress] = useState<Progress | null>(null);
   const [result, setResult] = useState<BenchReport | null>(null);
-  const [busy, setBusy] = useState(false);
-  const abort = useRef<AbortController | null>(null);
+  const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
 
   async function run() {
     if (!gpu) return;
-    setBusy(true);
-    const ac = new AbortController();
-    abort.current = ac;
-    try {
+    await runTask(async (signal) => {
       const small = size === 'small';
       setResult(await runBench(gpu, {
         shapes: small ? SMALL_SHAPES : SHAPES, batches: small ? [1, 4] : [1, 128], bits: small ? [3, 4] : [2, 3, 4, 8],
         rotateBytes: small ? 2 ** 20 : 512 * 2 ** 20, repeats: small ? 2 : 5, dispatches: small ? 2 : 8,
-        ort: withOrt ? await browserOrtPeer() : null, ortBlocks: small ? [32] : [32, 128], onProgress: setProgress, signal: ac.signal,
+        ort: withOrt ? await browserOrtPeer() : null, ortBlocks: small ? [32] : [32, 128], onProgress: setProgress, signal,
       }));
-    } catch (e) {
-      if (!(e instanceof CancelledError)) report(e);
-    } finally {
-      setBusy(false);
-      setProgress(null);
-    }
+    });
   }
 
   return (
@@ -52,7 +40,7 @@ export function BenchPanel() {
           <button onClick={run} disabled={!gpu || busy} data-testid="run-bench">Run benchmark</button>
           {result && <button className="ghost" onClick={() => saveFile('quantlab-bench.json', JSON.stringify(result, null, 1), 'application/json')}>Save JSON</button>}
         </div>
-        {busy && <ProgressLine progress={progress} onCancel={() => abort.current?.abort()} />}
+        {busy && <ProgressLine progress={progress} onCancel={cancel} />}
       </section>
       {result && (
         <section className="card" data-testid="bench-results">

@@ -1,32 +1,25 @@
-import { useRef, useState } from 'react';
-import { CancelledError } from '../../gpu/errors';
+import { useState } from 'react';
 import { evaluate, type EvalReport } from '../../eval/run';
 import { LEVELS, type Suite, TASKS } from '../../eval/tasks';
-import type { Progress } from '../../progress';
 import { reportRows } from '../../sweep/engine';
 import type { ConfigKey } from '../../sweep/results';
 import { browserData } from '../browser';
 import { useLab } from '../lab';
-import { fmt, ProgressLine, Select } from '../widgets';
+import { fmt, ProgressLine, Select, useTask } from '../widgets';
 
 export function EvaluatePanel() {
   const { gpu, loaded, quantized, addResults, report, inform } = useLab();
   const [suite, setSuite] = useState<Suite>('dict');
   const [chosen, setChosen] = useState<string[]>(['ppl', ...TASKS.filter((t) => t.suite === 'dict').map((t) => t.name)]);
   const [limit, setLimit] = useState(50);
-  const [progress, setProgress] = useState<Progress | null>(null);
   const [result, setResult] = useState<{ report: EvalReport; label: string; key: ConfigKey; quantSeconds: number } | null>(null);
-  const [busy, setBusy] = useState(false);
-  const abort = useRef<AbortController | null>(null);
+  const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
 
   async function run() {
     if (!gpu || !loaded) return;
-    setBusy(true);
-    const ac = new AbortController();
-    abort.current = ac;
-    try {
+    await runTask(async (signal) => {
       const model = quantized?.result.model ?? loaded.model;
-      const r = await evaluate(model, loaded.tokenizer, browserData, { tasks: chosen, suite, limit, pplWindows: 8, signal: ac.signal, onProgress: setProgress });
+      const r = await evaluate(model, loaded.tokenizer, browserData, { tasks: chosen, suite, limit, pplWindows: 8, signal, onProgress: setProgress });
       const o = quantized?.result.options;
       const key: ConfigKey = {
         model: loaded.name, family: loaded.ckpt.config.arch, n_params: loaded.ckpt.nonEmbeddingParams,
@@ -35,12 +28,7 @@ export function EvaluatePanel() {
         sym: o ? o.sym : true, act_order: o ? o.actOrder : false, mode: o?.method === 'gptq' ? (o.mode ?? 'sequential') : '', seed: quantized?.result.calibration?.seed ?? 0,
       };
       setResult({ report: r, label: quantized?.label ?? 'float model', key, quantSeconds: quantized?.result.seconds ?? 0 });
-    } catch (e) {
-      if (!(e instanceof CancelledError)) report(e);
-    } finally {
-      setBusy(false);
-      setProgress(null);
-    }
+    });
   }
 
   async function save() {
@@ -82,7 +70,7 @@ export function EvaluatePanel() {
           <button onClick={run} disabled={busy || !gpu} data-testid="evaluate">Evaluate</button>
           {result && !busy && <button className="ghost" onClick={save} title="Add these scores to the results store, beside the sweep's">Save to results</button>}
         </div>
-        {busy && <ProgressLine progress={progress} onCancel={() => abort.current?.abort()} />}
+        {busy && <ProgressLine progress={progress} onCancel={cancel} />}
       </section>
       {result ? <EvalTables report={result.report} label={result.label} /> : <section className="card empty"><h2>Scores</h2><p>Run the mini benchmarks to see accuracy per task and per knowledge level: memorisation (KM), application (KA), reasoning (KR).</p></section>}
     </div>

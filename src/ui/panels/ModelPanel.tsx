@@ -5,10 +5,9 @@ import { fetchModelFiles } from '../../model/hub';
 import type { ModelFiles } from '../../model/source';
 import { TextTokenizer } from '../../model/tokenizer';
 import { loadModel } from '../../quant/load';
-import { formatProgress, type Progress } from '../../progress';
 import { bundledUrl, cacheStorage, filesFromDrop, filesFromInput } from '../files';
 import { useLab } from '../lab';
-import { fmtN } from '../widgets';
+import { fmtN, ProgressLine, useTask } from '../widgets';
 
 export interface BundledModel {
   name: string;
@@ -33,30 +32,21 @@ export function useBundledModels(): BundledModel[] {
 export function ModelPanel() {
   const { gpu, loaded, setLoaded, report, inform } = useLab();
   const bundled = useBundledModels();
-  const [progress, setProgress] = useState<Progress | null>(null);
-  const [busy, setBusy] = useState(false);
+  // a cancelled download or load is reported too: the banner says what stopped
+  const { busy, progress, setProgress, run, cancel } = useTask(report, { reportCancel: true });
   const [hubId, setHubId] = useState('');
-  const abort = useRef<AbortController | null>(null);
   const autoloaded = useRef(false);
 
   async function load(source: string, get: (signal: AbortSignal) => Promise<ModelFiles>, name?: string) {
     if (!gpu) return;
-    setBusy(true);
-    const ac = new AbortController();
-    abort.current = ac;
-    try {
-      const files = await get(ac.signal);
+    await run(async (signal) => {
+      const files = await get(signal);
       const ckpt = await Checkpoint.open(files);
       const tokenizer = await TextTokenizer.load(files, ckpt.config);
-      const { model, notes } = await loadModel(gpu, ckpt, { onProgress: setProgress, signal: ac.signal });
+      const { model, notes } = await loadModel(gpu, ckpt, { onProgress: setProgress, signal });
       setLoaded({ ckpt, tokenizer, model, source, name: name ?? files.id.replace(/\/$/, '').replace(/^.*\//, '') });
       if (notes.length) inform(notes.join('; '));
-    } catch (e) {
-      report(e);
-    } finally {
-      setBusy(false);
-      setProgress(null);
-    }
+    });
   }
 
   const loadBundled = (name: string) =>
@@ -101,13 +91,7 @@ export function ModelPanel() {
           </label>
           <button type="submit" disabled={!gpu || busy || !hubId}>Download</button>
         </form>
-        {busy && (
-          <div className="progress" role="status">
-            <progress value={progress?.done ?? 0} max={progress?.total || 1} />
-            <span>{progress ? formatProgress(progress) : 'starting…'}</span>
-            <button className="ghost" onClick={() => abort.current?.abort()}>Cancel</button>
-          </div>
-        )}
+        {busy && <ProgressLine progress={progress} onCancel={cancel} />}
       </section>
       {loaded ? <ModelInfo /> : <section className="card empty"><h2>No model loaded</h2><p>{gpu ? 'Pick a bundled model, a folder or a Hugging Face id.' : 'Waiting for the GPU…'}</p></section>}
       {loaded && <Generate />}

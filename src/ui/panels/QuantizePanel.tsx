@@ -1,35 +1,28 @@
-import { useMemo, useRef, useState } from 'react';
-import { CancelledError } from '../../gpu/errors';
+import { useMemo, useState } from 'react';
 import { DenseLinear } from '../../model/linear';
 import { HF_LINEAR, LINEAR_NAMES, type LinearName } from '../../model/transformer';
-import type { Progress } from '../../progress';
 import { corpusTokens, drawCalibration } from '../../quant/calibration';
 import { exportQuantized } from '../../quant/export';
 import { groupGrid, PackedLinear, readDequantized } from '../../quant/packed';
 import { type LayerResult, quantizeModel, type QuantizeOptions } from '../../quant/quantize-model';
 import { browserData, saveFile, zip } from '../browser';
 import { useLab } from '../lab';
-import { Check, fmt, ProgressLine, Select } from '../widgets';
+import { Check, fmt, ProgressLine, Select, useTask } from '../widgets';
 
 const GROUPS = [32, 64, 128, 1024, -1];
 
 export function QuantizePanel() {
   const { gpu, loaded, quantized, setQuantized, report, inform } = useLab();
   const [opts, setOpts] = useState({ method: 'gptq' as 'gptq' | 'rtn', bits: 4, groupSize: 128, calib: 32, seqLen: 256, sym: true, actOrder: true, staticGroups: false, percdamp: 0.05, mode: 'sequential' as 'sequential' | 'shared', seed: 0 });
-  const [progress, setProgress] = useState<Progress | null>(null);
   const [layers, setLayers] = useState<LayerResult[]>([]);
-  const [busy, setBusy] = useState(false);
-  const abort = useRef<AbortController | null>(null);
+  const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
   const set = <K extends keyof typeof opts>(k: K, v: (typeof opts)[K]) => setOpts((o) => ({ ...o, [k]: v }));
   const maxLen = loaded?.model.config.maxPosition ?? 2048;
 
   async function run() {
     if (!gpu || !loaded) return;
-    setBusy(true);
     setLayers([]);
-    const ac = new AbortController();
-    abort.current = ac;
-    try {
+    await runTask(async (signal) => {
       const seqLen = Math.min(opts.seqLen, maxLen);
       let calib = null;
       if (opts.method === 'gptq') {
@@ -39,19 +32,14 @@ export function QuantizePanel() {
       }
       const qo: QuantizeOptions = { method: opts.method, bits: opts.bits, groupSize: opts.groupSize, sym: opts.sym, actOrder: opts.method === 'gptq' && opts.actOrder, staticGroups: opts.staticGroups, percdamp: opts.percdamp, mode: opts.mode };
       const result = await quantizeModel(loaded.model, calib, qo, {
-        signal: ac.signal,
+        signal,
         onProgress: setProgress,
         onLayer: (r) => setLayers((ls) => [...ls, r]),
       });
       const label = `${opts.method.toUpperCase()} ${opts.bits}-bit G=${opts.groupSize === -1 ? 'channel' : opts.groupSize}${opts.method === 'gptq' ? ` C_b=${opts.calib}` : ''}`;
       setQuantized({ result, label });
       inform(`${label}: ${result.layers.length} linear layers in ${result.seconds.toFixed(1)} s. Evaluate and Generate now use the quantized model.`);
-    } catch (e) {
-      if (!(e instanceof CancelledError)) report(e);
-    } finally {
-      setBusy(false);
-      setProgress(null);
-    }
+    });
   }
 
   async function exportZip() {
@@ -102,7 +90,7 @@ export function QuantizePanel() {
           {quantized && !busy && <button className="ghost" onClick={exportZip} title="Download the quantized checkpoint (GPTQModel format) as a zip of its folder">Export (GPTQ format)</button>}
           {quantized && !busy && <button className="ghost" onClick={() => setQuantized(null)} title="Go back to the float model">Discard</button>}
         </div>
-        {busy && <ProgressLine progress={progress} onCancel={() => abort.current?.abort()} />}
+        {busy && <ProgressLine progress={progress} onCancel={cancel} />}
         {quantized && !busy && <p className="muted small" data-testid="quantized-label">Active: {quantized.label}, {quantized.result.seconds.toFixed(1)} s.</p>}
       </section>
       <LayerHeatmap layers={shown} nLayers={loaded.model.config.layers} />
