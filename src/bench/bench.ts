@@ -10,7 +10,7 @@ import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
-import { defaultGemvKernel, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qmatmul, qweightWords, zeroWords } from '../quant/packed';
+import { f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qmatmul, qweightWords, zeroWords } from '../quant/packed';
 import { unpackBits } from '../quant/reference';
 import { f16ToF32 } from '../model/safetensors';
 import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
@@ -259,7 +259,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         // and GEMV kernels (f32 / f16) at M = 1, each kernel only for the bit widths it takes
         const shapes = opts.gemvShapes ?? [undefined], splits = opts.splitKs ?? [0];
         const kernels = (opts.gemvKernels ?? (gpu.hasF16 ? ['f32', 'f16'] : ['f32']))
-          .filter((k) => k !== 'f16' || defaultGemvKernel(gpu, ps[0]) === 'f16');
+          .filter((k) => k !== 'f16' || (gpu.hasF16 && f16GemvTakes(ps[0])));
         const variants = M === 1
           ? shapes.flatMap((shape) => kernels.map((kernel) => ({
             shape, kernel, split: 0,

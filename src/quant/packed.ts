@@ -112,6 +112,9 @@ export function gemvShapeFor(kernel: GemvKernel, rows: number, cols: number, max
 export type GemvKernel = 'f32' | 'f16';
 const F16_GEMV_BITS = [2, 4, 8];
 
+/** Whether the f16 GEMV takes these weights (bits 2/4/8, out features % 4 == 0); the device must have shader-f16. */
+export const f16GemvTakes = (p: PackedWeights) => F16_GEMV_BITS.includes(p.bits) && p.rows % 4 === 0;
+
 /**
  * The GEMV kernel qmatmul picks for these weights when the caller names none: f16 where it can run, except for
  * act-order weights below GATHER_GEMV_WEIGHTS, where the f32 kernel reading its input through the permutation
@@ -119,7 +122,7 @@ const F16_GEMV_BITS = [2, 4, 8];
  */
 export function defaultGemvKernel(gpu: Gpu, p: PackedWeights): GemvKernel {
   if (p.xidx && p.rows * p.cols < GATHER_GEMV_WEIGHTS) return 'f32';
-  return gpu.hasF16 && F16_GEMV_BITS.includes(p.bits) && p.rows % 4 === 0 ? 'f16' : 'f32';
+  return gpu.hasF16 && f16GemvTakes(p) ? 'f16' : 'f32';
 }
 
 /** y = x * dequant(W)^T through shaders/qmatmul.wgsl. */
@@ -137,7 +140,7 @@ export function qmatmul(
     new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits);
   const base = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
   const kernel = gemv ? (opts.gemvKernel ?? defaultGemvKernel(b.gpu, p)) : 'f32';
-  if (kernel === 'f16' && !(F16_GEMV_BITS.includes(p.bits) && p.rows % 4 === 0)) {
+  if (kernel === 'f16' && !f16GemvTakes(p)) {
     throw new RangeError(`qmatmul: the f16 GEMV takes bits 2, 4 or 8 and out features divisible by 4 (have ${p.bits} bits, ${p.rows} outputs); use gemvKernel 'f32'`);
   }
   // An act-order input is gathered into kernel order once (one pass over M x K) where that beats gathering it
