@@ -33,6 +33,13 @@ fn read_probe(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   if (acc.x == 1234.5678) { sink[gid.x] = acc.y + acc.z + acc.w; }
 }
 
+// The per-dispatch floor: one workgroup and a store that never happens, through the same read-write binding
+// as the probe, so that the dispatch pays what every kernel pays (launch, barrier) and nothing else.
+@compute @workgroup_size(64)
+fn empty(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x == p.n) { sink[0] = 1.0; }
+}
+
 @compute @workgroup_size(256)
 fn fill_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * 256u;

@@ -57,6 +57,11 @@ export interface BenchRow {
   gbps: number | null;
   /** gbps as a share of the read probe measured in the same run. */
   ofProbe: number | null;
+  /**
+   * GPU time of a streaming read of the same bytes in one dispatch (the read probe's kernel), over this row's
+   * GPU time: how close the kernel comes to a plain read of its weights, per-dispatch cost included.
+   */
+  ofRead: number | null;
   check: 'pass' | 'FAIL';
   /** Over sampled rows, vs float64: max |got - want| / sum_k |w_k x_k| (dotErr). */
   maxErr: number;
@@ -66,6 +71,8 @@ export interface BenchReport {
   adapter: string;
   date: string;
   probeGBps: number;
+  /** GPU time of an empty dispatch (one workgroup) among many: what every dispatch pays beyond its work. */
+  dispatchMicros: number | null;
   rows: BenchRow[];
   notes: string[];
 }
@@ -174,15 +181,24 @@ function dotErr(got: ArrayLike<number>, want: ArrayLike<number>, w: ArrayLike<nu
   return e;
 }
 
-/** Streaming read of `copies` buffers in turn: the bandwidth reference (GB/s). */
-async function readProbe(gpu: Gpu, bytes: number, copies: number, repeats: number): Promise<number | null> {
-  const n4 = Math.floor(bytes / 16);
+/** GPU seconds per streaming read of `bytes` (one dispatch), rotating through copies spanning `rotate` bytes. */
+async function readTime(gpu: Gpu, bytes: number, rotate: number, repeats: number): Promise<number | null> {
+  const n4 = Math.ceil(bytes / 16);
+  const copies = Math.max(1, Math.min(64, Math.ceil(rotate / (n4 * 16))));
   const bufs = Array.from({ length: copies }, () => gpu.buffer(n4 * 16, 'probe'));
-  const sink = gpu.buffer(4 * 65535 * 256, 'probe.sink');
   const groups = Math.min(65535, Math.max(1, Math.ceil(n4 / 256 / 8)));
+  const sink = gpu.buffer(4 * groups * 256, 'probe.sink');
   const t = await gpuTime(gpu, (b, i) => b.dispatch({ shader: 'bench', entry: 'read_probe' }, { 1: bufs[i % copies], 2: sink }, groups, new Params().u32(n4, 0).f32(0, 0)), copies * 2, repeats);
   for (const x of [...bufs, sink]) x.destroy();
-  return t === null ? null : (n4 * 16) / t / 1e9;
+  return t;
+}
+
+/** GPU seconds of an empty dispatch among many (bench.wgsl `empty`). */
+async function dispatchTime(gpu: Gpu, repeats: number): Promise<number | null> {
+  const sink = gpu.buffer(16, 'empty.sink');
+  const t = await gpuTime(gpu, (b) => b.dispatch({ shader: 'bench', entry: 'empty' }, { 2: sink }, 1, new Params().u32(0xffffffff, 0).f32(0, 0)), 64, repeats);
+  sink.destroy();
+  return t;
 }
 
 export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<BenchReport> {
@@ -204,8 +220,16 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
 
   progress('read probe');
   const probeBytes = Math.min(256 * 2 ** 20, Math.floor(gpu.adapter.limits.maxStorageBufferBindingSize / 2));
-  const probe = (await readProbe(gpu, probeBytes, Math.max(1, Math.ceil(rotate / probeBytes)), repeats)) ?? NaN;
+  const probeS = await readTime(gpu, probeBytes, rotate, repeats);
+  const probe = probeS ? Math.ceil(probeBytes / 16) * 16 / probeS / 1e9 : NaN;
+  const dispatchS = await dispatchTime(gpu, repeats);
   if (!gpu.hasTimestamps) notes.push('this adapter has no timestamp queries: only whole-call times');
+  // reads of each row's weight bytes in one dispatch, measured once per size
+  const sizedReads = new Map<number, number | null>();
+  const sizedRead = async (bytes: number) => {
+    if (!sizedReads.has(bytes)) sizedReads.set(bytes, await readTime(gpu, bytes, rotate, repeats));
+    return sizedReads.get(bytes) ?? null;
+  };
 
   for (const shape of shapes) {
     const { K, N } = shape;
@@ -216,9 +240,14 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
       const xBuf = gpu.upload(x, 'bench.x');
       const yBuf = gpu.buffer(M * N * 4, 'bench.y');
       const sample = [0, Math.floor(N / 2), N - 1];
-      const record = (r: Omit<BenchRow, 'shape' | 'K' | 'N' | 'M' | 'gbps' | 'ofProbe'>) => {
+      const record = async (r: Omit<BenchRow, 'shape' | 'K' | 'N' | 'M' | 'gbps' | 'ofProbe' | 'ofRead'>) => {
         const gbps = r.gpuMicros ? r.weightBytes / (r.gpuMicros * 1e-6) / 1e9 : null;
-        rows.push({ shape: shape.label, K, N, M, ...r, gbps, ofProbe: gbps !== null && Number.isFinite(probe) ? gbps / probe : null });
+        const read = r.gpuMicros ? await sizedRead(r.weightBytes) : null;
+        rows.push({
+          shape: shape.label, K, N, M, ...r, gbps,
+          ofProbe: gbps !== null && Number.isFinite(probe) ? gbps / probe : null,
+          ofRead: read && r.gpuMicros ? (read * 1e6) / r.gpuMicros : null,
+        });
       };
 
       // --- fp32 matmul (the lab's own dense kernel)
@@ -233,7 +262,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         const check = await checkDense(gpu, xBuf, x, ws[0], yBuf, M, N, K, sample, enc);
         const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
         const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), callRepeats);
-        record({ contender: 'fp32 matmul', bits: 32, block: null, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < TOL_F32 ? 'pass' : 'FAIL', maxErr: check });
+        await record({ contender: 'fp32 matmul', bits: 32, block: null, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < TOL_F32 ? 'pass' : 'FAIL', maxErr: check });
         ws.forEach((w) => w.destroy());
       }
 
@@ -288,7 +317,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         for (const [i, { qs, kernel, name, enc }] of contenders.entries()) {
           const check = await checkPacked(gpu, qs[0], x, yBuf, M, sample, enc);
           const gpuS = gpuTimes[i], callS = callTimes[i];
-          record({ contender: name, bits, block: G, weightBytes: packedBytes(qs[0]), gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
+          await record({ contender: name, bits, block: G, weightBytes: packedBytes(qs[0]), gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
         }
         xidx?.destroy();
         ps.forEach((p) => [p.qweight, p.qzeros, p.scales].forEach((x) => x.destroy()));
@@ -314,7 +343,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
               times.push((performance.now() - t0) / 1000);
             }
             await s.release();
-            record({ contender: `onnxruntime-web MatMulNBits 4-bit block ${block}`, bits: 4, block, weightBytes: model.weightBytes, gpuMicros: null, callMicros: median(times) * 1e6, check: err < TOL_F16 ? 'pass' : 'FAIL', maxErr: err });
+            await record({ contender: `onnxruntime-web MatMulNBits 4-bit block ${block}`, bits: 4, block, weightBytes: model.weightBytes, gpuMicros: null, callMicros: median(times) * 1e6, check: err < TOL_F16 ? 'pass' : 'FAIL', maxErr: err });
           } catch (e) {
             notes.push(`onnxruntime-web ${K}x${N} M=${M} block ${block}: ${(e as Error).message}`);
           }
@@ -326,7 +355,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
     }
   }
   progress('done');
-  return { adapter: gpu.adapterName, date: new Date().toISOString(), probeGBps: probe, rows, notes };
+  return { adapter: gpu.adapterName, date: new Date().toISOString(), probeGBps: probe, dispatchMicros: dispatchS && dispatchS * 1e6, rows, notes };
 }
 
 async function checkDense(gpu: Gpu, _xBuf: GPUBuffer, x: Float32Array, w: GPUBuffer, yBuf: GPUBuffer, M: number, N: number, K: number, sample: number[], enc: (b: CommandBatch, i: number) => void): Promise<number> {
@@ -372,12 +401,13 @@ async function checkPacked(gpu: Gpu, p: PackedWeights, x: Float32Array, yBuf: GP
 /** The report as a Markdown table (README, bench/results). */
 export function benchMarkdown(r: BenchReport): string {
   const f = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
+  const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
   const lines = [
-    `Adapter: ${r.adapter}. ${r.date}. Read probe: ${f(r.probeGBps, 0)} GB/s.`,
+    `Adapter: ${r.adapter}. ${r.date}. Read probe: ${f(r.probeGBps, 0)} GB/s. Empty dispatch: ${f(r.dispatchMicros)} µs.`,
     '',
-    '| shape (K x N) | M | contender | GPU µs | call µs | GB/s | % probe | check |',
-    '|---|---|---|---|---|---|---|---|',
-    ...r.rows.map((x) => `| ${x.shape} ${x.K}x${x.N} | ${x.M} | ${x.contender} | ${f(x.gpuMicros)} | ${f(x.callMicros)} | ${f(x.gbps, 0)} | ${x.ofProbe === null ? '-' : `${(100 * x.ofProbe).toFixed(0)}%`} | ${x.check} |`),
+    '| shape (K x N) | M | contender | GPU µs | call µs | GB/s | % probe | % same-size read | check |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.rows.map((x) => `| ${x.shape} ${x.K}x${x.N} | ${x.M} | ${x.contender} | ${f(x.gpuMicros)} | ${f(x.callMicros)} | ${f(x.gbps, 0)} | ${pct(x.ofProbe)} | ${pct(x.ofRead)} | ${x.check} |`),
   ];
   for (const n of r.notes) lines.push('', `note: ${n}`);
   return lines.join('\n');

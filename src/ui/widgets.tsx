@@ -82,6 +82,9 @@ export function Check({ label, title, checked, onChange }: { label: string; titl
 export const fmt = (x: number | null | undefined, d = 3): string =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(2) : x.toFixed(d);
 
+/** A share as a whole percentage ('–' when unknown). */
+export const pct = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(0)}%`);
+
 export function fmtN(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(0)}K`;
 }

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { benchMarkdown, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
+import { type BenchShape, benchMarkdown, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
 import { gptqTiming } from '../../bench/gptq-bench';
 import type { GemvKernel, GemvShape } from '../../quant/packed';
 import { formatProgress } from '../../progress';
@@ -15,6 +15,19 @@ function parseGemvShape(s: string): GemvShape | undefined {
   return [xw, ks];
 }
 
+/** --shapes: full, small, or K x N pairs (the named shapes where they match, e.g. 4096x14336). */
+function parseShapes(s: string): BenchShape[] {
+  if (s === 'full') return SHAPES;
+  if (s === 'small') return SMALL_SHAPES;
+  return s.split(',').map((one) => {
+    const [K, N] = one.split('x').map(Number);
+    if (!(Number.isInteger(K) && Number.isInteger(N) && K > 0 && N > 0 && K % 32 === 0)) {
+      throw new Error(`--shapes: "${one}" is not full, small or KxN (in x out features, K a multiple of 32, e.g. 4096x14336)`);
+    }
+    return [...SHAPES, ...SMALL_SHAPES].find((x) => x.K === K && x.N === N) ?? { label: 'custom', K, N };
+  });
+}
+
 function parseGemvKernel(s: string): GemvKernel {
   if (s !== 'f32' && s !== 'f16') throw new Error(`--gemv-kernels: "${s}" is not a GEMV kernel (f32 or f16; f16 needs shader-f16, on NVIDIA with --f16)`);
   return s;
@@ -23,10 +36,11 @@ function parseGemvKernel(s: string): GemvKernel {
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark the packed matmul kernels against fp32, onnxruntime-web MatMulNBits and a read probe; GPTQ layer times',
-  usage: 'quantlab bench [--shapes full|small] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv auto,8x32,16x32 (GEMV workgroup shapes XWxKSLICES to compare; auto = the default)] [--gemv-kernels f32,f16] [--f16 (Dawn: shader-f16 on NVIDIA)] [--split-k 1,0 (GEMM slices to compare, 0 = auto)] [--act-order (also with a permuted input)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
-  flags: ['no-ort', 'json', 'f16', 'act-order'],
+  usage: 'quantlab bench [--shapes full|small|KxN,... (e.g. 4096x14336)] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv auto,8x32,16x32 (GEMV workgroup shapes XWxKSLICES to compare; auto = the default)] [--gemv-kernels f32,f16] [--f16 (Dawn: shader-f16 on NVIDIA)] [--no-subgroups (sums in workgroup memory only, as without subgroups)] [--split-k 1,0 (GEMM slices to compare, 0 = auto)] [--act-order (also with a permuted input)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
+  flags: ['no-ort', 'json', 'f16', 'act-order', 'no-subgroups'],
   async run(args) {
     const gpu = await cliGpu(args);
+    if (args.flag('no-subgroups')) gpu.subgroupReduce = false;
     const out: Record<string, unknown> = { adapter: gpu.adapter };
     const gptq = args.optStr('gptq');
     if (gptq) {
@@ -42,7 +56,7 @@ export const benchCommand: Command = {
     }
     if (args.str('shapes', 'full') !== 'none') {
       const report = await runBench(gpu, {
-        shapes: args.str('shapes', 'full') === 'small' ? SMALL_SHAPES : SHAPES,
+        shapes: parseShapes(args.str('shapes', 'full')),
         batches: args.nums('batches', [1, 128]),
         bits: args.nums('bits', [2, 3, 4, 8]),
         groupSize: args.num('group', 128),

@@ -3,7 +3,7 @@ import { type BenchReport, runBench, SHAPES, SMALL_SHAPES } from '../../bench/be
 import { saveFile } from '../browser';
 import { useLab } from '../lab';
 import { browserOrtPeer } from '../ort-browser';
-import { Check, fmt, ProgressLine, Select, useTask } from '../widgets';
+import { Check, fmt, pct, ProgressLine, Select, useTask } from '../widgets';
 
 export function BenchPanel() {
   const { gpu, report } = useLab();
@@ -45,15 +45,15 @@ export function BenchPanel() {
       {result && (
         <section className="card" data-testid="bench-results">
           <h2>{result.adapter}</h2>
-          <p className="small">Read probe: <strong>{fmt(result.probeGBps, 0)} GB/s</strong>. {result.date}</p>
+          <p className="small">Read probe: <strong>{fmt(result.probeGBps, 0)} GB/s</strong>. Empty dispatch: {fmt(result.dispatchMicros, 1)} µs. {result.date}</p>
           <div className="scroll">
             <table className="small">
-              <thead><tr><th>shape (K×N)</th><th className="num">M</th><th>contender</th><th className="num">GPU µs</th><th className="num">call µs</th><th className="num">GB/s</th><th className="num">% probe</th><th>check</th></tr></thead>
+              <thead><tr><th>shape (K×N)</th><th className="num">M</th><th>contender</th><th className="num">GPU µs</th><th className="num">call µs</th><th className="num">GB/s</th><th className="num">% probe</th><th className="num" title="GPU time of a streaming read of the same bytes in one dispatch, over this kernel's time">% same-size read</th><th>check</th></tr></thead>
               <tbody>
                 {result.rows.map((r, i) => (
                   <tr key={i}>
                     <td>{r.shape} {r.K}×{r.N}</td><td className="num">{r.M}</td><td>{r.contender}</td><td className="num">{fmt(r.gpuMicros, 1)}</td><td className="num">{fmt(r.callMicros, 1)}</td>
-                    <td className="num">{fmt(r.gbps, 0)}</td><td className="num">{r.ofProbe === null ? '–' : `${(100 * r.ofProbe).toFixed(0)}%`}</td>
+                    <td className="num">{fmt(r.gbps, 0)}</td><td className="num">{pct(r.ofProbe)}</td><td className="num">{pct(r.ofRead)}</td>
                     <td className={r.check === 'pass' ? 'sig' : 'level-KR'} title={`max error vs float64, relative to Σ|w·x|: ${r.maxErr.toExponential(1)}`}>{r.check}</td>
                   </tr>
                 ))}
