@@ -88,30 +88,57 @@ fn main_scalar(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // ---- GEMV (M = 1) for GPUs: ROWS rows per workgroup of 256, vec4 loads strided across the workgroup so
-// that consecutive invocations read consecutive bytes, a tree reduction in workgroup memory.
+// that consecutive invocations read consecutive bytes; the partial sums are reduced in workgroup memory
+// (gemv: a tree), or across each subgroup first (gemv_subgroups: one subgroupAdd, then one slot per subgroup).
 override ROWS: u32 = 2u;
 var<workgroup> red: array<f32, 256>;
 
-@compute @workgroup_size(256)
-fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+/** This invocation's share of its row's dot product, and the row (n, clamped to a real row in nc). */
+fn gemv_part(wg: vec3<u32>, li: u32) -> f32 {
   let K4 = p.K / 4u;
   let per = 256u / ROWS;
-  let r = lid.x / per;
-  let t = lid.x % per;
-  let n = (wg.x + wg.y * 65535u) * ROWS + r;
+  let n = (wg.x + wg.y * 65535u) * ROWS + li / per;
   let nc = min(n, p.N - 1u);
   var s = 0.0;
-  for (var k = t; k < K4; k += per) { s += dot(x4[k], w4[nc * K4 + k]); }
-  red[lid.x] = s;
+  for (var k = li % per; k < K4; k += per) { s += dot(x4[k], w4[nc * K4 + k]); }
+  return s;
+}
+
+fn gemv_store(wg: vec3<u32>, li: u32, v: f32) {
+  let n = (wg.x + wg.y * 65535u) * ROWS + li / (256u / ROWS);
+  if (n >= p.N) { return; }
+  var r = v;
+  if ((p.flags & 1u) != 0u) { r += bias[n]; }
+  if ((p.flags & 2u) != 0u) { r += y[n]; }
+  y[n] = r;
+}
+
+@compute @workgroup_size(256)
+fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let per = 256u / ROWS;
+  red[li] = gemv_part(wg, li);
   workgroupBarrier();
   for (var h = per / 2u; h > 0u; h >>= 1u) {
-    if (t < h) { red[lid.x] += red[lid.x + h]; }
+    if (li % per < h) { red[li] += red[li + h]; }
     workgroupBarrier();
   }
-  if (t == 0u && n < p.N) {
-    var v = red[lid.x];
-    if ((p.flags & 1u) != 0u) { v += bias[n]; }
-    if ((p.flags & 2u) != 0u) { v += y[n]; }
-    y[n] = v;
+  if (li % per == 0u) { gemv_store(wg, li, red[li]); }
+}
+
+// @if subgroups
+// Needs subgroups laid out as aligned runs of consecutive invocations (Gpu.subgroupReduce) no longer than a
+// row's 256 / ROWS invocations, so that no subgroup spans two rows.
+@compute @workgroup_size(256)
+fn gemv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  let sum = subgroupAdd(gemv_part(wg, li));
+  if (lane == 0u) { red[li / size] = sum; }
+  workgroupBarrier();
+  let per = 256u / ROWS;
+  if (li % per == 0u) {
+    var s = 0.0;
+    for (var j = li / size; j < (li + per) / size; j++) { s += red[j]; }
+    gemv_store(wg, li, s);
   }
 }
+// @endif

@@ -345,12 +345,33 @@ fn inputs32_perm(c: u32) -> Inputs32 {
   return r;
 }
 
+// @if subgroups
+// The adapter's subgroup size (fixed: qmatmul compiles this variant only where min = max size), the K slices
+// a subgroup holds, and the partials per column quad left for the workgroup sum. The sum's bound stays a
+// pipeline constant so that its loop is unrolled (a bound computed at run time cost up to 60% on 4 x 128
+// shapes, whose sum reads 128 partials).
+override SUBGROUP: u32 = 32u;
+override SLICES_PER_SUBGROUP: u32 = max(SUBGROUP / XW, 1u);
+override PARTIALS: u32 = KSLICES / SLICES_PER_SUBGROUP;
+// @else
+override PARTIALS: u32 = KSLICES;
+// @endif
+
 fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
+// @if subgroups
+  // A subgroup (aligned consecutive invocations: Gpu.subgroupReduce) holds the same XW column quads of
+  // SLICES_PER_SUBGROUP K slices, which lanes l and l ^ m (m = XW, 2 XW, ...) add up first. XW and KSLICES
+  // are powers of two, XW * KSLICES >= SUBGROUP (qmatmul checks).
+  var a = acc;
+  for (var m = XW; m < SUBGROUP; m <<= 1u) { a += subgroupShuffleXor(a, m); }
+  if (lid.y % SLICES_PER_SUBGROUP == 0u) { partial4[(lid.y / SLICES_PER_SUBGROUP) * XW + lid.x] = a; }
+// @else
   partial4[lid.y * XW + lid.x] = acc;
+// @endif
   workgroupBarrier();
   if (lid.y == 0u && n0 < p.N) {
     var s = vec4<f32>(0.0);
-    for (var j = 0u; j < KSLICES; j++) { s += partial4[j * XW + lid.x]; }
+    for (var j = 0u; j < PARTIALS; j++) { s += partial4[j * XW + lid.x]; }
     if ((p.flags & 1u) != 0u) { s += vec4<f32>(bias[n0], bias[n0 + 1u], bias[n0 + 2u], bias[n0 + 3u]); }
     if ((p.flags & 2u) != 0u) { s += y4[n0 / 4u]; }
     y4[n0 / 4u] = s;

@@ -65,6 +65,11 @@ export class Gpu {
   readonly hasF16: boolean;
   readonly hasTimestamps: boolean;
   /**
+   * Kernels may sum across a subgroup (subgroupAdd, subgroupShuffleXor): the adapter has subgroups and lays
+   * them out as aligned runs of consecutive invocations (checked when the device opens).
+   */
+  subgroupReduce = false;
+  /**
    * Use the one-invocation-per-row kernel variants (no workgroup barriers). On CPU adapters (SwiftShader)
    * a barrier costs a switch of every invocation, so reductions in workgroup memory are ~100x slower there.
    */
@@ -138,7 +143,18 @@ export class Gpu {
       features: [...device.features].sort(),
       limits,
     };
-    return new Gpu(device, summary, opts.onLost);
+    const gpu = new Gpu(device, summary, opts.onLost);
+    if (gpu.hasSubgroups) gpu.subgroupReduce = await gpu.subgroupLayoutIsLinear();
+    return gpu;
+  }
+
+  /** Runs the layout check of shaders/subgroups.wgsl over a few workgroups. */
+  private async subgroupLayoutIsLinear(): Promise<boolean> {
+    const bad = this.buffer(16, 'subgroups.check');
+    await this.batch('subgroups.check').dispatch({ shader: 'subgroups', entry: 'layout_check', features: ['subgroups'] }, { 0: bad }, 8).submit();
+    const n = (await this.readU32(bad, 1))[0];
+    bad.destroy();
+    return n === 0;
   }
 
   /** One line naming the adapter, for headers and result rows. */

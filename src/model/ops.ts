@@ -22,7 +22,10 @@ export function matmul(
   // One token on a GPU: the GEMV reads W with coalesced vec4 loads (the 4x4-block GEMM would waste 3/4).
   if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1 && K % 4 === 0) {
     const ROWS = 2;
-    b.dispatch({ shader: 'matmul', entry: 'gemv', constants: { ROWS } }, [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / ROWS)), params);
+    // subgroup sums where no subgroup can span two rows (128 invocations each; 128 is the largest size there is)
+    const sub = b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / ROWS;
+    const spec = sub ? { shader: 'matmul', entry: 'gemv_subgroups', constants: { ROWS }, features: ['subgroups' as const] } : { shader: 'matmul', entry: 'gemv', constants: { ROWS } };
+    b.dispatch(spec, [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / ROWS)), params);
     return;
   }
   b.dispatch(

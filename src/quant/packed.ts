@@ -2,6 +2,7 @@
 // Linear that multiplies by them through the dequantizing kernel (shaders/qmatmul.wgsl). A layer quantized
 // here and a layer imported from a GPTQ checkpoint are the same object.
 import { type Binding, type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
+import type { ShaderFeature } from '../gpu/shaders';
 import type { Linear } from '../model/linear';
 import type { QuantizedWeights } from './gptq';
 import { f16ToF32 } from '../model/safetensors';
@@ -164,7 +165,10 @@ export function qmatmul(
       // shader-f16 (its input was gathered above).
       const bindings: Record<number, Binding> = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
       if (xidx) bindings[5] = xidx;
-      const spec = { shader: 'qmatmul', entry: xidx ? 'gemv4_perm' : 'gemv4', constants, features: kernel === 'f16' ? ['f16' as const] : [] };
+      const features: ShaderFeature[] = kernel === 'f16' ? ['f16'] : [];
+      const subgroup = gemvSubgroup(b.gpu, XW, KSLICES);
+      if (subgroup) features.push('subgroups');
+      const spec = { shader: 'qmatmul', entry: xidx ? 'gemv4_perm' : 'gemv4', constants: subgroup ? { ...constants, SUBGROUP: subgroup } : constants, features };
       b.dispatch(spec, bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
     } else {
       // one output per invocation, for out features not a multiple of 4
@@ -185,6 +189,21 @@ export function qmatmul(
   const part = b.gpu.scratch(splits * M * p.rows * 4, 'splitk');
   b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: part }, [...tiles, splits], params(base | 8, splits));
   b.dispatch({ shader: 'qmatmul', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, grid(M * p.rows, 256), params(base, splits));
+}
+
+const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
+
+/**
+ * The subgroup size with which gemv4 sums its K slices across subgroups first (gemv4_finish), or 0 for sums in
+ * workgroup memory only. Needs subgroups laid out linearly with one fixed size, each holding whole K slices of
+ * the same columns (XW and KSLICES powers of two, XW * KSLICES at least the subgroup size). Only for XW <= 4:
+ * on the H100 that made the 4 x 64 / 4 x 128 GEMVs 4-10% faster and the 8 x 32 / 16 x 32 ones no faster
+ * (bench/results/2026-11-23-h100-subgroups-ab.md).
+ */
+export function gemvSubgroup(gpu: Gpu, XW: number, KSLICES: number): number {
+  const { subgroupMinSize: min, subgroupMaxSize: max } = gpu.adapter;
+  const ok = gpu.subgroupReduce && min !== undefined && min === max && XW <= 4 && pow2(XW) && pow2(KSLICES) && XW * KSLICES >= min;
+  return ok ? min : 0;
 }
 
 /** Weights (rows x cols) from which an act-order GEMV gathers its input first (8B MLP shapes, not 4096 x 4096). */

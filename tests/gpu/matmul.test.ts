@@ -12,13 +12,20 @@ describe('matmul.wgsl against the float64 reference', () => {
     [70, 37, 132],
   ];
   for (const [M, N, K] of [...shapes, [1, 37, 68], [1, 301, 1024]] as [number, number, number][]) {
-    for (const mode of ['plain', 'bias', 'accumulate'] as const) {
-      it(`${M}x${N}x${K} ${mode}${M === 1 ? ' (GEMV)' : ''}`, async () => {
+    // the GEMV with its sums in workgroup memory, and with subgroup sums first where the device has them
+    const modes: ['plain' | 'bias' | 'accumulate', boolean][] = [['plain', false], ['bias', false], ['accumulate', false]];
+    if (M === 1) modes.push(['accumulate', true]);
+    for (const [mode, subgroups] of modes) {
+      it(`${M}x${N}x${K} ${mode}${M === 1 ? ` (GEMV${subgroups ? ', subgroup sums' : ''})` : ''}`, async () => {
         const gpu = await testGpu();
+        if (subgroups && !gpu.subgroupReduce) return;
+        const before = gpu.subgroupReduce;
+        gpu.subgroupReduce = subgroups;
         const x = randomF32(M * K, 1 + M), w = randomF32(N * K, 2 + N), bias = randomF32(N, 3), y0 = randomF32(M * N, 4);
         const bx = gpu.upload(x, 'x'), bw = gpu.upload(w, 'w'), bb = gpu.upload(bias, 'bias'), by = gpu.upload(y0, 'y');
         const b = gpu.batch();
         matmul(b, bx, bw, by, M, N, K, { bias: mode === 'bias' ? bb : undefined, accumulate: mode === 'accumulate', empty: gpu.empty, gemv: M === 1 });
+        gpu.subgroupReduce = before;
         await b.submit();
         const got = await gpu.readF32(by, M * N);
         const want = matmulRef(x, w, M, N, K, mode === 'bias' ? bias : undefined);

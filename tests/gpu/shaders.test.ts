@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { shaderSource } from '../../src/gpu/shaders';
 import { f16ToF32 } from '../../src/model/safetensors';
+import { testGpu } from '../helpers/gpu';
 
 describe('shader loader', () => {
   it('keeps `// @if f16` blocks only for the f16 variant, line numbers unchanged', () => {
@@ -15,6 +16,18 @@ describe('shader loader', () => {
     expect(f16).not.toMatch(/@if|@else|@endif/);
     // compile errors must point at the file's own lines: the dropped block leaves blank lines
     expect(f16.split('\n').length).toBe(plain.split('\n').length + 1);
+  });
+});
+
+describe('subgroups', () => {
+  it('the layout check passes where subgroups are runs of consecutive invocations (SwiftShader: size 4)', async () => {
+    const gpu = await testGpu();
+    // without it the kernels' subgroup sums (matmul gemv_subgroups, qmatmul gemv4_finish) would go untested here
+    if (/swiftshader/i.test(gpu.adapterName)) expect(gpu.subgroupReduce).toBe(true);
+    if (!gpu.hasSubgroups) expect(gpu.subgroupReduce).toBe(false);
+    const src = shaderSource('subgroups', ['subgroups']);
+    expect(src).toMatch(/^enable subgroups;\n/);
+    expect(shaderSource('subgroups')).not.toMatch(/fn layout_check/);
   });
 });
 

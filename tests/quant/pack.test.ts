@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { matmulRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { defaultGemvKernel, gemvShapeFor, packWeights, qmatmul, readDequantized, qweightWords, splitKFor, zeroWords } from '../../src/quant/packed';
+import { defaultGemvKernel, gemvShapeFor, gemvSubgroup, packWeights, qmatmul, readDequantized, qweightWords, splitKFor, zeroWords } from '../../src/quant/packed';
 import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
+import type { Gpu } from '../../src/gpu/gpu';
 
 describe('bitstream packing (CPU)', () => {
   for (const bits of [2, 3, 4, 8]) {
@@ -65,14 +66,21 @@ describe('GPU packing and the dequantizing matmul', () => {
         for (let n = 0; n < rows; n++) for (let k = 0; k < cols; k++) What[n * cols + (q.order ? q.order[k] : k)] = Wk[n * cols + k];
         // 70 rows: two GEMM tiles, the second partial; split-K in 2 slices (uneven when the chunks are odd);
         // the GEMV reading an act-order input through its order, and after gathering it (as for large matrices);
-        // the GEMM always gathers (gatherInput only steers the GEMV)
-        for (const [M, gemv, splitK, gatherInput] of [[5, false, 1, undefined], [70, false, 1, undefined], [70, false, 2, false], [1, true, 1, false], [1, true, 1, true]] as const) {
+        // the GEMM always gathers (gatherInput only steers the GEMV); the GEMV's K slices summed in workgroup
+        // memory alone, and across subgroups first where the device has them (2 x 8: lanes of 2 K slices each
+        // in a subgroup of 4, as on SwiftShader)
+        const subgroups = gpu.subgroupReduce;
+        const cases = [[5, false, 1, undefined, [8, 4], false], [70, false, 1, undefined, [8, 4], false], [70, false, 2, false, [8, 4], false],
+          [1, true, 1, false, [8, 4], false], [1, true, 1, true, [8, 4], false], [1, true, 1, false, [2, 8], subgroups], [1, true, 1, false, [8, 4], subgroups]] as const;
+        for (const [M, gemv, splitK, gatherInput, gemvShape, sub] of cases) {
           const x = randomF32(M * cols, 77);
           const y = gpu.buffer(M * rows * 4, 'y');
           const b2 = gpu.batch();
-          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, gemvShape: [8, 4], splitK, gatherInput });
+          gpu.subgroupReduce = sub;
+          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, gemvShape: [...gemvShape], splitK, gatherInput });
+          gpu.subgroupReduce = subgroups;
           await b2.submit();
-          const what = gemv ? `GEMV${gatherInput ? ', input gathered first' : ''}` : `GEMM, split-K ${splitK}`;
+          const what = gemv ? `GEMV ${gemvShape.join('x')}${gatherInput ? ', input gathered first' : ''}${sub ? ', subgroup sums' : ''}` : `GEMM, split-K ${splitK}`;
           expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), what).toBeLessThan(1e-5);
         }
         // the f16 GEMV (inputs and chunk sums in f16), where the device has shader-f16 (not SwiftShader)
@@ -87,6 +95,19 @@ describe('GPU packing and the dequantizing matmul', () => {
       });
     }
   }
+
+  it('GEMV subgroup sums: only on linear fixed-size subgroups, for 4-wide power-of-two workgroups that hold them', () => {
+    const fake = (min: number, max: number, reduce = true) => ({ subgroupReduce: reduce, adapter: { subgroupMinSize: min, subgroupMaxSize: max } }) as unknown as Gpu;
+    expect(gemvSubgroup(fake(32, 32), 4, 128)).toBe(32);
+    expect(gemvSubgroup(fake(32, 32), 4, 64)).toBe(32);
+    expect(gemvSubgroup(fake(4, 4), 2, 8)).toBe(4);
+    expect(gemvSubgroup(fake(32, 32), 8, 32)).toBe(0); // measured no faster
+    expect(gemvSubgroup(fake(32, 32), 16, 32)).toBe(0);
+    expect(gemvSubgroup(fake(32, 32), 4, 4)).toBe(0); // a workgroup smaller than a subgroup
+    expect(gemvSubgroup(fake(32, 32), 3, 64)).toBe(0);
+    expect(gemvSubgroup(fake(8, 32), 4, 128)).toBe(0); // sizes vary between pipelines
+    expect(gemvSubgroup(fake(32, 32, false), 4, 128)).toBe(0); // layout check failed, or --no-subgroups
+  });
 
   it('GEMV shapes: the measured choices, capped at the device limit; a 4 x 64 GEMV = the reference', async () => {
     // shapes of bench/results (Qwen3-0.6B, Llama-3.2-1B, 8B): [rows, cols] -> f32, f16
