@@ -93,19 +93,22 @@ fn main_scalar(@builtin(global_invocation_id) gid: vec3<u32>) {
 override ROWS: u32 = 2u;
 var<workgroup> red: array<f32, 256>;
 
-/** This invocation's share of its row's dot product, and the row (n, clamped to a real row in nc). */
+/** The row whose dot product invocation `li` of workgroup `wg` shares (may be past the last row). */
+fn gemv_row(wg: vec3<u32>, li: u32) -> u32 {
+  return (wg.x + wg.y * 65535u) * ROWS + li / (256u / ROWS);
+}
+
+/** This invocation's share of its row's dot product (the last row's for invocations past it). */
 fn gemv_part(wg: vec3<u32>, li: u32) -> f32 {
   let K4 = p.K / 4u;
-  let per = 256u / ROWS;
-  let n = (wg.x + wg.y * 65535u) * ROWS + li / per;
-  let nc = min(n, p.N - 1u);
+  let nc = min(gemv_row(wg, li), p.N - 1u);
   var s = 0.0;
-  for (var k = li % per; k < K4; k += per) { s += dot(x4[k], w4[nc * K4 + k]); }
+  for (var k = li % (256u / ROWS); k < K4; k += 256u / ROWS) { s += dot(x4[k], w4[nc * K4 + k]); }
   return s;
 }
 
 fn gemv_store(wg: vec3<u32>, li: u32, v: f32) {
-  let n = (wg.x + wg.y * 65535u) * ROWS + li / (256u / ROWS);
+  let n = gemv_row(wg, li);
   if (n >= p.N) { return; }
   var r = v;
   if ((p.flags & 1u) != 0u) { r += bias[n]; }
