@@ -197,7 +197,7 @@ const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
  * The subgroup size with which gemv4 sums its K slices across subgroups first (gemv4_finish), or 0 for sums in
  * workgroup memory only. Needs subgroups laid out linearly with one fixed size, each holding whole K slices of
  * the same columns (XW and KSLICES powers of two, XW * KSLICES at least the subgroup size). Only for XW <= 4:
- * on the H100 that made the 4 x 64 / 4 x 128 GEMVs 4-10% faster and the 8 x 32 / 16 x 32 ones no faster
+ * on the H100 that made the 4 x 64 / 4 x 128 GEMVs a median 2.5% faster (-1.5% to +16%), the 8 x 32 / 16 x 32 ones no faster
  * (bench/results/2026-11-23-h100-subgroups-ab.md).
  */
 export function gemvSubgroup(gpu: Gpu, XW: number, KSLICES: number): number {
