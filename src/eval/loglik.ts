@@ -94,13 +94,13 @@ export async function generateUntil(
   prompt: string,
   until: string[],
   maxNew: number,
-  signal?: AbortSignal,
+  opts: { signal?: AbortSignal; stepsPerRead?: number } = {},
 ): Promise<{ text: string; tokens: number[] }> {
   const maxLen = model.config.maxPosition;
   const budget = Math.min(maxNew, Math.max(1, maxLen - 8));
   const ids = [...tok.prefix, ...tok.encode(prompt)].slice(-(maxLen - budget));
   const stop = (out: number[]) => until.some((u) => tok.decode(out).includes(u));
-  const tokens = await model.generate(ids, budget, { eos: tok.eosIds, stop, signal });
+  const tokens = await model.generate(ids, budget, { eos: tok.eosIds, stop, ...opts });
   let text = tok.decode(tokens, true);
   for (const u of until) {
     const k = text.indexOf(u);

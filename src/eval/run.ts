@@ -175,7 +175,7 @@ export async function evaluate(model: Transformer, tok: TextTokenizer, data: Dat
     } else {
       for (const [i, it] of items.entries()) {
         throwIfAborted(opts.signal, 'evaluation');
-        const { text } = await generateUntil(model, tok, contexts[i], task.until, task.maxNew, opts.signal);
+        const { text } = await generateUntil(model, tok, contexts[i], task.until, task.maxNew, { signal: opts.signal });
         let pred = text.trimStart();
         let refs = it.choices;
         if (task.extract === 'gsm8k') {

@@ -55,3 +55,29 @@ describe('forward pass matches transformers', () => {
     it(`trained ${name}`, () => check(`public/models/${name}`, `tests/fixtures/logits/${f}`));
   }
 });
+
+describe('greedy generation with the KV cache', () => {
+  // Steps chained on the GPU (each step's argmax copied into the next step's input, several steps per read)
+  // against the cache-free forward pass: every generated token must be the argmax of the full pass's logits at
+  // its position, up to the end of the context (64 positions: a 58-token prompt leaves room for 7 tokens).
+  it('chained steps agree with the full forward pass and stop at the context length', async () => {
+    const gpu = await testGpu();
+    const model = await Transformer.load(gpu, await Checkpoint.open(dirFiles('tests/fixtures/tiny/llama')));
+    const V = model.config.vocab;
+    const prompt = Array.from({ length: 58 }, (_, i) => (i * 37 + 11) % V);
+    const chained = await model.generate(prompt, 12, { stepsPerRead: 4 });
+    expect(chained.length).toBe(7);
+    expect(await model.generate(prompt, 12, { stepsPerRead: 1 })).toEqual(chained);
+    const [logits] = await model.logits([[...prompt, ...chained.slice(0, -1)]]);
+    const argmax = (t: number) => {
+      let best = 0;
+      for (let i = 1; i < V; i++) if (logits[t * V + i] > logits[t * V + best]) best = i;
+      return best;
+    };
+    expect(chained.map((_, j) => argmax(prompt.length - 1 + j))).toEqual(chained);
+    // an EOS in the middle of a chunk ends the output there
+    const eos = chained[2];
+    expect(await model.generate(prompt, 12, { stepsPerRead: 4, eos: [eos] })).toEqual(chained.slice(0, chained.indexOf(eos) + 1));
+    model.destroy();
+  });
+});

@@ -6,7 +6,7 @@ import { loadForCli } from '../load';
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'greedy text generation with a KV cache',
-  usage: 'quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--json]',
+  usage: 'quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--json]',
   flags: ['json', 'f16'],
   async run(args) {
     const gpu = await cliGpu(args);
@@ -14,7 +14,8 @@ export const generateCommand: Command = {
     const prompt = args.str('prompt');
     const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
     const t0 = performance.now();
-    const out = await model.generate(ids, args.num('max-tokens', 64), { eos: tokenizer.eosIds });
+    const stepsPerRead = args.has('steps-per-read') ? args.num('steps-per-read', 16) : undefined;
+    const out = await model.generate(ids, args.num('max-tokens', 64), { eos: tokenizer.eosIds, stepsPerRead });
     const seconds = (performance.now() - t0) / 1000;
     const text = tokenizer.decode(out, true);
     if (args.flag('json')) printJson({ prompt, completion: text, tokens: out, seconds, tokens_per_second: out.length / seconds });
