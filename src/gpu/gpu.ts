@@ -61,6 +61,8 @@ const FEATURES_WANTED: GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shad
 
 export class Gpu {
   readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** Each pipeline's bind group layout, asked of Dawn once (a call per dispatch cost ~10 us in Node). */
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   readonly hasSubgroups: boolean;
   readonly hasF16: boolean;
   readonly hasTimestamps: boolean;
@@ -193,6 +195,57 @@ export class Gpu {
     });
     this.pipelines.set(key, p);
     return p;
+  }
+
+  bindGroupLayout(p: GPUComputePipeline): GPUBindGroupLayout {
+    let l = this.layouts.get(p);
+    if (!l) this.layouts.set(p, (l = p.getBindGroupLayout(0)));
+    return l;
+  }
+
+  // ------------------------------------------------------------------ per-dispatch state, reused across batches
+  // Making a bind group costs ~20 us in Dawn (more through Chrome's GPU process), and a decode step of a small
+  // model is ~100 dispatches that repeat step after step: batches write their params into one persistent
+  // uniform buffer (queue writes run after the work submitted before them, so the next batch may overwrite
+  // it), each distinct params content at the same offset from batch to batch, and bind groups are looked up
+  // by (pipeline, params offset, buffers) rather than made anew.
+  private params: GPUBuffer | null = null;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+  /** Bind groups kept (least recently used dropped first): a few decode steps of a 28-layer model. */
+  static readonly BIND_GROUP_CACHE = 4096;
+  bindGroupHits = 0;
+
+  /** The params buffer, at least `bytes` long (a new one drops the bind groups made with the old). */
+  paramsBuffer(bytes: number): GPUBuffer {
+    if (!this.params || this.params.size < bytes) {
+      this.params?.destroy(); // freed once the work already submitted with it is done
+      const size = Math.max(1 << 16, 2 ** Math.ceil(Math.log2(bytes)));
+      this.params = this.device.createBuffer({ size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'params' });
+    }
+    return this.params;
+  }
+
+  /** A small number naming a GPU object for cache keys. */
+  idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.nextId++));
+    return id;
+  }
+
+  /** The bind group for `key` (pipeline, params offset and buffer ranges), made from `entries` on a miss. */
+  bindGroup(pipeline: GPUComputePipeline, key: string, entries: () => GPUBindGroupEntry[]): GPUBindGroup {
+    let bg = this.bindGroups.get(key);
+    if (bg) {
+      this.bindGroupHits++;
+      this.bindGroups.delete(key); // re-inserted: most recently used last
+    } else {
+      bg = this.device.createBindGroup({ layout: this.bindGroupLayout(pipeline), entries: entries() });
+      if (this.bindGroups.size >= Gpu.BIND_GROUP_CACHE) this.bindGroups.delete(this.bindGroups.keys().next().value!);
+    }
+    this.bindGroups.set(key, bg);
+    return bg;
   }
 
   /** Compiles pipelines now and reports the first failure with its shader and entry point. */
@@ -362,6 +415,8 @@ export class Gpu {
     this.staging = [];
     for (const u of this.uploads) u.buffer.destroy();
     this.uploads = [];
+    this.params?.destroy();
+    this.bindGroups.clear();
     this.device.destroy();
   }
 }
@@ -387,6 +442,10 @@ export class Params {
   f32(...v: number[]): this {
     for (const x of v) (this.words.push(x), this.kinds.push('f'));
     return this;
+  }
+  /** The bytes as a string: equal keys, equal contents. */
+  get key(): string {
+    return `${this.kinds.join('')}:${this.words.join(',')}`;
   }
   /** Writes into `view` at byte `offset`; returns the byte length (padded to 16). */
   writeTo(view: DataView, offset: number): number {
@@ -416,8 +475,9 @@ type Op =
 
 /**
  * Records dispatches and copies, then encodes them in one command buffer. Uniform parameters of all
- * dispatches go into one buffer written just before the submit. Each dispatch is its own usage scope in
- * WebGPU, so a dispatch sees the writes of the ones before it.
+ * dispatches go into the device's params buffer, written just before the submit; bind groups come from the
+ * device's cache (Gpu.bindGroup). Each dispatch is its own usage scope in WebGPU, so a dispatch sees the writes
+ * of the ones before it.
  */
 export class CommandBatch {
   private ops: Op[] = [];
@@ -445,14 +505,20 @@ export class CommandBatch {
   submit(opts: { timestamps?: boolean } = {}): Promise<number | null> {
     const { device } = this.gpu;
     const align = this.gpu.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
+    // params: one slot per distinct content, in order of first use (so a batch that repeats an earlier one's
+    // dispatches gets the same offsets, and the same bind groups)
+    const slots = new Map<string, number>();
     let uboBytes = 0;
-    const offsets: number[] = [];
-    for (const op of this.ops) {
-      if (op.kind === 'dispatch' && op.params) {
-        offsets.push(uboBytes);
+    const offsets = this.ops.map((op) => {
+      if (op.kind !== 'dispatch' || !op.params) return -1;
+      const key = op.params.key;
+      let off = slots.get(key);
+      if (off === undefined) {
+        slots.set(key, (off = uboBytes));
         uboBytes += Math.ceil(op.params.byteLength / align) * align;
-      } else offsets.push(-1);
-    }
+      }
+      return off;
+    });
     let ubo: GPUBuffer | null = null;
     if (uboBytes > 0) {
       const host = new ArrayBuffer(uboBytes);
@@ -460,7 +526,7 @@ export class CommandBatch {
       this.ops.forEach((op, i) => {
         if (op.kind === 'dispatch' && op.params) op.params.writeTo(view, offsets[i]);
       });
-      ubo = device.createBuffer({ size: uboBytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: `${this.label}:params` });
+      ubo = this.gpu.paramsBuffer(uboBytes);
       device.queue.writeBuffer(ubo, 0, host);
     }
     const timed = Boolean(opts.timestamps && this.gpu.hasTimestamps);
@@ -472,6 +538,7 @@ export class CommandBatch {
       pass?.end();
       pass = null;
     };
+    const gpu = this.gpu;
     this.ops.forEach((op, i) => {
       if (op.kind === 'copy') {
         endPass();
@@ -485,14 +552,20 @@ export class CommandBatch {
         pass = enc.beginComputePass({ label: this.label, timestampWrites: tw });
         first = false;
       }
-      const pipeline = this.gpu.pipeline(op.spec);
-      const entries: GPUBindGroupEntry[] = [];
-      if (op.params && ubo) entries.push({ binding: 0, resource: { buffer: ubo, offset: offsets[i], size: op.params.byteLength } });
+      const pipeline = gpu.pipeline(op.spec);
       const pairs: [number, Binding][] = Array.isArray(op.bindings)
         ? op.bindings.map((bind, k) => [k + 1, bind])
         : Object.entries(op.bindings).map(([k, bind]) => [Number(k), bind]);
-      for (const [binding, bind] of pairs) entries.push({ binding, resource: isBuffer(bind) ? { buffer: bind } : bind });
-      const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+      let key = `${gpu.idOf(pipeline)}|${op.params && ubo ? `${gpu.idOf(ubo)}@${offsets[i]}` : ''}`;
+      for (const [binding, bind] of pairs) {
+        key += isBuffer(bind) ? `|${binding}:${gpu.idOf(bind)}` : `|${binding}:${gpu.idOf(bind.buffer)}@${bind.offset ?? 0}+${bind.size ?? ''}`;
+      }
+      const bg = gpu.bindGroup(pipeline, key, () => {
+        const entries: GPUBindGroupEntry[] = [];
+        if (op.params && ubo) entries.push({ binding: 0, resource: { buffer: ubo, offset: offsets[i], size: op.params.byteLength } });
+        for (const [binding, bind] of pairs) entries.push({ binding, resource: isBuffer(bind) ? { buffer: bind } : bind });
+        return entries;
+      });
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
@@ -504,7 +577,6 @@ export class CommandBatch {
       enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
     }
     device.queue.submit([enc.finish()]);
-    ubo?.destroy();
     this.ops = [];
     if (!resolve) return Promise.resolve(null);
     const res = resolve;

@@ -19,6 +19,35 @@ describe('forward-pass kernels', () => {
     expect(maxRelErr(await gpu.readF32(out, idx.length * C), gatherRowsRef(table, idx, C))).toBe(0);
   });
 
+  it('batches reuse bind groups and the params buffer; each batch still runs with its own params', async () => {
+    const gpu = await testGpu();
+    const V = 11, C = 8, idx = Uint32Array.from([7, 2, 9, 4]);
+    const table = randomF32(V * C, 9);
+    const t = gpu.upload(table, 't'), i = gpu.upload(idx, 'i');
+    const want = gatherRowsRef(table, idx, C);
+    // three batches submitted back to back without waiting, other row counts in the same params slot; the
+    // third repeats the first's dispatch exactly but for its params (same pipeline, buffers, slot: its bind
+    // group), so the params written for one batch must not leak into another
+    const blank = () => gpu.upload(new Float32Array(idx.length * C).fill(-1), 'out');
+    const a = blank(), b2 = blank();
+    const outs = [{ rows: 1, out: a }, { rows: 4, out: b2 }, { rows: 2, out: a }];
+    const hits = gpu.bindGroupHits;
+    const runs = outs.map(({ rows, out }) => {
+      const b = gpu.batch();
+      gatherRows(b, t, i, out, rows, C);
+      gatherRows(b, t, i, out, rows, C); // the same dispatch twice in one batch: one params slot, one bind group
+      return b.submit();
+    });
+    await Promise.all(runs);
+    for (const { rows, out } of outs.slice(1)) {
+      const got = await gpu.readF32(out, idx.length * C);
+      expect(maxRelErr(got.subarray(0, rows * C), want.subarray(0, rows * C)), `${rows} rows`).toBe(0);
+      expect(got.subarray(rows * C).every((v) => v === -1), `nothing past row ${rows}`).toBe(true);
+    }
+    // the second dispatch of each batch and the first of the third
+    expect(gpu.bindGroupHits - hits).toBe(4);
+  });
+
   it('uploads of 1-16 MiB go through the mapped staging pool and land intact, at an offset too', async () => {
     const gpu = await testGpu();
     const n = (3 << 20) / 8; // 1.5 MiB of f32
