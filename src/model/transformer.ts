@@ -335,10 +335,11 @@ export class Transformer {
 
   /**
    * Greedy decoding with a KV cache. Stops at an EOS id, at `stop` (checked by the caller's predicate) or maxNew.
-   * Steps are chained on the GPU: each step's argmax is copied into the next step's token id, so several steps
-   * go out in one submit and come back in one read (a read costs ~0.3-1 ms of latency on a GPU, far more than a
-   * small model's step). Chunks grow 1, 2, 4, ... up to `stepsPerRead` (default 16; 1 on CPU adapters, where a
-   * step costs more than a read); steps past an EOS or a stop are computed and dropped.
+   * Steps are chained on the GPU: each step's argmax is copied into the next step's input, so several steps
+   * go out in one submit and come back in one read, and the next chunk is recorded and queued while one runs
+   * (recording a step costs more CPU time than the step costs GPU time on small models). Chunks grow 1, 2, 4,
+   * ... up to `stepsPerRead` (default 16; 1 on CPU adapters, where steps are slow and chaining saves nothing);
+   * steps past an EOS or a stop are computed and dropped.
    */
   async generate(
     prompt: number[],
@@ -365,8 +366,8 @@ export class Transformer {
     const out: number[] = [];
     try {
       let t = 0, chunk = 1;
-      outer: while (t < total) {
-        throwIfAborted(opts.signal, 'generation');
+      const inFlight: { read: Promise<ArrayBuffer>; steps: number }[] = [];
+      const launch = () => {
         const steps = Math.min(chunk, total - t);
         const b = g.batch('generate');
         for (let j = 0; j < steps; j++, t++) {
@@ -378,13 +379,28 @@ export class Transformer {
           b.copy(score, 8, next, 0, 4); // the argmax: the next step's input
           b.copy(score, 0, scores, 16 * j, 16);
         }
-        await b.submit();
-        for (const r of decodeScores(await g.read(scores, 16 * steps), steps)) {
-          out.push(r.argmax);
-          opts.onToken?.(r.argmax);
-          if (opts.eos?.includes(r.argmax) || opts.stop?.(out)) break outer;
-        }
+        void b.submit();
+        // the copy to the host is queued now, before the next chunk can overwrite `scores`
+        inFlight.push({ read: g.read(scores, 16 * steps), steps });
         chunk = Math.min(2 * chunk, maxChunk);
+      };
+      try {
+        while (t < total || inFlight.length) {
+          throwIfAborted(opts.signal, 'generation');
+          if (t < total) launch();
+          // chained steps: keep a second chunk queued while the first runs, so recording overlaps the GPU
+          if (maxChunk > 1 && t < total && inFlight.length < 2) continue;
+          const { read, steps } = inFlight.shift()!;
+          let stopped = false;
+          for (const r of decodeScores(await read, steps)) {
+            out.push(r.argmax);
+            opts.onToken?.(r.argmax);
+            if ((stopped = Boolean(opts.eos?.includes(r.argmax) || opts.stop?.(out)))) break;
+          }
+          if (stopped) break;
+        }
+      } finally {
+        for (const f of inFlight) f.read.catch(() => undefined); // a chunk past the stop: dropped unread
       }
     } finally {
       for (const buf of [...cache.k, ...cache.v, promptIds, lastRow, row0, next, logits, score, scores]) buf.destroy();

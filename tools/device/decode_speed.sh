@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # GPU machine: decode speed end to end (greedy generation, and the generation tasks of an eval) of this build
 # (dist-cli) and, when carried, an earlier one (dist-cli-old: build it from another commit in a git worktree),
-# float and GPTQ 4-bit models, REPS runs each, one line per run: build, model, steps per read, tokens, tokens/s,
+# float and GPTQ 4-bit models, REPS runs each, one line per run: build, model, steps per read, tokens, tokens/s
+# of the whole call, tokens/s after the first token (this build only: the first step compiles the pipelines),
 # a hash of the tokens (the same tokens every time, or the chained decode is wrong).
 # device run, carry [".devcarry", "dist-cli", "dist-cli-old"]: bash tools/device/decode_speed.sh
 # Off the GPU (a dry run on SwiftShader): REPS=1 TOKENS=8 MODELS=llama-dict-74k bash tools/device/decode_speed.sh
 set -uo pipefail
-REPS=${REPS:-3}; TOKENS=${TOKENS:-64}; MODELS=${MODELS:-llama-dict-2.4m qwen3-dict-2.4m}
+REPS=${REPS:-3}; TOKENS=${TOKENS:-200}; MODELS=${MODELS:-llama-dict-2.4m qwen3-dict-2.4m}
 source .devcarry/env.sh >/dev/null || exit 1
 builds=(new); [ -d dist-cli-old ] && builds=(old new)
 cli() { if [ "$1" = old ]; then echo "node dist-cli-old/quantlab.mjs"; else echo "node dist-cli/quantlab.mjs"; fi; }
-row() { python3 -c "import json,sys;d=json.load(open('/tmp/g.json'));print(sys.argv[1], len(d['tokens']), round(d['tokens_per_second'],1), hash(tuple(d['tokens'])) % 100000)" "$1"; }
-echo "# build model steps-per-read tokens tokens/s token-hash"
+row() { python3 -c "import json,sys;d=json.load(open('/tmp/g.json'));r=d.get('decode_tokens_per_second');print(sys.argv[1], len(d['tokens']), round(d['tokens_per_second'],1), round(r,1) if r else '-', hash(tuple(d['tokens'])) % 100000)" "$1"; }
+echo "# build model steps-per-read tokens tokens/s decode-tokens/s token-hash"
 for m in $MODELS; do
   node dist-cli/quantlab.mjs quantize --model $m --bits 4 --group 32 --calib 32 --out /tmp/q-$m > /dev/null 2>&1 || echo "quantize $m failed"
   for src in public/models/$m /tmp/q-$m; do
