@@ -35,3 +35,35 @@ export function formatSeconds(s: number): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
+
+export interface GenerationStats {
+  tokens: number;
+  seconds: number;
+  /** Until the first token: the prompt's pass, and on a fresh model the pipelines compiled on first use. */
+  firstTokenSeconds: number | null;
+  /** Tokens per second after the first one (null below two tokens). */
+  decodeTokensPerSecond: number | null;
+}
+
+/** Times a generation by its tokens' arrival: call `onToken` per token, `stats` at the end. */
+export function generationClock(now: () => number = () => performance.now()) {
+  const t0 = now();
+  let first = 0, last = 0, n = 0;
+  return {
+    onToken(): void {
+      last = now();
+      if (n++ === 0) first = last;
+    },
+    stats(): GenerationStats {
+      const seconds = (now() - t0) / 1000;
+      const rate = n > 1 && last > first ? (n - 1) / ((last - first) / 1000) : null;
+      return { tokens: n, seconds, firstTokenSeconds: n ? (first - t0) / 1000 : null, decodeTokensPerSecond: rate };
+    },
+  };
+}
+
+export function formatGenerationStats(s: GenerationStats): string {
+  const first = s.firstTokenSeconds === null ? '' : `, first token ${(s.firstTokenSeconds * 1000).toFixed(0)} ms`;
+  const rate = s.decodeTokensPerSecond === null ? '' : `, then ${s.decodeTokensPerSecond.toFixed(1)} tokens/s`;
+  return `${s.tokens} token${s.tokens === 1 ? '' : 's'} in ${s.seconds.toFixed(2)} s${first}${rate}`;
+}

@@ -39,6 +39,18 @@ test('the full lab flow', async ({ page }) => {
   await expect(page.locator('svg.histogram')).toBeVisible();
   await page.screenshot({ path: `${SHOTS}/2-quantize.png`, fullPage: true });
 
+  // Generate with the quantized model, then with the float one on the same prompt
+  await page.getByRole('tab', { name: 'Model' }).click();
+  await expect(page.getByLabel('Model to generate with')).toHaveValue('quantized');
+  await expect(page.locator('#panel-Model h2', { hasText: 'Generate' })).toContainText('quantized model (GPTQ 4-bit');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByTestId('generation-stats')).toContainText(/tokens? in/);
+  await page.getByLabel('Model to generate with').selectOption('float');
+  await expect(page.locator('#panel-Model h2', { hasText: 'Generate' })).toContainText('float model');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByTestId('generation')).toHaveAttribute('data-busy', 'false');
+  await expect(page.getByTestId('generation-stats')).toContainText(/tokens? in/);
+
   // Evaluate the quantized model on a few items
   await page.getByRole('tab', { name: 'Evaluate' }).click();
   await page.getByTestId('eval-limit').fill('4');

@@ -15,6 +15,7 @@ test('the lab opens on the bundled model, shows the adapter, and its first kerne
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.getByTestId('generation')).toHaveAttribute('data-busy', 'false');
   await expect(page.getByTestId('completion')).toContainText(/\w{3,}/);
+  await expect(page.getByTestId('generation-stats')).toContainText(/^\d+ tokens? in [\d.]+ s, first token \d+ ms/);
   await page.screenshot({ path: 'test-results/model-panel.png', fullPage: true });
   expect(errors).toEqual([]);
 });

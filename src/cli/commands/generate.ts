@@ -2,6 +2,7 @@ import type { Command } from '../command';
 import { log, printJson } from '../command';
 import { cliGpu } from '../gpu-node';
 import { loadForCli } from '../load';
+import { formatGenerationStats, generationClock } from '../../progress';
 
 export const generateCommand: Command = {
   name: 'generate',
@@ -14,20 +15,18 @@ export const generateCommand: Command = {
     const prompt = args.str('prompt');
     const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
     const stepsPerRead = args.has('steps-per-read') ? args.num('steps-per-read', 16) : undefined;
-    const t0 = performance.now();
-    // first-token latency (the prompt; pipelines compiled on first use) apart from the steady decode rate
-    let tFirst = 0, tLast = 0;
-    const onToken = () => ((tLast = performance.now()), (tFirst ||= tLast));
-    const out = await model.generate(ids, args.num('max-tokens', 64), { eos: tokenizer.eosIds, stepsPerRead, onToken });
-    const seconds = (performance.now() - t0) / 1000;
-    const firstTokenSeconds = (tFirst - t0) / 1000;
-    const decodeRate = out.length > 1 && tLast > tFirst ? (out.length - 1) / ((tLast - tFirst) / 1000) : null;
+    const clock = generationClock();
+    const out = await model.generate(ids, args.num('max-tokens', 64), { eos: tokenizer.eosIds, stepsPerRead, onToken: clock.onToken });
+    const st = clock.stats();
     const text = tokenizer.decode(out, true);
-    if (args.flag('json')) printJson({ prompt, completion: text, tokens: out, seconds, tokens_per_second: out.length / seconds, first_token_seconds: firstTokenSeconds, decode_tokens_per_second: decodeRate });
-    else {
+    if (args.flag('json')) {
+      printJson({
+        prompt, completion: text, tokens: out, seconds: st.seconds, tokens_per_second: out.length / st.seconds,
+        first_token_seconds: st.firstTokenSeconds, decode_tokens_per_second: st.decodeTokensPerSecond,
+      });
+    } else {
       process.stdout.write(prompt + text + '\n');
-      const rate = decodeRate === null ? '' : `; after the first token (${(firstTokenSeconds * 1000).toFixed(0)} ms) ${decodeRate.toFixed(1)} tokens/s`;
-      log(`${out.length} tokens in ${seconds.toFixed(2)} s (${(out.length / seconds).toFixed(1)} tokens/s${rate}, ${gpu.adapterName})`);
+      log(`${formatGenerationStats(st)} (${gpu.adapterName})`);
     }
     gpu.destroy();
   },

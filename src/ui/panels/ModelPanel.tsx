@@ -8,6 +8,7 @@ import { loadModel } from '../../quant/load';
 import { bundledUrl, cacheStorage, filesFromDrop, filesFromInput } from '../files';
 import { useLab } from '../lab';
 import { fmtN, ProgressLine, useTask } from '../widgets';
+import { formatGenerationStats, type GenerationStats, generationClock } from '../../progress';
 
 export interface BundledModel {
   name: string;
@@ -122,32 +123,49 @@ function Generate() {
   const { loaded, quantized, report } = useLab();
   const [prompt, setPrompt] = useState('dog (noun):');
   const [text, setText] = useState('');
-  const [busy, setBusy] = useState(false);
+  const [stats, setStats] = useState<GenerationStats | null>(null);
+  const [useFloat, setUseFloat] = useState(false);
+  const task = useTask(report);
   if (!loaded) return null;
-  async function run() {
-    if (!loaded) return;
-    setBusy(true);
+  const model = (!useFloat && quantized?.result.model) || loaded.model;
+  const which = model === loaded.model ? 'float model' : `quantized model (${quantized!.label})`;
+  function run() {
+    const { tokenizer } = loaded!;
     setText('');
-    try {
-      const { tokenizer } = loaded;
-      const model = quantized?.result.model ?? loaded.model;
-      const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
-      const out: number[] = [];
-      await model.generate(ids, 48, { eos: tokenizer.eosIds, onToken: (t) => { out.push(t); setText(tokenizer.decode(out, true)); } });
-    } catch (e) {
-      report(e);
-    } finally {
-      setBusy(false);
-    }
+    setStats(null);
+    const clock = generationClock();
+    const out: number[] = [];
+    const onToken = (t: number) => {
+      clock.onToken();
+      out.push(t);
+      setText(tokenizer.decode(out, true));
+    };
+    // the tokens so far stay on screen after Stop; the timing line counts them
+    return task.run(async (signal) => {
+      try {
+        await model.generate([...tokenizer.prefix, ...tokenizer.encode(prompt)], 48, { eos: tokenizer.eosIds, onToken, signal });
+      } finally {
+        setStats(clock.stats());
+      }
+    });
   }
   return (
     <section className="card wide">
-      <h2>Generate <span className="muted small">with the {quantized ? `quantized model (${quantized.label})` : 'float model'}</span></h2>
+      <h2>Generate <span className="muted small">greedy, with the {which}</span></h2>
       <div className="field row">
         <input value={prompt} onChange={(e) => setPrompt(e.target.value)} aria-label="Prompt" title="Greedy decoding from this prompt" />
-        <button onClick={run} disabled={busy}>{busy ? 'generating…' : 'Generate'}</button>
+        {quantized && (
+          <select value={useFloat ? 'float' : 'quantized'} onChange={(e) => setUseFloat(e.target.value === 'float')} aria-label="Model to generate with"
+            title="Compare the quantized model's text with the float model's on the same prompt">
+            <option value="quantized">quantized ({quantized.label})</option>
+            <option value="float">float</option>
+          </select>
+        )}
+        <button onClick={run} disabled={task.busy}>{task.busy ? 'generating…' : 'Generate'}</button>
+        {task.busy && <button className="ghost" onClick={task.cancel}>Stop</button>}
       </div>
-      <p className="generation" data-testid="generation" data-busy={busy}><span className="prompt">{prompt}</span><span data-testid="completion">{text}</span></p>
+      <p className="generation" data-testid="generation" data-busy={task.busy}><span className="prompt">{prompt}</span><span data-testid="completion">{text}</span></p>
+      {stats && <p className="muted small" data-testid="generation-stats" title="Time to the first token includes the prompt's pass and, the first time, compiling the kernels">{formatGenerationStats(stats)}</p>}
     </section>
   );
 }
