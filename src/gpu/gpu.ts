@@ -217,7 +217,7 @@ export class Gpu {
   static readonly BIND_GROUP_CACHE = 4096;
   bindGroupHits = 0;
 
-  /** The params buffer, at least `bytes` long (a new one drops the bind groups made with the old). */
+  /** The params buffer, at least `bytes` long (bind groups made with an outgrown one are never matched again). */
   paramsBuffer(bytes: number): GPUBuffer {
     if (!this.params || this.params.size < bytes) {
       this.params?.destroy(); // freed once the work already submitted with it is done
@@ -427,6 +427,8 @@ export function grid(n: number, per = 1): [number, number] {
   return [Math.min(g, 65535), Math.ceil(g / 65535)];
 }
 
+const F32 = new Float32Array(1), U32 = new Uint32Array(F32.buffer);
+
 /** 32-bit little-endian words for a kernel's uniform Params struct, in declaration order. */
 export class Params {
   private words: number[] = [];
@@ -443,9 +445,9 @@ export class Params {
     for (const x of v) (this.words.push(x), this.kinds.push('f'));
     return this;
   }
-  /** The bytes as a string: equal keys, equal contents. */
+  /** The bytes as a string: equal keys, equal contents (floats by their bits: -0 is not 0). */
   get key(): string {
-    return `${this.kinds.join('')}:${this.words.join(',')}`;
+    return this.words.map((w, i) => (this.kinds[i] === 'f' ? `f${(F32[0] = w, U32[0])}` : `${this.kinds[i]}${w}`)).join(',');
   }
   /** Writes into `view` at byte `offset`; returns the byte length (padded to 16). */
   writeTo(view: DataView, offset: number): number {

@@ -4,6 +4,7 @@ import { attention, decodeScores, gatherRows, rmsnorm, rope, scoreLogits, swiglu
 import { attentionRef, gatherRowsRef, ropeRef, rmsnormRef, scoreRowRef, swigluRef } from '../../src/model/reference';
 import { ropeTables } from '../../src/model/rope';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
+import { Params } from '../../src/gpu/gpu';
 
 const sameBytes = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
@@ -17,6 +18,14 @@ describe('forward-pass kernels', () => {
     gatherRows(b, gpu.upload(table, 't'), gpu.upload(idx, 'i'), out, idx.length, C);
     await b.submit();
     expect(maxRelErr(await gpu.readF32(out, idx.length * C), gatherRowsRef(table, idx, C))).toBe(0);
+  });
+
+  it('params share a slot only when their bytes are equal', () => {
+    const k = (p: Params) => p.key;
+    expect(k(new Params().u32(3, 4).f32(0.5))).toBe(k(new Params().u32(3, 4).f32(0.5)));
+    expect(k(new Params().f32(0))).not.toBe(k(new Params().f32(-0)));
+    expect(k(new Params().u32(1))).not.toBe(k(new Params().f32(1)));
+    expect(k(new Params().u32(1, 2))).not.toBe(k(new Params().u32(12)));
   });
 
   it('batches reuse bind groups and the params buffer; each batch still runs with its own params', async () => {
