@@ -12,6 +12,7 @@ test('the lab opens on the bundled model, shows the adapter, and its first kerne
   // The bundled default model loads by itself and generates text.
   await expect(page.getByTestId('model-info')).toContainText('qwen3-dict-74k');
   await expect(page.getByTestId('model-info')).toContainText('74,112');
+  await expect(page.getByLabel('Bundled model', { exact: true })).toHaveValue('qwen3-dict-74k');
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.getByTestId('generation')).toHaveAttribute('data-busy', 'false');
   await expect(page.getByTestId('completion')).toContainText(/\w{3,}/);

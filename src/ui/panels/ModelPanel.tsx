@@ -68,7 +68,7 @@ export function ModelPanel() {
         <h2>Load a model</h2>
         <label className="field" title="Models of the lab's own family, trained on WordNet and a dictionary, shipped with the lab">
           Bundled
-          <select aria-label="Bundled model" disabled={!gpu || busy} value="" onChange={(e) => e.target.value && loadBundled(e.target.value)}>
+          <select aria-label="Bundled model" disabled={!gpu || busy} value={bundled.some((m) => m.name === loaded?.name) ? loaded!.name : ''} onChange={(e) => e.target.value && loadBundled(e.target.value)}>
             <option value="">choose a bundled model…</option>
             {bundled.map((m) => (
               <option key={m.name} value={m.name}>{m.name} ({m.arch}, N = {fmtN(m.n_params_non_embedding)})</option>
