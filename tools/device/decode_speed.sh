@@ -5,7 +5,7 @@
 # of the whole call, tokens/s after the first token (this build only: the first step compiles the pipelines),
 # a hash of the tokens (the same tokens every time, or the chained decode is wrong).
 # device run, carry [".devcarry", "dist-cli", "dist-cli-old"]: bash tools/device/decode_speed.sh
-# SKIP_GENERATE=1: only quantize and the evaluations. Off the GPU (a dry run on SwiftShader): REPS=1 TOKENS=8 MODELS=llama-dict-74k bash tools/device/decode_speed.sh
+# SKIP_GENERATE=1: only quantize and the evaluations; SKIP_EVAL=1: no evaluations. Off the GPU (a dry run on SwiftShader): REPS=1 TOKENS=8 MODELS=llama-dict-74k bash tools/device/decode_speed.sh
 set -uo pipefail
 REPS=${REPS:-3}; TOKENS=${TOKENS:-200}; MODELS=${MODELS:-llama-dict-2.4m qwen3-dict-2.4m}
 source .devcarry/env.sh >/dev/null || exit 1
@@ -29,6 +29,7 @@ for m in $MODELS; do
     done
   done
 done
+[ -n "${SKIP_EVAL:-}" ] && exit 0
 # a whole evaluation (perplexity and the KM / KA / KR tasks at their default limits: one configuration of a
 # sweep), seconds as the command reports them, float and 4-bit
 echo "# build model eval-seconds"
