@@ -197,7 +197,7 @@ export class Gpu {
     return p;
   }
 
-  bindGroupLayout(p: GPUComputePipeline): GPUBindGroupLayout {
+  private bindGroupLayout(p: GPUComputePipeline): GPUBindGroupLayout {
     let l = this.layouts.get(p);
     if (!l) this.layouts.set(p, (l = p.getBindGroupLayout(0)));
     return l;
@@ -215,6 +215,7 @@ export class Gpu {
   private nextId = 1;
   /** Bind groups kept (least recently used dropped first): a few decode steps of a 28-layer model. */
   static readonly BIND_GROUP_CACHE = 4096;
+  /** Bind groups found in the cache so far (tests, diagnostics). */
   bindGroupHits = 0;
 
   /** The params buffer, at least `bytes` long (bind groups made with an outgrown one are never matched again). */

@@ -375,7 +375,7 @@ export class Transformer {
           const s = t === 0 ? { batch: 1, seq: P, past: 0 } : { batch: 1, seq: 1, past: P + t - 1 };
           const act = this.bodyFrom(b, t === 0 ? promptIds : next, s, cache);
           this.head(b, act, t === 0 ? lastRow : row0, 1, logits);
-          scoreLogits(b, logits, row0, score, 1, V);
+          scoreLogits(b, logits, row0, score, 1, V); // target id 0: only the argmax is read
           b.copy(score, 8, next, 0, 4); // the argmax: the next step's input
           b.copy(score, 0, scores, 16 * j, 16);
         }
