@@ -7,7 +7,8 @@
 // q[k, n]: bits [BITS*k, BITS*k + BITS) of row n's stream in qweight [K*BITS/32, N]; a chunk is BITS words,
 // decoded 8 codes at a time (8*BITS bits: one word for 2 and 4 bits, a straddled word pair for 3, two words
 // for 8). Zeros: packed qzeros (+ zeroOffset for checkpoint_format "gptq"); scales: f16 pairs.
-// Entry points: main (GEMM, M > 1), gemv4 / gemv4_perm (M = 1, out features % 4 == 0), gemv (M = 1, any).
+// Entry points: main (GEMM, M > 1), gemv4 / gemv4_perm (M = 1, out features % 4 == 0), gemv (M = 1, any),
+// gemv4_swiglu (M = 1: an MLP's gate and up projections and its SwiGLU in one dispatch).
 
 struct Params {
   M: u32,
@@ -275,13 +276,32 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 var<workgroup> partial4: array<vec4<f32>, 1024>;
 @group(0) @binding(4) var<storage, read> scales4: array<vec2<u32>>; // 4 f16 scales
 
-fn zeros4(g: u32, n0: u32) -> vec4<f32> {
+// The 4 zeros and scales of outputs n0 .. n0+3 in the group of chunk c, from the gate (or only) matrix's
+// bindings; gemv4_swiglu reads the up matrix's through zeros4_up / scales4_up (WGSL cannot pass a binding).
+fn zeros4(c: u32, n0: u32) -> vec4<f32> {
+  let at = zeros_at(c, n0);
+  var v = qzeros[at.x] >> at.y;
+  if (at.y + 4u * BITS > 32u) { v |= qzeros[at.x + 1u] << (32u - at.y); }
+  return zeros_of(v);
+}
+
+fn scales4_of(c: u32, n0: u32) -> vec4<f32> {
+  return scales_of(scales4[(((c * 32u) / p.G) * p.N + n0) / 4u]);
+}
+
+/** Word index and bit offset of output n0's zero in the group of chunk c. */
+fn zeros_at(c: u32, n0: u32) -> vec2<u32> {
   let bit = BITS * n0;
-  let w = g * p.zwords + (bit >> 5u);
-  let s = bit & 31u;
-  var v = qzeros[w] >> s;
-  if (s + 4u * BITS > 32u) { v |= qzeros[w + 1u] << (32u - s); }
+  return vec2<u32>(((c * 32u) / p.G) * p.zwords + (bit >> 5u), bit & 31u);
+}
+
+/** 4 consecutive zero codes (the low 4 * BITS bits of v) as floats. */
+fn zeros_of(v: u32) -> vec4<f32> {
   return to_f32((vec4<u32>(v) >> (vec4<u32>(0u, 1u, 2u, 3u) * BITS)) & vec4<u32>(MASK)) + f32(p.zeroOffset);
+}
+
+fn scales_of(sp: vec2<u32>) -> vec4<f32> {
+  return vec4<f32>(unpack2x16float(sp.x), unpack2x16float(sp.y));
 }
 
 struct Inputs32 {
@@ -296,7 +316,8 @@ fn words4(n0: u32, c: u32) -> array<vec4<u32>, 8> {
   return words;
 }
 
-fn chunk4(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Inputs32) -> vec4<f32> {
+/** One chunk of 4 outputs: scale * (sum_k x[k] q[k] - zero * sum_k x[k]). */
+fn chunk4(words: array<vec4<u32>, 8>, xs: Inputs32, sc: vec4<f32>, z: vec4<f32>) -> vec4<f32> {
   // One flat loop for every bit width: once unrolled (BITS is a pipeline constant) the word index and the
   // shifts are constants and the straddle test folds away for 2, 4 and 8 bits. (A nested word/code loop was
   // not unrolled on the H100 and ran 2x slower.)
@@ -316,10 +337,7 @@ fn chunk4(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Inputs32) -> vec4<f32
     }
     d += xs.v[j] * q;
   }
-  let g = (c * 32u) / p.G;
-  let sp = scales4[(g * p.N + n0) / 4u];
-  let sc = vec4<f32>(unpack2x16float(sp.x), unpack2x16float(sp.y));
-  return sc * (d - zeros4(g, n0) * xs.sum);
+  return sc * (d - z * xs.sum);
 }
 
 fn inputs32(c: u32) -> Inputs32 {
@@ -357,21 +375,32 @@ override PARTIALS: u32 = KSLICES / SLICES_PER_SUBGROUP;
 override PARTIALS: u32 = KSLICES;
 // @endif
 
-fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
+/** Leaves this invocation's sums of its K slices for gemv4_total, at partial4[base ..] (XW * PARTIALS entries). */
+fn gemv4_stash(lid: vec3<u32>, acc: vec4<f32>, base: u32) {
 // @if subgroups
   // A subgroup (aligned consecutive invocations: Gpu.subgroupReduce) holds the same XW column quads of
   // SLICES_PER_SUBGROUP K slices, which lanes l and l ^ m (m = XW, 2 XW, ...) add up first. XW and KSLICES
   // are powers of two, XW * KSLICES >= SUBGROUP (qmatmul checks).
   var a = acc;
   for (var m = XW; m < SUBGROUP; m <<= 1u) { a += subgroupShuffleXor(a, m); }
-  if (lid.y % SLICES_PER_SUBGROUP == 0u) { partial4[(lid.y / SLICES_PER_SUBGROUP) * XW + lid.x] = a; }
+  if (lid.y % SLICES_PER_SUBGROUP == 0u) { partial4[base + (lid.y / SLICES_PER_SUBGROUP) * XW + lid.x] = a; }
 // @else
-  partial4[lid.y * XW + lid.x] = acc;
+  partial4[base + lid.y * XW + lid.x] = acc;
 // @endif
+}
+
+/** The workgroup's sum for column quad lid.x, after gemv4_stash and a workgroupBarrier. */
+fn gemv4_total(lid: vec3<u32>, base: u32) -> vec4<f32> {
+  var s = vec4<f32>(0.0);
+  for (var j = 0u; j < PARTIALS; j++) { s += partial4[base + j * XW + lid.x]; }
+  return s;
+}
+
+fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
+  gemv4_stash(lid, acc, 0u);
   workgroupBarrier();
   if (lid.y == 0u && n0 < p.N) {
-    var s = vec4<f32>(0.0);
-    for (var j = 0u; j < PARTIALS; j++) { s += partial4[j * XW + lid.x]; }
+    var s = gemv4_total(lid, 0u);
     if ((p.flags & 1u) != 0u) { s += vec4<f32>(bias[n0], bias[n0 + 1u], bias[n0 + 2u], bias[n0 + 3u]); }
     if ((p.flags & 2u) != 0u) { s += y4[n0 / 4u]; }
     y4[n0 / 4u] = s;
@@ -381,7 +410,7 @@ fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
 // Each invocation walks its K chunks two at a time, both chunks' words loaded before either is decoded:
 // twice the bytes in flight per invocation (7-10% faster on the H100 where K is long). gemv_inputs and
 // gemv_chunk are inputs32 and chunk4, or in the module's shader-f16 variant their half-precision versions
-// (end of file; a wrapper around the f16 decode, rather than this direct call, cost 10% on 4 x 128 shapes).
+// (end of file).
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
@@ -389,11 +418,12 @@ fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
   var acc = vec4<f32>(0.0);
   var c = lid.y;
   for (; c + KSLICES < chunks; c += 2u * KSLICES) {
+    let d = c + KSLICES;
     let wa = words4(n0, c);
-    let wb = words4(n0, c + KSLICES);
-    acc += gemv_chunk(n0, c, wa, gemv_inputs(c)) + gemv_chunk(n0, c + KSLICES, wb, gemv_inputs(c + KSLICES));
+    let wb = words4(n0, d);
+    acc += gemv_chunk(wa, gemv_inputs(c), scales4_of(c, n0), zeros4(c, n0)) + gemv_chunk(wb, gemv_inputs(d), scales4_of(d, n0), zeros4(d, n0));
   }
-  if (c < chunks) { acc += gemv_chunk(n0, c, words4(n0, c), gemv_inputs(c)); }
+  if (c < chunks) { acc += gemv_chunk(words4(n0, c), gemv_inputs(c), scales4_of(c, n0), zeros4(c, n0)); }
   gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
 }
 
@@ -406,12 +436,60 @@ fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
   var acc = vec4<f32>(0.0);
   var c = lid.y;
   for (; c + KSLICES < chunks; c += 2u * KSLICES) {
+    let d = c + KSLICES;
     let wa = words4(n0, c);
-    let wb = words4(n0, c + KSLICES);
-    acc += chunk4(n0, c, wa, inputs32_perm(c)) + chunk4(n0, c + KSLICES, wb, inputs32_perm(c + KSLICES));
+    let wb = words4(n0, d);
+    acc += chunk4(wa, inputs32_perm(c), scales4_of(c, n0), zeros4(c, n0)) + chunk4(wb, inputs32_perm(d), scales4_of(d, n0), zeros4(d, n0));
   }
-  if (c < chunks) { acc += chunk4(n0, c, words4(n0, c), inputs32_perm(c)); }
+  if (c < chunks) { acc += chunk4(words4(n0, c), inputs32_perm(c), scales4_of(c, n0), zeros4(c, n0)); }
   gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
+}
+
+// ---- gate and up projections of an MLP in one dispatch, with its SwiGLU: y = silu(W_gate x) * (W_up x), M = 1.
+// The gate's packed weights in bindings 2-4, the up projection's (same shape, bits, groups and input order) in
+// 9-11; one input chunk serves both, and each step loads one chunk of each matrix (the bytes in flight of
+// gemv4's two chunks). Saves two dispatches per decode step and layer (up, swiglu) and a second read of x.
+@group(0) @binding(9) var<storage, read> qweight4_up: array<vec4<u32>>;
+@group(0) @binding(10) var<storage, read> qzeros_up: array<u32>;
+@group(0) @binding(11) var<storage, read> scales4_up: array<vec2<u32>>;
+
+fn words4_up(n0: u32, c: u32) -> array<vec4<u32>, 8> {
+  var words: array<vec4<u32>, 8>;
+  for (var w = 0u; w < BITS; w++) { words[w] = qweight4_up[((c * BITS + w) * p.N + n0) / 4u]; }
+  return words;
+}
+
+fn zeros4_up(c: u32, n0: u32) -> vec4<f32> {
+  let at = zeros_at(c, n0);
+  var v = qzeros_up[at.x] >> at.y;
+  if (at.y + 4u * BITS > 32u) { v |= qzeros_up[at.x + 1u] << (32u - at.y); }
+  return zeros_of(v);
+}
+
+fn scales4_up_of(c: u32, n0: u32) -> vec4<f32> {
+  return scales_of(scales4_up[(((c * 32u) / p.G) * p.N + n0) / 4u]);
+}
+
+@compute @workgroup_size(XW, KSLICES)
+fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
+  var gate = vec4<f32>(0.0);
+  var up = vec4<f32>(0.0);
+  for (var c = lid.y; c < p.K / 32u; c += KSLICES) {
+    let wgate = words4(n0, c);
+    let wup = words4_up(n0, c);
+    let xs = gemv_inputs(c);
+    gate += gemv_chunk(wgate, xs, scales4_of(c, n0), zeros4(c, n0));
+    up += gemv_chunk(wup, xs, scales4_up_of(c, n0), zeros4_up(c, n0));
+  }
+  gemv4_stash(lid, gate, 0u);
+  gemv4_stash(lid, up, XW * PARTIALS);
+  workgroupBarrier();
+  let n = (wg.x * XW + lid.x) * 4u;
+  if (lid.y == 0u && n < p.N) {
+    let g = gemv4_total(lid, 0u);
+    y4[n / 4u] = g / (1.0 + exp(-g)) * gemv4_total(lid, XW * PARTIALS);
+  }
 }
 
 // @if f16
@@ -440,12 +518,8 @@ fn gemv_inputs(c: u32) -> Pairs16 {
   return r;
 }
 
-fn gemv_chunk(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16) -> vec4<f32> {
+fn gemv_chunk(words: array<vec4<u32>, 8>, xs: Pairs16, sc: vec4<f32>, z: vec4<f32>) -> vec4<f32> {
   let cph = 16u / BITS;
-  let g = (c * 32u) / p.G;
-  let z = zeros4(g, n0);
-  let sp = scales4[(g * p.N + n0) / 4u];
-  let sc = vec4<f32>(unpack2x16float(sp.x), unpack2x16float(sp.y));
   var out = vec4<f32>(0.0);
   for (var r = 0u; r < 4u; r++) {
     let zr = vec2<f16>(f16(z[r]));
@@ -471,7 +545,7 @@ fn gemv_chunk(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16) -> vec4<
 fn gemv_inputs(c: u32) -> Inputs32 {
   return inputs32(c);
 }
-fn gemv_chunk(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Inputs32) -> vec4<f32> {
-  return chunk4(n0, c, words, xs);
+fn gemv_chunk(words: array<vec4<u32>, 8>, xs: Inputs32, sc: vec4<f32>, z: vec4<f32>) -> vec4<f32> {
+  return chunk4(words, xs, sc, z);
 }
 // @endif

@@ -10,9 +10,7 @@ import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
-import { f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qmatmul, qweightWords, zeroWords } from '../quant/packed';
-import { unpackBits } from '../quant/reference';
-import { f16ToF32 } from '../model/safetensors';
+import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvSwiglu, qmatmul, qweightWords, readDequantized, zeroWords } from '../quant/packed';
 import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
 import type { OrtPeer } from './onnx-peer';
 
@@ -22,6 +20,11 @@ export interface BenchShape {
   K: number;
   /** out features */
   N: number;
+  /**
+   * An MLP's gate and up projections side by side (N / 2 rows each): at M = 1 the lab's packed contenders
+   * also run as one gate+up+SwiGLU dispatch over two matrices; the others read one matrix of N rows.
+   */
+  gateUp?: boolean;
 }
 
 export const SHAPES: BenchShape[] = [
@@ -32,13 +35,13 @@ export const SHAPES: BenchShape[] = [
   { label: '8B attention', K: 4096, N: 4096 },
   { label: '8B gate/up', K: 4096, N: 14336 },
   { label: '8B down', K: 14336, N: 4096 },
-  { label: '8B gate+up fused', K: 4096, N: 28672 },
+  { label: '8B gate+up fused', K: 4096, N: 28672, gateUp: true },
 ];
 
 /** Shapes small enough for a CPU adapter (SwiftShader): for correctness runs, not for numbers. */
 export const SMALL_SHAPES: BenchShape[] = [
   { label: 'small square', K: 256, N: 256 },
-  { label: 'small wide', K: 128, N: 512 },
+  { label: 'small gate+up', K: 128, N: 512, gateUp: true },
 ];
 
 export interface BenchRow {
@@ -268,20 +271,24 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
 
       // --- the lab's packed matmul at each bit width
       for (const bits of bitsList) {
-        const words = qweightWords(K, bits), zw = zeroWords(N, bits), nG = Math.ceil(K / G);
-        const one = (): PackedWeights => ({
-          rows: N, cols: K, bits, groupSize: G, nGroups: nG, sym: false, descAct: false, format: 'gptq_v2',
-          qweight: gpu.buffer(words * N * 4, 'bench.qweight'), qzeros: gpu.buffer(nG * zw * 4, 'bench.qzeros'),
-          scales: gpu.buffer(Math.ceil((nG * N) / 2) * 4, 'bench.scales'), order: null, xidx: null, gIdxHost: new Uint32Array(0),
+        const nG = Math.ceil(K / G);
+        const one = (rows: number): PackedWeights => ({
+          rows, cols: K, bits, groupSize: G, nGroups: nG, sym: false, descAct: false, format: 'gptq_v2',
+          qweight: gpu.buffer(qweightWords(K, bits) * rows * 4, 'bench.qweight'), qzeros: gpu.buffer(nG * zeroWords(rows, bits) * 4, 'bench.qzeros'),
+          scales: gpu.buffer(Math.ceil((nG * rows) / 2) * 4, 'bench.scales'), order: null, xidx: null, gIdxHost: new Uint32Array(0),
         });
-        const bytes = (words * N + nG * zw + Math.ceil((nG * N) / 2)) * 4; // packedBytes of one copy
+        // the fused row at M = 1 also runs the decode step of a quantized MLP: the same bytes as gate and up
+        // matrices of N / 2 rows each, read by one dispatch that applies SwiGLU too (qgemvSwiglu)
+        const gateUp = M === 1 && shape.gateUp === true;
+        const bytes = (qweightWords(K, bits) * N + nG * zeroWords(N, bits) + Math.ceil((nG * N) / 2)) * 4; // packedBytes of one copy
         const copies = Math.max(1, Math.min(64, Math.ceil(rotate / bytes)));
-        const ps = Array.from({ length: copies }, one);
+        const ps = Array.from({ length: copies }, () => one(N));
+        const pairs = gateUp ? Array.from({ length: copies }, () => [one(N / 2), one(N / 2)] as const) : [];
         const b = gpu.batch('fill');
-        ps.forEach((p, i) => {
-          fill(b, 'fill_u32', p.qweight, words * N, 100 + i);
-          fill(b, 'fill_u32', p.qzeros, nG * zw, 200 + i);
-          fill(b, 'fill_f16x2', p.scales, Math.ceil((nG * N) / 2), 300 + i, 0.001, 0.01);
+        [...ps, ...pairs.flat()].forEach((p, i) => {
+          fill(b, 'fill_u32', p.qweight, qweightWords(K, bits) * p.rows, 100 + i);
+          fill(b, 'fill_u32', p.qzeros, nG * zeroWords(p.rows, bits), 200 + i);
+          fill(b, 'fill_f16x2', p.scales, Math.ceil((nG * p.rows) / 2), 300 + i, 0.001, 0.01);
         });
         await b.submit();
         // variants: GEMV workgroup shapes at M = 1, split-K slice counts (0 = the heuristic) at M > 1
@@ -299,28 +306,39 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         // desc_act and the lab's own act-order quantization are run
         const order = opts.actOrder ? Int32Array.from(shuffled(Array.from({ length: K }, (_, k) => k), K + N)) : null;
         const xidx = order ? gpu.upload(Uint32Array.from(order), 'bench.xidx') : null;
+        const permute = (p: PackedWeights, permuted: boolean) => (permuted ? { ...p, order, xidx } : p);
         // GPU times first, back to back, so that the GPU stays busy and at full clocks (the checks' and whole
         // calls' host round trips leave it idle, and the H100 then drops its SM clock to a few hundred MHz);
         // then each contender's check and whole-call time
         const contenders = (order ? [false, true] : [false]).flatMap((permuted) => {
-          const qs = permuted ? ps.map((p) => ({ ...p, order, xidx })) : ps;
-          return variants.map(({ shape, kernel, split, tag }) => ({
-            qs, kernel, name: `quantlab ${bits}-bit G=${G}${permuted ? ' act-order' : ''}${tag}`,
-            enc: (bb: CommandBatch, i: number) =>
-              qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, gemvKernel: kernel, splitK: split || undefined }),
-          }));
+          const act = permuted ? ' act-order' : '';
+          const qs = ps.map((p) => permute(p, permuted));
+          const fused = pairs.map(([g, u]) => [permute(g, permuted), permute(u, permuted)] as const);
+          return [
+            ...variants.map(({ shape, kernel, split, tag }) => ({
+              kernel, name: `quantlab ${bits}-bit G=${G}${act}${tag}`, weightBytes: packedBytes(qs[0]), outputs: M * N,
+              enc: (bb: CommandBatch, i: number) =>
+                qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, gemvKernel: kernel, splitK: split || undefined }),
+              check: (enc: (bb: CommandBatch, i: number) => void) => checkPacked(gpu, qs[0], x, yBuf, M, sample, enc),
+            })),
+            ...(gateUp ? variants : []).map(({ shape, kernel, tag }) => ({
+              kernel, name: `quantlab ${bits}-bit G=${G}${act} gate+up+SwiGLU${tag}`, weightBytes: 2 * packedBytes(fused[0][0]), outputs: N / 2,
+              enc: (bb: CommandBatch, i: number) => qgemvSwiglu(bb, ...fused[i % copies], xBuf, yBuf, { gemvShape: shape, gemvKernel: kernel }),
+              check: (enc: (bb: CommandBatch, i: number) => void) => checkSwiglu(gpu, fused[0], x, yBuf, [0, N / 4, N / 2 - 1], enc),
+            })),
+          ];
         });
         const gpuTimes: (number | null)[] = [], callTimes: number[] = [];
         for (const c of contenders) gpuTimes.push(await gpuTime(gpu, c.enc, Math.max(dispatchesMin, copies), repeats));
         // whole calls before the checks, whose readback of every packed word (tens of MB) disturbs the host
-        for (const c of contenders) callTimes.push(await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => c.enc(bb, 0), callRepeats));
-        for (const [i, { qs, kernel, name, enc }] of contenders.entries()) {
-          const check = await checkPacked(gpu, qs[0], x, yBuf, M, sample, enc);
+        for (const c of contenders) callTimes.push(await callTime(gpu, x, xBuf, yBuf, c.outputs * 4, (bb) => c.enc(bb, 0), callRepeats));
+        for (const [i, { kernel, name, enc, check: checkOf, weightBytes }] of contenders.entries()) {
+          const check = await checkOf(enc);
           const gpuS = gpuTimes[i], callS = callTimes[i];
-          await record({ contender: name, bits, block: G, weightBytes: packedBytes(qs[0]), gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
+          await record({ contender: name, bits, block: G, weightBytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
         }
         xidx?.destroy();
-        ps.forEach((p) => [p.qweight, p.qzeros, p.scales].forEach((x) => x.destroy()));
+        [...ps, ...pairs.flat()].forEach(destroyPacked);
       }
 
       // --- onnxruntime-web MatMulNBits (4-bit), whole calls as its users make them
@@ -372,30 +390,51 @@ async function checkDense(gpu: Gpu, _xBuf: GPUBuffer, x: Float32Array, w: GPUBuf
   return err;
 }
 
+/** Runs a packed contender once and checks its sampled outputs against float64 (dotErr). */
 async function checkPacked(gpu: Gpu, p: PackedWeights, x: Float32Array, yBuf: GPUBuffer, M: number, sample: number[], enc: (b: CommandBatch, i: number) => void): Promise<number> {
-  const { rows: N, cols: K, bits, nGroups } = p;
+  const y = await runOnce(gpu, yBuf, M * p.rows, enc);
+  const w = await readDequantized(gpu, p, sample); // original column order
+  const K = p.cols;
+  let err = 0;
+  for (const [i, n] of sample.entries()) {
+    const row = w.subarray(i * K, (i + 1) * K);
+    const want = Array.from({ length: M }, (_, m) => dot(row, x, m * K));
+    err = Math.max(err, dotErr(Array.from({ length: M }, (_, m) => y[m * p.rows + n]), want, row, x));
+  }
+  return err;
+}
+
+/**
+ * The check of the fused gate+up+SwiGLU GEMV: |got - silu(g) u| over the first-order bound of its rounding
+ * errors, |silu'(g) u| sum_k |wg_k x_k| + |silu(g)| sum_k |wu_k x_k| (dotErr's measure carried through SwiGLU).
+ */
+async function checkSwiglu(gpu: Gpu, [gate, up]: readonly [PackedWeights, PackedWeights], x: Float32Array, yBuf: GPUBuffer, sample: number[], enc: (b: CommandBatch, i: number) => void): Promise<number> {
+  const y = await runOnce(gpu, yBuf, gate.rows, enc);
+  const wg = await readDequantized(gpu, gate, sample), wu = await readDequantized(gpu, up, sample);
+  const K = gate.cols;
+  let err = 0;
+  for (const [i, n] of sample.entries()) {
+    const rg = wg.subarray(i * K, (i + 1) * K), ru = wu.subarray(i * K, (i + 1) * K);
+    const g = dot(rg, x, 0), u = dot(ru, x, 0), sig = 1 / (1 + Math.exp(-g));
+    const mag = (r: Float32Array) => r.reduce((a, v, k) => a + Math.abs(v * x[k]), 1e-30);
+    const bound = Math.abs(sig * (1 + g * (1 - sig)) * u) * mag(rg) + Math.abs(g * sig) * mag(ru);
+    err = Math.max(err, Math.abs(y[n] - g * sig * u) / bound);
+  }
+  return err;
+}
+
+async function runOnce(gpu: Gpu, yBuf: GPUBuffer, n: number, enc: (b: CommandBatch, i: number) => void): Promise<Float32Array> {
   const b = gpu.batch('check');
   enc(b, 0);
   await b.submit();
-  const y = await gpu.readF32(yBuf, M * N);
-  const words = qweightWords(K, bits), zw = zeroWords(N, bits);
-  const qw = await gpu.readU32(p.qweight, words * N);
-  const qz = await gpu.readU32(p.qzeros, nGroups * zw);
-  const sc = f16ToF32(new Uint16Array(await gpu.read(p.scales, Math.ceil((nGroups * N) / 2) * 4)));
-  const zeros = Array.from({ length: nGroups }, (_, g) => unpackBits(qz.subarray(g * zw, (g + 1) * zw), bits, N));
-  let err = 0;
-  for (const n of sample) {
-    const stream = Uint32Array.from({ length: words }, (_, w) => qw[w * N + n]);
-    const codes = unpackBits(stream, bits, K);
-    const w = Array.from({ length: K }, (_, k) => {
-      const g = Math.floor(k / p.groupSize);
-      return sc[g * N + n] * (codes[k] - zeros[g][n]);
-    });
-    // kernel order: column k of the stream multiplies input column order[k]
-    const want = Array.from({ length: M }, (_, m) => w.reduce((a, v, k) => a + v * x[m * K + (p.order ? p.order[k] : k)], 0));
-    err = Math.max(err, dotErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want, w, x, p.order));
-  }
-  return err;
+  return gpu.readF32(yBuf, n);
+}
+
+/** sum_k w[k] x[offset + k] in float64. */
+function dot(w: ArrayLike<number>, x: ArrayLike<number>, offset: number): number {
+  let a = 0;
+  for (let k = 0; k < w.length; k++) a += w[k] * x[offset + k];
+  return a;
 }
 
 /** The report as a Markdown table (README, bench/results). */

@@ -10,6 +10,11 @@ export interface Linear {
   /** Bytes of weight data read per full pass (for bandwidth figures). */
   readonly weightBytes: number;
   encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate?: boolean): void;
+  /**
+   * y = silu(this(x)) * up(x) (an MLP's gate, up and SwiGLU) in one step, where this linear and `up` allow it;
+   * false, recording nothing, where they do not (the caller runs gate, up and swiglu apart).
+   */
+  encodeGateUp?(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number): boolean;
   destroy(): void;
 }
 

@@ -242,9 +242,11 @@ export class Transformer {
     rmsnorm(b, act.x, w.postNorm, rows, d, c.rmsEps, act.h);
     taps?.gateUpIn?.(b, act.h, rows);
     if (until === 'gateUpIn') return;
-    L.gate.encode(b, act.h, act.gate, rows);
-    L.up.encode(b, act.h, act.up, rows);
-    swiglu(b, act.gate, act.up, rows * c.intermediate);
+    if (!L.gate.encodeGateUp?.(b, L.up, act.h, act.gate, rows)) {
+      L.gate.encode(b, act.h, act.gate, rows);
+      L.up.encode(b, act.h, act.up, rows);
+      swiglu(b, act.gate, act.up, rows * c.intermediate);
+    }
     taps?.downIn?.(b, act.gate, rows);
     if (until === 'downIn') return;
     L.down.encode(b, act.gate, act.x, rows, true);

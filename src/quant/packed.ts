@@ -126,6 +126,16 @@ export function defaultGemvKernel(gpu: Gpu, p: PackedWeights): GemvKernel {
   return gpu.hasF16 && f16GemvTakes(p) ? 'f16' : 'f32';
 }
 
+const qmatmulParams = (p: PackedWeights, M: number, flags: number, splits = 0) =>
+  new Params().u32(M, p.rows, p.cols, p.groupSize === -1 ? p.cols : p.groupSize, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits);
+
+/** An act-order input [M, cols] in kernel order (x[:, order]), in a scratch buffer. */
+function gatherInput(b: CommandBatch, p: PackedWeights, x: Binding, M: number): GPUBuffer {
+  const xk = b.gpu.scratch(M * p.cols * 4, 'input');
+  b.dispatch({ shader: 'qmatmul', entry: 'gather_input' }, { 1: x, 5: p.xidx!, 7: xk }, grid(M * p.cols, 256), qmatmulParams(p, M, 0));
+  return xk;
+}
+
 /** y = x * dequant(W)^T through shaders/qmatmul.wgsl. */
 export function qmatmul(
   b: CommandBatch,
@@ -136,9 +146,7 @@ export function qmatmul(
   opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape; gemvKernel?: GemvKernel; splitK?: number; gatherInput?: boolean },
 ): void {
   const gemv = (opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1;
-  const G = p.groupSize === -1 ? p.cols : p.groupSize;
-  const params = (flags: number, splits = 0) =>
-    new Params().u32(M, p.rows, p.cols, G, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits);
+  const params = (flags: number, splits = 0) => qmatmulParams(p, M, flags, splits);
   const base = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
   const kernel = gemv ? (opts.gemvKernel ?? defaultGemvKernel(b.gpu, p)) : 'f32';
   if (kernel === 'f16' && !f16GemvTakes(p)) {
@@ -149,15 +157,12 @@ export function qmatmul(
   // matrices (measured on the H100); `gatherInput` overrides the f32 GEMV's choice (the f16 one always gathers).
   let xidx = p.xidx;
   if (xidx && (!gemv || kernel === 'f16' || (opts.gatherInput ?? p.rows * p.cols >= GATHER_GEMV_WEIGHTS))) {
-    const xk = b.gpu.scratch(M * p.cols * 4, 'input');
-    b.dispatch({ shader: 'qmatmul', entry: 'gather_input' }, { 1: x, 5: xidx, 7: xk }, grid(M * p.cols, 256), params(0));
-    x = xk;
+    x = gatherInput(b, p, x, M);
     xidx = null;
   }
   if (gemv) {
     // xidx, when still set, is read by the kernel itself (flag bit 2)
     const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, p.rows, p.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
-    const constants = { BITS: p.bits, XW, KSLICES };
     const flags = base | (xidx ? 4 : 0);
     if (p.rows % 4 === 0) {
       // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel); the contiguous
@@ -165,14 +170,10 @@ export function qmatmul(
       // shader-f16 (its input was gathered above).
       const bindings: Record<number, Binding> = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
       if (xidx) bindings[5] = xidx;
-      const features: ShaderFeature[] = kernel === 'f16' ? ['f16'] : [];
-      const subgroup = gemvSubgroup(b.gpu, XW, KSLICES);
-      if (subgroup) features.push('subgroups');
-      const spec = { shader: 'qmatmul', entry: xidx ? 'gemv4_perm' : 'gemv4', constants: subgroup ? { ...constants, SUBGROUP: subgroup } : constants, features };
-      b.dispatch(spec, bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
+      b.dispatch(gemv4Spec(b.gpu, xidx ? 'gemv4_perm' : 'gemv4', kernel, p.bits, XW, KSLICES), bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
     } else {
       // one output per invocation, for out features not a multiple of 4
-      b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants }, [x, p.qweight, p.qzeros, p.scales, xidx ?? opts.empty, p.bias ?? opts.empty, y],
+      b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, XW, KSLICES } }, [x, p.qweight, p.qzeros, p.scales, xidx ?? opts.empty, p.bias ?? opts.empty, y],
         Math.ceil(p.rows / XW), params(flags));
     }
     return;
@@ -189,6 +190,54 @@ export function qmatmul(
   const part = b.gpu.scratch(splits * M * p.rows * 4, 'splitk');
   b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: part }, [...tiles, splits], params(base | 8, splits));
   b.dispatch({ shader: 'qmatmul', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, grid(M * p.rows, 256), params(base, splits));
+}
+
+/** A 4-output GEMV entry point of qmatmul.wgsl, in its f16 / subgroup variant where asked and possible. */
+function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: number, XW: number, KSLICES: number) {
+  const features: ShaderFeature[] = kernel === 'f16' ? ['f16'] : [];
+  const subgroup = gemvSubgroup(gpu, XW, KSLICES);
+  if (subgroup) features.push('subgroups');
+  const constants = { BITS: bits, XW, KSLICES, ...(subgroup ? { SUBGROUP: subgroup } : {}) };
+  return { shader: 'qmatmul', entry, constants, features };
+}
+
+/**
+ * Why an MLP's gate and up projections cannot run as one gemv4_swiglu dispatch, or null when they can: the
+ * same shape, bits, groups, zero format and input order (GPTQ's act-order permutation depends on the Hessian
+ * alone, which gate and up share), no biases, 4-output rows.
+ */
+export function swigluUnfusable(gate: PackedWeights, up: PackedWeights): string | null {
+  const same = (['rows', 'cols', 'bits', 'groupSize', 'format'] as const).find((k) => gate[k] !== up[k]);
+  if (same) return `gate and up differ in ${same} (${gate[same]} vs ${up[same]})`;
+  if (gate.bias || up.bias) return 'a projection has a bias';
+  if (gate.rows % 4 !== 0) return `out features (${gate.rows}) are not a multiple of 4`;
+  const a = gate.order, o = up.order;
+  if ((a === null) !== (o === null) || (a && o && a.some((v, i) => v !== o[i]))) return 'gate and up read their input in different orders';
+  return null;
+}
+
+/**
+ * y = silu(x W_gate^T) * (x W_up^T) for one token (M = 1), reading both packed matrices in one dispatch
+ * (qmatmul.wgsl gemv4_swiglu); an act-order input is gathered first. Throws where swigluUnfusable says why.
+ */
+export function qgemvSwiglu(
+  b: CommandBatch,
+  gate: PackedWeights,
+  up: PackedWeights,
+  x: Binding,
+  y: Binding,
+  opts: { gemvShape?: GemvShape; gemvKernel?: GemvKernel } = {},
+): void {
+  const why = swigluUnfusable(gate, up);
+  if (why) throw new RangeError(`qgemvSwiglu: ${why}; run gate, up and swiglu apart`);
+  const kernel = opts.gemvKernel ?? (b.gpu.hasF16 && f16GemvTakes(gate) ? 'f16' : 'f32');
+  if (kernel === 'f16' && !f16GemvTakes(gate)) throw new RangeError(`qgemvSwiglu: the f16 GEMV takes bits 2, 4 or 8 (have ${gate.bits}); use gemvKernel 'f32'`);
+  // both sums share the workgroup's partials array (1024 column quads): at most 512 invocations
+  const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, gate.rows, gate.cols, Math.min(512, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup));
+  if (XW * KSLICES > 512) throw new RangeError(`qgemvSwiglu: a ${XW} x ${KSLICES} workgroup holds more than 512 invocations`);
+  const input = gate.xidx ? gatherInput(b, gate, x, 1) : x;
+  const bindings = { 1: input, 2: gate.qweight, 3: gate.qzeros, 4: gate.scales, 7: y, 9: up.qweight, 10: up.qzeros, 11: up.scales };
+  b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu', kernel, gate.bits, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
 }
 
 const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
@@ -232,16 +281,23 @@ export class PackedLinear implements Linear {
   encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate = false): void {
     qmatmul(b, this.packed, x, y, rows, { accumulate, empty: this.gpu.empty });
   }
+  encodeGateUp(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number): boolean {
+    // one token on a GPU (where qmatmul takes the GEMV), and weights the fused kernel takes
+    if (rows !== 1 || this.gpu.serialKernels || !(up instanceof PackedLinear) || swigluUnfusable(this.packed, up.packed)) return false;
+    qgemvSwiglu(b, this.packed, up.packed, x, y);
+    return true;
+  }
   destroy(): void {
     destroyPacked(this.packed);
   }
 }
 
 /**
- * The dense weight [rows, cols] that packed weights stand for, decoded on the CPU from the GPU buffers
- * (original column order). For inspection (histograms, tests), not for the forward pass.
+ * The dense weight rows that packed weights stand for ([rows.length, cols], original column order), decoded on
+ * the CPU from the GPU buffers; `rows` = the first n rows, or a list of rows. For inspection (histograms, the
+ * benchmark's checks, tests), not for the forward pass.
  */
-export async function readDequantized(gpu: Gpu, w: PackedWeights, rowLimit = w.rows): Promise<Float32Array> {
+export async function readDequantized(gpu: Gpu, w: PackedWeights, rows: number | number[] = w.rows): Promise<Float32Array> {
   const words = qweightWords(w.cols, w.bits), zw = zeroWords(w.rows, w.bits);
   const qw = await gpu.readU32(w.qweight, words * w.rows);
   const qz = await gpu.readU32(w.qzeros, w.nGroups * zw);
@@ -249,15 +305,15 @@ export async function readDequantized(gpu: Gpu, w: PackedWeights, rowLimit = w.r
   const zeros = Array.from({ length: w.nGroups }, (_, g) => unpackBits(qz.subarray(g * zw, (g + 1) * zw), w.bits, w.rows));
   const off = w.format === 'gptq' ? 1 : 0;
   const G = w.groupSize === -1 ? w.cols : w.groupSize;
-  const rows = Math.min(rowLimit, w.rows);
-  const out = new Float32Array(rows * w.cols);
+  const list = typeof rows === 'number' ? Array.from({ length: Math.min(rows, w.rows) }, (_, n) => n) : rows;
+  const out = new Float32Array(list.length * w.cols);
   const stream = new Uint32Array(words);
-  for (let n = 0; n < rows; n++) {
+  for (const [i, n] of list.entries()) {
     for (let k = 0; k < words; k++) stream[k] = qw[k * w.rows + n];
     const codes = unpackBits(stream, w.bits, w.cols);
     for (let k = 0; k < w.cols; k++) {
       const g = Math.floor(k / G); // kernel order: column k is input column order[k]
-      out[n * w.cols + (w.order ? w.order[k] : k)] = sc[g * w.rows + n] * (codes[k] - zeros[g][n] - off);
+      out[i * w.cols + (w.order ? w.order[k] : k)] = sc[g * w.rows + n] * (codes[k] - zeros[g][n] - off);
     }
   }
   return out;

@@ -11,7 +11,7 @@ describe('shader loader', () => {
     expect(plain).not.toMatch(/f16>|Pairs16|@if|@else|@endif/);
     expect(plain.match(/fn gemv_chunk/g)).toHaveLength(1); // the @else branch
     expect(f16.startsWith('enable f16;\n')).toBe(true);
-    expect(f16).toMatch(/fn gemv_chunk\(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16\)/);
+    expect(f16).toMatch(/fn gemv_chunk\(words: array<vec4<u32>, 8>, xs: Pairs16, sc: vec4<f32>, z: vec4<f32>\)/);
     expect(f16.match(/fn gemv_chunk/g)).toHaveLength(1); // the @if branch
     expect(f16).not.toMatch(/@if|@else|@endif/);
     // compile errors must point at the file's own lines: the dropped block leaves blank lines

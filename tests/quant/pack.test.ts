@@ -1,9 +1,9 @@
 // Packing in the GPTQ layout, and the matmul that reads it, against CPU references.
 import { describe, expect, it } from 'vitest';
-import { matmulRef } from '../../src/model/reference';
+import { matmulRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { defaultGemvKernel, gemvShapeFor, gemvSubgroup, packWeights, qmatmul, readDequantized, qweightWords, splitKFor, zeroWords } from '../../src/quant/packed';
+import { defaultGemvKernel, gemvShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvSwiglu, qmatmul, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
 import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/gpu';
@@ -186,6 +186,59 @@ describe('GPU packing and the dequantizing matmul', () => {
     expect(splitKFor(16, 96)).toBe(8); // Qwen3-0.6B down at 256 tokens: 16 tiles, 96 chunks
     expect(splitKFor(128, 448)).toBe(4); // 8B down at 128 tokens
     expect(splitKFor(16, 12)).toBe(1); // too few chunks to slice
+  });
+
+  // an MLP's gate, up and SwiGLU in one GEMV dispatch (the decode step of a quantized model)
+  const fusedShapes = [
+    { rows: 36, cols: 96, G: 32, actOrder: true, format: 'gptq_v2' as const }, // outputs past one 8 x 4 workgroup's 32
+    { rows: 132, cols: 288, G: 96, actOrder: false, format: 'gptq' as const }, // v1 zeros; 9 chunks
+  ];
+  for (const bits of [2, 3, 4, 8]) {
+    for (const { rows, cols, G, actOrder, format } of fusedShapes) {
+      it(`${bits}-bit ${rows}x${cols} G=${G}${actOrder ? ' act-order' : ''} ${format}: gate+up+SwiGLU GEMV = silu(x . Wg^T) * (x . Wu^T)`, async () => {
+        const gpu = await testGpu();
+        const order = actOrder ? Int32Array.from({ length: cols }, (_, k) => (k * 7 + 2) % cols) : null;
+        const pack = async (seed: number) => {
+          const q = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, seed, 0.3), 'W'), rows, cols, { bits, groupSize: G, sym: false });
+          q.order = order; // GPTQ's act-order permutation comes from the Hessian, which gate and up share
+          const b = gpu.batch();
+          const p = packWeights(gpu, b, q, { descAct: actOrder, format });
+          await b.submit();
+          return p;
+        };
+        const gate = await pack(bits + rows), up = await pack(bits + rows + 1);
+        expect(swigluUnfusable(gate, up)).toBeNull();
+        const x = randomF32(cols, 79);
+        const ref = (w: Float32Array) => matmulRef(x, Float64Array.from(w), 1, rows, cols);
+        const want = swigluRef(ref(await readDequantized(gpu, gate)), ref(await readDequantized(gpu, up)));
+        const subgroups = gpu.subgroupReduce;
+        const kernels = gpu.hasF16 && bits !== 3 ? (['f32', 'f16'] as const) : (['f32'] as const);
+        for (const kernel of kernels) {
+          for (const [shape, sub] of [[[8, 4], false], [[2, 8], subgroups]] as const) {
+            const y = gpu.buffer(rows * 4, 'y');
+            const b = gpu.batch();
+            gpu.subgroupReduce = sub;
+            qgemvSwiglu(b, gate, up, gpu.upload(x, 'x'), y, { gemvShape: [...shape], gemvKernel: kernel });
+            gpu.subgroupReduce = subgroups;
+            await b.submit();
+            const what = `${kernel} ${shape.join('x')}${sub && gemvSubgroup(gpu, shape[0], shape[1]) ? ', subgroup sums' : ''}`;
+            expect(maxRelErr(await gpu.readF32(y, rows), want), what).toBeLessThan(kernel === 'f16' ? 1e-2 : 1e-5);
+          }
+        }
+      });
+    }
+  }
+
+  it('gate and up that one GEMV cannot take together are refused with the reason', () => {
+    const p = { rows: 64, cols: 128, bits: 4, groupSize: 32, format: 'gptq_v2', order: null } as unknown as PackedWeights;
+    expect(swigluUnfusable(p, { ...p })).toBeNull();
+    expect(swigluUnfusable(p, { ...p, bits: 8 })).toMatch(/differ in bits \(4 vs 8\)/);
+    expect(swigluUnfusable(p, { ...p, format: 'gptq' })).toMatch(/differ in format/);
+    expect(swigluUnfusable(p, { ...p, bias: {} as GPUBuffer })).toMatch(/bias/);
+    expect(swigluUnfusable({ ...p, rows: 66 }, { ...p, rows: 66 })).toMatch(/not a multiple of 4/);
+    expect(swigluUnfusable({ ...p, order: Int32Array.of(1, 0) }, { ...p, order: Int32Array.of(0, 1) })).toMatch(/different orders/);
+    expect(swigluUnfusable({ ...p, order: Int32Array.of(1, 0) }, p)).toMatch(/different orders/);
+    expect(() => qgemvSwiglu({} as never, p, { ...p, bits: 8 }, {} as never, {} as never)).toThrow(/differ in bits.*apart/);
   });
 
   it('v1 zeros ("gptq", stored zero - 1) read back as the same weights', async () => {

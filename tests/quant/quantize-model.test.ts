@@ -1,7 +1,7 @@
 // Whole-model quantization on the bundled default model: the packed forward pass equals a float forward with
 // the dequantized weights, and GPTQ beats round-to-nearest in perplexity at 3 and 4 bits.
 import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { dirFiles } from '../../src/cli/files';
 import { tokenPerplexity } from '../../src/eval/perplexity';
 import type { Gpu } from '../../src/gpu/gpu';
@@ -50,6 +50,19 @@ describe('quantizing qwen3-dict-74k', () => {
     let err = 0, mag = 0;
     for (let i = 0; i < a.length; i++) (err = Math.max(err, Math.abs(a[i] - b[i]))), (mag = Math.max(mag, Math.abs(b[i])));
     expect(err / mag).toBeLessThan(1e-4);
+    // decode steps as on a GPU (not SwiftShader's one-invocation kernels): GEMVs, and each MLP's gate, up and
+    // SwiGLU in one dispatch (act-order: gate and up share their permutation), give the dense model's tokens
+    const serial = gpu.serialKernels;
+    const fused = vi.spyOn(PackedLinear.prototype, 'encodeGateUp');
+    gpu.serialKernels = false;
+    try {
+      const prompt = ids.slice(0, 6);
+      expect(await res.model.generate(prompt, 10)).toEqual(await dense.generate(prompt, 10));
+      expect(fused.mock.results.filter((r) => r.value === true).length).toBeGreaterThanOrEqual(9 * fp.config.layers);
+    } finally {
+      gpu.serialKernels = serial;
+      fused.mockRestore();
+    }
     res.model.destroy();
     dense.destroy();
   });

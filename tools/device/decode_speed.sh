@@ -5,7 +5,8 @@
 # of the whole call, tokens/s after the first token (this build only: the first step compiles the pipelines),
 # a hash of the tokens (the same tokens every time, or the chained decode is wrong).
 # device run, carry [".devcarry", "dist-cli", "dist-cli-old"]: bash tools/device/decode_speed.sh
-# SKIP_GENERATE=1: only quantize and the evaluations; SKIP_EVAL=1: no evaluations. Off the GPU (a dry run on SwiftShader): REPS=1 TOKENS=8 MODELS=llama-dict-74k bash tools/device/decode_speed.sh
+# SKIP_GENERATE=1: only quantize and the evaluations; SKIP_EVAL=1: no evaluations; FLAGS: extra options of
+# generate and eval in both builds (e.g. --f16). Off the GPU (a dry run on SwiftShader): REPS=1 TOKENS=8 MODELS=llama-dict-74k bash tools/device/decode_speed.sh
 set -uo pipefail
 REPS=${REPS:-3}; TOKENS=${TOKENS:-200}; MODELS=${MODELS:-llama-dict-2.4m qwen3-dict-2.4m}
 source .devcarry/env.sh >/dev/null || exit 1
@@ -22,7 +23,7 @@ for m in $MODELS; do
       for s in "${spr[@]}"; do
         flag=""; [ $s != default ] && flag="--steps-per-read $s"
         for r in $(seq $REPS); do
-          $(cli $b) generate --model $src --prompt "dog (noun):" --max-tokens $TOKENS --json $flag > /tmp/g.json 2>/tmp/g.err \
+          $(cli $b) generate --model $src --prompt "dog (noun):" --max-tokens $TOKENS --json $flag ${FLAGS:-} > /tmp/g.json 2>/tmp/g.err \
             && row "$b $src $s" || { echo "$b $src $s failed"; tail -3 /tmp/g.err; }
         done
       done
@@ -37,7 +38,7 @@ for m in $MODELS; do
   for src in public/models/$m /tmp/q-$m; do
     for b in "${builds[@]}"; do
       for r in $(seq $REPS); do
-        $(cli $b) eval --model $src > /tmp/e.json 2>/tmp/e.err \
+        $(cli $b) eval --model $src ${FLAGS:-} > /tmp/e.json 2>/tmp/e.err \
           && python3 -c "import json,sys;print(sys.argv[1], round(json.load(open('/tmp/e.json'))['seconds'],2))" "$b $src" \
           || { echo "$b $src eval failed"; tail -3 /tmp/e.err; }
       done
