@@ -276,32 +276,13 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 var<workgroup> partial4: array<vec4<f32>, 1024>;
 @group(0) @binding(4) var<storage, read> scales4: array<vec2<u32>>; // 4 f16 scales
 
-// The 4 zeros and scales of outputs n0 .. n0+3 in the group of chunk c, from the gate (or only) matrix's
-// bindings; gemv4_swiglu reads the up matrix's through zeros4_up / scales4_up (WGSL cannot pass a binding).
-fn zeros4(c: u32, n0: u32) -> vec4<f32> {
-  let at = zeros_at(c, n0);
-  var v = qzeros[at.x] >> at.y;
-  if (at.y + 4u * BITS > 32u) { v |= qzeros[at.x + 1u] << (32u - at.y); }
-  return zeros_of(v);
-}
-
-fn scales4_of(c: u32, n0: u32) -> vec4<f32> {
-  return scales_of(scales4[(((c * 32u) / p.G) * p.N + n0) / 4u]);
-}
-
-/** Word index and bit offset of output n0's zero in the group of chunk c. */
-fn zeros_at(c: u32, n0: u32) -> vec2<u32> {
+fn zeros4(g: u32, n0: u32) -> vec4<f32> {
   let bit = BITS * n0;
-  return vec2<u32>(((c * 32u) / p.G) * p.zwords + (bit >> 5u), bit & 31u);
-}
-
-/** 4 consecutive zero codes (the low 4 * BITS bits of v) as floats. */
-fn zeros_of(v: u32) -> vec4<f32> {
+  let w = g * p.zwords + (bit >> 5u);
+  let s = bit & 31u;
+  var v = qzeros[w] >> s;
+  if (s + 4u * BITS > 32u) { v |= qzeros[w + 1u] << (32u - s); }
   return to_f32((vec4<u32>(v) >> (vec4<u32>(0u, 1u, 2u, 3u) * BITS)) & vec4<u32>(MASK)) + f32(p.zeroOffset);
-}
-
-fn scales_of(sp: vec2<u32>) -> vec4<f32> {
-  return vec4<f32>(unpack2x16float(sp.x), unpack2x16float(sp.y));
 }
 
 struct Inputs32 {
@@ -316,8 +297,7 @@ fn words4(n0: u32, c: u32) -> array<vec4<u32>, 8> {
   return words;
 }
 
-/** One chunk of 4 outputs: scale * (sum_k x[k] q[k] - zero * sum_k x[k]). */
-fn chunk4(words: array<vec4<u32>, 8>, xs: Inputs32, sc: vec4<f32>, z: vec4<f32>) -> vec4<f32> {
+fn chunk4(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Inputs32) -> vec4<f32> {
   // One flat loop for every bit width: once unrolled (BITS is a pipeline constant) the word index and the
   // shifts are constants and the straddle test folds away for 2, 4 and 8 bits. (A nested word/code loop was
   // not unrolled on the H100 and ran 2x slower.)
@@ -337,7 +317,10 @@ fn chunk4(words: array<vec4<u32>, 8>, xs: Inputs32, sc: vec4<f32>, z: vec4<f32>)
     }
     d += xs.v[j] * q;
   }
-  return sc * (d - z * xs.sum);
+  let g = (c * 32u) / p.G;
+  let sp = scales4[(g * p.N + n0) / 4u];
+  let sc = vec4<f32>(unpack2x16float(sp.x), unpack2x16float(sp.y));
+  return sc * (d - zeros4(g, n0) * xs.sum);
 }
 
 fn inputs32(c: u32) -> Inputs32 {
@@ -410,7 +393,7 @@ fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
 // Each invocation walks its K chunks two at a time, both chunks' words loaded before either is decoded:
 // twice the bytes in flight per invocation (7-10% faster on the H100 where K is long). gemv_inputs and
 // gemv_chunk are inputs32 and chunk4, or in the module's shader-f16 variant their half-precision versions
-// (end of file).
+// (end of file; a wrapper around the f16 decode, rather than this direct call, cost 10% on 4 x 128 shapes).
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
@@ -418,12 +401,11 @@ fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
   var acc = vec4<f32>(0.0);
   var c = lid.y;
   for (; c + KSLICES < chunks; c += 2u * KSLICES) {
-    let d = c + KSLICES;
     let wa = words4(n0, c);
-    let wb = words4(n0, d);
-    acc += gemv_chunk(wa, gemv_inputs(c), scales4_of(c, n0), zeros4(c, n0)) + gemv_chunk(wb, gemv_inputs(d), scales4_of(d, n0), zeros4(d, n0));
+    let wb = words4(n0, c + KSLICES);
+    acc += gemv_chunk(n0, c, wa, gemv_inputs(c)) + gemv_chunk(n0, c + KSLICES, wb, gemv_inputs(c + KSLICES));
   }
-  if (c < chunks) { acc += gemv_chunk(words4(n0, c), gemv_inputs(c), scales4_of(c, n0), zeros4(c, n0)); }
+  if (c < chunks) { acc += gemv_chunk(n0, c, words4(n0, c), gemv_inputs(c)); }
   gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
 }
 
@@ -436,12 +418,11 @@ fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
   var acc = vec4<f32>(0.0);
   var c = lid.y;
   for (; c + KSLICES < chunks; c += 2u * KSLICES) {
-    let d = c + KSLICES;
     let wa = words4(n0, c);
-    let wb = words4(n0, d);
-    acc += chunk4(wa, inputs32_perm(c), scales4_of(c, n0), zeros4(c, n0)) + chunk4(wb, inputs32_perm(d), scales4_of(d, n0), zeros4(d, n0));
+    let wb = words4(n0, c + KSLICES);
+    acc += chunk4(n0, c, wa, inputs32_perm(c)) + chunk4(n0, c + KSLICES, wb, inputs32_perm(c + KSLICES));
   }
-  if (c < chunks) { acc += chunk4(words4(n0, c), inputs32_perm(c), scales4_of(c, n0), zeros4(c, n0)); }
+  if (c < chunks) { acc += chunk4(n0, c, words4(n0, c), inputs32_perm(c)); }
   gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
 }
 
@@ -449,26 +430,13 @@ fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
 // The gate's packed weights in bindings 2-4, the up projection's (same shape, bits, groups and input order) in
 // 9-11; one input chunk serves both, and each step loads one chunk of each matrix (the bytes in flight of
 // gemv4's two chunks). Saves two dispatches per decode step and layer (up, swiglu) and a second read of x.
+// The up projection's readers are the gate's, cloned by the shader loader with its bindings (`_up` names): one
+// function that reads a chunk's scales and zeros and decodes it, as in gemv4 (the same decode with the scales
+// and zeros read by its caller ran 8-10% slower at 4 bits on the H100, bench/results/).
 @group(0) @binding(9) var<storage, read> qweight4_up: array<vec4<u32>>;
 @group(0) @binding(10) var<storage, read> qzeros_up: array<u32>;
 @group(0) @binding(11) var<storage, read> scales4_up: array<vec2<u32>>;
-
-fn words4_up(n0: u32, c: u32) -> array<vec4<u32>, 8> {
-  var words: array<vec4<u32>, 8>;
-  for (var w = 0u; w < BITS; w++) { words[w] = qweight4_up[((c * BITS + w) * p.N + n0) / 4u]; }
-  return words;
-}
-
-fn zeros4_up(c: u32, n0: u32) -> vec4<f32> {
-  let at = zeros_at(c, n0);
-  var v = qzeros_up[at.x] >> at.y;
-  if (at.y + 4u * BITS > 32u) { v |= qzeros_up[at.x + 1u] << (32u - at.y); }
-  return zeros_of(v);
-}
-
-fn scales4_up_of(c: u32, n0: u32) -> vec4<f32> {
-  return scales_of(scales4_up[(((c * 32u) / p.G) * p.N + n0) / 4u]);
-}
+// @clone _up qweight4 qzeros scales4 words4 zeros4 chunk4 gemv_chunk
 
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -479,8 +447,8 @@ fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     let wgate = words4(n0, c);
     let wup = words4_up(n0, c);
     let xs = gemv_inputs(c);
-    gate += gemv_chunk(wgate, xs, scales4_of(c, n0), zeros4(c, n0));
-    up += gemv_chunk(wup, xs, scales4_up_of(c, n0), zeros4_up(c, n0));
+    gate += gemv_chunk(n0, c, wgate, xs);
+    up += gemv_chunk_up(n0, c, wup, xs);
   }
   gemv4_stash(lid, gate, 0u);
   gemv4_stash(lid, up, XW * PARTIALS);
@@ -518,8 +486,12 @@ fn gemv_inputs(c: u32) -> Pairs16 {
   return r;
 }
 
-fn gemv_chunk(words: array<vec4<u32>, 8>, xs: Pairs16, sc: vec4<f32>, z: vec4<f32>) -> vec4<f32> {
+fn gemv_chunk(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16) -> vec4<f32> {
   let cph = 16u / BITS;
+  let g = (c * 32u) / p.G;
+  let z = zeros4(g, n0);
+  let sp = scales4[(g * p.N + n0) / 4u];
+  let sc = vec4<f32>(unpack2x16float(sp.x), unpack2x16float(sp.y));
   var out = vec4<f32>(0.0);
   for (var r = 0u; r < 4u; r++) {
     let zr = vec2<f16>(f16(z[r]));
@@ -545,7 +517,7 @@ fn gemv_chunk(words: array<vec4<u32>, 8>, xs: Pairs16, sc: vec4<f32>, z: vec4<f3
 fn gemv_inputs(c: u32) -> Inputs32 {
   return inputs32(c);
 }
-fn gemv_chunk(words: array<vec4<u32>, 8>, xs: Inputs32, sc: vec4<f32>, z: vec4<f32>) -> vec4<f32> {
-  return chunk4(words, xs, sc, z);
+fn gemv_chunk(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Inputs32) -> vec4<f32> {
+  return chunk4(n0, c, words, xs);
 }
 // @endif

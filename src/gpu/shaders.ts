@@ -3,7 +3,8 @@
 // Files hold no `enable` directives; the loader prepends those a variant asks for. Code that needs a feature
 // sits between `// @if <feature>` and `// @endif` lines (with an optional `// @else` branch for the variants
 // without it) and is dropped when the variant does not ask for it (WGSL rejects an f16 type anywhere in a
-// module without `enable f16`, even in an unused function).
+// module without `enable f16`, even in an unused function). `// @clone SUFFIX name ...` copies functions
+// onto other bindings (see cloneFunctions).
 
 const files = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<
   string,
@@ -25,8 +26,42 @@ export function shaderNames(): string[] {
 export function shaderSource(name: string, features: readonly ShaderFeature[] = []): string {
   const text = byName.get(name);
   if (text === undefined) throw new Error(`No shader "${name}" in shaders/ (have: ${shaderNames().join(', ')})`);
+  return expandShader(text, features, name);
+}
+
+/** A shader file's text as compiled: `enable` lines for the features, feature blocks resolved, clones added. */
+export function expandShader(text: string, features: readonly ShaderFeature[], name: string): string {
   const enables = features.map((f) => `enable ${f};\n`).join('');
-  return enables + keepFeatureBlocks(text, features, name);
+  return enables + cloneFunctions(keepFeatureBlocks(text, features, name), name);
+}
+
+/**
+ * `// @clone SUFFIX a b c ...` appends a copy of each listed function (from `fn a(` at the start of a line to
+ * the first `}` that starts a line) in which every listed name, bindings and functions alike, takes the suffix:
+ * one reader written once and run on other bindings (WGSL cannot pass a storage binding to a function). The
+ * copies follow the file's last line, so compile errors keep pointing at the file's own lines.
+ */
+function cloneFunctions(text: string, name: string): string {
+  const lines = text.split('\n');
+  const clones: string[] = [];
+  for (const [i, line] of lines.entries()) {
+    const m = /^\s*\/\/ @clone (\w+)((?: +\w+)+)\s*$/.exec(line);
+    if (!m) continue;
+    lines[i] = '';
+    const body = lines.join('\n');
+    const suffix = m[1], names = m[2].trim().split(/ +/);
+    const rename = new RegExp(`\\b(${names.join('|')})\\b`, 'g');
+    for (const n of names) {
+      if (!new RegExp(`\\b${n}\\b`).test(body)) throw new Error(`shaders/${name}.wgsl:${i + 1}: "// @clone" names "${n}", which the shader does not have`);
+      const start = body.search(new RegExp(`^fn ${n}\\(`, 'm'));
+      if (start < 0) continue; // a binding (or a constant): renamed in the copies only
+      const end = body.indexOf('\n}', start);
+      if (end < 0) throw new Error(`shaders/${name}.wgsl: fn ${n} has no closing "}" at the start of a line`);
+      clones.push(body.slice(start, end + 2).replace(rename, `$1${suffix}`));
+    }
+  }
+  const out = lines.join('\n');
+  return clones.length ? `${out}\n${clones.join('\n\n')}\n` : out;
 }
 
 /**

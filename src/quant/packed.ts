@@ -107,6 +107,19 @@ export function gemvShapeFor(kernel: GemvKernel, rows: number, cols: number, max
 }
 
 /**
+ * The workgroup shape of the gate+up+SwiGLU GEMV (qgemvSwiglu): gemvShapeFor's, except where the H100 measured
+ * better ones at the 8B MLP (14336 x 4096, two matrices: bench/results/2026-11-23-h100-gate-up-swiglu-shapes.json):
+ * 16 x 16 for the 8-bit f16 kernel (43 us, 90% of the probe, against 47 us at 16 x 32) and 32 x 16 for the f32
+ * kernel at 4 and 8 bits (33 / 44 us against 35 / 55 us at 8 x 32). Other sizes were not measured.
+ */
+export function swigluShapeFor(kernel: GemvKernel, bits: number, rows: number, cols: number, maxInvocations = 256): GemvShape {
+  let shape = gemvShapeFor(kernel, rows, cols, maxInvocations);
+  if (rows >= 12288 && kernel === 'f16' && bits === 8) shape = [16, 16];
+  else if (rows >= 12288 && kernel === 'f32' && bits >= 4) shape = [32, 16];
+  return shape[0] * shape[1] <= maxInvocations ? shape : gemvShapeFor(kernel, rows, cols, maxInvocations);
+}
+
+/**
  * The GEMV's arithmetic: 'f32' everywhere; 'f16' (shader-f16, bits 2/4/8, out features % 4 == 0) decodes two
  * codes per op and sums each 32-column chunk in f16 — the default where the device has shader-f16.
  */
@@ -233,7 +246,7 @@ export function qgemvSwiglu(
   const kernel = opts.gemvKernel ?? (b.gpu.hasF16 && f16GemvTakes(gate) ? 'f16' : 'f32');
   if (kernel === 'f16' && !f16GemvTakes(gate)) throw new RangeError(`qgemvSwiglu: the f16 GEMV takes bits 2, 4 or 8 (have ${gate.bits}); use gemvKernel 'f32'`);
   // both sums share the workgroup's partials array (1024 column quads): at most 512 invocations
-  const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, gate.rows, gate.cols, Math.min(512, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup));
+  const [XW, KSLICES] = opts.gemvShape ?? swigluShapeFor(kernel, gate.bits, gate.rows, gate.cols, Math.min(512, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup));
   if (XW * KSLICES > 512) throw new RangeError(`qgemvSwiglu: a ${XW} x ${KSLICES} workgroup holds more than 512 invocations`);
   const input = gate.xidx ? gatherInput(b, gate, x, 1) : x;
   const bindings = { 1: input, 2: gate.qweight, 3: gate.qzeros, 4: gate.scales, 7: y, 9: up.qweight, 10: up.qzeros, 11: up.scales };

@@ -1,6 +1,6 @@
 // The shader loader's feature blocks, and the bit identities the decoders of shaders/qmatmul.wgsl rest on.
 import { describe, expect, it } from 'vitest';
-import { shaderSource } from '../../src/gpu/shaders';
+import { expandShader, shaderSource } from '../../src/gpu/shaders';
 import { f16ToF32 } from '../../src/model/safetensors';
 import { testGpu } from '../helpers/gpu';
 
@@ -9,15 +9,52 @@ describe('shader loader', () => {
     const plain = shaderSource('qmatmul');
     const f16 = shaderSource('qmatmul', ['f16']);
     expect(plain).not.toMatch(/f16>|Pairs16|@if|@else|@endif/);
-    expect(plain.match(/fn gemv_chunk/g)).toHaveLength(1); // the @else branch
+    expect(plain.match(/fn gemv_chunk\(/g)).toHaveLength(1); // the @else branch
     expect(f16.startsWith('enable f16;\n')).toBe(true);
-    expect(f16).toMatch(/fn gemv_chunk\(words: array<vec4<u32>, 8>, xs: Pairs16, sc: vec4<f32>, z: vec4<f32>\)/);
-    expect(f16.match(/fn gemv_chunk/g)).toHaveLength(1); // the @if branch
-    expect(f16).not.toMatch(/@if|@else|@endif/);
-    // compile errors must point at the file's own lines: the dropped block leaves blank lines
-    expect(f16.split('\n').length).toBe(plain.split('\n').length + 1);
+    expect(f16).toMatch(/fn gemv_chunk\(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16\)/);
+    expect(f16.match(/fn gemv_chunk\(/g)).toHaveLength(1); // the @if branch
+    expect(f16).not.toMatch(/@if|@else|@endif|@clone/);
+    // compile errors must point at the file's own lines: dropped blocks leave blank lines, clones come after
+    const file = expandShader(SRC, ['subgroups'], 'test').split('\n');
+    expect(file.slice(1, 7)).toEqual(['', 'var<storage> a: array<u32>;', '', '', '', 'var<storage> a_2: array<u32>;']);
+    for (const [text, skip] of [[plain, 0], [f16, 1]] as const) {
+      const at = (s: string) => text.split('\n').findIndex((l) => l.startsWith(s)) - skip;
+      expect(at('fn gemv4_swiglu(')).toBe(plain.split('\n').findIndex((l) => l.startsWith('fn gemv4_swiglu(')));
+      expect(at('fn words4_up(')).toBeGreaterThan(at('fn gemv4_swiglu('));
+    }
+  });
+
+  it('`// @clone` copies functions onto other bindings, every listed name suffixed', () => {
+    const out = expandShader(SRC, ['subgroups'], 'test');
+    expect(out).toContain('fn read_2(i: u32) -> u32 {\n  return a_2[i] + twice_2(i);\n}');
+    expect(out).toContain('fn twice_2(i: u32) -> u32 {\n  return 2u * i;\n}');
+    expect(out).not.toMatch(/fn other_2|@clone/);
+    expect(() => expandShader('// @clone _2 missing\n', [], 'bad')).toThrow(/bad.wgsl:1: "\/\/ @clone" names "missing"/);
+    // the f16 and f32 readers of qmatmul's fused gate+up kernel: the up projection's bindings
+    const f16 = shaderSource('qmatmul', ['f16']);
+    const up = f16.slice(f16.indexOf('fn gemv_chunk_up('));
+    expect(up.slice(0, up.indexOf('\n}'))).toMatch(/zeros4_up\(g, n0\)[^]*scales4_up\[/);
+    expect(shaderSource('qmatmul')).toMatch(/fn words4_up\(n0: u32, c: u32\)[^}]*qweight4_up\[/);
   });
 });
+
+// a shader text for the loader's directives (not compiled)
+const SRC = [
+  '// @if subgroups',
+  'var<storage> a: array<u32>;',
+  '// @else',
+  'var<storage> b: array<u32>;',
+  '// @endif',
+  'var<storage> a_2: array<u32>;',
+  '// @clone _2 a read twice',
+  'fn read(i: u32) -> u32 {',
+  '  return a[i] + twice(i);',
+  '}',
+  'fn twice(i: u32) -> u32 {',
+  '  return 2u * i;',
+  '}',
+  'fn other() {}',
+].join('\n');
 
 describe('subgroups', () => {
   it('the layout check passes where subgroups are runs of consecutive invocations (SwiftShader: size 4)', async () => {

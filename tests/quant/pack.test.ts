@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { matmulRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { defaultGemvKernel, gemvShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvSwiglu, qmatmul, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
+import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvSwiglu, qmatmul, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
 import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/gpu';
@@ -124,6 +124,13 @@ describe('GPU packing and the dequantizing matmul', () => {
     expect(gemvShapeFor('f16', 2048, 8192, 256)).toEqual([4, 64]);
     expect(gemvShapeFor('f16', 14336, 4096, 256)).toEqual([8, 32]);
     expect(gemvShapeFor('f16', 14336, 4096, 128)).toEqual([4, 32]);
+    // the fused gate+up GEMV (rows of each matrix): its own choices at the 8B MLP, gemvShapeFor's elsewhere
+    expect(swigluShapeFor('f16', 4, 14336, 4096, 512)).toEqual([16, 32]);
+    expect(swigluShapeFor('f16', 8, 14336, 4096, 512)).toEqual([16, 16]);
+    expect(swigluShapeFor('f32', 4, 14336, 4096, 512)).toEqual([32, 16]);
+    expect(swigluShapeFor('f32', 2, 14336, 4096, 512)).toEqual([8, 32]);
+    expect(swigluShapeFor('f32', 8, 14336, 4096, 256)).toEqual([8, 32]); // 32 x 16 is over the device limit
+    expect(swigluShapeFor('f16', 8, 3072, 1024, 256)).toEqual([8, 32]);
     // the default shape of a long-K matrix with few outputs (4 x 64 under SwiftShader's 256 invocations)
     const gpu = await testGpu();
     const rows = 12, cols = 2048;
