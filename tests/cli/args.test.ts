@@ -15,7 +15,7 @@ describe('CLI options', () => {
   it('an option the usage does not name is reported (a typo or another command\'s option)', () => {
     const gen = command('generate');
     expect(new Args(['--model', 'm', '--quantized', '/tmp/q', '--prompt', 'x'], new Set(gen.flags)).undocumented(gen.usage)).toEqual(['quantized']);
-    expect(new Args(['--model', 'm', '--prompt', 'x', '--f16', '--json'], new Set(gen.flags)).undocumented(gen.usage)).toEqual([]);
+    expect(new Args(['--model', 'm', '--prompt', 'x', '--f16', '--ignore-eos', '--json'], new Set(gen.flags)).undocumented(gen.usage)).toEqual([]);
     const bench = command('bench');
     expect(new Args(['--gemv-kernel', 'f16'], new Set(bench.flags)).undocumented(bench.usage)).toEqual(['gemv-kernel']);
   });

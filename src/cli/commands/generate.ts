@@ -7,8 +7,8 @@ import { formatGenerationStats, generationClock } from '../../progress';
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'greedy text generation with a KV cache',
-  usage: 'quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--json]',
-  flags: ['json', 'f16'],
+  usage: 'quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--json]',
+  flags: ['json', 'f16', 'ignore-eos'],
   async run(args) {
     const gpu = await cliGpu(args);
     const { model, tokenizer } = await loadForCli(gpu, args);
@@ -16,7 +16,7 @@ export const generateCommand: Command = {
     const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
     const stepsPerRead = args.has('steps-per-read') ? args.num('steps-per-read', 16) : undefined;
     const clock = generationClock();
-    const out = await model.generate(ids, args.num('max-tokens', 64), { eos: tokenizer.eosIds, stepsPerRead, onToken: clock.onToken });
+    const out = await model.generate(ids, args.num('max-tokens', 64), { eos: args.flag('ignore-eos') ? [] : tokenizer.eosIds, stepsPerRead, onToken: clock.onToken });
     const st = clock.stats();
     const text = tokenizer.decode(out, true);
     if (args.flag('json')) {
