@@ -243,7 +243,8 @@ export function qgemvSwiglu(
 ): void {
   const why = swigluUnfusable(gate, up);
   if (why) throw new RangeError(`qgemvSwiglu: ${why}; run gate, up and swiglu apart`);
-  const kernel = opts.gemvKernel ?? (b.gpu.hasF16 && f16GemvTakes(gate) ? 'f16' : 'f32');
+  // the kernel gate and up would each take apart (f32 for small act-order weights): the same arithmetic fused or not
+  const kernel = opts.gemvKernel ?? defaultGemvKernel(b.gpu, gate);
   if (kernel === 'f16' && !f16GemvTakes(gate)) throw new RangeError(`qgemvSwiglu: the f16 GEMV takes bits 2, 4 or 8 (have ${gate.bits}); use gemvKernel 'f32'`);
   // both sums share the workgroup's partials array (1024 column quads): at most 512 invocations
   const [XW, KSLICES] = opts.gemvShape ?? swigluShapeFor(kernel, gate.bits, gate.rows, gate.cols, Math.min(512, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup));
