@@ -1,6 +1,7 @@
 // Dense f32 matmul of the linear layers: y[M, N] = x[M, K] * W[N, K]^T (+ bias[N]) (+ y if accumulating).
 // W is in the Hugging Face nn.Linear layout [out, in], so both operands are contiguous along K.
 // Each invocation computes a 4x4 block of y; `main` loads vec4s along K (K % 4 == 0), `main_scalar` any K.
+// M = 1: gemv / gemv_subgroups, and gemv_swiglu(_subgroups) for an MLP's gate, up and SwiGLU in one dispatch.
 
 struct Params {
   M: u32,
@@ -16,6 +17,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w1: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+// gemv_swiglu: the up projection's weights beside the gate's (binding 2)
+@group(0) @binding(5) var<storage, read> w4_up: array<vec4<f32>>;
 
 override WG_X: u32 = 8;
 override WG_Y: u32 = 8;
@@ -128,6 +131,32 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (li % per == 0u) { gemv_store(wg, li, red[li]); }
 }
 
+// ---- gate, up and SwiGLU of an MLP in one dispatch (M = 1): y = silu(W_gate x) * (W_up x), each row's two dot
+// products in the same invocations (x read once for both). gemv_part_up is gemv_part on w4_up (shader loader).
+// @clone _up w4 gemv_part
+var<workgroup> red_up: array<f32, 256>;
+
+fn swiglu_store(wg: vec3<u32>, li: u32, g: f32, u: f32) {
+  let n = gemv_row(wg, li);
+  if (n < p.N) { y[n] = g / (1.0 + exp(-g)) * u; }
+}
+
+@compute @workgroup_size(256)
+fn gemv_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let per = 256u / ROWS;
+  red[li] = gemv_part(wg, li);
+  red_up[li] = gemv_part_up(wg, li);
+  workgroupBarrier();
+  for (var h = per / 2u; h > 0u; h >>= 1u) {
+    if (li % per < h) {
+      red[li] += red[li + h];
+      red_up[li] += red_up[li + h];
+    }
+    workgroupBarrier();
+  }
+  if (li % per == 0u) { swiglu_store(wg, li, red[li], red_up[li]); }
+}
+
 // @if subgroups
 // Needs subgroups laid out as aligned runs of consecutive invocations (Gpu.subgroupReduce) no longer than a
 // row's 256 / ROWS invocations, so that no subgroup spans two rows.
@@ -142,6 +171,29 @@ fn gemv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     var s = 0.0;
     for (var j = li / size; j < (li + per) / size; j++) { s += red[j]; }
     gemv_store(wg, li, s);
+  }
+}
+
+@compute @workgroup_size(256)
+fn gemv_swiglu_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  let g = subgroupAdd(gemv_part(wg, li));
+  let u = subgroupAdd(gemv_part_up(wg, li));
+  // subgroups of >= 4 invocations leave <= 64 sums each: gate's at red[0 ..], up's at red[128 ..]
+  if (lane == 0u) {
+    red[li / size] = g;
+    red[128u + li / size] = u;
+  }
+  workgroupBarrier();
+  let per = 256u / ROWS;
+  if (li % per == 0u) {
+    var gs = 0.0;
+    var us = 0.0;
+    for (var j = li / size; j < (li + per) / size; j++) {
+      gs += red[j];
+      us += red[128u + j];
+    }
+    swiglu_store(wg, li, gs, us);
   }
 }
 // @endif

@@ -2,7 +2,7 @@
 // GPTQ-packed weights (src/quant/packed-linear.ts) implement the same interface, so the forward pass reads
 // packed weights directly through the dequantizing kernels.
 import type { Binding, CommandBatch, Gpu } from '../gpu/gpu';
-import { matmul } from './ops';
+import { gemvSwiglu, matmul } from './ops';
 
 export interface Linear {
   readonly outFeatures: number;
@@ -33,6 +33,14 @@ export class DenseLinear implements Linear {
 
   encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate = false): void {
     matmul(b, x, this.weight, y, rows, this.outFeatures, this.inFeatures, { bias: this.bias, accumulate, empty: this.gpu.empty });
+  }
+
+  encodeGateUp(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number): boolean {
+    // one token on a GPU (where matmul takes the GEMV), two bias-free weights of one shape
+    const ok = rows === 1 && !this.gpu.serialKernels && up instanceof DenseLinear && !this.bias && !up.bias
+      && up.outFeatures === this.outFeatures && up.inFeatures === this.inFeatures && this.inFeatures % 4 === 0;
+    if (ok) gemvSwiglu(b, x, this.weight, up.weight, y, this.outFeatures, this.inFeatures);
+    return ok;
   }
 
   destroy(): void {

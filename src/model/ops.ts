@@ -21,11 +21,7 @@ export function matmul(
   const params = new Params().u32(M, N, K, flags);
   // One token on a GPU: the GEMV reads W with coalesced vec4 loads (the 4x4-block GEMM would waste 3/4).
   if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1 && K % 4 === 0) {
-    const ROWS = 2;
-    // subgroup sums where no subgroup can span two rows (128 invocations each; 128 is the largest size there is)
-    const sub = b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / ROWS;
-    const spec = sub ? { shader: 'matmul', entry: 'gemv_subgroups', constants: { ROWS }, features: ['subgroups' as const] } : { shader: 'matmul', entry: 'gemv', constants: { ROWS } };
-    b.dispatch(spec, [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / ROWS)), params);
+    b.dispatch(gemvSpec(b, 'gemv'), [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / GEMV_ROWS)), params);
     return;
   }
   b.dispatch(
@@ -34,6 +30,25 @@ export function matmul(
     [Math.ceil(N / TILE), Math.ceil(M / TILE)],
     params,
   );
+}
+
+/** Rows per workgroup of the fp32 GEMVs (matmul.wgsl). */
+const GEMV_ROWS = 2;
+
+/** matmul.wgsl's GEMV entry `entry`, or its `_subgroups` variant where no subgroup can span two rows. */
+function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu') {
+  const sub = b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / GEMV_ROWS;
+  const constants = { ROWS: GEMV_ROWS };
+  return sub ? { shader: 'matmul', entry: `${entry}_subgroups`, constants, features: ['subgroups' as const] } : { shader: 'matmul', entry, constants };
+}
+
+/**
+ * y = silu(x W_gate^T) * (x W_up^T) for one token (M = 1; K % 4 == 0) in one dispatch: an MLP's gate, up and
+ * SwiGLU (matmul.wgsl gemv_swiglu), W_gate and W_up [N, K] f32.
+ */
+export function gemvSwiglu(b: CommandBatch, x: Binding, wGate: Binding, wUp: Binding, y: Binding, N: number, K: number): void {
+  if (K % 4 !== 0) throw new RangeError(`gemvSwiglu: in features (${K}) must be a multiple of 4`);
+  b.dispatch(gemvSpec(b, 'gemv_swiglu'), { 1: x, 2: wGate, 4: y, 5: wUp }, rowGrid(Math.ceil(N / GEMV_ROWS)), new Params().u32(1, N, K, 0));
 }
 
 /** out[i, :] = src[idx[i], :] for i < rows. */

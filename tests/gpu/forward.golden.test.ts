@@ -2,9 +2,10 @@
 // random-weight tiny Qwen3 (f32), Llama (GQA, llama3 rope scaling, untied, bf16, sharded), Qwen2 (q/k/v
 // bias, f16), and every model of the lab's trained family (f16).
 import { readdirSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { dirFiles, fileSource } from '../../src/cli/files';
 import { Checkpoint } from '../../src/model/checkpoint';
+import { DenseLinear } from '../../src/model/linear';
 import { SafetensorsFile } from '../../src/model/safetensors';
 import { Transformer } from '../../src/model/transformer';
 import { testGpu } from '../helpers/gpu';
@@ -78,6 +79,18 @@ describe('greedy generation with the KV cache', () => {
     // an EOS in the middle of a chunk ends the output there
     const eos = chained[2];
     expect(await model.generate(prompt, 12, { stepsPerRead: 4, eos: [eos] })).toEqual(chained.slice(0, chained.indexOf(eos) + 1));
+    // decode steps as on a GPU (not SwiftShader's one-invocation kernels): GEMVs, each MLP's gate, up and
+    // SwiGLU in one dispatch; the same tokens
+    const fused = vi.spyOn(DenseLinear.prototype, 'encodeGateUp');
+    const serial = gpu.serialKernels;
+    gpu.serialKernels = false;
+    try {
+      expect(await model.generate(prompt, 12, { stepsPerRead: 4 })).toEqual(chained);
+      expect(fused.mock.results.filter((r) => r.value === true).length).toBe(6 * model.config.layers);
+    } finally {
+      gpu.serialKernels = serial;
+      fused.mockRestore();
+    }
     model.destroy();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matmul } from '../../src/model/ops';
-import { matmulRef } from '../../src/model/reference';
+import { gemvSwiglu, matmul } from '../../src/model/ops';
+import { matmulRef, swigluRef } from '../../src/model/reference';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
 
 describe('matmul.wgsl against the float64 reference', () => {
@@ -31,6 +31,25 @@ describe('matmul.wgsl against the float64 reference', () => {
         const want = matmulRef(x, w, M, N, K, mode === 'bias' ? bias : undefined);
         if (mode === 'accumulate') for (let i = 0; i < want.length; i++) want[i] += y0[i];
         expect(maxRelErr(got, want)).toBeLessThan(1e-5);
+      });
+    }
+  }
+
+  // an MLP's gate, up and SwiGLU in one dispatch (decode steps of a float model)
+  for (const [N, K] of [[37, 68], [301, 1024]] as const) {
+    for (const subgroups of [false, true]) {
+      it(`gate+up+SwiGLU GEMV ${N}x${K}${subgroups ? ', subgroup sums' : ''} = silu(x . Wg^T) * (x . Wu^T)`, async () => {
+        const gpu = await testGpu();
+        if (subgroups && !gpu.subgroupReduce) return;
+        const before = gpu.subgroupReduce;
+        gpu.subgroupReduce = subgroups;
+        const x = randomF32(K, 5), wg = randomF32(N * K, 6 + N), wu = randomF32(N * K, 7 + N);
+        const y = gpu.buffer(N * 4, 'y');
+        const b = gpu.batch();
+        gemvSwiglu(b, gpu.upload(x, 'x'), gpu.upload(wg, 'wg'), gpu.upload(wu, 'wu'), y, N, K);
+        gpu.subgroupReduce = before;
+        await b.submit();
+        expect(maxRelErr(await gpu.readF32(y, N), swigluRef(matmulRef(x, wg, 1, N, K), matmulRef(x, wu, 1, N, K)))).toBeLessThan(1e-5);
       });
     }
   }
