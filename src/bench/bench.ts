@@ -7,7 +7,7 @@
 // a float64 CPU computation on sampled rows before it is timed.
 import { throwIfAborted } from '../gpu/errors';
 import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
-import { matmul } from '../model/ops';
+import { gemvSwiglu, matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
 import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvSwiglu, qmatmul, qweightWords, readDequantized, zeroWords } from '../quant/packed';
@@ -173,12 +173,12 @@ const TOL_F32 = 1e-5, TOL_F16 = 1e-3;
  * relative to the size of the dot product's terms (rounding errors scale with it; relative to |want| a row
  * whose terms cancel would look wrong for any low-precision kernel).
  */
-function dotErr(got: ArrayLike<number>, want: ArrayLike<number>, w: ArrayLike<number>, x: ArrayLike<number>, order: ArrayLike<number> | null = null): number {
+function dotErr(got: ArrayLike<number>, want: ArrayLike<number>, w: ArrayLike<number>, x: ArrayLike<number>): number {
   const K = w.length;
   let e = 0;
   for (let m = 0; m < want.length; m++) {
     let mag = 1e-30;
-    for (let k = 0; k < K; k++) mag += Math.abs(w[k] * x[m * K + (order ? order[k] : k)]);
+    for (let k = 0; k < K; k++) mag += Math.abs(w[k] * x[m * K + k]);
     e = Math.max(e, Math.abs(got[m] - want[m]) / mag);
   }
   return e;
@@ -262,10 +262,21 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         ws.forEach((w, i) => fill(b, 'fill_f32', w, N * K, 7 + i, -0.05, 0.05));
         await b.submit();
         const enc = (bb: CommandBatch, i: number) => matmul(bb, xBuf, ws[i % copies], yBuf, M, N, K, { empty: gpu.empty });
-        const check = await checkDense(gpu, xBuf, x, ws[0], yBuf, M, N, K, sample, enc);
+        const check = await checkRows(gpu, await denseRows(gpu, ws[0], K, sample), sample, x, yBuf, M, N, enc);
         const gpuS = await gpuTime(gpu, enc, Math.max(dispatchesMin, copies), repeats);
         const callS = await callTime(gpu, x, xBuf, yBuf, M * N * 4, (bb) => enc(bb, 0), callRepeats);
         await record({ contender: 'fp32 matmul', bits: 32, block: null, weightBytes: bytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < TOL_F32 ? 'pass' : 'FAIL', maxErr: check });
+        if (M === 1 && shape.gateUp) {
+          // a float model's decode step: the two halves of the same weights as gate and up, one gemvSwiglu
+          const half = (N / 2) * K * 4;
+          const encF = (bb: CommandBatch, i: number) =>
+            gemvSwiglu(bb, xBuf, { buffer: ws[i % copies], size: half }, { buffer: ws[i % copies], offset: half, size: half }, yBuf, N / 2, K);
+          const rows = [0, N / 4, N / 2 - 1];
+          const checkF = await checkSwiglu(gpu, await denseRows(gpu, ws[0], K, rows), await denseRows(gpu, ws[0], K, rows.map((n) => n + N / 2)), x, yBuf, rows, encF);
+          const gpuF = await gpuTime(gpu, encF, Math.max(dispatchesMin, copies), repeats);
+          const callF = await callTime(gpu, x, xBuf, yBuf, (N / 2) * 4, (bb) => encF(bb, 0), callRepeats);
+          await record({ contender: 'fp32 gate+up+SwiGLU', bits: 32, block: null, weightBytes: bytes, gpuMicros: gpuF && gpuF * 1e6, callMicros: callF * 1e6, check: checkF < TOL_F32 ? 'pass' : 'FAIL', maxErr: checkF });
+        }
         ws.forEach((w) => w.destroy());
       }
 
@@ -319,12 +330,15 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
               kernel, name: `quantlab ${bits}-bit G=${G}${act}${tag}`, weightBytes: packedBytes(qs[0]), outputs: M * N,
               enc: (bb: CommandBatch, i: number) =>
                 qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, gemvKernel: kernel, splitK: split || undefined }),
-              check: (enc: (bb: CommandBatch, i: number) => void) => checkPacked(gpu, qs[0], x, yBuf, M, sample, enc),
+              check: async (enc: (bb: CommandBatch, i: number) => void) => checkRows(gpu, await readDequantized(gpu, qs[0], sample), sample, x, yBuf, M, N, enc),
             })),
             ...(gateUp ? variants : []).map(({ shape, kernel, tag }) => ({
               kernel, name: `quantlab ${bits}-bit G=${G}${act} gate+up+SwiGLU${tag}`, weightBytes: 2 * packedBytes(fused[0][0]), outputs: N / 2,
               enc: (bb: CommandBatch, i: number) => qgemvSwiglu(bb, ...fused[i % copies], xBuf, yBuf, { gemvShape: shape, gemvKernel: kernel }),
-              check: (enc: (bb: CommandBatch, i: number) => void) => checkSwiglu(gpu, fused[0], x, yBuf, [0, N / 4, N / 2 - 1], enc),
+              check: async (enc: (bb: CommandBatch, i: number) => void) => {
+                const rows = [0, N / 4, N / 2 - 1];
+                return checkSwiglu(gpu, await readDequantized(gpu, fused[0][0], rows), await readDequantized(gpu, fused[0][1], rows), x, yBuf, rows, enc);
+              },
             })),
           ];
         });
@@ -376,51 +390,46 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
   return { adapter: gpu.adapterName, date: new Date().toISOString(), probeGBps: probe, dispatchMicros: dispatchS && dispatchS * 1e6, rows, notes };
 }
 
-async function checkDense(gpu: Gpu, _xBuf: GPUBuffer, x: Float32Array, w: GPUBuffer, yBuf: GPUBuffer, M: number, N: number, K: number, sample: number[], enc: (b: CommandBatch, i: number) => void): Promise<number> {
-  const b = gpu.batch('check');
-  enc(b, 0);
-  await b.submit();
-  const y = await gpu.readF32(yBuf, M * N);
+/**
+ * Runs a contender once and checks its sampled outputs (`sample`: output rows, `w`: those rows of the weight,
+ * float, original column order) against float64 (dotErr).
+ */
+async function checkRows(gpu: Gpu, w: Float32Array, sample: number[], x: Float32Array, yBuf: GPUBuffer, M: number, N: number, enc: (b: CommandBatch, i: number) => void): Promise<number> {
+  const y = await runOnce(gpu, yBuf, M * N, enc);
+  const K = w.length / sample.length;
   let err = 0;
-  for (const n of sample) {
-    const row = await gpu.readF32(w, K, n * K);
-    const want = Array.from({ length: M }, (_, m) => row.reduce((a, v, k) => a + v * x[m * K + k], 0));
+  for (const [i, n] of sample.entries()) {
+    const row = w.subarray(i * K, (i + 1) * K);
+    const want = Array.from({ length: M }, (_, m) => dot(row, x, m * K));
     err = Math.max(err, dotErr(Array.from({ length: M }, (_, m) => y[m * N + n]), want, row, x));
   }
   return err;
 }
 
-/** Runs a packed contender once and checks its sampled outputs against float64 (dotErr). */
-async function checkPacked(gpu: Gpu, p: PackedWeights, x: Float32Array, yBuf: GPUBuffer, M: number, sample: number[], enc: (b: CommandBatch, i: number) => void): Promise<number> {
-  const y = await runOnce(gpu, yBuf, M * p.rows, enc);
-  const w = await readDequantized(gpu, p, sample); // original column order
-  const K = p.cols;
-  let err = 0;
-  for (const [i, n] of sample.entries()) {
-    const row = w.subarray(i * K, (i + 1) * K);
-    const want = Array.from({ length: M }, (_, m) => dot(row, x, m * K));
-    err = Math.max(err, dotErr(Array.from({ length: M }, (_, m) => y[m * p.rows + n]), want, row, x));
-  }
-  return err;
-}
-
 /**
- * The check of the fused gate+up+SwiGLU GEMV: |got - silu(g) u| over the first-order bound of its rounding
- * errors, |silu'(g) u| sum_k |wg_k x_k| + |silu(g)| sum_k |wu_k x_k| (dotErr's measure carried through SwiGLU).
+ * The check of a fused gate+up+SwiGLU GEMV, given the sampled rows of gate and up ([rows.length, K], float):
+ * |got - silu(g) u| over the first-order bound of its rounding errors, |silu'(g) u| sum_k |wg_k x_k| +
+ * |silu(g)| sum_k |wu_k x_k| (dotErr's measure carried through SwiGLU).
  */
-async function checkSwiglu(gpu: Gpu, [gate, up]: readonly [PackedWeights, PackedWeights], x: Float32Array, yBuf: GPUBuffer, sample: number[], enc: (b: CommandBatch, i: number) => void): Promise<number> {
-  const y = await runOnce(gpu, yBuf, gate.rows, enc);
-  const wg = await readDequantized(gpu, gate, sample), wu = await readDequantized(gpu, up, sample);
-  const K = gate.cols;
+async function checkSwiglu(gpu: Gpu, gateRows: Float32Array, upRows: Float32Array, x: Float32Array, yBuf: GPUBuffer, rows: number[], enc: (b: CommandBatch, i: number) => void): Promise<number> {
+  const K = gateRows.length / rows.length;
+  const y = await runOnce(gpu, yBuf, Math.max(...rows) + 1, enc);
   let err = 0;
-  for (const [i, n] of sample.entries()) {
-    const rg = wg.subarray(i * K, (i + 1) * K), ru = wu.subarray(i * K, (i + 1) * K);
+  for (const [i, n] of rows.entries()) {
+    const rg = gateRows.subarray(i * K, (i + 1) * K), ru = upRows.subarray(i * K, (i + 1) * K);
     const g = dot(rg, x, 0), u = dot(ru, x, 0), sig = 1 / (1 + Math.exp(-g));
     const mag = (r: Float32Array) => r.reduce((a, v, k) => a + Math.abs(v * x[k]), 1e-30);
     const bound = Math.abs(sig * (1 + g * (1 - sig)) * u) * mag(rg) + Math.abs(g * sig) * mag(ru);
     err = Math.max(err, Math.abs(y[n] - g * sig * u) / bound);
   }
   return err;
+}
+
+/** Rows of a dense [N, K] f32 weight, concatenated. */
+async function denseRows(gpu: Gpu, w: GPUBuffer, K: number, rows: number[]): Promise<Float32Array> {
+  const out = new Float32Array(rows.length * K);
+  for (const [i, n] of rows.entries()) out.set(await gpu.readF32(w, K, n * K), i * K);
+  return out;
 }
 
 async function runOnce(gpu: Gpu, yBuf: GPUBuffer, n: number, enc: (b: CommandBatch, i: number) => void): Promise<Float32Array> {
