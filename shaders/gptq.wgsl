@@ -72,26 +72,29 @@ fn row_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * 64u;
 }
 
-// ---- scale/zero of every (group, row) of Wsrc; dead columns count as zero when the mask is given
+/** Scale and zero of row r's group g of Wsrc (dead columns count as zero), stored and returned. */
+fn set_group_params(r: u32, g: u32) -> vec2<f32> {
+  var lo = 0.0;
+  var hi = 0.0;
+  let c1 = min(p.cols, (g + 1u) * p.groupSize);
+  for (var c = g * p.groupSize; c < c1; c++) {
+    var w = Wsrc[r * p.cols + c];
+    if (dead[c] != 0u) { w = 0.0; }
+    lo = min(lo, w);
+    hi = max(hi, w);
+  }
+  let sz = find_params(lo, hi);
+  scales[g * p.rows + r] = sz.x;
+  zeros[g * p.rows + r] = sz.y;
+  return sz;
+}
+
+// ---- scale/zero of every (group, row) of Wsrc; dead columns count as zero (an all-zero mask for none)
 @compute @workgroup_size(64)
 fn group_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = row_index(gid, nwg);
   if (r >= p.rows) { return; }
-  let ng = (p.cols + p.groupSize - 1u) / p.groupSize;
-  for (var g = 0u; g < ng; g++) {
-    var lo = 0.0;
-    var hi = 0.0;
-    let c1 = min(p.cols, (g + 1u) * p.groupSize);
-    for (var c = g * p.groupSize; c < c1; c++) {
-      var w = Wsrc[r * p.cols + c];
-      if (dead[c] != 0u) { w = 0.0; }
-      lo = min(lo, w);
-      hi = max(hi, w);
-    }
-    let sz = find_params(lo, hi);
-    scales[g * p.rows + r] = sz.x;
-    zeros[g * p.rows + r] = sz.y;
-  }
+  for (var g = 0u; g < (p.cols + p.groupSize - 1u) / p.groupSize; g++) { set_group_params(r, g); }
 }
 
 // ---- W[r, j] = Wsrc[r, perm[j]], zero where that column is dead
@@ -181,21 +184,14 @@ fn trailing(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
-// ---- round to nearest, groups of consecutive columns; codes in the original column order
+// ---- round to nearest, groups of consecutive columns (an all-zero dead mask); codes in the original column order
 @compute @workgroup_size(64)
 fn rtn(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = row_index(gid, nwg);
   if (r >= p.rows) { return; }
-  let ng = (p.cols + p.groupSize - 1u) / p.groupSize;
-  for (var g = 0u; g < ng; g++) {
-    var lo = 0.0;
-    var hi = 0.0;
-    let c1 = min(p.cols, (g + 1u) * p.groupSize);
-    for (var c = g * p.groupSize; c < c1; c++) { let v = Wsrc[r * p.cols + c]; lo = min(lo, v); hi = max(hi, v); }
-    let sz = find_params(lo, hi);
-    scales[g * p.rows + r] = sz.x;
-    zeros[g * p.rows + r] = sz.y;
-    for (var c = g * p.groupSize; c < c1; c++) { codes[r * p.cols + c] = u32(code_of(Wsrc[r * p.cols + c], sz)); }
+  for (var g = 0u; g < (p.cols + p.groupSize - 1u) / p.groupSize; g++) {
+    let sz = set_group_params(r, g);
+    for (var c = g * p.groupSize; c < min(p.cols, (g + 1u) * p.groupSize); c++) { codes[r * p.cols + c] = u32(code_of(Wsrc[r * p.cols + c], sz)); }
   }
 }
 

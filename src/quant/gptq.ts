@@ -83,8 +83,10 @@ export async function rtnQuantize(gpu: Gpu, W: GPUBuffer, rows: number, cols: nu
   const q = allocResult(gpu, rows, cols, s);
   const G = s.groupSize === -1 ? cols : s.groupSize;
   const b = gpu.batch('rtn');
-  b.dispatch({ shader: 'gptq', entry: 'rtn' }, { 2: q.scales, 3: q.zeros, 4: q.codes, 10: W }, grid(rows, 64), gptqParams(rows, cols, s, G));
+  const noDead = gpu.buffer(cols * 4, 'rtn.nodead'); // zeros: every column counts
+  b.dispatch({ shader: 'gptq', entry: 'rtn' }, { 2: q.scales, 3: q.zeros, 4: q.codes, 9: noDead, 10: W }, grid(rows, 64), gptqParams(rows, cols, s, G));
   await b.submit();
+  noDead.destroy();
   return q;
 }
 
