@@ -32,7 +32,7 @@ export function BenchPanel() {
     <div className="grid">
       <section className="card">
         <h2>Kernel benchmark</h2>
-        <p className="muted small">The packed matmul at 2/3/4/8 bits beside this GPU's fp32 matmul, onnxruntime-web's MatMulNBits and a streaming-read probe, all measured now, on this adapter. GPU time from timestamp queries over many dispatches rotating through weights larger than the cache; call time as a user makes one call (upload, dispatch, read back). Every contender is checked against a float64 CPU result first.</p>
+        <p className="muted small">The packed matmul at 2/3/4/8 bits beside this GPU's fp32 matmul, onnxruntime-web's MatMulNBits and a streaming-read probe, all measured now, on this adapter; on the gate+up shapes also the decode step that reads both matrices and applies SwiGLU in one dispatch. GPU time from timestamp queries over many dispatches rotating through weights larger than the cache; call time as a user makes one call (upload, dispatch, read back). Every contender is checked against a float64 CPU result first.</p>
         <div className="controls">
           <Select label="Shapes" title="Real model shapes (Qwen3-0.6B, Llama-3.2-1B, 8B) need a real GPU; small ones suit software adapters" value={size}
             options={[{ value: 'small', label: 'small (software GPUs)' }, { value: 'full', label: 'Qwen3 / Llama / 8B shapes' }]} onChange={setSize} />
