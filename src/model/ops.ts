@@ -35,7 +35,7 @@ export function matmul(
 /** Rows per workgroup of the fp32 GEMVs (matmul.wgsl). */
 const GEMV_ROWS = 2;
 
-/** matmul.wgsl's GEMV entry `entry`, or its `_subgroups` variant where no subgroup can span two rows. */
+/** The GEMV entry `entry` of shaders/matmul.wgsl, or its `_subgroups` variant where no subgroup can span two rows. */
 function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu') {
   const sub = b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / GEMV_ROWS;
   const constants = { ROWS: GEMV_ROWS };
