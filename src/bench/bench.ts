@@ -243,6 +243,8 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
       const xBuf = gpu.upload(x, 'bench.x');
       const yBuf = gpu.buffer(M * N * 4, 'bench.y');
       const sample = [0, Math.floor(N / 2), N - 1];
+      // the fused gate+up contenders' outputs: N / 2 rows (first, middle, last)
+      const halfSample = [0, N / 4, N / 2 - 1];
       const record = async (r: Omit<BenchRow, 'shape' | 'K' | 'N' | 'M' | 'gbps' | 'ofProbe' | 'ofRead'>) => {
         const gbps = r.gpuMicros ? r.weightBytes / (r.gpuMicros * 1e-6) / 1e9 : null;
         const read = r.gpuMicros ? await sizedRead(r.weightBytes) : null;
@@ -271,8 +273,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
           const half = (N / 2) * K * 4;
           const encF = (bb: CommandBatch, i: number) =>
             gemvSwiglu(bb, xBuf, { buffer: ws[i % copies], size: half }, { buffer: ws[i % copies], offset: half, size: half }, yBuf, N / 2, K);
-          const rows = [0, N / 4, N / 2 - 1];
-          const checkF = await checkSwiglu(gpu, await denseRows(gpu, ws[0], K, rows), await denseRows(gpu, ws[0], K, rows.map((n) => n + N / 2)), x, yBuf, rows, encF);
+          const checkF = await checkSwiglu(gpu, await denseRows(gpu, ws[0], K, halfSample), await denseRows(gpu, ws[0], K, halfSample.map((n) => n + N / 2)), x, yBuf, halfSample, encF);
           const gpuF = await gpuTime(gpu, encF, Math.max(dispatchesMin, copies), repeats);
           const callF = await callTime(gpu, x, xBuf, yBuf, (N / 2) * 4, (bb) => encF(bb, 0), callRepeats);
           await record({ contender: 'fp32 gate+up+SwiGLU', bits: 32, block: null, weightBytes: bytes, gpuMicros: gpuF && gpuF * 1e6, callMicros: callF * 1e6, check: checkF < TOL_F32 ? 'pass' : 'FAIL', maxErr: checkF });
@@ -335,10 +336,8 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
             ...(gateUp ? variants : []).map(({ shape, kernel, tag }) => ({
               kernel, name: `quantlab ${bits}-bit G=${G}${act} gate+up+SwiGLU${tag}`, weightBytes: 2 * packedBytes(fused[0][0]), outputs: N / 2,
               enc: (bb: CommandBatch, i: number) => qgemvSwiglu(bb, ...fused[i % copies], xBuf, yBuf, { gemvShape: shape, gemvKernel: kernel }),
-              check: async (enc: (bb: CommandBatch, i: number) => void) => {
-                const rows = [0, N / 4, N / 2 - 1];
-                return checkSwiglu(gpu, await readDequantized(gpu, fused[0][0], rows), await readDequantized(gpu, fused[0][1], rows), x, yBuf, rows, enc);
-              },
+              check: async (enc: (bb: CommandBatch, i: number) => void) =>
+                checkSwiglu(gpu, await readDequantized(gpu, fused[0][0], halfSample), await readDequantized(gpu, fused[0][1], halfSample), x, yBuf, halfSample, enc),
             })),
           ];
         });

@@ -113,10 +113,11 @@ export function gemvShapeFor(kernel: GemvKernel, rows: number, cols: number, max
  * kernel at 4 and 8 bits (33 / 44 us against 35 / 55 us at 8 x 32). Other sizes were not measured.
  */
 export function swigluShapeFor(kernel: GemvKernel, bits: number, rows: number, cols: number, maxInvocations = 256): GemvShape {
-  let shape = gemvShapeFor(kernel, rows, cols, maxInvocations);
+  const base = gemvShapeFor(kernel, rows, cols, maxInvocations);
+  let shape = base;
   if (rows >= 12288 && kernel === 'f16' && bits === 8) shape = [16, 16];
   else if (rows >= 12288 && kernel === 'f32' && bits >= 4) shape = [32, 16];
-  return shape[0] * shape[1] <= maxInvocations ? shape : gemvShapeFor(kernel, rows, cols, maxInvocations);
+  return shape[0] * shape[1] <= maxInvocations ? shape : base;
 }
 
 /**
@@ -214,12 +215,24 @@ function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: number, XW
   return { shader: 'qmatmul', entry, constants, features };
 }
 
+/** swigluUnfusable's verdicts by (gate, up): packed weights do not change once made, and decode steps ask every layer. */
+const unfusable = new WeakMap<PackedWeights, WeakMap<PackedWeights, string | null>>();
+
 /**
  * Why an MLP's gate and up projections cannot run as one gemv4_swiglu dispatch, or null when they can: the
  * same shape, bits, groups, zero format and input order (GPTQ's act-order permutation depends on the Hessian
- * alone, which gate and up share), no biases, 4-output rows.
+ * alone, which gate and up share), no biases, 4-output rows. Worked out once per pair (comparing the orders
+ * costs a pass over K).
  */
 export function swigluUnfusable(gate: PackedWeights, up: PackedWeights): string | null {
+  let byUp = unfusable.get(gate);
+  if (!byUp) unfusable.set(gate, (byUp = new WeakMap()));
+  let why = byUp.get(up);
+  if (why === undefined) byUp.set(up, (why = whyUnfusable(gate, up)));
+  return why;
+}
+
+function whyUnfusable(gate: PackedWeights, up: PackedWeights): string | null {
   const same = (['rows', 'cols', 'bits', 'groupSize', 'format'] as const).find((k) => gate[k] !== up[k]);
   if (same) return `gate and up differ in ${same} (${gate[same]} vs ${up[same]})`;
   if (gate.bias || up.bias) return 'a projection has a bias';
