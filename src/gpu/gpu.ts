@@ -9,7 +9,7 @@ import {
   NoAdapterError,
   WebGPUUnavailableError,
 } from './errors';
-import { type ShaderFeature, shaderSource } from './shaders';
+import { emulateF16, type ShaderFeature, shaderSource } from './shaders';
 
 export interface AdapterSummary {
   vendor: string;
@@ -76,6 +76,11 @@ export class Gpu {
    * a barrier costs a switch of every invocation, so reductions in workgroup memory are ~100x slower there.
    */
   serialKernels: boolean;
+  /**
+   * Tests: compile shader-f16 variants with their f16 arithmetic done in f32 where the adapter has no
+   * shader-f16 (shaders.ts emulateF16), so that the f16 kernels' logic runs on SwiftShader. hasF16 stays false.
+   */
+  emulateF16 = false;
   /** The first asynchronous error (validation, OOM, loss) seen; surfaced by the next read or flush. */
   private pending: Error | null = null;
   private staging: GPUBuffer[] = [];
@@ -169,18 +174,20 @@ export class Gpu {
 
   pipeline(spec: KernelSpec): GPUComputePipeline {
     const entry = spec.entry ?? 'main';
-    const key = `${spec.shader}|${entry}|${(spec.features ?? []).join(',')}|${JSON.stringify(spec.constants ?? {})}`;
+    const features = spec.features ?? [];
+    const emulated = features.includes('f16') && !this.hasF16 && this.emulateF16;
+    const key = `${spec.shader}|${entry}|${features.join(',')}${emulated ? '(emulated)' : ''}|${JSON.stringify(spec.constants ?? {})}`;
     let p = this.pipelines.get(key);
     if (p) return p;
-    const features = spec.features ?? [];
     if (features.includes('subgroups') && !this.hasSubgroups) {
       throw new GpuValidationError(spec.shader, entry, 'the adapter has no "subgroups" feature; use the fallback variant');
     }
-    if (features.includes('f16') && !this.hasF16) {
+    if (features.includes('f16') && !this.hasF16 && !emulated) {
       throw new GpuValidationError(spec.shader, entry, 'the adapter has no "shader-f16" feature; use the f32 variant');
     }
     this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ code: shaderSource(spec.shader, features), label: spec.shader });
+    const source = shaderSource(spec.shader, features);
+    const module = this.device.createShaderModule({ code: emulated ? emulateF16(source, spec.shader) : source, label: spec.shader });
     p = this.device.createComputePipeline({
       layout: 'auto',
       compute: { module, entryPoint: entry, constants: spec.constants },

@@ -36,6 +36,19 @@ export function expandShader(text: string, features: readonly ShaderFeature[], n
 }
 
 /**
+ * A shader-f16 variant's text with its half-precision arithmetic done in f32, for adapters without shader-f16
+ * (Gpu.emulateF16: the tests of the f16 kernels' indexing and decoding on SwiftShader). The kernels build f16
+ * values only by bitcasting u32 pairs (`bitcast<vec2<f16>>(u)`, here `unpack2x16float(u)`: the same values) and
+ * converting f32s; every f16 type becomes f32, so products and sums are more precise than on a real f16 adapter.
+ */
+export function emulateF16(text: string, name: string): string {
+  if (/bitcast<(f16|vec[34]<f16>)>|bitcast<[^>]*>\(\s*[^)]*\bf16\b/.test(text)) {
+    throw new Error(`shaders/${name}.wgsl: only bitcast<vec2<f16>>(u32) can be emulated in f32`);
+  }
+  return text.replace(/^enable f16;\n/m, '').replace(/bitcast<vec2<f16>>\(/g, 'unpack2x16float(').replace(/\bf16\b/g, 'f32');
+}
+
+/**
  * `// @clone SUFFIX a b c ...` appends a copy of each listed function (from `fn a(` at the start of a line to
  * the first `}` that starts a line) in which every listed name, bindings and functions alike, takes the suffix:
  * one reader written once and run on other bindings (WGSL cannot pass a storage binding to a function). The

@@ -3,10 +3,17 @@ import { openNodeGpu } from '../../src/gpu/node';
 import type { Gpu } from '../../src/gpu/gpu';
 
 let gpu: Promise<Gpu> | null = null;
+/** The test device; where it has no shader-f16 (SwiftShader), the f16 kernels run emulated in f32 (Gpu.emulateF16). */
 export function testGpu(): Promise<Gpu> {
-  gpu ??= openNodeGpu();
+  gpu ??= openNodeGpu().then((g) => {
+    g.emulateF16 = true;
+    return g;
+  });
   return gpu;
 }
+
+/** What the f16 kernels run as on this device, for assertion messages. */
+export const f16Label = (g: Gpu) => (g.hasF16 ? 'f16' : 'f16 (emulated in f32)');
 
 /** Seeded uniform(-1, 1) floats: tests are reproducible. */
 export function randomF32(n: number, seed: number, scale = 1): Float32Array {

@@ -5,7 +5,7 @@ import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
 import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvSwiglu, qmatmul, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
 import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
-import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
+import { f16Label, maxRelErr, randomF32, testGpu } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/gpu';
 
 describe('bitstream packing (CPU)', () => {
@@ -85,14 +85,14 @@ describe('GPU packing and the dequantizing matmul', () => {
           const what = gemv ? `GEMV ${gemvShape.join('x')}${gatherInput ? ', input gathered first' : ''}${sums}` : `GEMM, split-K ${splitK}`;
           expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), what).toBeLessThan(1e-5);
         }
-        // the f16 GEMV (inputs and chunk sums in f16), where the device has shader-f16 (not SwiftShader)
-        if (gpu.hasF16 && bits !== 3 && rows % 4 === 0) {
+        // the f16 GEMV (inputs and chunk sums in f16; emulated in f32 where the device has no shader-f16)
+        if (bits !== 3 && rows % 4 === 0) {
           const x = randomF32(cols, 78);
           const y = gpu.buffer(rows * 4, 'y');
           const b2 = gpu.batch();
-          qmatmul(b2, packed, gpu.upload(x, 'x'), y, 1, { empty: gpu.empty, gemvShape: [8, 4], gemvKernel: 'f16' });
+          qmatmul(b2, packed, gpu.upload(x, 'x'), y, 1, { empty: gpu.empty, gemv: true, gemvShape: [8, 4], gemvKernel: 'f16' });
           await b2.submit();
-          expect(maxRelErr(await gpu.readF32(y, rows), matmulRef(x, What, 1, rows, cols)), 'f16 GEMV').toBeLessThan(1e-2);
+          expect(maxRelErr(await gpu.readF32(y, rows), matmulRef(x, What, 1, rows, cols)), f16Label(gpu)).toBeLessThan(1e-2);
         }
       });
     }
@@ -160,13 +160,38 @@ describe('GPU packing and the dequantizing matmul', () => {
         qmatmul(b2, packed, gpu.upload(randomF32(64, 1), 'x'), gpu.buffer(32, 'y'), 1, { empty: gpu.empty, gemv: true, gemvKernel: 'f16' });
         await b2.submit();
       };
+      gpu.emulateF16 = false;
       if (bits === 3) await expect(run()).rejects.toThrow(/bits 2, 4 or 8.*gemvKernel 'f32'/);
       else if (!gpu.hasF16) await expect(run()).rejects.toThrow(/no "shader-f16" feature/);
+      gpu.emulateF16 = true;
       // the default picks f16 exactly where it can run, except for small act-order weights (f32 reads the
       // permuted input itself there); a large act-order weight (input gathered first either way) takes f16
       expect(defaultGemvKernel(gpu, packed)).toBe(gpu.hasF16 && bits !== 3 ? 'f16' : 'f32');
       expect(defaultGemvKernel(gpu, { ...packed, xidx: gpu.empty })).toBe('f32');
       expect(defaultGemvKernel(gpu, { ...packed, xidx: gpu.empty, rows: 8192, cols: 4096 })).toBe(gpu.hasF16 && bits !== 3 ? 'f16' : 'f32');
+    }
+  });
+
+  it('the f16 GEMV stages its input in workgroup memory where it fits, and converts it per invocation where K is too long', async () => {
+    const gpu = await testGpu();
+    const limit = gpu.device.limits.maxComputeWorkgroupStorageSize;
+    // 2 bytes per staged input: 1024 inputs fit everywhere, limit / 2 never does (the partial sums need room too)
+    for (const cols of [1024, limit / 2]) {
+      const rows = 8;
+      const q = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, cols, 0.3), 'W'), rows, cols, { bits: 4, groupSize: 128, sym: false });
+      const b = gpu.batch();
+      const packed = packWeights(gpu, b, q, { descAct: false });
+      await b.submit();
+      const x = randomF32(cols, 5);
+      const y = gpu.buffer(rows * 4, 'y');
+      const b2 = gpu.batch();
+      qmatmul(b2, packed, gpu.upload(x, 'x'), y, 1, { empty: gpu.empty, gemv: true, gemvShape: [2, 16], gemvKernel: 'f16' });
+      await b2.submit();
+      // the pipeline's constants say whether the input was staged
+      const staged = [...gpu.pipelines.keys()].some((k) => k.includes('gemv4') && k.includes(`"XPAIRS":${(4 * cols) / 32}`));
+      expect(staged, `${cols} inputs staged`).toBe(cols === 1024);
+      const want = matmulRef(x, Float64Array.from(await readDequantized(gpu, packed)), 1, rows, cols);
+      expect(maxRelErr(await gpu.readF32(y, rows), want), `${f16Label(gpu)}, K = ${cols}`).toBeLessThan(1e-2);
     }
   });
 
@@ -219,7 +244,7 @@ describe('GPU packing and the dequantizing matmul', () => {
         const ref = (w: Float32Array) => matmulRef(x, Float64Array.from(w), 1, rows, cols);
         const want = swigluRef(ref(await readDequantized(gpu, gate)), ref(await readDequantized(gpu, up)));
         const subgroups = gpu.subgroupReduce;
-        const kernels = gpu.hasF16 && bits !== 3 ? (['f32', 'f16'] as const) : (['f32'] as const);
+        const kernels = bits !== 3 ? (['f32', 'f16'] as const) : (['f32'] as const);
         for (const kernel of kernels) {
           for (const [shape, sub] of [[[8, 4], false], [[2, 8], subgroups]] as const) {
             const y = gpu.buffer(rows * 4, 'y');
@@ -228,7 +253,7 @@ describe('GPU packing and the dequantizing matmul', () => {
             qgemvSwiglu(b, gate, up, gpu.upload(x, 'x'), y, { gemvShape: [...shape], gemvKernel: kernel });
             gpu.subgroupReduce = subgroups;
             await b.submit();
-            const what = `${kernel} ${shape.join('x')}${sub && gemvSubgroup(gpu, shape[0], shape[1]) ? ', subgroup sums' : ''}`;
+            const what = `${kernel === 'f16' ? f16Label(gpu) : kernel} ${shape.join('x')}${sub && gemvSubgroup(gpu, shape[0], shape[1]) ? ', subgroup sums' : ''}`;
             expect(maxRelErr(await gpu.readF32(y, rows), want), what).toBeLessThan(kernel === 'f16' ? 1e-2 : 1e-5);
           }
         }
