@@ -273,6 +273,7 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 // 4 rows' streams), and the codes of the 4 rows sit at the same bit positions, so decoding and FMAs are vec4
 // operations; the chunk's 32 inputs are loaded once for all 4 outputs, the 4 scales in one 8-byte load and
 // the 4 zeros from one or two words.
+var<workgroup> partial4: array<vec4<f32>, 1024>;
 @group(0) @binding(4) var<storage, read> scales4: array<vec2<u32>>; // 4 f16 scales
 
 fn zeros4(g: u32, n0: u32) -> vec4<f32> {
@@ -356,9 +357,6 @@ override PARTIALS: u32 = KSLICES / SLICES_PER_SUBGROUP;
 // @else
 override PARTIALS: u32 = KSLICES;
 // @endif
-// the partial sums of gemv4_stash: XW * PARTIALS column quads, twice for gemv4_swiglu's two sums
-override PARTIAL4: u32 = 2u * XW * PARTIALS;
-var<workgroup> partial4: array<vec4<f32>, PARTIAL4>;
 
 /** Leaves this invocation's sums of its K slices for gemv4_total, at partial4[base ..] (XW * PARTIALS entries). */
 fn gemv4_stash(lid: vec3<u32>, acc: vec4<f32>, base: u32) {
@@ -396,26 +394,18 @@ fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
 // twice the bytes in flight per invocation (7-10% faster on the H100 where K is long). gemv_inputs and
 // gemv_chunk are inputs32 and chunk4, or in the module's shader-f16 variant their half-precision versions
 // (end of file; a wrapper around the f16 decode, rather than this direct call, cost 10% on 4 x 128 shapes).
-// The first pair's words are requested before stage_inputs, so that they are in flight while the workgroup
-// stages its input; each later pair is requested as the one before is done (as at the top of the loop).
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
   let chunks = p.K / 32u;
   var acc = vec4<f32>(0.0);
   var c = lid.y;
-  var wa: array<vec4<u32>, 8>;
-  var wb: array<vec4<u32>, 8>;
-  if (c < chunks) { wa = words4(n0, c); }
-  if (c + KSLICES < chunks) { wb = words4(n0, c + KSLICES); }
-  stage_inputs(lid);
   for (; c + KSLICES < chunks; c += 2u * KSLICES) {
+    let wa = words4(n0, c);
+    let wb = words4(n0, c + KSLICES);
     acc += gemv_chunk(n0, c, wa, gemv_inputs(c)) + gemv_chunk(n0, c + KSLICES, wb, gemv_inputs(c + KSLICES));
-    let next = c + 2u * KSLICES;
-    if (next < chunks) { wa = words4(n0, next); }
-    if (next + KSLICES < chunks) { wb = words4(n0, next + KSLICES); }
   }
-  if (c < chunks) { acc += gemv_chunk(n0, c, wa, gemv_inputs(c)); }
+  if (c < chunks) { acc += gemv_chunk(n0, c, words4(n0, c), gemv_inputs(c)); }
   gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
 }
 
@@ -451,24 +441,14 @@ fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
-  let chunks = p.K / 32u;
   var gate = vec4<f32>(0.0);
   var up = vec4<f32>(0.0);
-  var wgate: array<vec4<u32>, 8>;
-  var wup: array<vec4<u32>, 8>;
-  if (lid.y < chunks) {
-    wgate = words4(n0, lid.y);
-    wup = words4_up(n0, lid.y);
-  }
-  stage_inputs(lid);
-  for (var c = lid.y; c < chunks; c += KSLICES) {
+  for (var c = lid.y; c < p.K / 32u; c += KSLICES) {
+    let wgate = words4(n0, c);
+    let wup = words4_up(n0, c);
     let xs = gemv_inputs(c);
     gate += gemv_chunk(n0, c, wgate, xs);
     up += gemv_chunk_up(n0, c, wup, xs);
-    if (c + KSLICES < chunks) {
-      wgate = words4(n0, c + KSLICES);
-      wup = words4_up(n0, c + KSLICES);
-    }
   }
   gemv4_stash(lid, gate, 0u);
   gemv4_stash(lid, up, XW * PARTIALS);
@@ -492,42 +472,16 @@ struct Pairs16 {
 }
 
 /** The chunk's 32 inputs as the pairs the words hold: pair i = inputs (w * CPW + j, w * CPW + j + CPW / 2)
- *  with w = i / (CPW / 2), j = i % (CPW / 2), CPW = 32 / BITS codes per word; pairs 4q .. 4q+3 as vec4 q. */
-fn input_pairs(c: u32, q: u32) -> vec4<u32> {
-  let cph = 16u / BITS;
-  var v: vec4<u32>;
-  for (var j = 0u; j < 4u; j++) {
-    let i = 4u * q + j;
-    let e = c * 32u + (i / cph) * 2u * cph + i % cph;
-    v[j] = pack2x16float(vec2<f32>(x4[e / 4u][e % 4u], x4[(e + cph) / 4u][(e + cph) % 4u]));
-  }
-  return v;
-}
-
-// The input pairs of every chunk, staged in workgroup memory once per workgroup (XPAIRS = 4 * K / 32 vec4s,
-// 2 bytes per input) rather than loaded and converted by each invocation for each of its chunks, which cost
-// as much ALU as a quarter of the decode. XPAIRS = 0 where K is too long for the device's workgroup memory:
-// each invocation then makes its own.
-override XPAIRS: u32 = 0u;
-override XPAIRS_SLOTS: u32 = max(XPAIRS, 1u);
-var<workgroup> xpairs: array<vec4<u32>, XPAIRS_SLOTS>;
-
-fn stage_inputs(lid: vec3<u32>) {
-  if (XPAIRS > 0u) {
-    for (var i = lid.y * XW + lid.x; i < XPAIRS; i += XW * KSLICES) { xpairs[i] = input_pairs(i / 4u, i % 4u); }
-    workgroupBarrier();
-  }
-}
-
+ *  with w = i / (CPW / 2), j = i % (CPW / 2), CPW = 32 / BITS codes per word. */
 fn gemv_inputs(c: u32) -> Pairs16 {
+  var xs: array<vec4<f32>, 8>;
+  for (var q = 0u; q < 8u; q++) { xs[q] = x4[c * 8u + q]; }
+  let cph = 16u / BITS;
   var r: Pairs16;
-  for (var q = 0u; q < 4u; q++) {
-    var v: vec4<u32>;
-    if (XPAIRS > 0u) { v = xpairs[4u * c + q]; } else { v = input_pairs(c, q); }
-    r.v[4u * q] = bitcast<vec2<f16>>(v.x);
-    r.v[4u * q + 1u] = bitcast<vec2<f16>>(v.y);
-    r.v[4u * q + 2u] = bitcast<vec2<f16>>(v.z);
-    r.v[4u * q + 3u] = bitcast<vec2<f16>>(v.w);
+  for (var i = 0u; i < 16u; i++) {
+    let e = (i / cph) * 2u * cph + i % cph;
+    let f = e + cph;
+    r.v[i] = vec2<f16>(vec2<f32>(xs[e / 4u][e % 4u], xs[f / 4u][f % 4u]));
   }
   return r;
 }
@@ -559,9 +513,7 @@ fn gemv_chunk(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16) -> vec4<
 }
 
 // @else
-// gemv4's chunk inputs and decode in the f32 variant of the module (the f16 variant defines them above); its
-// invocations read their inputs themselves (from cache: nothing to convert)
-fn stage_inputs(lid: vec3<u32>) {}
+// gemv4's chunk inputs and decode in the f32 variant of the module (the f16 variant defines them above)
 fn gemv_inputs(c: u32) -> Inputs32 {
   return inputs32(c);
 }

@@ -184,7 +184,7 @@ export function qmatmul(
       // shader-f16 (its input was gathered above).
       const bindings: Record<number, Binding> = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
       if (xidx) bindings[5] = xidx;
-      b.dispatch(gemv4Spec(b.gpu, xidx ? 'gemv4_perm' : 'gemv4', kernel, p.bits, p.cols, XW, KSLICES), bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
+      b.dispatch(gemv4Spec(b.gpu, xidx ? 'gemv4_perm' : 'gemv4', kernel, p.bits, XW, KSLICES), bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
     } else {
       // one output per invocation, for out features not a multiple of 4
       b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, XW, KSLICES } }, [x, p.qweight, p.qzeros, p.scales, xidx ?? opts.empty, p.bias ?? opts.empty, y],
@@ -206,21 +206,12 @@ export function qmatmul(
   b.dispatch({ shader: 'qmatmul', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, grid(M * p.rows, 256), params(base, splits));
 }
 
-/**
- * A 4-output GEMV entry point of qmatmul.wgsl for `cols` inputs, in its f16 / subgroup variant where asked and
- * possible. The f16 kernel stages its input's f16 pairs in workgroup memory (XPAIRS vec4s) where they fit
- * beside the partial sums.
- */
-function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: number, cols: number, XW: number, KSLICES: number) {
+/** A 4-output GEMV entry point of qmatmul.wgsl, in its f16 / subgroup variant where asked and possible. */
+function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: number, XW: number, KSLICES: number) {
   const features: ShaderFeature[] = kernel === 'f16' ? ['f16'] : [];
   const subgroup = gemvSubgroup(gpu, XW, KSLICES);
   if (subgroup) features.push('subgroups');
-  const constants: Record<string, number> = { BITS: bits, XW, KSLICES, ...(subgroup ? { SUBGROUP: subgroup } : {}) };
-  if (kernel === 'f16') {
-    const partials = 2 * XW * (subgroup ? KSLICES / Math.max(subgroup / XW, 1) : KSLICES);
-    const pairs = (4 * cols) / 32;
-    if ((pairs + partials) * 16 <= gpu.device.limits.maxComputeWorkgroupStorageSize) constants.XPAIRS = pairs;
-  }
+  const constants = { BITS: bits, XW, KSLICES, ...(subgroup ? { SUBGROUP: subgroup } : {}) };
   return { shader: 'qmatmul', entry, constants, features };
 }
 
@@ -273,7 +264,7 @@ export function qgemvSwiglu(
   if (XW * KSLICES > 512) throw new RangeError(`qgemvSwiglu: a ${XW} x ${KSLICES} workgroup holds more than 512 invocations`);
   const input = gate.xidx ? gatherInput(b, gate, x, 1) : x;
   const bindings = { 1: input, 2: gate.qweight, 3: gate.qzeros, 4: gate.scales, 7: y, 9: up.qweight, 10: up.qzeros, 11: up.scales };
-  b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu', kernel, gate.bits, gate.cols, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
+  b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu', kernel, gate.bits, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
 }
 
 const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;

@@ -1,6 +1,6 @@
 // The shader loader's feature blocks, and the bit identities the decoders of shaders/qmatmul.wgsl rest on.
 import { describe, expect, it } from 'vitest';
-import { expandShader, shaderSource } from '../../src/gpu/shaders';
+import { emulateF16, expandShader, shaderSource } from '../../src/gpu/shaders';
 import { f16ToF32 } from '../../src/model/safetensors';
 import { testGpu } from '../helpers/gpu';
 
@@ -35,6 +35,15 @@ describe('shader loader', () => {
     const up = f16.slice(f16.indexOf('fn gemv_chunk_up('));
     expect(up.slice(0, up.indexOf('\n}'))).toMatch(/zeros4_up\(g, n0\)[^]*scales4_up\[/);
     expect(shaderSource('qmatmul')).toMatch(/fn words4_up\(n0: u32, c: u32\)[^}]*qweight4_up\[/);
+  });
+
+  it('f16 emulated in f32: no f16 left, the pair bitcasts become unpack2x16float; other bitcasts to f16 types are refused', () => {
+    const f16 = shaderSource('qmatmul', ['f16']);
+    const emulated = emulateF16(f16, 'qmatmul');
+    expect(emulated).not.toMatch(/\bf16\b|enable/);
+    expect(emulated.split('\n').length).toBe(f16.split('\n').length - 1); // line numbers kept past the enable line
+    expect((emulated.match(/unpack2x16float\(/g) ?? []).length).toBe((f16.match(/unpack2x16float\(|bitcast<vec2<f16>>\(/g) ?? []).length);
+    expect(() => emulateF16('enable f16;\nfn f(u: u32) -> f16 { return bitcast<vec2<f16>>(u).x + bitcast<f16>(0u); }', 't')).toThrow(/t.wgsl: only bitcast<vec2<f16>>/);
   });
 });
 
