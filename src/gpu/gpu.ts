@@ -78,9 +78,14 @@ export class Gpu {
   serialKernels: boolean;
   /**
    * Tests: compile shader-f16 variants with their f16 arithmetic done in f32 where the adapter has no
-   * shader-f16 (shaders.ts emulateF16), so that the f16 kernels' logic runs on SwiftShader. hasF16 stays false.
+   * shader-f16 (shaders.ts emulateF16), and let defaults pick them as on an f16 adapter (f16Kernels), so that
+   * the f16 kernels' logic runs on SwiftShader. hasF16 stays false.
    */
   emulateF16 = false;
+  /** Whether the f16 kernel variants run here: the adapter has shader-f16, or tests emulate it. */
+  get f16Kernels(): boolean {
+    return this.hasF16 || this.emulateF16;
+  }
   /** The first asynchronous error (validation, OOM, loss) seen; surfaced by the next read or flush. */
   private pending: Error | null = null;
   private staging: GPUBuffer[] = [];

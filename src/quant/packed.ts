@@ -137,7 +137,7 @@ export const f16GemvTakes = (p: PackedWeights) => F16_GEMV_BITS.includes(p.bits)
  */
 export function defaultGemvKernel(gpu: Gpu, p: PackedWeights): GemvKernel {
   if (p.xidx && p.rows * p.cols < GATHER_GEMV_WEIGHTS) return 'f32';
-  return gpu.hasF16 && f16GemvTakes(p) ? 'f16' : 'f32';
+  return gpu.f16Kernels && f16GemvTakes(p) ? 'f16' : 'f32';
 }
 
 const qmatmulParams = (p: PackedWeights, M: number, flags: number, splits = 0) =>

@@ -3,13 +3,20 @@ import { openNodeGpu } from '../../src/gpu/node';
 import type { Gpu } from '../../src/gpu/gpu';
 
 let gpu: Promise<Gpu> | null = null;
-/** The test device; where it has no shader-f16 (SwiftShader), the f16 kernels run emulated in f32 (Gpu.emulateF16). */
 export function testGpu(): Promise<Gpu> {
-  gpu ??= openNodeGpu().then((g) => {
-    g.emulateF16 = true;
-    return g;
-  });
+  gpu ??= openNodeGpu();
   return gpu;
+}
+
+/** Runs `fn` with the f16 kernels available: the device's own, or emulated in f32 (Gpu.emulateF16) on SwiftShader. */
+export async function withF16<T>(g: Gpu, fn: () => Promise<T>): Promise<T> {
+  const was = g.emulateF16;
+  g.emulateF16 = true;
+  try {
+    return await fn();
+  } finally {
+    g.emulateF16 = was;
+  }
 }
 
 /** What the f16 kernels run as on this device, for assertion messages. */

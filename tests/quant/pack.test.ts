@@ -5,7 +5,7 @@ import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
 import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvSwiglu, qmatmul, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
 import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
-import { f16Label, maxRelErr, randomF32, testGpu } from '../helpers/gpu';
+import { f16Label, maxRelErr, randomF32, testGpu, withF16 } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/gpu';
 
 describe('bitstream packing (CPU)', () => {
@@ -89,9 +89,11 @@ describe('GPU packing and the dequantizing matmul', () => {
         if (bits !== 3 && rows % 4 === 0) {
           const x = randomF32(cols, 78);
           const y = gpu.buffer(rows * 4, 'y');
-          const b2 = gpu.batch();
-          qmatmul(b2, packed, gpu.upload(x, 'x'), y, 1, { empty: gpu.empty, gemv: true, gemvShape: [8, 4], gemvKernel: 'f16' });
-          await b2.submit();
+          await withF16(gpu, async () => {
+            const b2 = gpu.batch();
+            qmatmul(b2, packed, gpu.upload(x, 'x'), y, 1, { empty: gpu.empty, gemv: true, gemvShape: [8, 4], gemvKernel: 'f16' });
+            await b2.submit();
+          });
           expect(maxRelErr(await gpu.readF32(y, rows), matmulRef(x, What, 1, rows, cols)), f16Label(gpu)).toBeLessThan(1e-2);
         }
       });
@@ -160,10 +162,8 @@ describe('GPU packing and the dequantizing matmul', () => {
         qmatmul(b2, packed, gpu.upload(randomF32(64, 1), 'x'), gpu.buffer(32, 'y'), 1, { empty: gpu.empty, gemv: true, gemvKernel: 'f16' });
         await b2.submit();
       };
-      gpu.emulateF16 = false;
       if (bits === 3) await expect(run()).rejects.toThrow(/bits 2, 4 or 8.*gemvKernel 'f32'/);
       else if (!gpu.hasF16) await expect(run()).rejects.toThrow(/no "shader-f16" feature/);
-      gpu.emulateF16 = true;
       // the default picks f16 exactly where it can run, except for small act-order weights (f32 reads the
       // permuted input itself there); a large act-order weight (input gathered first either way) takes f16
       expect(defaultGemvKernel(gpu, packed)).toBe(gpu.hasF16 && bits !== 3 ? 'f16' : 'f32');
@@ -225,11 +225,13 @@ describe('GPU packing and the dequantizing matmul', () => {
         for (const kernel of kernels) {
           for (const [shape, sub] of [[[8, 4], false], [[2, 8], subgroups]] as const) {
             const y = gpu.buffer(rows * 4, 'y');
-            const b = gpu.batch();
             gpu.subgroupReduce = sub;
-            qgemvSwiglu(b, gate, up, gpu.upload(x, 'x'), y, { gemvShape: [...shape], gemvKernel: kernel });
+            await withF16(gpu, async () => {
+              const b = gpu.batch();
+              qgemvSwiglu(b, gate, up, gpu.upload(x, 'x'), y, { gemvShape: [...shape], gemvKernel: kernel });
+              await b.submit();
+            });
             gpu.subgroupReduce = subgroups;
-            await b.submit();
             const what = `${kernel === 'f16' ? f16Label(gpu) : kernel} ${shape.join('x')}${sub && gemvSubgroup(gpu, shape[0], shape[1]) ? ', subgroup sums' : ''}`;
             expect(maxRelErr(await gpu.readF32(y, rows), want), what).toBeLessThan(kernel === 'f16' ? 1e-2 : 1e-5);
           }

@@ -13,7 +13,7 @@ import { corpusTokens, drawCalibration } from '../../src/quant/calibration';
 import { loadModel } from '../../src/quant/load';
 import { PackedLinear, readDequantized } from '../../src/quant/packed';
 import { quantizeModel } from '../../src/quant/quantize-model';
-import { testGpu } from '../helpers/gpu';
+import { testGpu, withF16 } from '../helpers/gpu';
 
 let gpu: Gpu, fp: Transformer, tok: TextTokenizer, heldout: Int32Array, calibCorpus: Int32Array;
 
@@ -65,6 +65,26 @@ describe('quantizing qwen3-dict-74k', () => {
     }
     res.model.destroy();
     dense.destroy();
+  });
+
+  it('decode steps with the f16 GEMVs (emulated in f32 without shader-f16) give the f32 GEMVs\' tokens', async () => {
+    const res = await quantizeModel(fp, null, { method: 'rtn', bits: 4, groupSize: 32, sym: false, actOrder: false, percdamp: 0.01, reconError: false });
+    const serial = gpu.serialKernels;
+    gpu.serialKernels = false;
+    try {
+      const prompt = [0, ...tok.encode('dog (noun):')];
+      const f32 = await res.model.generate(prompt, 10);
+      const before = new Set(gpu.pipelines.keys());
+      const f16 = await withF16(gpu, () => res.model.generate(prompt, 10));
+      expect(f16).toEqual(f32);
+      // the f16 variants of the single-matrix GEMV (q, k, v, o, down) and of the fused gate+up+SwiGLU ran
+      const made = [...gpu.pipelines.keys()].filter((k) => !before.has(k) && k.includes('|f16'));
+      expect(made.some((k) => k.startsWith('qmatmul|gemv4|'))).toBe(true);
+      expect(made.some((k) => k.startsWith('qmatmul|gemv4_swiglu|'))).toBe(true);
+    } finally {
+      gpu.serialKernels = serial;
+      res.model.destroy();
+    }
   });
 
   it('GPTQ (sequential) beats RTN in perplexity at 3 and 4 bits', async () => {
