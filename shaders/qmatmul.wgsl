@@ -461,10 +461,11 @@ fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
 }
 
 // @if f16
-// ---- GEMV in half precision (shader-f16; bits 2, 4 and 8): the gemv4 loop with two codes per 32-bit op. A
-// word's two 16-bit halves hold codes j and j + 16/BITS at the same bit position s, so one mask-and-or of the
-// word under the f16 exponent of 2^(10 - s) gives both as the f16 pair 2^(10 - s) + code (exact: s + BITS <= 10;
-// codes higher in a half are first shifted down by 8); one subtraction of (2^(10 - s) + zero) leaves q - zero
+// ---- GEMV in half precision (shader-f16; bits 2, 3, 4 and 8): the gemv4 loop with two codes per 32-bit op. A
+// word's two 16-bit halves hold codes j and j + 16/BITS at the same bit position s (3 bits: in words made from
+// the chunk's, see gemv_chunk), so one mask-and-or of the word under the f16 exponent of 2^(10 - s) gives both
+// as the f16 pair 2^(10 - s) + code (exact: s + BITS <= 10; codes higher in a half are first shifted down by
+// 8); one subtraction of (2^(10 - s) + zero) leaves q - zero
 // exactly, and one vec2 FMA multiplies both by their inputs. Per chunk and output the 32 products are summed
 // in f16, then scaled and accumulated in f32. Inputs are rounded to f16 (|x| must stay below 65504).
 struct Pairs16 {
@@ -472,15 +473,20 @@ struct Pairs16 {
 }
 
 /** The chunk's 32 inputs as the pairs the words hold: pair i = inputs (w * CPW + j, w * CPW + j + CPW / 2)
- *  with w = i / (CPW / 2), j = i % (CPW / 2), CPW = 32 / BITS codes per word. */
+ *  with w = i / (CPW / 2), j = i % (CPW / 2), CPW = 32 / BITS codes per word (3 bits: below). */
 fn gemv_inputs(c: u32) -> Pairs16 {
   var xs: array<vec4<f32>, 8>;
   for (var q = 0u; q < 8u; q++) { xs[q] = x4[c * 8u + q]; }
   let cph = 16u / BITS;
   var r: Pairs16;
   for (var i = 0u; i < 16u; i++) {
-    let e = (i / cph) * 2u * cph + i % cph;
-    let f = e + cph;
+    var e = (i / cph) * 2u * cph + i % cph;
+    var f = e + cph;
+    if (BITS == 3u) {
+      // 3 bits: pairs (j, j + 5), (11 + j, 16 + j), (22 + j, 27 + j) for j < 5, then (10, 21): see gemv_chunk
+      e = select(11u * (i / 5u) + i % 5u, 10u, i == 15u);
+      f = select(e + 5u, 21u, i == 15u);
+    }
     r.v[i] = vec2<f16>(vec2<f32>(xs[e / 4u][e % 4u], xs[f / 4u][f % 4u]));
   }
   return r;
@@ -495,10 +501,28 @@ fn gemv_chunk(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16) -> vec4<
   var out = vec4<f32>(0.0);
   for (var r = 0u; r < 4u; r++) {
     let zr = vec2<f16>(f16(z[r]));
+    // the words whose halves hold the pairs at equal bit positions: the chunk's own words, or for 3 bits (no
+    // code sits 16 bits after another) four made from its three: codes j and j + 5 lie 15 bits apart, so one
+    // half shifted by a bit lines them up (v0: codes 0-4 and 5-9, v1: 11-15 and 16-20, v2: 22-26 and 27-31, each
+    // pair 3 * (i % 5) bits up in both halves); v3 holds the two codes that straddle words, 10 and 21.
+    var v: array<u32, 4>;
+    if (BITS == 3u) {
+      let w0 = words[0][r];
+      let w1 = words[1][r];
+      let w2 = words[2][r];
+      v[0] = (w0 & 0xFFFFu) | ((w0 << 1u) & 0xFFFF0000u);
+      v[1] = ((w1 >> 1u) & 0xFFFFu) | (w1 & 0xFFFF0000u);
+      v[2] = ((w2 >> 2u) & 0xFFFFu) | ((w2 >> 1u) & 0xFFFF0000u);
+      v[3] = (((w0 >> 30u) | (w1 << 2u)) & 7u) | ((((w1 >> 31u) | (w2 << 1u)) & 7u) << 16u);
+    }
     var d = vec2<f16>(0.0);
     for (var i = 0u; i < 16u; i++) {
       var u = words[i / cph][r];
       var s = BITS * (i % cph);
+      if (BITS == 3u) {
+        u = v[i / 5u];
+        s = 3u * (i % 5u);
+      }
       if (s + BITS > 10u) {
         u = u >> 8u;
         s -= 8u;

@@ -121,13 +121,13 @@ export function swigluShapeFor(kernel: GemvKernel, bits: number, rows: number, c
 }
 
 /**
- * The GEMV's arithmetic: 'f32' everywhere; 'f16' (shader-f16, bits 2/4/8, out features % 4 == 0) decodes two
+ * The GEMV's arithmetic: 'f32' everywhere; 'f16' (shader-f16, out features % 4 == 0) decodes two
  * codes per op and sums each 32-column chunk in f16 — the default where the device has shader-f16.
  */
 export type GemvKernel = 'f32' | 'f16';
-const F16_GEMV_BITS = [2, 4, 8];
+const F16_GEMV_BITS = [2, 3, 4, 8];
 
-/** Whether the f16 GEMV takes these weights (bits 2/4/8, out features % 4 == 0); the device must have shader-f16. */
+/** Whether the f16 GEMV takes these weights (bits 2/3/4/8, out features % 4 == 0); the device must have shader-f16. */
 export const f16GemvTakes = (p: PackedWeights) => F16_GEMV_BITS.includes(p.bits) && p.rows % 4 === 0;
 
 /**
@@ -164,7 +164,7 @@ export function qmatmul(
   const base = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
   const kernel = gemv ? (opts.gemvKernel ?? defaultGemvKernel(b.gpu, p)) : 'f32';
   if (kernel === 'f16' && !f16GemvTakes(p)) {
-    throw new RangeError(`qmatmul: the f16 GEMV takes bits 2, 4 or 8 and out features divisible by 4 (have ${p.bits} bits, ${p.rows} outputs); use gemvKernel 'f32'`);
+    throw new RangeError(`qmatmul: the f16 GEMV takes bits 2, 3, 4 or 8 and out features divisible by 4 (have ${p.bits} bits, ${p.rows} outputs); use gemvKernel 'f32'`);
   }
   // An act-order input is gathered into kernel order once (one pass over M x K) where that beats gathering it
   // inside the kernel: always for the GEMM (which only reads contiguous inputs), and for the GEMV of large
@@ -258,7 +258,7 @@ export function qgemvSwiglu(
   if (why) throw new RangeError(`qgemvSwiglu: ${why}; run gate, up and swiglu apart`);
   // the kernel gate and up would each take apart (f32 for small act-order weights): the same arithmetic fused or not
   const kernel = opts.gemvKernel ?? defaultGemvKernel(b.gpu, gate);
-  if (kernel === 'f16' && !f16GemvTakes(gate)) throw new RangeError(`qgemvSwiglu: the f16 GEMV takes bits 2, 4 or 8 (have ${gate.bits}); use gemvKernel 'f32'`);
+  if (kernel === 'f16' && !f16GemvTakes(gate)) throw new RangeError(`qgemvSwiglu: the f16 GEMV takes bits 2, 3, 4 or 8 (have ${gate.bits}); use gemvKernel 'f32'`);
   // both sums share the workgroup's partials array (1024 column quads): at most 512 invocations
   const [XW, KSLICES] = opts.gemvShape ?? swigluShapeFor(kernel, gate.bits, gate.rows, gate.cols, Math.min(512, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup));
   if (XW * KSLICES > 512) throw new RangeError(`qgemvSwiglu: a ${XW} x ${KSLICES} workgroup holds more than 512 invocations`);

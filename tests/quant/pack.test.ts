@@ -86,7 +86,7 @@ describe('GPU packing and the dequantizing matmul', () => {
           expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), what).toBeLessThan(1e-5);
         }
         // the f16 GEMV (inputs and chunk sums in f16; emulated in f32 where the device has no shader-f16)
-        if (bits !== 3 && rows % 4 === 0) {
+        if (rows % 4 === 0) {
           const x = randomF32(cols, 78);
           const y = gpu.buffer(rows * 4, 'y');
           await withF16(gpu, async () => {
@@ -152,8 +152,8 @@ describe('GPU packing and the dequantizing matmul', () => {
 
   it('the f16 GEMV is refused with a reason where it cannot run', async () => {
     const gpu = await testGpu();
-    for (const bits of [3, 4]) {
-      const q = await rtnQuantize(gpu, gpu.upload(randomF32(8 * 64, 9), 'W'), 8, 64, { bits, groupSize: 32, sym: true });
+    for (const rows of [6, 8]) {
+      const q = await rtnQuantize(gpu, gpu.upload(randomF32(rows * 64, 9), 'W'), rows, 64, { bits: 3, groupSize: 32, sym: true });
       const b = gpu.batch();
       const packed = packWeights(gpu, b, q, { descAct: false });
       await b.submit();
@@ -162,13 +162,14 @@ describe('GPU packing and the dequantizing matmul', () => {
         qmatmul(b2, packed, gpu.upload(randomF32(64, 1), 'x'), gpu.buffer(32, 'y'), 1, { empty: gpu.empty, gemv: true, gemvKernel: 'f16' });
         await b2.submit();
       };
-      if (bits === 3) await expect(run()).rejects.toThrow(/bits 2, 4 or 8.*gemvKernel 'f32'/);
+      if (rows === 6) await expect(run()).rejects.toThrow(/out features divisible by 4 \(have 3 bits, 6 outputs\).*gemvKernel 'f32'/);
       else if (!gpu.hasF16) await expect(run()).rejects.toThrow(/no "shader-f16" feature/);
       // the default picks f16 exactly where it can run, except for small act-order weights (f32 reads the
       // permuted input itself there); a large act-order weight (input gathered first either way) takes f16
-      expect(defaultGemvKernel(gpu, packed)).toBe(gpu.hasF16 && bits !== 3 ? 'f16' : 'f32');
+      const f16 = gpu.hasF16 && rows === 8;
+      expect(defaultGemvKernel(gpu, packed)).toBe(f16 ? 'f16' : 'f32');
       expect(defaultGemvKernel(gpu, { ...packed, xidx: gpu.empty })).toBe('f32');
-      expect(defaultGemvKernel(gpu, { ...packed, xidx: gpu.empty, rows: 8192, cols: 4096 })).toBe(gpu.hasF16 && bits !== 3 ? 'f16' : 'f32');
+      expect(defaultGemvKernel(gpu, { ...packed, xidx: gpu.empty, rows: 8192, cols: 4096 })).toBe(gpu.hasF16 ? 'f16' : 'f32');
     }
   });
 
@@ -221,7 +222,7 @@ describe('GPU packing and the dequantizing matmul', () => {
         const ref = (w: Float32Array) => matmulRef(x, Float64Array.from(w), 1, rows, cols);
         const want = swigluRef(ref(await readDequantized(gpu, gate)), ref(await readDequantized(gpu, up)));
         const subgroups = gpu.subgroupReduce;
-        const kernels = bits !== 3 ? (['f32', 'f16'] as const) : (['f32'] as const);
+        const kernels = ['f32', 'f16'] as const;
         for (const kernel of kernels) {
           for (const [shape, sub] of [[[8, 4], false], [[2, 8], subgroups]] as const) {
             const y = gpu.buffer(rows * 4, 'y');
