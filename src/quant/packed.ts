@@ -90,17 +90,18 @@ export function checkKernelShape(cols: number, groupSize: number, what: string):
 export type GemvShape = readonly [number, number];
 
 /**
- * The default GEMV shape for a weight of `rows` x `cols`, chosen on the H100 with `quantlab bench --gemv`
- * (bench/results/2026-11-23-h100-gemv-shapes-*.json): 8 x 32 where there are many outputs; more K slices where
- * there are few outputs and a long K (down projections: 4 x 64, 4 x 128 for the f16 kernel), so that enough
- * invocations stream the weights; 16 x 32 for the f16 kernel on >= 12288 outputs. Capped at the device's
- * invocations per workgroup (256 by default in WebGPU).
+ * The default GEMV shape for a `bits`-bit weight of `rows` x `cols`, chosen on the H100 with `quantlab bench
+ * --gemv` (bench/results/2026-11-23-h100-gemv-shapes-*.json): 8 x 32 where there are many outputs; more K slices
+ * where there are few outputs and a long K (down and attention projections), so that enough invocations stream
+ * the weights: 4 x 64 for the f32 kernel, 4 x 128 for the f16 one (at 2 bits only below 1024 column quads:
+ * 4 x 64 beyond, -gemv-shapes-f16-xw4.json); 16 x 32 for the f16 kernel on >= 12288 outputs. Capped at the
+ * device's invocations per workgroup (256 by default in WebGPU).
  */
-export function gemvShapeFor(kernel: GemvKernel, rows: number, cols: number, maxInvocations = 256): GemvShape {
+export function gemvShapeFor(kernel: GemvKernel, bits: number, rows: number, cols: number, maxInvocations = 256): GemvShape {
   const quads = rows / 4, chunks = cols / 32;
   let shape: [number, number] = [8, 32];
   if (kernel === 'f16' && rows >= 12288) shape = [16, 32];
-  else if (quads < 2048 && chunks >= 64) shape = kernel === 'f16' && chunks >= 256 ? [4, 128] : [4, 64];
+  else if (quads < 2048 && chunks >= 64) shape = kernel === 'f16' && (bits > 2 || quads < 1024) ? [4, 128] : [4, 64];
   while (shape[0] * shape[1] > maxInvocations && shape[1] > 32) shape[1] /= 2;
   while (shape[0] * shape[1] > maxInvocations && shape[0] > 1) shape[0] /= 2;
   return shape;
@@ -113,7 +114,7 @@ export function gemvShapeFor(kernel: GemvKernel, rows: number, cols: number, max
  * kernel at 4 and 8 bits (33 / 44 us against 35 / 55 us at 8 x 32). Other sizes were not measured.
  */
 export function swigluShapeFor(kernel: GemvKernel, bits: number, rows: number, cols: number, maxInvocations = 256): GemvShape {
-  const base = gemvShapeFor(kernel, rows, cols, maxInvocations);
+  const base = gemvShapeFor(kernel, bits, rows, cols, maxInvocations);
   let shape = base;
   if (rows >= 12288 && kernel === 'f16' && bits === 8) shape = [16, 16];
   else if (rows >= 12288 && kernel === 'f32' && bits >= 4) shape = [32, 16];
@@ -176,7 +177,7 @@ export function qmatmul(
   }
   if (gemv) {
     // xidx, when still set, is read by the kernel itself (flag bit 2)
-    const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, p.rows, p.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
+    const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, p.bits, p.rows, p.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
     const flags = base | (xidx ? 4 : 0);
     if (p.rows % 4 === 0) {
       // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel); the contiguous

@@ -114,18 +114,20 @@ describe('GPU packing and the dequantizing matmul', () => {
   });
 
   it('GEMV shapes: the measured choices, capped at the device limit; a 4 x 64 GEMV = the reference', async () => {
-    // shapes of bench/results (Qwen3-0.6B, Llama-3.2-1B, 8B): [rows, cols] -> f32, f16
-    const cases: [number, number, number[], number[]][] = [
-      [3072, 1024, [8, 32], [8, 32]], [1024, 3072, [4, 64], [4, 64]], [8192, 2048, [8, 32], [8, 32]], [2048, 8192, [4, 64], [4, 128]],
-      [4096, 4096, [4, 64], [4, 64]], [14336, 4096, [8, 32], [16, 32]], [4096, 14336, [4, 64], [4, 128]], [28672, 4096, [8, 32], [16, 32]],
+    // shapes of bench/results (Qwen3-0.6B, Llama-3.2-1B, 8B): [rows, cols] -> f32, f16 (2-bit f16 where it differs)
+    const cases: [number, number, number[], number[], number[]?][] = [
+      [3072, 1024, [8, 32], [8, 32]], [1024, 3072, [4, 64], [4, 128]], [8192, 2048, [8, 32], [8, 32]], [2048, 8192, [4, 64], [4, 128]],
+      [4096, 4096, [4, 64], [4, 128], [4, 64]], [14336, 4096, [8, 32], [16, 32]], [4096, 14336, [4, 64], [4, 128], [4, 64]], [28672, 4096, [8, 32], [16, 32]],
     ];
-    for (const [rows, cols, f32, f16] of cases) {
-      expect(gemvShapeFor('f32', rows, cols, 1024), `f32 ${rows}x${cols}`).toEqual(f32);
-      expect(gemvShapeFor('f16', rows, cols, 1024), `f16 ${rows}x${cols}`).toEqual(f16);
+    for (const [rows, cols, f32, f16, f16at2 = f16] of cases) {
+      for (const bits of [2, 3, 4, 8]) {
+        expect(gemvShapeFor('f32', bits, rows, cols, 1024), `f32 ${bits}-bit ${rows}x${cols}`).toEqual(f32);
+        expect(gemvShapeFor('f16', bits, rows, cols, 1024), `f16 ${bits}-bit ${rows}x${cols}`).toEqual(bits === 2 ? f16at2 : f16);
+      }
     }
-    expect(gemvShapeFor('f16', 2048, 8192, 256)).toEqual([4, 64]);
-    expect(gemvShapeFor('f16', 14336, 4096, 256)).toEqual([8, 32]);
-    expect(gemvShapeFor('f16', 14336, 4096, 128)).toEqual([4, 32]);
+    expect(gemvShapeFor('f16', 4, 2048, 8192, 256)).toEqual([4, 64]);
+    expect(gemvShapeFor('f16', 4, 14336, 4096, 256)).toEqual([8, 32]);
+    expect(gemvShapeFor('f16', 4, 14336, 4096, 128)).toEqual([4, 32]);
     // the fused gate+up GEMV (rows of each matrix): its own choices at the 8B MLP, gemvShapeFor's elsewhere
     expect(swigluShapeFor('f16', 4, 14336, 4096, 512)).toEqual([16, 32]);
     expect(swigluShapeFor('f16', 8, 14336, 4096, 512)).toEqual([16, 16]);
