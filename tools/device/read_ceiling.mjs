@@ -1,0 +1,93 @@
+// How fast can ONE dispatch read B bytes? Several plain read kernels at the sizes of the 8B GEMVs (30.5 MB:
+// one 4-bit 14336 x 4096 matrix with scales and zeros; 61 MB: gate + up), timed as quantlab bench times its
+// kernels: one compute pass of n dispatches rotating through copies spanning >= 512 MiB (L2 cannot serve them),
+// every dispatch writing the same sink (so Dawn puts a barrier between them, as between dependent kernels),
+// timestamps around the pass, median of 7 passes. The bench's read probe is `grid8` over 256 MiB.
+//   source .devcarry/env.sh && node tools/device/read_ceiling.mjs [MB,MB,...]
+// (a quick run on a CPU adapter: PROBE_MB=1 ROTATE_MIB=2 PASS_MB=4 node tools/device/read_ceiling.mjs 0.5)
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
+const sizesMB = (process.argv[2] ?? '30.5,61,256').split(',').map(Number);
+const { create, globals } = await import(pathToFileURL(createRequire(process.cwd() + '/').resolve('webgpu')).href);
+Object.assign(globalThis, globals);
+const gpu = create(['disable-dawn-features=timestamp_quantization']);
+globalThis.keep = gpu;
+const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+const device = await adapter.requestDevice({
+  requiredFeatures: ['timestamp-query'],
+  requiredLimits: { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30, maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX },
+});
+device.addEventListener('uncapturederror', (e) => { console.error(e.error.message); process.exit(1); });
+const U = GPUBufferUsage;
+
+// kernels: grid-stride loops (the probe: 8 loads per thread; persistent: a fixed number of workgroups) and
+// straight-line reads of R vec4 per thread, each workgroup reading one contiguous block (R * WG * 16 bytes)
+const code = (wg, r) => `
+@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> sink: array<f32>;
+override N4: u32;
+@compute @workgroup_size(${wg})
+fn grid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  var acc = vec4<f32>(0.0);
+  for (var i = gid.x; i < N4; i += nwg.x * ${wg}u) { acc += src[i]; }
+  if (acc.x == 1234.5678) { sink[gid.x] = acc.y + acc.z + acc.w; }
+}
+@compute @workgroup_size(${wg})
+fn block(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  var acc = vec4<f32>(0.0);
+  for (var j = 0u; j < ${r}u; j++) { acc += src[min((w.x * ${r}u + j) * ${wg}u + l.x, N4 - 1u)]; }
+  if (acc.x == 1234.5678) { sink[l.x] = acc.y + acc.z + acc.w; }
+}`;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
+const resolve = device.createBuffer({ size: 16, usage: U.QUERY_RESOLVE | U.COPY_SRC });
+const readback = device.createBuffer({ size: 16, usage: U.MAP_READ | U.COPY_DST });
+const sink = device.createBuffer({ size: 4 * 1024 * 1024, usage: U.STORAGE });
+
+async function passTime(pipeline, groups, bufs, n) {
+  const bgs = bufs.map((b) => device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: b } }, { binding: 1, resource: { buffer: sink } }] }));
+  const once = async () => {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+    pass.setPipeline(pipeline);
+    for (let i = 0; i < n; i++) { pass.setBindGroup(0, bgs[i % bgs.length]); pass.dispatchWorkgroups(groups); }
+    pass.end();
+    enc.resolveQuerySet(qs, 0, 2, resolve, 0);
+    enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
+    device.queue.submit([enc.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    const t = new BigUint64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    return Number(t[1] - t[0]) / 1e3 / n; // us per dispatch
+  };
+  for (let i = 0; i < 10; i++) await once(); // warm-up (clocks)
+  const ts = [];
+  for (let i = 0; i < 7; i++) ts.push(await once());
+  return median(ts);
+}
+
+const probe = { MB: Number(process.env.PROBE_MB ?? 256) };
+const results = [];
+for (const MB of [probe.MB, ...sizesMB.filter((m) => m !== probe.MB)]) {
+  const n4 = Math.ceil((MB * 1e6) / 16);
+  const copies = Math.max(2, Math.ceil((Number(process.env.ROTATE_MIB ?? 512) * 2 ** 20) / (n4 * 16)));
+  const bufs = Array.from({ length: copies }, () => device.createBuffer({ size: n4 * 16, usage: U.STORAGE }));
+  const n = Math.max(copies, Math.ceil(Number(process.env.PASS_MB ?? 12000) / MB)); // ~4 ms of reads per pass on an H100
+  const variants = [['grid8 (the probe)', 256, 8, 'grid', Math.ceil(n4 / 256 / 8)]];
+  for (const r of [1, 2, 4, 8, 16]) for (const wg of [256, 512, 1024].filter((w) => w <= device.limits.maxComputeInvocationsPerWorkgroup)) variants.push([`block ${wg}x${r}`, wg, r, 'block', Math.ceil(n4 / wg / r)]);
+  for (const k of [4, 8, 16]) variants.push([`persistent ${132 * k}x256`, 256, 1, 'grid', 132 * k]);
+  for (const [name, wg, r, entry, groups] of variants) {
+    if (groups > 65535) continue;
+    const module = device.createShaderModule({ code: code(wg, r) });
+    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry, constants: { N4: n4 } } });
+    const us = await passTime(pipeline, groups, bufs, n);
+    results.push({ MB, name, groups, us, GBps: (n4 * 16) / us / 1e3 });
+  }
+  bufs.forEach((b) => b.destroy());
+}
+const probeGBps = results.find((r) => r.MB === probe.MB && r.name.startsWith('grid8')).GBps;
+console.log(`${adapter.info.description}; probe (grid8, ${probe.MB} MB) ${probeGBps.toFixed(0)} GB/s`);
+for (const r of results) console.log(`${String(r.MB).padStart(5)} MB  ${r.name.padEnd(22)} ${String(r.groups).padStart(6)} groups  ${r.us.toFixed(2).padStart(8)} us  ${r.GBps.toFixed(0).padStart(5)} GB/s  ${((100 * r.GBps) / probeGBps).toFixed(1)}% of probe`);
+console.log(JSON.stringify({ date: new Date().toISOString(), adapter: adapter.info.description, probeGBps, results }));
