@@ -200,7 +200,8 @@ describe('GPU packing and the dequantizing matmul', () => {
     expect(splitKFor(16, 12)).toBe(1); // too few chunks to slice
   });
 
-  // an MLP's gate, up and SwiGLU in one GEMV dispatch (the decode step of a quantized model)
+  // an MLP's gate, up and SwiGLU in one GEMV dispatch (the decode step of a quantized model); 2 x 32: 32 K
+  // slices, whose partial sums are added in two steps (gemv4_fold)
   const fusedShapes = [
     { rows: 36, cols: 96, G: 32, actOrder: true, format: 'gptq_v2' as const }, // outputs past one 8 x 4 workgroup's 32
     { rows: 132, cols: 288, G: 96, actOrder: false, format: 'gptq' as const }, // v1 zeros; 9 chunks
@@ -226,7 +227,7 @@ describe('GPU packing and the dequantizing matmul', () => {
         const subgroups = gpu.subgroupReduce;
         const kernels = ['f32', 'f16'] as const;
         for (const kernel of kernels) {
-          for (const [shape, sub] of [[[8, 4], false], [[2, 8], subgroups]] as const) {
+          for (const [shape, sub] of [[[8, 4], false], [[2, 8], subgroups], [[2, 32], false]] as const) {
             const y = gpu.buffer(rows * 4, 'y');
             gpu.subgroupReduce = sub;
             await withF16(gpu, async () => {
