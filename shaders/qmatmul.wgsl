@@ -8,7 +8,8 @@
 // decoded 8 codes at a time (8*BITS bits: one word for 2 and 4 bits, a straddled word pair for 3, two words
 // for 8). Zeros: packed qzeros (+ zeroOffset for checkpoint_format "gptq"); scales: f16 pairs.
 // Entry points: main (GEMM, M > 1), gemv4 / gemv4_perm (M = 1, out features % 4 == 0), gemv (M = 1, any),
-// gemv4_swiglu (M = 1: an MLP's gate and up projections and its SwiGLU in one dispatch).
+// gemv4_swiglu (M = 1: an MLP's gate and up projections and its SwiGLU in one dispatch); quantize_x8 and gemv4_i8
+// (an experiment: M = 1 on an input rounded to int8, bench only).
 
 struct Params {
   M: u32,
@@ -482,6 +483,73 @@ fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     let g = gemv4_total(lid, 0u);
     y4[n / 4u] = g / (1.0 + exp(-g)) * gemv4_total(lid, XW * PARTIALS);
   }
+}
+
+// ---- experiment: int8 inputs. quantize_x8 turns the input into int8 per 32-column chunk (absmax scale), 12 words
+// per chunk: words 2w and 2w + 1 hold inputs 8w + 2j and 8w + 2j + 1 (j = 0..3, a byte each), the lanes that a
+// 4-bit word's even and odd nibbles meet under dot4I8Packed; word 8 the chunk's sum of int8 inputs, word 9 its
+// scale. gemv4_i8 (BITS = 4) then sums code * input in integers, 2 dot4I8Packed per word and output.
+@group(0) @binding(7) var<storage, read_write> xqw: array<u32>;
+@group(0) @binding(1) var<storage, read> xq4: array<vec4<u32>>;
+
+@compute @workgroup_size(64)
+fn quantize_x8(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= p.K / 32u) { return; }
+  var m = 0.0;
+  for (var i = 0u; i < 32u; i++) { m = max(m, abs(x[c * 32u + i])); }
+  let inv = select(0.0, 127.0 / m, m > 0.0);
+  var sum = 0i;
+  for (var w = 0u; w < 4u; w++) {
+    var e = 0u;
+    var o = 0u;
+    for (var j = 0u; j < 4u; j++) {
+      let qe = i32(round(x[c * 32u + 8u * w + 2u * j] * inv));
+      let qo = i32(round(x[c * 32u + 8u * w + 2u * j + 1u] * inv));
+      sum += qe + qo;
+      e |= (bitcast<u32>(qe) & 0xFFu) << (8u * j);
+      o |= (bitcast<u32>(qo) & 0xFFu) << (8u * j);
+    }
+    xqw[c * 12u + 2u * w] = e;
+    xqw[c * 12u + 2u * w + 1u] = o;
+  }
+  xqw[c * 12u + 8u] = bitcast<u32>(sum);
+  xqw[c * 12u + 9u] = bitcast<u32>(m / 127.0);
+}
+
+fn chunk_i8(n0: u32, c: u32, words: array<vec4<u32>, 8>) -> vec4<f32> {
+  let a = xq4[c * 3u];
+  let b = xq4[c * 3u + 1u];
+  let t = xq4[c * 3u + 2u];
+  let xs = array<u32, 8>(a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w);
+  let g = (c * 32u) / p.G;
+  let z = zeros4(g, n0);
+  let sp = scales4[(g * p.N + n0) / 4u];
+  let sc = vec4<f32>(unpack2x16float(sp.x), unpack2x16float(sp.y)) * bitcast<f32>(t.y);
+  var d = vec4<i32>(0);
+  for (var w = 0u; w < 4u; w++) {
+    let u = words[w];
+    let lo = u & vec4<u32>(0x0F0F0F0Fu);
+    let hi = (u >> vec4<u32>(4u)) & vec4<u32>(0x0F0F0F0Fu);
+    d += vec4<i32>(dot4I8Packed(lo.x, xs[2u * w]), dot4I8Packed(lo.y, xs[2u * w]), dot4I8Packed(lo.z, xs[2u * w]), dot4I8Packed(lo.w, xs[2u * w]))
+       + vec4<i32>(dot4I8Packed(hi.x, xs[2u * w + 1u]), dot4I8Packed(hi.y, xs[2u * w + 1u]), dot4I8Packed(hi.z, xs[2u * w + 1u]), dot4I8Packed(hi.w, xs[2u * w + 1u]));
+  }
+  return sc * (vec4<f32>(d) - z * f32(bitcast<i32>(t.x)));
+}
+
+@compute @workgroup_size(XW, KSLICES)
+fn gemv4_i8(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
+  let chunks = p.K / 32u;
+  var acc = vec4<f32>(0.0);
+  var c = lid.y;
+  for (; c + KSLICES < chunks; c += 2u * KSLICES) {
+    let wa = words4(n0, c);
+    let wb = words4(n0, c + KSLICES);
+    acc += chunk_i8(n0, c, wa) + chunk_i8(n0, c + KSLICES, wb);
+  }
+  if (c < chunks) { acc += chunk_i8(n0, c, words4(n0, c)); }
+  gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
 }
 
 // @if f16

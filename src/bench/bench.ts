@@ -10,7 +10,7 @@ import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { gemvSwiglu, matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
-import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvSwiglu, qmatmul, qweightWords, readDequantized, zeroWords } from '../quant/packed';
+import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvI8, qgemvSwiglu, qmatmul, quantizeX8, qweightWords, readDequantized, zeroWords } from '../quant/packed';
 import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
 import type { OrtPeer } from './onnx-peer';
 
@@ -96,6 +96,8 @@ export interface BenchOptions {
   gemvShapes?: (GemvShape | undefined)[];
   /** GEMV kernels to compare at M = 1; default f32, and f16 beside it where the device has shader-f16. */
   gemvKernels?: GemvKernel[];
+  /** Experiment: also the 4-bit GEMV on an int8 input (qgemvI8), with and without its quantize pass. */
+  i8?: boolean;
   /** Also run every packed contender with an act-order input permutation. */
   actOrder?: boolean;
   /** GEMM split-K slice counts to compare at M > 1 (0 = the heuristic); one contender each when several. */
@@ -166,7 +168,7 @@ async function callTime(gpu: Gpu, x: Float32Array, xBuf: GPUBuffer, yBuf: GPUBuf
 }
 
 /** Check tolerances (dotErr): f32 arithmetic; f16 inputs and partial sums (11-bit significands; also ORT's). */
-const TOL_F32 = 1e-5, TOL_F16 = 1e-3;
+const TOL_F32 = 1e-5, TOL_F16 = 1e-3, TOL_I8 = 1e-2;
 
 /**
  * The check's error measure for rows of a matmul: max over m of |got - want| / sum_k |w_k x_mk|, the error
@@ -322,6 +324,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         // GPU times first, back to back, so that the GPU stays busy and at full clocks (the checks' and whole
         // calls' host round trips leave it idle, and the H100 then drops its SM clock to a few hundred MHz);
         // then each contender's check and whole-call time
+        const xq8 = opts.i8 && M === 1 && bits === 4 ? gpu.buffer((K / 32) * 48, 'bench.xq') : null;
         const contenders = (order ? [false, true] : [false]).flatMap((permuted) => {
           const act = permuted ? ' act-order' : '';
           const qs = ps.map((p) => permute(p, permuted));
@@ -340,17 +343,29 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
               check: async (enc: (bb: CommandBatch, i: number) => void) =>
                 checkSwiglu(gpu, await readDequantized(gpu, fused[0][0], halfSample), await readDequantized(gpu, fused[0][1], halfSample), x, yBuf, halfSample, enc),
             })),
+            // (experiment) int8 input: quantize + GEMV, and the GEMV alone on an input quantized once
+            ...(opts.i8 && M === 1 && bits === 4 && !permuted ? [false, true] : []).flatMap((alone) => (opts.gemvShapes ?? [undefined]).map((shape) => ({
+              kernel: 'i8' as const, name: `quantlab 4-bit G=${G} i8${alone ? ' GEMV alone' : ''}${shape ? ` ${shape[0]}x${shape[1]}` : ''}`, weightBytes: packedBytes(qs[0]), outputs: N,
+              enc: (bb: CommandBatch, i: number) => qgemvI8(bb, qs[i % copies], xBuf, yBuf, { ...(alone && xq8 ? { xq: xq8 } : {}), gemvShape: shape }),
+              check: async (enc: (bb: CommandBatch, i: number) => void) => checkRows(gpu, await readDequantized(gpu, qs[0], sample), sample, x, yBuf, M, N, enc),
+            }))),
           ];
         });
         const gpuTimes: (number | null)[] = [], callTimes: number[] = [];
+        if (xq8) {
+          const bq = gpu.batch('xq');
+          quantizeX8(bq, ps[0], xBuf, xq8);
+          await bq.submit();
+        }
         for (const c of contenders) gpuTimes.push(await gpuTime(gpu, c.enc, Math.max(dispatchesMin, copies), repeats));
         // whole calls before the checks, whose readback of every packed word (tens of MB) disturbs the host
         for (const c of contenders) callTimes.push(await callTime(gpu, x, xBuf, yBuf, c.outputs * 4, (bb) => c.enc(bb, 0), callRepeats));
         for (const [i, { kernel, name, enc, check: checkOf, weightBytes }] of contenders.entries()) {
           const check = await checkOf(enc);
           const gpuS = gpuTimes[i], callS = callTimes[i];
-          await record({ contender: name, bits, block: G, weightBytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
+          await record({ contender: name, bits, block: G, weightBytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'i8' ? TOL_I8 : kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
         }
+        xq8?.destroy();
         xidx?.destroy();
         [...ps, ...pairs.flat()].forEach(destroyPacked);
       }

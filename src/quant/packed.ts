@@ -268,6 +268,26 @@ export function qgemvSwiglu(
   b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu', kernel, gate.bits, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
 }
 
+/**
+ * Experiment (bench only): the 4-bit GEMV on an int8 input. quantize_x8 turns x into int8 per 32-column chunk
+ * (absmax scale; 48 bytes per chunk), gemv4_i8 sums code x input with dot4I8Packed. `xq`: an input quantized
+ * already, to time the GEMV alone.
+ */
+export function qgemvI8(b: CommandBatch, p: PackedWeights, x: Binding, y: Binding, opts: { xq?: GPUBuffer; gemvShape?: GemvShape } = {}): void {
+  if (p.bits !== 4 || p.rows % 4 !== 0 || p.xidx) throw new RangeError('qgemvI8: 4-bit weights, out features % 4 == 0, no act-order');
+  const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor('f16', p.bits, p.rows, p.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
+  const xq = opts.xq ?? quantizeX8(b, p, x);
+  b.dispatch(gemv4Spec(b.gpu, 'gemv4_i8', 'f32', p.bits, XW, KSLICES), { 1: xq, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: b.gpu.empty, 7: y },
+    Math.ceil(p.rows / (4 * XW)), qmatmulParams(p, 1, 0));
+}
+
+/** x [1, cols] as int8 per 32-column chunk for gemv4_i8 (qmatmul.wgsl quantize_x8), in `out` or a scratch buffer. */
+export function quantizeX8(b: CommandBatch, p: PackedWeights, x: Binding, out?: GPUBuffer): GPUBuffer {
+  const xq = out ?? b.gpu.scratch((p.cols / 32) * 48, 'xq');
+  b.dispatch({ shader: 'qmatmul', entry: 'quantize_x8' }, { 1: x, 7: xq }, grid(p.cols / 32, 64), qmatmulParams(p, 1, 0));
+  return xq;
+}
+
 const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
 /**

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { matmulRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvSwiglu, qmatmul, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
-import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
+import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvI8, qgemvSwiglu, qmatmul, quantizeX8, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
+import { dequantRef, int8ChunksRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
 import { f16Label, maxRelErr, randomF32, testGpu, withF16 } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/gpu';
 
@@ -254,6 +254,31 @@ describe('GPU packing and the dequantizing matmul', () => {
     expect(swigluUnfusable({ ...p, order: Int32Array.of(1, 0) }, { ...p, order: Int32Array.of(0, 1) })).toMatch(/different orders/);
     expect(swigluUnfusable({ ...p, order: Int32Array.of(1, 0) }, p)).toMatch(/different orders/);
     expect(() => qgemvSwiglu({} as never, p, { ...p, bits: 8 }, {} as never, {} as never)).toThrow(/differ in bits.*apart/);
+  });
+
+  it('int8-input 4-bit GEMV (experiment): x rounded to int8 per chunk, then . dequant(W)^T in integers', async () => {
+    const gpu = await testGpu();
+    const rows = 36, cols = 160; // 9 column quads; 5 chunks: a pair per K slice and a tail
+    const q = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, 41, 0.3), 'W'), rows, cols, { bits: 4, groupSize: 32, sym: false });
+    const b = gpu.batch();
+    const packed = packWeights(gpu, b, q, { descAct: false, format: 'gptq' });
+    await b.submit();
+    const W = Float64Array.from(await readDequantized(gpu, packed));
+    const x = randomF32(cols, 42);
+    x.fill(0, 64, 96); // a chunk of zeros: scale 0, no NaN
+    const xBuf = gpu.upload(x, 'x');
+    const y = gpu.buffer(rows * 4, 'y'), y2 = gpu.buffer(rows * 4, 'y2');
+    const b2 = gpu.batch();
+    qgemvI8(b2, packed, xBuf, y);
+    const xq = quantizeX8(b2, packed, xBuf, gpu.buffer((cols / 32) * 48, 'xq'));
+    qgemvI8(b2, packed, xBuf, y2, { xq, gemvShape: [2, 2] });
+    await b2.submit();
+    const got = await gpu.readF32(y, rows);
+    // exactly the rounded input's product (integer sums, one f32 scale), and within int8 rounding of x's own
+    expect(maxRelErr(got, matmulRef(int8ChunksRef(x), W, 1, rows, cols))).toBeLessThan(1e-5);
+    expect(maxRelErr(got, matmulRef(x, W, 1, rows, cols))).toBeLessThan(2e-2);
+    expect(maxRelErr(await gpu.readF32(y2, rows), got)).toBeLessThan(1e-6); // another shape: f32 partials summed in another order
+    expect(() => qgemvI8(gpu.batch(), { ...packed, bits: 8 }, xBuf, y)).toThrow(/4-bit/);
   });
 
   it('v1 zeros ("gptq", stored zero - 1) read back as the same weights', async () => {

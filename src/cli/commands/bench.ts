@@ -36,8 +36,8 @@ function parseGemvKernel(s: string): GemvKernel {
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark the packed matmul kernels against fp32, onnxruntime-web MatMulNBits and a read probe; GPTQ layer times',
-  usage: 'quantlab bench [--shapes full|small|KxN,... (e.g. 4096x14336)] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv auto,8x32,16x32 (GEMV workgroup shapes XWxKSLICES to compare; auto = the default)] [--gemv-kernels f32,f16] [--f16 (Dawn: shader-f16 on NVIDIA)] [--no-subgroups (sums in workgroup memory only, as without subgroups)] [--split-k 1,0 (GEMM slices to compare, 0 = auto)] [--act-order (also with a permuted input)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
-  flags: ['no-ort', 'json', 'f16', 'act-order', 'no-subgroups'],
+  usage: 'quantlab bench [--shapes full|small|KxN,... (e.g. 4096x14336)] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv auto,8x32,16x32 (GEMV workgroup shapes XWxKSLICES to compare; auto = the default)] [--gemv-kernels f32,f16] [--f16 (Dawn: shader-f16 on NVIDIA)] [--no-subgroups (sums in workgroup memory only, as without subgroups)] [--split-k 1,0 (GEMM slices to compare, 0 = auto)] [--act-order (also with a permuted input)] [--i8-experiment (also the 4-bit GEMV on an int8 input)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
+  flags: ['no-ort', 'json', 'f16', 'act-order', 'no-subgroups', 'i8-experiment'],
   async run(args) {
     const gpu = await cliGpu(args);
     if (args.flag('no-subgroups')) gpu.subgroupReduce = false;
@@ -63,6 +63,7 @@ export const benchCommand: Command = {
         rotateBytes: args.num('rotate-mib', 512) * 2 ** 20,
         ort: args.flag('no-ort') ? null : await nodeOrtPeer(),
         actOrder: args.flag('act-order'),
+        i8: args.flag('i8-experiment'),
         splitKs: args.has('split-k') ? args.nums('split-k') : undefined,
         gemvKernels: args.has('gemv-kernels') ? args.str('gemv-kernels', '').split(',').map(parseGemvKernel) : undefined,
         gemvShapes: args.has('gemv') ? args.str('gemv', '').split(',').map(parseGemvShape) : undefined,
