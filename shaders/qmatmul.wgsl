@@ -8,8 +8,8 @@
 // decoded 8 codes at a time (8*BITS bits: one word for 2 and 4 bits, a straddled word pair for 3, two words
 // for 8). Zeros: packed qzeros (+ zeroOffset for checkpoint_format "gptq"); scales: f16 pairs.
 // Entry points: main (GEMM, M > 1), gemv4 / gemv4_perm (M = 1, out features % 4 == 0), gemv (M = 1, any),
-// gemv4_swiglu (M = 1: an MLP's gate and up projections and its SwiGLU in one dispatch); quantize_x8 and gemv4_i8
-// (an experiment: M = 1 on an input rounded to int8, bench only).
+// gemv4_swiglu (M = 1: an MLP's gate and up projections and its SwiGLU in one dispatch); quantize_x8, gemv4_i8 and
+// gemv4_swiglu_i8 (an experiment: M = 1 on an input rounded to int8, bench only).
 
 struct Params {
   M: u32,
@@ -458,7 +458,7 @@ fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
 @group(0) @binding(9) var<storage, read> qweight4_up: array<vec4<u32>>;
 @group(0) @binding(10) var<storage, read> qzeros_up: array<u32>;
 @group(0) @binding(11) var<storage, read> scales4_up: array<vec2<u32>>;
-// @clone _up qweight4 qzeros scales4 words4 zeros4 chunk4 gemv_chunk
+// @clone _up qweight4 qzeros scales4 words4 zeros4 chunk4 gemv_chunk chunk_i8
 
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -550,6 +550,31 @@ fn gemv4_i8(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) 
   }
   if (c < chunks) { acc += chunk_i8(n0, c, words4(n0, c)); }
   gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
+}
+
+// gemv4_swiglu on an int8 input (experiment)
+@compute @workgroup_size(XW, KSLICES)
+fn gemv4_swiglu_i8(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
+  var gate = vec4<f32>(0.0);
+  var up = vec4<f32>(0.0);
+  for (var c = lid.y; c < p.K / 32u; c += KSLICES) {
+    let wgate = words4(n0, c);
+    let wup = words4_up(n0, c);
+    gate += chunk_i8(n0, c, wgate);
+    up += chunk_i8_up(n0, c, wup);
+  }
+  gemv4_stash(lid, gate, 0u);
+  gemv4_stash(lid, up, XW * PARTIALS);
+  workgroupBarrier();
+  gemv4_fold(lid, 0u);
+  gemv4_fold(lid, XW * PARTIALS);
+  if (FOLD > 1u) { workgroupBarrier(); }
+  let n = (wg.x * XW + lid.x) * 4u;
+  if (lid.y == 0u && n < p.N) {
+    let g = gemv4_total(lid, 0u);
+    y4[n / 4u] = g / (1.0 + exp(-g)) * gemv4_total(lid, XW * PARTIALS);
+  }
 }
 
 // @if f16

@@ -10,7 +10,7 @@ import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { gemvSwiglu, matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
-import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvI8, qgemvSwiglu, qmatmul, quantizeX8, qweightWords, readDequantized, zeroWords } from '../quant/packed';
+import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvI8, qgemvSwiglu, qgemvSwigluI8, qmatmul, quantizeX8, qweightWords, readDequantized, zeroWords } from '../quant/packed';
 import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
 import type { OrtPeer } from './onnx-peer';
 
@@ -349,6 +349,12 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
               enc: (bb: CommandBatch, i: number) => qgemvI8(bb, qs[i % copies], xBuf, yBuf, { ...(alone && xq8 ? { xq: xq8 } : {}), gemvShape: shape }),
               check: async (enc: (bb: CommandBatch, i: number) => void) => checkRows(gpu, await readDequantized(gpu, qs[0], sample), sample, x, yBuf, M, N, enc),
             }))),
+            ...(opts.i8 && gateUp && bits === 4 && !permuted ? [false, true] : []).map((alone) => ({
+              kernel: 'i8' as const, name: `quantlab 4-bit G=${G} gate+up+SwiGLU i8${alone ? ' GEMV alone' : ''}`, weightBytes: 2 * packedBytes(fused[0][0]), outputs: N / 2,
+              enc: (bb: CommandBatch, i: number) => qgemvSwigluI8(bb, ...fused[i % copies], xBuf, yBuf, alone && xq8 ? { xq: xq8 } : {}),
+              check: async (enc: (bb: CommandBatch, i: number) => void) =>
+                checkSwiglu(gpu, await readDequantized(gpu, fused[0][0], halfSample), await readDequantized(gpu, fused[0][1], halfSample), x, yBuf, halfSample, enc),
+            })),
           ];
         });
         const gpuTimes: (number | null)[] = [], callTimes: number[] = [];

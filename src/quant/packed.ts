@@ -281,6 +281,16 @@ export function qgemvI8(b: CommandBatch, p: PackedWeights, x: Binding, y: Bindin
     Math.ceil(p.rows / (4 * XW)), qmatmulParams(p, 1, 0));
 }
 
+/** qgemvSwiglu on an int8 input (experiment): gemv4_swiglu_i8, after quantize_x8 unless `xq` is given. */
+export function qgemvSwigluI8(b: CommandBatch, gate: PackedWeights, up: PackedWeights, x: Binding, y: Binding, opts: { xq?: GPUBuffer } = {}): void {
+  const why = swigluUnfusable(gate, up);
+  if (why || gate.bits !== 4 || gate.xidx) throw new RangeError(`qgemvSwigluI8: ${why ?? '4-bit weights without act-order only'}`);
+  const [XW, KSLICES] = swigluShapeFor('f16', gate.bits, gate.rows, gate.cols, Math.min(512, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup));
+  const xq = opts.xq ?? quantizeX8(b, gate, x);
+  const bindings = { 1: xq, 2: gate.qweight, 3: gate.qzeros, 4: gate.scales, 7: y, 9: up.qweight, 10: up.qzeros, 11: up.scales };
+  b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu_i8', 'f32', gate.bits, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
+}
+
 /** x [1, cols] as int8 per 32-column chunk for gemv4_i8 (qmatmul.wgsl quantize_x8), in `out` or a scratch buffer. */
 export function quantizeX8(b: CommandBatch, p: PackedWeights, x: Binding, out?: GPUBuffer): GPUBuffer {
   const xq = out ?? b.gpu.scratch((p.cols / 32) * 48, 'xq');

@@ -39,6 +39,7 @@ describe('kernel benchmark', () => {
     const report = await runBench(gpu, { shapes: SMALL_SHAPES.slice(1), batches: [1], bits: [4], rotateBytes: 2 ** 20, repeats: 2, dispatches: 2, actOrder: true, i8: true });
     expect(report.rows.map((r) => `${r.M} ${r.contender}`)).toEqual([
       '1 fp32 matmul', '1 fp32 gate+up+SwiGLU', '1 quantlab 4-bit G=128', '1 quantlab 4-bit G=128 gate+up+SwiGLU', '1 quantlab 4-bit G=128 i8', '1 quantlab 4-bit G=128 i8 GEMV alone',
+      '1 quantlab 4-bit G=128 gate+up+SwiGLU i8', '1 quantlab 4-bit G=128 gate+up+SwiGLU i8 GEMV alone',
       '1 quantlab 4-bit G=128 act-order', '1 quantlab 4-bit G=128 act-order gate+up+SwiGLU',
     ]);
     for (const r of report.rows) expect(r.check, `${r.contender} M=${r.M}: ${r.maxErr}`).toBe('pass');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { matmulRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvI8, qgemvSwiglu, qmatmul, quantizeX8, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
+import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvI8, qgemvSwiglu, qgemvSwigluI8, qmatmul, quantizeX8, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
 import { dequantRef, int8ChunksRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
 import { f16Label, maxRelErr, randomF32, testGpu, withF16 } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/gpu';
@@ -256,7 +256,7 @@ describe('GPU packing and the dequantizing matmul', () => {
     expect(() => qgemvSwiglu({} as never, p, { ...p, bits: 8 }, {} as never, {} as never)).toThrow(/differ in bits.*apart/);
   });
 
-  it('int8-input 4-bit GEMV (experiment): x rounded to int8 per chunk, then . dequant(W)^T in integers', async () => {
+  it('int8-input 4-bit GEMVs (experiment): x rounded to int8 per chunk, then . dequant(W)^T in integers (and gate+up+SwiGLU)', async () => {
     const gpu = await testGpu();
     const rows = 36, cols = 160; // 9 column quads; 5 chunks: a pair per K slice and a tail
     const q = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, 41, 0.3), 'W'), rows, cols, { bits: 4, groupSize: 32, sym: false });
@@ -279,6 +279,15 @@ describe('GPU packing and the dequantizing matmul', () => {
     expect(maxRelErr(got, matmulRef(x, W, 1, rows, cols))).toBeLessThan(2e-2);
     expect(maxRelErr(await gpu.readF32(y2, rows), got)).toBeLessThan(1e-6); // another shape: f32 partials summed in another order
     expect(() => qgemvI8(gpu.batch(), { ...packed, bits: 8 }, xBuf, y)).toThrow(/4-bit/);
+    // and the gate+up+SwiGLU GEMV on it, with this matrix as gate and a second as up
+    const qu = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, 43, 0.3), 'Wu'), rows, cols, { bits: 4, groupSize: 32, sym: false });
+    const b3 = gpu.batch();
+    const up = packWeights(gpu, b3, qu, { descAct: false, format: 'gptq' });
+    qgemvSwigluI8(b3, packed, up, xBuf, y);
+    await b3.submit();
+    const xr = int8ChunksRef(x);
+    const want = swigluRef(matmulRef(xr, W, 1, rows, cols), matmulRef(xr, Float64Array.from(await readDequantized(gpu, up)), 1, rows, cols));
+    expect(maxRelErr(await gpu.readF32(y, rows), want)).toBeLessThan(1e-5);
   });
 
   it('v1 zeros ("gptq", stored zero - 1) read back as the same weights', async () => {
