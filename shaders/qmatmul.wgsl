@@ -460,6 +460,21 @@ fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
 @group(0) @binding(11) var<storage, read> scales4_up: array<vec2<u32>>;
 // @clone _up qweight4 qzeros scales4 words4 zeros4 chunk4 gemv_chunk chunk_i8
 
+/** The workgroup's gate and up sums, and y = silu(gate) * up for its column quads. */
+fn gemv4_swiglu_finish(wg: vec3<u32>, lid: vec3<u32>, gate: vec4<f32>, up: vec4<f32>) {
+  gemv4_stash(lid, gate, 0u);
+  gemv4_stash(lid, up, XW * PARTIALS);
+  workgroupBarrier();
+  gemv4_fold(lid, 0u);
+  gemv4_fold(lid, XW * PARTIALS);
+  if (FOLD > 1u) { workgroupBarrier(); }
+  let n = (wg.x * XW + lid.x) * 4u;
+  if (lid.y == 0u && n < p.N) {
+    let g = gemv4_total(lid, 0u);
+    y4[n / 4u] = g / (1.0 + exp(-g)) * gemv4_total(lid, XW * PARTIALS);
+  }
+}
+
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
@@ -472,17 +487,7 @@ fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     gate += gemv_chunk(n0, c, wgate, xs);
     up += gemv_chunk_up(n0, c, wup, xs);
   }
-  gemv4_stash(lid, gate, 0u);
-  gemv4_stash(lid, up, XW * PARTIALS);
-  workgroupBarrier();
-  gemv4_fold(lid, 0u);
-  gemv4_fold(lid, XW * PARTIALS);
-  if (FOLD > 1u) { workgroupBarrier(); }
-  let n = (wg.x * XW + lid.x) * 4u;
-  if (lid.y == 0u && n < p.N) {
-    let g = gemv4_total(lid, 0u);
-    y4[n / 4u] = g / (1.0 + exp(-g)) * gemv4_total(lid, XW * PARTIALS);
-  }
+  gemv4_swiglu_finish(wg, lid, gate, up);
 }
 
 // ---- experiment: int8 inputs. quantize_x8 turns the input into int8 per 32-column chunk (absmax scale), 12 words
@@ -537,6 +542,7 @@ fn chunk_i8(n0: u32, c: u32, words: array<vec4<u32>, 8>) -> vec4<f32> {
   return sc * (vec4<f32>(d) - z * f32(bitcast<i32>(t.x)));
 }
 
+// gemv4's loop with the int8 decode (WGSL cannot pass the decode as a parameter; see gemv4_perm)
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4_i8(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
@@ -564,17 +570,7 @@ fn gemv4_swiglu_i8(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     gate += chunk_i8(n0, c, wgate);
     up += chunk_i8_up(n0, c, wup);
   }
-  gemv4_stash(lid, gate, 0u);
-  gemv4_stash(lid, up, XW * PARTIALS);
-  workgroupBarrier();
-  gemv4_fold(lid, 0u);
-  gemv4_fold(lid, XW * PARTIALS);
-  if (FOLD > 1u) { workgroupBarrier(); }
-  let n = (wg.x * XW + lid.x) * 4u;
-  if (lid.y == 0u && n < p.N) {
-    let g = gemv4_total(lid, 0u);
-    y4[n / 4u] = g / (1.0 + exp(-g)) * gemv4_total(lid, XW * PARTIALS);
-  }
+  gemv4_swiglu_finish(wg, lid, gate, up);
 }
 
 // @if f16
