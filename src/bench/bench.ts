@@ -10,7 +10,7 @@ import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { gemvSwiglu, matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
-import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvI8, qgemvSwiglu, qgemvSwigluI8, qmatmul, quantizeX8, qweightWords, readDequantized, zeroWords } from '../quant/packed';
+import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvI8, qgemvSwiglu, qgemvSwigluI8, qmatmul, quantizeX8, int8InputBytes, qweightWords, readDequantized, zeroWords } from '../quant/packed';
 import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
 import type { OrtPeer } from './onnx-peer';
 
@@ -327,36 +327,39 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         // GPU times first, back to back, so that the GPU stays busy and at full clocks (the checks' and whole
         // calls' host round trips leave it idle, and the H100 then drops its SM clock to a few hundred MHz);
         // then each contender's check and whole-call time
-        const xq8 = opts.i8 && M === 1 && bits === 4 ? gpu.buffer((K / 32) * 48, 'bench.xq') : null;
+        const xq8 = opts.i8 && M === 1 && bits === 4 ? gpu.buffer(int8InputBytes(K), 'bench.xq') : null;
         const contenders = (order ? [false, true] : [false]).flatMap((permuted) => {
           const act = permuted ? ' act-order' : '';
           const qs = ps.map((p) => permute(p, permuted));
           const fused = pairs.map(([g, u]) => [permute(g, permuted), permute(u, permuted)] as const);
+          type Enc = (bb: CommandBatch, i: number) => void;
+          // every single-matrix contender's check, and every gate+up+SwiGLU one's, against float64
+          const checkOne = async (enc: Enc) => checkRows(gpu, await readDequantized(gpu, qs[0], sample), sample, x, yBuf, M, N, enc);
+          const checkFused = async (enc: Enc) =>
+            checkSwiglu(gpu, await readDequantized(gpu, fused[0][0], halfSample), await readDequantized(gpu, fused[0][1], halfSample), x, yBuf, halfSample, enc);
           return [
             ...variants.map(({ shape, kernel, split, tag }) => ({
               kernel, name: `quantlab ${bits}-bit G=${G}${act}${tag}`, weightBytes: packedBytes(qs[0]), outputs: M * N,
               enc: (bb: CommandBatch, i: number) =>
                 qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, gemvKernel: kernel, splitK: split || undefined }),
-              check: async (enc: (bb: CommandBatch, i: number) => void) => checkRows(gpu, await readDequantized(gpu, qs[0], sample), sample, x, yBuf, M, N, enc),
+              check: checkOne,
             })),
             // (the fused kernel's workgroup holds at most 512 invocations: qgemvSwiglu)
             ...(gateUp ? variants.filter((v) => !v.shape || v.shape[0] * v.shape[1] <= 512) : []).map(({ shape, kernel, tag }) => ({
               kernel, name: `quantlab ${bits}-bit G=${G}${act} gate+up+SwiGLU${tag}`, weightBytes: 2 * packedBytes(fused[0][0]), outputs: N / 2,
               enc: (bb: CommandBatch, i: number) => qgemvSwiglu(bb, ...fused[i % copies], xBuf, yBuf, { gemvShape: shape, gemvKernel: kernel }),
-              check: async (enc: (bb: CommandBatch, i: number) => void) =>
-                checkSwiglu(gpu, await readDequantized(gpu, fused[0][0], halfSample), await readDequantized(gpu, fused[0][1], halfSample), x, yBuf, halfSample, enc),
+              check: checkFused,
             })),
             // (experiment) int8 input: quantize + GEMV, and the GEMV alone on an input quantized once
             ...(opts.i8 && M === 1 && bits === 4 && !permuted ? [false, true] : []).flatMap((alone) => (opts.gemvShapes ?? [undefined]).map((shape) => ({
               kernel: 'i8' as const, name: `quantlab 4-bit G=${G} i8${alone ? ' GEMV alone' : ''}${shape ? ` ${shape[0]}x${shape[1]}` : ''}`, weightBytes: packedBytes(qs[0]), outputs: N,
               enc: (bb: CommandBatch, i: number) => qgemvI8(bb, qs[i % copies], xBuf, yBuf, { ...(alone && xq8 ? { xq: xq8 } : {}), gemvShape: shape }),
-              check: async (enc: (bb: CommandBatch, i: number) => void) => checkRows(gpu, await readDequantized(gpu, qs[0], sample), sample, x, yBuf, M, N, enc),
+              check: checkOne,
             }))),
             ...(opts.i8 && gateUp && bits === 4 && !permuted ? [false, true] : []).map((alone) => ({
               kernel: 'i8' as const, name: `quantlab 4-bit G=${G} gate+up+SwiGLU i8${alone ? ' GEMV alone' : ''}`, weightBytes: 2 * packedBytes(fused[0][0]), outputs: N / 2,
               enc: (bb: CommandBatch, i: number) => qgemvSwigluI8(bb, ...fused[i % copies], xBuf, yBuf, alone && xq8 ? { xq: xq8 } : {}),
-              check: async (enc: (bb: CommandBatch, i: number) => void) =>
-                checkSwiglu(gpu, await readDequantized(gpu, fused[0][0], halfSample), await readDequantized(gpu, fused[0][1], halfSample), x, yBuf, halfSample, enc),
+              check: checkFused,
             })),
           ];
         });

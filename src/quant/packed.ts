@@ -275,6 +275,7 @@ export function qgemvSwiglu(
  */
 export function qgemvI8(b: CommandBatch, p: PackedWeights, x: Binding, y: Binding, opts: { xq?: GPUBuffer; gemvShape?: GemvShape } = {}): void {
   if (p.bits !== 4 || p.rows % 4 !== 0 || p.xidx) throw new RangeError('qgemvI8: 4-bit weights, out features % 4 == 0, no act-order');
+  // the f16 GEMV's shapes: also this kernel's best on the 8B shapes (bench/results/...-gemv-int8-input-experiment.json)
   const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor('f16', p.bits, p.rows, p.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
   const xq = opts.xq ?? quantizeX8(b, p, x);
   b.dispatch(gemv4Spec(b.gpu, 'gemv4_i8', 'f32', p.bits, XW, KSLICES), { 1: xq, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: b.gpu.empty, 7: y },
@@ -291,9 +292,12 @@ export function qgemvSwigluI8(b: CommandBatch, gate: PackedWeights, up: PackedWe
   b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu_i8', 'f32', gate.bits, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
 }
 
+/** Bytes of an input of `cols` columns rounded to int8 (quantize_x8: 12 words per 32-column chunk). */
+export const int8InputBytes = (cols: number) => (cols / 32) * 48;
+
 /** x [1, cols] as int8 per 32-column chunk for gemv4_i8 (qmatmul.wgsl quantize_x8), in `out` or a scratch buffer. */
 export function quantizeX8(b: CommandBatch, p: PackedWeights, x: Binding, out?: GPUBuffer): GPUBuffer {
-  const xq = out ?? b.gpu.scratch((p.cols / 32) * 48, 'xq');
+  const xq = out ?? b.gpu.scratch(int8InputBytes(p.cols), 'xq');
   b.dispatch({ shader: 'qmatmul', entry: 'quantize_x8' }, { 1: x, 7: xq }, grid(p.cols / 32, 64), qmatmulParams(p, 1, 0));
   return xq;
 }

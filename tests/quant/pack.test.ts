@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { matmulRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvI8, qgemvSwiglu, qgemvSwigluI8, qmatmul, quantizeX8, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
+import { defaultGemvKernel, int8InputBytes, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvI8, qgemvSwiglu, qgemvSwigluI8, qmatmul, quantizeX8, readDequantized, qweightWords, splitKFor, swigluUnfusable, zeroWords } from '../../src/quant/packed';
 import { dequantRef, int8ChunksRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
 import { f16Label, maxRelErr, randomF32, testGpu, withF16 } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/gpu';
@@ -270,7 +270,7 @@ describe('GPU packing and the dequantizing matmul', () => {
     const y = gpu.buffer(rows * 4, 'y'), y2 = gpu.buffer(rows * 4, 'y2');
     const b2 = gpu.batch();
     qgemvI8(b2, packed, xBuf, y);
-    const xq = quantizeX8(b2, packed, xBuf, gpu.buffer((cols / 32) * 48, 'xq'));
+    const xq = quantizeX8(b2, packed, xBuf, gpu.buffer(int8InputBytes(cols), 'xq'));
     qgemvI8(b2, packed, xBuf, y2, { xq, gemvShape: [2, 2] });
     await b2.submit();
     const got = await gpu.readF32(y, rows);

@@ -95,13 +95,18 @@ async function passTime(pipeline, groups, bufs, n) {
   return median(ts);
 }
 
+/** Copies of an n4-vec4 buffer spanning ROTATE_MIB, and dispatches per pass: ~4 ms of reads on an H100, every copy read. */
+function rotation(n4) {
+  const copies = Math.max(2, Math.ceil((Number(process.env.ROTATE_MIB ?? 512) * 2 ** 20) / (n4 * 16)));
+  const bufs = Array.from({ length: copies }, () => device.createBuffer({ size: n4 * 16, usage: U.STORAGE }));
+  return { bufs, n: Math.max(copies, Math.ceil(Number(process.env.PASS_MB ?? 12000) / ((n4 * 16) / 1e6))) };
+}
+
 const probe = { MB: Number(process.env.PROBE_MB ?? 256) };
 const results = [];
 for (const MB of [probe.MB, ...sizesMB.filter((m) => m !== probe.MB)]) {
   const n4 = Math.ceil((MB * 1e6) / 16);
-  const copies = Math.max(2, Math.ceil((Number(process.env.ROTATE_MIB ?? 512) * 2 ** 20) / (n4 * 16)));
-  const bufs = Array.from({ length: copies }, () => device.createBuffer({ size: n4 * 16, usage: U.STORAGE }));
-  const n = Math.max(copies, Math.ceil(Number(process.env.PASS_MB ?? 12000) / MB)); // ~4 ms of reads per pass on an H100
+  const { bufs, n } = rotation(n4);
   const variants = [['grid8 (the probe)', 256, 8, 'grid', Math.ceil(n4 / 256 / 8)]];
   for (const r of [1, 2, 4, 8, 16]) for (const wg of [256, 512, 1024].filter((w) => w <= device.limits.maxComputeInvocationsPerWorkgroup)) variants.push([`block ${wg}x${r}`, wg, r, 'block', Math.ceil(n4 / wg / r)]);
   for (const k of [4, 8, 16]) variants.push([`persistent ${132 * k}x256`, 256, 1, 'grid', 132 * k]);
@@ -121,10 +126,8 @@ if (!process.env.NO_GEMV) {
     ['down 14336x4096', 1792, 1024, [[4, 128], [4, 64], [8, 32]]],
   ]) {
     const n4 = rows * quads;
-    const copies = Math.max(2, Math.ceil((Number(process.env.ROTATE_MIB ?? 512) * 2 ** 20) / (n4 * 16)));
-    const bufs = Array.from({ length: copies }, () => device.createBuffer({ size: n4 * 16, usage: U.STORAGE }));
+    const { bufs, n } = rotation(n4);
     const MB = (n4 * 16) / 1e6;
-    const n = Math.max(copies, Math.ceil(Number(process.env.PASS_MB ?? 12000) / MB));
     const plain = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: code(256, 1) }), entryPoint: 'block', constants: { N4: n4 } } });
     let us = await passTime(plain, Math.ceil(n4 / 256), bufs, n);
     results.push({ MB, name: `${label} plain block 256x1`, groups: Math.ceil(n4 / 256), us, GBps: (n4 * 16) / us / 1e3 });
