@@ -363,8 +363,8 @@ override PARTIALS: u32 = KSLICES;
 fn gemv4_stash(lid: vec3<u32>, acc: vec4<f32>, base: u32) {
 // @if subgroups
   // A subgroup (aligned consecutive invocations: Gpu.subgroupReduce) holds the same XW column quads of
-  // SLICES_PER_SUBGROUP K slices, which lanes l and l ^ m (m = XW, 2 XW, ...) add up first. XW and KSLICES
-  // are powers of two, XW * KSLICES >= SUBGROUP (qmatmul checks).
+  // SLICES_PER_SUBGROUP K slices, which lanes l and l ^ m (m = XW, 2 XW, ...) add up first. XW is a power of
+  // two and KSLICES a multiple of SLICES_PER_SUBGROUP (gemvSubgroup checks).
   var a = acc;
   for (var m = XW; m < SUBGROUP; m <<= 1u) { a += subgroupShuffleXor(a, m); }
   if (lid.y % SLICES_PER_SUBGROUP == 0u) { partial4[base + (lid.y / SLICES_PER_SUBGROUP) * XW + lid.x] = a; }

@@ -356,11 +356,12 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
               enc: (bb: CommandBatch, i: number) => qgemvI8(bb, qs[i % copies], xBuf, yBuf, { ...(alone && xq8 ? { xq: xq8 } : {}), gemvShape: shape }),
               check: checkOne,
             }))),
-            ...(opts.i8 && gateUp && bits === 4 && !permuted ? [false, true] : []).map((alone) => ({
-              kernel: 'i8' as const, name: `quantlab 4-bit G=${G} gate+up+SwiGLU i8${alone ? ' GEMV alone' : ''}`, weightBytes: 2 * packedBytes(fused[0][0]), outputs: N / 2,
-              enc: (bb: CommandBatch, i: number) => qgemvSwigluI8(bb, ...fused[i % copies], xBuf, yBuf, alone && xq8 ? { xq: xq8 } : {}),
+            ...(opts.i8 && gateUp && bits === 4 && !permuted ? [false, true] : []).flatMap((alone) => (opts.gemvShapes ?? [undefined]).filter((v) => !v || v[0] * v[1] <= 512).map((shape) => ({
+              kernel: 'i8' as const, name: `quantlab 4-bit G=${G} gate+up+SwiGLU i8${alone ? ' GEMV alone' : ''}${shape ? ` ${shape[0]}x${shape[1]}` : ''}`,
+              weightBytes: 2 * packedBytes(fused[0][0]), outputs: N / 2,
+              enc: (bb: CommandBatch, i: number) => qgemvSwigluI8(bb, ...fused[i % copies], xBuf, yBuf, { ...(alone && xq8 ? { xq: xq8 } : {}), gemvShape: shape }),
               check: checkFused,
-            })),
+            }))),
           ];
         });
         const gpuTimes: (number | null)[] = [], callTimes: number[] = [];

@@ -260,9 +260,7 @@ export function qgemvSwiglu(
   // the kernel gate and up would each take apart (f32 for small act-order weights): the same arithmetic fused or not
   const kernel = opts.gemvKernel ?? defaultGemvKernel(b.gpu, gate);
   if (kernel === 'f16' && !f16GemvTakes(gate)) throw new RangeError(`qgemvSwiglu: the f16 GEMV takes bits 2, 3, 4 or 8 (have ${gate.bits}); use gemvKernel 'f32'`);
-  // both sums share the workgroup's partials array (1024 column quads): at most 512 invocations
-  const [XW, KSLICES] = opts.gemvShape ?? swigluShapeFor(kernel, gate.bits, gate.rows, gate.cols, Math.min(512, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup));
-  if (XW * KSLICES > 512) throw new RangeError(`qgemvSwiglu: a ${XW} x ${KSLICES} workgroup holds more than 512 invocations`);
+  const [XW, KSLICES] = swigluShape(b.gpu, 'qgemvSwiglu', kernel, gate, opts.gemvShape);
   const input = gate.xidx ? gatherInput(b, gate, x, 1) : x;
   const bindings = { 1: input, 2: gate.qweight, 3: gate.qzeros, 4: gate.scales, 7: y, 9: up.qweight, 10: up.qzeros, 11: up.scales };
   b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu', kernel, gate.bits, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
@@ -282,11 +280,19 @@ export function qgemvI8(b: CommandBatch, p: PackedWeights, x: Binding, y: Bindin
     Math.ceil(p.rows / (4 * XW)), qmatmulParams(p, 1, 0));
 }
 
+/** The fused GEMVs' workgroup shape: `shape`, or swigluShapeFor's; at most 512 invocations (their partial sums,
+ *  two per K slice and column quad, fill the 1024 entries of partial4). */
+function swigluShape(gpu: Gpu, who: string, kernel: GemvKernel, gate: PackedWeights, shape?: GemvShape): GemvShape {
+  const [XW, KSLICES] = shape ?? swigluShapeFor(kernel, gate.bits, gate.rows, gate.cols, Math.min(512, gpu.device.limits.maxComputeInvocationsPerWorkgroup));
+  if (XW * KSLICES > 512) throw new RangeError(`${who}: a ${XW} x ${KSLICES} workgroup holds more than 512 invocations`);
+  return [XW, KSLICES];
+}
+
 /** qgemvSwiglu on an int8 input (experiment): gemv4_swiglu_i8, after quantize_x8 unless `xq` is given. */
-export function qgemvSwigluI8(b: CommandBatch, gate: PackedWeights, up: PackedWeights, x: Binding, y: Binding, opts: { xq?: GPUBuffer } = {}): void {
+export function qgemvSwigluI8(b: CommandBatch, gate: PackedWeights, up: PackedWeights, x: Binding, y: Binding, opts: { xq?: GPUBuffer; gemvShape?: GemvShape } = {}): void {
   const why = swigluUnfusable(gate, up);
   if (why || gate.bits !== 4 || gate.xidx) throw new RangeError(`qgemvSwigluI8: ${why ?? '4-bit weights without act-order only'}`);
-  const [XW, KSLICES] = swigluShapeFor('f16', gate.bits, gate.rows, gate.cols, Math.min(512, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup));
+  const [XW, KSLICES] = swigluShape(b.gpu, 'qgemvSwigluI8', 'f16', gate, opts.gemvShape);
   const xq = opts.xq ?? quantizeX8(b, gate, x);
   const bindings = { 1: xq, 2: gate.qweight, 3: gate.qzeros, 4: gate.scales, 7: y, 9: up.qweight, 10: up.qzeros, 11: up.scales };
   b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu_i8', 'f32', gate.bits, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
@@ -307,13 +313,13 @@ const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
 /**
  * The subgroup size with which gemv4 sums its K slices across subgroups first (gemv4_finish), or 0 for sums in
  * workgroup memory only. Needs subgroups laid out linearly with one fixed size, each holding whole K slices of
- * the same columns (XW and KSLICES powers of two, XW * KSLICES at least the subgroup size). Only for XW <= 4:
+ * the same columns (XW a power of two, KSLICES a multiple of the slices a subgroup holds). Only for XW <= 4:
  * on the H100 that made the 4 x 64 / 4 x 128 GEMVs a median 2.5% faster (-1.5% to +16%), the 8 x 32 / 16 x 32 ones no faster
  * (bench/results/2026-11-23-h100-subgroups-ab.md).
  */
 export function gemvSubgroup(gpu: Gpu, XW: number, KSLICES: number): number {
   const { subgroupMinSize: min, subgroupMaxSize: max } = gpu.adapter;
-  const ok = gpu.subgroupReduce && min !== undefined && min === max && XW <= 4 && pow2(XW) && pow2(KSLICES) && XW * KSLICES >= min;
+  const ok = gpu.subgroupReduce && min !== undefined && min === max && XW <= 4 && pow2(XW) && XW * KSLICES >= min && KSLICES % (min / XW) === 0;
   return ok ? min : 0;
 }
 

@@ -68,11 +68,12 @@ describe('GPU packing and the dequantizing matmul', () => {
         // the GEMV reading an act-order input through its order, and after gathering it (as for large matrices);
         // the GEMM always gathers (gatherInput only steers the GEMV); the GEMV's K slices summed in workgroup
         // memory alone, and across subgroups first where the device has them (2 x 8: lanes of 2 K slices each
-        // in a subgroup of 4, as on SwiftShader)
+        // in a subgroup of 4, as on SwiftShader; 2 x 6: K slices not a power of two, 3 subgroups' partials)
         // (8 x 4 never takes subgroup sums: gemvSubgroup wants XW <= 4)
         const subgroups = gpu.subgroupReduce;
         const cases = [[5, false, 1, undefined, [8, 4], false], [70, false, 1, undefined, [8, 4], false], [70, false, 2, false, [8, 4], false],
-          [1, true, 1, false, [8, 4], false], [1, true, 1, true, [8, 4], false], [1, true, 1, false, [2, 8], subgroups]] as const;
+          [1, true, 1, false, [8, 4], false], [1, true, 1, true, [8, 4], false], [1, true, 1, false, [2, 8], subgroups],
+          [1, true, 1, false, [2, 6], subgroups]] as const;
         for (const [M, gemv, splitK, gatherInput, gemvShape, sub] of cases) {
           const x = randomF32(M * cols, 77);
           const y = gpu.buffer(M * rows * 4, 'y');
@@ -105,6 +106,8 @@ describe('GPU packing and the dequantizing matmul', () => {
     expect(gemvSubgroup(fake(32, 32), 4, 128)).toBe(32);
     expect(gemvSubgroup(fake(32, 32), 4, 64)).toBe(32);
     expect(gemvSubgroup(fake(4, 4), 2, 8)).toBe(4);
+    expect(gemvSubgroup(fake(32, 32), 4, 112)).toBe(32); // 14 subgroups of 8 K slices
+    expect(gemvSubgroup(fake(32, 32), 4, 100)).toBe(0); // a subgroup would straddle two column sets
     expect(gemvSubgroup(fake(32, 32), 8, 32)).toBe(0); // measured no faster
     expect(gemvSubgroup(fake(32, 32), 16, 32)).toBe(0);
     expect(gemvSubgroup(fake(32, 32), 4, 4)).toBe(0); // a workgroup smaller than a subgroup
