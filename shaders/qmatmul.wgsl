@@ -590,64 +590,19 @@ struct Pairs16 {
 fn gemv_inputs(c: u32) -> Pairs16 {
   var xs: array<vec4<f32>, 8>;
   for (var q = 0u; q < 8u; q++) { xs[q] = x4[c * 8u + q]; }
+  let cph = 16u / BITS;
   var r: Pairs16;
   for (var i = 0u; i < 16u; i++) {
-    let ef = pair_columns(i);
-    r.v[i] = vec2<f16>(vec2<f32>(xs[ef.x / 4u][ef.x % 4u], xs[ef.y / 4u][ef.y % 4u]));
+    var e = (i / cph) * 2u * cph + i % cph;
+    var f = e + cph;
+    if (BITS == 3u) {
+      // 3 bits: pairs (j, j + 5), (11 + j, 16 + j), (22 + j, 27 + j) for j < 5, then (10, 21): see gemv_chunk
+      e = select(11u * (i / 5u) + i % 5u, 10u, i == 15u);
+      f = select(e + 5u, 21u, i == 15u);
+    }
+    r.v[i] = vec2<f16>(vec2<f32>(xs[e / 4u][e % 4u], xs[f / 4u][f % 4u]));
   }
   return r;
-}
-
-/** The columns (within its chunk) of input pair i (gemv_inputs). */
-fn pair_columns(i: u32) -> vec2<u32> {
-  let cph = 16u / BITS;
-  var e = (i / cph) * 2u * cph + i % cph;
-  var f = e + cph;
-  if (BITS == 3u) {
-    // 3 bits: pairs (j, j + 5), (11 + j, 16 + j), (22 + j, 27 + j) for j < 5, then (10, 21): see gemv_chunk
-    e = select(11u * (i / 5u) + i % 5u, 10u, i == 15u);
-    f = select(e + 5u, 21u, i == 15u);
-  }
-  return vec2<u32>(e, f);
-}
-
-// ---- experiment: the f16 GEMV on an input its producer already wrote as f16 pairs in gemv_inputs' order (16
-// words per chunk), as a forward pass in f16 activations would hand it over: the same arithmetic without the
-// per-invocation input conversion. pair_x16 writes that input from an f32 one.
-@compute @workgroup_size(64)
-fn pair_x16(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
-  if (i >= p.K / 2u) { return; }
-  let ef = (i / 16u) * 32u + pair_columns(i % 16u);
-  xqw[i] = pack2x16float(vec2<f32>(x[ef.x], x[ef.y]));
-}
-
-fn inputs_h(c: u32) -> Pairs16 {
-  var r: Pairs16;
-  for (var q = 0u; q < 4u; q++) {
-    let v = xq4[c * 4u + q];
-    r.v[4u * q] = bitcast<vec2<f16>>(v.x);
-    r.v[4u * q + 1u] = bitcast<vec2<f16>>(v.y);
-    r.v[4u * q + 2u] = bitcast<vec2<f16>>(v.z);
-    r.v[4u * q + 3u] = bitcast<vec2<f16>>(v.w);
-  }
-  return r;
-}
-
-// gemv4's loop on the f16-pair input (experiment; the loop repeated as in gemv4_perm)
-@compute @workgroup_size(XW, KSLICES)
-fn gemv4_h(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
-  let chunks = p.K / 32u;
-  var acc = vec4<f32>(0.0);
-  var c = lid.y;
-  for (; c + KSLICES < chunks; c += 2u * KSLICES) {
-    let wa = words4(n0, c);
-    let wb = words4(n0, c + KSLICES);
-    acc += gemv_chunk(n0, c, wa, inputs_h(c)) + gemv_chunk(n0, c + KSLICES, wb, inputs_h(c + KSLICES));
-  }
-  if (c < chunks) { acc += gemv_chunk(n0, c, words4(n0, c), inputs_h(c)); }
-  gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
 }
 
 fn gemv_chunk(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Pairs16) -> vec4<f32> {

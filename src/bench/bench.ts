@@ -10,7 +10,7 @@ import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { gemvSwiglu, matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
-import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, pairX16, qgemvF16Pairs, qgemvI8, qgemvSwiglu, qgemvSwigluI8, qmatmul, quantizeX8, int8InputBytes, qweightWords, readDequantized, zeroWords } from '../quant/packed';
+import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvI8, qgemvSwiglu, qgemvSwigluI8, qmatmul, quantizeX8, int8InputBytes, qweightWords, readDequantized, zeroWords } from '../quant/packed';
 import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
 import type { OrtPeer } from './onnx-peer';
 
@@ -328,7 +328,6 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         // calls' host round trips leave it idle, and the H100 then drops its SM clock to a few hundred MHz);
         // then each contender's check and whole-call time
         const xq8 = opts.i8 && M === 1 && bits === 4 ? gpu.buffer(int8InputBytes(K), 'bench.xq') : null;
-        const xh16 = opts.i8 && M === 1 && kernels.includes('f16') ? gpu.buffer(K * 2, 'bench.xh') : null;
         const contenders = (order ? [false, true] : [false]).flatMap((permuted) => {
           const act = permuted ? ' act-order' : '';
           const qs = ps.map((p) => permute(p, permuted));
@@ -363,19 +362,12 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
               enc: (bb: CommandBatch, i: number) => qgemvSwigluI8(bb, ...fused[i % copies], xBuf, yBuf, { ...(alone && xq8 ? { xq: xq8 } : {}), gemvShape: shape }),
               check: checkFused,
             }))),
-            // (experiment) the f16 GEMV alone on an input already in f16 pairs
-            ...(xh16 && !permuted ? shapes : []).map((shape) => ({
-              kernel: 'f16' as const, name: `quantlab ${bits}-bit G=${G} f16 pairs GEMV alone${shape ? ` ${shape[0]}x${shape[1]}` : ''}`, weightBytes: packedBytes(qs[0]), outputs: N,
-              enc: (bb: CommandBatch, i: number) => qgemvF16Pairs(bb, qs[i % copies], xBuf, yBuf, { ...(xh16 ? { xh: xh16 } : {}), gemvShape: shape }),
-              check: checkOne,
-            })),
           ];
         });
         const gpuTimes: (number | null)[] = [], callTimes: number[] = [];
-        if (xq8 || xh16) {
+        if (xq8) {
           const bq = gpu.batch('xq');
-          if (xq8) quantizeX8(bq, ps[0], xBuf, xq8);
-          if (xh16) pairX16(bq, ps[0], xBuf, xh16);
+          quantizeX8(bq, ps[0], xBuf, xq8);
           await bq.submit();
         }
         for (const c of contenders) gpuTimes.push(await gpuTime(gpu, c.enc, Math.max(dispatchesMin, copies), repeats));
@@ -387,7 +379,6 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
           await record({ contender: name, bits, block: G, weightBytes, gpuMicros: gpuS && gpuS * 1e6, callMicros: callS * 1e6, check: check < (kernel === 'i8' ? TOL_I8 : kernel === 'f16' ? TOL_F16 : TOL_F32) ? 'pass' : 'FAIL', maxErr: check });
         }
         xq8?.destroy();
-        xh16?.destroy();
         xidx?.destroy();
         [...ps, ...pairs.flat()].forEach(destroyPacked);
       }

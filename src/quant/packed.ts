@@ -308,25 +308,6 @@ export function quantizeX8(b: CommandBatch, p: PackedWeights, x: Binding, out?: 
   return xq;
 }
 
-/**
- * Experiment (bench only): the f16 GEMV (bits 2/3/4/8) on an input already in f16 pairs in its decode's order
- * (gemv4_h), as a producer writing f16 activations would hand it over; `xh` from pairX16, or made here.
- */
-export function qgemvF16Pairs(b: CommandBatch, p: PackedWeights, x: Binding, y: Binding, opts: { xh?: GPUBuffer; gemvShape?: GemvShape } = {}): void {
-  if (!f16GemvTakes(p) || p.rows % 4 !== 0 || p.xidx) throw new RangeError('qgemvF16Pairs: bits 2, 3, 4 or 8, out features % 4 == 0, no act-order');
-  const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor('f16', p.bits, p.rows, p.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
-  const xh = opts.xh ?? pairX16(b, p, x);
-  b.dispatch(gemv4Spec(b.gpu, 'gemv4_h', 'f16', p.bits, XW, KSLICES), { 1: xh, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: b.gpu.empty, 7: y },
-    Math.ceil(p.rows / (4 * XW)), qmatmulParams(p, 1, 0));
-}
-
-/** x (p.cols columns) as the f16 pairs qgemvF16Pairs reads for p.bits (pair_x16): 2 bytes a column. */
-export function pairX16(b: CommandBatch, p: PackedWeights, x: Binding, out?: GPUBuffer): GPUBuffer {
-  const xh = out ?? b.gpu.scratch(p.cols * 2, 'xh');
-  b.dispatch({ shader: 'qmatmul', entry: 'pair_x16', constants: { BITS: p.bits }, features: ['f16'] }, { 1: x, 7: xh }, grid(p.cols / 2, 64), qmatmulParams(p, 1, 0));
-  return xh;
-}
-
 const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
 /**
