@@ -311,12 +311,15 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         // variants: GEMV workgroup shapes at M = 1, split-K slice counts (0 = the heuristic) at M > 1
         // and GEMV kernels (f32 / f16) at M = 1, each kernel only for the bit widths it takes
         const shapes = opts.gemvShapes ?? [undefined], splits = opts.splitKs ?? [0];
+        const shapeName = (shape?: GemvShape) => (shape ? `${shape[0]}x${shape[1]}` : 'auto');
+        // the fused kernels' workgroups hold at most 512 invocations (qgemvSwiglu)
+        const fusable = (shape?: GemvShape) => !shape || shape[0] * shape[1] <= 512;
         const kernels = (opts.gemvKernels ?? (gpu.hasF16 ? ['f32', 'f16'] : ['f32']))
           .filter((k) => k !== 'f16' || (gpu.hasF16 && f16GemvTakes(ps[0])));
         const variants = M === 1
           ? shapes.flatMap((shape) => kernels.map((kernel) => ({
             shape, kernel, split: 0,
-            tag: (shapes.length > 1 ? ` ${shape ? `${shape[0]}x${shape[1]}` : 'auto'}` : '') + (kernels.length > 1 || kernel !== 'f32' ? ` ${kernel}` : ''),
+            tag: (shapes.length > 1 ? ` ${shapeName(shape)}` : '') + (kernels.length > 1 || kernel !== 'f32' ? ` ${kernel}` : ''),
           })))
           : splits.map((split) => ({ shape: undefined, kernel: undefined, split, tag: splits.length > 1 ? ` split ${split || 'auto'}` : '' }));
         // act-order: the same weights read with a permuted input (kernel order), as GPTQ checkpoints with
@@ -344,20 +347,19 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
                 qmatmul(bb, qs[i % copies], xBuf, yBuf, M, { empty: gpu.empty, gemvShape: shape, gemvKernel: kernel, splitK: split || undefined }),
               check: checkOne,
             })),
-            // (the fused kernel's workgroup holds at most 512 invocations: qgemvSwiglu)
-            ...(gateUp ? variants.filter((v) => !v.shape || v.shape[0] * v.shape[1] <= 512) : []).map(({ shape, kernel, tag }) => ({
+            ...(gateUp ? variants.filter((v) => fusable(v.shape)) : []).map(({ shape, kernel, tag }) => ({
               kernel, name: `quantlab ${bits}-bit G=${G}${act} gate+up+SwiGLU${tag}`, weightBytes: 2 * packedBytes(fused[0][0]), outputs: N / 2,
               enc: (bb: CommandBatch, i: number) => qgemvSwiglu(bb, ...fused[i % copies], xBuf, yBuf, { gemvShape: shape, gemvKernel: kernel }),
               check: checkFused,
             })),
             // (experiment) int8 input: quantize + GEMV, and the GEMV alone on an input quantized once
-            ...(opts.i8 && M === 1 && bits === 4 && !permuted ? [false, true] : []).flatMap((alone) => (opts.gemvShapes ?? [undefined]).map((shape) => ({
-              kernel: 'i8' as const, name: `quantlab 4-bit G=${G} i8${alone ? ' GEMV alone' : ''}${shape ? ` ${shape[0]}x${shape[1]}` : ''}`, weightBytes: packedBytes(qs[0]), outputs: N,
+            ...(opts.i8 && M === 1 && bits === 4 && !permuted ? [false, true] : []).flatMap((alone) => shapes.map((shape) => ({
+              kernel: 'i8' as const, name: `quantlab 4-bit G=${G} i8${alone ? ' GEMV alone' : ''}${shape ? ` ${shapeName(shape)}` : ''}`, weightBytes: packedBytes(qs[0]), outputs: N,
               enc: (bb: CommandBatch, i: number) => qgemvI8(bb, qs[i % copies], xBuf, yBuf, { ...(alone && xq8 ? { xq: xq8 } : {}), gemvShape: shape }),
               check: checkOne,
             }))),
-            ...(opts.i8 && gateUp && bits === 4 && !permuted ? [false, true] : []).flatMap((alone) => (opts.gemvShapes ?? [undefined]).filter((v) => !v || v[0] * v[1] <= 512).map((shape) => ({
-              kernel: 'i8' as const, name: `quantlab 4-bit G=${G} gate+up+SwiGLU i8${alone ? ' GEMV alone' : ''}${shape ? ` ${shape[0]}x${shape[1]}` : ''}`,
+            ...(opts.i8 && gateUp && bits === 4 && !permuted ? [false, true] : []).flatMap((alone) => shapes.filter(fusable).map((shape) => ({
+              kernel: 'i8' as const, name: `quantlab 4-bit G=${G} gate+up+SwiGLU i8${alone ? ' GEMV alone' : ''}${shape ? ` ${shapeName(shape)}` : ''}`,
               weightBytes: 2 * packedBytes(fused[0][0]), outputs: N / 2,
               enc: (bb: CommandBatch, i: number) => qgemvSwigluI8(bb, ...fused[i % copies], xBuf, yBuf, { ...(alone && xq8 ? { xq: xq8 } : {}), gemvShape: shape }),
               check: checkFused,

@@ -313,13 +313,13 @@ const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
 /**
  * The subgroup size with which gemv4 sums its K slices across subgroups first (gemv4_finish), or 0 for sums in
  * workgroup memory only. Needs subgroups laid out linearly with one fixed size, each holding whole K slices of
- * the same columns (XW a power of two, KSLICES a multiple of the slices a subgroup holds). Only for XW <= 4:
- * on the H100 that made the 4 x 64 / 4 x 128 GEMVs a median 2.5% faster (-1.5% to +16%), the 8 x 32 / 16 x 32 ones no faster
+ * the same columns (XW a power of two, KSLICES a multiple of the slices a subgroup holds, so the workgroup is
+ * whole subgroups). Only for XW <= 4: on the H100 that made the 4 x 64 / 4 x 128 GEMVs a median 2.5% faster (-1.5% to +16%), the 8 x 32 / 16 x 32 ones no faster
  * (bench/results/2026-11-23-h100-subgroups-ab.md).
  */
 export function gemvSubgroup(gpu: Gpu, XW: number, KSLICES: number): number {
   const { subgroupMinSize: min, subgroupMaxSize: max } = gpu.adapter;
-  const ok = gpu.subgroupReduce && min !== undefined && min === max && XW <= 4 && pow2(XW) && XW * KSLICES >= min && KSLICES % (min / XW) === 0;
+  const ok = gpu.subgroupReduce && min !== undefined && min === max && XW <= 4 && pow2(XW) && KSLICES % (min / XW) === 0;
   return ok ? min : 0;
 }
 
