@@ -1,12 +1,17 @@
 // The CLI's results store: a JSON Lines file, appended one configuration at a time (and flushed), so that a
-// killed sweep keeps everything it finished. A line cut short by the kill is ignored on the next run.
+// killed sweep keeps everything it finished. A line cut short by the kill is ignored on the next run. A row
+// appended again for the same (configuration, task) replaces the earlier line when read.
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseJsonl, toJsonl } from '../sweep/results';
+import { parseJsonl, rowId, toJsonl } from '../sweep/results';
 import type { ResultStore } from '../sweep/store';
 
 export function jsonlStore(path: string): ResultStore {
   return {
-    all: async () => (existsSync(path) ? parseJsonl(readFileSync(path, 'utf8'), path) : []),
+    all: async () => {
+      if (!existsSync(path)) return [];
+      const last = new Map(parseJsonl(readFileSync(path, 'utf8'), path).map((r) => [rowId(r), r]));
+      return [...last.values()];
+    },
     append: async (rows) => {
       if (!rows.length) return;
       // Start on a fresh line if a previous run died mid-line.

@@ -18,6 +18,9 @@ export interface FitRow {
   group_size: number;
   calib_size: number;
   method?: string;
+  /** The run's setting (results.ts settingOf) and seed: rows that differ in them are different points. */
+  setting?: string;
+  seed?: number;
   task: string;
   level: Level;
   acc: number;
@@ -32,6 +35,7 @@ export interface Point {
   bits: number;
   group_size: number;
   calib_size: number;
+  setting: string;
   acc: number;
   acc_chance: number;
   acc_adj: number;
@@ -46,6 +50,7 @@ export const FORMULAS: Record<string, Factor[]> = {
 };
 export const FULL = 'f(N,B,C_b,G)';
 const COEF_NAME: Record<Factor, 'alpha' | 'beta' | 'gamma' | 'delta'> = { N: 'alpha', B: 'beta', C: 'gamma', G: 'delta' };
+const FACTOR_NAME: Record<Factor, string> = { N: 'N', B: 'B', C: 'C_b', G: 'G' };
 export const COLLAPSED = 0.01;
 
 export function accAdj(acc: number, chance: number): number {
@@ -62,20 +67,24 @@ export function regressor(f: Factor, p: Pick<Point, 'n_params' | 'bits' | 'calib
   }
 }
 
-/** Quantized configurations only (the float baseline has no B, G, C_b), averaged per level over tasks. */
+/**
+ * Quantized configurations only (the float baseline has no B, G, C_b), averaged per level over tasks. A
+ * configuration is all of its run: runs of the same (model, B, G, C_b) in another setting or with another seed
+ * are separate points, never averaged into one.
+ */
 export function aggregate(rows: FitRow[], level: FitLevel): Point[] {
   const groups = new Map<string, FitRow[]>();
   for (const r of rows) {
     if (!(r.bits >= 2 && r.bits <= 8) || (r.method && r.method !== 'gptq')) continue;
     if (level !== 'General' && r.level !== level) continue;
-    const key = [r.model, r.bits, r.group_size, r.calib_size].join('|');
+    const key = [r.model, r.bits, r.group_size, r.calib_size, r.setting ?? '', r.seed ?? ''].join('|');
     (groups.get(key) ?? groups.set(key, []).get(key)!).push(r);
   }
   return [...groups.values()].map((rs) => {
     const mean = (f: (r: FitRow) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
     const r0 = rs[0];
     return {
-      model: r0.model, family: r0.family ?? '', n_params: r0.n_params, bits: r0.bits, group_size: r0.group_size, calib_size: r0.calib_size,
+      model: r0.model, family: r0.family ?? '', n_params: r0.n_params, bits: r0.bits, group_size: r0.group_size, calib_size: r0.calib_size, setting: r0.setting ?? '',
       acc: mean((r) => r.acc), acc_chance: mean((r) => r.acc_chance), acc_adj: mean((r) => accAdj(r.acc, r.acc_chance)), tasks: rs.length,
     };
   });
@@ -122,15 +131,21 @@ export function fitLaw(all: Point[], opts: FitOptions): LawFit {
   if (!wanted) throw new Error(`Unknown formula ${formula}; one of ${Object.keys(FORMULAS).join(', ')}`);
   const fitSet = all.filter((p) => !opts.holdout?.(p));
   const holdSet = opts.holdout ? all.filter((p) => opts.holdout!(p)) : [];
-  const kept = fitSet.filter((p) => p.acc_adj > COLLAPSED);
+  let kept = fitSet.filter((p) => p.acc_adj > COLLAPSED);
   const notes: string[] = [];
   const dropped = fitSet.length - kept.length;
   if (dropped) notes.push(`${dropped} collapsed configuration${dropped > 1 ? 's' : ''} (Acc_adj <= ${COLLAPSED}) dropped`);
   const factors = wanted.filter((f) => {
-    const values = new Set(kept.map((p) => regressor(f, p)));
+    const values = new Set(kept.map((p) => regressor(f, p)).filter(Number.isFinite));
     if (values.size < 2) {
-      notes.push(`${f === 'C' ? 'C_b' : f} has one value in the data: left out of the formula`);
+      notes.push(`${FACTOR_NAME[f]} has one value in the data: left out of the formula`);
       return false;
+    }
+    // a factor whose logarithm is undefined for some configurations (per-channel groups, G = -1; C_b <= 1)
+    const undefinedAt = kept.filter((p) => !Number.isFinite(regressor(f, p)));
+    if (undefinedAt.length) {
+      notes.push(`${undefinedAt.length} configuration${undefinedAt.length > 1 ? 's' : ''} with no finite ln ${FACTOR_NAME[f]} (${f === 'G' ? 'per-channel groups' : 'C_b <= 1'}) left out`);
+      kept = kept.filter((p) => Number.isFinite(regressor(f, p)));
     }
     return true;
   });
@@ -151,7 +166,7 @@ export function fitLaw(all: Point[], opts: FitOptions): LawFit {
   const mean = kept.reduce((a, p) => a + p.acc_adj, 0) / kept.length;
   const sse = points.reduce((a, x) => a + (x.point.acc_adj - x.predicted) ** 2, 0);
   const sst = kept.reduce((a, p) => a + (p.acc_adj - mean) ** 2, 0);
-  const heldKept = holdSet.filter((p) => p.acc_adj > COLLAPSED);
+  const heldKept = holdSet.filter((p) => p.acc_adj > COLLAPSED && factors.every((f) => Number.isFinite(regressor(f, p))));
   const holdoutPoints = heldKept.map((p) => ({ point: p, predicted: predictLaw(A, exps, p) }));
   const mae = (xs: { point: Point; predicted: number }[]) => xs.reduce((a, x) => a + Math.abs(x.point.acc_adj - x.predicted), 0) / xs.length;
   return {

@@ -28,9 +28,10 @@ export function olderLawPredict(f: Pick<NlsFit, 'k' | 'alpha' | 'beta' | 'gamma'
 
 /** Fits P (raw accuracy) of the given points. */
 export function fitOlderLaw(points: Point[]): NlsFit {
-  const pts = points.filter((p) => p.acc > 0);
-  if (pts.length < 7) throw new Error(`${pts.length} configurations cannot fit the 5 parameters of the older law`);
   const logs = (p: Point) => [Math.log(p.n_params), Math.log(Math.log(p.calib_size)), Math.log(p.group_size), Math.log(Math.log(effectiveBits(p.bits, p.group_size)))];
+  // configurations where a factor's logarithm is undefined (per-channel groups, C_b <= 1) are left out
+  const pts = points.filter((p) => p.acc > 0 && logs(p).every(Number.isFinite));
+  if (pts.length < 7) throw new Error(`${pts.length} configurations cannot fit the 5 parameters of the older law`);
   // Start from ln P = ln k + alpha ln N + beta ln ln C + gamma ln G + delta ln ln B_eff
   const start = ols(pts.map((p) => [1, ...logs(p)]), pts.map((p) => Math.log(p.acc))).coef.map((c) => c.est);
   // ln k is optimised instead of k: the parameters then share a scale

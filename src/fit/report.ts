@@ -2,13 +2,37 @@
 import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit } from './law';
 import { fitOlderLaw } from './nls';
 import { PUBLISHED, predictPublished } from './published';
-import type { ResultRow } from '../sweep/results';
+import { type ResultRow, settingOf } from '../sweep/results';
 
 /** Result rows the law can use: quantized, with an accuracy at a knowledge level. */
 export function fitRows(rows: ResultRow[], method = 'gptq'): FitRow[] {
   return rows
     .filter((r) => r.method === method && ['KM', 'KA', 'KR'].includes(r.level) && r.acc !== null && r.acc_chance !== null)
-    .map((r) => ({ ...r, level: r.level as FitRow['level'], acc: r.acc!, acc_chance: r.acc_chance! }));
+    .map((r) => ({ ...r, level: r.level as FitRow['level'], acc: r.acc!, acc_chance: r.acc_chance!, setting: settingOf(r) }));
+}
+
+/** The settings in these rows (results.ts settingOf) with their configuration counts, most configurations first. */
+export function settingsIn(rows: FitRow[]): { setting: string; configurations: number }[] {
+  const configs = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const s = r.setting ?? '';
+    (configs.get(s) ?? configs.set(s, new Set()).get(s)!).add([r.model, r.bits, r.group_size, r.calib_size, r.seed].join('|'));
+  }
+  return [...configs].map(([setting, c]) => ({ setting, configurations: c.size })).sort((a, b) => b.configurations - a.configurations || a.setting.localeCompare(b.setting));
+}
+
+/**
+ * The rows of one setting, as the study fits one: `setting` by name, 'all' for every setting pooled, or
+ * (undefined) the setting with the most configurations. Unknown names are an error listing the ones present.
+ */
+export function rowsOfSetting(rows: FitRow[], setting?: string): { rows: FitRow[]; setting: string; settings: { setting: string; configurations: number }[] } {
+  const settings = settingsIn(rows);
+  const chosen = setting ?? settings[0]?.setting ?? 'all';
+  if (chosen === 'all') return { rows, setting: chosen, settings };
+  if (!settings.some((s) => s.setting === chosen)) {
+    throw new Error(`no results in the setting "${chosen}"; the results hold: ${settings.map((s) => `"${s.setting}" (${s.configurations} configurations)`).join(', ')}, or "all"`);
+  }
+  return { rows: rows.filter((r) => (r.setting ?? '') === chosen), setting: chosen, settings };
 }
 
 export function fitJson(f: LawFit) {

@@ -59,19 +59,36 @@ export function rowId(r: ResultRow): string {
   return `${configId(r)}|${r.task}`;
 }
 
-/** Rows of `incoming` not already present (by configuration + task) are added; returns how many. */
-export function mergeRows(into: ResultRow[], incoming: ResultRow[]): number {
-  const have = new Set(into.map(rowId));
-  let added = 0;
+/**
+ * The setting a configuration was run in beyond model, method, B, G, C_b and seed: what a fit must not pool
+ * across (sym or asym zeros, act-order, sequential or shared Hessians, calibration length).
+ */
+export function settingOf(c: Pick<ConfigKey, 'sym' | 'act_order' | 'mode' | 'seqlen'>): string {
+  return [c.sym ? 'sym' : 'asym', c.act_order ? 'act-order' : 'no-act-order', c.mode || 'no-hessian', `seqlen=${c.seqlen}`].join(',');
+}
+
+/**
+ * Merges `incoming` into `into` by (configuration, task): a new row is added; a row measured on more items
+ * than the one present replaces it (a larger sample of the same measurement, e.g. a full sweep imported over
+ * a quick demo); otherwise the present row stays. `written`: the rows added or replaced, for the store.
+ */
+export function mergeRows(into: ResultRow[], incoming: ResultRow[]): { added: number; replaced: number; written: ResultRow[] } {
+  const at = new Map(into.map((r, i) => [rowId(r), i]));
+  const written = new Map<string, ResultRow>();
+  let added = 0, replaced = 0;
   for (const r of incoming) {
     const id = rowId(r);
-    if (!have.has(id)) {
-      have.add(id);
-      into.push(r);
+    const i = at.get(id);
+    if (i === undefined) {
+      at.set(id, into.push(r) - 1);
       added++;
-    }
+    } else if (r.items > into[i].items) {
+      if (!written.has(id)) replaced++;
+      into[i] = r;
+    } else continue;
+    written.set(id, r);
   }
-  return added;
+  return { added, replaced, written: [...written.values()] };
 }
 
 function normalize(raw: Record<string, unknown>, where: string): ResultRow {

@@ -5,6 +5,7 @@ import { type ResultRow, rowId } from './results';
 
 export interface ResultStore {
   all(): Promise<ResultRow[]>;
+  /** Stores rows; a row whose (configuration, task) is stored already replaces it (mergeRows decides which win). */
   append(rows: ResultRow[]): Promise<void>;
   clear(): Promise<void>;
 }
@@ -15,8 +16,12 @@ export function memoryStore(initial: ResultRow[] = []): ResultStore & { rows: Re
     rows,
     all: async () => [...rows],
     append: async (rs) => {
-      const have = new Set(rows.map(rowId));
-      for (const r of rs) if (!have.has(rowId(r))) rows.push(r);
+      const at = new Map(rows.map((r, i) => [rowId(r), i]));
+      for (const r of rs) {
+        const i = at.get(rowId(r));
+        if (i === undefined) at.set(rowId(r), rows.push(r) - 1);
+        else rows[i] = r;
+      }
     },
     clear: async () => {
       rows.length = 0;

@@ -45,7 +45,8 @@ interface LabState {
   setQuantized(q: QuantizedModel | null): void;
   store: ResultStore;
   results: ResultRow[];
-  addResults(rows: ResultRow[]): Promise<number>;
+  /** Merges rows into the store (mergeRows): how many were added, and how many replaced rows of fewer items. */
+  addResults(rows: ResultRow[]): Promise<{ added: number; replaced: number }>;
   refreshResults(): Promise<void>;
   clearResults(): Promise<void>;
   banner: Banner | null;
@@ -101,13 +102,10 @@ export function LabProvider({ children }: { children: ReactNode }) {
   }, [setQuantized]);
   const refreshResults = useCallback(async () => setResults(await store.all()), [store]);
   const addResults = useCallback(async (rows: ResultRow[]) => {
-    const current = await store.all();
-    const fresh: ResultRow[] = [];
-    const n = mergeRows(current, rows);
-    fresh.push(...current.slice(current.length - n));
-    await store.append(fresh);
+    const { added, replaced, written } = mergeRows(await store.all(), rows);
+    await store.append(written);
     setResults(await store.all());
-    return n;
+    return { added, replaced };
   }, [store]);
   const clearResults = useCallback(async () => {
     await store.clear();

@@ -76,6 +76,10 @@ test('the full lab flow', async ({ page }) => {
   // Fit: tables, charts, the 3D surface
   await page.getByRole('tab', { name: 'Fit' }).click();
   await expect(page.getByTestId('fit-table')).toContainText('your fit');
+  // the demo's configurations (shared Hessians, 3 items per task) are another setting: the fit takes the
+  // family's by default and equals the CLI's on the imported file (README: A = 10.55)
+  await expect(page.getByTestId('fit-setting')).toContainText('sym,act-order,sequential,seqlen=256 (384, most)');
+  await expect(page.getByTestId('fit-table').locator('tr', { hasText: 'your fit' }).first()).toContainText('10.550');
   await expect(page.getByTestId('ablation-table')).toContainText('f(N,B,C_b,G)');
   await expect(page.getByTestId('scatter').locator('svg.recharts-surface[role="application"]')).toBeVisible();
   const surface = page.getByTestId('surface').first();

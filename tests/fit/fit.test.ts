@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { aggregate, type FitRow, fitLaw, FORMULAS, type Point, predictLaw } from '../../src/fit/law';
+import { rowsOfSetting } from '../../src/fit/report';
 import { effectiveBits, fitOlderLaw, olderLawPredict } from '../../src/fit/nls';
 import { findPublished } from '../../src/fit/published';
 import { seededRandom } from '../../src/random';
@@ -45,7 +46,7 @@ function studyGrid(): Omit<Point, 'acc' | 'acc_chance' | 'acc_adj'>[] {
     for (const bits of [3, 4]) for (const calib of [8, 32, 128, 1024]) for (const G of [32, 64, 128, 1024]) out.push({ n, bits, calib, G });
     out.push({ n, bits: 8, calib: 128, G: 128 });
   }
-  return out.map((c) => ({ model: `m${c.n}`, family: 'qwen3', n_params: c.n, bits: c.bits, group_size: c.G, calib_size: c.calib, tasks: 1 }));
+  return out.map((c) => ({ model: `m${c.n}`, family: 'qwen3', n_params: c.n, bits: c.bits, group_size: c.G, calib_size: c.calib, setting: '', tasks: 1 }));
 }
 
 describe('the law recovers known coefficients', () => {
@@ -79,6 +80,52 @@ describe('the law recovers known coefficients', () => {
     expect(fit.n_dropped).toBe(pts.filter((p) => p.acc_adj <= 0.01).length);
     expect(fit.n_dropped).toBeGreaterThan(0);
     expect(Object.keys(FORMULAS)).toContain(fit.formula);
+  });
+});
+
+describe('which results a fit pools', () => {
+  const row = (o: Partial<FitRow>): FitRow => ({ model: 'm', n_params: 1e6, bits: 4, group_size: 128, calib_size: 32, task: 't1', level: 'KM', acc: 0.5, acc_chance: 0.25, setting: 'sym,act-order,sequential,seqlen=256', seed: 0, ...o });
+
+  it('runs of one (model, B, G, C_b) in another setting or with another seed are separate points, tasks of one run are averaged', () => {
+    const pts = aggregate([
+      row({}), row({ task: 't2', acc: 0.75 }),
+      row({ setting: 'sym,act-order,shared,seqlen=256', acc: 0.25 }),
+      row({ seed: 1, acc: 1 }),
+    ], 'KM');
+    expect(pts.map((p) => [p.setting, p.tasks, p.acc_adj])).toEqual([
+      ['sym,act-order,sequential,seqlen=256', 2, (1 / 3 + 2 / 3) / 2],
+      ['sym,act-order,shared,seqlen=256', 1, 0],
+      ['sym,act-order,sequential,seqlen=256', 1, 1],
+    ]);
+  });
+
+  it('one setting at a time: the largest by default, any by name, all pooled; an unknown name lists those present', () => {
+    const rows = [row({}), row({ bits: 3 }), row({ setting: 'asym,no-act-order,shared,seqlen=128' })];
+    expect(rowsOfSetting(rows).rows).toHaveLength(2);
+    expect(rowsOfSetting(rows).settings).toEqual([
+      { setting: 'sym,act-order,sequential,seqlen=256', configurations: 2 },
+      { setting: 'asym,no-act-order,shared,seqlen=128', configurations: 1 },
+    ]);
+    expect(rowsOfSetting(rows, 'asym,no-act-order,shared,seqlen=128').rows).toEqual([rows[2]]);
+    expect(rowsOfSetting(rows, 'all').rows).toHaveLength(3);
+    expect(() => rowsOfSetting(rows, 'sym')).toThrow(/no results in the setting "sym".*"sym,act-order,sequential,seqlen=256" \(2 configurations\).*"all"/);
+  });
+
+  it('per-channel groups (G = -1) have no ln G: left out of the fits with G, with a note, and kept by those without', () => {
+    const grid = studyGrid().map((p, i) => {
+      const adj = predictLaw(3e3, { N: -0.35, B: -1, C: -0.03, G: 0.07 }, p) * (1 + 0.02 * Math.sin(i));
+      return { ...p, acc: adj, acc_chance: 0, acc_adj: adj };
+    });
+    const perChannel = grid.filter((p) => p.group_size === 128).map((p) => ({ ...p, group_size: -1, acc_adj: p.acc_adj * 0.9 }));
+    const withG = fitLaw([...grid, ...perChannel], { level: 'General' });
+    const gridOnly = fitLaw(grid, { level: 'General' });
+    expect(withG.n).toBe(grid.length);
+    expect(withG.coef.delta!.est).toBe(gridOnly.coef.delta!.est);
+    expect(withG.notes.join(' ')).toMatch(new RegExp(`${perChannel.length} configurations with no finite ln G \\(per-channel groups\\) left out`));
+    const noG = fitLaw([...grid, ...perChannel], { level: 'General', formula: 'f(N,B,C_b)' });
+    expect(noG.n).toBe(grid.length + perChannel.length);
+    expect(Number.isFinite(noG.coef.beta!.est)).toBe(true);
+    expect(fitOlderLaw([...grid, ...perChannel]).n).toBe(grid.length);
   });
 });
 

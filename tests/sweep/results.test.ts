@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { jsonlStore } from '../../src/cli/jsonl-store';
+import { memoryStore } from '../../src/sweep/store';
 import { mergeRows, parseCsv, parseJsonl, parseResults, type ResultRow, toCsv, toJsonl } from '../../src/sweep/results';
 
 function row(over: Partial<ResultRow> = {}): ResultRow {
@@ -23,12 +28,34 @@ describe('results rows', () => {
     expect(parseJsonl(text + '{"model":"qwen3-di')).toHaveLength(2);
     expect(() => parseJsonl('{"bad\n' + text)).toThrow(/:1: not valid JSON/);
   });
-  it('merging another machine\'s results adds only new (configuration, task) rows', () => {
+  it('merging another machine\'s results adds new (configuration, task) rows and keeps the present ones', () => {
     const mine = [row(), row({ bits: 3 })];
     const theirs = [row({ acc: 0.99 }), row({ bits: 8 }), row({ task: 'dict_define_mc' })];
-    expect(mergeRows(mine, theirs)).toBe(2);
+    const { added, replaced, written } = mergeRows(mine, theirs);
+    expect([added, replaced]).toEqual([2, 0]);
+    expect(written).toEqual([theirs[1], theirs[2]]);
     expect(mine).toHaveLength(4);
-    expect(mine[0].acc).toBe(0.45); // existing rows win
+    expect(mine[0].acc).toBe(0.45); // the same measurement present: kept
+  });
+  it('a row measured on more items replaces the present one (a full sweep imported over a quick demo), fewer items do not', () => {
+    const mine = [row({ items: 3, acc: 1 }), row({ bits: 3, items: 500 })];
+    const theirs = [row({ items: 500, acc: 0.4 }), row({ bits: 3, items: 50, acc: 0.1 })];
+    const { added, replaced, written } = mergeRows(mine, theirs);
+    expect([added, replaced]).toEqual([0, 1]);
+    expect(written).toEqual([theirs[0]]);
+    expect(mine.map((r) => [r.items, r.acc])).toEqual([[500, 0.4], [500, 0.45]]);
+  });
+  it('a store takes written rows as replacements of the stored (configuration, task)', async () => {
+    const store = memoryStore([row({ items: 3 })]);
+    const { written } = mergeRows(await store.all(), [row({ items: 400, acc: 0.5 }), row({ bits: 8 })]);
+    await store.append(written);
+    expect((await store.all()).map((r) => [r.bits, r.items])).toEqual([[4, 400], [8, 100]]);
+    const dir = mkdtempSync(join(tmpdir(), 'ql-'));
+    const file = jsonlStore(join(dir, 'r.jsonl'));
+    await file.append([row({ items: 3 }), row({ bits: 3 })]);
+    await file.append([row({ items: 400 })]);
+    expect((await file.all()).map((r) => [r.bits, r.items])).toEqual([[4, 400], [3, 100]]);
+    rmSync(dir, { recursive: true });
   });
   it('rejects rows without a model or with a non-numeric N, naming the line', () => {
     expect(() => parseCsv('model,task,n_params,bits\n,x,1,4\n', 'r.csv')).toThrow(/r.csv:2: the row has no "model"/);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { FIT_LEVELS, type FitLevel, fitAll, FULL } from '../../fit/law';
-import { fitJson, fitRows, fitTable, olderLawFits, publishedErrors } from '../../fit/report';
+import { fitJson, fitRows, fitTable, olderLawFits, publishedErrors, rowsOfSetting } from '../../fit/report';
 import { parseResults } from '../../sweep/results';
 import { UsageError } from '../args';
 import type { Command } from '../command';
@@ -9,18 +9,29 @@ import { printJson } from '../command';
 export const fitCommand: Command = {
   name: 'fit',
   summary: 'fit the scaling law to sweep results (OLS with SE, t, p, CI, adjusted R^2, MAE, ablations)',
-  usage: 'quantlab fit results.jsonl|results.csv [--level General,KM,KA,KR] [--ablations] [--holdout MODEL] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--json]',
+  usage: 'quantlab fit results.jsonl|results.csv [--level General,KM,KA,KR] [--ablations] [--holdout MODEL] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--json]',
   flags: ['ablations', 'json'],
   async run(args) {
     const file = args.positional[0];
     if (!file) throw new UsageError('give a results file (JSON Lines or CSV)');
-    const rows = fitRows(parseResults(readFileSync(file, 'utf8'), file), args.str('method', 'gptq'));
-    if (!rows.length) throw new UsageError(`${file} has no quantized rows with task accuracies to fit`);
+    const all = fitRows(parseResults(readFileSync(file, 'utf8'), file), args.str('method', 'gptq'));
+    if (!all.length) throw new UsageError(`${file} has no quantized rows with task accuracies to fit`);
+    // one setting at a time (sym, act-order, Hessians, seqlen), as the study fits: the largest unless named
+    let chosen: ReturnType<typeof rowsOfSetting>;
+    try {
+      chosen = rowsOfSetting(all, args.optStr('setting'));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const { rows, setting, settings } = chosen;
+    if (settings.length > 1 && !args.flag('json')) {
+      process.stdout.write(`fitting setting "${setting}"; the results hold ${settings.map((s) => `"${s.setting}" (${s.configurations} configurations)`).join(', ')}: --setting NAME or all\n`);
+    }
     const levels = args.list('level', FIT_LEVELS) as FitLevel[];
     const holdout = args.optStr('holdout');
     const law = args.str('law', 'seed2025');
     if (law === 'seed2024') {
-      printJson({ law: 'seed2024', fits: olderLawFits(rows, levels) });
+      printJson({ law: 'seed2024', setting, settings, fits: olderLawFits(rows, levels) });
       return;
     }
     const { fits, errors } = fitAll(rows, {
@@ -30,7 +41,7 @@ export const fitCommand: Command = {
     });
     const published = args.optStr('published') as 'qwen3' | 'llama3' | undefined;
     if (args.flag('json')) {
-      printJson({ law: 'seed2025', fits: fits.map(fitJson), errors, published: published ? publishedErrors(rows, published) : undefined });
+      printJson({ law: 'seed2025', setting, settings, fits: fits.map(fitJson), errors, published: published ? publishedErrors(rows, published) : undefined });
     } else {
       process.stdout.write(fitTable(fits) + '\n');
       for (const e of errors) process.stdout.write(`could not fit ${e}\n`);

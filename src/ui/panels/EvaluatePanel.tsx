@@ -33,8 +33,10 @@ export function EvaluatePanel() {
 
   async function save() {
     if (!result || !gpu) return;
-    const n = await addResults(reportRows(result.key, result.report, result.quantSeconds, gpu.adapterName));
-    inform(`${n} result rows saved: the Fit tab uses them.`);
+    const { added, replaced } = await addResults(reportRows(result.key, result.report, result.quantSeconds, gpu.adapterName));
+    inform(added + replaced
+      ? `${added + replaced} result rows saved${replaced ? ` (${replaced} replacing ones measured on fewer items)` : ''}: the Fit tab uses them.`
+      : 'Nothing saved: these tasks of this configuration are stored already, measured on as many items or more.');
   }
 
   if (!loaded) return <section className="card empty"><h2>Evaluate</h2><p>Load a model first (Model tab).</p></section>;

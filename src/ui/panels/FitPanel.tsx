@@ -3,7 +3,7 @@ import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContai
 import { aggregate, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, type Point, predictLaw } from '../../fit/law';
 import { effectiveBits } from '../../fit/nls';
 import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished } from '../../fit/published';
-import { fitRows, olderLawFits, publishedErrors } from '../../fit/report';
+import { fitRows, olderLawFits, publishedErrors, rowsOfSetting } from '../../fit/report';
 import { ChartActions, type PointTrace, Surface3D, type SurfaceTrace } from '../charts';
 import { useLab } from '../lab';
 import { fmt, fmtN, Select } from '../widgets';
@@ -35,7 +35,15 @@ export function FitPanel({ active }: { active: boolean }) {
   const [level, setLevel] = useState<FitLevel>('General');
   const [family, setFamily] = useState<'qwen3' | 'llama3'>('qwen3');
   const [holdout, setHoldout] = useState('');
-  const fr = useMemo(() => fitRows(rows), [rows]);
+  const [setting, setSetting] = useState(''); // '' = the setting with the most configurations
+  const { rows: fr, settings } = useMemo(() => {
+    const all = fitRows(rows);
+    try {
+      return rowsOfSetting(all, setting || undefined);
+    } catch {
+      return rowsOfSetting(all); // the chosen setting's rows were cleared
+    }
+  }, [rows, setting]);
   const models = useMemo(() => [...new Set(fr.map((r) => r.model))].sort((a, b) => fr.find((r) => r.model === a)!.n_params - fr.find((r) => r.model === b)!.n_params), [fr]);
   const { fits, errors } = useMemo(() => fitAll(fr, { holdout: holdout ? (p) => p.model === holdout : undefined }), [fr, holdout]);
   const full = fits.find((f) => f.level === level && f.formula === FULL);
@@ -60,10 +68,14 @@ export function FitPanel({ active }: { active: boolean }) {
             options={FIT_LEVELS.map((l) => ({ value: l, label: l }))} onChange={setLevel} />
           <Select label="Held-out model" title="Fit without this model and score the law on it (the study holds out its largest model)" value={holdout}
             options={[{ value: '', label: 'none' }, ...models.map((m) => ({ value: m, label: m }))]} onChange={setHoldout} />
+          {settings.length > 1 && (
+            <Select label="Setting" testId="fit-setting" title="Configurations run with other zeros, act-order, Hessians or calibration length are another experiment: the law is fitted to one setting at a time, as in the study, or to all pooled"
+              value={setting} options={[{ value: '', label: `${settings[0].setting} (${settings[0].configurations}, most)` }, ...settings.slice(1).map((x) => ({ value: x.setting, label: `${x.setting} (${x.configurations})` })), { value: 'all', label: 'all settings pooled' }]} onChange={setSetting} />
+          )}
           <Select label="Published law" title="Compare with the study's coefficients for this family" value={family}
             options={[{ value: 'qwen3', label: 'Qwen3 (245 configurations)' }, { value: 'llama3', label: 'Llama-3 (42 configurations)' }]} onChange={setFamily} />
         </div>
-        <p className="muted small">{fr.length} task rows of {new Set(fr.map((r) => `${r.model}|${r.bits}|${r.group_size}|${r.calib_size}`)).size} GPTQ configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
+        <p className="muted small">{fr.length} task rows of {new Set(fr.map((r) => `${r.model}|${r.bits}|${r.group_size}|${r.calib_size}|${r.setting}|${r.seed}`)).size} GPTQ configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
       </section>
       <AblationTable fits={fits.filter((f) => f.level === level)} level={level} />
       <LevelTable fits={fits.filter((f) => f.formula === FULL)} family={family} published={published} older={older} />

@@ -5,7 +5,7 @@ import { TextTokenizer } from '../../model/tokenizer';
 import { formatSeconds } from '../../progress';
 import { planSweep, SweepRunner, type SweepModel, type SweepOptions, type SweepStatus } from '../../sweep/engine';
 import { gridPoints, PRESETS } from '../../sweep/grid';
-import { parseResults, type ResultRow, toCsv } from '../../sweep/results';
+import { configId, parseResults, type ResultRow, toCsv } from '../../sweep/results';
 import { browserData, saveFile } from '../browser';
 import { bundledUrl } from '../files';
 import { useLab } from '../lab';
@@ -98,15 +98,15 @@ export function SweepPanel() {
 
   async function importFile(f: File) {
     try {
-      const n = await addResults(parseResults(await f.text(), f.name));
-      inform(`${n} new result rows imported from ${f.name} (rows already present were kept).`);
+      const { added, replaced } = await addResults(parseResults(await f.text(), f.name));
+      inform(`${added} new result rows imported from ${f.name}${replaced ? `; ${replaced} replaced rows of the same configuration and task measured on fewer items` : ''} (the others present were kept).`);
     } catch (e) {
       report(e);
     }
   }
 
   const recent = useMemo(() => [...results].sort((a, b) => b.created.localeCompare(a.created)).slice(0, 300), [results]);
-  const configs = new Set(results.map((r) => `${r.model}|${r.method}|${r.bits}|${r.group_size}|${r.calib_size}`)).size;
+  const configs = new Set(results.map(configId)).size;
 
   return (
     <div className="grid two">
