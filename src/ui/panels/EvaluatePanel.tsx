@@ -83,11 +83,12 @@ export function EvalTables({ report, label }: { report: EvalReport; label: strin
   return (
     <section className="card" data-testid="eval-results">
       <h2>Scores: {label}</h2>
-      <table>
+      <div className="hscroll">
+      <table className="small">
         <thead><tr><th>task</th><th>level</th><th>metric</th><th className="num">acc</th><th className="num">chance</th><th className="num">Acc_adj</th><th className="num">± se</th><th className="num">items</th></tr></thead>
         <tbody>
           {report.perplexity.map((p) => (
-            <tr key={p.task}><td>{p.task}</td><td /><td>{p.metric}</td><td className="num" colSpan={3}>{fmt(p.ppl, 2)}</td><td /><td className="num">{p.windows} windows</td></tr>
+            <tr key={p.task}><td>{p.task}</td><td /><td>{p.metric}</td><td className="num" colSpan={3}>{fmt(p.ppl, 2)}</td><td /><td className="num" title={`${p.windows} windows of ${p.metric.split('@')[1] ?? ''} tokens`}>{p.windows} win.</td></tr>
           ))}
           {report.tasks.map((t) => (
             <tr key={t.task} title={Object.entries(t.extra).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}>
@@ -97,6 +98,7 @@ export function EvalTables({ report, label }: { report: EvalReport; label: strin
           ))}
         </tbody>
       </table>
+      </div>
       <h3>Per level (mean Acc_adj over the level's tasks)</h3>
       <table>
         <tbody>

@@ -23,6 +23,15 @@ function useDebounced<T>(value: T, ms: number): T {
   return v;
 }
 
+/**
+ * A chart control's value among `values`: the user's pick while the data hold it, else `preferred` if present,
+ * else `fallback` (default: the first value). Defaults follow the data as results stream in or are imported.
+ */
+function usePick<T>(values: T[], preferred: T, fallback: T = values[0]): [T, (v: T) => void] {
+  const [pick, setPick] = useState<T | null>(null);
+  return [pick !== null && values.includes(pick) ? pick : values.includes(preferred) ? preferred : fallback, setPick];
+}
+
 function expsOf(f: LawFit): Partial<Record<'N' | 'B' | 'C' | 'G', number>> {
   const e: Partial<Record<'N' | 'B' | 'C' | 'G', number>> = {};
   for (const c of COEFS) if (f.coef[c]) e[FACTOR_OF[c]] = f.coef[c]!.est;
@@ -232,9 +241,9 @@ function Trends({ fit, points }: { fit: LawFit; points: Point[] }) {
   const bitsAll = [...new Set(points.map((p) => p.bits))].sort();
   const Gs = [...new Set(points.map((p) => p.group_size))].sort((a, b) => a - b);
   const Cs = [...new Set(points.map((p) => p.calib_size))].sort((a, b) => a - b);
-  const [bits, setBits] = useState(bitsAll.includes(3) ? 3 : bitsAll[0]);
-  const [G, setG] = useState(Gs.includes(128) ? 128 : Gs[0]);
-  const [C, setC] = useState(Cs.includes(128) ? 128 : Cs[Cs.length - 1]);
+  const [bits, setBits] = usePick(bitsAll, 3);
+  const [G, setG] = usePick(Gs, 128);
+  const [C, setC] = usePick(Cs, 128, Cs[Cs.length - 1]);
   const models = [...new Set(points.map((p) => p.model))].sort((a, b) => points.find((p) => p.model === a)!.n_params - points.find((p) => p.model === b)!.n_params);
   const exps = expsOf(fit);
   const series = (axis: 'C' | 'G') => {
@@ -290,8 +299,8 @@ function Surfaces({ fit, points, level, family }: { fit: LawFit; points: Point[]
   const models = [...new Set(points.map((p) => p.model))];
   const ns = [...new Set(points.map((p) => p.n_params))].sort((a, b) => a - b);
   const bitsAll = [...new Set(points.map((p) => p.bits))].sort();
-  const [n, setN] = useState(ns[ns.length - 1]);
-  const [bits, setBits] = useState(bitsAll.includes(3) ? 3 : bitsAll[0]);
+  const [n, setN] = usePick(ns, ns[ns.length - 1]);
+  const [bits, setBits] = usePick(bitsAll, 3);
   const [showPublished, setShowPublished] = useState(false);
   const exps = expsOf(fit);
   const pub = PUBLISHED.find((p) => p.id === `${family}-${level}`);
@@ -322,7 +331,7 @@ function Surfaces({ fit, points, level, family }: { fit: LawFit; points: Point[]
     <section className="card wide" data-testid="surfaces">
       <h2>The law as a surface ({level}){models.length === 1 ? ' — one model: N is fixed' : ''}</h2>
       <div className="controls">
-        <Select label="N" title="Model size of the first surface" value={n} options={ns.map((v) => ({ value: v, label: fmtN(v) }))} onChange={setN} />
+        <Select label="N" title="Model size of the first surface" value={n} options={ns.map((v) => ({ value: v, label: `${fmtN(v)} (${[...new Set(points.filter((p) => p.n_params === v).map((p) => p.model))].join(', ')})` }))} onChange={setN} />
         <Select label="Bits" title="Bit-width of the first surface" value={bits} options={bitsAll.map((b) => ({ value: b, label: `${b}-bit` }))} onChange={setBits} />
         <label className="field row inline" title="Draw the study's published law as a second, grey surface">
           <input type="checkbox" checked={showPublished} onChange={(e) => setShowPublished(e.target.checked)} /> published law
