@@ -1,5 +1,5 @@
 // Fit results in the shapes the CLI and the UI show: the JSON of `quantlab fit --json`, and a text table.
-import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit } from './law';
+import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit, type Point } from './law';
 import { fitOlderLaw } from './nls';
 import { PUBLISHED, predictPublished } from './published';
 import { type ResultRow, settingOf } from '../sweep/results';
@@ -9,6 +9,19 @@ export function fitRows(rows: ResultRow[], method = 'gptq'): FitRow[] {
   return rows
     .filter((r) => r.method === method && ['KM', 'KA', 'KR'].includes(r.level) && r.acc !== null && r.acc_chance !== null)
     .map((r) => ({ ...r, level: r.level as FitRow['level'], acc: r.acc!, acc_chance: r.acc_chance!, setting: settingOf(r) }));
+}
+
+/**
+ * The configurations a fit holds out and scores (the study: its largest model, "validation", or another
+ * family, "generalisation"): `family:NAME` for a family, else a model by name (or its last path part).
+ */
+export function holdoutOf(spec: string | undefined): ((p: Pick<Point, 'model' | 'family'>) => boolean) | undefined {
+  if (!spec) return undefined;
+  if (spec.startsWith('family:')) {
+    const family = spec.slice('family:'.length);
+    return (p) => p.family === family;
+  }
+  return (p) => p.model === spec || p.model.endsWith(`/${spec}`);
 }
 
 /** The settings in these rows (results.ts settingOf) with their configuration counts, most configurations first. */

@@ -89,6 +89,10 @@ test('the full lab flow', async ({ page }) => {
   await page.screenshot({ path: `${SHOTS}/5-fit.png`, fullPage: true });
   await page.getByTestId('fit-level').selectOption('KR');
   await expect(page.getByTestId('fit-table')).toContainText('KR');
+  // the study's generalisation test: the law fitted on one family predicts the other (README: KR MAE 0.0317)
+  await page.getByTestId('fit-holdout').selectOption('family:llama');
+  await expect(page.getByTestId('scatter')).toContainText('hollow diamonds: the 192 held-out configurations');
+  await expect(page.getByTestId('fit-table').locator('tr', { hasText: 'your fit' }).last()).toContainText('/ 0.0317');
 
   // Export the results as CSV
   await page.getByRole('tab', { name: 'Sweep' }).click();

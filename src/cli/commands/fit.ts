@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { FIT_LEVELS, type FitLevel, fitAll, FULL } from '../../fit/law';
-import { fitJson, fitRows, fitTable, olderLawFits, publishedErrors, rowsOfSetting } from '../../fit/report';
+import { fitJson, fitRows, fitTable, holdoutOf, olderLawFits, publishedErrors, rowsOfSetting } from '../../fit/report';
 import { parseResults } from '../../sweep/results';
 import { UsageError } from '../args';
 import type { Command } from '../command';
@@ -9,7 +9,7 @@ import { printJson } from '../command';
 export const fitCommand: Command = {
   name: 'fit',
   summary: 'fit the scaling law to sweep results (OLS with SE, t, p, CI, adjusted R^2, MAE, ablations)',
-  usage: 'quantlab fit results.jsonl|results.csv [--level General,KM,KA,KR] [--ablations] [--holdout MODEL] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--json]',
+  usage: 'quantlab fit results.jsonl|results.csv [--level General,KM,KA,KR] [--ablations] [--holdout MODEL|family:NAME] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--json]',
   flags: ['ablations', 'json'],
   async run(args) {
     const file = args.positional[0];
@@ -28,7 +28,11 @@ export const fitCommand: Command = {
       process.stdout.write(`fitting setting "${setting}"; the results hold ${settings.map((s) => `"${s.setting}" (${s.configurations} configurations)`).join(', ')}: --setting NAME or all\n`);
     }
     const levels = args.list('level', FIT_LEVELS) as FitLevel[];
-    const holdout = args.optStr('holdout');
+    const holdout = holdoutOf(args.optStr('holdout'));
+    if (holdout && !rows.some((r) => holdout({ model: r.model, family: r.family ?? '' }))) {
+      const names = (f: (r: typeof rows[number]) => string) => [...new Set(rows.map(f))].join(', ');
+      throw new UsageError(`--holdout ${args.str('holdout')} matches no configuration: models ${names((r) => r.model)}; families (family:NAME) ${names((r) => r.family ?? '')}`);
+    }
     const law = args.str('law', 'seed2025');
     if (law === 'seed2024') {
       printJson({ law: 'seed2024', setting, settings, fits: olderLawFits(rows, levels) });
@@ -37,7 +41,7 @@ export const fitCommand: Command = {
     const { fits, errors } = fitAll(rows, {
       levels,
       formulas: args.flag('ablations') ? undefined : [FULL],
-      holdout: holdout ? (p) => p.model === holdout || p.model.endsWith(`/${holdout}`) || p.model.includes(holdout) : undefined,
+      holdout,
     });
     const published = args.optStr('published') as 'qwen3' | 'llama3' | undefined;
     if (args.flag('json')) {

@@ -3,7 +3,7 @@ import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContai
 import { aggregate, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, type Point, predictLaw } from '../../fit/law';
 import { effectiveBits } from '../../fit/nls';
 import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished } from '../../fit/published';
-import { fitRows, olderLawFits, publishedErrors, rowsOfSetting } from '../../fit/report';
+import { fitRows, holdoutOf, olderLawFits, publishedErrors, rowsOfSetting } from '../../fit/report';
 import { ChartActions, type PointTrace, Surface3D, type SurfaceTrace } from '../charts';
 import { useLab } from '../lab';
 import { fmt, fmtN, Select } from '../widgets';
@@ -53,8 +53,9 @@ export function FitPanel({ active }: { active: boolean }) {
       return rowsOfSetting(all); // the chosen setting's rows were cleared
     }
   }, [rows, setting]);
+  const families = useMemo(() => [...new Set(fr.map((r) => r.family ?? ''))].filter(Boolean).sort(), [fr]);
   const models = useMemo(() => [...new Set(fr.map((r) => r.model))].sort((a, b) => fr.find((r) => r.model === a)!.n_params - fr.find((r) => r.model === b)!.n_params), [fr]);
-  const { fits, errors } = useMemo(() => fitAll(fr, { holdout: holdout ? (p) => p.model === holdout : undefined }), [fr, holdout]);
+  const { fits, errors } = useMemo(() => fitAll(fr, { holdout: holdoutOf(holdout) }), [fr, holdout]);
   const full = fits.find((f) => f.level === level && f.formula === FULL);
   const points = useMemo(() => aggregate(fr, level), [fr, level]);
   const older = useMemo(() => olderLawFits(fr, [level])[0], [fr, level]);
@@ -75,8 +76,8 @@ export function FitPanel({ active }: { active: boolean }) {
         <div className="controls">
           <Select label="Level" title="General (all tasks), or memorisation (KM), application (KA), reasoning (KR)" value={level} testId="fit-level"
             options={FIT_LEVELS.map((l) => ({ value: l, label: l }))} onChange={setLevel} />
-          <Select label="Held-out model" title="Fit without this model and score the law on it (the study holds out its largest model)" value={holdout}
-            options={[{ value: '', label: 'none' }, ...models.map((m) => ({ value: m, label: m }))]} onChange={setHoldout} />
+          <Select label="Held out" testId="fit-holdout" title="Fit without this model or family and score the law on it (the study holds out its largest model, validation, and another family, generalisation)" value={holdout}
+            options={[{ value: '', label: 'none' }, ...models.map((m) => ({ value: m, label: m })), ...(families.length > 1 ? families.map((f) => ({ value: `family:${f}`, label: `family ${f} (${new Set(fr.filter((r) => r.family === f).map((r) => r.model)).size} models)` })) : [])]} onChange={setHoldout} />
           {settings.length > 1 && (
             <Select label="Setting" testId="fit-setting" title="Configurations run with other zeros, act-order, Hessians or calibration length are another experiment: the law is fitted to one setting at a time, as in the study, or to all pooled"
               value={setting} options={[{ value: '', label: `${settings[0].setting} (${settings[0].configurations}, most)` }, ...settings.slice(1).map((x) => ({ value: x.setting, label: `${x.setting} (${x.configurations})` })), { value: 'all', label: 'all settings pooled' }]} onChange={setSetting} />
@@ -166,7 +167,7 @@ function LevelTable({ fits, family, published, older }: { fits: LawFit[]; family
                     <td className="num">{fmt(f.A)}</td>
                     {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef c={f.coef[c]!} /> : '–'}</td>)}
                     <td className="num">{fmt(f.adj_r2_orig, 4)}</td>
-                    <td className="num">{fmt(f.mae_fit, 4)}{f.mae_holdout !== null ? <span className="muted" title="on the held-out model"> / {fmt(f.mae_holdout, 4)}</span> : null}</td>
+                    <td className="num">{fmt(f.mae_fit, 4)}{f.mae_holdout !== null ? <span className="muted" title="on the held-out configurations"> / {fmt(f.mae_holdout, 4)}</span> : null}</td>
                   </>
                 ) : <td colSpan={7} className="muted">–</td>}
               </tr>,
@@ -190,7 +191,8 @@ function LevelTable({ fits, family, published, older }: { fits: LawFit[]; family
 
 function PredictedVsActual({ fit }: { fit: LawFit }) {
   const ref = useRef<HTMLDivElement>(null);
-  const data = [...fit.points, ...fit.holdoutPoints].map((x) => ({ actual: x.point.acc_adj, predicted: x.predicted, n: x.point.n_params, bits: x.point.bits, model: x.point.model, G: x.point.group_size, C: x.point.calib_size }));
+  const row = (held: boolean) => (x: LawFit['points'][number]) => ({ actual: x.point.acc_adj, predicted: x.predicted, n: x.point.n_params, bits: x.point.bits, model: x.point.model, G: x.point.group_size, C: x.point.calib_size, held });
+  const data = [...fit.points.map(row(false)), ...fit.holdoutPoints.map(row(true))];
   const bits = [...new Set(data.map((d) => d.bits))].sort();
   const top = Math.min(1, Math.ceil(Math.max(0.05, ...data.map((d) => Math.max(d.actual, d.predicted))) * 11) / 10);
   return (
@@ -206,11 +208,12 @@ function PredictedVsActual({ fit }: { fit: LawFit }) {
             <Tooltip formatter={(v: unknown) => (typeof v === 'number' ? fmt(v) : String(v))} />
             <Legend verticalAlign="top" />
             <ReferenceLine segment={[{ x: 0, y: 0 }, { x: top, y: top }]} stroke="var(--muted)" strokeDasharray="4 4" />
-            {bits.map((b) => <Scatter key={b} name={`${b}-bit`} data={data.filter((d) => d.bits === b)} fill={BIT_COLORS[b] ?? 'gray'} />)}
+            {bits.map((b) => <Scatter key={b} name={`${b}-bit`} data={data.filter((d) => d.bits === b && !d.held)} fill={BIT_COLORS[b] ?? 'gray'} />)}
+            {fit.holdoutPoints.length > 0 && <Scatter name="held out" data={data.filter((d) => d.held)} shape="diamond" fill="none" stroke="var(--fg)" />}
           </ScatterChart>
         </ResponsiveContainer>
       </div>
-      <p className="muted small">Point size: N. Colour: bits. On the dashed line the law is exact.</p>
+      <p className="muted small">Point size: N. Colour: bits{fit.holdoutPoints.length > 0 ? `; hollow diamonds: the ${fit.n_holdout} held-out configurations, predicted by the law fitted without them (MAE ${fmt(fit.mae_holdout!, 4)})` : ''}. On the dashed line the law is exact.</p>
     </section>
   );
 }

@@ -1,0 +1,54 @@
+// `quantlab fit` on the H100 family sweep (examples/): one setting at a time, held-out models and families,
+// and the errors a mistyped name gets. The coefficients themselves are checked against statsmodels in tests/fit.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseJsonl, toJsonl } from '../../src/sweep/results';
+
+const SWEEP = 'examples/family-sweep-h100.jsonl';
+const fit = (...args: string[]) => JSON.parse(execFileSync(process.execPath, ['bin/quantlab.mjs', 'fit', ...args, '--json'], { encoding: 'utf8' }));
+
+describe('quantlab fit', () => {
+  it('holds out a model or a whole family and scores the law on it', () => {
+    const all = fit(SWEEP, '--level', 'General');
+    const family = fit(SWEEP, '--level', 'General', '--holdout', 'family:llama');
+    const model = fit(SWEEP, '--level', 'General', '--holdout', 'qwen3-dict-2.4m');
+    expect(all.fits[0].n).toBe(384);
+    expect([family.fits[0].n, family.fits[0].n_holdout]).toEqual([192, 192]);
+    expect([model.fits[0].n, model.fits[0].n_holdout]).toEqual([336, 48]);
+    expect(family.fits[0].mae_holdout).toBeGreaterThan(0);
+  });
+
+  it('fits the largest setting unless told, and never pools another setting into its points', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ql-fit-'));
+    try {
+      // the same configurations again with shared Hessians and every task failed: another experiment
+      const rows = parseJsonl(readFileSync(SWEEP, 'utf8'));
+      const shared = rows.filter((r) => r.model === 'qwen3-dict-74k' && r.method === 'gptq').map((r) => ({ ...r, mode: 'shared', acc: 0 }));
+      const file = join(dir, 'mixed.jsonl');
+      writeFileSync(file, toJsonl([...rows, ...shared]));
+      const mixed = fit(file, '--level', 'General');
+      expect(mixed.setting).toBe('sym,act-order,sequential,seqlen=256');
+      expect(mixed.settings).toEqual([
+        { setting: 'sym,act-order,sequential,seqlen=256', configurations: 384 },
+        { setting: 'sym,act-order,shared,seqlen=256', configurations: 48 },
+      ]);
+      expect(mixed.fits[0].coef).toEqual(fit(SWEEP, '--level', 'General').fits[0].coef);
+      const pooled = fit(file, '--level', 'General', '--setting', 'all');
+      expect(pooled.fits[0].n + pooled.fits[0].n_dropped).toBe(384 + 48);
+      const bad = spawnSync(process.execPath, ['bin/quantlab.mjs', 'fit', file, '--setting', 'shared'], { encoding: 'utf8' });
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(/no results in the setting "shared"; the results hold: "sym,act-order,sequential,seqlen=256" \(384 configurations\)/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('a held-out name that matches nothing is an error naming the models and families', () => {
+    const r = spawnSync(process.execPath, ['bin/quantlab.mjs', 'fit', SWEEP, '--holdout', 'llama'], { encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--holdout llama matches no configuration: models .*llama-dict-74k.*; families \(family:NAME\) llama, qwen3/);
+  });
+});
