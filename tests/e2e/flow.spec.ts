@@ -82,6 +82,10 @@ test('the full lab flow', async ({ page }) => {
   await expect(page.getByTestId('fit-table').locator('tr', { hasText: 'your fit' }).first()).toContainText('10.550');
   await expect(page.getByTestId('ablation-table')).toContainText('f(N,B,C_b,G)');
   await expect(page.getByTestId('scatter').locator('svg.recharts-surface[role="application"]')).toBeVisible();
+  // the study's findings on the family sweep (README: only "application is scale-responsive" reproduced)
+  const finding = (claim: string) => page.getByTestId('findings').locator('tr', { hasText: claim }).locator('.chip');
+  await expect(finding('application is scale-responsive')).toHaveText('reproduced');
+  await expect(finding('bits matter most')).toHaveText('not reproduced');
   const surface = page.getByTestId('surface').first();
   await expect(surface.locator('canvas').first()).toBeVisible({ timeout: 120_000 });
   await page.waitForTimeout(2000);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { aggregate, type FitRow, fitLaw, FORMULAS, type Point, predictLaw } from '../../src/fit/law';
 import { rowsOfSetting } from '../../src/fit/report';
+import { findings } from '../../src/fit/findings';
 import { effectiveBits, fitOlderLaw, olderLawPredict } from '../../src/fit/nls';
 import { findPublished } from '../../src/fit/published';
 import { seededRandom } from '../../src/random';
@@ -80,6 +81,38 @@ describe('the law recovers known coefficients', () => {
     expect(fit.n_dropped).toBe(pts.filter((p) => p.acc_adj <= 0.01).length);
     expect(fit.n_dropped).toBeGreaterThan(0);
     expect(Object.keys(FORMULAS)).toContain(fit.formula);
+  });
+});
+
+describe("the study's findings across levels", () => {
+  // per-level data from the published Qwen3 laws with small noise: the findings must come out as published
+  const fitsFrom = (family: 'qwen3' | 'llama3', levels: ('KM' | 'KA' | 'KR')[], noise: number) => levels.map((level) => {
+    const law = findPublished(`${family}-${level}`);
+    const rnd = seededRandom(7);
+    const pts: Point[] = studyGrid().map((p) => {
+      const adj = Math.exp(-Math.exp(Math.log(-Math.log(predictLaw(law.A, law.exps, p))) + noise * (rnd() - 0.5)));
+      return { ...p, acc: adj, acc_chance: 0, acc_adj: adj };
+    });
+    return fitLaw(pts, { level });
+  });
+
+  it('data from the published Qwen3 laws reproduce all four, at the levels the study names', () => {
+    const f = findings(fitsFrom('qwen3', ['KM', 'KA', 'KR'], 0.01), 'qwen3');
+    expect(f.map((x) => [x.factor, x.studyLevel, x.yourLevel, x.verdict])).toEqual([
+      ['B', 'KR', 'KR', 'reproduced'], ['G', 'KR', 'KR', 'reproduced'], ['N', 'KA', 'KA', 'reproduced'], ['C', 'KM', 'KM', 'reproduced'],
+    ]);
+    expect(f[0].published).toEqual({ KM: -0.964, KA: -0.982, KR: -1.356 });
+  });
+
+  it('the study level is read from the chosen family (Llama-3: the largest |gamma| is KR), and a missing level is not fitted', () => {
+    expect(findings([], 'llama3').map((x) => [x.factor, x.studyLevel, x.verdict])).toEqual([
+      ['B', 'KR', 'not fitted'], ['G', 'KR', 'not fitted'], ['N', 'KA', 'not fitted'], ['C', 'KR', 'not fitted'],
+    ]);
+    const twoLevels = findings(fitsFrom('qwen3', ['KM', 'KA'], 0.01), 'qwen3');
+    expect(twoLevels.every((x) => x.verdict === 'not fitted' && x.yourLevel === null)).toBe(true);
+    // Qwen3 data judged against the Llama-3 findings: calibration sensitivity lands on KM, where Llama-3 has KR
+    const cross = findings(fitsFrom('qwen3', ['KM', 'KA', 'KR'], 0.01), 'llama3');
+    expect(cross.find((x) => x.factor === 'C')!.verdict).toBe('not reproduced');
   });
 });
 

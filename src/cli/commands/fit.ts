@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { FIT_LEVELS, type FitLevel, fitAll, FULL } from '../../fit/law';
+import { findings } from '../../fit/findings';
 import { fitJson, fitRows, fitTable, holdoutOf, olderLawFits, publishedErrors, rowsOfSetting } from '../../fit/report';
 import { parseResults } from '../../sweep/results';
 import { UsageError } from '../args';
@@ -44,10 +45,18 @@ export const fitCommand: Command = {
       holdout,
     });
     const published = args.optStr('published') as 'qwen3' | 'llama3' | undefined;
+    const found = findings(fits, published ?? 'qwen3');
     if (args.flag('json')) {
-      printJson({ law: 'seed2025', setting, settings, fits: fits.map(fitJson), errors, published: published ? publishedErrors(rows, published) : undefined });
+      printJson({ law: 'seed2025', setting, settings, fits: fits.map(fitJson), errors, published: published ? publishedErrors(rows, published) : undefined, findings: found });
     } else {
       process.stdout.write(fitTable(fits) + '\n');
+      if (found.some((f) => f.verdict !== 'not fitted')) {
+        process.stdout.write(`the study's findings (${published ?? 'qwen3'} levels), in these results:\n`);
+        for (const f of found) {
+          const v = (l: 'KM' | 'KA' | 'KR') => (f.yours[l] ? f.yours[l]!.est.toFixed(3) : '-');
+          process.stdout.write(`  ${f.verdict.padEnd(15)} ${f.claim} (${f.coef}: study ${f.studyLevel}, yours ${f.yourLevel}; KM ${v('KM')} KA ${v('KA')} KR ${v('KR')})\n`);
+        }
+      }
       for (const e of errors) process.stdout.write(`could not fit ${e}\n`);
       if (published) for (const p of publishedErrors(rows, published)) process.stdout.write(`published ${p.law}: MAE ${p.mae.toFixed(4)} on ${p.n} configurations\n`);
     }

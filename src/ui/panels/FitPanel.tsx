@@ -3,6 +3,7 @@ import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContai
 import { aggregate, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, type Point, predictLaw } from '../../fit/law';
 import { effectiveBits } from '../../fit/nls';
 import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished } from '../../fit/published';
+import { findings } from '../../fit/findings';
 import { fitRows, holdoutOf, olderLawFits, publishedErrors, rowsOfSetting } from '../../fit/report';
 import { ChartActions, type PointTrace, Surface3D, type SurfaceTrace } from '../charts';
 import { useLab } from '../lab';
@@ -89,6 +90,7 @@ export function FitPanel({ active }: { active: boolean }) {
       </section>
       <AblationTable fits={fits.filter((f) => f.level === level)} level={level} />
       <LevelTable fits={fits.filter((f) => f.formula === FULL)} family={family} published={published} older={older} />
+      <Findings fits={fits} family={family} />
       {full && active && <PredictedVsActual fit={full} />}
       {full && active && <Residuals fit={full} />}
       {full && active && <Trends fit={full} points={points} />}
@@ -144,6 +146,37 @@ function Coef({ c }: { c: { est: number; se: number; t: number; p: number; ci: [
     <span title={`SE ${fmt(c.se, 4)}, t ${fmt(c.t, 2)}, p ${fmt(c.p, 4)}, 95% CI [${fmt(c.ci[0], 4)}, ${fmt(c.ci[1], 4)}]`}>
       {fmt(c.est)}<span className="muted"> ±{fmt(c.se, 3)}</span>{sig && <span className="sig"> ★</span>}
     </span>
+  );
+}
+
+const VERDICT_CHIP = { reproduced: 'ok', 'not significant': 'warn', 'not reproduced': 'bad', 'not fitted': '' } as const;
+
+/** The study's cross-level findings (fit/findings.ts), checked on the user's per-level fits. */
+function Findings({ fits, family }: { fits: LawFit[]; family: 'qwen3' | 'llama3' }) {
+  const rows = findings(fits, family);
+  const label = family === 'qwen3' ? 'Qwen3' : 'Llama-3';
+  const levels = ['KM', 'KA', 'KR'] as const;
+  return (
+    <section className="card wide" data-testid="findings">
+      <h2>The study's findings, in your data</h2>
+      <div className="hscroll">
+      <table className="small">
+        <thead><tr><th>finding</th><th>coefficient</th><th>{label} (published): KM / KA / KR</th><th>yours: KM / KA / KR</th><th /></tr></thead>
+        <tbody>
+          {rows.map((f) => (
+            <tr key={f.claim}>
+              <td>{f.claim}</td>
+              <td>{SYMBOL[f.coef]}</td>
+              <td>{levels.map((l, i) => <span key={l}>{i ? ' / ' : ''}<span className={l === f.studyLevel ? `level-${l} strong` : ''}>{fmt(f.published[l])}</span></span>)}</td>
+              <td>{levels.map((l, i) => <span key={l}>{i ? ' / ' : ''}<span className={l === f.yourLevel ? `level-${l} strong` : ''} title={f.yours[l] ? `95% CI [${fmt(f.yours[l]!.ci[0])}, ${fmt(f.yours[l]!.ci[1])}]` : undefined}>{f.yours[l] ? fmt(f.yours[l]!.est) : '–'}</span></span>)}</td>
+              <td><span className={`chip ${VERDICT_CHIP[f.verdict]}`}>{f.verdict}</span></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      </div>
+      <p className="muted small">Coloured: the level where the coefficient is largest in the law's direction (more N, B, C_b help; larger G hurts), in the published {label} fit and in yours. Reproduced: the same level, the same sign, and a 95% CI that excludes zero (hover a value for its CI). Small models that score near chance at a level cannot show its finding.</p>
+    </section>
   );
 }
 
