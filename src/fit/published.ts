@@ -46,6 +46,15 @@ export const PUBLISHED_ABLATIONS: Record<string, { A: number; alpha: number; bet
   'f(N,B,C_b,G)': { A: 3.98e3, alpha: -0.359, beta: -1.067, gamma: -0.032, delta: 0.073, adjR2Log: 0.9425, adjR2Orig: 0.9475 },
 };
 
+/**
+ * The published law to compare a fit with: the family's at this level, or where the fit's configurations are
+ * all 3-bit and the level is General, the study's 3-bit surface fit (Qwen3 only).
+ */
+export function publishedFor(family: 'qwen3' | 'llama3', level: FitLevel, bits: number[]): PublishedLaw | undefined {
+  if (family === 'qwen3' && level === 'General' && bits.length === 1 && bits[0] === 3) return findPublished('qwen3-3bit-General');
+  return PUBLISHED.find((x) => x.id === `${family}-${level}`);
+}
+
 export function findPublished(id: string): PublishedLaw {
   const p = PUBLISHED.find((x) => x.id === id);
   if (!p) throw new Error(`No published law "${id}"; have ${PUBLISHED.map((x) => x.id).join(', ')}`);

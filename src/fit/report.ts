@@ -1,7 +1,7 @@
 // Fit results in the shapes the CLI and the UI show: the JSON of `quantlab fit --json`, and a text table.
 import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit, type Point } from './law';
 import { fitOlderLaw } from './nls';
-import { PUBLISHED, predictPublished } from './published';
+import { predictPublished, publishedFor } from './published';
 import { type ResultRow, settingOf } from '../sweep/results';
 
 /** Result rows the law can use: quantized, with an accuracy at a knowledge level. */
@@ -9,6 +9,17 @@ export function fitRows(rows: ResultRow[], method = 'gptq'): FitRow[] {
   return rows
     .filter((r) => r.method === method && ['KM', 'KA', 'KR'].includes(r.level) && r.acc !== null && r.acc_chance !== null)
     .map((r) => ({ ...r, level: r.level as FitRow['level'], acc: r.acc!, acc_chance: r.acc_chance!, setting: settingOf(r) }));
+}
+
+/**
+ * The bit-widths a fit takes: 'all', or a comma list ('3', '3,4,8'). The study fits 3, 4 and 8 bits together
+ * and 2 bits apart (2-bit configurations collapse below ~4B parameters); its surface figure is a 3-bit-only fit.
+ */
+export function rowsOfBits<T extends { bits: number }>(rows: T[], spec = 'all'): T[] {
+  if (spec === 'all') return rows;
+  const bits = spec.split(',').map(Number);
+  if (!bits.length || bits.some((b) => ![2, 3, 4, 8].includes(b))) throw new Error(`bits "${spec}": give all or a comma list of 2, 3, 4, 8`);
+  return rows.filter((r) => bits.includes(r.bits));
 }
 
 /**
@@ -61,7 +72,7 @@ export function fitJson(f: LawFit) {
 /** The published law of each family at each level, scored on the user's configurations. */
 export function publishedErrors(rows: FitRow[], family: 'qwen3' | 'llama3') {
   return FIT_LEVELS.flatMap((level) => {
-    const law = PUBLISHED.find((p) => p.id === `${family}-${level}`);
+    const law = publishedFor(family, level, [...new Set(rows.map((r) => r.bits))]);
     const pts = aggregate(rows, level);
     if (!law || !pts.length) return [];
     const errs = pts.map((p) => Math.abs(p.acc_adj - predictPublished(law, p)));

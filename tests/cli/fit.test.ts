@@ -46,6 +46,18 @@ describe('quantlab fit', () => {
     }
   });
 
+  it('fits a subset of bit-widths as the study does: 3, 4 and 8 bits together, 2 bits apart, 3 bits for its surface', () => {
+    const main = fit(SWEEP, '--level', 'General', '--bits', '3,4,8');
+    expect(main.fits[0].n).toBe(288);
+    const three = fit(SWEEP, '--level', 'General', '--bits', '3', '--published', 'qwen3');
+    expect(three.fits[0].n).toBe(96);
+    expect(three.fits[0].coef.beta).toBeUndefined(); // B has one value: left out
+    expect(three.fits[0].notes.join()).toMatch(/B has one value/);
+    expect(three.published.find((p: { level: string }) => p.level === 'General').law).toBe('qwen3-3bit-General');
+    const bad = spawnSync(process.execPath, ['bin/quantlab.mjs', 'fit', SWEEP, '--bits', '5'], { encoding: 'utf8' });
+    expect(bad.stderr).toMatch(/bits "5": give all or a comma list of 2, 3, 4, 8/);
+  });
+
   it('a held-out name that matches nothing is an error naming the models and families', () => {
     const r = spawnSync(process.execPath, ['bin/quantlab.mjs', 'fit', SWEEP, '--holdout', 'llama'], { encoding: 'utf8' });
     expect(r.status).not.toBe(0);

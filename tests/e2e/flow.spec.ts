@@ -91,6 +91,11 @@ test('the full lab flow', async ({ page }) => {
   await page.waitForTimeout(2000);
   expect(distinctColors(await surface.screenshot()), 'the 3D surface is drawn').toBeGreaterThan(50);
   await page.screenshot({ path: `${SHOTS}/5-fit.png`, fullPage: true });
+  // the study's 3-bit surface fit: B drops out, the published 3-bit law beside it (README: A = 9.50)
+  await page.getByTestId('fit-bits').selectOption('3');
+  await expect(page.getByTestId('fit-table')).toContainText('Qwen3 3-bit surface');
+  await expect(page.getByTestId('fit-table').locator('tr', { hasText: 'your fit' }).first()).toContainText('9.503');
+  await page.getByTestId('fit-bits').selectOption('all');
   await page.getByTestId('fit-level').selectOption('KR');
   await expect(page.getByTestId('fit-table')).toContainText('KR');
   // the study's generalisation test: the law fitted on one family predicts the other (README: KR MAE 0.0317)

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { FIT_LEVELS, type FitLevel, fitAll, FULL } from '../../fit/law';
 import { findings } from '../../fit/findings';
-import { fitJson, fitRows, fitTable, holdoutOf, olderLawFits, publishedErrors, rowsOfSetting } from '../../fit/report';
+import { fitJson, fitRows, fitTable, holdoutOf, olderLawFits, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { parseResults } from '../../sweep/results';
 import { UsageError } from '../args';
 import type { Command } from '../command';
@@ -10,7 +10,7 @@ import { printJson } from '../command';
 export const fitCommand: Command = {
   name: 'fit',
   summary: 'fit the scaling law to sweep results (OLS with SE, t, p, CI, adjusted R^2, MAE, ablations)',
-  usage: 'quantlab fit results.jsonl|results.csv [--level General,KM,KA,KR] [--ablations] [--holdout MODEL|family:NAME] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--json]',
+  usage: 'quantlab fit results.jsonl|results.csv [--level General,KM,KA,KR] [--ablations] [--holdout MODEL|family:NAME] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--bits all|3|3,4,8] [--json]',
   flags: ['ablations', 'json'],
   async run(args) {
     const file = args.positional[0];
@@ -24,7 +24,14 @@ export const fitCommand: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    const { rows, setting, settings } = chosen;
+    const { setting, settings } = chosen;
+    let rows: typeof chosen.rows;
+    try {
+      rows = rowsOfBits(chosen.rows, args.str('bits', 'all'));
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (!rows.length) throw new UsageError(`no configurations with --bits ${args.str('bits')} in ${file}`);
     if (settings.length > 1 && !args.flag('json')) {
       process.stdout.write(`fitting setting "${setting}"; the results hold ${settings.map((s) => `"${s.setting}" (${s.configurations} configurations)`).join(', ')}: --setting NAME or all\n`);
     }

@@ -2,9 +2,9 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
 import { aggregate, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, type Point, predictLaw } from '../../fit/law';
 import { effectiveBits } from '../../fit/nls';
-import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished } from '../../fit/published';
+import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished, publishedFor } from '../../fit/published';
 import { findings } from '../../fit/findings';
-import { fitRows, holdoutOf, olderLawFits, publishedErrors, rowsOfSetting } from '../../fit/report';
+import { fitRows, holdoutOf, olderLawFits, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { ChartActions, type PointTrace, Surface3D, type SurfaceTrace } from '../charts';
 import { useLab } from '../lab';
 import { fmt, fmtN, Select } from '../widgets';
@@ -46,7 +46,8 @@ export function FitPanel({ active }: { active: boolean }) {
   const [family, setFamily] = useState<'qwen3' | 'llama3'>('qwen3');
   const [holdout, setHoldout] = useState('');
   const [setting, setSetting] = useState(''); // '' = the setting with the most configurations
-  const { rows: fr, settings } = useMemo(() => {
+  const [bitsSpec, setBitsSpec] = useState('all');
+  const { rows: ofSetting, settings } = useMemo(() => {
     const all = fitRows(rows);
     try {
       return rowsOfSetting(all, setting || undefined);
@@ -54,6 +55,15 @@ export function FitPanel({ active }: { active: boolean }) {
       return rowsOfSetting(all); // the chosen setting's rows were cleared
     }
   }, [rows, setting]);
+  const bitsPresent = useMemo(() => [...new Set(ofSetting.map((r) => r.bits))].sort((a, b) => a - b), [ofSetting]);
+  const bitsOptions = [
+    { value: 'all', label: 'all' },
+    ...(bitsPresent.includes(2) && bitsPresent.length > 2 ? [{ value: bitsPresent.filter((b) => b !== 2).join(','), label: `${bitsPresent.filter((b) => b !== 2).join(', ')} (the study's main fit)` }] : []),
+    ...(bitsPresent.length > 1 ? bitsPresent.map((b) => ({ value: String(b), label: b === 3 ? '3 only (the surface figure)' : b === 2 ? '2 only (fitted apart)' : `${b} only` })) : []),
+  ];
+  const bitsChosen = bitsOptions.some((o) => o.value === bitsSpec) ? bitsSpec : 'all'; // 'all' once the data lack the pick
+  const fr = useMemo(() => rowsOfBits(ofSetting, bitsChosen), [ofSetting, bitsChosen]);
+  const frBits = useMemo(() => [...new Set(fr.map((r) => r.bits))], [fr]);
   const families = useMemo(() => [...new Set(fr.map((r) => r.family ?? ''))].filter(Boolean).sort(), [fr]);
   const models = useMemo(() => [...new Set(fr.map((r) => r.model))].sort((a, b) => fr.find((r) => r.model === a)!.n_params - fr.find((r) => r.model === b)!.n_params), [fr]);
   const { fits, errors } = useMemo(() => fitAll(fr, { holdout: holdoutOf(holdout) }), [fr, holdout]);
@@ -79,6 +89,10 @@ export function FitPanel({ active }: { active: boolean }) {
             options={FIT_LEVELS.map((l) => ({ value: l, label: l }))} onChange={setLevel} />
           <Select label="Held out" testId="fit-holdout" title="Fit without this model or family and score the law on it (the study holds out its largest model, validation, and another family, generalisation)" value={holdout}
             options={[{ value: '', label: 'none' }, ...models.map((m) => ({ value: m, label: m })), ...(families.length > 1 ? families.map((f) => ({ value: `family:${f}`, label: `family ${f} (${new Set(fr.filter((r) => r.family === f).map((r) => r.model)).size} models)` })) : [])]} onChange={setHoldout} />
+          {bitsOptions.length > 1 && (
+            <Select label="Bits" testId="fit-bits" title="Which bit-widths the law is fitted to: the study fits 3, 4 and 8 bits together and 2 bits apart (2-bit configurations collapse below ~4B parameters); its surface figure is a 3-bit-only fit"
+              value={bitsChosen} options={bitsOptions} onChange={setBitsSpec} />
+          )}
           {settings.length > 1 && (
             <Select label="Setting" testId="fit-setting" title="Configurations run with other zeros, act-order, Hessians or calibration length are another experiment: the law is fitted to one setting at a time, as in the study, or to all pooled"
               value={setting} options={[{ value: '', label: `${settings[0].setting} (${settings[0].configurations}, most)` }, ...settings.slice(1).map((x) => ({ value: x.setting, label: `${x.setting} (${x.configurations})` })), { value: 'all', label: 'all settings pooled' }]} onChange={setSetting} />
@@ -89,12 +103,12 @@ export function FitPanel({ active }: { active: boolean }) {
         <p className="muted small">{fr.length} task rows of {new Set(fr.map((r) => `${r.model}|${r.bits}|${r.group_size}|${r.calib_size}|${r.setting}|${r.seed}`)).size} GPTQ configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
       </section>
       <AblationTable fits={fits.filter((f) => f.level === level)} level={level} />
-      <LevelTable fits={fits.filter((f) => f.formula === FULL)} family={family} published={published} older={older} />
+      <LevelTable fits={fits.filter((f) => f.formula === FULL)} family={family} bits={frBits} published={published} older={older} />
       <Findings fits={fits} family={family} />
       {full && active && <PredictedVsActual fit={full} />}
       {full && active && <Residuals fit={full} />}
       {full && active && <Trends fit={full} points={points} />}
-      {full && active && <Surfaces fit={full} points={points} level={level} family={family} />}
+      {full && active && <Surfaces fit={full} points={points} level={level} family={family} bits={frBits} />}
       <CostCalculator fit={full ?? null} />
     </div>
   );
@@ -180,7 +194,7 @@ function Findings({ fits, family }: { fits: LawFit[]; family: 'qwen3' | 'llama3'
   );
 }
 
-function LevelTable({ fits, family, published, older }: { fits: LawFit[]; family: string; published: { law: string; level: string; mae: number; n: number }[]; older?: { adj_r2?: number; error?: string } }) {
+function LevelTable({ fits, family, bits, published, older }: { fits: LawFit[]; family: 'qwen3' | 'llama3'; bits: number[]; published: { law: string; level: string; mae: number; n: number }[]; older?: { adj_r2?: number; error?: string } }) {
   return (
     <section className="card wide" data-testid="fit-table">
       <h2>Per level: your fit vs the study</h2>
@@ -190,7 +204,7 @@ function LevelTable({ fits, family, published, older }: { fits: LawFit[]; family
         <tbody>
           {FIT_LEVELS.flatMap((level) => {
             const f = fits.find((x) => x.level === level);
-            const pub = PUBLISHED.find((p) => p.id === `${family}-${level}`);
+            const pub = publishedFor(family, level, bits);
             const perr = published.find((p) => p.level === level);
             return [
               <tr key={`${level}-fit`}>
@@ -331,7 +345,7 @@ function Trends({ fit, points }: { fit: LawFit; points: Point[] }) {
   );
 }
 
-function Surfaces({ fit, points, level, family }: { fit: LawFit; points: Point[]; level: FitLevel; family: string }) {
+function Surfaces({ fit, points, level, family, bits: fitBits }: { fit: LawFit; points: Point[]; level: FitLevel; family: 'qwen3' | 'llama3'; bits: number[] }) {
   const models = [...new Set(points.map((p) => p.model))];
   const ns = [...new Set(points.map((p) => p.n_params))].sort((a, b) => a - b);
   const bitsAll = [...new Set(points.map((p) => p.bits))].sort();
@@ -339,7 +353,7 @@ function Surfaces({ fit, points, level, family }: { fit: LawFit; points: Point[]
   const [bits, setBits] = usePick(bitsAll, 3);
   const [showPublished, setShowPublished] = useState(false);
   const exps = expsOf(fit);
-  const pub = PUBLISHED.find((p) => p.id === `${family}-${level}`);
+  const pub = publishedFor(family, level, fitBits);
   const surf1 = useMemo(() => {
     const x = Array.from({ length: 15 }, (_, i) => 3 + (7 * i) / 14); // log2 C_b 3..10
     const y = Array.from({ length: 11 }, (_, i) => 5 + (5 * i) / 10); // log2 G 5..10
