@@ -2,7 +2,7 @@
 //   -ln(Acc_adj) = A * N^alpha * (log2 B)^beta * (log2 C_b)^gamma * G^delta
 // fitted by OLS on ln(-ln Acc_adj) = ln A + alpha ln N + beta ln log2 B + gamma ln log2 C_b + delta ln G,
 // with the collapsed rows (Acc_adj <= 0.01) dropped, per knowledge level, with the ablations of Tables 1 and 5.
-import { type Coefficient, ols, adjustedR2, RankDeficientError } from './ols';
+import { type Coefficient, ols, olsPredict, type OlsResult, adjustedR2, RankDeficientError } from './ols';
 
 export type Level = 'KM' | 'KA' | 'KR';
 export type FitLevel = Level | 'General';
@@ -106,6 +106,8 @@ export interface LawFit {
   mae_fit: number;
   mae_holdout: number | null;
   n_holdout: number;
+  /** The regression on ln(-ln Acc_adj), for prediction intervals (predictLawInterval). */
+  ols: OlsResult;
   /** Fit rows with their prediction. */
   points: { point: Point; predicted: number }[];
   holdoutPoints: { point: Point; predicted: number }[];
@@ -173,8 +175,31 @@ export function fitLaw(all: Point[], opts: FitOptions): LawFit {
     level: opts.level, formula, factors, notes, n: kept.length, n_dropped: dropped, A, coef,
     r2_log: res.r2, adj_r2_log: res.adjR2, adj_r2_orig: adjustedR2(1 - sse / sst, kept.length, factors.length),
     mae_fit: mae(points), mae_holdout: holdoutPoints.length ? mae(holdoutPoints) : null, n_holdout: holdoutPoints.length,
-    points, holdoutPoints,
+    ols: res, points, holdoutPoints,
   };
+}
+
+/** The factors of the fit whose value at `p` lies outside the range the fit saw, with that range. */
+export function outsideFit(fit: LawFit, p: Pick<Point, 'n_params' | 'bits' | 'calib_size' | 'group_size'>): { factor: Factor; lo: number; hi: number }[] {
+  const value: Record<Factor, (q: Pick<Point, 'n_params' | 'bits' | 'calib_size' | 'group_size'>) => number> = {
+    N: (q) => q.n_params, B: (q) => q.bits, C: (q) => q.calib_size, G: (q) => q.group_size,
+  };
+  return fit.factors.flatMap((factor) => {
+    const seen = fit.points.map((x) => value[factor](x.point));
+    const lo = Math.min(...seen), hi = Math.max(...seen), v = value[factor](p);
+    return v < lo || v > hi ? [{ factor, lo, hi }] : [];
+  });
+}
+
+/**
+ * The fitted law's Acc_adj at a configuration with 95% intervals, from the regression on ln(-ln Acc_adj)
+ * mapped back (Acc_adj = exp(-exp(y)) falls as y rises, so the bounds swap): `ci` for the law's mean at that
+ * configuration, `pi` for one new measurement of it. Both widen away from the fitted N, B, C_b and G.
+ */
+export function predictLawInterval(fit: LawFit, p: Pick<Point, 'n_params' | 'bits' | 'calib_size' | 'group_size'>): { acc_adj: number; ci: [number, number]; pi: [number, number] } {
+  const r = olsPredict(fit.ols, [1, ...fit.factors.map((f) => regressor(f, p))]);
+  const back = (y: number) => Math.exp(-Math.exp(y));
+  return { acc_adj: back(r.mean), ci: [back(r.meanCi[1]), back(r.meanCi[0])], pi: [back(r.obsCi[1]), back(r.obsCi[0])] };
 }
 
 /** The ablations of the study's Tables 1 and 5, for each level that has data. Failures become notes. */

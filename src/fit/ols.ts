@@ -26,6 +26,26 @@ export interface OlsResult {
   fitted: number[];
   residuals: number[];
   sigma2: number;
+  /** (X^T X)^-1, for the variance of a prediction. */
+  xtxInv: number[][];
+  /** The t quantile of the intervals (level, dof). */
+  tq: number;
+}
+
+/** A prediction at regressors x0 (intercept included): the mean's confidence interval and the prediction
+ *  interval of one new observation, both at the fit's level (statsmodels' mean_ci and obs_ci). */
+export interface OlsPrediction {
+  mean: number;
+  meanCi: [number, number];
+  obsCi: [number, number];
+}
+
+export function olsPredict(res: OlsResult, x0: number[]): OlsPrediction {
+  const mean = x0.reduce((s, x, j) => s + x * res.coef[j].est, 0);
+  let q = 0; // x0^T (X^T X)^-1 x0
+  for (let i = 0; i < x0.length; i++) for (let j = 0; j < x0.length; j++) q += x0[i] * res.xtxInv[i][j] * x0[j];
+  const seMean = Math.sqrt(res.sigma2 * q), seObs = Math.sqrt(res.sigma2 * (1 + q));
+  return { mean, meanCi: [mean - res.tq * seMean, mean + res.tq * seMean], obsCi: [mean - res.tq * seObs, mean + res.tq * seObs] };
 }
 
 export class RankDeficientError extends Error {}
@@ -63,7 +83,8 @@ export function ols(X: number[][], y: number[], level = 0.95): OlsResult {
   const mean = y.reduce((s, v) => s + v, 0) / n;
   const sst = y.reduce((s, v) => s + (v - mean) ** 2, 0);
   const r2 = 1 - sse / sst;
-  return { coef, n, p: k - 1, dof, r2, adjR2: adjustedR2(r2, n, k - 1), fitted, residuals, sigma2 };
+  const xtxInv = Rinv.map((ri) => Rinv.map((rj) => ri.reduce((s, v, m) => s + v * rj[m], 0)));
+  return { coef, n, p: k - 1, dof, r2, adjR2: adjustedR2(r2, n, k - 1), fitted, residuals, sigma2, xtxInv, tq };
 }
 
 function upperInverse(R: number[][]): number[][] {

@@ -11,6 +11,13 @@ export function fitRows(rows: ResultRow[], method = 'gptq'): FitRow[] {
     .map((r) => ({ ...r, level: r.level as FitRow['level'], acc: r.acc!, acc_chance: r.acc_chance!, setting: settingOf(r) }));
 }
 
+/** A parameter count as people write it: 8B, 600M, 74K, 1.5e9, 2361600 (NaN if it is none). */
+export function parseSize(s: string): number {
+  const m = /^\s*(\d+(?:\.\d*)?(?:e\d+)?)\s*([kmb]?)\s*$/i.exec(s);
+  if (!m) return NaN;
+  return Number(m[1]) * ({ '': 1, k: 1e3, m: 1e6, b: 1e9 } as Record<string, number>)[m[2].toLowerCase()];
+}
+
 /**
  * The bit-widths a fit takes: 'all', or a comma list ('3', '3,4,8'). The study fits 3, 4 and 8 bits together
  * and 2 bits apart (2-bit configurations collapse below ~4B parameters); its surface figure is a 3-bit-only fit.

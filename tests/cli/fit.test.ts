@@ -58,6 +58,23 @@ describe('quantlab fit', () => {
     expect(bad.stderr).toMatch(/bits "5": give all or a comma list of 2, 3, 4, 8/);
   });
 
+  it('predicts a configuration per level with 95% intervals, and says where it extrapolates', () => {
+    const out = fit(SWEEP, '--predict', 'N=8B,B=3,G=64,C=128');
+    expect(out.at).toEqual({ n_params: 8e9, bits: 3, group_size: 64, calib_size: 128 });
+    expect(out.prediction.map((p: { level: string }) => p.level)).toEqual(['General', 'KM', 'KA', 'KR']);
+    for (const p of out.prediction) {
+      expect(p.pi[0]).toBeLessThan(p.ci[0]);
+      expect(p.ci[0]).toBeLessThan(p.acc_adj);
+      expect(p.acc_adj).toBeLessThan(p.ci[1]);
+      expect(p.ci[1]).toBeLessThan(p.pi[1]);
+      expect(p.outside).toEqual([{ factor: 'N', lo: 74048, hi: 2361856 }]);
+    }
+    const inside = fit(SWEEP, '--predict', 'N=1M,B=4,G=128,C_b=32');
+    expect(inside.prediction.every((p: { outside: unknown[] }) => p.outside.length === 0)).toBe(true);
+    const bad = spawnSync(process.execPath, ['bin/quantlab.mjs', 'fit', SWEEP, '--predict', 'N=1M,B=4'], { encoding: 'utf8' });
+    expect(bad.stderr).toMatch(/G is missing or not a positive number/);
+  });
+
   it('a held-out name that matches nothing is an error naming the models and families', () => {
     const r = spawnSync(process.execPath, ['bin/quantlab.mjs', 'fit', SWEEP, '--holdout', 'llama'], { encoding: 'utf8' });
     expect(r.status).not.toBe(0);

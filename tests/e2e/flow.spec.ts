@@ -91,6 +91,9 @@ test('the full lab flow', async ({ page }) => {
   await page.waitForTimeout(2000);
   expect(distinctColors(await surface.screenshot()), 'the 3D surface is drawn').toBeGreaterThan(50);
   await page.screenshot({ path: `${SHOTS}/5-fit.png`, fullPage: true });
+  // the cost calculator: 8B is far outside the family's N, so the prediction says it extrapolates
+  await expect(page.getByTestId('calculator')).toContainText('95% PI');
+  await expect(page.getByTestId('extrapolation')).toContainText('Extrapolated: your fit saw N 74');
   // the study's 3-bit surface fit: B drops out, the published 3-bit law beside it (README: A = 9.50)
   await page.getByTestId('fit-bits').selectOption('3');
   await expect(page.getByTestId('fit-table')).toContainText('Qwen3 3-bit surface');

@@ -2,8 +2,8 @@
 // older law's NLS against known parameters.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { aggregate, type FitRow, fitLaw, FORMULAS, type Point, predictLaw } from '../../src/fit/law';
-import { rowsOfSetting } from '../../src/fit/report';
+import { aggregate, type FitRow, fitLaw, FORMULAS, type Point, predictLaw, predictLawInterval } from '../../src/fit/law';
+import { parseSize, rowsOfSetting } from '../../src/fit/report';
 import { findings } from '../../src/fit/findings';
 import { effectiveBits, fitOlderLaw, olderLawPredict } from '../../src/fit/nls';
 import { findPublished } from '../../src/fit/published';
@@ -13,6 +13,7 @@ const rows: FitRow[] = readFileSync('tests/fixtures/fit/synthetic_rows.jsonl', '
 const sm = JSON.parse(readFileSync('tests/fixtures/fit/statsmodels_fits.json', 'utf8')) as {
   level: 'KM' | 'KA' | 'KR'; formula: string; n: number; n_dropped: number; adj_r2_log: number; adj_r2_orig: number; mae_fit: number;
   coef: Record<string, { est: number; se: number; t: number; p: number; ci: [number, number] }>;
+  predictions: { n_params: number; bits: number; calib_size: number; group_size: number; mean: number; mean_ci: [number, number]; obs_ci: [number, number] }[];
 }[];
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
@@ -35,6 +36,19 @@ describe('OLS fits equal statsmodels', () => {
       expect(rel(fit.adj_r2_log, want.adj_r2_log)).toBeLessThan(1e-6);
       expect(rel(fit.adj_r2_orig, want.adj_r2_orig)).toBeLessThan(1e-6);
       expect(rel(fit.mae_fit, want.mae_fit)).toBeLessThan(1e-6);
+      // statsmodels' get_prediction: the mean's CI and one new observation's, in and far outside the grid,
+      // compared in the regression's space y = ln(-ln Acc_adj), where predictLawInterval's bounds come from
+      // (bounds to 1e-6 of the interval's width: a bound near zero is as exact as the others)
+      for (const q of want.predictions) {
+        const r = predictLawInterval(fit, q);
+        const y = (acc: number) => Math.log(-Math.log(acc));
+        const close = (a: number, b: number, width: number) => Math.abs(a - b) < 1e-6 * (Math.abs(b) + width);
+        expect(close(y(r.acc_adj), q.mean, 0), `mean at ${q.n_params}`).toBe(true);
+        const [cw, pw] = [q.mean_ci[1] - q.mean_ci[0], q.obs_ci[1] - q.obs_ci[0]];
+        expect([y(r.ci[1]), y(r.ci[0])].every((v, i) => close(v, q.mean_ci[i], cw)), `mean CI at ${q.n_params}`).toBe(true);
+        expect([y(r.pi[1]), y(r.pi[0])].every((v, i) => close(v, q.obs_ci[i], pw)), `prediction interval at ${q.n_params}`).toBe(true);
+        expect(r.pi[0] <= r.ci[0] && r.ci[0] <= r.acc_adj && r.acc_adj <= r.ci[1] && r.ci[1] <= r.pi[1]).toBe(true);
+      }
     });
   }
 });
@@ -113,6 +127,13 @@ describe("the study's findings across levels", () => {
     // Qwen3 data judged against the Llama-3 findings: calibration sensitivity lands on KM, where Llama-3 has KR
     const cross = findings(fitsFrom('qwen3', ['KM', 'KA', 'KR'], 0.01), 'llama3');
     expect(cross.find((x) => x.factor === 'C')!.verdict).toBe('not reproduced');
+  });
+});
+
+describe('sizes as people write them', () => {
+  it('8B, 600M, 74K, 1.5e9 and plain counts; anything else is NaN', () => {
+    expect(['8B', '600m', '74K', '1.5e9', '2361600', ' 2.4 M '].map(parseSize)).toEqual([8e9, 6e8, 74e3, 1.5e9, 2361600, 2.4e6]);
+    expect(['', 'B8', '8X', '-1M', '1,000'].map(parseSize).every(Number.isNaN)).toBe(true);
   });
 });
 

@@ -11,7 +11,7 @@ Writes (all small, committed under tests/fixtures/):
   eval/<model>.json      per-item log-likelihoods, greedy flags, cloze ranks, greedy generations, perplexity
                          sums of the default model, computed the lm-evaluation-harness way
   gptq/*.safetensors     W, H and the reference GPTQ's codes/scales/zeros/g_idx for several settings
-  fit/                   synthetic study-grid results and statsmodels OLS fits of them
+  fit/                   synthetic study-grid results and statsmodels OLS fits of them, with prediction intervals
 """
 from __future__ import annotations
 
@@ -285,6 +285,8 @@ PUBLISHED = {  # Qwen3 fits of the study (science.md): A, alpha, beta, gamma, de
 }
 CHANCE = {"KM": 0.0, "KA": 0.25, "KR": 0.2}
 QWEN3_N = [440467456, 1409410048, 3633511936, 6946075648, 13212482560, 31206298624]
+# (N, B, C_b, G) where the fixtures record statsmodels' prediction intervals: in the grid, and far outside it
+PROBES = [(6946075648, 4, 32, 64), (31206298624, 3, 128, 128), (70e9, 2, 8, 1024), (1e8, 8, 1024, 32)]
 
 
 def fit_fixtures(out: Path) -> None:
@@ -327,13 +329,22 @@ def fit_fixtures(out: Path) -> None:
             r2o = 1 - ((act - pred) ** 2).sum() / ((act - act.mean()) ** 2).sum()
             names = ["lnA"] + [{"N": "alpha", "B": "beta", "C": "gamma", "G": "delta"}[k] for k in fac]
             ci = res.conf_int(0.05)
+            # predictions with 95% intervals (mean and one new observation) at configurations in and far outside
+            # the grid, in the regression's space y = ln(-ln Acc_adj)
+            probes = []
+            for N, B, C, G in PROBES:
+                x0 = {"N": math.log(N), "B": math.log(math.log2(B)), "C": math.log(math.log2(C)), "G": math.log(G)}
+                sf = res.get_prediction(np.array([[1.0] + [x0[k] for k in fac]])).summary_frame(alpha=0.05)
+                probes.append({"n_params": N, "bits": B, "calib_size": C, "group_size": G, "mean": float(sf["mean"].iloc[0]),
+                               "mean_ci": [float(sf["mean_ci_lower"].iloc[0]), float(sf["mean_ci_upper"].iloc[0])],
+                               "obs_ci": [float(sf["obs_ci_lower"].iloc[0]), float(sf["obs_ci_upper"].iloc[0])]})
             fits.append({"level": level, "formula": fname, "n": n, "n_dropped": int((~keep).sum()),
                          "coef": {nm: {"est": float(res.params[i]), "se": float(res.bse[i]), "t": float(res.tvalues[i]),
                                        "p": float(res.pvalues[i]), "ci": [float(ci[i][0]), float(ci[i][1])]}
                                   for i, nm in enumerate(names)},
                          "r2_log": float(res.rsquared), "adj_r2_log": float(res.rsquared_adj),
                          "adj_r2_orig": float(1 - (1 - r2o) * (n - 1) / (n - p - 1)),
-                         "mae_fit": float(np.abs(act - pred).mean()), "statsmodels": sm.__version__})
+                         "mae_fit": float(np.abs(act - pred).mean()), "predictions": probes, "statsmodels": sm.__version__})
     (out / "fit" / "statsmodels_fits.json").write_text(json.dumps(fits, indent=1))
     print(f"fit fixtures: {len(rows)} rows, {len(fits)} fits", flush=True)
 

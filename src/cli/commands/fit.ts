@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { FIT_LEVELS, type FitLevel, fitAll, FULL } from '../../fit/law';
+import { FIT_LEVELS, type FitLevel, fitAll, FULL, outsideFit, predictLawInterval } from '../../fit/law';
 import { findings } from '../../fit/findings';
-import { fitJson, fitRows, fitTable, holdoutOf, olderLawFits, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
+import { fitJson, fitRows, fitTable, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { parseResults } from '../../sweep/results';
 import { UsageError } from '../args';
 import type { Command } from '../command';
@@ -10,7 +10,7 @@ import { printJson } from '../command';
 export const fitCommand: Command = {
   name: 'fit',
   summary: 'fit the scaling law to sweep results (OLS with SE, t, p, CI, adjusted R^2, MAE, ablations)',
-  usage: 'quantlab fit results.jsonl|results.csv [--level General,KM,KA,KR] [--ablations] [--holdout MODEL|family:NAME] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--bits all|3|3,4,8] [--json]',
+  usage: 'quantlab fit results.jsonl|results.csv [--level General,KM,KA,KR] [--ablations] [--holdout MODEL|family:NAME] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--bits all|3|3,4,8] [--predict N=8B,B=3,G=64,C=128] [--json]',
   flags: ['ablations', 'json'],
   async run(args) {
     const file = args.positional[0];
@@ -53,8 +53,10 @@ export const fitCommand: Command = {
     });
     const published = args.optStr('published') as 'qwen3' | 'llama3' | undefined;
     const found = findings(fits, published ?? 'qwen3');
+    const at = args.optStr('predict') === undefined ? null : parsePredict(args.str('predict'));
+    const prediction = at && fits.filter((f) => f.formula === FULL).map((f) => ({ level: f.level, ...predictLawInterval(f, at), outside: outsideFit(f, at) }));
     if (args.flag('json')) {
-      printJson({ law: 'seed2025', setting, settings, fits: fits.map(fitJson), errors, published: published ? publishedErrors(rows, published) : undefined, findings: found });
+      printJson({ law: 'seed2025', setting, settings, fits: fits.map(fitJson), errors, published: published ? publishedErrors(rows, published) : undefined, findings: found, ...(at ? { at, prediction } : {}) });
     } else {
       process.stdout.write(fitTable(fits) + '\n');
       if (found.some((f) => f.verdict !== 'not fitted')) {
@@ -65,7 +67,26 @@ export const fitCommand: Command = {
         }
       }
       for (const e of errors) process.stdout.write(`could not fit ${e}\n`);
+      if (at && prediction) {
+        process.stdout.write(`predicted at N=${at.n_params} B=${at.bits} G=${at.group_size} C_b=${at.calib_size} (95% CI of the law's mean; PI of one new measurement):\n`);
+        for (const p of prediction) {
+          const range = p.outside.map((o) => `${o.factor === 'C' ? 'C_b' : o.factor} ${o.lo}-${o.hi}`).join(', ');
+          process.stdout.write(`  ${p.level.padEnd(7)} Acc_adj ${p.acc_adj.toFixed(4)}  CI [${p.ci[0].toFixed(4)}, ${p.ci[1].toFixed(4)}]  PI [${p.pi[0].toFixed(4)}, ${p.pi[1].toFixed(4)}]${range ? `  extrapolated: the fit saw ${range}` : ''}\n`);
+        }
+      }
       if (published) for (const p of publishedErrors(rows, published)) process.stdout.write(`published ${p.law}: MAE ${p.mae.toFixed(4)} on ${p.n} configurations\n`);
     }
   },
 };
+
+/** `N=8B,B=3,G=64,C=128` (C_b may be written C_b) to a configuration. */
+function parsePredict(spec: string): { n_params: number; bits: number; group_size: number; calib_size: number } {
+  const kv = new Map(spec.split(',').map((part) => part.split('=').map((x) => x.trim()) as [string, string]));
+  const num = (key: string, alt?: string) => {
+    const v = kv.get(key) ?? (alt ? kv.get(alt) : undefined);
+    const n = v === undefined ? NaN : key === 'N' ? parseSize(v) : Number(v);
+    if (!(n > 0)) throw new UsageError(`--predict ${spec}: give N=<size, e.g. 8B>,B=<bits>,G=<group size>,C=<calibration sequences>; ${key} is missing or not a positive number`);
+    return n;
+  };
+  return { n_params: num('N'), bits: num('B'), group_size: num('G'), calib_size: num('C', 'C_b') };
+}

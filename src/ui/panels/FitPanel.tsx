@@ -1,10 +1,10 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
-import { aggregate, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, type Point, predictLaw } from '../../fit/law';
+import { aggregate, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, outsideFit, type Point, predictLaw, predictLawInterval } from '../../fit/law';
 import { effectiveBits } from '../../fit/nls';
 import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished, publishedFor } from '../../fit/published';
 import { findings } from '../../fit/findings';
-import { fitRows, holdoutOf, olderLawFits, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
+import { fitRows, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { ChartActions, type PointTrace, Surface3D, type SurfaceTrace } from '../charts';
 import { useLab } from '../lab';
 import { fmt, fmtN, Select } from '../widgets';
@@ -395,21 +395,18 @@ function Surfaces({ fit, points, level, family, bits: fitBits }: { fit: LawFit; 
   );
 }
 
-function parseN(s: string): number {
-  const m = /^\s*([\d.]+)\s*([kmb]?)/i.exec(s);
-  if (!m) return NaN;
-  return Number(m[1]) * ({ k: 1e3, m: 1e6, b: 1e9 } as Record<string, number>)[m[2].toLowerCase()] || Number(m[1]);
-}
-
 /** "What would this cost?": memory at B and G, and the law's predicted Acc_adj for a model size. */
 function CostCalculator({ fit }: { fit: LawFit | null }) {
   const [nText, setNText] = useState('8B');
   const [bits, setBits] = useState(3);
   const [G, setG] = useState(64);
   const [C, setC] = useState(128);
-  const N = parseN(nText);
+  const N = parseSize(nText);
   const beff = effectiveBits(bits, G);
   const pub = PUBLISHED.find((p) => p.id === 'qwen3-General')!;
+  const config = { n_params: N, bits, calib_size: C, group_size: G };
+  const mine = fit && Number.isFinite(N) && N > 0 ? predictLawInterval(fit, config) : null;
+  const outside = mine && fit ? outsideFit(fit, config).map((o) => o.factor === 'N' ? `N ${fmtN(o.lo)}–${fmtN(o.hi)}` : `${o.factor === 'C' ? 'C_b' : o.factor} ${o.lo}–${o.hi}`) : [];
   return (
     <section className="card" data-testid="calculator">
       <h2>What would this cost?</h2>
@@ -419,16 +416,17 @@ function CostCalculator({ fit }: { fit: LawFit | null }) {
         <Select label="G" title="Group size" value={G} options={[32, 64, 128, 1024].map((g) => ({ value: g, label: String(g) }))} onChange={setG} />
         <Select label="C_b" title="Calibration sequences" value={C} options={[8, 32, 128, 1024].map((c) => ({ value: c, label: String(c) }))} onChange={setC} />
       </div>
-      {Number.isFinite(N) && N > 0 ? (
+      {Number.isFinite(N) && N > 0 ? (<>
         <table className="kv small">
           <tbody>
             <tr><th title="B + (16 + B)/G: an fp16 scale and a B-bit zero per group of G weights">bits per weight (B_eff)</th><td>{beff.toFixed(3)}</td></tr>
             <tr><th>weights at B_eff</th><td>{(N * beff / 8 / 2 ** 30).toFixed(2)} GiB (fp16: {(N * 2 / 2 ** 30).toFixed(2)} GiB)</td></tr>
-            <tr><th>Acc_adj, published Qwen3 law</th><td>{fmt(predictPublished(pub, { n_params: N, bits, calib_size: C, group_size: G }))}</td></tr>
-            <tr><th>Acc_adj, your fit</th><td>{fit ? fmt(predictLaw(fit.A, expsOf(fit), { n_params: N, bits, calib_size: C, group_size: G })) : 'run a sweep first'}</td></tr>
+            <tr><th>Acc_adj, published Qwen3 law</th><td>{fmt(predictPublished(pub, config))}</td></tr>
+            <tr><th title="With the 95% prediction interval of one new measurement at this configuration (from the fit's residual variance and its coefficients' covariance)">Acc_adj, your fit</th><td>{mine ? <>{fmt(mine.acc_adj)} <span className="muted">(95% PI {fmt(mine.pi[0])}–{fmt(mine.pi[1])})</span></> : 'run a sweep first'}</td></tr>
           </tbody>
         </table>
-      ) : <p className="muted">Type a size like 8B or 600M.</p>}
+        {outside.length > 0 && <p className="muted small" data-testid="extrapolation">Extrapolated: your fit saw {outside.join('; ')}. Its interval assumes the law holds out there.</p>}
+      </>) : <p className="muted">Type a size like 8B or 600M.</p>}
     </section>
   );
 }
