@@ -140,7 +140,9 @@ export function fitLaw(all: Point[], opts: FitOptions): LawFit {
   const factors = wanted.filter((f) => {
     const values = new Set(kept.map((p) => regressor(f, p)).filter(Number.isFinite));
     if (values.size < 2) {
-      notes.push(`${FACTOR_NAME[f]} has one value in the data: left out of the formula`);
+      notes.push(values.size
+        ? `${FACTOR_NAME[f]} has one value in the data: left out of the formula`
+        : `${FACTOR_NAME[f]} has no logarithm in the data (${f === 'C' ? 'no calibration: RTN' : 'per-channel groups'}): left out of the formula`);
       return false;
     }
     // a factor whose logarithm is undefined for some configurations (per-channel groups, G = -1; C_b <= 1)

@@ -165,6 +165,17 @@ describe('which results a fit pools', () => {
     expect(() => rowsOfSetting(rows, 'sym')).toThrow(/no results in the setting "sym".*"sym,act-order,sequential,seqlen=256" \(2 configurations\).*"all"/);
   });
 
+  it('round-to-nearest results (C_b = 0) fit without C_b, with a note saying why', () => {
+    const rtn = studyGrid().filter((p) => p.calib_size === 8).map((p, i) => {
+      const adj = predictLaw(3e3, { N: -0.35, B: -1, G: 0.07 }, p) * (1 + 0.02 * Math.sin(i));
+      return { ...p, calib_size: 0, acc: adj, acc_chance: 0, acc_adj: adj };
+    });
+    const fit = fitLaw(rtn, { level: 'General' });
+    expect(fit.factors).toEqual(['N', 'B', 'G']);
+    expect(fit.notes).toContain('C_b has no logarithm in the data (no calibration: RTN): left out of the formula');
+    expect(Math.abs(fit.coef.alpha!.est + 0.35)).toBeLessThan(0.02);
+  });
+
   it('per-channel groups (G = -1) have no ln G: left out of the fits with G, with a note, and kept by those without', () => {
     const grid = studyGrid().map((p, i) => {
       const adj = predictLaw(3e3, { N: -0.35, B: -1, C: -0.03, G: 0.07 }, p) * (1 + 0.02 * Math.sin(i));

@@ -47,14 +47,18 @@ export function FitPanel({ active }: { active: boolean }) {
   const [holdout, setHoldout] = useState('');
   const [setting, setSetting] = useState(''); // '' = the setting with the most configurations
   const [bitsSpec, setBitsSpec] = useState('all');
+  const [method, setMethod] = useState<'gptq' | 'rtn'>('gptq');
+  const hasRtn = useMemo(() => rows.some((r) => r.method === 'rtn'), [rows]);
+  const hasGptq = useMemo(() => rows.some((r) => r.method === 'gptq'), [rows]);
+  const fitMethod = hasRtn && (method === 'rtn' || !hasGptq) ? 'rtn' : 'gptq';
   const { rows: ofSetting, settings } = useMemo(() => {
-    const all = fitRows(rows);
+    const all = fitRows(rows, fitMethod);
     try {
       return rowsOfSetting(all, setting || undefined);
     } catch {
       return rowsOfSetting(all); // the chosen setting's rows were cleared
     }
-  }, [rows, setting]);
+  }, [rows, setting, fitMethod]);
   const bitsPresent = useMemo(() => [...new Set(ofSetting.map((r) => r.bits))].sort((a, b) => a - b), [ofSetting]);
   const bitsOptions = [
     { value: 'all', label: 'all' },
@@ -89,6 +93,10 @@ export function FitPanel({ active }: { active: boolean }) {
             options={FIT_LEVELS.map((l) => ({ value: l, label: l }))} onChange={setLevel} />
           <Select label="Held out" testId="fit-holdout" title="Fit without this model or family and score the law on it (the study holds out its largest model, validation, and another family, generalisation)" value={holdout}
             options={[{ value: '', label: 'none' }, ...models.map((m) => ({ value: m, label: m })), ...(families.length > 1 ? families.map((f) => ({ value: `family:${f}`, label: `family ${f} (${new Set(fr.filter((r) => r.family === f).map((r) => r.model)).size} models)` })) : [])]} onChange={setHoldout} />
+          {hasRtn && hasGptq && (
+            <Select label="Method" testId="fit-method" title="Fit the law to the GPTQ configurations (the study) or to the round-to-nearest ones, to compare" value={fitMethod}
+              options={[{ value: 'gptq', label: 'GPTQ' }, { value: 'rtn', label: 'RTN' }]} onChange={setMethod} />
+          )}
           {bitsOptions.length > 1 && (
             <Select label="Bits" testId="fit-bits" title="Which bit-widths the law is fitted to: the study fits 3, 4 and 8 bits together and 2 bits apart (2-bit configurations collapse below ~4B parameters); its surface figure is a 3-bit-only fit"
               value={bitsChosen} options={bitsOptions} onChange={setBitsSpec} />
@@ -100,7 +108,7 @@ export function FitPanel({ active }: { active: boolean }) {
           <Select label="Published law" title="Compare with the study's coefficients for this family" value={family}
             options={[{ value: 'qwen3', label: 'Qwen3 (245 configurations)' }, { value: 'llama3', label: 'Llama-3 (42 configurations)' }]} onChange={setFamily} />
         </div>
-        <p className="muted small">{fr.length} task rows of {new Set(fr.map((r) => `${r.model}|${r.bits}|${r.group_size}|${r.calib_size}|${r.setting}|${r.seed}`)).size} GPTQ configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
+        <p className="muted small">{fr.length} task rows of {new Set(fr.map((r) => `${r.model}|${r.bits}|${r.group_size}|${r.calib_size}|${r.setting}|${r.seed}`)).size} {fitMethod === 'gptq' ? 'GPTQ' : 'RTN'} configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
       </section>
       <AblationTable fits={fits.filter((f) => f.level === level)} level={level} />
       <LevelTable fits={fits.filter((f) => f.formula === FULL)} family={family} bits={frBits} published={published} older={older} />
