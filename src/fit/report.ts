@@ -1,6 +1,7 @@
 // Fit results in the shapes the CLI and the UI show: the JSON of `quantlab fit --json`, and a text table.
 import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit, type Point } from './law';
 import { fitOlderLaw } from './nls';
+import type { Finding } from './findings';
 import { predictPublished, publishedFor } from './published';
 import { type ResultRow, settingOf } from '../sweep/results';
 
@@ -64,6 +65,17 @@ export function rowsOfSetting(rows: FitRow[], setting?: string): { rows: FitRow[
     throw new Error(`no results in the setting "${chosen}"; the results hold: ${settings.map((s) => `"${s.setting}" (${s.configurations} configurations)`).join(', ')}, or "all"`);
   }
   return { rows: rows.filter((r) => (r.setting ?? '') === chosen), setting: chosen, settings };
+}
+
+/**
+ * What `quantlab fit --json` prints and the Fit tab saves: the fits (fitJson each) with the choices that made
+ * them, the published law's errors on the same configurations, and the study's findings.
+ */
+export function fitReport(r: {
+  setting: string; settings: { setting: string; configurations: number }[]; bits: string; method: string; holdout?: string;
+  fits: LawFit[]; errors: string[]; published?: ReturnType<typeof publishedErrors>; findings: Finding[];
+}) {
+  return { law: 'seed2025', method: r.method, setting: r.setting, settings: r.settings, bits: r.bits, holdout: r.holdout ?? null, fits: r.fits.map(fitJson), errors: r.errors, published: r.published, findings: r.findings };
 }
 
 export function fitJson(f: LawFit) {

@@ -3,6 +3,7 @@
 // surface drawn), export the results, reload and find them still there, run the kernel benchmark.
 // Screenshots of every panel go to test-results/screens/. No console errors are allowed.
 import { expect, test } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { distinctColors } from './png';
 
@@ -80,6 +81,19 @@ test('the full lab flow', async ({ page }) => {
   // family's by default and equals the CLI's on the imported file (README: A = 10.55)
   await expect(page.getByTestId('fit-setting')).toContainText('sym,act-order,sequential,seqlen=256 (384, most)');
   await expect(page.getByTestId('fit-table').locator('tr', { hasText: 'your fit' }).first()).toContainText('10.550');
+  // the fits the tab saves are the CLI's on the same file, every level and ablation (row order differs: 1e-9)
+  const [fitFile] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-fit').click()]);
+  const ui = JSON.parse(readFileSync((await fitFile.path())!, 'utf8'));
+  const cli = JSON.parse(execFileSync(process.execPath, ['bin/quantlab.mjs', 'fit', 'examples/family-sweep-h100.jsonl', '--ablations', '--json', '--published', 'qwen3'], { encoding: 'utf8' }));
+  expect(ui.fits.map((f: { level: string; formula: string }) => `${f.level} ${f.formula}`)).toEqual(cli.fits.map((f: { level: string; formula: string }) => `${f.level} ${f.formula}`));
+  const near = (a: unknown, b: unknown, where: string): void => {
+    if (typeof a === 'number' && typeof b === 'number') expect(Math.abs(a - b), where).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
+    else if (a && b && typeof a === 'object') for (const k of Object.keys(b)) near((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${where}.${k}`);
+    else expect(a, where).toEqual(b);
+  };
+  near(ui.fits, cli.fits, 'fits');
+  near(ui.findings, cli.findings, 'findings');
+  expect(ui.setting).toBe(cli.setting);
   await expect(page.getByTestId('ablation-table')).toContainText('f(N,B,C_b,G)');
   await expect(page.getByTestId('scatter').locator('svg.recharts-surface[role="application"]')).toBeVisible();
   // the study's findings on the family sweep (README: only "application is scale-responsive" reproduced)

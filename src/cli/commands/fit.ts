@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { FIT_LEVELS, type FitLevel, fitAll, FULL, outsideFit, predictLawInterval } from '../../fit/law';
 import { findings } from '../../fit/findings';
-import { fitJson, fitRows, fitTable, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
+import { fitReport, fitRows, fitTable, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { parseResults } from '../../sweep/results';
 import { UsageError } from '../args';
 import type { Command } from '../command';
@@ -56,7 +56,8 @@ export const fitCommand: Command = {
     const at = args.optStr('predict') === undefined ? null : parsePredict(args.str('predict'));
     const prediction = at && fits.filter((f) => f.formula === FULL).map((f) => ({ level: f.level, ...predictLawInterval(f, at), outside: outsideFit(f, at) }));
     if (args.flag('json')) {
-      printJson({ law: 'seed2025', setting, settings, fits: fits.map(fitJson), errors, published: published ? publishedErrors(rows, published) : undefined, findings: found, ...(at ? { at, prediction } : {}) });
+      const report = fitReport({ setting, settings, bits: args.str('bits', 'all'), method: args.str('method', 'gptq'), holdout: args.optStr('holdout'), fits, errors, published: published ? publishedErrors(rows, published) : undefined, findings: found });
+      printJson({ ...report, ...(at ? { at, prediction } : {}) });
     } else {
       process.stdout.write(fitTable(fits) + '\n');
       if (found.some((f) => f.verdict !== 'not fitted')) {

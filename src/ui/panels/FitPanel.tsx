@@ -4,7 +4,8 @@ import { aggregate, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawF
 import { effectiveBits } from '../../fit/nls';
 import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished, publishedFor } from '../../fit/published';
 import { findings } from '../../fit/findings';
-import { fitRows, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
+import { saveFile } from '../browser';
+import { fitReport, fitRows, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { ChartActions, type PointTrace, Surface3D, type SurfaceTrace } from '../charts';
 import { useLab } from '../lab';
 import { fmt, fmtN, Select } from '../widgets';
@@ -51,7 +52,7 @@ export function FitPanel({ active }: { active: boolean }) {
   const hasRtn = useMemo(() => rows.some((r) => r.method === 'rtn'), [rows]);
   const hasGptq = useMemo(() => rows.some((r) => r.method === 'gptq'), [rows]);
   const fitMethod = hasRtn && (method === 'rtn' || !hasGptq) ? 'rtn' : 'gptq';
-  const { rows: ofSetting, settings } = useMemo(() => {
+  const { rows: ofSetting, settings, setting: settingChosen } = useMemo(() => {
     const all = fitRows(rows, fitMethod);
     try {
       return rowsOfSetting(all, setting || undefined);
@@ -108,6 +109,8 @@ export function FitPanel({ active }: { active: boolean }) {
           <Select label="Published law" title="Compare with the study's coefficients for this family" value={family}
             options={[{ value: 'qwen3', label: 'Qwen3 (245 configurations)' }, { value: 'llama3', label: 'Llama-3 (42 configurations)' }]} onChange={setFamily} />
         </div>
+        <button className="ghost small" data-testid="save-fit" title="The fits, the choices above, the published law's errors and the findings, as quantlab fit --json --ablations prints them"
+          onClick={() => saveFile(`fit-${fitMethod}-${bitsChosen}.json`, JSON.stringify(fitReport({ setting: settingChosen, settings, bits: bitsChosen, method: fitMethod, holdout: holdout || undefined, fits, errors, published, findings: findings(fits, family) }), null, 1), 'application/json')}>Save fit (JSON)</button>
         <p className="muted small">{fr.length} task rows of {new Set(fr.map((r) => `${r.model}|${r.bits}|${r.group_size}|${r.calib_size}|${r.setting}|${r.seed}`)).size} {fitMethod === 'gptq' ? 'GPTQ' : 'RTN'} configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
       </section>
       <AblationTable fits={fits.filter((f) => f.level === level)} level={level} />
