@@ -21,6 +21,12 @@ export interface TokenPerplexity {
 /** Rows per pass: windows are batched up to this many tokens. */
 const MAX_ROWS = 4096;
 
+/** Whole windows of S tokens in a text of `tokens`, at most maxWindows. */
+export function perplexityWindows(tokens: number, S: number, maxWindows?: number): number {
+  const windows = Math.floor(tokens / S);
+  return maxWindows === undefined ? windows : Math.min(windows, maxWindows);
+}
+
 export async function tokenPerplexity(
   model: Transformer,
   ids: ArrayLike<number>,
@@ -28,8 +34,7 @@ export async function tokenPerplexity(
   opts: { maxWindows?: number; onProgress?: OnProgress; signal?: AbortSignal } = {},
 ): Promise<TokenPerplexity> {
   const S = Math.min(seqLen, model.config.maxPosition);
-  let windows = Math.floor(ids.length / S);
-  if (opts.maxWindows !== undefined) windows = Math.min(windows, opts.maxWindows);
+  const windows = perplexityWindows(ids.length, S, opts.maxWindows);
   if (windows < 1) throw new RangeError(`The text has ${ids.length} tokens, fewer than one window of ${S}.`);
   const per = Math.max(1, Math.floor(MAX_ROWS / S));
   const tick = progressTracker(`token PPL @ ${S}`, windows, opts.onProgress, 'windows');

@@ -8,7 +8,7 @@ import type { OnProgress } from '../progress';
 import { seededRandom, shuffled } from '../random';
 import { generateUntil, loglikelihoods, requestTokens } from './loglik';
 import { adjustForChance, exactMatch, gsm8kExtract, multipleChoice, stderrOfMean } from './metrics';
-import { tokenPerplexity } from './perplexity';
+import { perplexityWindows, tokenPerplexity } from './perplexity';
 import { chanceOf, type Item, type Level, LEVELS, resolveTasks, type Suite, type Task, toItems } from './tasks';
 
 /** Reads files of public/data (fetch in the browser, the file system in Node). */
@@ -96,6 +96,50 @@ export function fewshotContext(item: Item, pool: Item[], k: number, seed: number
   return [...chosen.map((e) => e.context + e.target), item.context].join('\n\n');
 }
 
+/** The text a perplexity evaluation reads, tokenized, its window and the windows it may take. */
+async function pplText(tok: TextTokenizer, data: DataReader, opts: EvalOptions, maxPosition: number) {
+  const file = opts.suite === 'dict' ? 'heldout_dict.txt' : 'wikitext2_test.txt';
+  // The lab's own texts are documents separated by blank lines (streamed as the models were trained);
+  // WikiText-2 is one text joined by blank lines, tokenized whole (the GPTQ papers' convention).
+  const text = await data.read(file);
+  const ids = opts.suite === 'dict' ? tok.encodeDocuments(text) : tok.encodeDocument(text);
+  const maxWindows = opts.pplWindows === null ? undefined : (opts.pplWindows ?? 8);
+  return { file, task: `ppl_${file.replace('.txt', '')}`, ids, S: Math.min(maxPosition, 2048), maxWindows };
+}
+
+/** The items a task is scored on (seeded order, the cloze's one-token filter, the limit) and its few-shot pool. */
+async function taskItems(task: Task, tok: TextTokenizer, data: DataReader, opts: EvalOptions, maxPosition: number) {
+  const seed = opts.seed ?? 1234;
+  let items = toItems(task, parseJsonl(await data.read(`tasks/${task.name}.jsonl`)));
+  const k = opts.fewshot ?? task.fewshot;
+  let pool = items;
+  if (k > 0 && task.suite === 'real') pool = toItems(task, parseJsonl(await data.read(`tasks/${task.name}.fewshot.jsonl`)));
+  items = shuffled(items, hashName(task.name) ^ seed);
+  let skipped = 0;
+  if (task.kind === 'cloze') {
+    // LAMA-style: only objects that are a single token of this vocabulary can be ranked
+    const one = items.filter((it) => requestTokens(tok, { context: it.context, continuation: ` ${it.choices[0]}` }, maxPosition).cont.length === 1);
+    skipped = items.length - one.length;
+    items = one;
+  }
+  const limit = opts.limit === null ? items.length : (opts.limit ?? task.limit);
+  return { items: items.slice(0, limit), pool, skipped, k };
+}
+
+/**
+ * How many items (perplexity: windows) `evaluate` with these options scores per task, without a model: what a
+ * stored result must have been measured on to count as done (a sweep asked for more items runs it again).
+ */
+export async function plannedItems(tok: TextTokenizer, data: DataReader, opts: EvalOptions, maxPosition: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (opts.tasks.includes('ppl')) {
+    const p = await pplText(tok, data, opts, maxPosition);
+    out.set(p.task, perplexityWindows(p.ids.length, p.S, p.maxWindows));
+  }
+  for (const task of resolveTasks(opts.tasks, opts.suite)) out.set(task.name, (await taskItems(task, tok, data, opts, maxPosition)).items.length);
+  return out;
+}
+
 export async function evaluate(model: Transformer, tok: TextTokenizer, data: DataReader, opts: EvalOptions): Promise<EvalReport> {
   const t0 = performance.now();
   const seed = opts.seed ?? 1234;
@@ -108,16 +152,11 @@ export async function evaluate(model: Transformer, tok: TextTokenizer, data: Dat
 
   if (opts.tasks.includes('ppl')) {
     throwIfAborted(opts.signal, 'evaluation');
-    const file = opts.suite === 'dict' ? 'heldout_dict.txt' : 'wikitext2_test.txt';
-    report(`perplexity on ${file}`);
     const t1 = performance.now();
-    // The lab's own texts are documents separated by blank lines (streamed as the models were trained);
-    // WikiText-2 is one text joined by blank lines, tokenized whole (the GPTQ papers' convention).
-    const text = await data.read(file);
-    const ids = opts.suite === 'dict' ? tok.encodeDocuments(text) : tok.encodeDocument(text);
-    const S = Math.min(model.config.maxPosition, 2048);
-    const r = await tokenPerplexity(model, ids, S, { maxWindows: opts.pplWindows === null ? undefined : (opts.pplWindows ?? 8), signal: opts.signal });
-    perplexity.push({ task: `ppl_${file.replace('.txt', '')}`, metric: `token_ppl@${S}`, text: file, ppl: r.ppl, tokens: r.tokens, windows: r.windows, seqLen: S, seconds: (performance.now() - t1) / 1000 });
+    const p = await pplText(tok, data, opts, model.config.maxPosition);
+    report(`perplexity on ${p.file}`);
+    const r = await tokenPerplexity(model, p.ids, p.S, { maxWindows: p.maxWindows, signal: opts.signal });
+    perplexity.push({ task: p.task, metric: `token_ppl@${p.S}`, text: p.file, ppl: r.ppl, tokens: r.tokens, windows: r.windows, seqLen: p.S, seconds: (performance.now() - t1) / 1000 });
     step++;
   }
 
@@ -125,20 +164,7 @@ export async function evaluate(model: Transformer, tok: TextTokenizer, data: Dat
     throwIfAborted(opts.signal, 'evaluation');
     report(`${task.name} (${task.level})`);
     const t1 = performance.now();
-    let items = toItems(task, parseJsonl(await data.read(`tasks/${task.name}.jsonl`)));
-    const k = opts.fewshot ?? task.fewshot;
-    let pool = items;
-    if (k > 0 && task.suite === 'real') pool = toItems(task, parseJsonl(await data.read(`tasks/${task.name}.fewshot.jsonl`)));
-    items = shuffled(items, hashName(task.name) ^ seed);
-    let skipped = 0;
-    if (task.kind === 'cloze') {
-      // LAMA-style: only objects that are a single token of this vocabulary can be ranked
-      const one = items.filter((it) => requestTokens(tok, { context: it.context, continuation: ` ${it.choices[0]}` }, model.config.maxPosition).cont.length === 1);
-      skipped = items.length - one.length;
-      items = one;
-    }
-    const limit = opts.limit === null ? items.length : (opts.limit ?? task.limit);
-    items = items.slice(0, limit);
+    const { items, pool, skipped, k } = await taskItems(task, tok, data, opts, model.config.maxPosition);
     const contexts = items.map((it, i) => fewshotContext(it, pool, k, seed + i));
     const scores: number[] = [];
     const extra: Record<string, number[]> = {};

@@ -4,8 +4,8 @@
 // drawn once per (model, C_b, seed); in shared mode the Hessians too, and reused across bits and G.
 import { CancelledError, throwIfAborted } from '../gpu/errors';
 import type { Gpu } from '../gpu/gpu';
-import { type DataReader, evaluate, type EvalReport } from '../eval/run';
-import { resolveTasks, type Suite } from '../eval/tasks';
+import { type DataReader, evaluate, type EvalOptions, type EvalReport, plannedItems } from '../eval/run';
+import type { Suite } from '../eval/tasks';
 import type { Checkpoint } from '../model/checkpoint';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { Transformer } from '../model/transformer';
@@ -75,13 +75,6 @@ export function suiteOf(modelId: string): Suite {
   return /-dict-/.test(modelId) ? 'dict' : 'real';
 }
 
-/** The task names a configuration's rows cover (a configuration is done when all are in the store). */
-export function taskNames(tasks: string[], suite: Suite): string[] {
-  const names = resolveTasks(tasks, suite).map((t) => t.name);
-  if (tasks.includes('ppl')) names.unshift(suite === 'dict' ? 'ppl_heldout_dict' : 'ppl_wikitext2_test');
-  return names;
-}
-
 export function describeConfig(c: { model: { id: string }; method: string; point: QuantPoint | null }): string {
   const name = c.model.id.replace(/^.*models\//, '');
   return c.method === 'fp' ? `${name} float baseline` : `${name} ${c.method.toUpperCase()} ${c.point!.bits}-bit G=${c.point!.groupSize} C_b=${c.point!.calib}`;
@@ -99,6 +92,11 @@ export function planSweep(opts: SweepOptions): PlannedConfig[] {
     }
   }
   return out;
+}
+
+/** What every configuration of a sweep is evaluated with. */
+function evalOptions(opts: SweepOptions, suite: Suite): EvalOptions {
+  return { tasks: opts.tasks, suite, limit: opts.limit, fewshot: opts.fewshot, seed: 1234, pplWindows: opts.pplWindows };
 }
 
 export class SweepRunner {
@@ -127,8 +125,9 @@ export class SweepRunner {
   async run(opts: SweepOptions, hooks: SweepHooks = {}): Promise<{ ran: number; skipped: number; seconds: number }> {
     const t0 = performance.now();
     const plan = planSweep(opts);
-    const done = new Map<string, Set<string>>();
-    for (const r of await this.store.all()) (done.get(configId(r)) ?? done.set(configId(r), new Set()).get(configId(r))!).add(r.task);
+    // per configuration, the items each stored task was measured on
+    const done = new Map<string, Map<string, number>>();
+    for (const r of await this.store.all()) (done.get(configId(r)) ?? done.set(configId(r), new Map()).get(configId(r))!).set(r.task, r.items);
     let ran = 0, skipped = 0, index = 0;
     const configSeconds: number[] = [];
     const total = plan.length;
@@ -143,6 +142,7 @@ export class SweepRunner {
       let corpus: Int32Array | null = null;
       let calib: CalibrationSet | null = null;
       let hessians: SharedHessians | null = null;
+      let planned: Map<string, number> | null = null;
       try {
         for (const c of configs) {
           index++;
@@ -159,9 +159,11 @@ export class SweepRunner {
           const suite = opts.suite ?? suiteOf(model.id);
           const seqLen = Math.min(opts.seqLen ?? 2048, fp.config.maxPosition);
           const key = this.key(opts, c, ckpt.nonEmbeddingParams, ckpt.config.arch, seqLen);
-          const names = taskNames(opts.tasks, suite);
+          // done: every task stored, measured on at least the items this run would score (asked for more
+          // items than a quick run had, it runs the configuration again and its rows replace the old)
+          planned ??= await plannedItems(tokenizer, this.data, evalOptions(opts, suite), fp.config.maxPosition);
           const have = done.get(configId(key));
-          if (have && names.every((n) => have.has(n))) {
+          if (have && [...planned].every(([task, n]) => (have.get(task) ?? -1) >= n)) {
             skipped++;
             continue;
           }
@@ -193,10 +195,7 @@ export class SweepRunner {
           let report: EvalReport;
           try {
             const t2 = performance.now();
-            report = await evaluate(qmodel, tokenizer, this.data, {
-              tasks: opts.tasks, suite, limit: opts.limit, fewshot: opts.fewshot, seed: 1234, pplWindows: opts.pplWindows,
-              signal: hooks.signal, onProgress: (x) => status(label, x),
-            });
+            report = await evaluate(qmodel, tokenizer, this.data, { ...evalOptions(opts, suite), signal: hooks.signal, onProgress: (x) => status(label, x) });
             void t2;
           } finally {
             if (qmodel !== fp) qmodel.destroy();

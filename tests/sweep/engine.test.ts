@@ -61,4 +61,25 @@ describe('sweep runs', () => {
     expect(q3.perplexity!).toBeGreaterThan(fp.perplexity!);
     expect(rows.every((r) => r.adapter.length > 0 && r.n_params === 74112)).toBe(true);
   });
+
+  it('a configuration stored with fewer items than asked runs again and its rows replace the old; more or as many: skipped', async () => {
+    const gpu = await testGpu();
+    const store = memoryStore();
+    const runner = new SweepRunner(gpu, store, nodeDataReader());
+    const small: SweepOptions = { ...opts, points: opts.points.slice(0, 1), methods: ['gptq'], limit: 2, pplWindows: 1 };
+    expect((await runner.run(small)).ran).toBe(2); // float baseline + one GPTQ configuration
+    const larger = { ...small, limit: 5, pplWindows: 2 };
+    const again = await runner.run(larger);
+    expect([again.ran, again.skipped]).toEqual([2, 0]);
+    const rows = await store.all();
+    expect(rows).toHaveLength(2 * 2);
+    expect(rows.filter((r) => r.task === 'dict_kindof_cloze').map((r) => r.items)).toEqual([5, 5]);
+    expect(rows.filter((r) => r.task === 'ppl_heldout_dict').map((r) => r.items)).toEqual([2, 2]);
+    expect((await runner.run(larger)).skipped).toBe(2);
+    expect((await runner.run(small)).skipped).toBe(2);
+    // asked for more than a task holds (null: all items; its count is what a run would score): done once run
+    const all = { ...small, limit: null };
+    expect((await runner.run(all)).ran).toBe(2);
+    expect((await runner.run(all)).skipped).toBe(2);
+  });
 });

@@ -149,7 +149,7 @@ export function SweepPanel() {
         <p data-testid="sweep-plan">
           <strong>{plan.length}</strong> configurations (float baselines included)
           {estimate !== null ? `, about ${formatSeconds(estimate)} on this GPU` : ', time measured after the first configuration'}.
-          Configurations already in the results are skipped.
+          Configurations already in the results, measured on as many items per task, are skipped; those measured on fewer run again and replace them.
         </p>
         <div className="controls">
           {!running && <button onClick={run} disabled={!gpu || !plan.length} data-testid="run-sweep">Run sweep</button>}
