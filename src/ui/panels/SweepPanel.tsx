@@ -5,7 +5,7 @@ import { TextTokenizer } from '../../model/tokenizer';
 import { formatSeconds } from '../../progress';
 import { planSweep, SweepRunner, type SweepModel, type SweepOptions, type SweepStatus } from '../../sweep/engine';
 import { gridPoints, PRESETS } from '../../sweep/grid';
-import { configId, parseResults, type ResultRow, toCsv } from '../../sweep/results';
+import { configId, parseResults, type ResultRow, settingOf, toCsv } from '../../sweep/results';
 import { browserData, saveFile } from '../browser';
 import { bundledUrl } from '../files';
 import { useLab } from '../lab';
@@ -178,7 +178,7 @@ export function SweepPanel() {
               <thead><tr><th>model</th><th>method</th><th className="num">B</th><th className="num">G</th><th className="num">C_b</th><th>task</th><th className="num">acc</th><th className="num">Acc_adj</th><th className="num">PPL</th></tr></thead>
               <tbody>
                 {recent.map((r, i) => (
-                  <tr key={i}>
+                  <tr key={i} title={`${r.method === 'fp' ? 'float baseline' : settingOf(r)}, seed ${r.seed}; ${r.items} ${r.level ? 'items' : 'windows'}; ${r.adapter}`}>
                     <td>{r.model}</td><td>{r.method}</td><td className="num">{r.bits}</td><td className="num">{r.group_size || '–'}</td><td className="num">{r.calib_size || '–'}</td>
                     <td className={`level-${r.level}`}>{r.task}</td><td className="num">{fmt(r.acc)}</td><td className="num">{fmt(r.acc_adj)}</td><td className="num">{fmt(r.perplexity, 2)}</td>
                   </tr>
