@@ -51,6 +51,12 @@ test('the full lab flow', async ({ page }) => {
   await page.getByRole('button', { name: 'Generate' }).click();
   await expect(page.getByTestId('generation')).toHaveAttribute('data-busy', 'false');
   await expect(page.getByTestId('generation-stats')).toContainText(/tokens? in/);
+  // both side by side: the float text, the quantized one, and how many greedy tokens they share
+  await page.getByLabel('Model to generate with').selectOption('both');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await expect(page.getByTestId('divergence')).toContainText(/The two models agree on (all \d+ tokens|the first \d+ of \d+ tokens)/, { timeout: 120_000 });
+  await expect(page.getByTestId('generation-float')).toContainText('float: dog (noun):');
+  await page.screenshot({ path: `${SHOTS}/1-model-compare.png`, fullPage: true });
 
   // Evaluate the quantized model on a few items
   await page.getByRole('tab', { name: 'Evaluate' }).click();

@@ -4,6 +4,7 @@ import { Checkpoint } from '../../model/checkpoint';
 import { fetchModelFiles } from '../../model/hub';
 import type { ModelFiles } from '../../model/source';
 import { TextTokenizer } from '../../model/tokenizer';
+import type { Transformer } from '../../model/transformer';
 import { loadModel } from '../../quant/load';
 import { bundledUrl, cacheStorage, filesFromDrop, filesFromInput } from '../files';
 import { useLab } from '../lab';
@@ -119,52 +120,87 @@ function ModelInfo() {
   );
 }
 
+/** Where two greedy token streams part: the index of the first token that differs (their common length if none). */
+export function divergence(a: number[], b: number[]): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+type GenerateWith = 'quantized' | 'float' | 'both';
+
 function Generate() {
   const { loaded, quantized, report } = useLab();
   const [prompt, setPrompt] = useState('dog (noun):');
   const [text, setText] = useState('');
   const [stats, setStats] = useState<GenerationStats | null>(null);
-  const [useFloat, setUseFloat] = useState(false);
+  const [pick, setPick] = useState<GenerateWith>('quantized');
+  // side by side: the float model's text, and where the quantized one leaves it
+  const [compare, setCompare] = useState<{ float: string; common: string; tokens: number; agree: number } | null>(null);
   const task = useTask(report);
   if (!loaded) return null;
-  const model = (!useFloat && quantized?.result.model) || loaded.model;
-  const which = model === loaded.model ? 'float model' : `quantized model (${quantized!.label})`;
+  const withWhat: GenerateWith = quantized ? pick : 'float';
+  const qmodel = quantized?.result.model;
+  const which = withWhat === 'float' ? 'float model' : withWhat === 'both' ? `float and quantized models (${quantized!.label})` : `quantized model (${quantized!.label})`;
   function run() {
     const { tokenizer } = loaded!;
     setText('');
     setStats(null);
-    const clock = generationClock();
-    const out: number[] = [];
-    const onToken = (t: number) => {
-      clock.onToken();
-      out.push(t);
-      setText(tokenizer.decode(out, true));
-    };
-    // the tokens so far stay on screen after Stop; the timing line counts them
-    return task.run(async (signal) => {
+    setCompare(null);
+    const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
+    const stream = async (model: Transformer, signal: AbortSignal, show: (t: string) => void) => {
+      const clock = generationClock();
+      const out: number[] = [];
       try {
-        await model.generate([...tokenizer.prefix, ...tokenizer.encode(prompt)], 48, { eos: tokenizer.eosIds, onToken, signal });
+        await model.generate(ids, 48, { eos: tokenizer.eosIds, signal, onToken: (t) => (clock.onToken(), out.push(t), show(tokenizer.decode(out, true))) });
       } finally {
         setStats(clock.stats());
       }
+      return out;
+    };
+    // the tokens so far stay on screen after Stop; the timing line counts them
+    return task.run(async (signal) => {
+      if (withWhat !== 'both') {
+        await stream(withWhat === 'float' ? loaded!.model : qmodel!, signal, setText);
+        return;
+      }
+      let floatText = '';
+      const fp = await stream(loaded!.model, signal, (t) => setCompare({ float: (floatText = t), common: '', tokens: 0, agree: 0 }));
+      const q = await stream(qmodel!, signal, setText);
+      const agree = divergence(fp, q);
+      setCompare({ float: floatText, common: tokenizer.decode(q.slice(0, agree), true), tokens: Math.max(fp.length, q.length), agree });
     });
   }
+  const common = compare && compare.agree > 0 && text.startsWith(compare.common) ? compare.common : '';
   return (
     <section className="card wide">
       <h2>Generate <span className="muted small">greedy, with the {which}</span></h2>
       <div className="field row">
         <input value={prompt} onChange={(e) => setPrompt(e.target.value)} aria-label="Prompt" title="Greedy decoding from this prompt" />
         {quantized && (
-          <select value={useFloat ? 'float' : 'quantized'} onChange={(e) => setUseFloat(e.target.value === 'float')} aria-label="Model to generate with"
+          <select value={withWhat} onChange={(e) => setPick(e.target.value as GenerateWith)} aria-label="Model to generate with"
             title="Compare the quantized model's text with the float model's on the same prompt">
             <option value="quantized">quantized ({quantized.label})</option>
             <option value="float">float</option>
+            <option value="both">both, side by side</option>
           </select>
         )}
         <button onClick={run} disabled={task.busy}>{task.busy ? 'generating…' : 'Generate'}</button>
         {task.busy && <button className="ghost" onClick={task.cancel}>Stop</button>}
       </div>
-      <p className="generation" data-testid="generation" data-busy={task.busy}><span className="prompt">{prompt}</span><span data-testid="completion">{text}</span></p>
+      {withWhat === 'both' && compare && (
+        <p className="generation" data-testid="generation-float"><span className="muted small">float: </span><span className="prompt">{prompt}</span>{compare.float}</p>
+      )}
+      <p className="generation" data-testid="generation" data-busy={task.busy}>
+        {withWhat === 'both' && compare && <span className="muted small">quantized: </span>}
+        <span className="prompt">{prompt}</span>
+        <span data-testid="completion">{withWhat === 'both' && compare?.tokens ? <>{common}<mark className="diverged" title="from here the quantized model's greedy tokens differ from the float model's">{text.slice(common.length)}</mark></> : text}</span>
+      </p>
+      {withWhat === 'both' && compare && compare.tokens > 0 && (
+        <p className="muted small" data-testid="divergence">
+          {compare.agree === compare.tokens ? `The two models agree on all ${compare.tokens} tokens.` : `The two models agree on the first ${compare.agree} of ${compare.tokens} tokens; highlighted: where the quantized model's text leaves the float model's.`}
+        </p>
+      )}
       {stats && <p className="muted small" data-testid="generation-stats" title="Time to the first token includes the prompt's pass and, the first time, compiling the kernels">{formatGenerationStats(stats)}</p>}
     </section>
   );
