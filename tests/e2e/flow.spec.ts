@@ -61,8 +61,13 @@ test('the full lab flow', async ({ page }) => {
   // Evaluate the quantized model on a few items
   await page.getByRole('tab', { name: 'Evaluate' }).click();
   await page.getByTestId('eval-limit').fill('4');
+  await page.getByTestId('eval-with-float').check();
   await page.getByTestId('evaluate').click();
   await expect(page.getByTestId('eval-results')).toContainText('General', { timeout: 300_000 });
+  // beside the float model on the same items: a float column and quantized - float per task and level
+  await expect(page.getByTestId('eval-results')).toContainText('beside the float model');
+  await expect(page.getByTestId('eval-results').locator('th', { hasText: 'Δ' })).toHaveCount(1);
+  await expect(page.getByTestId('eval-levels').locator('tr', { hasText: 'General' })).toContainText(/float -?\d\.\d{3}/);
   await page.screenshot({ path: `${SHOTS}/3-evaluate.png`, fullPage: true });
 
   // Sweep: the quick demo (9 configurations with the float baseline), few items per task

@@ -12,28 +12,39 @@ export function EvaluatePanel() {
   const [suite, setSuite] = useState<Suite>('dict');
   const [chosen, setChosen] = useState<string[]>(['ppl', ...TASKS.filter((t) => t.suite === 'dict').map((t) => t.name)]);
   const [limit, setLimit] = useState(50);
-  const [result, setResult] = useState<{ report: EvalReport; label: string; key: ConfigKey; quantSeconds: number } | null>(null);
+  const [withFloat, setWithFloat] = useState(false);
+  type Scored = { report: EvalReport; key: ConfigKey };
+  const [result, setResult] = useState<Scored & { label: string; quantSeconds: number; baseline?: Scored } | null>(null);
   const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
 
   async function run() {
     if (!gpu || !loaded) return;
     await runTask(async (signal) => {
-      const model = quantized?.result.model ?? loaded.model;
-      const r = await evaluate(model, loaded.tokenizer, browserData, { tasks: chosen, suite, limit, pplWindows: 8, signal, onProgress: setProgress });
+      const opts = { tasks: chosen, suite, limit, pplWindows: 8, signal, onProgress: setProgress };
+      const r = await evaluate(quantized?.result.model ?? loaded.model, loaded.tokenizer, browserData, opts);
       const o = quantized?.result.options;
-      const key: ConfigKey = {
+      const fpKey: ConfigKey = {
         model: loaded.name, family: loaded.ckpt.config.arch, n_params: loaded.ckpt.nonEmbeddingParams,
-        method: o ? o.method : 'fp', bits: o ? o.bits : 16, group_size: o ? o.groupSize : 0,
-        calib_size: quantized?.result.calibration?.count ?? 0, seqlen: quantized?.result.calibration?.seqLen ?? 0,
-        sym: o ? o.sym : true, act_order: o ? o.actOrder : false, mode: o?.method === 'gptq' ? (o.mode ?? 'sequential') : '', seed: quantized?.result.calibration?.seed ?? 0,
+        method: 'fp', bits: 16, group_size: 0, calib_size: 0, seqlen: 0, sym: true, act_order: false, mode: '', seed: 0,
       };
-      setResult({ report: r, label: quantized?.label ?? 'float model', key, quantSeconds: quantized?.result.seconds ?? 0 });
+      const key: ConfigKey = !o ? fpKey : {
+        ...fpKey, method: o.method, bits: o.bits, group_size: o.groupSize,
+        calib_size: quantized?.result.calibration?.count ?? 0, seqlen: quantized?.result.calibration?.seqLen ?? 0,
+        sym: o.sym, act_order: o.actOrder, mode: o.method === 'gptq' ? (o.mode ?? 'sequential') : '', seed: quantized?.result.calibration?.seed ?? 0,
+      };
+      // the float model on the same items, for the quantized model's loss per task
+      const baseline = quantized && withFloat ? { report: await evaluate(loaded.model, loaded.tokenizer, browserData, opts), key: fpKey } : undefined;
+      setResult({ report: r, label: quantized?.label ?? 'float model', key, quantSeconds: quantized?.result.seconds ?? 0, baseline });
     });
   }
 
   async function save() {
     if (!result || !gpu) return;
-    const { added, replaced } = await addResults(reportRows(result.key, result.report, result.quantSeconds, gpu.adapterName));
+    const rows = [
+      ...reportRows(result.key, result.report, result.quantSeconds, gpu.adapterName),
+      ...(result.baseline ? reportRows(result.baseline.key, result.baseline.report, 0, gpu.adapterName) : []),
+    ];
+    const { added, replaced } = await addResults(rows);
     inform(added + replaced
       ? `${added + replaced} result rows saved${replaced ? ` (${replaced} replacing ones measured on fewer items)` : ''}: the Fit tab uses them.`
       : 'Nothing saved: these tasks of this configuration are stored already, measured on as many items or more.');
@@ -69,43 +80,64 @@ export function EvaluatePanel() {
           </div>
         </fieldset>
         <div className="controls">
+          {quantized && (
+            <label className="field row inline" title="Also evaluate the float model on the same items, and show what quantization cost on each task">
+              <input type="checkbox" checked={withFloat} onChange={(e) => setWithFloat(e.target.checked)} data-testid="eval-with-float" /> and the float model
+            </label>
+          )}
           <button onClick={run} disabled={busy || !gpu} data-testid="evaluate">Evaluate</button>
           {result && !busy && <button className="ghost" onClick={save} title="Add these scores to the results store, beside the sweep's">Save to results</button>}
         </div>
         {busy && <ProgressLine progress={progress} onCancel={cancel} />}
       </section>
-      {result ? <EvalTables report={result.report} label={result.label} /> : <section className="card empty"><h2>Scores</h2><p>Run the mini benchmarks to see accuracy per task and per knowledge level: memorisation (KM), application (KA), reasoning (KR).</p></section>}
+      {result ? <EvalTables report={result.report} label={result.label} baseline={result.baseline?.report} /> : <section className="card empty"><h2>Scores</h2><p>Run the mini benchmarks to see accuracy per task and per knowledge level: memorisation (KM), application (KA), reasoning (KR).</p></section>}
     </div>
   );
 }
 
-export function EvalTables({ report, label }: { report: EvalReport; label: string }) {
+/** quantized - float, coloured by whether it is worse (lower accuracy, higher perplexity). */
+function Delta({ d, worseIfPositive = false, digits = 3 }: { d: number; worseIfPositive?: boolean; digits?: number }) {
+  const worse = worseIfPositive ? d > 0 : d < 0;
+  return <span className={d === 0 ? 'muted' : worse ? 'worse' : 'better'}>{d > 0 ? '+' : ''}{fmt(d, digits)}</span>;
+}
+
+export function EvalTables({ report, label, baseline }: { report: EvalReport; label: string; baseline?: EvalReport }) {
+  const fpTask = (name: string) => baseline?.tasks.find((t) => t.task === name);
+  const fpPpl = (name: string) => baseline?.perplexity.find((p) => p.task === name);
+  const fpLevel = (name: string) => baseline?.levels.find((l) => l.level === name);
+  const extra = baseline ? <><th className="num" title="The float model on the same items">float</th><th className="num" title="quantized − float">Δ</th></> : null;
   return (
-    <section className="card" data-testid="eval-results">
-      <h2>Scores: {label}</h2>
+    <section className={baseline ? "card wide" : "card"} data-testid="eval-results">
+      <h2>Scores: {label}{baseline ? <span className="muted small"> beside the float model</span> : null}</h2>
       <div className="hscroll">
       <table className="small">
-        <thead><tr><th>task</th><th>level</th><th>metric</th><th className="num">acc</th><th className="num">chance</th><th className="num">Acc_adj</th><th className="num">± se</th><th className="num">items</th></tr></thead>
+        <thead><tr><th>task</th><th>level</th><th>metric</th><th className="num">acc</th><th className="num">chance</th><th className="num">Acc_adj</th><th className="num">± se</th><th className="num">items</th>{extra}</tr></thead>
         <tbody>
           {report.perplexity.map((p) => (
-            <tr key={p.task}><td>{p.task}</td><td /><td>{p.metric}</td><td className="num" colSpan={3}>{fmt(p.ppl, 2)}</td><td /><td className="num" title={`${p.windows} windows of ${p.metric.split('@')[1] ?? ''} tokens`}>{p.windows} win.</td></tr>
+            <tr key={p.task}><td>{p.task}</td><td /><td>{p.metric}</td><td className="num" colSpan={3}>{fmt(p.ppl, 2)}</td><td /><td className="num" title={`${p.windows} windows of ${p.metric.split('@')[1] ?? ''} tokens`}>{p.windows} win.</td>
+              {baseline && <><td className="num">{fmt(fpPpl(p.task)?.ppl ?? null, 2)}</td><td className="num">{fpPpl(p.task) ? <Delta d={p.ppl - fpPpl(p.task)!.ppl} worseIfPositive digits={2} /> : '–'}</td></>}</tr>
           ))}
           {report.tasks.map((t) => (
             <tr key={t.task} title={Object.entries(t.extra).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}>
               <td>{t.task}</td><td className={`level-${t.level}`}>{t.level}</td><td>{t.metric}</td>
               <td className="num">{fmt(t.acc)}</td><td className="num">{fmt(t.acc_chance, 2)}</td><td className="num">{fmt(t.acc_adj)}</td><td className="num">{fmt(t.stderr)}</td><td className="num">{t.items}</td>
+              {baseline && <><td className="num">{fmt(fpTask(t.task)?.acc_adj ?? null)}</td><td className="num">{fpTask(t.task) ? <Delta d={t.acc_adj - fpTask(t.task)!.acc_adj} /> : '–'}</td></>}
             </tr>
           ))}
         </tbody>
       </table>
       </div>
       <h3>Per level (mean Acc_adj over the level's tasks)</h3>
-      <table>
+      <table data-testid="eval-levels">
         <tbody>
-          {report.levels.map((l) => <tr key={l.level}><th className={`level-${l.level}`}>{l.level}</th><td className="num">{fmt(l.acc_adj)}</td><td className="muted small">{l.tasks} task{l.tasks > 1 ? 's' : ''}</td></tr>)}
+          {report.levels.map((l) => (
+            <tr key={l.level}><th className={`level-${l.level}`}>{l.level}</th><td className="num">{fmt(l.acc_adj)}</td>
+              {baseline && <><td className="num muted small">float {fmt(fpLevel(l.level)?.acc_adj ?? null)}</td><td className="num">{fpLevel(l.level) ? <Delta d={l.acc_adj - fpLevel(l.level)!.acc_adj} /> : '–'}</td></>}
+              <td className="muted small">{l.tasks} task{l.tasks > 1 ? 's' : ''}</td></tr>
+          ))}
         </tbody>
       </table>
-      <p className="muted small">{report.seconds.toFixed(1)} s. Levels: {LEVELS.join(', ')} and General (all tasks).</p>
+      <p className="muted small">{(report.seconds + (baseline?.seconds ?? 0)).toFixed(1)} s. Levels: {LEVELS.join(', ')} and General (all tasks).{baseline ? ' Δ: quantized − float on the same items; red where quantization lost.' : ''}</p>
     </section>
   );
 }
