@@ -63,7 +63,7 @@ export function FitPanel({ active }: { active: boolean }) {
   const bitsPresent = useMemo(() => [...new Set(ofSetting.map((r) => r.bits))].sort((a, b) => a - b), [ofSetting]);
   const bitsOptions = [
     { value: 'all', label: 'all' },
-    ...(bitsPresent.includes(2) && bitsPresent.length > 2 ? [{ value: bitsPresent.filter((b) => b !== 2).join(','), label: `${bitsPresent.filter((b) => b !== 2).join(', ')} (the study's main fit)` }] : []),
+    ...(bitsPresent.includes(2) && bitsPresent.length > 2 ? [{ value: bitsPresent.filter((b) => b !== 2).join(','), label: `${bitsPresent.filter((b) => b !== 2).join(', ')} (no 2-bit: the study's main fit)` }] : []),
     ...(bitsPresent.length > 1 ? bitsPresent.map((b) => ({ value: String(b), label: b === 3 ? '3 only (the surface figure)' : b === 2 ? '2 only (fitted apart)' : `${b} only` })) : []),
   ];
   const bitsChosen = bitsOptions.some((o) => o.value === bitsSpec) ? bitsSpec : 'all'; // 'all' once the data lack the pick
