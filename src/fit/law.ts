@@ -50,21 +50,35 @@ export const FORMULAS: Record<string, Factor[]> = {
 };
 export const FULL = 'f(N,B,C_b,G)';
 const COEF_NAME: Record<Factor, 'alpha' | 'beta' | 'gamma' | 'delta'> = { N: 'alpha', B: 'beta', C: 'gamma', G: 'delta' };
-const FACTOR_NAME: Record<Factor, string> = { N: 'N', B: 'B', C: 'C_b', G: 'G' };
+/** A factor as the study writes it. */
+export const FACTOR_NAME: Record<Factor, string> = { N: 'N', B: 'B', C: 'C_b', G: 'G' };
 export const COLLAPSED = 0.01;
 
 export function accAdj(acc: number, chance: number): number {
   return chance >= 1 ? 0 : (acc - chance) / (1 - chance);
 }
 
-/** ln of each factor as it enters the law. */
-export function regressor(f: Factor, p: Pick<Point, 'n_params' | 'bits' | 'calib_size' | 'group_size'>): number {
+type Config = Pick<Point, 'n_params' | 'bits' | 'calib_size' | 'group_size'>;
+
+/** A factor's value in a configuration. */
+export function factorValue(f: Factor, p: Config): number {
   switch (f) {
-    case 'N': return Math.log(p.n_params);
-    case 'B': return Math.log(Math.log2(p.bits));
-    case 'C': return Math.log(Math.log2(p.calib_size));
-    case 'G': return Math.log(p.group_size);
+    case 'N': return p.n_params;
+    case 'B': return p.bits;
+    case 'C': return p.calib_size;
+    case 'G': return p.group_size;
   }
+}
+
+/** ln of each factor as it enters the law: ln N, ln log2 B, ln log2 C_b, ln G. */
+export function regressor(f: Factor, p: Config): number {
+  const v = factorValue(f, p);
+  return f === 'B' || f === 'C' ? Math.log(Math.log2(v)) : Math.log(v);
+}
+
+/** One run of a configuration: rows with this key are its tasks, averaged into one point. */
+export function runKey(r: Pick<FitRow, 'model' | 'bits' | 'group_size' | 'calib_size' | 'setting' | 'seed'>): string {
+  return [r.model, r.bits, r.group_size, r.calib_size, r.setting ?? '', r.seed ?? ''].join('|');
 }
 
 /**
@@ -77,7 +91,7 @@ export function aggregate(rows: FitRow[], level: FitLevel): Point[] {
   for (const r of rows) {
     if (!(r.bits >= 2 && r.bits <= 8) || (r.method && r.method !== 'gptq')) continue;
     if (level !== 'General' && r.level !== level) continue;
-    const key = [r.model, r.bits, r.group_size, r.calib_size, r.setting ?? '', r.seed ?? ''].join('|');
+    const key = runKey(r);
     (groups.get(key) ?? groups.set(key, []).get(key)!).push(r);
   }
   return [...groups.values()].map((rs) => {
@@ -182,13 +196,10 @@ export function fitLaw(all: Point[], opts: FitOptions): LawFit {
 }
 
 /** The factors of the fit whose value at `p` lies outside the range the fit saw, with that range. */
-export function outsideFit(fit: LawFit, p: Pick<Point, 'n_params' | 'bits' | 'calib_size' | 'group_size'>): { factor: Factor; lo: number; hi: number }[] {
-  const value: Record<Factor, (q: Pick<Point, 'n_params' | 'bits' | 'calib_size' | 'group_size'>) => number> = {
-    N: (q) => q.n_params, B: (q) => q.bits, C: (q) => q.calib_size, G: (q) => q.group_size,
-  };
+export function outsideFit(fit: LawFit, p: Config): { factor: Factor; lo: number; hi: number }[] {
   return fit.factors.flatMap((factor) => {
-    const seen = fit.points.map((x) => value[factor](x.point));
-    const lo = Math.min(...seen), hi = Math.max(...seen), v = value[factor](p);
+    const seen = fit.points.map((x) => factorValue(factor, x.point));
+    const lo = Math.min(...seen), hi = Math.max(...seen), v = factorValue(factor, p);
     return v < lo || v > hi ? [{ factor, lo, hi }] : [];
   });
 }
@@ -198,7 +209,7 @@ export function outsideFit(fit: LawFit, p: Pick<Point, 'n_params' | 'bits' | 'ca
  * mapped back (Acc_adj = exp(-exp(y)) falls as y rises, so the bounds swap): `ci` for the law's mean at that
  * configuration, `pi` for one new measurement of it. Both widen away from the fitted N, B, C_b and G.
  */
-export function predictLawInterval(fit: LawFit, p: Pick<Point, 'n_params' | 'bits' | 'calib_size' | 'group_size'>): { acc_adj: number; ci: [number, number]; pi: [number, number] } {
+export function predictLawInterval(fit: LawFit, p: Config): { acc_adj: number; ci: [number, number]; pi: [number, number] } {
   const r = olsPredict(fit.ols, [1, ...fit.factors.map((f) => regressor(f, p))]);
   const back = (y: number) => Math.exp(-Math.exp(y));
   return { acc_adj: back(r.mean), ci: [back(r.meanCi[1]), back(r.meanCi[0])], pi: [back(r.obsCi[1]), back(r.obsCi[0])] };

@@ -1,5 +1,5 @@
 // Fit results in the shapes the CLI and the UI show: the JSON of `quantlab fit --json`, and a text table.
-import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit, type Point } from './law';
+import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit, type Point, runKey } from './law';
 import { fitOlderLaw } from './nls';
 import type { Finding } from './findings';
 import { predictPublished, publishedFor } from './published';
@@ -48,7 +48,7 @@ export function settingsIn(rows: FitRow[]): { setting: string; configurations: n
   const configs = new Map<string, Set<string>>();
   for (const r of rows) {
     const s = r.setting ?? '';
-    (configs.get(s) ?? configs.set(s, new Set()).get(s)!).add([r.model, r.bits, r.group_size, r.calib_size, r.seed].join('|'));
+    (configs.get(s) ?? configs.set(s, new Set()).get(s)!).add(runKey(r));
   }
   return [...configs].map(([setting, c]) => ({ setting, configurations: c.size })).sort((a, b) => b.configurations - a.configurations || a.setting.localeCompare(b.setting));
 }

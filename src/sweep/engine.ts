@@ -194,9 +194,7 @@ export class SweepRunner {
           }
           let report: EvalReport;
           try {
-            const t2 = performance.now();
             report = await evaluate(qmodel, tokenizer, this.data, { ...evalOptions(opts, suite), signal: hooks.signal, onProgress: (x) => status(label, x) });
-            void t2;
           } finally {
             if (qmodel !== fp) qmodel.destroy();
           }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { FIT_LEVELS, type FitLevel, fitAll, FULL, outsideFit, predictLawInterval } from '../../fit/law';
+import { FACTOR_NAME, FIT_LEVELS, type FitLevel, fitAll, FULL, outsideFit, predictLawInterval } from '../../fit/law';
 import { findings } from '../../fit/findings';
 import { fitReport, fitRows, fitTable, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { parseResults } from '../../sweep/results';
@@ -18,19 +18,9 @@ export const fitCommand: Command = {
     const all = fitRows(parseResults(readFileSync(file, 'utf8'), file), args.str('method', 'gptq'));
     if (!all.length) throw new UsageError(`${file} has no quantized rows with task accuracies to fit`);
     // one setting at a time (sym, act-order, Hessians, seqlen), as the study fits: the largest unless named
-    let chosen: ReturnType<typeof rowsOfSetting>;
-    try {
-      chosen = rowsOfSetting(all, args.optStr('setting'));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const chosen = asUsage(() => rowsOfSetting(all, args.optStr('setting')));
     const { setting, settings } = chosen;
-    let rows: typeof chosen.rows;
-    try {
-      rows = rowsOfBits(chosen.rows, args.str('bits', 'all'));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const rows = asUsage(() => rowsOfBits(chosen.rows, args.str('bits', 'all')));
     if (!rows.length) throw new UsageError(`no configurations with --bits ${args.str('bits')} in ${file}`);
     if (settings.length > 1 && !args.flag('json')) {
       process.stdout.write(`fitting setting "${setting}"; the results hold ${settings.map((s) => `"${s.setting}" (${s.configurations} configurations)`).join(', ')}: --setting NAME or all\n`);
@@ -71,7 +61,7 @@ export const fitCommand: Command = {
       if (at && prediction) {
         process.stdout.write(`predicted at N=${at.n_params} B=${at.bits} G=${at.group_size} C_b=${at.calib_size} (95% CI of the law's mean; PI of one new measurement):\n`);
         for (const p of prediction) {
-          const range = p.outside.map((o) => `${o.factor === 'C' ? 'C_b' : o.factor} ${o.lo}-${o.hi}`).join(', ');
+          const range = p.outside.map((o) => `${FACTOR_NAME[o.factor]} ${o.lo}-${o.hi}`).join(', ');
           process.stdout.write(`  ${p.level.padEnd(7)} Acc_adj ${p.acc_adj.toFixed(4)}  CI [${p.ci[0].toFixed(4)}, ${p.ci[1].toFixed(4)}]  PI [${p.pi[0].toFixed(4)}, ${p.pi[1].toFixed(4)}]${range ? `  extrapolated: the fit saw ${range}` : ''}\n`);
         }
       }
@@ -90,4 +80,13 @@ function parsePredict(spec: string): { n_params: number; bits: number; group_siz
     return n;
   };
   return { n_params: num('N'), bits: num('B'), group_size: num('G'), calib_size: num('C', 'C_b') };
+}
+
+/** A bad option value found by the fit's own checks, reported as a usage error (with the usage line). */
+function asUsage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
-import { aggregate, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, outsideFit, type Point, predictLaw, predictLawInterval } from '../../fit/law';
+import { aggregate, FACTOR_NAME, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, outsideFit, type Point, predictLaw, predictLawInterval, runKey } from '../../fit/law';
 import { effectiveBits } from '../../fit/nls';
 import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished, publishedFor } from '../../fit/published';
 import { findings } from '../../fit/findings';
@@ -111,7 +111,7 @@ export function FitPanel({ active }: { active: boolean }) {
         </div>
         <button className="ghost small" data-testid="save-fit" title="The fits, the choices above, the published law's errors and the findings, as quantlab fit --json --ablations prints them"
           onClick={() => saveFile(`fit-${fitMethod}-${bitsChosen}.json`, JSON.stringify(fitReport({ setting: settingChosen, settings, bits: bitsChosen, method: fitMethod, holdout: holdout || undefined, fits, errors, published, findings: findings(fits, family) }), null, 1), 'application/json')}>Save fit (JSON)</button>
-        <p className="muted small">{fr.length} task rows of {new Set(fr.map((r) => `${r.model}|${r.bits}|${r.group_size}|${r.calib_size}|${r.setting}|${r.seed}`)).size} {fitMethod === 'gptq' ? 'GPTQ' : 'RTN'} configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
+        <p className="muted small">{fr.length} task rows of {new Set(fr.map(runKey)).size} {fitMethod === 'gptq' ? 'GPTQ' : 'RTN'} configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
       </section>
       <AblationTable fits={fits.filter((f) => f.level === level)} level={level} />
       <LevelTable fits={fits.filter((f) => f.formula === FULL)} family={family} bits={frBits} published={published} older={older} />
@@ -417,7 +417,7 @@ function CostCalculator({ fit }: { fit: LawFit | null }) {
   const pub = PUBLISHED.find((p) => p.id === 'qwen3-General')!;
   const config = { n_params: N, bits, calib_size: C, group_size: G };
   const mine = fit && Number.isFinite(N) && N > 0 ? predictLawInterval(fit, config) : null;
-  const outside = mine && fit ? outsideFit(fit, config).map((o) => o.factor === 'N' ? `N ${fmtN(o.lo)}–${fmtN(o.hi)}` : `${o.factor === 'C' ? 'C_b' : o.factor} ${o.lo}–${o.hi}`) : [];
+  const outside = mine && fit ? outsideFit(fit, config).map((o) => o.factor === 'N' ? `N ${fmtN(o.lo)}–${fmtN(o.hi)}` : `${FACTOR_NAME[o.factor]} ${o.lo}–${o.hi}`) : [];
   return (
     <section className="card" data-testid="calculator">
       <h2>What would this cost?</h2>
