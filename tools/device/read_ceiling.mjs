@@ -5,40 +5,12 @@
 // timestamps around the pass, median of 7 passes. The bench's read probe is `grid8` over 256 MiB.
 //   source .devcarry/env.sh && node tools/device/read_ceiling.mjs [MB,MB,...]
 // (a quick run on a CPU adapter: PROBE_MB=1 ROTATE_MIB=2 PASS_MB=4 node tools/device/read_ceiling.mjs 0.5)
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { readKernels, timedDevice } from './pass-timer.mjs';
 
 const sizesMB = (process.argv[2] ?? '30.5,61,256').split(',').map(Number);
-const { create, globals } = await import(pathToFileURL(createRequire(process.cwd() + '/').resolve('webgpu')).href);
-Object.assign(globalThis, globals);
-const gpu = create(['disable-dawn-features=timestamp_quantization']);
-globalThis.keep = gpu;
-const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-const device = await adapter.requestDevice({
-  requiredFeatures: ['timestamp-query'],
-  requiredLimits: { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30, maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX },
-});
-device.addEventListener('uncapturederror', (e) => { console.error(e.error.message); process.exit(1); });
+const { adapter, device, passTime: timeGroups, rotation } = await timedDevice();
 const U = GPUBufferUsage;
-
-// kernels: grid-stride loops (the probe: 8 loads per thread; persistent: a fixed number of workgroups) and
-// straight-line reads of R vec4 per thread, each workgroup reading one contiguous block (R * WG * 16 bytes)
-const code = (wg, r) => `
-@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> sink: array<f32>;
-override N4: u32;
-@compute @workgroup_size(${wg})
-fn grid(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  var acc = vec4<f32>(0.0);
-  for (var i = gid.x; i < N4; i += nwg.x * ${wg}u) { acc += src[i]; }
-  if (acc.x == 1234.5678) { sink[gid.x] = acc.y + acc.z + acc.w; }
-}
-@compute @workgroup_size(${wg})
-fn block(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
-  var acc = vec4<f32>(0.0);
-  for (var j = 0u; j < ${r}u; j++) { acc += src[min((w.x * ${r}u + j) * ${wg}u + l.x, N4 - 1u)]; }
-  if (acc.x == 1234.5678) { sink[l.x] = acc.y + acc.z + acc.w; }
-}`;
+const code = readKernels;
 
 // The packed GEMV's loads alone, on a 4-bit matrix of ROWS packed rows x QUADS column quads (qweight as vec4s):
 // an XW x KS workgroup, invocation (quad, K slice) walking its 32-column chunks (4 words each) R chunks at a
@@ -67,39 +39,11 @@ fn gemv(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: ve
   if (acc.x == 1234.5678) { sink[l.x] = acc.y + acc.z + acc.w; }
 }`;
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
-const resolve = device.createBuffer({ size: 16, usage: U.QUERY_RESOLVE | U.COPY_SRC });
-const readback = device.createBuffer({ size: 16, usage: U.MAP_READ | U.COPY_DST });
 const sink = device.createBuffer({ size: 4 * 1024 * 1024, usage: U.STORAGE });
-
+/** us per dispatch, each dispatch reading one of `bufs` (rotating) into the shared sink. */
 async function passTime(pipeline, groups, bufs, n) {
   const bgs = bufs.map((b) => device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: b } }, { binding: 1, resource: { buffer: sink } }] }));
-  const once = async () => {
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-    pass.setPipeline(pipeline);
-    for (let i = 0; i < n; i++) { pass.setBindGroup(0, bgs[i % bgs.length]); pass.dispatchWorkgroups(groups); }
-    pass.end();
-    enc.resolveQuerySet(qs, 0, 2, resolve, 0);
-    enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
-    device.queue.submit([enc.finish()]);
-    await readback.mapAsync(GPUMapMode.READ);
-    const t = new BigUint64Array(readback.getMappedRange().slice(0));
-    readback.unmap();
-    return Number(t[1] - t[0]) / 1e3 / n; // us per dispatch
-  };
-  for (let i = 0; i < 10; i++) await once(); // warm-up (clocks)
-  const ts = [];
-  for (let i = 0; i < 7; i++) ts.push(await once());
-  return median(ts);
-}
-
-/** Copies of an n4-vec4 buffer spanning ROTATE_MIB, and dispatches per pass: ~4 ms of reads on an H100, every copy read. */
-function rotation(n4) {
-  const copies = Math.max(2, Math.ceil((Number(process.env.ROTATE_MIB ?? 512) * 2 ** 20) / (n4 * 16)));
-  const bufs = Array.from({ length: copies }, () => device.createBuffer({ size: n4 * 16, usage: U.STORAGE }));
-  return { bufs, n: Math.max(copies, Math.ceil(Number(process.env.PASS_MB ?? 12000) / ((n4 * 16) / 1e6))) };
+  return timeGroups(pipeline, groups, bgs, n);
 }
 
 const probe = { MB: Number(process.env.PROBE_MB ?? 256) };

@@ -12,21 +12,10 @@
 // weight copies spanning >= 512 MiB, every dispatch writing the same output (a barrier between them),
 // timestamps around the pass, median of 7 passes; % of the same streaming-read probe (grid8 over 256 MB).
 //   source .devcarry/env.sh && node tools/device/rowmajor_gemv.mjs            (the 8B MLP shapes)
-//   quick, on a CPU adapter:  SMALL=1 PROBE_MB=1 ROTATE_MIB=2 PASS_MB=4 node tools/device/rowmajor_gemv.mjs
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+//   quick, on a CPU adapter:  SMALL=1 EMULATE_F16=1 PROBE_MB=1 ROTATE_MIB=0.1 PASS_MB=0.01 node tools/device/rowmajor_gemv.mjs
+import { readKernels, timedDevice } from './pass-timer.mjs';
 
-const { create, globals } = await import(pathToFileURL(createRequire(process.cwd() + '/').resolve('webgpu')).href);
-Object.assign(globalThis, globals);
-const gpu = create(['disable-dawn-features=timestamp_quantization', 'enable-dawn-features=vulkan_enable_f16_on_nvidia']);
-globalThis.keep = gpu;
-const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-const features = ['timestamp-query', 'subgroups', 'shader-f16'].filter((f) => adapter.features.has(f));
-const device = await adapter.requestDevice({
-  requiredFeatures: features,
-  requiredLimits: { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30, maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup },
-});
-device.addEventListener('uncapturederror', (e) => { console.error(e.error.message); process.exit(1); });
+const { adapter, device, features, passTime, rotation } = await timedDevice(['subgroups', 'shader-f16']);
 const U = GPUBufferUsage;
 const sub32 = features.includes('subgroups') && adapter.info.subgroupMinSize === 32 && adapter.info.subgroupMaxSize === 32;
 // EMULATE_F16=1 (CPU adapters): the f16 kernel with f16 values held in f32 (the lab's Gpu.emulateF16 rewrite), to check its logic
@@ -202,67 +191,27 @@ function inputs(K) {
   return { x, i8, f32, f16 };
 }
 
-// ---- timing (as read_ceiling.mjs)
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
-const resolve = device.createBuffer({ size: 16, usage: U.QUERY_RESOLVE | U.COPY_SRC });
-const readback = device.createBuffer({ size: 16, usage: U.MAP_READ | U.COPY_DST });
-async function passTime(pipeline, groups, bindGroups, n) {
-  const once = async () => {
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
-    pass.setPipeline(pipeline);
-    for (let i = 0; i < n; i++) { pass.setBindGroup(0, bindGroups[i % bindGroups.length]); pass.dispatchWorkgroups(groups); }
-    pass.end();
-    enc.resolveQuerySet(qs, 0, 2, resolve, 0);
-    enc.copyBufferToBuffer(resolve, 0, readback, 0, 16);
-    device.queue.submit([enc.finish()]);
-    await readback.mapAsync(GPUMapMode.READ);
-    const t = new BigUint64Array(readback.getMappedRange().slice(0));
-    readback.unmap();
-    return Number(t[1] - t[0]) / 1e3 / n;
-  };
-  for (let i = 0; i < 10; i++) await once();
-  const ts = [];
-  for (let i = 0; i < 7; i++) ts.push(await once());
-  return median(ts);
-}
+// ---- timing (as read_ceiling.mjs: tools/device/pass-timer.mjs)
 const buf = (data, usage = U.STORAGE) => {
   const b = device.createBuffer({ size: Math.ceil(data.byteLength / 16) * 16, usage: usage | U.COPY_DST });
   device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
   return b;
 };
 
-// the probe: a grid-stride loop, 8 vec4 loads per invocation, over PROBE_MB (the bench's read_probe)
-const probeCode = `@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> sink: array<f32>;
-override N4: u32;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  var acc = vec4<f32>(0.0);
-  for (var i = gid.x; i < N4; i += nwg.x * 256u) { acc += src[i]; }
-  if (acc.x == 1234.5678) { sink[gid.x] = acc.y + acc.z + acc.w; }
-}
-@compute @workgroup_size(256)
-fn block(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
-  let v = src[min(w.x * 256u + l.x, N4 - 1u)];
-  if (v.x == 1234.5678) { sink[l.x] = v.y + v.z + v.w; }
-}`;
+// the probe (grid8 over PROBE_MB, the bench's read_probe) and a plain read of a matrix's bytes (block 256x1)
 const sink = device.createBuffer({ size: 1 << 22, usage: U.STORAGE });
 async function readRate(bytes, entry) {
   const n4 = Math.ceil(bytes / 16);
-  const copies = Math.max(2, Math.ceil((Number(process.env.ROTATE_MIB ?? 512) * 2 ** 20) / (n4 * 16)));
-  const bufs = Array.from({ length: copies }, () => device.createBuffer({ size: n4 * 16, usage: U.STORAGE }));
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: probeCode }), entryPoint: entry, constants: { N4: n4 } } });
+  const { bufs, n } = rotation(n4);
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: readKernels(256, 1) }), entryPoint: entry, constants: { N4: n4 } } });
   const bgs = bufs.map((b) => device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: b } }, { binding: 1, resource: { buffer: sink } }] }));
-  const n = Math.max(copies, Math.ceil(Number(process.env.PASS_MB ?? 12000) / (bytes / 1e6)));
-  const us = await passTime(pipeline, entry === 'main' ? Math.ceil(n4 / 256 / 8) : Math.ceil(n4 / 256), bgs, n);
+  const us = await passTime(pipeline, entry === 'grid' ? Math.ceil(n4 / 256 / 8) : Math.ceil(n4 / 256), bgs, n);
   bufs.forEach((b) => b.destroy());
   return us;
 }
 
 const probeMB = Number(process.env.PROBE_MB ?? 256);
-const probeUs = await readRate(probeMB * 1e6, 'main');
+const probeUs = await readRate(probeMB * 1e6, 'grid');
 const probeGBps = (probeMB * 1e6) / probeUs / 1e3;
 console.log(`${adapter.info.description}; subgroups of 32: ${sub32}; kinds ${kinds.join(', ')}; probe (grid8, ${probeMB} MB) ${probeGBps.toFixed(0)} GB/s`);
 
