@@ -164,6 +164,17 @@ export function parseCsv(text: string, source = 'results.csv'): ResultRow[] {
   return body.map((cells, i) => normalize(Object.fromEntries(header.map((h, j) => [h.trim(), cells[j]])), `${source}:${i + 2}`));
 }
 
+/**
+ * The text of a results file's bytes, gunzipped first where they are gzip (by their magic bytes, whatever the
+ * name: results.jsonl.gz, a download a browser saved without its extension). DecompressionStream is a web API
+ * that Node has too, so the Sweep tab and the CLI read the same files.
+ */
+export async function resultsText(bytes: Uint8Array): Promise<string> {
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return new TextDecoder().decode(bytes);
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Response(stream).text();
+}
+
 /** JSON Lines, a JSON array, or CSV, told apart by their first character. */
 export function parseResults(text: string, source: string): ResultRow[] {
   const t = text.trimStart();

@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseJsonl, toJsonl } from '../../src/sweep/results';
+import { parseJsonl, resultsText, toJsonl } from '../../src/sweep/results';
 
-const SWEEP = 'examples/family-sweep-h100.jsonl';
+const SWEEP = 'examples/family-sweep-h100.jsonl.gz';
 const fit = (...args: string[]) => JSON.parse(execFileSync(process.execPath, ['bin/quantlab.mjs', 'fit', ...args, '--json'], { encoding: 'utf8' }));
 
 describe('quantlab fit', () => {
@@ -21,11 +21,11 @@ describe('quantlab fit', () => {
     expect(family.fits[0].mae_holdout).toBeGreaterThan(0);
   });
 
-  it('fits the largest setting unless told, and never pools another setting into its points', () => {
+  it('fits the largest setting unless told, and never pools another setting into its points', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ql-fit-'));
     try {
       // the same configurations again with shared Hessians and every task failed: another experiment
-      const rows = parseJsonl(readFileSync(SWEEP, 'utf8'));
+      const rows = parseJsonl(await resultsText(readFileSync(SWEEP)));
       const shared = rows.filter((r) => r.model === 'qwen3-dict-74k' && r.method === 'gptq').map((r) => ({ ...r, mode: 'shared', acc: 0 }));
       const file = join(dir, 'mixed.jsonl');
       writeFileSync(file, toJsonl([...rows, ...shared]));

@@ -82,7 +82,7 @@ test('the full lab flow', async ({ page }) => {
   await page.screenshot({ path: `${SHOTS}/4-sweep.png`, fullPage: true });
 
   // the H100 family sweep merged in: many sizes N for the fit
-  await page.getByTestId('import').setInputFiles('examples/family-sweep-h100.jsonl');
+  await page.getByTestId('import').setInputFiles('examples/family-sweep-h100.jsonl.gz');
   await expect(page.getByTestId('banner-info')).toContainText('new result rows imported');
 
   // Fit: tables, charts, the 3D surface
@@ -95,7 +95,7 @@ test('the full lab flow', async ({ page }) => {
   // the fits the tab saves are the CLI's on the same file, every level and ablation (row order differs: 1e-9)
   const [fitFile] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-fit').click()]);
   const ui = JSON.parse(readFileSync((await fitFile.path())!, 'utf8'));
-  const cli = JSON.parse(execFileSync(process.execPath, ['bin/quantlab.mjs', 'fit', 'examples/family-sweep-h100.jsonl', '--ablations', '--json', '--published', 'qwen3'], { encoding: 'utf8' }));
+  const cli = JSON.parse(execFileSync(process.execPath, ['bin/quantlab.mjs', 'fit', 'examples/family-sweep-h100.jsonl.gz', '--ablations', '--json', '--published', 'qwen3'], { encoding: 'utf8' }));
   expect(ui.fits.map((f: { level: string; formula: string }) => `${f.level} ${f.formula}`)).toEqual(cli.fits.map((f: { level: string; formula: string }) => `${f.level} ${f.formula}`));
   const near = (a: unknown, b: unknown, where: string): void => {
     if (typeof a === 'number' && typeof b === 'number') expect(Math.abs(a - b), where).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));

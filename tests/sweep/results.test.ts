@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { jsonlStore } from '../../src/cli/jsonl-store';
 import { memoryStore } from '../../src/sweep/store';
-import { mergeRows, parseCsv, parseJsonl, parseResults, type ResultRow, toCsv, toJsonl } from '../../src/sweep/results';
+import { mergeRows, parseCsv, parseJsonl, parseResults, type ResultRow, resultsText, toCsv, toJsonl } from '../../src/sweep/results';
 
 function row(over: Partial<ResultRow> = {}): ResultRow {
   return {
@@ -23,6 +24,15 @@ describe('results rows', () => {
     expect(parseResults(toCsv(rows), 'x.csv')).toEqual(rows);
     expect(parseResults(JSON.stringify(rows), 'x.json')).toEqual(rows);
   });
+  it('reads gzipped results as the plain file (by their magic bytes), and plain bytes as UTF-8', async () => {
+    const text = toJsonl([row(), row({ model: 'llama-dict-74k', family: 'llama', adapter: 'Ä "quoted", ü' })]);
+    const plain = new TextEncoder().encode(text);
+    expect(await resultsText(plain)).toBe(text);
+    expect(await resultsText(new Uint8Array(gzipSync(plain)))).toBe(text);
+    expect(parseResults(await resultsText(new Uint8Array(gzipSync(plain))), 'r.jsonl.gz')).toEqual(parseResults(text, 'r.jsonl'));
+    expect(await resultsText(new Uint8Array())).toBe('');
+  });
+
   it('a last line cut short by a crash is skipped, a corrupt middle line is an error', () => {
     const text = toJsonl([row(), row({ task: 'dict_define_mc' })]);
     expect(parseJsonl(text + '{"model":"qwen3-di')).toHaveLength(2);

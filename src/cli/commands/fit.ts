@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { FACTOR_NAME, FIT_LEVELS, type FitLevel, fitAll, FULL, outsideFit, predictLawInterval } from '../../fit/law';
 import { findings } from '../../fit/findings';
 import { fitReport, fitRows, fitTable, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
-import { parseResults } from '../../sweep/results';
+import { parseResults, resultsText } from '../../sweep/results';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { printJson } from '../command';
@@ -10,12 +10,12 @@ import { printJson } from '../command';
 export const fitCommand: Command = {
   name: 'fit',
   summary: 'fit the scaling law to sweep results (OLS with SE, t, p, CI, adjusted R^2, MAE, ablations)',
-  usage: 'quantlab fit results.jsonl|results.csv [--level General,KM,KA,KR] [--ablations] [--holdout MODEL|family:NAME] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--bits all|3|3,4,8] [--predict N=8B,B=3,G=64,C=128] [--json]',
+  usage: 'quantlab fit results.jsonl|results.csv|results.jsonl.gz [--level General,KM,KA,KR] [--ablations] [--holdout MODEL|family:NAME] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--bits all|3|3,4,8] [--predict N=8B,B=3,G=64,C=128] [--json]',
   flags: ['ablations', 'json'],
   async run(args) {
     const file = args.positional[0];
-    if (!file) throw new UsageError('give a results file (JSON Lines or CSV)');
-    const all = fitRows(parseResults(readFileSync(file, 'utf8'), file), args.str('method', 'gptq'));
+    if (!file) throw new UsageError('give a results file (JSON Lines, JSON or CSV; gzipped or not)');
+    const all = fitRows(parseResults(await resultsText(readFileSync(file)), file), args.str('method', 'gptq'));
     if (!all.length) throw new UsageError(`${file} has no quantized rows with task accuracies to fit`);
     // one setting at a time (sym, act-order, Hessians, seqlen), as the study fits: the largest unless named
     const chosen = asUsage(() => rowsOfSetting(all, args.optStr('setting')));

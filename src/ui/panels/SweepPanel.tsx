@@ -5,7 +5,7 @@ import { TextTokenizer } from '../../model/tokenizer';
 import { formatSeconds } from '../../progress';
 import { planSweep, SweepRunner, type SweepModel, type SweepOptions, type SweepStatus } from '../../sweep/engine';
 import { gridPoints, PRESETS } from '../../sweep/grid';
-import { configId, parseResults, type ResultRow, settingOf, toCsv } from '../../sweep/results';
+import { configId, parseResults, type ResultRow, resultsText, settingOf, toCsv } from '../../sweep/results';
 import { browserData, saveFile } from '../browser';
 import { bundledUrl } from '../files';
 import { useLab } from '../lab';
@@ -98,7 +98,7 @@ export function SweepPanel() {
 
   async function importFile(f: File) {
     try {
-      const { added, replaced } = await addResults(parseResults(await f.text(), f.name));
+      const { added, replaced } = await addResults(parseResults(await resultsText(new Uint8Array(await f.arrayBuffer())), f.name));
       inform(`${added} new result rows imported from ${f.name}${replaced ? `; ${replaced} replaced rows of the same configuration and task measured on fewer items` : ''} (the others present were kept).`);
     } catch (e) {
       report(e);
@@ -168,11 +168,11 @@ export function SweepPanel() {
           <button className="ghost" onClick={() => saveFile('quantlab-results.csv', toCsv(results), 'text/csv')} disabled={!results.length} data-testid="export-csv">Export CSV</button>
           <button className="ghost" onClick={() => saveFile('quantlab-results.json', JSON.stringify(results, null, 1), 'application/json')} disabled={!results.length}>Export JSON</button>
           <label className="ghost button" title="Merge results from another machine or the CLI (CSV, JSON or JSON Lines)">
-            Import… <input type="file" accept=".csv,.json,.jsonl" hidden data-testid="import" onChange={(e) => e.target.files?.[0] && importFile(e.target.files[0])} />
+            Import… <input type="file" accept=".csv,.json,.jsonl,.gz" hidden data-testid="import" onChange={(e) => e.target.files?.[0] && importFile(e.target.files[0])} />
           </label>
           <button className="ghost" disabled={!results.length || running} onClick={() => confirm('Delete every result kept in this browser?') && clearResults()}>Clear</button>
         </div>
-        {!results.length ? <p className="muted">No results yet: run a sweep, or import results (the repository's examples/family-sweep-h100.jsonl holds a full run of the bundled family).</p> : (
+        {!results.length ? <p className="muted">No results yet: run a sweep, or import results (the repository's examples/family-sweep-h100.jsonl.gz holds a full run of the bundled family).</p> : (
           <div className="scroll">
             <table className="small">
               <thead><tr><th>model</th><th>method</th><th className="num">B</th><th className="num">G</th><th className="num">C_b</th><th>task</th><th className="num">acc</th><th className="num">Acc_adj</th><th className="num">PPL</th></tr></thead>
