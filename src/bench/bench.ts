@@ -476,13 +476,70 @@ function dot(w: ArrayLike<number>, x: ArrayLike<number>, offset: number): number
   return a;
 }
 
-/** The report as a Markdown table (README, bench/results). */
+export interface BenchSummaryRow {
+  shape: string;
+  K: number;
+  N: number;
+  M: number;
+  /** The lab's fastest 4-bit contender here (GPU time; whole-call time where the adapter has no timestamps). */
+  contender: string;
+  gpuMicros: number | null;
+  callMicros: number | null;
+  ofProbe: number | null;
+  /** fp32 matmul GPU time / the contender's: what 4-bit weights buy over float ones on this GPU. */
+  overFp32: number | null;
+  /** onnxruntime-web's fastest MatMulNBits call / the contender's call: the peer, as users call both. */
+  overOrt: number | null;
+}
+
+/** The lab's default kernels, not the experiments and variants a run may add beside them (int8 input, act-order). */
+const isLab4bit = (r: BenchRow) => r.bits === 4 && r.contender.startsWith('quantlab ') && !/ i8\b| act-order/.test(r.contender);
+
+/**
+ * One line per (shape, M): the lab's fastest 4-bit kernel, its share of the read probe and its speed-ups over
+ * fp32 and onnxruntime-web, measured side by side in this run (the Benchmark tab's and `quantlab bench`'s
+ * summary above the full table). Rows that failed their check are never picked.
+ */
+export function benchSummary(r: BenchReport): BenchSummaryRow[] {
+  const out: BenchSummaryRow[] = [];
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a && b ? a / b : null);
+  const keys = [...new Map(r.rows.map((x) => [`${x.shape}|${x.M}`, x])).values()];
+  for (const { shape, K, N, M } of keys) {
+    const here = r.rows.filter((x) => x.shape === shape && x.M === M && x.check === 'pass');
+    const time = (x: BenchRow) => x.gpuMicros ?? x.callMicros ?? Infinity;
+    const lab = here.filter(isLab4bit).sort((a, b) => time(a) - time(b))[0];
+    if (!lab) continue;
+    const fp32 = here.find((x) => x.contender === 'fp32 matmul');
+    const ort = here.filter((x) => x.contender.startsWith('onnxruntime-web')).map((x) => x.callMicros ?? Infinity);
+    out.push({
+      shape, K, N, M, contender: lab.contender, gpuMicros: lab.gpuMicros, callMicros: lab.callMicros, ofProbe: lab.ofProbe,
+      overFp32: ratio(fp32?.gpuMicros, lab.gpuMicros),
+      overOrt: ort.length && Number.isFinite(Math.min(...ort)) ? ratio(Math.min(...ort), lab.callMicros) : null,
+    });
+  }
+  return out;
+}
+
+/** A speed-up as text: 21x, 5.7x, 0.62x (two significant digits below 1: software adapters). */
+export function ratioText(x: number | null, none = '-', sign = 'x'): string {
+  if (x === null || !Number.isFinite(x)) return none;
+  return `${x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toPrecision(2)}${sign}`;
+}
+
+/** The report as Markdown: the summary, then every row (README, bench/results). */
 export function benchMarkdown(r: BenchReport): string {
   const f = (x: number | null, d = 1) => (x === null || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
+  const summary = benchSummary(r);
   const lines = [
     `Adapter: ${r.adapter}. ${r.date}. Read probe: ${f(r.probeGBps, 0)} GB/s. Empty dispatch: ${f(r.dispatchMicros)} µs.`,
     '',
+    ...(summary.length ? [
+      '| shape (K x N) | M | fastest 4-bit kernel | GPU µs | % probe | vs fp32 (GPU) | vs onnxruntime-web (call) |',
+      '|---|---|---|---|---|---|---|',
+      ...summary.map((x) => `| ${x.shape} ${x.K}x${x.N} | ${x.M} | ${x.contender} | ${f(x.gpuMicros)} | ${pct(x.ofProbe)} | ${ratioText(x.overFp32)} | ${ratioText(x.overOrt)} |`),
+      '',
+    ] : []),
     '| shape (K x N) | M | contender | GPU µs | call µs | GB/s | % probe | % same-size read | check |',
     '|---|---|---|---|---|---|---|---|---|',
     ...r.rows.map((x) => `| ${x.shape} ${x.K}x${x.N} | ${x.M} | ${x.contender} | ${f(x.gpuMicros)} | ${f(x.callMicros)} | ${f(x.gbps, 0)} | ${pct(x.ofProbe)} | ${pct(x.ofRead)} | ${x.check} |`),

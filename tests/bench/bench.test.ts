@@ -1,7 +1,7 @@
 // The benchmark harness on small shapes (SwiftShader: correctness, not speed): every contender, the lab's and
 // onnxruntime-web's, computes what the float64 reference computes before it is timed.
 import { describe, expect, it } from 'vitest';
-import { benchMarkdown, runBench, SMALL_SHAPES } from '../../src/bench/bench';
+import { type BenchReport, type BenchRow, benchMarkdown, benchSummary, ratioText, runBench, SMALL_SHAPES } from '../../src/bench/bench';
 import { matMulNBitsModel, nbitsRow } from '../../src/bench/onnx';
 import { nodeOrtPeer } from '../../src/cli/ort-node';
 import { testGpu } from '../helpers/gpu';
@@ -14,6 +14,42 @@ describe('kernel benchmark', () => {
     expect(row[0]).toBeCloseTo(((byte & 15) - 8) * m.scales[2], 10);
     expect(row[1]).toBeCloseTo(((byte >> 4) - 8) * m.scales[2], 10);
     expect(m.bytes.length).toBeGreaterThan(m.weightBytes);
+  });
+
+  it('summary: the fastest passing default 4-bit kernel per shape and M, its ratios to fp32 (GPU) and the fastest ORT call', () => {
+    const row = (contender: string, bits: number, gpuMicros: number | null, callMicros: number, over: Partial<BenchRow> = {}): BenchRow => ({
+      shape: '8B gate/up', K: 4096, N: 14336, M: 1, contender, bits, block: 128, weightBytes: 1, gpuMicros, callMicros,
+      gbps: null, ofProbe: gpuMicros && 10 / gpuMicros, ofRead: null, check: 'pass', maxErr: 0, ...over,
+    });
+    const report: BenchReport = {
+      adapter: 'test', date: '2026-11-23', probeGBps: 3000, dispatchMicros: 2, notes: [], rows: [
+        row('fp32 matmul', 32, 80, 900),
+        row('quantlab 4-bit G=128 f32', 4, 20, 150),
+        row('quantlab 4-bit G=128 f16', 4, 14, 110),
+        row('quantlab 4-bit G=128 i8 GEMV alone', 4, 12, 100), // an experiment: never the headline
+        row('quantlab 4-bit G=128 act-order f16', 4, 13, 100), // a variant: neither
+        row('quantlab 2-bit G=128 f16', 2, 9, 90), // another bit width
+        row('quantlab 4-bit G=128 f16 8x32', 4, 10, 100, { check: 'FAIL' }), // wrong: never picked
+        row('onnxruntime-web MatMulNBits 4-bit block 32', 4, null, 2400),
+        row('onnxruntime-web MatMulNBits 4-bit block 128', 4, null, 2200),
+        row('fp32 matmul', 32, 700, 3000, { M: 128 }),
+        row('quantlab 4-bit G=128', 4, 200, 1000, { M: 128 }),
+        row('fp32 matmul', 32, 7, 90, { shape: 'no timestamps', gpuMicros: null }),
+        row('quantlab 4-bit G=128', 4, null, 60, { shape: 'no timestamps' }),
+        row('quantlab 4-bit G=128 f16', 4, null, 50, { shape: 'no timestamps' }),
+      ],
+    };
+    const s = benchSummary(report);
+    expect(s.map((x) => [x.shape, x.M, x.contender])).toEqual([
+      ['8B gate/up', 1, 'quantlab 4-bit G=128 f16'], ['8B gate/up', 128, 'quantlab 4-bit G=128'], ['no timestamps', 1, 'quantlab 4-bit G=128 f16'],
+    ]);
+    expect(s[0].overFp32).toBeCloseTo(80 / 14, 12);
+    expect(s[0].overOrt).toBeCloseTo(2200 / 110, 12);
+    expect(s[1].overFp32).toBeCloseTo(3.5, 12);
+    expect(s[1].overOrt).toBeNull();
+    expect(s[2].overFp32).toBeNull();
+    expect(benchMarkdown(report)).toContain('| 8B gate/up 4096x14336 | 1 | quantlab 4-bit G=128 f16 | 14.0 | 71% | 5.7x | 20x |');
+    expect([0.0312, 1, 9.96, 21.4, null].map((x) => ratioText(x))).toEqual(['0.031x', '1.0x', '10.0x', '21x', '-']);
   });
 
   it('runs every contender on small shapes and checks each against float64', async () => {

@@ -149,6 +149,13 @@ test('the full lab flow', async ({ page }) => {
   await page.getByTestId('run-bench').click();
   await expect(page.getByTestId('bench-results')).toContainText('onnxruntime-web MatMulNBits', { timeout: 300_000 });
   await expect(page.getByTestId('bench-results').locator('td', { hasText: 'FAIL' })).toHaveCount(0);
+  // at a glance: one line per shape and M (2 x 2), the lab's 4-bit kernel and its speed-up over the peer
+  const glance = page.getByTestId('bench-summary').locator('tbody tr');
+  await expect(glance).toHaveCount(4);
+  for (const tr of await glance.all()) {
+    await expect(tr.locator('td').nth(2)).toContainText('quantlab 4-bit G=128');
+    await expect(tr.locator('td').nth(6)).toHaveText(/^[\d.]+×$/);
+  }
   await page.screenshot({ path: `${SHOTS}/6-benchmark.png`, fullPage: true });
   // the report as the user saves it (the README's Chromium table is made from it)
   const [saved] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save JSON' }).click()]);

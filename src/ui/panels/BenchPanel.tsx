@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { type BenchReport, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
+import { type BenchReport, benchSummary, ratioText, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
 import { saveFile } from '../browser';
 import { useLab } from '../lab';
 import { browserOrtPeer } from '../ort-browser';
@@ -15,6 +15,8 @@ export function BenchPanel() {
   const [withOrt, setWithOrt] = useState(true);
   const [result, setResult] = useState<BenchReport | null>(null);
   const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
+  const summary = result ? benchSummary(result) : [];
+  const times = (x: number | null) => ratioText(x, '–', '×');
 
   async function run() {
     if (!gpu) return;
@@ -46,6 +48,25 @@ export function BenchPanel() {
         <section className="card" data-testid="bench-results">
           <h2>{result.adapter}</h2>
           <p className="small">Read probe: <strong>{fmt(result.probeGBps, 0)} GB/s</strong>. Empty dispatch: {fmt(result.dispatchMicros, 1)} µs. {result.date}</p>
+          {summary.length > 0 && (
+            <div className="scroll">
+              <h3>At a glance</h3>
+              <table className="small" data-testid="bench-summary">
+                <thead><tr><th>shape (K×N)</th><th className="num">M</th><th>fastest 4-bit kernel</th><th className="num">GPU µs</th><th className="num">% probe</th>
+                  <th className="num" title="fp32 matmul's GPU time over this kernel's: what 4-bit weights buy on this GPU">vs fp32</th>
+                  <th className="num" title="onnxruntime-web MatMulNBits' fastest whole call over this kernel's whole call">vs onnxruntime-web</th></tr></thead>
+                <tbody>
+                  {summary.map((r, i) => (
+                    <tr key={i}>
+                      <td>{r.shape} {r.K}×{r.N}</td><td className="num">{r.M}</td><td>{r.contender}</td><td className="num">{fmt(r.gpuMicros, 1)}</td>
+                      <td className="num">{pct(r.ofProbe)}</td><td className="num">{times(r.overFp32)}</td><td className="num">{times(r.overOrt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <h3>Every contender</h3>
+            </div>
+          )}
           <div className="scroll">
             <table className="small">
               <thead><tr><th>shape (K×N)</th><th className="num">M</th><th>contender</th><th className="num">GPU µs</th><th className="num">call µs</th><th className="num">GB/s</th><th className="num">% probe</th><th className="num" title="GPU time of a streaming read of the same bytes in one dispatch, over this kernel's time">% same-size read</th><th>check</th></tr></thead>
