@@ -486,6 +486,8 @@ export interface BenchSummaryRow {
   gpuMicros: number | null;
   callMicros: number | null;
   ofProbe: number | null;
+  /** 2 M K N / GPU time, in TFLOP/s: the rate that matters where M > 1 (the GEMM is not bound by weight reads). */
+  tflops: number | null;
   /** fp32 matmul GPU time / the contender's: what 4-bit weights buy over float ones on this GPU. */
   overFp32: number | null;
   /** onnxruntime-web's fastest MatMulNBits call / the contender's call: the peer, as users call both. */
@@ -513,6 +515,7 @@ export function benchSummary(r: BenchReport): BenchSummaryRow[] {
     const ort = here.filter((x) => x.contender.startsWith('onnxruntime-web')).map((x) => x.callMicros ?? Infinity);
     out.push({
       shape, K, N, M, contender: lab.contender, gpuMicros: lab.gpuMicros, callMicros: lab.callMicros, ofProbe: lab.ofProbe,
+      tflops: lab.gpuMicros ? (2 * M * K * N) / lab.gpuMicros / 1e6 : null,
       overFp32: ratio(fp32?.gpuMicros, lab.gpuMicros),
       overOrt: ort.length && Number.isFinite(Math.min(...ort)) ? ratio(Math.min(...ort), lab.callMicros) : null,
     });
@@ -520,10 +523,41 @@ export function benchSummary(r: BenchReport): BenchSummaryRow[] {
   return out;
 }
 
+/**
+ * A saved benchmark report, to look at elsewhere (an H100 run's results in a laptop's Benchmark tab): the
+ * tab's Save JSON (the report itself) or `quantlab bench --json` / `--out` (the report under `kernels`).
+ */
+export function parseBenchReport(text: string, source: string): BenchReport {
+  const what = `${source} is not a kernel benchmark report: open a file saved by the Benchmark tab's Save JSON or written by quantlab bench --json / --out`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${what} (not JSON: ${(e as Error).message})`);
+  }
+  const o = raw as Record<string, unknown> | null;
+  const r = (o && typeof o === 'object' && 'kernels' in o ? o.kernels : o) as Partial<BenchReport> | null;
+  if (!r || typeof r !== 'object' || !Array.isArray(r.rows) || typeof r.probeGBps !== 'number') {
+    throw new Error(`${what} (${o && typeof o === 'object' && 'gptq' in o ? 'it holds only GPTQ layer timings' : 'no rows and read probe'}).`);
+  }
+  r.rows.forEach((x, i) => {
+    const bad = ['shape', 'contender'].find((k) => typeof (x as unknown as Record<string, unknown>)?.[k] !== 'string')
+      ?? ['K', 'N', 'M'].find((k) => typeof (x as unknown as Record<string, unknown>)?.[k] !== 'number');
+    if (bad) throw new Error(`${what} (row ${i + 1} has no ${bad}).`);
+  });
+  return { adapter: String(r.adapter ?? 'unknown adapter'), date: String(r.date ?? ''), probeGBps: r.probeGBps, dispatchMicros: r.dispatchMicros ?? null, rows: r.rows, notes: r.notes ?? [] };
+}
+
 /** A speed-up as text: 21x, 5.7x, 0.62x (two significant digits below 1: software adapters). */
 export function ratioText(x: number | null, none = '-', sign = 'x'): string {
   if (x === null || !Number.isFinite(x)) return none;
   return `${x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toPrecision(2)}${sign}`;
+}
+
+/** A summary line's rate: % of the read probe at M = 1 (decode reads weights), TFLOP/s at M > 1. */
+export function summaryRate(x: BenchSummaryRow): string {
+  if (x.M === 1) return x.ofProbe === null ? '-' : `${(100 * x.ofProbe).toFixed(0)}% of probe`;
+  return x.tflops === null ? '-' : `${x.tflops.toFixed(1)} TFLOP/s`;
 }
 
 /** The report as Markdown: the summary, then every row (README, bench/results). */
@@ -535,9 +569,9 @@ export function benchMarkdown(r: BenchReport): string {
     `Adapter: ${r.adapter}. ${r.date}. Read probe: ${f(r.probeGBps, 0)} GB/s. Empty dispatch: ${f(r.dispatchMicros)} µs.`,
     '',
     ...(summary.length ? [
-      '| shape (K x N) | M | fastest 4-bit kernel | GPU µs | % probe | vs fp32 (GPU) | vs onnxruntime-web (call) |',
+      '| shape (K x N) | M | fastest 4-bit kernel | GPU µs | rate | vs fp32 (GPU) | vs onnxruntime-web (call) |',
       '|---|---|---|---|---|---|---|',
-      ...summary.map((x) => `| ${x.shape} ${x.K}x${x.N} | ${x.M} | ${x.contender} | ${f(x.gpuMicros)} | ${pct(x.ofProbe)} | ${ratioText(x.overFp32)} | ${ratioText(x.overOrt)} |`),
+      ...summary.map((x) => `| ${x.shape} ${x.K}x${x.N} | ${x.M} | ${x.contender} | ${f(x.gpuMicros)} | ${summaryRate(x)} | ${ratioText(x.overFp32)} | ${ratioText(x.overOrt)} |`),
       '',
     ] : []),
     '| shape (K x N) | M | contender | GPU µs | call µs | GB/s | % probe | % same-size read | check |',

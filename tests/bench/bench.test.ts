@@ -1,7 +1,8 @@
 // The benchmark harness on small shapes (SwiftShader: correctness, not speed): every contender, the lab's and
 // onnxruntime-web's, computes what the float64 reference computes before it is timed.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type BenchReport, type BenchRow, benchMarkdown, benchSummary, ratioText, runBench, SMALL_SHAPES } from '../../src/bench/bench';
+import { type BenchReport, type BenchRow, benchMarkdown, benchSummary, parseBenchReport, ratioText, runBench, summaryRate, SMALL_SHAPES } from '../../src/bench/bench';
 import { matMulNBitsModel, nbitsRow } from '../../src/bench/onnx';
 import { nodeOrtPeer } from '../../src/cli/ort-node';
 import { testGpu } from '../helpers/gpu';
@@ -48,8 +49,34 @@ describe('kernel benchmark', () => {
     expect(s[1].overFp32).toBeCloseTo(3.5, 12);
     expect(s[1].overOrt).toBeNull();
     expect(s[2].overFp32).toBeNull();
-    expect(benchMarkdown(report)).toContain('| 8B gate/up 4096x14336 | 1 | quantlab 4-bit G=128 f16 | 14.0 | 71% | 5.7x | 20x |');
+    expect(benchMarkdown(report)).toContain('| 8B gate/up 4096x14336 | 1 | quantlab 4-bit G=128 f16 | 14.0 | 71% of probe | 5.7x | 20x |');
+    expect(benchMarkdown(report)).toContain('| 8B gate/up 4096x14336 | 128 | quantlab 4-bit G=128 | 200.0 | 75.2 TFLOP/s | 3.5x | - |');
     expect([0.0312, 1, 9.96, 21.4, null].map((x) => ratioText(x))).toEqual(['0.031x', '1.0x', '10.0x', '21x', '-']);
+  });
+
+  it('opens a saved report (CLI --json or the tab\'s Save JSON); its summary is the README\'s H100 table', () => {
+    const text = readFileSync('bench/results/2026-11-23-h100-bench-fold.json', 'utf8');
+    const cli = parseBenchReport(text, 'fold.json');
+    const tab = parseBenchReport(JSON.stringify(JSON.parse(text).kernels), 'quantlab-bench.json');
+    expect(tab).toEqual(cli);
+    expect(cli.adapter).toContain('nvidia');
+    const line = (shape: string, M: number) => benchSummary(cli).find((x) => x.shape === shape && x.M === M)!;
+    // README, M = 1: 8B gate/up 14.2 us f16, 70% of the probe, 20.5x ORT's call; fused 25.8 us, 18.1x
+    expect(line('8B gate/up', 1)).toMatchObject({ contender: 'quantlab 4-bit G=128 f16' });
+    expect(line('8B gate/up', 1).gpuMicros).toBeCloseTo(14.2, 1);
+    expect(ratioText(line('8B gate/up', 1).ofProbe! * 100, '', '')).toBe('70');
+    expect(line('8B gate/up', 1).overOrt!.toFixed(1)).toBe('20.5');
+    expect(line('8B gate+up fused', 1)).toMatchObject({ contender: 'quantlab 4-bit G=128 gate+up+SwiGLU f16' });
+    expect(line('8B gate+up fused', 1).gpuMicros).toBeCloseTo(25.8, 1);
+    expect(line('8B gate+up fused', 1).overOrt!.toFixed(1)).toBe('18.1');
+    // M = 128: 744 us, 3.6x ORT
+    expect(line('8B gate/up', 128).gpuMicros).toBeCloseTo(744, 0);
+    expect(line('8B gate/up', 128).overOrt).toBeCloseTo(3.6, 1);
+    expect(summaryRate(line('8B gate/up', 128))).toBe('20.2 TFLOP/s'); // README: 20.2
+    expect(() => parseBenchReport('{"gptq": []}', 'g.json')).toThrow(/g.json is not a kernel benchmark report.*only GPTQ layer timings/);
+    expect(() => parseBenchReport('[1,2]', 'a.json')).toThrow(/a.json is not a kernel benchmark report.*Save JSON/);
+    expect(() => parseBenchReport('{"probeGBps": 1, "rows": [{"shape": "s", "contender": "c", "K": 1, "N": 2}]}', 'm.json')).toThrow(/row 1 has no M/);
+    expect(() => parseBenchReport('nope', 'n.json')).toThrow(/not JSON/);
   });
 
   it('runs every contender on small shapes and checks each against float64', async () => {

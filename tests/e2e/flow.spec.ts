@@ -162,6 +162,13 @@ test('the full lab flow', async ({ page }) => {
   const report = JSON.parse(readFileSync((await saved.path())!, 'utf8'));
   expect(report.rows.length).toBeGreaterThan(8);
   writeFileSync(`${SHOTS}/bench-chromium.json`, JSON.stringify(report, null, 1));
+  // a report from elsewhere: the H100's (quantlab bench --out), opened in the tab, its summary the README's
+  await page.getByTestId('open-bench').setInputFiles('bench/results/2026-11-23-h100-bench-fold.json');
+  await expect(page.getByTestId('bench-results')).toContainText('opened from 2026-11-23-h100-bench-fold.json');
+  const h100 = page.getByTestId('bench-summary').locator('tbody tr', { hasText: '8B gate/up 4096×14336' }).first();
+  await expect(h100.locator('td')).toHaveText(['8B gate/up 4096×14336', '1', 'quantlab 4-bit G=128 f16', '14.2', '70% of probe', '5.5×', '20×']);
+  await expect(page.getByTestId('bench-summary').locator('tbody tr', { hasText: '8B gate/up 4096×14336' }).nth(1).locator('td').nth(4)).toHaveText('20.2 TFLOP/s');
+  await page.screenshot({ path: `${SHOTS}/6-benchmark-h100.png` });
 
   expect(errors).toEqual([]);
 });

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { type BenchReport, benchSummary, ratioText, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
+import { type BenchReport, benchSummary, parseBenchReport, ratioText, runBench, summaryRate, SHAPES, SMALL_SHAPES } from '../../bench/bench';
 import { saveFile } from '../browser';
 import { useLab } from '../lab';
 import { browserOrtPeer } from '../ort-browser';
@@ -14,14 +14,26 @@ export function BenchPanel() {
   }, [gpu]);
   const [withOrt, setWithOrt] = useState(true);
   const [result, setResult] = useState<BenchReport | null>(null);
+  /** The file a shown report was opened from (null: measured here, now). */
+  const [openedFrom, setOpenedFrom] = useState<string | null>(null);
   const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
   const summary = result ? benchSummary(result) : [];
   const times = (x: number | null) => ratioText(x, '–', '×');
+
+  async function open(f: File) {
+    try {
+      setResult(parseBenchReport(await f.text(), f.name));
+      setOpenedFrom(f.name);
+    } catch (e) {
+      report(e);
+    }
+  }
 
   async function run() {
     if (!gpu) return;
     await runTask(async (signal) => {
       const small = size === 'small';
+      setOpenedFrom(null);
       setResult(await runBench(gpu, {
         shapes: small ? SMALL_SHAPES : SHAPES, batches: small ? [1, 4] : [1, 128], bits: small ? [3, 4] : [2, 3, 4, 8],
         rotateBytes: small ? 2 ** 20 : 512 * 2 ** 20, repeats: small ? 2 : 5, dispatches: small ? 2 : 8,
@@ -41,31 +53,35 @@ export function BenchPanel() {
           <Check label="onnxruntime-web" title="Include onnxruntime-web's MatMulNBits (WebGPU execution provider) as the peer" checked={withOrt} onChange={setWithOrt} />
           <button onClick={run} disabled={!gpu || busy} data-testid="run-bench">Run benchmark</button>
           {result && <button className="ghost" onClick={() => saveFile('quantlab-bench.json', JSON.stringify(result, null, 1), 'application/json')}>Save JSON</button>}
+          <label className="button ghost" title="Look at a report saved elsewhere: this tab's Save JSON, or quantlab bench --json / --out on a GPU server (bench/results/ holds the H100's)">
+            Open report… <input type="file" accept=".json" hidden data-testid="open-bench" onChange={(e) => e.target.files?.[0] && open(e.target.files[0])} />
+          </label>
         </div>
         {busy && <ProgressLine progress={progress} onCancel={cancel} />}
       </section>
       {result && (
         <section className="card" data-testid="bench-results">
-          <h2>{result.adapter}</h2>
+          <h2>{result.adapter}{openedFrom && <span className="muted small"> — opened from {openedFrom}, not measured on this adapter</span>}</h2>
           <p className="small">Read probe: <strong>{fmt(result.probeGBps, 0)} GB/s</strong>. Empty dispatch: {fmt(result.dispatchMicros, 1)} µs. {result.date}</p>
           {summary.length > 0 && (
-            <div className="scroll">
+            <>
               <h3>At a glance</h3>
               <table className="small" data-testid="bench-summary">
-                <thead><tr><th>shape (K×N)</th><th className="num">M</th><th>fastest 4-bit kernel</th><th className="num">GPU µs</th><th className="num">% probe</th>
+                <thead><tr><th>shape (K×N)</th><th className="num">M</th><th>fastest 4-bit kernel</th><th className="num">GPU µs</th>
+                  <th className="num" title="Decode (M = 1) reads weights: its share of the read probe. Prefill (M > 1) computes: TFLOP/s">rate</th>
                   <th className="num" title="fp32 matmul's GPU time over this kernel's: what 4-bit weights buy on this GPU">vs fp32</th>
                   <th className="num" title="onnxruntime-web MatMulNBits' fastest whole call over this kernel's whole call">vs onnxruntime-web</th></tr></thead>
                 <tbody>
                   {summary.map((r, i) => (
                     <tr key={i}>
                       <td>{r.shape} {r.K}×{r.N}</td><td className="num">{r.M}</td><td>{r.contender}</td><td className="num">{fmt(r.gpuMicros, 1)}</td>
-                      <td className="num">{pct(r.ofProbe)}</td><td className="num">{times(r.overFp32)}</td><td className="num">{times(r.overOrt)}</td>
+                      <td className="num">{summaryRate(r).replace('-', '–')}</td><td className="num">{times(r.overFp32)}</td><td className="num">{times(r.overOrt)}</td>
                     </tr>
                   ))}
                 </tbody>
               </table>
               <h3>Every contender</h3>
-            </div>
+            </>
           )}
           <div className="scroll">
             <table className="small">

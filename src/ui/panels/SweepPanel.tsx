@@ -167,7 +167,7 @@ export function SweepPanel() {
         <div className="controls">
           <button className="ghost" onClick={() => saveFile('quantlab-results.csv', toCsv(results), 'text/csv')} disabled={!results.length} data-testid="export-csv">Export CSV</button>
           <button className="ghost" onClick={() => saveFile('quantlab-results.json', JSON.stringify(results, null, 1), 'application/json')} disabled={!results.length}>Export JSON</button>
-          <label className="ghost button" title="Merge results from another machine or the CLI (CSV, JSON or JSON Lines)">
+          <label className="ghost button" title="Merge results from another machine or the CLI (CSV, JSON or JSON Lines, gzipped or not)">
             Import… <input type="file" accept=".csv,.json,.jsonl,.gz" hidden data-testid="import" onChange={(e) => e.target.files?.[0] && importFile(e.target.files[0])} />
           </label>
           <button className="ghost" disabled={!results.length || running} onClick={() => confirm('Delete every result kept in this browser?') && clearResults()}>Clear</button>
