@@ -5,9 +5,10 @@
 // subgroup reads 512 contiguous bytes per row and step, and the sum over K ends in subgroupAdd. Thousands of
 // small workgroups balance across the SMs, where the GPTQ-layout GEMV's few hundred large ones do not
 // (bench/results/2026-11-23-h100-gemv-grid-experiments.json).
-// Three inputs: f32 (decode as gemv4's, codes masked in place under 2^23), f16 pairs (decode as the lab's
-// shader-f16 GEMV, two codes per op) and int8 per 32-column chunk (quantize_x8's layout, dot4I8Packed; the
-// quantize pass is not timed: a forward pass would fuse it into the input's producer).
+// Four inputs: f32 (decode as gemv4's, codes masked in place under 2^23), f16 pairs (decode as the lab's
+// shader-f16 GEMV, two codes per op), int8 per 32-column chunk (quantize_x8's layout, dot4I8Packed) and int16
+// per chunk split into low and high bytes (four integer dot products per word; more accurate than f16). The
+// integer inputs' quantize pass is not timed: a forward pass would fuse it into the input's producer.
 // Timed as tools/device/read_ceiling.mjs times its reads: one compute pass of n dispatches rotating through
 // weight copies spanning >= 512 MiB, every dispatch writing the same output (a barrier between them),
 // timestamps around the pass, median of 7 passes; % of the same streaming-read probe (grid8 over 256 MB).
@@ -20,7 +21,7 @@ const U = GPUBufferUsage;
 const sub32 = features.includes('subgroups') && adapter.info.subgroupMinSize === 32 && adapter.info.subgroupMaxSize === 32;
 // EMULATE_F16=1 (CPU adapters): the f16 kernel with f16 values held in f32 (the lab's Gpu.emulateF16 rewrite), to check its logic
 const emulateF16 = !features.includes('shader-f16') && !!process.env.EMULATE_F16;
-const kinds = ['i8', 'f32', ...(features.includes('shader-f16') || emulateF16 ? ['f16'] : [])].filter((k) => !process.env.KINDS || process.env.KINDS.split(',').includes(k));
+const kinds = ['i8', 'i16', 'f32', ...(features.includes('shader-f16') || emulateF16 ? ['f16'] : [])].filter((k) => !process.env.KINDS || process.env.KINDS.split(',').includes(k));
 const emulate = (code) => code.replace('enable f16;\n', '').replace(/bitcast<vec2<f16>>/g, 'unpack2x16float').replace(/f16/g, 'f32');
 
 // ---- the kernel, generated per (input kind, R rows, S subgroups, matrices)
@@ -44,6 +45,19 @@ fn dot_chunk(u: vec4<u32>, xs: X, s: f32, z: u32) -> f32 {
   let d = dot4I8Packed(lo.x, xs.a.x) + dot4I8Packed(hi.x, xs.a.y) + dot4I8Packed(lo.y, xs.a.z) + dot4I8Packed(hi.y, xs.a.w)
         + dot4I8Packed(lo.z, xs.b.x) + dot4I8Packed(hi.z, xs.b.y) + dot4I8Packed(lo.w, xs.b.z) + dot4I8Packed(hi.w, xs.b.w);
   return s * bitcast<f32>(xs.t.y) * f32(d - i32(z) * bitcast<i32>(xs.t.x));
+}`,
+    // int16 inputs split into bytes (20 words per chunk): the low bytes (unsigned) in quantize_x8's even/odd
+    // layout, then the high bytes (signed), the chunk's sum of int16 inputs, its scale (max|x| / 32767)
+    i16: `struct X { a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32>, t: vec4<u32> }
+fn load_x(c: u32) -> X { return X(xin[5u * c], xin[5u * c + 1u], xin[5u * c + 2u], xin[5u * c + 3u], xin[5u * c + 4u]); }
+fn dot_chunk(u: vec4<u32>, xs: X, s: f32, z: u32) -> f32 {
+  let lo = u & vec4<u32>(0x0F0F0F0Fu);
+  let hi = (u >> vec4<u32>(4u)) & vec4<u32>(0x0F0F0F0Fu);
+  let dl = dot4U8Packed(lo.x, xs.a.x) + dot4U8Packed(hi.x, xs.a.y) + dot4U8Packed(lo.y, xs.a.z) + dot4U8Packed(hi.y, xs.a.w)
+         + dot4U8Packed(lo.z, xs.b.x) + dot4U8Packed(hi.z, xs.b.y) + dot4U8Packed(lo.w, xs.b.z) + dot4U8Packed(hi.w, xs.b.w);
+  let dh = dot4I8Packed(lo.x, xs.c.x) + dot4I8Packed(hi.x, xs.c.y) + dot4I8Packed(lo.y, xs.c.z) + dot4I8Packed(hi.y, xs.c.w)
+         + dot4I8Packed(lo.z, xs.d.x) + dot4I8Packed(hi.z, xs.d.y) + dot4I8Packed(lo.w, xs.d.z) + dot4I8Packed(hi.w, xs.d.w);
+  return s * bitcast<f32>(xs.t.y) * f32(dh * 256i + i32(dl) - i32(z) * bitcast<i32>(xs.t.x));
 }`,
     // 8 vec4 per chunk: vec4 j = inputs (j, 8 + j, 16 + j, 24 + j), the columns of code j of the 4 words; 9th: sum
     f32: `struct X { v: array<vec4<f32>, 8>, sum: f32 }
@@ -170,6 +184,7 @@ function inputs(K) {
   const CH = K / 32;
   const i8 = new Uint32Array(12 * CH), f32 = new Float32Array(36 * CH), f16 = new Uint32Array(16 * CH);
   const i8v = new Int32Array(i8.buffer);
+  const i16 = new Uint32Array(20 * CH), i16v = new Int32Array(i16.buffer);
   for (let c = 0; c < CH; c++) {
     const xs = x.subarray(32 * c, 32 * c + 32);
     const mx = Math.max(...xs.map(Math.abs));
@@ -182,13 +197,24 @@ function inputs(K) {
     }
     i8v[12 * c + 8] = sum;
     new Float32Array(i8.buffer, (12 * c + 9) * 4, 1)[0] = mx / 127;
+    // int16: x = (256 hi + lo) * max / 32767, lo unsigned, hi signed; bytes in the int8 layout
+    const inv16 = mx > 0 ? 32767 / mx : 0;
+    let sum16 = 0;
+    for (let w = 0; w < 4; w++) for (let j = 0; j < 4; j++) for (const o of [0, 1]) {
+      const q = Math.round(Math.fround(xs[8 * w + 2 * j + o] * Math.fround(inv16)));
+      sum16 += q;
+      i16[20 * c + 2 * w + o] |= (q & 0xff) << (8 * j);
+      i16[20 * c + 8 + 2 * w + o] |= ((q >> 8) & 0xff) << (8 * j);
+    }
+    i16v[20 * c + 16] = sum16;
+    new Float32Array(i16.buffer, (20 * c + 17) * 4, 1)[0] = mx / 32767;
     let s = 0;
     for (let j = 0; j < 8; j++) for (let w = 0; w < 4; w++) { f32[36 * c + 4 * j + w] = xs[8 * w + j]; }
     for (let k = 0; k < 32; k++) s += xs[k];
     f32[36 * c + 32] = s;
     for (let w = 0; w < 4; w++) for (let j = 0; j < 4; j++) f16[16 * c + 4 * w + j] = f16bits(xs[8 * w + j]) | (f16bits(xs[8 * w + j + 4]) << 16);
   }
-  return { x, i8, f32, f16 };
+  return { x, i8, i16, f32, f16 };
 }
 
 // ---- timing (as read_ceiling.mjs: tools/device/pass-timer.mjs)
@@ -229,7 +255,7 @@ for (const shape of shapes) {
   const copies = Math.max(mats + 1, Math.ceil((Number(process.env.ROTATE_MIB ?? 512) * 2 ** 20) / base.bytes));
   // copies of the same matrix (copy 0's data checks every kernel; the timing only needs the bytes)
   const sets = Array.from({ length: copies }, () => ({ qw: buf(base.words), sc: buf(base.sc), zw: buf(base.zw) }));
-  const xbufs = { i8: buf(xin.i8), f32: buf(xin.f32), f16: buf(xin.f16) };
+  const xbufs = { i8: buf(xin.i8), i16: buf(xin.i16), f32: buf(xin.f32), f16: buf(xin.f16) };
   const y = device.createBuffer({ size: N * 4, usage: U.STORAGE | U.COPY_SRC });
   const yRead = device.createBuffer({ size: N * 4, usage: U.MAP_READ | U.COPY_DST });
   const bytes = mats * base.bytes;
@@ -281,7 +307,7 @@ for (const shape of shapes) {
 }
 for (const r of results) {
   const gbps = r.bytes / r.us / 1e3;
-  console.log(`${r.shape.padEnd(18)} ${r.variant.padEnd(36)} ${String(r.groups ?? '').padStart(6)} groups ${r.us.toFixed(2).padStart(8)} us ${gbps.toFixed(0).padStart(5)} GB/s ${((100 * gbps) / probeGBps).toFixed(1).padStart(5)}% of probe${r.err === undefined ? '' : `  err ${r.err.toExponential(1)}${r.err > (r.variant.startsWith('i8') ? 5e-3 : r.variant.startsWith('f16') ? 2e-3 : 1e-5) ? ' FAIL' : ''}`}`);
+  console.log(`${r.shape.padEnd(18)} ${r.variant.padEnd(36)} ${String(r.groups ?? '').padStart(6)} groups ${r.us.toFixed(2).padStart(8)} us ${gbps.toFixed(0).padStart(5)} GB/s ${((100 * gbps) / probeGBps).toFixed(1).padStart(5)}% of probe${r.err === undefined ? '' : `  err ${r.err.toExponential(1)}${r.err > (r.variant.startsWith('i8') ? 5e-3 : r.variant.startsWith('f16') ? 2e-3 : r.variant.startsWith('i16') ? 1e-4 : 1e-5) ? ' FAIL' : ''}`}`);
 }
 console.log(JSON.stringify({ date: new Date().toISOString(), adapter: adapter.info.description, probeGBps, results }));
 process.exit(0);
