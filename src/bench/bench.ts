@@ -5,7 +5,7 @@
 // rotate through weight copies larger than the L2 cache) and the wall time of one whole call as a user
 // makes it (upload the input, dispatch, read the output back). Every contender's output is checked against
 // a float64 CPU computation on sampled rows before it is timed.
-import { throwIfAborted } from '../gpu/errors';
+import { InputFileError, throwIfAborted } from '../gpu/errors';
 import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { gemvSwiglu, matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
@@ -528,22 +528,23 @@ export function benchSummary(r: BenchReport): BenchSummaryRow[] {
  * tab's Save JSON (the report itself) or `quantlab bench --json` / `--out` (the report under `kernels`).
  */
 export function parseBenchReport(text: string, source: string): BenchReport {
-  const what = `${source} is not a kernel benchmark report: open a file saved by the Benchmark tab's Save JSON or written by quantlab bench --json / --out`;
+  const what = `${source} is not a kernel benchmark report`;
+  const action = 'Open a file saved by the Benchmark tab\'s Save JSON or written by quantlab bench --json / --out.';
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${what} (not JSON: ${(e as Error).message})`);
+    throw new InputFileError(`${what} (not JSON: ${(e as Error).message}).`, action);
   }
   const o = raw as Record<string, unknown> | null;
   const r = (o && typeof o === 'object' && 'kernels' in o ? o.kernels : o) as Partial<BenchReport> | null;
   if (!r || typeof r !== 'object' || !Array.isArray(r.rows) || typeof r.probeGBps !== 'number') {
-    throw new Error(`${what} (${o && typeof o === 'object' && 'gptq' in o ? 'it holds only GPTQ layer timings' : 'no rows and read probe'}).`);
+    throw new InputFileError(`${what} (${o && typeof o === 'object' && 'gptq' in o ? 'it holds only GPTQ layer timings' : 'no rows and read probe'}).`, action);
   }
   r.rows.forEach((x, i) => {
     const bad = ['shape', 'contender'].find((k) => typeof (x as unknown as Record<string, unknown>)?.[k] !== 'string')
       ?? ['K', 'N', 'M'].find((k) => typeof (x as unknown as Record<string, unknown>)?.[k] !== 'number');
-    if (bad) throw new Error(`${what} (row ${i + 1} has no ${bad}).`);
+    if (bad) throw new InputFileError(`${what} (row ${i + 1} has no ${bad}).`, action);
   });
   return { adapter: String(r.adapter ?? 'unknown adapter'), date: String(r.date ?? ''), probeGBps: r.probeGBps, dispatchMicros: r.dispatchMicros ?? null, rows: r.rows, notes: r.notes ?? [] };
 }

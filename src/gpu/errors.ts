@@ -1,4 +1,5 @@
-// Errors a user can hit on the GPU, grouped by what they can do about it. Every message ends with the action.
+// Errors a user can hit (on the GPU, and in the files they give), grouped by what they can do about it. Every
+// message ends with the action.
 
 export class QuantlabError extends Error {
   /** What the user should do next, shown on its own line in the UI and the CLI. */
@@ -84,3 +85,6 @@ export class CancelledError extends Error {
 export function throwIfAborted(signal: AbortSignal | undefined, what?: string): void {
   if (signal?.aborted) throw new CancelledError(what);
 }
+
+/** A file the user gave (sweep results, a benchmark report) is not what it should be: names the file, line and problem. */
+export class InputFileError extends QuantlabError {}

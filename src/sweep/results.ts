@@ -1,5 +1,8 @@
 // The results store's row: one per (configuration, task), the same in IndexedDB, JSON Lines, CSV and the fits.
 // Export, import and merge (dedupe by configuration + task) live here; the storage backends are thin.
+import { InputFileError } from '../gpu/errors';
+
+const NOT_RESULTS = 'Give results the lab wrote (Export CSV / JSON in the Sweep tab, quantlab sweep --out), gzipped or not; nothing was read.';
 
 export const LAB_VERSION = '0.1.0';
 
@@ -99,8 +102,8 @@ function normalize(raw: Record<string, unknown>, where: string): ResultRow {
     else if (BOOLEAN.has(c)) out[c] = v === true || v === 'true' || v === '1' || v === 1;
     else out[c] = v === undefined || v === null ? '' : String(v);
   }
-  for (const c of ['model', 'task'] as const) if (!out[c]) throw new Error(`${where}: the row has no "${c}"`);
-  for (const c of ['n_params', 'bits'] as const) if (!Number.isFinite(out[c] as number)) throw new Error(`${where}: "${c}" is not a number`);
+  for (const c of ['model', 'task'] as const) if (!out[c]) throw new InputFileError(`${where}: the row has no "${c}".`, NOT_RESULTS);
+  for (const c of ['n_params', 'bits'] as const) if (!Number.isFinite(out[c] as number)) throw new InputFileError(`${where}: "${c}" is not a number.`, NOT_RESULTS);
   return out as unknown as ResultRow;
 }
 
@@ -118,7 +121,7 @@ export function parseJsonl(text: string, source = 'results.jsonl'): ResultRow[] 
     } catch {
       // A line cut short by a crash mid-write is skipped: everything before it is kept.
       if (i === text.split('\n').length - 1 || i === text.split('\n').length - 2) return;
-      throw new Error(`${source}:${i + 1}: not valid JSON`);
+      throw new InputFileError(`${source}:${i + 1}: not valid JSON.`, NOT_RESULTS);
     }
     rows.push(normalize(raw as Record<string, unknown>, `${source}:${i + 1}`));
   });
@@ -178,7 +181,15 @@ export async function resultsText(bytes: Uint8Array): Promise<string> {
 /** JSON Lines, a JSON array, or CSV, told apart by their first character. */
 export function parseResults(text: string, source: string): ResultRow[] {
   const t = text.trimStart();
-  if (t.startsWith('[')) return (JSON.parse(t) as Record<string, unknown>[]).map((r, i) => normalize(r, `${source}[${i}]`));
+  if (t.startsWith('[')) {
+    let rows: unknown;
+    try {
+      rows = JSON.parse(t);
+    } catch (e) {
+      throw new InputFileError(`${source}: not valid JSON (${(e as Error).message}).`, NOT_RESULTS);
+    }
+    return (rows as Record<string, unknown>[]).map((r, i) => normalize(r, `${source}[${i}]`));
+  }
   if (t.startsWith('{')) return parseJsonl(text, source);
   return parseCsv(text, source);
 }

@@ -1,8 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import { type BenchShape, benchMarkdown, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type BenchShape, benchMarkdown, parseBenchReport, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
 import { gptqTiming } from '../../bench/gptq-bench';
 import type { GemvKernel, GemvShape } from '../../quant/packed';
 import { formatProgress } from '../../progress';
+import { UsageError } from '../args';
 import type { Command } from '../command';
 import { log, printJson } from '../command';
 import { cliGpu } from '../gpu-node';
@@ -36,9 +37,23 @@ function parseGemvKernel(s: string): GemvKernel {
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark the packed matmul kernels against fp32, onnxruntime-web MatMulNBits and a read probe; GPTQ layer times',
-  usage: 'quantlab bench [--shapes full|small|KxN,... (e.g. 4096x14336)] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv auto,8x32,16x32 (GEMV workgroup shapes XWxKSLICES to compare; auto = the default)] [--gemv-kernels f32,f16] [--f16 (Dawn: shader-f16 on NVIDIA)] [--no-subgroups (sums in workgroup memory only, as without subgroups)] [--split-k 1,0 (GEMM slices to compare, 0 = auto)] [--act-order (also with a permuted input)] [--i8-experiment (also the 4-bit GEMV on an int8 input)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE]',
+  usage: 'quantlab bench [--shapes full|small|KxN,... (e.g. 4096x14336)] [--batches 1,128] [--bits 2,3,4,8] [--group 128] [--rotate-mib 512] [--gemv auto,8x32,16x32 (GEMV workgroup shapes XWxKSLICES to compare; auto = the default)] [--gemv-kernels f32,f16] [--f16 (Dawn: shader-f16 on NVIDIA)] [--no-subgroups (sums in workgroup memory only, as without subgroups)] [--split-k 1,0 (GEMM slices to compare, 0 = auto)] [--act-order (also with a permuted input)] [--i8-experiment (also the 4-bit GEMV on an int8 input)] [--no-ort] [--gptq 1024x1024,4096x4096,11008x4096] [--json] [--out FILE] | quantlab bench --report FILE (a saved report: its summary and rows, nothing run)',
   flags: ['no-ort', 'json', 'f16', 'act-order', 'no-subgroups', 'i8-experiment'],
   async run(args) {
+    const saved = args.optStr('report');
+    if (saved) {
+      // a report from elsewhere (--out of another run, the Benchmark tab's Save JSON): printed, no GPU needed
+      let text: string;
+      try {
+        text = readFileSync(saved, 'utf8');
+      } catch (e) {
+        throw new UsageError(`--report: cannot read ${saved} (${(e as Error).message})`);
+      }
+      const report = parseBenchReport(text, saved);
+      if (args.flag('json')) printJson(report);
+      else process.stdout.write(benchMarkdown(report) + '\n');
+      return;
+    }
     const gpu = await cliGpu(args);
     if (args.flag('no-subgroups')) gpu.subgroupReduce = false;
     const out: Record<string, unknown> = { adapter: gpu.adapter };

@@ -15,7 +15,13 @@ export const fitCommand: Command = {
   async run(args) {
     const file = args.positional[0];
     if (!file) throw new UsageError('give a results file (JSON Lines, JSON or CSV; gzipped or not)');
-    const all = fitRows(parseResults(await resultsText(readFileSync(file)), file), args.str('method', 'gptq'));
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new UsageError(`cannot read ${file} (${(e as Error).message})`);
+    }
+    const all = fitRows(parseResults(await resultsText(bytes), file), args.str('method', 'gptq'));
     if (!all.length) throw new UsageError(`${file} has no quantized rows with task accuracies to fit`);
     // one setting at a time (sym, act-order, Hessians, seqlen), as the study fits: the largest unless named
     const chosen = asUsage(() => rowsOfSetting(all, args.optStr('setting')));

@@ -1,0 +1,35 @@
+// Files the CLI is given: a saved benchmark report printed without a GPU, and clear errors (no stack trace,
+// the file, what is wrong, what to do) for files that are not what the command reads.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const quantlab = (...args: string[]) => spawnSync(process.execPath, ['bin/quantlab.mjs', ...args], { encoding: 'utf8' });
+const H100 = 'bench/results/2026-11-23-h100-bench-fold.json';
+
+describe('quantlab with saved files', () => {
+  it('bench --report prints a saved report: the at-a-glance summary, then every row', () => {
+    const md = execFileSync(process.execPath, ['bin/quantlab.mjs', 'bench', '--report', H100], { encoding: 'utf8' });
+    expect(md).toContain('Adapter: nvidia / nvidia-h100-80gb-hbm3');
+    expect(md).toContain('| 8B gate/up 4096x14336 | 1 | quantlab 4-bit G=128 f16 | 14.2 | 70% of probe | 5.5x | 20x |');
+    expect(md).toContain('| 8B gate/up 4096x14336 | 128 | quantlab 4-bit G=128 | 743.9 | 20.2 TFLOP/s | 2.9x | 3.6x |');
+    expect(md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| shape')).length).toBe(16 + 153);
+    const json = JSON.parse(execFileSync(process.execPath, ['bin/quantlab.mjs', 'bench', '--report', H100, '--json'], { encoding: 'utf8' }));
+    expect(json.rows.length).toBe(153);
+  });
+
+  it('a file that is not what the command reads: exit 1, the file and the problem, what to do, no stack', () => {
+    for (const [args, says] of [
+      [['bench', '--report', 'README.md'], /README.md is not a kernel benchmark report \(not JSON.*Open a file saved by the Benchmark tab/],
+      [['bench', '--report', 'examples/README.md'], /not a kernel benchmark report/],
+      [['fit', 'README.md'], /README.md:2: the row has no "model". Give results the lab wrote/],
+    ] as const) {
+      const r = quantlab(...args);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(says);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    const missing = quantlab('fit', 'no-such-results.jsonl');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read no-such-results.jsonl/);
+  });
+});
