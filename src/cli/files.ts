@@ -1,4 +1,5 @@
 // Node adapters for model files: a checkpoint directory on disk, read in ranges.
+import { CheckpointError } from '../model/errors';
 import { openSync, readSync, readdirSync, statSync, closeSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { ByteSource, ModelFiles } from '../model/source';
@@ -40,7 +41,7 @@ export function dirFiles(dir: string): ModelFiles {
   try {
     walk(root);
   } catch (e) {
-    throw new Error(`Cannot read model folder ${dir}: ${(e as Error).message}. Pass the folder holding config.json.`);
+    throw new CheckpointError(dir, `cannot be read as a model folder (${(e as Error).message})`, 'Pass the folder holding config.json and model.safetensors (the Hugging Face layout).');
   }
   const set = new Set(list);
   return {
@@ -48,7 +49,7 @@ export function dirFiles(dir: string): ModelFiles {
     has: (p) => set.has(p),
     list: () => [...list].sort(),
     open: async (p) => {
-      if (!set.has(p)) throw new Error(`${dir}: no file ${p}`);
+      if (!set.has(p)) throw new CheckpointError(`${dir}/${p}`, 'is missing', 'Add the file from the model\'s repository; nothing was loaded.');
       return fileSource(join(root, p), `${dir}/${p}`);
     },
   };

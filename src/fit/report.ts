@@ -1,4 +1,5 @@
 // Fit results in the shapes the CLI and the UI show: the JSON of `quantlab fit --json`, and a text table.
+import { BIT_WIDTHS } from '../model/config';
 import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit, type Point, runKey } from './law';
 import { fitOlderLaw } from './nls';
 import type { Finding } from './findings';
@@ -26,7 +27,7 @@ export function parseSize(s: string): number {
 export function rowsOfBits<T extends { bits: number }>(rows: T[], spec = 'all'): T[] {
   if (spec === 'all') return rows;
   const bits = spec.split(',').map(Number);
-  if (!bits.length || bits.some((b) => ![2, 3, 4, 8].includes(b))) throw new Error(`bits "${spec}": give all or a comma list of 2, 3, 4, 8`);
+  if (!bits.length || bits.some((b) => !BIT_WIDTHS.includes(b))) throw new Error(`bits "${spec}": give all or a comma list of ${BIT_WIDTHS.join(', ')}`);
   return rows.filter((r) => bits.includes(r.bits));
 }
 

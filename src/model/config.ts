@@ -142,9 +142,12 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
   };
 }
 
+/** The bit widths the lab quantizes to, packs and runs (GPTQModel's). */
+export const BIT_WIDTHS: readonly number[] = [2, 3, 4, 8];
+
 export function parseGptqConfig(q: Record<string, unknown>, file = 'quantize_config.json'): GptqConfig {
   const bits = Number(q.bits);
-  if (![2, 3, 4, 8].includes(bits)) throw new UnsupportedModelError(`${file}: GPTQ bits ${String(q.bits)} not supported (2, 3, 4, 8 are).`);
+  if (!BIT_WIDTHS.includes(bits)) throw new UnsupportedModelError(`${file}: GPTQ bits ${String(q.bits)} not supported (${BIT_WIDTHS.join(', ')} are).`);
   const groupSize = Number(q.group_size ?? -1);
   if (!(groupSize === -1 || (Number.isInteger(groupSize) && groupSize > 0))) throw new CheckpointError(file, `group_size ${String(q.group_size)} is invalid`);
   return {

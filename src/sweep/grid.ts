@@ -1,5 +1,7 @@
 // Sweep grids: the study's designs as presets, and custom grids. A configuration is one quantization of one
 // model; the float baseline of every model runs first.
+import { BIT_WIDTHS } from '../model/config';
+
 
 export interface GridSpec {
   bits: number[];
@@ -55,10 +57,29 @@ export interface QuantPoint {
   calib: number;
 }
 
-/** The (bits, G, C_b) points of a grid, deduplicated, sorted by C_b (calibration reuse) then bits and G. */
+/**
+ * What stops a quantization point from running, before anything runs (null: nothing): bits outside
+ * BIT_WIDTHS, a group size that is not -1 (per channel) or a multiple of 32 (the packed kernels' chunks), a
+ * calibration size that is not a whole number of sequences (0: RTN's points).
+ */
+export function quantPointProblem(bits: number, groupSize: number, calib: number): string | null {
+  if (!BIT_WIDTHS.includes(bits)) return `bit width ${bits} cannot run: the lab quantizes to ${BIT_WIDTHS.join(', ')} bits`;
+  if (!(groupSize === -1 || (Number.isInteger(groupSize) && groupSize >= 32 && groupSize % 32 === 0))) return `group size ${groupSize} cannot run: give -1 (per channel) or a multiple of 32`;
+  if (!(Number.isInteger(calib) && calib >= 0)) return `calibration size ${calib} cannot run: give a whole number of sequences`;
+  return null;
+}
+
+/**
+ * The (bits, G, C_b) points of a grid, deduplicated, sorted by C_b (calibration reuse) then bits and G; a point
+ * that cannot run (quantPointProblem) is a RangeError before anything runs.
+ */
 export function gridPoints(g: GridSpec): QuantPoint[] {
   const pts = new Map<string, QuantPoint>();
-  const add = (bits: number, groupSize: number, calib: number) => pts.set(`${bits}|${groupSize}|${calib}`, { bits, groupSize, calib });
+  const add = (bits: number, groupSize: number, calib: number) => {
+    const problem = quantPointProblem(bits, groupSize, calib);
+    if (problem) throw new RangeError(problem);
+    pts.set(`${bits}|${groupSize}|${calib}`, { bits, groupSize, calib });
+  };
   for (const b of g.bits) for (const G of g.groups) for (const c of g.calib) add(b, G, c);
   for (const [b, G, c] of g.extra ?? []) add(b, G, c);
   return [...pts.values()].sort((a, b) => a.calib - b.calib || a.bits - b.bits || a.groupSize - b.groupSize);

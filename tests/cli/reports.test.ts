@@ -1,12 +1,13 @@
-// Files the CLI is given: a saved benchmark report printed without a GPU, and clear errors (no stack trace,
-// the file, what is wrong, what to do) for files that are not what the command reads.
+// Files and values the CLI is given: a saved benchmark report printed without a GPU, and clear errors (no stack
+// trace; the file or option, what is wrong, what to do) for files that are not what the command reads and for
+// grid values the lab cannot run (refused before anything loads).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 const quantlab = (...args: string[]) => spawnSync(process.execPath, ['bin/quantlab.mjs', ...args], { encoding: 'utf8' });
 const H100 = 'bench/results/2026-11-23-h100-bench-fold.json';
 
-describe('quantlab with saved files', () => {
+describe('quantlab with saved files and bad input', () => {
   it('bench --report prints a saved report: the at-a-glance summary, then every row', () => {
     const md = execFileSync(process.execPath, ['bin/quantlab.mjs', 'bench', '--report', H100], { encoding: 'utf8' });
     expect(md).toContain('Adapter: nvidia / nvidia-h100-80gb-hbm3');
@@ -22,11 +23,20 @@ describe('quantlab with saved files', () => {
       [['bench', '--report', 'README.md'], /README.md is not a kernel benchmark report \(not JSON.*Open a file saved by the Benchmark tab/],
       [['bench', '--report', 'examples/README.md'], /not a kernel benchmark report/],
       [['fit', 'README.md'], /README.md:2: the row has no "model". Give results the lab wrote/],
+      [['info', '--model', 'README.md'], /README.md: cannot be read as a model folder .*Pass the folder holding config.json/],
     ] as const) {
       const r = quantlab(...args);
       expect(r.status, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(says);
       expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    for (const [args, says] of [
+      [['sweep', '--model', 'qwen3-dict-74k', '--bits', '4,5', '--dry-run', '--out', 'x.jsonl'], /bit width 5 cannot run/],
+      [['quantize', '--model', 'qwen3-dict-74k', '--group', '48', '--out', 'q'], /group size 48 cannot run/],
+    ] as const) {
+      const r = quantlab(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(says);
     }
     const missing = quantlab('fit', 'no-such-results.jsonl');
     expect(missing.status).toBe(2);

@@ -31,6 +31,14 @@ describe('sweep plans', () => {
     expect(study.filter((p) => p.bits === 8)).toEqual([{ bits: 8, groupSize: 128, calib: 128 }]);
     expect(gridPoints(PRESETS.find((p) => p.id === 'llama3')!.grid)).toHaveLength(14);
     expect(gridPoints(PRESETS.find((p) => p.id === 'quick')!.grid)).toHaveLength(8);
+    for (const p of PRESETS) expect(() => gridPoints(p.grid), p.id).not.toThrow();
+  });
+  it('a point the lab cannot run is an error naming it, before anything runs', () => {
+    expect(() => gridPoints({ bits: [4, 5], groups: [128], calib: [8] })).toThrow('bit width 5 cannot run: the lab quantizes to 2, 3, 4, 8 bits');
+    expect(() => gridPoints({ bits: [4], groups: [48], calib: [8] })).toThrow(/group size 48 cannot run: give -1 \(per channel\) or a multiple of 32/);
+    expect(() => gridPoints({ bits: [4], groups: [0], calib: [8] })).toThrow(/group size 0/);
+    expect(() => gridPoints({ bits: [4], groups: [128], calib: [2.5] })).toThrow(/calibration size 2.5 cannot run/);
+    expect(gridPoints({ bits: [2, 8], groups: [-1, 32], calib: [0] })).toHaveLength(4);
   });
   it('the float baseline comes first; RTN once per (bits, G)', () => {
     const plan = planSweep({ ...opts, points: gridPoints({ bits: [4], groups: [32], calib: [8, 32] }) });

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProgress } from '../../progress';
+import { quantPointProblem } from '../../sweep/grid';
 import { corpusTokens, drawCalibration } from '../../quant/calibration';
 import { exportQuantized } from '../../quant/export';
 import { quantizeModel } from '../../quant/quantize-model';
@@ -19,9 +20,10 @@ export const quantizeCommand: Command = {
   flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups'],
   async run(args) {
     const bits = args.num('bits', 4);
-    if (![2, 3, 4, 8].includes(bits)) throw new UsageError('--bits must be 2, 3, 4 or 8');
     const groupSize = args.num('group', 128);
     const method = args.str('method', 'gptq') as 'gptq' | 'rtn';
+    const problem = quantPointProblem(bits, groupSize, args.num('calib', 128));
+    if (problem) throw new UsageError(`--bits / --group / --calib: ${problem}`);
     const out = args.str('out');
     const gpu = await cliGpu(args);
     const { ckpt, tokenizer, model } = await loadForCli(gpu, args);

@@ -5,6 +5,7 @@ import { describeConfig, planSweep, SweepRunner } from '../../sweep/engine';
 import { findPreset, gridPoints, type GridSpec } from '../../sweep/grid';
 import { TextTokenizer } from '../../model/tokenizer';
 import { Checkpoint } from '../../model/checkpoint';
+import { UsageError } from '../args';
 import type { Command } from '../command';
 import { log, printJson } from '../command';
 import { nodeDataReader } from '../data';
@@ -33,9 +34,15 @@ export const sweepCommand: Command = {
       ? findPreset(preset).grid
       : { bits: args.nums('bits', [3, 4]), groups: args.nums('group', [32, 128]), calib: args.nums('calib', [8, 32]) };
     const limitArg = args.optStr('limit');
+    let points: ReturnType<typeof gridPoints>;
+    try {
+      points = gridPoints(grid);
+    } catch (e) {
+      throw new UsageError(`--bits / --group / --calib: ${(e as Error).message}`);
+    }
     const opts = {
       models,
-      points: gridPoints(grid),
+      points,
       methods: args.list('methods', ['gptq']) as ('gptq' | 'rtn')[],
       sym: !args.flag('asym'),
       actOrder: !args.flag('no-act-order'),
