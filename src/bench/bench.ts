@@ -556,9 +556,9 @@ export function ratioText(x: number | null, none = '-', sign = 'x'): string {
 }
 
 /** A summary line's rate: % of the read probe at M = 1 (decode reads weights), TFLOP/s at M > 1. */
-export function summaryRate(x: BenchSummaryRow): string {
-  if (x.M === 1) return x.ofProbe === null ? '-' : `${(100 * x.ofProbe).toFixed(0)}% of probe`;
-  return x.tflops === null ? '-' : `${x.tflops.toFixed(1)} TFLOP/s`;
+export function summaryRate(x: BenchSummaryRow, none = '-'): string {
+  if (x.M === 1) return x.ofProbe === null ? none : `${(100 * x.ofProbe).toFixed(0)}% of probe`;
+  return x.tflops === null ? none : `${x.tflops.toFixed(1)} TFLOP/s`;
 }
 
 /** The report as Markdown: the summary, then every row (README, bench/results). */

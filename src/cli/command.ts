@@ -1,4 +1,5 @@
-import type { Args } from './args';
+import { readFileSync } from 'node:fs';
+import { type Args, UsageError } from './args';
 
 /** One CLI command: one file in src/cli/commands/, one line in its index. */
 export interface Command {
@@ -13,6 +14,15 @@ export interface Command {
 /** Machine-readable results go to stdout; progress and messages to stderr. */
 export function printJson(v: unknown): void {
   process.stdout.write(JSON.stringify(v, null, 1) + '\n');
+}
+
+/** A file the user named, read whole; one that cannot be read is a usage error naming it (and the option). */
+export function readUserFile(path: string, option?: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`${option ? `${option}: ` : ''}cannot read ${path} (${(e as Error).message})`);
+  }
 }
 
 export function log(msg: string): void {

@@ -2,7 +2,6 @@
 // model; the float baseline of every model runs first.
 import { BIT_WIDTHS } from '../model/config';
 
-
 export interface GridSpec {
   bits: number[];
   groups: number[];

@@ -178,36 +178,34 @@ function refRow(mat, x, n) {
   }
   return [y, mag];
 }
+/**
+ * A 32-input chunk rounded to integers of at most qmax (absmax scale) at words[base ..]: `planes` byte planes
+ * of 8 words in quantize_x8's even/odd layout (plane p: bits 8p..8p+7 of each integer), then the chunk's
+ * integer sum and its scale (max / qmax).
+ */
+function intChunk(words, base, xs, mx, qmax, planes) {
+  const inv = mx > 0 ? qmax / mx : 0;
+  let sum = 0;
+  for (let w = 0; w < 4; w++) for (let j = 0; j < 4; j++) for (const o of [0, 1]) {
+    const q = Math.round(Math.fround(xs[8 * w + 2 * j + o] * Math.fround(inv)));
+    sum += q;
+    for (let p = 0; p < planes; p++) words[base + 8 * p + 2 * w + o] |= ((q >> (8 * p)) & 0xff) << (8 * j);
+  }
+  new Int32Array(words.buffer, (base + 8 * planes) * 4, 1)[0] = sum;
+  new Float32Array(words.buffer, (base + 8 * planes + 1) * 4, 1)[0] = mx / qmax;
+}
+
 function inputs(K) {
   const x = new Float32Array(K);
   for (let k = 0; k < K; k++) x[k] = 2 * rnd() - 1;
   const CH = K / 32;
   const i8 = new Uint32Array(12 * CH), f32 = new Float32Array(36 * CH), f16 = new Uint32Array(16 * CH);
-  const i8v = new Int32Array(i8.buffer);
-  const i16 = new Uint32Array(20 * CH), i16v = new Int32Array(i16.buffer);
+  const i16 = new Uint32Array(20 * CH);
   for (let c = 0; c < CH; c++) {
     const xs = x.subarray(32 * c, 32 * c + 32);
     const mx = Math.max(...xs.map(Math.abs));
-    const inv = mx > 0 ? 127 / mx : 0;
-    let sum = 0;
-    for (let w = 0; w < 4; w++) for (let j = 0; j < 4; j++) for (const o of [0, 1]) {
-      const q = Math.round(Math.fround(xs[8 * w + 2 * j + o] * Math.fround(inv)));
-      sum += q;
-      i8[12 * c + 2 * w + o] |= (q & 0xff) << (8 * j);
-    }
-    i8v[12 * c + 8] = sum;
-    new Float32Array(i8.buffer, (12 * c + 9) * 4, 1)[0] = mx / 127;
-    // int16: x = (256 hi + lo) * max / 32767, lo unsigned, hi signed; bytes in the int8 layout
-    const inv16 = mx > 0 ? 32767 / mx : 0;
-    let sum16 = 0;
-    for (let w = 0; w < 4; w++) for (let j = 0; j < 4; j++) for (const o of [0, 1]) {
-      const q = Math.round(Math.fround(xs[8 * w + 2 * j + o] * Math.fround(inv16)));
-      sum16 += q;
-      i16[20 * c + 2 * w + o] |= (q & 0xff) << (8 * j);
-      i16[20 * c + 8 + 2 * w + o] |= ((q >> 8) & 0xff) << (8 * j);
-    }
-    i16v[20 * c + 16] = sum16;
-    new Float32Array(i16.buffer, (20 * c + 17) * 4, 1)[0] = mx / 32767;
+    intChunk(i8, 12 * c, xs, mx, 127, 1);
+    intChunk(i16, 20 * c, xs, mx, 32767, 2); // x = (256 hi + lo) * max / 32767: lo unsigned, hi signed
     let s = 0;
     for (let j = 0; j < 8; j++) for (let w = 0; w < 4; w++) { f32[36 * c + 4 * j + w] = xs[8 * w + j]; }
     for (let k = 0; k < 32; k++) s += xs[k];

@@ -1,11 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { type BenchShape, benchMarkdown, parseBenchReport, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
 import { gptqTiming } from '../../bench/gptq-bench';
 import type { GemvKernel, GemvShape } from '../../quant/packed';
 import { formatProgress } from '../../progress';
-import { UsageError } from '../args';
 import type { Command } from '../command';
-import { log, printJson } from '../command';
+import { log, printJson, readUserFile } from '../command';
 import { cliGpu } from '../gpu-node';
 import { nodeOrtPeer } from '../ort-node';
 
@@ -43,13 +42,7 @@ export const benchCommand: Command = {
     const saved = args.optStr('report');
     if (saved) {
       // a report from elsewhere (--out of another run, the Benchmark tab's Save JSON): printed, no GPU needed
-      let text: string;
-      try {
-        text = readFileSync(saved, 'utf8');
-      } catch (e) {
-        throw new UsageError(`--report: cannot read ${saved} (${(e as Error).message})`);
-      }
-      const report = parseBenchReport(text, saved);
+      const report = parseBenchReport(readUserFile(saved, '--report').toString('utf8'), saved);
       if (args.flag('json')) printJson(report);
       else process.stdout.write(benchMarkdown(report) + '\n');
       return;

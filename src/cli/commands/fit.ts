@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { FACTOR_NAME, FIT_LEVELS, type FitLevel, fitAll, FULL, outsideFit, predictLawInterval } from '../../fit/law';
 import { findings } from '../../fit/findings';
 import { fitReport, fitRows, fitTable, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { parseResults, resultsText } from '../../sweep/results';
 import { UsageError } from '../args';
 import type { Command } from '../command';
-import { printJson } from '../command';
+import { printJson, readUserFile } from '../command';
 
 export const fitCommand: Command = {
   name: 'fit',
@@ -15,13 +14,7 @@ export const fitCommand: Command = {
   async run(args) {
     const file = args.positional[0];
     if (!file) throw new UsageError('give a results file (JSON Lines, JSON or CSV; gzipped or not)');
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(file);
-    } catch (e) {
-      throw new UsageError(`cannot read ${file} (${(e as Error).message})`);
-    }
-    const all = fitRows(parseResults(await resultsText(bytes), file), args.str('method', 'gptq'));
+    const all = fitRows(parseResults(await resultsText(readUserFile(file)), file), args.str('method', 'gptq'));
     if (!all.length) throw new UsageError(`${file} has no quantized rows with task accuracies to fit`);
     // one setting at a time (sym, act-order, Hessians, seqlen), as the study fits: the largest unless named
     const chosen = asUsage(() => rowsOfSetting(all, args.optStr('setting')));

@@ -7,11 +7,10 @@ import { exportQuantized } from '../../quant/export';
 import { quantizeModel } from '../../quant/quantize-model';
 import { UsageError } from '../args';
 import type { Command } from '../command';
-import { log, printJson } from '../command';
+import { log, printJson, readUserFile } from '../command';
 import { nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
 import { loadForCli } from '../load';
-import { readFileSync } from 'node:fs';
 
 export const quantizeCommand: Command = {
   name: 'quantize',
@@ -29,7 +28,7 @@ export const quantizeCommand: Command = {
     const { ckpt, tokenizer, model } = await loadForCli(gpu, args);
     const seqLen = Math.min(args.num('seqlen', 2048), model.config.maxPosition);
     const count = args.num('calib', 128);
-    const calibText = args.optStr('calib-text') ? readFileSync(args.str('calib-text'), 'utf8') : await nodeDataReader(args.str('data', 'public/data')).read('calib_dict.txt');
+    const calibText = args.optStr('calib-text') ? readUserFile(args.str('calib-text'), '--calib-text').toString('utf8') : await nodeDataReader(args.str('data', 'public/data')).read('calib_dict.txt');
     const calib = method === 'gptq' ? drawCalibration(corpusTokens(tokenizer, calibText), count, seqLen, args.num('seed', 0), tokenizer.prefix) : null;
     const opts = {
       method, bits, groupSize, sym: !args.flag('asym'), actOrder: method === 'gptq' && !args.flag('no-act-order'),

@@ -75,7 +75,7 @@ export function BenchPanel() {
                   {summary.map((r, i) => (
                     <tr key={i}>
                       <td>{r.shape} {r.K}×{r.N}</td><td className="num">{r.M}</td><td>{r.contender}</td><td className="num">{fmt(r.gpuMicros, 1)}</td>
-                      <td className="num">{summaryRate(r).replace('-', '–')}</td><td className="num">{times(r.overFp32)}</td><td className="num">{times(r.overOrt)}</td>
+                      <td className="num">{summaryRate(r, '–')}</td><td className="num">{times(r.overFp32)}</td><td className="num">{times(r.overOrt)}</td>
                     </tr>
                   ))}
                 </tbody>
