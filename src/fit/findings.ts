@@ -5,7 +5,7 @@
 // is KR's, not KM's.
 import { type Factor, FULL, type LawFit, type Level } from './law';
 import type { Coefficient } from './ols';
-import { PUBLISHED } from './published';
+import { findPublished } from './published';
 
 const LEVELS: Level[] = ['KM', 'KA', 'KR'];
 const COEF = { N: 'alpha', B: 'beta', C: 'gamma', G: 'delta' } as const;
@@ -45,7 +45,7 @@ function largest(values: Partial<Record<Level, number>>, sign: number): Level | 
 export function findings(fits: LawFit[], family: 'qwen3' | 'llama3'): Finding[] {
   return CLAIMS.map(({ claim, factor }) => {
     const coef = COEF[factor];
-    const published = Object.fromEntries(LEVELS.map((l) => [l, PUBLISHED.find((p) => p.id === `${family}-${l}`)!.exps[factor]!])) as Record<Level, number>;
+    const published = Object.fromEntries(LEVELS.map((l) => [l, findPublished(`${family}-${l}`).exps[factor]!])) as Record<Level, number>;
     const sign = Math.sign(published.KM);
     const studyLevel = largest(published, sign)!;
     const yours: Partial<Record<Level, Coefficient>> = {};
