@@ -79,6 +79,17 @@ describe('kernel benchmark', () => {
     expect(() => parseBenchReport('nope', 'n.json')).toThrow(/not JSON/);
   });
 
+  it('the README\'s H200 table is the H200 report\'s summary, row for row', () => {
+    const report = parseBenchReport(readFileSync('bench/results/2026-12-04-h200-bench.json', 'utf8'), 'h200.json');
+    const summary = benchMarkdown(report).split('\n').filter((l) => l.startsWith('| ') && (l.includes(' of probe |') || l.includes(' TFLOP/s |')));
+    const readme = readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('### Kernels on an NVIDIA H200'), readme.indexOf('### Generation'));
+    const table = section.split('\n').filter((l) => /^\| \S.* \| (1|128) \|/.test(l));
+    expect(table.length).toBe(16);
+    expect(table).toEqual(summary.slice(0, table.length));
+    expect(report.adapter).toContain('nvidia-h200');
+  });
+
   it('runs every contender on small shapes and checks each against float64', async () => {
     const gpu = await testGpu();
     const report = await runBench(gpu, {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# On this machine, before a GPU visit: builds the three git-ignored folders a device run carries.
+#   .devcarry   node, the Vulkan loader and Dawn for Node (../shared/device/prepare.sh)
+#   .benchcarry onnxruntime-web's package.json and the dist files the bench imports, its 26 MB wasm xz'd
+#   dist-cli    the CLI bundle (npm run build:cli)
+# Then: device run, carry [".devcarry", ".benchcarry", "dist-cli"], e.g. bash tools/device/bench_and_sweep.sh bench
+set -euo pipefail
+cd "$(git rev-parse --show-toplevel)"
+[ -d node_modules/onnxruntime-web ] || npm install
+bash ../shared/device/prepare.sh
+ort=node_modules/onnxruntime-web
+bc=.benchcarry/onnxruntime-web
+mkdir -p $bc/dist
+cp $ort/package.json $bc/
+cp $ort/dist/ort.webgpu.bundle.min.mjs $ort/dist/ort-wasm-simd-threaded.asyncify.mjs $bc/dist/
+wasm=$ort/dist/ort-wasm-simd-threaded.asyncify.wasm
+if [ ! -s .benchcarry/ort-wasm-simd-threaded.asyncify.wasm.xz ] || [ $wasm -nt .benchcarry/ort-wasm-simd-threaded.asyncify.wasm.xz ]; then
+  xz -T0 -9 -c $wasm > .benchcarry/ort-wasm-simd-threaded.asyncify.wasm.xz
+fi
+npm run -s build:cli > /dev/null
+du -sh .devcarry .benchcarry dist-cli
+echo "tracked: $(git ls-files -z | du -ch --files0-from=- | tail -1)"
