@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU machine, one visit: the adapter, the kernel benchmark (+ onnxruntime-web peer), GPTQ layer times beside
 # the PyTorch reference, and the family sweep of every bundled model (one process per model, in parallel).
-# device run, carry [".devcarry", ".benchcarry", "dist-cli"] (see tools/device/README.md):
+# device run, carry [".devcarry", ".benchcarry", "dist-cli"] (bash tools/device/prepare_carry.sh builds all three):
 #   bash tools/device/bench_and_sweep.sh [bench,ppl,sweep|all] [SWEEP_SECONDS]
 # BENCH_ARGS replaces the bench's arguments (e.g. GEMV tuning: --batches 1 --no-ort --gemv 32x8,16x32);
 # GPTQ_REF=0 skips the PyTorch GPTQ timing; BENCH_TIMEOUT (seconds, default 300) bounds the bench.
