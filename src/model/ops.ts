@@ -96,6 +96,30 @@ export function rope(
   );
 }
 
+/**
+ * Rotary embedding where a KV cache holds keys and values (generation), in one dispatch: q [rows, qHeads*hd]
+ * rotated in place, k [rows, kvHeads*hd] rotated and v copied into cache rows (r / seq) * maxLen + past + r % seq
+ * of kCache / vCache [batch, maxLen, kvHeads*hd]; with `norm`, each q and k head RMS-normalised first (Qwen3's
+ * q_norm / k_norm). What rmsnorm (x2), rope and two copies do, in one dispatch (shaders/rope.wgsl rope_cache).
+ */
+export function ropeIntoCache(
+  b: CommandBatch,
+  t: { q: Binding; k: Binding; v: Binding; cos: Binding; sin: Binding; kCache: Binding; vCache: Binding },
+  s: { rows: number; seq: number; past: number; qHeads: number; kvHeads: number; headDim: number; maxLen: number },
+  norm?: { q: Binding; k: Binding; eps: number },
+): void {
+  if (s.headDim % 2 !== 0 || s.headDim > 512) throw new RangeError(`ropeIntoCache: head_dim ${s.headDim} must be even and at most 512`);
+  const empty = b.gpu.empty;
+  const params = new Params().u32(s.rows, s.seq, s.past, s.qHeads, s.kvHeads, s.headDim, s.maxLen, norm ? 1 : 0).f32(norm?.eps ?? 0);
+  const [gy, gz] = rowGrid(s.rows);
+  b.dispatch(
+    { shader: 'rope', entry: 'rope_cache' },
+    { 1: t.q, 2: t.k, 3: t.cos, 4: t.sin, 5: norm?.q ?? empty, 6: norm?.k ?? empty, 7: t.v, 8: t.kCache, 9: t.vCache },
+    [s.qHeads + 2 * s.kvHeads, gy, gz],
+    params,
+  );
+}
+
 /** Causal GQA attention; see shaders/attention.wgsl for the layouts. */
 export function attention(
   b: CommandBatch,

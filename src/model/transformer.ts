@@ -10,7 +10,7 @@ import { progressTracker } from '../progress';
 import type { Checkpoint } from './checkpoint';
 import type { ModelConfig } from './config';
 import { DenseLinear, type Linear } from './linear';
-import { attention, decodeScores, gatherRows, rmsnorm, rope, type RowScore, scoreLogits, swiglu } from './ops';
+import { attention, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, type RowScore, scoreLogits, swiglu } from './ops';
 import { ropeTables } from './rope';
 
 export type LinearName = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
@@ -209,7 +209,7 @@ export class Transformer {
   /** One decoder layer on act.x, in place. With `until`, stops right after that tap (calibration passes). */
   layer(b: CommandBatch, l: number, act: Activations, s: PassShape, cache?: KVCache, taps?: LayerTaps, until?: keyof LayerTaps): void {
     const c = this.config, w = this.layers[l], L = w.linears;
-    const rows = s.batch * s.seq, d = c.hidden, kvd = c.kvHeads * c.headDim;
+    const rows = s.batch * s.seq, d = c.hidden;
     this.ensureRope(s.past + s.seq);
     // attention block
     rmsnorm(b, act.x, w.inputNorm, rows, d, c.rmsEps, act.h);
@@ -218,21 +218,21 @@ export class Transformer {
     L.q.encode(b, act.h, act.q, rows);
     L.k.encode(b, act.h, act.k, rows);
     L.v.encode(b, act.h, act.v, rows);
-    if (w.qNorm && w.kNorm) {
-      rmsnorm(b, act.q, w.qNorm, rows * c.heads, c.headDim, c.rmsEps);
-      rmsnorm(b, act.k, w.kNorm, rows * c.kvHeads, c.headDim, c.rmsEps);
-    }
-    rope(b, act.q, act.k, this.cos, this.sin, { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
+    const norm = w.qNorm && w.kNorm ? { q: w.qNorm, k: w.kNorm, eps: c.rmsEps } : undefined;
+    const heads = { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
     let keys: GPUBuffer = act.k, values: GPUBuffer = act.v, kvLen = s.seq;
     if (cache) {
-      for (let i = 0; i < s.batch; i++) {
-        const dst = (i * cache.maxLen + s.past) * kvd * 4, src = i * s.seq * kvd * 4, n = s.seq * kvd * 4;
-        b.copy(act.k, src, cache.k[l], dst, n);
-        b.copy(act.v, src, cache.v[l], dst, n);
-      }
+      // q/k norms, rope and the cache writes in one dispatch (a decode step's fixed cost is its dispatch count)
+      ropeIntoCache(b, { q: act.q, k: act.k, v: act.v, cos: this.cos, sin: this.sin, kCache: cache.k[l], vCache: cache.v[l] }, { ...heads, maxLen: cache.maxLen }, norm);
       keys = cache.k[l];
       values = cache.v[l];
       kvLen = cache.maxLen;
+    } else {
+      if (norm) {
+        rmsnorm(b, act.q, norm.q, rows * c.heads, c.headDim, c.rmsEps);
+        rmsnorm(b, act.k, norm.k, rows * c.kvHeads, c.headDim, c.rmsEps);
+      }
+      rope(b, act.q, act.k, this.cos, this.sin, heads);
     }
     attention(b, act.q, keys, values, act.attn, { batch: s.batch, seq: s.seq, past: s.past, kvLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
     taps?.oIn?.(b, act.attn, rows);

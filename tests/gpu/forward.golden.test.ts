@@ -61,9 +61,10 @@ describe('greedy generation with the KV cache', () => {
   // Steps chained on the GPU (each step's argmax copied into the next step's input, several steps per read)
   // against the cache-free forward pass: every generated token must be the argmax of the full pass's logits at
   // its position, up to the end of the context (64 positions: a 58-token prompt leaves room for 7 tokens).
-  it('chained steps agree with the full forward pass and stop at the context length', async () => {
+  // llama: plain rope; qwen2: q/k/v biases; qwen3: q/k norms, applied with the rope and the cache writes in one dispatch
+  for (const arch of ['llama', 'qwen2', 'qwen3']) it(`${arch}: chained steps agree with the full forward pass and stop at the context length`, async () => {
     const gpu = await testGpu();
-    const model = await Transformer.load(gpu, await Checkpoint.open(dirFiles('tests/fixtures/tiny/llama')));
+    const model = await Transformer.load(gpu, await Checkpoint.open(dirFiles(`tests/fixtures/tiny/${arch}`)));
     const V = model.config.vocab;
     const prompt = Array.from({ length: 58 }, (_, i) => (i * 37 + 11) % V);
     const chained = await model.generate(prompt, 12, { stepsPerRead: 4 });

@@ -1,6 +1,6 @@
 // Every forward-pass kernel against its float64 reference, on odd shapes.
 import { describe, expect, it } from 'vitest';
-import { attention, decodeScores, gatherRows, rmsnorm, rope, scoreLogits, swiglu } from '../../src/model/ops';
+import { attention, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, scoreLogits, swiglu } from '../../src/model/ops';
 import { attentionRef, gatherRowsRef, ropeRef, rmsnormRef, scoreRowRef, swigluRef } from '../../src/model/reference';
 import { ropeTables } from '../../src/model/rope';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
@@ -119,6 +119,41 @@ describe('forward-pass kernels', () => {
     expect(maxRelErr(await gpu.readF32(bq, q.length), ropeRef(q, rows, qH, hd, seq, past, cos, sin))).toBeLessThan(1e-6);
     expect(maxRelErr(await gpu.readF32(bk, k.length), ropeRef(k, rows, kvH, hd, seq, past, cos, sin))).toBeLessThan(1e-6);
   });
+
+  // [batch, seq, past, qHeads, kvHeads, headDim, maxLen, norm]: pairs per invocation 1 (hd 10) and 2 (hd 130,
+  // 258: 65 and 129 pairs for 64 invocations), a prompt (seq > 1) and decode steps (seq 1), with and without
+  // Qwen3's per-head norms
+  for (const [batch, seq, past, qH, kvH, hd, maxLen, withNorm] of [[2, 5, 3, 6, 2, 10, 12, true], [1, 1, 7, 3, 1, 130, 9, false], [2, 1, 4, 2, 2, 258, 6, true], [1, 3, 0, 4, 2, 16, 5, false]] as const) {
+    it(`rope into the KV cache: batch ${batch}, seq ${seq}, past ${past}, heads ${qH}/${kvH}, hd ${hd}${withNorm ? ', q/k norms' : ''}`, async () => {
+      const gpu = await testGpu();
+      const rows = batch * seq, kvd = kvH * hd, eps = 1e-6;
+      const { cos, sin } = ropeTables({ theta: 10000, type: 'default', factor: 1, lowFreqFactor: 1, highFreqFactor: 1, originalMaxPosition: 64 }, hd, maxLen);
+      const q = randomF32(rows * qH * hd, 20, 2), k = randomF32(rows * kvd, 21, 2), v = randomF32(rows * kvd, 22);
+      const qw = randomF32(hd, 23), kw = randomF32(hd, 24);
+      const kc0 = randomF32(batch * maxLen * kvd, 25), vc0 = randomF32(batch * maxLen * kvd, 26);
+      const bq = gpu.upload(q, 'q'), kCache = gpu.upload(kc0, 'kc'), vCache = gpu.upload(vc0, 'vc');
+      const b = gpu.batch();
+      ropeIntoCache(
+        b,
+        { q: bq, k: gpu.upload(k, 'k'), v: gpu.upload(v, 'v'), cos: gpu.upload(cos, 'cos'), sin: gpu.upload(sin, 'sin'), kCache, vCache },
+        { rows, seq, past, qHeads: qH, kvHeads: kvH, headDim: hd, maxLen },
+        withNorm ? { q: gpu.upload(qw, 'qw'), k: gpu.upload(kw, 'kw'), eps } : undefined,
+      );
+      await b.submit();
+      const normed = (x: Float32Array, w: Float32Array, heads: number) => (withNorm ? rmsnormRef(x, w, rows * heads, hd, eps) : x);
+      expect(maxRelErr(await gpu.readF32(bq, q.length), ropeRef(normed(q, qw, qH), rows, qH, hd, seq, past, cos, sin))).toBeLessThan(1e-5);
+      // the cache: rows (i, past + t) hold sequence i's t-th k (normed, rotated) and v; every other row is as it was
+      const kWant = Float64Array.from(kc0), vWant = Float64Array.from(vc0);
+      const kRot = ropeRef(normed(k, kw, kvH), rows, kvH, hd, seq, past, cos, sin);
+      for (let r = 0; r < rows; r++) {
+        const dst = (Math.floor(r / seq) * maxLen + past + (r % seq)) * kvd;
+        kWant.set(kRot.subarray(r * kvd, (r + 1) * kvd), dst);
+        vWant.set(v.subarray(r * kvd, (r + 1) * kvd), dst);
+      }
+      expect(maxRelErr(await gpu.readF32(kCache, kc0.length), kWant)).toBeLessThan(1e-5);
+      expect(maxRelErr(await gpu.readF32(vCache, vc0.length), vWant)).toBe(0);
+    });
+  }
 
   const cases = [
     { name: 'prefill, GQA 6/2, hd 10', batch: 2, seq: 7, past: 0, kvLen: 7, heads: 6, kvHeads: 2, headDim: 10 },
