@@ -94,4 +94,28 @@ describe('greedy generation with the KV cache', () => {
     }
     model.destroy();
   });
+
+  // A decode step's cost on a GPU is mostly the CPU recording its dispatches: what one layer records
+  it('a decode step of a Qwen3 layer: 10 dispatches (q/k norms, rope and the cache writes in one), no copies', async () => {
+    const gpu = await testGpu();
+    const model = await Transformer.load(gpu, await Checkpoint.open(dirFiles('tests/fixtures/tiny/qwen3')));
+    const serial = gpu.serialKernels;
+    gpu.serialKernels = false;
+    try {
+      const b = gpu.batch();
+      const dispatch = vi.spyOn(b, 'dispatch'), copy = vi.spyOn(b, 'copy');
+      model.layer(b, 0, model.activations(1), { batch: 1, seq: 1, past: 3 }, model.newCache(1, 8));
+      const kernels = dispatch.mock.calls.map(([spec]) => `${spec.shader}:${(spec.entry ?? 'main').replace(/_subgroups$/, '')}`);
+      expect(kernels).toEqual([
+        'rmsnorm:main', 'matmul:gemv', 'matmul:gemv', 'matmul:gemv', // input norm, q, k, v
+        'rope:rope_cache', 'attention:main', 'matmul:gemv', // q/k norms + rope + cache writes, attention, o (+ residual)
+        'rmsnorm:main', 'matmul:gemv_swiglu', 'matmul:gemv', // post norm, gate + up + SwiGLU, down (+ residual)
+      ]);
+      expect(copy).not.toHaveBeenCalled();
+      await b.submit();
+    } finally {
+      gpu.serialKernels = serial;
+      model.destroy();
+    }
+  });
 });
