@@ -71,6 +71,52 @@ export class Args {
     });
   }
 
+  /** A whole number >= min (counts, sizes, seeds). */
+  int(name: string, dflt?: number, min = 0): number {
+    const v = this.num(name, dflt);
+    if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number >= ${min} (got ${this.optStr(name) ?? v})`);
+    return v;
+  }
+
+  /** Whole numbers >= min, comma-separated. */
+  ints(name: string, dflt?: number[], min = 0): number[] {
+    return this.nums(name, dflt).map((v) => {
+      if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name}: ${v} is not a whole number >= ${min}`);
+      return v;
+    });
+  }
+
+  /** A number strictly between 0 and 1 (a fraction, e.g. GPTQ's damping). */
+  fraction(name: string, dflt?: number): number {
+    const v = this.num(name, dflt);
+    if (!(v > 0 && v < 1)) throw new UsageError(`--${name} must be a fraction between 0 and 1 (got ${v})`);
+    return v;
+  }
+
+  /** One of `choices`. */
+  choice<T extends string>(name: string, choices: readonly T[], dflt?: T): T {
+    const v = this.str(name, dflt);
+    if (!(choices as readonly string[]).includes(v)) throw new UsageError(`--${name}: "${v}" is not one of ${choices.join(', ')}`);
+    return v as T;
+  }
+
+  /** Some of `choices`, comma-separated. */
+  choices<T extends string>(name: string, choices: readonly T[], dflt?: T[]): T[] {
+    return this.list(name, dflt).map((v) => {
+      if (!(choices as readonly string[]).includes(v)) throw new UsageError(`--${name}: "${v}" is not one of ${choices.join(', ')}`);
+      return v as T;
+    });
+  }
+
+  /** --limit N|all: items per task (a whole number >= 1), null for all, undefined when not given. */
+  limit(name = 'limit'): number | null | undefined {
+    if (!this.has(name)) return undefined;
+    const s = this.optStr(name);
+    if (s === 'all') return null;
+    if (s === undefined) throw new UsageError(`--${name} needs a value: a whole number >= 1, or all`);
+    return this.int(name, undefined, 1);
+  }
+
   /** Options given that the command's usage does not name (nor its flags): refused before it runs. */
   undocumented(usage: string): string[] {
     const known = new Set([...(usage.match(/--[a-z0-9-]+/g) ?? []).map((o) => o.slice(2)), ...this.flags, 'help']);
@@ -87,5 +133,15 @@ export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
+  }
+}
+
+/** Runs a check of what the user gave; its error becomes a usage error naming the option (no stack trace, exit 2). */
+export function asUsage<T>(option: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${option}: ${(e as Error).message}`);
   }
 }

@@ -3,10 +3,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Checkpoint } from '../model/checkpoint';
+import { modelBaseUrl } from '../model/hub';
 import type { ModelFiles } from '../model/source';
 import { dirFiles } from './files';
 
 export const BUNDLED_MODELS_DIR = 'public/models';
+
+/** Refuses a --model that is neither a folder, a bundled model, a URL nor a Hub id, before anything runs. */
+export function checkModelSpec(spec: string): void {
+  if (!existsSync(spec) && !existsSync(join(BUNDLED_MODELS_DIR, spec, 'config.json'))) modelBaseUrl(spec);
+}
 
 export async function resolveModelFiles(spec: string): Promise<ModelFiles> {
   if (existsSync(spec)) return dirFiles(spec);

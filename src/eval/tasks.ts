@@ -6,7 +6,8 @@ export type Level = 'KM' | 'KA' | 'KR';
 export const LEVELS: Level[] = ['KM', 'KA', 'KR'];
 
 /** Which models a task is for: the lab's own dictionary-trained family, or real pretrained models. */
-export type Suite = 'dict' | 'real';
+export const SUITES = ['dict', 'real'] as const;
+export type Suite = (typeof SUITES)[number];
 
 interface TaskBase {
   name: string;

@@ -8,7 +8,8 @@ import type { QuantizedWeights } from './gptq';
 import { f16ToF32 } from '../model/safetensors';
 import { unpackBits } from './reference';
 
-export type ZeroFormat = 'gptq' | 'gptq_v2';
+export const ZERO_FORMATS = ['gptq', 'gptq_v2'] as const;
+export type ZeroFormat = (typeof ZERO_FORMATS)[number];
 
 /**
  * Packed weights as the kernel reads them: the checkpoint layout, but in "kernel order" (column k of each

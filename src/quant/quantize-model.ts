@@ -19,9 +19,14 @@ import { destroyQuantized, type GptqSettings, gptqQuantize, type LayerReport, re
 import { GpuHessian } from './hessian';
 import { PackedLinear, packWeights, type ZeroFormat } from './packed';
 
+/** GPTQ, or round-to-nearest (no calibration) as its baseline. */
+export const METHODS = ['gptq', 'rtn'] as const;
+/** Hessians from the partly quantized model, layer by layer (true-sequential), or all from the float model. */
+export const MODES = ['sequential', 'shared'] as const;
+
 export interface QuantizeOptions extends GptqSettings {
-  method: 'gptq' | 'rtn';
-  mode?: 'sequential' | 'shared';
+  method: (typeof METHODS)[number];
+  mode?: (typeof MODES)[number];
   format?: ZeroFormat;
   /** Compute ||WX - ŴX||^2 / ||WX||^2 per linear (two extra matmuls per layer). */
   reconError?: boolean;

@@ -38,6 +38,38 @@ describe('quantlab with saved files and bad input', () => {
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(says);
     }
+    // values no command can use: refused before a model loads or a GPU opens (exit 2, the option, the usage)
+    for (const [args, says] of [
+      [['eval', '--model', 'qwen3-dict-74k', '--tasks', 'km,foo'], /--tasks: Unknown task "foo"\. Tasks: dict_kindof_cloze/],
+      [['eval', '--model', 'qwen3-dict-74k', '--limit', '-3'], /--limit must be a whole number >= 1 \(got -3\)/],
+      [['eval', '--model', 'qwen3-dict-74k', '--suite', 'wiki'], /--suite: "wiki" is not one of dict, real/],
+      [['generate', '--model', 'qwen3-dict-74k', '--prompt', 'x', '--max-tokens', '0'], /--max-tokens must be a whole number >= 1/],
+      [['quantize', '--model', 'qwen3-dict-74k', '--calib', '0', '--out', 'q'], /GPTQ needs at least 1 calibration sequence/],
+      [['quantize', '--model', 'qwen3-dict-74k', '--damp', '5', '--out', 'q'], /--damp must be a fraction between 0 and 1/],
+      [['quantize', '--model', 'qwen3-dict-74k', '--format', 'v3', '--out', 'q'], /--format: "v3" is not one of gptq, gptq_v2/],
+      [['sweep', '--model', 'qwen3-dict-74k', '--preset', 'big', '--out', 'x.jsonl'], /--preset: Unknown preset "big"; one of quick/],
+      [['sweep', '--model', 'qwen3-dict-74k', '--tasks', 'foo', '--out', 'x.jsonl'], /--tasks: Unknown task "foo"/],
+      [['sweep', '--model', 'qwen3-dict-74k', '--methods', 'gptq,awq', '--out', 'x.jsonl'], /--methods: "awq" is not one of gptq, rtn/],
+      [['bench', '--shapes', '100x64'], /--shapes: "100x64" is not full, small or KxN/],
+      [['bench', '--batches', '0'], /--batches: 0 is not a whole number >= 1/],
+      [['bench', '--bits', '4,6'], /bit width 6 cannot run/],
+    ] as const) {
+      const r = quantlab(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(says);
+      expect(r.stderr).toMatch(/\nusage: quantlab /);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    // a model or a data folder that is not there: exit 1 with what to do, before any work
+    for (const [args, says] of [
+      [['sweep', '--model', 'no-such-model', '--out', 'x.jsonl'], /"no-such-model" is neither a local folder, a bundled model, a URL nor a Hugging Face id/],
+      [['eval', '--model', 'qwen3-dict-74k', '--data', 'no-such-dir'], /The data folder no-such-dir does not exist\. Run quantlab from the repository/],
+    ] as const) {
+      const r = quantlab(...args);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(says);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
     const missing = quantlab('fit', 'no-such-results.jsonl');
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/cannot read no-such-results.jsonl/);

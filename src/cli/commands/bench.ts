@@ -3,6 +3,8 @@ import { type BenchShape, benchMarkdown, parseBenchReport, runBench, SHAPES, SMA
 import { gptqTiming } from '../../bench/gptq-bench';
 import type { GemvKernel, GemvShape } from '../../quant/packed';
 import { formatProgress } from '../../progress';
+import { UsageError } from '../args';
+import { quantPointProblem } from '../../sweep/grid';
 import type { Command } from '../command';
 import { log, printJson, readUserFile } from '../command';
 import { cliGpu } from '../gpu-node';
@@ -11,7 +13,7 @@ import { nodeOrtPeer } from '../ort-node';
 function parseGemvShape(s: string): GemvShape | undefined {
   if (s === 'auto') return undefined;
   const [xw, ks] = s.split('x').map(Number);
-  if (!(xw > 0 && ks > 0) || xw * ks > 1024) throw new Error(`--gemv: "${s}" is not a workgroup shape XWxKSLICES (e.g. 32x16, at most 1024 invocations) or auto`);
+  if (!(xw > 0 && ks > 0) || xw * ks > 1024) throw new UsageError(`--gemv: "${s}" is not a workgroup shape XWxKSLICES (e.g. 32x16, at most 1024 invocations) or auto`);
   return [xw, ks];
 }
 
@@ -22,14 +24,14 @@ function parseShapes(s: string): BenchShape[] {
   return s.split(',').map((one) => {
     const [K, N] = one.split('x').map(Number);
     if (!(Number.isInteger(K) && Number.isInteger(N) && K > 0 && N > 0 && K % 32 === 0)) {
-      throw new Error(`--shapes: "${one}" is not full, small or KxN (in x out features, K a multiple of 32, e.g. 4096x14336)`);
+      throw new UsageError(`--shapes: "${one}" is not full, small or KxN (in x out features, K a multiple of 32, e.g. 4096x14336)`);
     }
     return [...SHAPES, ...SMALL_SHAPES].find((x) => x.K === K && x.N === N) ?? { label: 'custom', K, N };
   });
 }
 
 function parseGemvKernel(s: string): GemvKernel {
-  if (s !== 'f32' && s !== 'f16') throw new Error(`--gemv-kernels: "${s}" is not a GEMV kernel (f32 or f16; f16 needs shader-f16, on NVIDIA with --f16)`);
+  if (s !== 'f32' && s !== 'f16') throw new UsageError(`--gemv-kernels: "${s}" is not a GEMV kernel (f32 or f16; f16 needs shader-f16, on NVIDIA with --f16)`);
   return s;
 }
 
@@ -47,14 +49,37 @@ export const benchCommand: Command = {
       else process.stdout.write(benchMarkdown(report) + '\n');
       return;
     }
+    // everything the user typed is checked before the GPU opens
+    const shapesArg = args.str('shapes', 'full');
+    const shapes = shapesArg === 'none' ? null : parseShapes(shapesArg);
+    const groupSize = args.num('group', 128);
+    const bits = args.ints('bits', [2, 3, 4, 8]);
+    for (const b of bits) {
+      const problem = quantPointProblem(b, groupSize, 0);
+      if (problem) throw new UsageError(`--bits / --group: ${problem}`);
+    }
+    const options = {
+      batches: args.ints('batches', [1, 128], 1),
+      bits,
+      groupSize,
+      rotateBytes: args.int('rotate-mib', 512, 1) * 2 ** 20,
+      actOrder: args.flag('act-order'),
+      i8: args.flag('i8-experiment'),
+      splitKs: args.has('split-k') ? args.ints('split-k') : undefined,
+      gemvKernels: args.has('gemv-kernels') ? args.str('gemv-kernels', '').split(',').map(parseGemvKernel) : undefined,
+      gemvShapes: args.has('gemv') ? args.str('gemv', '').split(',').map(parseGemvShape) : undefined,
+    };
+    const gptqShapes = (args.optStr('gptq')?.split(',') ?? []).map((one) => {
+      const [rows, cols] = one.split('x').map(Number);
+      if (!(Number.isInteger(rows) && Number.isInteger(cols) && rows > 0 && cols > 0)) throw new UsageError(`--gptq: "${one}" is not ROWSxCOLS (e.g. 4096x4096)`);
+      return [rows, cols] as const;
+    });
     const gpu = await cliGpu(args);
     if (args.flag('no-subgroups')) gpu.subgroupReduce = false;
     const out: Record<string, unknown> = { adapter: gpu.adapter };
-    const gptq = args.optStr('gptq');
-    if (gptq) {
+    if (gptqShapes.length) {
       const timings = [];
-      for (const s of gptq.split(',')) {
-        const [rows, cols] = s.split('x').map(Number);
+      for (const [rows, cols] of gptqShapes) {
         log(`GPTQ ${rows}x${cols} ...`);
         const t = await gptqTiming(gpu, rows, cols);
         log(`  ${t.seconds.toFixed(3)} s (runs ${t.all.map((x) => x.toFixed(3)).join(', ')})`);
@@ -62,19 +87,11 @@ export const benchCommand: Command = {
       }
       out.gptq = timings;
     }
-    if (args.str('shapes', 'full') !== 'none') {
+    if (shapes) {
       const report = await runBench(gpu, {
-        shapes: parseShapes(args.str('shapes', 'full')),
-        batches: args.nums('batches', [1, 128]),
-        bits: args.nums('bits', [2, 3, 4, 8]),
-        groupSize: args.num('group', 128),
-        rotateBytes: args.num('rotate-mib', 512) * 2 ** 20,
+        ...options,
+        shapes,
         ort: args.flag('no-ort') ? null : await nodeOrtPeer(),
-        actOrder: args.flag('act-order'),
-        i8: args.flag('i8-experiment'),
-        splitKs: args.has('split-k') ? args.nums('split-k') : undefined,
-        gemvKernels: args.has('gemv-kernels') ? args.str('gemv-kernels', '').split(',').map(parseGemvKernel) : undefined,
-        gemvShapes: args.has('gemv') ? args.str('gemv', '').split(',').map(parseGemvShape) : undefined,
         onProgress: (p) => log(formatProgress(p)),
       });
       out.kernels = report;

@@ -1,5 +1,6 @@
 import { evaluate } from '../../eval/run';
-import type { Suite } from '../../eval/tasks';
+import { resolveTasks, SUITES, type Suite } from '../../eval/tasks';
+import { asUsage } from '../args';
 import { formatProgress } from '../../progress';
 import type { Command } from '../command';
 import { log, printJson } from '../command';
@@ -13,16 +14,23 @@ export const evalCommand: Command = {
   summary: 'run the mini benchmarks (perplexity, KM/KA/KR tasks) on a model, float or quantized',
   usage: 'quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json]',
   async run(args) {
+    // everything the user typed is checked before the model loads
+    const tasks = args.list('tasks', ['ppl', 'km', 'ka', 'kr']);
+    asUsage('--tasks', () => resolveTasks(tasks, 'dict'));
+    const suiteArg = args.has('suite') ? args.choice('suite', SUITES) : undefined;
+    const limit = args.limit();
+    const fewshot = args.has('fewshot') ? args.int('fewshot') : undefined;
+    const seed = args.int('seed', 1234);
+    const data = nodeDataReader(args.str('data', 'public/data'));
     const gpu = await cliGpu(args);
     const { ckpt, tokenizer, model } = await loadForCli(gpu, args);
-    const suite = (args.optStr('suite') ?? (/-dict-/.test(ckpt.id) ? 'dict' : 'real')) as Suite;
-    const limitArg = args.optStr('limit');
-    const report = await evaluate(model, tokenizer, nodeDataReader(args.str('data', 'public/data')), {
-      tasks: args.list('tasks', ['ppl', 'km', 'ka', 'kr']),
+    const suite: Suite = suiteArg ?? (/-dict-/.test(ckpt.id) ? 'dict' : 'real');
+    const report = await evaluate(model, tokenizer, data, {
+      tasks,
       suite,
-      limit: limitArg === 'all' ? null : limitArg !== undefined ? Number(limitArg) : undefined,
-      fewshot: args.has('fewshot') ? args.num('fewshot') : undefined,
-      seed: args.num('seed', 1234),
+      limit,
+      fewshot,
+      seed,
       onProgress: (p) => log(formatProgress(p)),
     });
     const out = { model: ckpt.id, adapter: gpu.adapterName, ...report };

@@ -10,13 +10,14 @@ export const generateCommand: Command = {
   usage: 'quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--json]',
   flags: ['json', 'f16', 'ignore-eos'],
   async run(args) {
+    const prompt = args.str('prompt');
+    const maxTokens = args.int('max-tokens', 64, 1);
+    const stepsPerRead = args.has('steps-per-read') ? args.int('steps-per-read', 16, 1) : undefined;
     const gpu = await cliGpu(args);
     const { model, tokenizer } = await loadForCli(gpu, args);
-    const prompt = args.str('prompt');
     const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
-    const stepsPerRead = args.has('steps-per-read') ? args.num('steps-per-read', 16) : undefined;
     const clock = generationClock();
-    const out = await model.generate(ids, args.num('max-tokens', 64), { eos: args.flag('ignore-eos') ? [] : tokenizer.eosIds, stepsPerRead, onToken: clock.onToken });
+    const out = await model.generate(ids, maxTokens, { eos: args.flag('ignore-eos') ? [] : tokenizer.eosIds, stepsPerRead, onToken: clock.onToken });
     const st = clock.stats();
     const text = tokenizer.decode(out, true);
     if (args.flag('json')) {

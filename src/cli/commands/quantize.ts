@@ -4,7 +4,8 @@ import { formatProgress } from '../../progress';
 import { quantPointProblem } from '../../sweep/grid';
 import { corpusTokens, drawCalibration } from '../../quant/calibration';
 import { exportQuantized } from '../../quant/export';
-import { quantizeModel } from '../../quant/quantize-model';
+import { METHODS, MODES, quantizeModel } from '../../quant/quantize-model';
+import { ZERO_FORMATS } from '../../quant/packed';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { log, printJson, readUserFile } from '../command';
@@ -18,23 +19,30 @@ export const quantizeCommand: Command = {
   usage: 'quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR',
   flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups'],
   async run(args) {
+    // everything the user typed is checked before the model loads
     const bits = args.num('bits', 4);
     const groupSize = args.num('group', 128);
-    const method = args.str('method', 'gptq') as 'gptq' | 'rtn';
-    const problem = quantPointProblem(bits, groupSize, args.num('calib', 128));
-    if (problem) throw new UsageError(`--bits / --group / --calib: ${problem}`);
-    const out = args.str('out');
-    const gpu = await cliGpu(args);
-    const { ckpt, tokenizer, model } = await loadForCli(gpu, args);
-    const seqLen = Math.min(args.num('seqlen', 2048), model.config.maxPosition);
+    const method = args.choice('method', METHODS, 'gptq');
     const count = args.num('calib', 128);
-    const calibText = args.optStr('calib-text') ? readUserFile(args.str('calib-text'), '--calib-text').toString('utf8') : await nodeDataReader(args.str('data', 'public/data')).read('calib_dict.txt');
-    const calib = method === 'gptq' ? drawCalibration(corpusTokens(tokenizer, calibText), count, seqLen, args.num('seed', 0), tokenizer.prefix) : null;
+    const problem = quantPointProblem(bits, groupSize, count);
+    if (problem) throw new UsageError(`--bits / --group / --calib: ${problem}`);
+    if (method === 'gptq' && count < 1) throw new UsageError('--calib: GPTQ needs at least 1 calibration sequence (or --method rtn, which takes none)');
+    const seqLenArg = args.int('seqlen', 2048, 1);
+    const seed = args.int('seed', 0);
+    const percdamp = args.fraction('damp', 0.05);
     const opts = {
       method, bits, groupSize, sym: !args.flag('asym'), actOrder: method === 'gptq' && !args.flag('no-act-order'),
-      staticGroups: args.flag('static-groups'), percdamp: args.num('damp', 0.05), mode: args.str('mode', 'sequential') as 'sequential' | 'shared',
-      format: args.optStr('format') as 'gptq' | 'gptq_v2' | undefined,
+      staticGroups: args.flag('static-groups'), percdamp, mode: args.choice('mode', MODES, 'sequential'),
+      format: args.has('format') ? args.choice('format', ZERO_FORMATS) : undefined,
     };
+    const out = args.str('out');
+    const calibText = args.optStr('calib-text') ? readUserFile(args.str('calib-text'), '--calib-text').toString('utf8') : undefined;
+    const data = calibText === undefined ? nodeDataReader(args.str('data', 'public/data')) : null;
+    const gpu = await cliGpu(args);
+    const { ckpt, tokenizer, model } = await loadForCli(gpu, args);
+    const seqLen = Math.min(seqLenArg, model.config.maxPosition);
+    const text = calibText ?? (await data!.read('calib_dict.txt'));
+    const calib = method === 'gptq' ? drawCalibration(corpusTokens(tokenizer, text), count, seqLen, seed, tokenizer.prefix) : null;
     let last = 0;
     const res = await quantizeModel(model, calib, opts, {
       onProgress: (p) => {

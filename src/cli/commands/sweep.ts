@@ -1,17 +1,17 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { formatProgress, formatSeconds } from '../../progress';
 import { describeConfig, planSweep, SweepRunner } from '../../sweep/engine';
 import { findPreset, gridPoints, type GridSpec } from '../../sweep/grid';
 import { TextTokenizer } from '../../model/tokenizer';
 import { Checkpoint } from '../../model/checkpoint';
-import { UsageError } from '../args';
+import { asUsage, UsageError } from '../args';
+import { resolveTasks } from '../../eval/tasks';
+import { METHODS, MODES } from '../../quant/quantize-model';
 import type { Command } from '../command';
 import { log, printJson } from '../command';
 import { nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
 import { jsonlStore } from '../jsonl-store';
-import { BUNDLED_MODELS_DIR, resolveModelFiles } from '../model';
+import { checkModelSpec, resolveModelFiles } from '../model';
 
 export const sweepCommand: Command = {
   name: 'sweep',
@@ -20,9 +20,9 @@ export const sweepCommand: Command = {
   flags: ['asym', 'no-act-order', 'dry-run'],
   async run(args) {
     const models = args.list('model').map((spec) => {
-      const bundled = existsSync(join(BUNDLED_MODELS_DIR, spec, 'config.json'));
+      checkModelSpec(spec);
       return {
-        id: bundled ? spec : spec,
+        id: spec,
         open: async () => {
           const ckpt = await Checkpoint.open(await resolveModelFiles(spec));
           return { ckpt, tokenizer: await TextTokenizer.load(ckpt.files, ckpt.config) };
@@ -31,28 +31,26 @@ export const sweepCommand: Command = {
     });
     const preset = args.optStr('preset');
     const grid: GridSpec = preset
-      ? findPreset(preset).grid
+      ? asUsage('--preset', () => findPreset(preset)).grid
       : { bits: args.nums('bits', [3, 4]), groups: args.nums('group', [32, 128]), calib: args.nums('calib', [8, 32]) };
-    const limitArg = args.optStr('limit');
-    let points: ReturnType<typeof gridPoints>;
-    try {
-      points = gridPoints(grid);
-    } catch (e) {
-      throw new UsageError(`--bits / --group / --calib: ${(e as Error).message}`);
-    }
+    const points = asUsage('--bits / --group / --calib', () => gridPoints(grid));
+    const methods = args.choices('methods', METHODS, ['gptq']);
+    if (methods.includes('gptq') && points.some((p) => p.calib < 1)) throw new UsageError('--calib: GPTQ needs at least 1 calibration sequence (C_b 0 is only for RTN: --methods rtn)');
+    const tasks = args.list('tasks', ['ppl', 'km', 'ka', 'kr']);
+    asUsage('--tasks', () => resolveTasks(tasks, 'dict'));
     const opts = {
       models,
       points,
-      methods: args.list('methods', ['gptq']) as ('gptq' | 'rtn')[],
+      methods,
       sym: !args.flag('asym'),
       actOrder: !args.flag('no-act-order'),
-      mode: args.str('mode', 'sequential') as 'sequential' | 'shared',
-      percdamp: args.num('damp', 0.05),
-      seed: args.num('seed', 0),
-      tasks: args.list('tasks', ['ppl', 'km', 'ka', 'kr']),
-      limit: limitArg === 'all' ? null : limitArg !== undefined ? Number(limitArg) : undefined,
-      pplWindows: args.has('ppl-windows') ? args.num('ppl-windows') : undefined,
-      seqLen: args.has('seqlen') ? args.num('seqlen') : undefined,
+      mode: args.choice('mode', MODES, 'sequential'),
+      percdamp: args.fraction('damp', 0.05),
+      seed: args.int('seed', 0),
+      tasks,
+      limit: args.limit(),
+      pplWindows: args.has('ppl-windows') ? args.int('ppl-windows', undefined, 1) : undefined,
+      seqLen: args.has('seqlen') ? args.int('seqlen', undefined, 1) : undefined,
     };
     const out = args.str('out');
     const plan = planSweep(opts);
@@ -61,8 +59,9 @@ export const sweepCommand: Command = {
       printJson(plan.map(describeConfig));
       return;
     }
+    const data = nodeDataReader(args.str('data', 'public/data'));
     const gpu = await cliGpu(args);
-    const runner = new SweepRunner(gpu, jsonlStore(out), nodeDataReader(args.str('data', 'public/data')));
+    const runner = new SweepRunner(gpu, jsonlStore(out), data);
     let last = 0;
     const ac = new AbortController();
     process.once('SIGINT', () => {
