@@ -136,12 +136,12 @@ export class UsageError extends Error {
   }
 }
 
-/** Runs a check of what the user gave; its error becomes a usage error naming the option (no stack trace, exit 2). */
-export function asUsage<T>(option: string, check: () => T): T {
+/** Runs a check of what the user gave; its error becomes a usage error (no stack trace, exit 2), after the option's name where given. */
+export function asUsage<T>(check: () => T, option?: string): T {
   try {
     return check();
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`${option}: ${(e as Error).message}`);
+    throw new UsageError(option ? `${option}: ${(e as Error).message}` : (e as Error).message);
   }
 }

@@ -37,7 +37,7 @@ describe('CLI options', () => {
     expect(new Args(['--limit', '20']).limit()).toBe(20);
     expect(() => new Args(['--limit', '0']).limit()).toThrow('--limit must be a whole number >= 1 (got 0)');
     expect(() => new Args(['--limit']).limit()).toThrow('--limit needs a value');
-    expect(() => asUsage('--preset', () => { throw new Error('Unknown preset "x"'); })).toThrow(new UsageError('--preset: Unknown preset "x"'));
+    expect(() => asUsage(() => { throw new Error('Unknown preset "x"'); }, '--preset')).toThrow(new UsageError('--preset: Unknown preset "x"'));
   });
 
   it('every quantlab command line in the docs uses only options its command names', () => {

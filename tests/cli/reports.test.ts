@@ -53,6 +53,8 @@ describe('quantlab with saved files and bad input', () => {
       [['bench', '--shapes', '100x64'], /--shapes: "100x64" is not full, small or KxN/],
       [['bench', '--batches', '0'], /--batches: 0 is not a whole number >= 1/],
       [['bench', '--bits', '4,6'], /bit width 6 cannot run/],
+      [['fit', 'examples/family-sweep-h100.jsonl.gz', '--published', 'gemma'], /--published: "gemma" is not one of qwen3, llama3/],
+      [['fit', 'examples/family-sweep-h100.jsonl.gz', '--level', 'KM,KX'], /--level: "KX" is not one of General, KM, KA, KR/],
     ] as const) {
       const r = quantlab(...args);
       expect(r.status, args.join(' ')).toBe(2);

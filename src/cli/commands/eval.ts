@@ -16,7 +16,7 @@ export const evalCommand: Command = {
   async run(args) {
     // everything the user typed is checked before the model loads
     const tasks = args.list('tasks', ['ppl', 'km', 'ka', 'kr']);
-    asUsage('--tasks', () => resolveTasks(tasks, 'dict'));
+    asUsage(() => resolveTasks(tasks, 'dict'), '--tasks');
     const suiteArg = args.has('suite') ? args.choice('suite', SUITES) : undefined;
     const limit = args.limit();
     const fewshot = args.has('fewshot') ? args.int('fewshot') : undefined;

@@ -1,8 +1,9 @@
-import { FACTOR_NAME, FIT_LEVELS, type FitLevel, fitAll, FULL, outsideFit, predictLawInterval } from '../../fit/law';
+import { FACTOR_NAME, FIT_LEVELS, fitAll, FULL, outsideFit, predictLawInterval } from '../../fit/law';
 import { findings } from '../../fit/findings';
 import { fitReport, fitRows, fitTable, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { parseResults, resultsText } from '../../sweep/results';
-import { UsageError } from '../args';
+import { asUsage, UsageError } from '../args';
+import { METHODS } from '../../quant/quantize-model';
 import type { Command } from '../command';
 import { printJson, readUserFile } from '../command';
 
@@ -14,7 +15,11 @@ export const fitCommand: Command = {
   async run(args) {
     const file = args.positional[0];
     if (!file) throw new UsageError('give a results file (JSON Lines, JSON or CSV; gzipped or not)');
-    const all = fitRows(parseResults(await resultsText(readUserFile(file)), file), args.str('method', 'gptq'));
+    const method = args.choice('method', METHODS, 'gptq');
+    const levels = args.choices('level', FIT_LEVELS, FIT_LEVELS);
+    const law = args.choice('law', ['seed2025', 'seed2024'] as const, 'seed2025');
+    const published = args.has('published') ? args.choice('published', ['qwen3', 'llama3'] as const) : undefined;
+    const all = fitRows(parseResults(await resultsText(readUserFile(file)), file), method);
     if (!all.length) throw new UsageError(`${file} has no quantized rows with task accuracies to fit`);
     // one setting at a time (sym, act-order, Hessians, seqlen), as the study fits: the largest unless named
     const chosen = asUsage(() => rowsOfSetting(all, args.optStr('setting')));
@@ -24,13 +29,11 @@ export const fitCommand: Command = {
     if (settings.length > 1 && !args.flag('json')) {
       process.stdout.write(`fitting setting "${setting}"; the results hold ${settings.map((s) => `"${s.setting}" (${s.configurations} configurations)`).join(', ')}: --setting NAME or all\n`);
     }
-    const levels = args.list('level', FIT_LEVELS) as FitLevel[];
     const holdout = holdoutOf(args.optStr('holdout'));
     if (holdout && !rows.some((r) => holdout({ model: r.model, family: r.family ?? '' }))) {
       const names = (f: (r: typeof rows[number]) => string) => [...new Set(rows.map(f))].join(', ');
       throw new UsageError(`--holdout ${args.str('holdout')} matches no configuration: models ${names((r) => r.model)}; families (family:NAME) ${names((r) => r.family ?? '')}`);
     }
-    const law = args.str('law', 'seed2025');
     if (law === 'seed2024') {
       printJson({ law: 'seed2024', setting, settings, fits: olderLawFits(rows, levels) });
       return;
@@ -40,12 +43,11 @@ export const fitCommand: Command = {
       formulas: args.flag('ablations') ? undefined : [FULL],
       holdout,
     });
-    const published = args.optStr('published') as 'qwen3' | 'llama3' | undefined;
     const found = findings(fits, published ?? 'qwen3');
     const at = args.optStr('predict') === undefined ? null : parsePredict(args.str('predict'));
     const prediction = at && fits.filter((f) => f.formula === FULL).map((f) => ({ level: f.level, ...predictLawInterval(f, at), outside: outsideFit(f, at) }));
     if (args.flag('json')) {
-      const report = fitReport({ setting, settings, bits: args.str('bits', 'all'), method: args.str('method', 'gptq'), holdout: args.optStr('holdout'), fits, errors, published: published ? publishedErrors(rows, published) : undefined, findings: found });
+      const report = fitReport({ setting, settings, bits: args.str('bits', 'all'), method, holdout: args.optStr('holdout'), fits, errors, published: published ? publishedErrors(rows, published) : undefined, findings: found });
       printJson({ ...report, ...(at ? { at, prediction } : {}) });
     } else {
       process.stdout.write(fitTable(fits) + '\n');
@@ -79,13 +81,4 @@ function parsePredict(spec: string): { n_params: number; bits: number; group_siz
     return n;
   };
   return { n_params: num('N'), bits: num('B'), group_size: num('G'), calib_size: num('C', 'C_b') };
-}
-
-/** A bad option value found by the fit's own checks, reported as a usage error (with the usage line). */
-function asUsage<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
 }

@@ -31,13 +31,13 @@ export const sweepCommand: Command = {
     });
     const preset = args.optStr('preset');
     const grid: GridSpec = preset
-      ? asUsage('--preset', () => findPreset(preset)).grid
+      ? asUsage(() => findPreset(preset), '--preset').grid
       : { bits: args.nums('bits', [3, 4]), groups: args.nums('group', [32, 128]), calib: args.nums('calib', [8, 32]) };
-    const points = asUsage('--bits / --group / --calib', () => gridPoints(grid));
+    const points = asUsage(() => gridPoints(grid), '--bits / --group / --calib');
     const methods = args.choices('methods', METHODS, ['gptq']);
     if (methods.includes('gptq') && points.some((p) => p.calib < 1)) throw new UsageError('--calib: GPTQ needs at least 1 calibration sequence (C_b 0 is only for RTN: --methods rtn)');
     const tasks = args.list('tasks', ['ppl', 'km', 'ka', 'kr']);
-    asUsage('--tasks', () => resolveTasks(tasks, 'dict'));
+    asUsage(() => resolveTasks(tasks, 'dict'), '--tasks');
     const opts = {
       models,
       points,
