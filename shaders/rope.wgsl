@@ -1,8 +1,9 @@
 // Rotary position embedding, Hugging Face's rotate-half convention, in place on q and k:
 //   out[i]        = x[i] * cos - x[i + hd/2] * sin
 //   out[i + hd/2] = x[i + hd/2] * cos + x[i] * sin
-// cos/sin come from tables computed on the CPU exactly as transformers computes them in f32 (including
-// Llama-3 frequency scaling), so large positions lose no accuracy to GPU sin/cos.
+// cos/sin come from one table computed on the CPU exactly as transformers computes them in f32 (including
+// Llama-3 frequency scaling), so large positions lose no accuracy to GPU sin/cos: [cos | sin], each
+// [positions, headDim/2], sin from index positions * headDim/2 (src/model/rope.ts ropeTables).
 // Rows are (sequence, position) pairs; the position of row r is past + r % seq.
 
 struct Params {
@@ -12,15 +13,14 @@ struct Params {
   heads: u32,    // q heads + kv heads: q rows first, then k
   qHeads: u32,
   headDim: u32,
-  _a: u32,
+  positions: u32, // of the table
   _b: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> q: array<f32>;
 @group(0) @binding(2) var<storage, read_write> k: array<f32>;
-@group(0) @binding(3) var<storage, read> cosT: array<f32>;  // [position, headDim/2]
-@group(0) @binding(4) var<storage, read> sinT: array<f32>;
+@group(0) @binding(3) var<storage, read> table: array<f32>; // [cos | sin]
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -32,8 +32,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var e = lid.x; e < p.heads * half; e += 64u) {
     let h = e / half;
     let i = e % half;
-    let c = cosT[pos * half + i];
-    let s = sinT[pos * half + i];
+    let c = table[pos * half + i];
+    let s = table[(p.positions + pos) * half + i];
     if (h < p.qHeads) {
       let o = (r * p.qHeads + h) * p.headDim;
       let x1 = q[o + i];
@@ -58,6 +58,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 // One workgroup per (head, row) over q heads, then k heads, then v heads; each invocation takes pairs
 // (i, i + headDim/2), i = lid, lid + 64, ...; where a head is normalised each invocation sums its squares
 // itself (headDim reads, served by L1), and q is written only after the barrier, once every read is done.
+// Eight storage bindings: WebGPU's default limit per shader stage (why cos and sin share one table).
 struct CacheParams {
   rows: u32,
   seq: u32,
@@ -68,6 +69,7 @@ struct CacheParams {
   maxLen: u32,
   flags: u32,
   eps: f32,
+  positions: u32, // of the table
 }
 
 @group(0) @binding(0) var<uniform> c: CacheParams;
@@ -101,8 +103,8 @@ fn normed_rotated(x1: f32, x2: f32, inv: f32, i: u32, isK: bool, pos: u32) -> ve
   }
   let a = x1 * inv * w.x;
   let b = x2 * inv * w.y;
-  let cs = cosT[pos * half + i];
-  let sn = sinT[pos * half + i];
+  let cs = table[pos * half + i];
+  let sn = table[(c.positions + pos) * half + i];
   return vec2<f32>(a * cs - b * sn, b * cs + a * sn);
 }
 

@@ -79,20 +79,25 @@ export function rmsnorm(b: CommandBatch, x: Binding, weight: Binding, rows: numb
   else b.dispatch({ shader: 'rmsnorm', entry: serial ? 'serial_in_place' : 'in_place' }, [x, weight], grid, params);
 }
 
+/** The rotary tables on the GPU: [cos | sin] for `positions` positions (src/model/rope.ts ropeTables). */
+export interface RopeTable {
+  buffer: GPUBuffer;
+  positions: number;
+}
+
 /** Rotary embedding in place on q [rows, qHeads*hd] and k [rows, kvHeads*hd]; rows = batch*seq. */
 export function rope(
   b: CommandBatch,
   q: Binding,
   k: Binding,
-  cos: Binding,
-  sin: Binding,
+  table: RopeTable,
   s: { rows: number; seq: number; past: number; qHeads: number; kvHeads: number; headDim: number },
 ): void {
   b.dispatch(
     { shader: 'rope' },
-    [q, k, cos, sin],
+    [q, k, table.buffer],
     rowGrid(s.rows),
-    new Params().u32(s.rows, s.seq, s.past, s.qHeads + s.kvHeads, s.qHeads, s.headDim, 0, 0),
+    new Params().u32(s.rows, s.seq, s.past, s.qHeads + s.kvHeads, s.qHeads, s.headDim, table.positions, 0),
   );
 }
 
@@ -104,17 +109,17 @@ export function rope(
  */
 export function ropeIntoCache(
   b: CommandBatch,
-  t: { q: Binding; k: Binding; v: Binding; cos: Binding; sin: Binding; kCache: Binding; vCache: Binding },
+  t: { q: Binding; k: Binding; v: Binding; table: RopeTable; kCache: Binding; vCache: Binding },
   s: { rows: number; seq: number; past: number; qHeads: number; kvHeads: number; headDim: number; maxLen: number },
   norm?: { q: Binding; k: Binding; eps: number },
 ): void {
   if (s.headDim % 2 !== 0 || s.headDim > 512) throw new RangeError(`ropeIntoCache: head_dim ${s.headDim} must be even and at most 512`);
   const empty = b.gpu.empty;
-  const params = new Params().u32(s.rows, s.seq, s.past, s.qHeads, s.kvHeads, s.headDim, s.maxLen, norm ? 1 : 0).f32(norm?.eps ?? 0);
+  const params = new Params().u32(s.rows, s.seq, s.past, s.qHeads, s.kvHeads, s.headDim, s.maxLen, norm ? 1 : 0).f32(norm?.eps ?? 0).u32(t.table.positions);
   const [gy, gz] = rowGrid(s.rows);
   b.dispatch(
     { shader: 'rope', entry: 'rope_cache' },
-    { 1: t.q, 2: t.k, 3: t.cos, 4: t.sin, 5: norm?.q ?? empty, 6: norm?.k ?? empty, 7: t.v, 8: t.kCache, 9: t.vCache },
+    { 1: t.q, 2: t.k, 3: t.table.buffer, 5: norm?.q ?? empty, 6: norm?.k ?? empty, 7: t.v, 8: t.kCache, 9: t.vCache },
     [s.qHeads + 2 * s.kvHeads, gy, gz],
     params,
   );

@@ -1,5 +1,5 @@
 // Rotary-embedding tables, computed as transformers computes them in float32 (each step rounded to f32), so
-// that the WGSL forward pass matches it at large positions too. Returns cos and sin as [positions, hd/2].
+// that the WGSL forward pass matches it at large positions too.
 import type { RopeConfig } from './config';
 
 const f = Math.fround;
@@ -26,10 +26,15 @@ export function invFreq(rope: RopeConfig, headDim: number): Float32Array {
   return inv;
 }
 
-export function ropeTables(rope: RopeConfig, headDim: number, positions: number): { cos: Float32Array; sin: Float32Array } {
+/**
+ * cos and sin of every (position, frequency), [positions, hd/2] each, as views of one array [cos | sin]: the
+ * table the rope kernels read through one binding (shaders/rope.wgsl), sin from index positions * hd/2.
+ */
+export function ropeTables(rope: RopeConfig, headDim: number, positions: number): { cos: Float32Array; sin: Float32Array; table: Float32Array } {
   const inv = invFreq(rope, headDim);
   const half = headDim / 2;
-  const cos = new Float32Array(positions * half), sin = new Float32Array(positions * half);
+  const table = new Float32Array(2 * positions * half);
+  const cos = table.subarray(0, positions * half), sin = table.subarray(positions * half);
   for (let p = 0; p < positions; p++) {
     for (let i = 0; i < half; i++) {
       const angle = f(p * inv[i]); // transformers: inv_freq @ position_ids in f32
@@ -37,5 +42,5 @@ export function ropeTables(rope: RopeConfig, headDim: number, positions: number)
       sin[p * half + i] = Math.sin(angle);
     }
   }
-  return { cos, sin };
+  return { cos, sin, table };
 }

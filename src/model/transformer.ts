@@ -10,7 +10,7 @@ import { progressTracker } from '../progress';
 import type { Checkpoint } from './checkpoint';
 import type { ModelConfig } from './config';
 import { DenseLinear, type Linear } from './linear';
-import { attention, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, type RowScore, scoreLogits, swiglu } from './ops';
+import { attention, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, type RopeTable, type RowScore, scoreLogits, swiglu } from './ops';
 import { ropeTables } from './rope';
 
 export type LinearName = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
@@ -83,9 +83,7 @@ export class Transformer {
   /** Per-pass uploads (token ids, row indices), freed once the pass has been read back. */
   private scratch: GPUBuffer[] = [];
   private readonly lmHeadLinear: Linear;
-  private cos: GPUBuffer;
-  private sin: GPUBuffer;
-  private ropeLen: number;
+  private rope: RopeTable;
 
   constructor(
     readonly gpu: Gpu,
@@ -95,8 +93,7 @@ export class Transformer {
     readonly finalNorm: GPUBuffer,
     readonly layers: LayerWeights[],
   ) {
-    this.ropeLen = 0;
-    this.cos = this.sin = gpu.empty;
+    this.rope = { buffer: gpu.empty, positions: 0 };
     this.lmHeadLinear = new DenseLinear(gpu, lmHead, config.vocab, config.hidden);
     this.ensureRope(Math.min(config.maxPosition, 512));
   }
@@ -164,13 +161,11 @@ export class Transformer {
   }
 
   private ensureRope(positions: number): void {
-    if (positions <= this.ropeLen) return;
-    const n = Math.max(positions, Math.min(this.config.maxPosition, 2 * this.ropeLen));
-    const { cos, sin } = ropeTables(this.config.rope, this.config.headDim, n);
-    if (this.cos !== this.gpu.empty) (this.cos.destroy(), this.sin.destroy());
-    this.cos = this.gpu.upload(cos, 'rope.cos');
-    this.sin = this.gpu.upload(sin, 'rope.sin');
-    this.ropeLen = n;
+    if (positions <= this.rope.positions) return;
+    const n = Math.max(positions, Math.min(this.config.maxPosition, 2 * this.rope.positions));
+    const { table } = ropeTables(this.config.rope, this.config.headDim, n);
+    if (this.rope.buffer !== this.gpu.empty) this.rope.buffer.destroy();
+    this.rope = { buffer: this.gpu.upload(table, 'rope.table'), positions: n };
   }
 
   /** Activation buffers for at least `rows` rows (grown on demand, reused across passes). */
@@ -223,7 +218,7 @@ export class Transformer {
     let keys: GPUBuffer = act.k, values: GPUBuffer = act.v, kvLen = s.seq;
     if (cache) {
       // q/k norms, rope and the cache writes in one dispatch (a decode step's fixed cost is its dispatch count)
-      ropeIntoCache(b, { q: act.q, k: act.k, v: act.v, cos: this.cos, sin: this.sin, kCache: cache.k[l], vCache: cache.v[l] }, { ...heads, maxLen: cache.maxLen }, norm);
+      ropeIntoCache(b, { q: act.q, k: act.k, v: act.v, table: this.rope, kCache: cache.k[l], vCache: cache.v[l] }, { ...heads, maxLen: cache.maxLen }, norm);
       keys = cache.k[l];
       values = cache.v[l];
       kvLen = cache.maxLen;
@@ -232,7 +227,7 @@ export class Transformer {
         rmsnorm(b, act.q, norm.q, rows * c.heads, c.headDim, c.rmsEps);
         rmsnorm(b, act.k, norm.k, rows * c.kvHeads, c.headDim, c.rmsEps);
       }
-      rope(b, act.q, act.k, this.cos, this.sin, heads);
+      rope(b, act.q, act.k, this.rope, heads);
     }
     attention(b, act.q, keys, values, act.attn, { batch: s.batch, seq: s.seq, past: s.past, kvLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
     taps?.oIn?.(b, act.attn, rows);
@@ -418,7 +413,7 @@ export class Transformer {
 
   destroy(): void {
     this.releaseActivations();
-    const bufs = new Set<GPUBuffer>([this.embedTokens, this.lmHead, this.finalNorm, this.cos, this.sin]);
+    const bufs = new Set<GPUBuffer>([this.embedTokens, this.lmHead, this.finalNorm, this.rope.buffer]);
     for (const l of this.layers) {
       for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm]) if (b) bufs.add(b);
       for (const lin of Object.values(l.linears)) lin.destroy();

@@ -110,11 +110,11 @@ describe('forward-pass kernels', () => {
     const gpu = await testGpu();
     const batch = 2, seq = 5, past = 3, qH = 6, kvH = 2, hd = 10;
     const rows = batch * seq;
-    const { cos, sin } = ropeTables({ theta: 10000, type: 'default', factor: 1, lowFreqFactor: 1, highFreqFactor: 1, originalMaxPosition: 64 }, hd, past + seq);
+    const { cos, sin, table } = ropeTables({ theta: 10000, type: 'default', factor: 1, lowFreqFactor: 1, highFreqFactor: 1, originalMaxPosition: 64 }, hd, past + seq);
     const q = randomF32(rows * qH * hd, 10), k = randomF32(rows * kvH * hd, 11);
     const bq = gpu.upload(q, 'q'), bk = gpu.upload(k, 'k');
     const b = gpu.batch();
-    rope(b, bq, bk, gpu.upload(cos, 'cos'), gpu.upload(sin, 'sin'), { rows, seq, past, qHeads: qH, kvHeads: kvH, headDim: hd });
+    rope(b, bq, bk, { buffer: gpu.upload(table, 'rope'), positions: past + seq }, { rows, seq, past, qHeads: qH, kvHeads: kvH, headDim: hd });
     await b.submit();
     expect(maxRelErr(await gpu.readF32(bq, q.length), ropeRef(q, rows, qH, hd, seq, past, cos, sin))).toBeLessThan(1e-6);
     expect(maxRelErr(await gpu.readF32(bk, k.length), ropeRef(k, rows, kvH, hd, seq, past, cos, sin))).toBeLessThan(1e-6);
@@ -127,7 +127,7 @@ describe('forward-pass kernels', () => {
     it(`rope into the KV cache: batch ${batch}, seq ${seq}, past ${past}, heads ${qH}/${kvH}, hd ${hd}${withNorm ? ', q/k norms' : ''}`, async () => {
       const gpu = await testGpu();
       const rows = batch * seq, kvd = kvH * hd, eps = 1e-6;
-      const { cos, sin } = ropeTables({ theta: 10000, type: 'default', factor: 1, lowFreqFactor: 1, highFreqFactor: 1, originalMaxPosition: 64 }, hd, maxLen);
+      const { cos, sin, table } = ropeTables({ theta: 10000, type: 'default', factor: 1, lowFreqFactor: 1, highFreqFactor: 1, originalMaxPosition: 64 }, hd, maxLen);
       const q = randomF32(rows * qH * hd, 20, 2), k = randomF32(rows * kvd, 21, 2), v = randomF32(rows * kvd, 22);
       const qw = randomF32(hd, 23), kw = randomF32(hd, 24);
       const kc0 = randomF32(batch * maxLen * kvd, 25), vc0 = randomF32(batch * maxLen * kvd, 26);
@@ -135,7 +135,7 @@ describe('forward-pass kernels', () => {
       const b = gpu.batch();
       ropeIntoCache(
         b,
-        { q: bq, k: gpu.upload(k, 'k'), v: gpu.upload(v, 'v'), cos: gpu.upload(cos, 'cos'), sin: gpu.upload(sin, 'sin'), kCache, vCache },
+        { q: bq, k: gpu.upload(k, 'k'), v: gpu.upload(v, 'v'), table: { buffer: gpu.upload(table, 'rope'), positions: maxLen }, kCache, vCache },
         { rows, seq, past, qHeads: qH, kvHeads: kvH, headDim: hd, maxLen },
         withNorm ? { q: gpu.upload(qw, 'qw'), k: gpu.upload(kw, 'kw'), eps } : undefined,
       );

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { emulateF16, expandShader, shaderSource } from '../../src/gpu/shaders';
 import { f16ToF32 } from '../../src/model/safetensors';
 import { testGpu } from '../helpers/gpu';
+import { nodeGpuApi } from '../../src/gpu/node';
 
 describe('shader loader', () => {
   it('keeps `// @if f16` blocks only for the f16 variant, line numbers unchanged', () => {
@@ -108,5 +109,23 @@ describe('code decoders (bit identities)', () => {
         }
       }
     }
+  });
+});
+
+describe('WebGPU default limits', () => {
+  // The decode step's fused kernels must build on any adapter: at most 8 storage buffers per stage, the limit
+  // a browser device has unless it asks for more (the lab asks for the adapter's, which may be no more).
+  it('the generation kernels that bind many buffers build on a device with default limits', async () => {
+    const api = await nodeGpuApi();
+    const adapter = (await api.requestAdapter())!;
+    const device = await adapter.requestDevice();
+    expect(device.limits.maxStorageBuffersPerShaderStage).toBe(8);
+    for (const [shader, entry] of [['rope', 'rope_cache'], ['qmatmul', 'gemv4_swiglu'], ['matmul', 'gemv_swiglu']] as const) {
+      device.pushErrorScope('validation');
+      device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: shaderSource(shader) }), entryPoint: entry } });
+      const error = await device.popErrorScope();
+      expect(error?.message ?? null, `${shader}:${entry}`).toBeNull();
+    }
+    device.destroy();
   });
 });
