@@ -1,6 +1,6 @@
 // The shader loader's feature blocks, and the bit identities the decoders of shaders/qmatmul.wgsl rest on.
 import { describe, expect, it } from 'vitest';
-import { emulateF16, expandShader, shaderSource } from '../../src/gpu/shaders';
+import { emulateF16, expandShader, shaderNames, shaderSource } from '../../src/gpu/shaders';
 import { f16ToF32 } from '../../src/model/safetensors';
 import { testGpu } from '../helpers/gpu';
 import { nodeGpuApi } from '../../src/gpu/node';
@@ -126,6 +126,22 @@ describe('WebGPU default limits', () => {
       const error = await device.popErrorScope();
       expect(error?.message ?? null, `${shader}:${entry}`).toBeNull();
     }
+    // and no entry point of any shader binds more than 8 storage buffers (other default limits, such as 256
+    // invocations per workgroup, the lab raises to the adapter's and sizes its workgroups by)
+    const tooMany: string[] = [];
+    let entries = 0;
+    for (const shader of shaderNames()) {
+      const module = device.createShaderModule({ code: shaderSource(shader) });
+      for (const [, entry] of shaderSource(shader).matchAll(/@compute[^\n]*\n(?:@[^\n]*\n)*fn (\w+)/g)) {
+        entries++;
+        device.pushErrorScope('validation');
+        device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry } });
+        const error = await device.popErrorScope();
+        if (error && /number of storage buffers/i.test(error.message)) tooMany.push(`${shader}:${entry}`);
+      }
+    }
+    expect(entries).toBeGreaterThan(50);
+    expect(tooMany).toEqual([]);
     device.destroy();
   });
 });
