@@ -36,13 +36,15 @@ export const quantizeCommand: Command = {
       format: args.has('format') ? args.choice('format', ZERO_FORMATS) : undefined,
     };
     const out = args.str('out');
-    const calibText = args.optStr('calib-text') ? readUserFile(args.str('calib-text'), '--calib-text').toString('utf8') : undefined;
-    const data = calibText === undefined ? nodeDataReader(args.str('data', 'public/data')) : null;
+    // the calibration text (GPTQ only): the user's file, or the bundled one (public/data/calib_dict.txt)
+    const calibFile = args.optStr('calib-text');
+    const calibText = method !== 'gptq' ? null
+      : calibFile ? readUserFile(calibFile, '--calib-text').toString('utf8')
+      : await nodeDataReader(args.str('data', 'public/data')).read('calib_dict.txt');
     const gpu = await cliGpu(args);
     const { ckpt, tokenizer, model } = await loadForCli(gpu, args);
     const seqLen = Math.min(seqLenArg, model.config.maxPosition);
-    const text = calibText ?? (await data!.read('calib_dict.txt'));
-    const calib = method === 'gptq' ? drawCalibration(corpusTokens(tokenizer, text), count, seqLen, seed, tokenizer.prefix) : null;
+    const calib = calibText === null ? null : drawCalibration(corpusTokens(tokenizer, calibText), count, seqLen, seed, tokenizer.prefix);
     let last = 0;
     const res = await quantizeModel(model, calib, opts, {
       onProgress: (p) => {
