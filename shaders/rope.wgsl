@@ -22,6 +22,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> k: array<f32>;
 @group(0) @binding(3) var<storage, read> table: array<f32>; // [cos | sin]
 
+/** The pair (x1, x2) = elements (i, i + half) of a head rotated to position pos, from a table of `positions`. */
+fn rotate(x1: f32, x2: f32, pos: u32, i: u32, half: u32, positions: u32) -> vec2<f32> {
+  let cs = table[pos * half + i];
+  let sn = table[(positions + pos) * half + i];
+  return vec2<f32>(x1 * cs - x2 * sn, x2 * cs + x1 * sn);
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let r = wg.x + wg.y * 65535u;
@@ -32,20 +39,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   for (var e = lid.x; e < p.heads * half; e += 64u) {
     let h = e / half;
     let i = e % half;
-    let c = table[pos * half + i];
-    let s = table[(p.positions + pos) * half + i];
     if (h < p.qHeads) {
       let o = (r * p.qHeads + h) * p.headDim;
-      let x1 = q[o + i];
-      let x2 = q[o + i + half];
-      q[o + i] = x1 * c - x2 * s;
-      q[o + i + half] = x2 * c + x1 * s;
+      let y = rotate(q[o + i], q[o + i + half], pos, i, half, p.positions);
+      q[o + i] = y.x;
+      q[o + i + half] = y.y;
     } else {
       let o = (r * kvHeads + (h - p.qHeads)) * p.headDim;
-      let x1 = k[o + i];
-      let x2 = k[o + i + half];
-      k[o + i] = x1 * c - x2 * s;
-      k[o + i + half] = x2 * c + x1 * s;
+      let y = rotate(k[o + i], k[o + i + half], pos, i, half, p.positions);
+      k[o + i] = y.x;
+      k[o + i + half] = y.y;
     }
   }
 }
@@ -101,11 +104,7 @@ fn normed_rotated(x1: f32, x2: f32, inv: f32, i: u32, isK: bool, pos: u32) -> ve
   if ((c.flags & 1u) != 0u) {
     if (isK) { w = vec2<f32>(kNorm[i], kNorm[i + half]); } else { w = vec2<f32>(qNorm[i], qNorm[i + half]); }
   }
-  let a = x1 * inv * w.x;
-  let b = x2 * inv * w.y;
-  let cs = table[pos * half + i];
-  let sn = table[(c.positions + pos) * half + i];
-  return vec2<f32>(a * cs - b * sn, b * cs + a * sn);
+  return rotate(x1 * inv * w.x, x2 * inv * w.y, pos, i, half, c.positions);
 }
 
 @compute @workgroup_size(64)
