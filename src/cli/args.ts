@@ -95,17 +95,12 @@ export class Args {
 
   /** One of `choices`. */
   choice<T extends string>(name: string, choices: readonly T[], dflt?: T): T {
-    const v = this.str(name, dflt);
-    if (!(choices as readonly string[]).includes(v)) throw new UsageError(`--${name}: "${v}" is not one of ${choices.join(', ')}`);
-    return v as T;
+    return oneOf(name, this.str(name, dflt), choices);
   }
 
   /** Some of `choices`, comma-separated. */
   choices<T extends string>(name: string, choices: readonly T[], dflt?: T[]): T[] {
-    return this.list(name, dflt).map((v) => {
-      if (!(choices as readonly string[]).includes(v)) throw new UsageError(`--${name}: "${v}" is not one of ${choices.join(', ')}`);
-      return v as T;
-    });
+    return this.list(name, dflt).map((v) => oneOf(name, v, choices));
   }
 
   /** --limit N|all: items per task (a whole number >= 1), null for all, undefined when not given. */
@@ -127,6 +122,11 @@ export class Args {
   unknown(): string[] {
     return [...this.opts.keys()].filter((k) => !this.used.has(k));
   }
+}
+
+function oneOf<T extends string>(name: string, v: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(v)) throw new UsageError(`--${name}: "${v}" is not one of ${choices.join(', ')}`);
+  return v as T;
 }
 
 export class UsageError extends Error {

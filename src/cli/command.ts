@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { type Args, UsageError } from './args';
+import { resolveTasks } from '../eval/tasks';
+import { type Args, asUsage, UsageError } from './args';
 
 /** One CLI command: one file in src/cli/commands/, one line in its index. */
 export interface Command {
@@ -27,4 +28,11 @@ export function readUserFile(path: string, option?: string): Buffer {
 
 export function log(msg: string): void {
   process.stderr.write(msg + '\n');
+}
+
+/** --tasks (default: perplexity and the three levels), every name checked before anything runs. */
+export function taskList(args: Args): string[] {
+  const tasks = args.list('tasks', ['ppl', 'km', 'ka', 'kr']);
+  asUsage(() => resolveTasks(tasks, 'dict'), '--tasks'); // unknown names fail whatever the suite
+  return tasks;
 }

@@ -9,15 +9,21 @@ import { dirFiles } from './files';
 
 export const BUNDLED_MODELS_DIR = 'public/models';
 
+/** The folder --model names here: a path as given, or a bundled model's; null for a URL or Hub id. */
+function localModelDir(spec: string): string | null {
+  if (existsSync(spec)) return spec;
+  const bundled = join(BUNDLED_MODELS_DIR, spec);
+  return existsSync(join(bundled, 'config.json')) ? bundled : null;
+}
+
 /** Refuses a --model that is neither a folder, a bundled model, a URL nor a Hub id, before anything runs. */
 export function checkModelSpec(spec: string): void {
-  if (!existsSync(spec) && !existsSync(join(BUNDLED_MODELS_DIR, spec, 'config.json'))) modelBaseUrl(spec);
+  if (localModelDir(spec) === null) modelBaseUrl(spec);
 }
 
 export async function resolveModelFiles(spec: string): Promise<ModelFiles> {
-  if (existsSync(spec)) return dirFiles(spec);
-  const bundled = join(BUNDLED_MODELS_DIR, spec);
-  if (existsSync(join(bundled, 'config.json'))) return dirFiles(bundled);
+  const dir = localModelDir(spec);
+  if (dir !== null) return dirFiles(dir);
   const { nodeHubFiles } = await import('./hub-cache');
   return nodeHubFiles(spec);
 }

@@ -5,7 +5,7 @@
 // is KR's, not KM's.
 import { type Factor, FULL, type LawFit, type Level } from './law';
 import type { Coefficient } from './ols';
-import { findPublished } from './published';
+import { findPublished, type PublishedFamily } from './published';
 
 const LEVELS: Level[] = ['KM', 'KA', 'KR'];
 const COEF = { N: 'alpha', B: 'beta', C: 'gamma', G: 'delta' } as const;
@@ -42,7 +42,7 @@ function largest(values: Partial<Record<Level, number>>, sign: number): Level | 
 }
 
 /** The findings, from the full-formula fits per level (`fits`) against the published family's. */
-export function findings(fits: LawFit[], family: 'qwen3' | 'llama3'): Finding[] {
+export function findings(fits: LawFit[], family: PublishedFamily): Finding[] {
   return CLAIMS.map(({ claim, factor }) => {
     const coef = COEF[factor];
     const published = Object.fromEntries(LEVELS.map((l) => [l, findPublished(`${family}-${l}`).exps[factor]!])) as Record<Level, number>;

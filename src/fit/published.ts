@@ -21,6 +21,10 @@ const l = (level: FitLevel, A: number, a: number, b: number, c: number, d: numbe
   id: `llama3-${level}`, label: `Llama-3 ${level}`, level, A, exps: { N: a, B: b, C: c, G: d }, adjR2Orig,
 });
 
+/** The model families the study published coefficients for. */
+export const PUBLISHED_FAMILIES = ['qwen3', 'llama3'] as const;
+export type PublishedFamily = (typeof PUBLISHED_FAMILIES)[number];
+
 export const PUBLISHED: PublishedLaw[] = [
   {
     ...q('General', 3.98e3, -0.359, -1.067, -0.032, 0.073, 0.9475),
@@ -50,7 +54,7 @@ export const PUBLISHED_ABLATIONS: Record<string, { A: number; alpha: number; bet
  * The published law to compare a fit with: the family's at this level, or where the fit's configurations are
  * all 3-bit and the level is General, the study's 3-bit surface fit (Qwen3 only).
  */
-export function publishedFor(family: 'qwen3' | 'llama3', level: FitLevel, bits: number[]): PublishedLaw | undefined {
+export function publishedFor(family: PublishedFamily, level: FitLevel, bits: number[]): PublishedLaw | undefined {
   if (family === 'qwen3' && level === 'General' && bits.length === 1 && bits[0] === 3) return findPublished('qwen3-3bit-General');
   return PUBLISHED.find((x) => x.id === `${family}-${level}`);
 }

@@ -3,7 +3,7 @@ import { BIT_WIDTHS } from '../model/config';
 import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit, type Point, runKey } from './law';
 import { fitOlderLaw } from './nls';
 import type { Finding } from './findings';
-import { predictPublished, publishedFor } from './published';
+import { predictPublished, type PublishedFamily, publishedFor } from './published';
 import { type ResultRow, settingOf } from '../sweep/results';
 
 /** Result rows the law can use: quantized, with an accuracy at a knowledge level. */
@@ -90,7 +90,7 @@ export function fitJson(f: LawFit) {
 }
 
 /** The published law of each family at each level, scored on the user's configurations. */
-export function publishedErrors(rows: FitRow[], family: 'qwen3' | 'llama3') {
+export function publishedErrors(rows: FitRow[], family: PublishedFamily) {
   return FIT_LEVELS.flatMap((level) => {
     const law = publishedFor(family, level, [...new Set(rows.map((r) => r.bits))]);
     const pts = aggregate(rows, level);

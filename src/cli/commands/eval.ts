@@ -1,9 +1,8 @@
 import { evaluate } from '../../eval/run';
-import { resolveTasks, SUITES, type Suite } from '../../eval/tasks';
-import { asUsage } from '../args';
+import { SUITES, type Suite } from '../../eval/tasks';
 import { formatProgress } from '../../progress';
 import type { Command } from '../command';
-import { log, printJson } from '../command';
+import { log, printJson, taskList } from '../command';
 import { nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
 import { loadForCli } from '../load';
@@ -15,8 +14,7 @@ export const evalCommand: Command = {
   usage: 'quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json]',
   async run(args) {
     // everything the user typed is checked before the model loads
-    const tasks = args.list('tasks', ['ppl', 'km', 'ka', 'kr']);
-    asUsage(() => resolveTasks(tasks, 'dict'), '--tasks');
+    const tasks = taskList(args);
     const suiteArg = args.has('suite') ? args.choice('suite', SUITES) : undefined;
     const limit = args.limit();
     const fewshot = args.has('fewshot') ? args.int('fewshot') : undefined;

@@ -4,6 +4,7 @@ import { fitReport, fitRows, fitTable, holdoutOf, olderLawFits, parseSize, publi
 import { parseResults, resultsText } from '../../sweep/results';
 import { asUsage, UsageError } from '../args';
 import { METHODS } from '../../quant/quantize-model';
+import { PUBLISHED_FAMILIES } from '../../fit/published';
 import type { Command } from '../command';
 import { printJson, readUserFile } from '../command';
 
@@ -18,7 +19,7 @@ export const fitCommand: Command = {
     const method = args.choice('method', METHODS, 'gptq');
     const levels = args.choices('level', FIT_LEVELS, FIT_LEVELS);
     const law = args.choice('law', ['seed2025', 'seed2024'] as const, 'seed2025');
-    const published = args.has('published') ? args.choice('published', ['qwen3', 'llama3'] as const) : undefined;
+    const published = args.has('published') ? args.choice('published', PUBLISHED_FAMILIES) : undefined;
     const all = fitRows(parseResults(await resultsText(readUserFile(file)), file), method);
     if (!all.length) throw new UsageError(`${file} has no quantized rows with task accuracies to fit`);
     // one setting at a time (sym, act-order, Hessians, seqlen), as the study fits: the largest unless named

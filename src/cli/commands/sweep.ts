@@ -4,10 +4,9 @@ import { findPreset, gridPoints, type GridSpec } from '../../sweep/grid';
 import { TextTokenizer } from '../../model/tokenizer';
 import { Checkpoint } from '../../model/checkpoint';
 import { asUsage, UsageError } from '../args';
-import { resolveTasks } from '../../eval/tasks';
 import { METHODS, MODES } from '../../quant/quantize-model';
 import type { Command } from '../command';
-import { log, printJson } from '../command';
+import { log, printJson, taskList } from '../command';
 import { nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
 import { jsonlStore } from '../jsonl-store';
@@ -36,8 +35,7 @@ export const sweepCommand: Command = {
     const points = asUsage(() => gridPoints(grid), '--bits / --group / --calib');
     const methods = args.choices('methods', METHODS, ['gptq']);
     if (methods.includes('gptq') && points.some((p) => p.calib < 1)) throw new UsageError('--calib: GPTQ needs at least 1 calibration sequence (C_b 0 is only for RTN: --methods rtn)');
-    const tasks = args.list('tasks', ['ppl', 'km', 'ka', 'kr']);
-    asUsage(() => resolveTasks(tasks, 'dict'), '--tasks');
+    const tasks = taskList(args);
     const opts = {
       models,
       points,

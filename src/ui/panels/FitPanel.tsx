@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
 import { aggregate, FACTOR_NAME, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, outsideFit, type Point, predictLaw, predictLawInterval, runKey } from '../../fit/law';
 import { effectiveBits } from '../../fit/nls';
-import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished, publishedFor } from '../../fit/published';
+import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished, type PublishedFamily, publishedFor } from '../../fit/published';
 import { findings } from '../../fit/findings';
 import { saveFile } from '../browser';
 import { fitReport, fitRows, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
@@ -44,7 +44,7 @@ export function FitPanel({ active }: { active: boolean }) {
   const { results } = useLab();
   const rows = useDebounced(results, 400);
   const [level, setLevel] = useState<FitLevel>('General');
-  const [family, setFamily] = useState<'qwen3' | 'llama3'>('qwen3');
+  const [family, setFamily] = useState<PublishedFamily>('qwen3');
   const [holdout, setHoldout] = useState('');
   const [setting, setSetting] = useState(''); // '' = the setting with the most configurations
   const [bitsSpec, setBitsSpec] = useState('all');
@@ -177,7 +177,7 @@ function Coef({ c }: { c: { est: number; se: number; t: number; p: number; ci: [
 const VERDICT_CHIP = { reproduced: 'ok', 'not significant': 'warn', 'not reproduced': 'bad', 'not fitted': '' } as const;
 
 /** The study's cross-level findings (fit/findings.ts), checked on the user's per-level fits. */
-function Findings({ fits, family }: { fits: LawFit[]; family: 'qwen3' | 'llama3' }) {
+function Findings({ fits, family }: { fits: LawFit[]; family: PublishedFamily }) {
   const rows = findings(fits, family);
   const label = family === 'qwen3' ? 'Qwen3' : 'Llama-3';
   const levels = ['KM', 'KA', 'KR'] as const;
@@ -205,7 +205,7 @@ function Findings({ fits, family }: { fits: LawFit[]; family: 'qwen3' | 'llama3'
   );
 }
 
-function LevelTable({ fits, family, bits, published, older }: { fits: LawFit[]; family: 'qwen3' | 'llama3'; bits: number[]; published: { law: string; level: string; mae: number; n: number }[]; older?: { adj_r2?: number; error?: string } }) {
+function LevelTable({ fits, family, bits, published, older }: { fits: LawFit[]; family: PublishedFamily; bits: number[]; published: { law: string; level: string; mae: number; n: number }[]; older?: { adj_r2?: number; error?: string } }) {
   return (
     <section className="card wide" data-testid="fit-table">
       <h2>Per level: your fit vs the study</h2>
@@ -356,7 +356,7 @@ function Trends({ fit, points }: { fit: LawFit; points: Point[] }) {
   );
 }
 
-function Surfaces({ fit, points, level, family, bits: fitBits }: { fit: LawFit; points: Point[]; level: FitLevel; family: 'qwen3' | 'llama3'; bits: number[] }) {
+function Surfaces({ fit, points, level, family, bits: fitBits }: { fit: LawFit; points: Point[]; level: FitLevel; family: PublishedFamily; bits: number[] }) {
   const models = [...new Set(points.map((p) => p.model))];
   const ns = [...new Set(points.map((p) => p.n_params))].sort((a, b) => a - b);
   const bitsAll = [...new Set(points.map((p) => p.bits))].sort();
