@@ -1,7 +1,7 @@
-// Node adapters for model files: a checkpoint directory on disk, read in ranges.
+// Node adapters for model files: a checkpoint directory on disk, read in ranges; folders written whole.
 import { CheckpointError } from '../model/errors';
-import { openSync, readSync, readdirSync, statSync, closeSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { ByteSource, ModelFiles } from '../model/source';
 
 export function fileSource(path: string, name = path): ByteSource {
@@ -53,4 +53,42 @@ export function dirFiles(dir: string): ModelFiles {
       return fileSource(join(root, p), `${dir}/${p}`);
     },
   };
+}
+
+/** A file to write: its bytes, or its bytes a chunk at a time (multi-GB checkpoints). */
+export type OutFile = { name: string; data: Uint8Array } | { name: string; chunks(): Iterable<Uint8Array> };
+
+/**
+ * Writes a folder whole or not at all: into a hidden sibling first, renamed to `out` once every file is
+ * written (a folder already at `out` is replaced only then). A process killed midway leaves `out` as it was
+ * and a `.NAME.partial-PID` folder beside it, which the next write of the same folder removes.
+ */
+export function writeFolder(out: string, files: OutFile[]): void {
+  const target = resolve(out);
+  const parent = dirname(target), base = basename(target);
+  mkdirSync(parent, { recursive: true });
+  for (const e of readdirSync(parent)) if (e.startsWith(`.${base}.partial-`)) rmSync(join(parent, e), { recursive: true, force: true });
+  const tmp = join(parent, `.${base}.partial-${process.pid}`);
+  mkdirSync(tmp);
+  try {
+    for (const f of files) {
+      const path = join(tmp, f.name);
+      mkdirSync(dirname(path), { recursive: true });
+      const fd = openSync(path, 'w');
+      try {
+        for (const chunk of 'data' in f ? [f.data] : f.chunks()) writeSync(fd, chunk);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    if (existsSync(target)) {
+      const old = join(parent, `.${base}.old-${process.pid}`);
+      renameSync(target, old);
+      renameSync(tmp, target);
+      rmSync(old, { recursive: true, force: true });
+    } else renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
 }

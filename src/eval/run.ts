@@ -5,7 +5,7 @@ import { throwIfAborted } from '../gpu/errors';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { Transformer } from '../model/transformer';
 import type { OnProgress } from '../progress';
-import { seededRandom, shuffled } from '../random';
+import { hashString, seededRandom, shuffled } from '../random';
 import { generateUntil, loglikelihoods, requestTokens } from './loglik';
 import { adjustForChance, exactMatch, gsm8kExtract, multipleChoice, stderrOfMean } from './metrics';
 import { perplexityWindows, tokenPerplexity } from './perplexity';
@@ -72,12 +72,6 @@ export interface EvalOptions {
   signal?: AbortSignal;
 }
 
-function hashName(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
 function parseJsonl(text: string): Record<string, unknown>[] {
   return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
 }
@@ -114,7 +108,7 @@ async function taskItems(task: Task, tok: TextTokenizer, data: DataReader, opts:
   const k = opts.fewshot ?? task.fewshot;
   let pool = items;
   if (k > 0 && task.suite === 'real') pool = toItems(task, parseJsonl(await data.read(`tasks/${task.name}.fewshot.jsonl`)));
-  items = shuffled(items, hashName(task.name) ^ seed);
+  items = shuffled(items, hashString(task.name) ^ seed);
   let skipped = 0;
   if (task.kind === 'cloze') {
     // LAMA-style: only objects that are a single token of this vocabulary can be ranked

@@ -120,10 +120,20 @@ export function bf16ToF32(src: Uint16Array, out = new Float32Array(src.length)):
   return out;
 }
 
+const scratchF32 = new Float32Array(1), scratchU32 = new Uint32Array(scratchF32.buffer);
+
+/** Round-to-nearest-even f32 -> bf16 bits (what torch's .to(torch.bfloat16) does). */
+export function f32ToBf16(x: number): number {
+  scratchF32[0] = x;
+  const u = scratchU32[0];
+  if ((u & 0x7fffffff) > 0x7f800000) return (u >>> 16) | 0x40; // NaN stays NaN
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
 /** Round-to-nearest-even f32 -> f16 bits (for exports and tests). */
 export function f32ToF16(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0];
+  scratchF32[0] = x;
+  const u = scratchU32[0];
   const sign = (u >>> 16) & 0x8000;
   const exp = (u >>> 23) & 0xff;
   let mant = u & 0x7fffff;
@@ -214,25 +224,35 @@ export class SafetensorsFile {
   }
 }
 
+/**
+ * The start of a safetensors file (length, JSON header padded to 8 bytes) for tensors whose data follows in
+ * this order: writers that stream the data (multi-GB files) put it after this.
+ */
+export function safetensorsHeader(tensors: { name: string; dtype: DType; shape: number[]; bytes: number }[], metadata?: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let off = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.bytes] };
+    off += t.bytes;
+  }
+  const text = JSON.stringify(header);
+  const json = new TextEncoder().encode(text + ' '.repeat((8 - (new TextEncoder().encode(text).length % 8)) % 8));
+  const out = new Uint8Array(8 + json.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  return out;
+}
+
 /** Writes tensors as one safetensors file (exports and fixtures). */
 export function encodeSafetensors(
   tensors: { name: string; dtype: DType; shape: number[]; data: ArrayBufferView }[],
   metadata?: Record<string, string>,
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
-  let off = 0;
-  for (const t of tensors) {
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
-    off += t.data.byteLength;
-  }
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const pad = (8 - (json.length % 8)) % 8;
-  if (pad) json = new TextEncoder().encode(JSON.stringify(header) + ' '.repeat(pad));
-  const out = new Uint8Array(8 + json.length + off);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let p = 8 + json.length;
+  const header = safetensorsHeader(tensors.map((t) => ({ ...t, bytes: t.data.byteLength })), metadata);
+  const out = new Uint8Array(header.length + tensors.reduce((a, t) => a + t.data.byteLength, 0));
+  out.set(header);
+  let p = header.length;
   for (const t of tensors) {
     out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), p);
     p += t.data.byteLength;

@@ -9,5 +9,6 @@ import { infoCommand } from './info';
 import { logitsCommand } from './logits';
 import { quantizeCommand } from './quantize';
 import { sweepCommand } from './sweep';
+import { synthCommand } from './synth';
 
-export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, quantizeCommand, evalCommand, sweepCommand, fitCommand, benchCommand];
+export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, quantizeCommand, evalCommand, sweepCommand, fitCommand, benchCommand, synthCommand];
