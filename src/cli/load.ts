@@ -1,15 +1,22 @@
 // Loads --model for commands that run the model: a float checkpoint, or a GPTQ one (packed weights).
 import type { Gpu } from '../gpu/gpu';
+import type { Checkpoint } from '../model/checkpoint';
 import { TextTokenizer } from '../model/tokenizer';
 import { loadModel } from '../quant/load';
 import type { Args } from './args';
 import { log } from './command';
 import { openCheckpoint } from './model';
 
+/** The model of an opened checkpoint on the GPU (no tokenizer: token ids need none). */
+export async function loadCheckpointModel(gpu: Gpu, ckpt: Checkpoint) {
+  const { model, notes } = await loadModel(gpu, ckpt);
+  for (const n of notes) log(`note: ${n}`);
+  return model;
+}
+
+/** --model with its tokenizer (a folder without tokenizer.json is refused before the GPU work). */
 export async function loadForCli(gpu: Gpu, args: Args) {
   const ckpt = await openCheckpoint(args.str('model'));
   const tokenizer = await TextTokenizer.load(ckpt.files, ckpt.config);
-  const { model, notes } = await loadModel(gpu, ckpt);
-  for (const n of notes) log(`note: ${n}`);
-  return { ckpt, tokenizer, model };
+  return { ckpt, tokenizer, model: await loadCheckpointModel(gpu, ckpt) };
 }

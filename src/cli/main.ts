@@ -60,10 +60,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code), // a live Dawn instance keeps node from exiting on its own
-  (e) => {
-    process.stderr.write(`quantlab: ${(e as Error).stack ?? e}\n`);
-    process.exit(1);
-  },
-);
+/**
+ * Exits once stdout and stderr have drained. A live Dawn instance keeps node from exiting on its own, so the
+ * CLI calls process.exit; called at once, it cut output to a pipe at its 64 KiB buffer (a large --json).
+ */
+function exitWhenFlushed(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+main(process.argv.slice(2)).then(exitWhenFlushed, (e) => {
+  process.stderr.write(`quantlab: ${(e as Error).stack ?? e}\n`);
+  exitWhenFlushed(1);
+});

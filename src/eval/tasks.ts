@@ -9,6 +9,19 @@ export const LEVELS: Level[] = ['KM', 'KA', 'KR'];
 export const SUITES = ['dict', 'real'] as const;
 export type Suite = (typeof SUITES)[number];
 
+/**
+ * The suite a model is evaluated on, from its provenance: the one its config.json records under
+ * `"quantlab": {"task_suite": ...}` (the bundled family does, and the lab's exports keep the field), else
+ * "real" (a pretrained model from elsewhere). `because` says which, for the user to see.
+ */
+export function suiteForModel(rawConfig: Record<string, unknown>): { suite: Suite; because: string } {
+  const recorded = (rawConfig.quantlab as { task_suite?: unknown } | undefined)?.task_suite;
+  if (typeof recorded === 'string' && (SUITES as readonly string[]).includes(recorded)) {
+    return { suite: recorded as Suite, because: `config.json records task_suite "${recorded}"` };
+  }
+  return { suite: 'real', because: 'config.json records no quantlab task suite: a pretrained model' };
+}
+
 interface TaskBase {
   name: string;
   level: Level;

@@ -5,7 +5,7 @@
 import { CancelledError, throwIfAborted } from '../gpu/errors';
 import type { Gpu } from '../gpu/gpu';
 import { type DataReader, evaluate, type EvalOptions, type EvalReport, plannedItems } from '../eval/run';
-import type { Suite } from '../eval/tasks';
+import { type Suite, suiteForModel } from '../eval/tasks';
 import type { Checkpoint } from '../model/checkpoint';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { Transformer } from '../model/transformer';
@@ -35,7 +35,7 @@ export interface SweepOptions {
   seqLen?: number;
   seed?: number;
   tasks: string[];
-  /** Task suite; default: "dict" for the lab's own models, "real" otherwise. */
+  /** Task suite; default: the one the model's config.json records (suiteForModel). */
   suite?: Suite;
   limit?: number | null;
   fewshot?: number;
@@ -69,10 +69,6 @@ interface PlannedConfig {
   model: SweepModel;
   method: 'fp' | 'gptq' | 'rtn';
   point: QuantPoint | null;
-}
-
-export function suiteOf(modelId: string): Suite {
-  return /-dict-/.test(modelId) ? 'dict' : 'real';
 }
 
 export function describeConfig(c: { model: { id: string }; method: string; point: QuantPoint | null }): string {
@@ -156,7 +152,7 @@ export class SweepRunner {
             loaded = { ckpt, tokenizer, fp };
           }
           const { ckpt, tokenizer, fp } = loaded;
-          const suite = opts.suite ?? suiteOf(model.id);
+          const suite = opts.suite ?? suiteForModel(ckpt.rawConfig).suite;
           const seqLen = Math.min(opts.seqLen ?? 2048, fp.config.maxPosition);
           const key = this.key(opts, c, ckpt.nonEmbeddingParams, ckpt.config.arch, seqLen);
           // done: every task stored, measured on at least the items this run would score (asked for more

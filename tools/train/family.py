@@ -93,6 +93,8 @@ def make_config(arch: str, size: tuple) -> dict:
         "num_attention_heads": H, "num_key_value_heads": KV, "head_dim": hd, "hidden_act": "silu",
         "max_position_embeddings": CONTEXT, "tie_word_embeddings": True, "bos_token_id": 0, "eos_token_id": 0,
         "attention_bias": False, "initializer_range": 0.02, "use_cache": True,
+        # provenance: the lab evaluates a model on the task suite its config.json records (src/eval/tasks.ts)
+        "quantlab": {"task_suite": "dict", "trained_on": "the lab's dictionary corpus (tools/train/family.py); evaluate with the dictionary tasks"},
     }
     if arch == "llama":
         # Llama-3-style frequency scaling, so the bundled Llamas exercise that code path for real.

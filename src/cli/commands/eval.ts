@@ -1,5 +1,5 @@
 import { evaluate } from '../../eval/run';
-import { SUITES, type Suite } from '../../eval/tasks';
+import { SUITES, suiteForModel } from '../../eval/tasks';
 import { formatProgress } from '../../progress';
 import type { Command } from '../command';
 import { log, printJson, taskList } from '../command';
@@ -11,27 +11,30 @@ import { writeFileSync } from 'node:fs';
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'run the mini benchmarks (perplexity, KM/KA/KR tasks) on a model, float or quantized',
-  usage: 'quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json]',
+  usage: 'quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--ppl-windows N|all (default 8)] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json]',
   async run(args) {
     // everything the user typed is checked before the model loads
     const tasks = taskList(args);
     const suiteArg = args.has('suite') ? args.choice('suite', SUITES) : undefined;
     const limit = args.limit();
+    const pplWindows = args.limit('ppl-windows');
     const fewshot = args.has('fewshot') ? args.int('fewshot') : undefined;
     const seed = args.int('seed', 1234);
     const data = nodeDataReader(args.str('data', 'public/data'));
     const gpu = await cliGpu(args);
     const { ckpt, tokenizer, model } = await loadForCli(gpu, args);
-    const suite: Suite = suiteArg ?? (/-dict-/.test(ckpt.id) ? 'dict' : 'real');
+    const suite = suiteArg ?? suiteForModel(ckpt.rawConfig).suite;
+    log(`task suite: ${suite} (${suiteArg ? 'from --suite' : suiteForModel(ckpt.rawConfig).because}; --suite dict|real overrides)`);
     const report = await evaluate(model, tokenizer, data, {
       tasks,
       suite,
       limit,
+      pplWindows,
       fewshot,
       seed,
       onProgress: (p) => log(formatProgress(p)),
     });
-    const out = { model: ckpt.id, adapter: gpu.adapterName, ...report };
+    const out = { model: ckpt.id, adapter: gpu.adapterName, suite, ...report };
     const path = args.optStr('out');
     if (path) writeFileSync(path, JSON.stringify(out, null, 1));
     printJson(out);

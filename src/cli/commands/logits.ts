@@ -1,22 +1,30 @@
+import { TextTokenizer } from '../../model/tokenizer';
 import { UsageError } from '../args';
 import type { Command } from '../command';
 import { printJson } from '../command';
 import { cliGpu } from '../gpu-node';
-import { loadForCli } from '../load';
+import { loadCheckpointModel } from '../load';
+import { openCheckpoint } from '../model';
 
 export const logitsCommand: Command = {
   name: 'logits',
   summary: 'print the logits of every position for token ids (or a text) as JSON {"logits": [[...]]}',
-  usage: 'quantlab logits --model PATH|ID (a GPTQ checkpoint runs packed) (--tokens 1,2,3 | --text "...")',
+  usage: 'quantlab logits --model PATH|ID (a GPTQ checkpoint runs packed) (--tokens 1,2,3 (no tokenizer needed) | --text "...")',
   async run(args) {
-    const gpu = await cliGpu(args);
-    const { model, tokenizer } = await loadForCli(gpu, args);
+    if (!args.has('tokens') && !args.has('text')) throw new UsageError('give --tokens or --text');
+    const ckpt = await openCheckpoint(args.str('model'));
+    // token ids need no tokenizer: a folder without tokenizer.json runs (as transformers runs it)
     let ids: number[];
     if (args.has('tokens')) ids = args.nums('tokens');
-    else if (args.has('text')) ids = [...tokenizer.prefix, ...tokenizer.encode(args.str('text'))];
-    else throw new UsageError('give --tokens or --text');
-    const V = model.config.vocab;
+    else {
+      const tokenizer = await TextTokenizer.load(ckpt.files, ckpt.config);
+      ids = [...tokenizer.prefix, ...tokenizer.encode(args.str('text'))];
+    }
+    const V = ckpt.config.vocab;
+    if (ids.length === 0) throw new UsageError('--tokens / --text gave no tokens');
     if (ids.some((t) => !Number.isInteger(t) || t < 0 || t >= V)) throw new UsageError(`token ids must be integers in [0, ${V})`);
+    const gpu = await cliGpu(args);
+    const model = await loadCheckpointModel(gpu, ckpt);
     const [flat] = await model.logits([ids]);
     const logits: number[][] = [];
     for (let t = 0; t < ids.length; t++) logits.push(Array.from(flat.subarray(t * V, (t + 1) * V)));

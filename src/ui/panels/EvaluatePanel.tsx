@@ -1,6 +1,6 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { evaluate, type EvalReport } from '../../eval/run';
-import { LEVELS, type Suite, TASKS } from '../../eval/tasks';
+import { LEVELS, type Suite, suiteForModel, TASKS } from '../../eval/tasks';
 import { reportRows } from '../../sweep/engine';
 import type { ConfigKey } from '../../sweep/results';
 import { browserData } from '../browser';
@@ -9,8 +9,15 @@ import { fmt, ProgressLine, Select, useTask } from '../widgets';
 
 export function EvaluatePanel() {
   const { gpu, loaded, quantized, addResults, report, inform } = useLab();
-  const [suite, setSuite] = useState<Suite>('dict');
-  const [chosen, setChosen] = useState<string[]>(['ppl', ...TASKS.filter((t) => t.suite === 'dict').map((t) => t.name)]);
+  // the suite follows the model's provenance (its config.json), until the user picks another
+  const modelSuite = loaded ? suiteForModel(loaded.ckpt.rawConfig) : { suite: 'dict' as Suite, because: '' };
+  const suiteTasks = (s: Suite) => ['ppl', ...TASKS.filter((t) => t.suite === s).map((t) => t.name)];
+  const [suite, setSuite] = useState<Suite>(modelSuite.suite);
+  const [chosen, setChosen] = useState<string[]>(suiteTasks(modelSuite.suite));
+  useEffect(() => {
+    setSuite(modelSuite.suite);
+    setChosen(suiteTasks(modelSuite.suite));
+  }, [loaded]); // eslint-disable-line react-hooks/exhaustive-deps
   const [limit, setLimit] = useState(50);
   const [withFloat, setWithFloat] = useState(false);
   type Scored = { report: EvalReport; key: ConfigKey };
@@ -57,9 +64,9 @@ export function EvaluatePanel() {
       <section className="card">
         <h2>Evaluate {quantized ? `the quantized model (${quantized.label})` : `${loaded.name} (float)`}</h2>
         <div className="controls">
-          <Select label="Suite" title="The lab's dictionary tasks (for its own small models) or the study's real benchmarks (for real pretrained models)" value={suite}
+          <Select label="Suite" title={`The lab's dictionary tasks (for its own small models) or the study's real benchmarks (for real pretrained models). Default for this model: ${modelSuite.suite} (${modelSuite.because})`} value={suite}
             options={[{ value: 'dict', label: 'dictionary tasks (bundled models)' }, { value: 'real', label: 'real benchmarks (NQ, OBQA, GSM8K)' }]}
-            onChange={(s) => { setSuite(s); setChosen(['ppl', ...TASKS.filter((t) => t.suite === s).map((t) => t.name)]); }} />
+            onChange={(s) => { setSuite(s); setChosen(suiteTasks(s)); }} />
           <label className="field" title="Items per task: a seeded subset (the mini suite). More items, smaller standard errors">
             Items per task
             <input type="number" min={1} max={500} value={limit} onChange={(e) => setLimit(Number(e.target.value))} data-testid="eval-limit" />
