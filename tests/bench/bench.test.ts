@@ -54,14 +54,14 @@ describe('kernel benchmark', () => {
     expect([0.0312, 1, 9.96, 21.4, null].map((x) => ratioText(x))).toEqual(['0.031x', '1.0x', '10.0x', '21x', '-']);
   });
 
-  it('opens a saved report (CLI --json or the tab\'s Save JSON); its summary is the README\'s H100 table', () => {
+  it('opens a saved report (CLI --json or the tab\'s Save JSON); its summary is docs/performance.md\'s H100 table', () => {
     const text = readFileSync('bench/results/2026-11-23-h100-bench-fold.json', 'utf8');
     const cli = parseBenchReport(text, 'fold.json');
     const tab = parseBenchReport(JSON.stringify(JSON.parse(text).kernels), 'quantlab-bench.json');
     expect(tab).toEqual(cli);
     expect(cli.adapter).toContain('nvidia');
     const line = (shape: string, M: number) => benchSummary(cli).find((x) => x.shape === shape && x.M === M)!;
-    // README, M = 1: 8B gate/up 14.2 us f16, 70% of the probe, 20.5x ORT's call; fused 25.8 us, 18.1x
+    // docs/performance.md (and the README's kernel table), M = 1: 8B gate/up 14.2 us f16, 70% of the probe, 20.5x ORT's call; fused 25.8 us, 18.1x
     expect(line('8B gate/up', 1)).toMatchObject({ contender: 'quantlab 4-bit G=128 f16' });
     expect(line('8B gate/up', 1).gpuMicros).toBeCloseTo(14.2, 1);
     expect(ratioText(line('8B gate/up', 1).ofProbe! * 100, '', '')).toBe('70');
@@ -72,22 +72,33 @@ describe('kernel benchmark', () => {
     // M = 128: 744 us, 3.6x ORT
     expect(line('8B gate/up', 128).gpuMicros).toBeCloseTo(744, 0);
     expect(line('8B gate/up', 128).overOrt).toBeCloseTo(3.6, 1);
-    expect(summaryRate(line('8B gate/up', 128))).toBe('20.2 TFLOP/s'); // README: 20.2
+    expect(summaryRate(line('8B gate/up', 128))).toBe('20.2 TFLOP/s'); // docs/performance.md: 20.2
     expect(() => parseBenchReport('{"gptq": []}', 'g.json')).toThrow(/g.json is not a kernel benchmark report.*only GPTQ layer timings/);
     expect(() => parseBenchReport('[1,2]', 'a.json')).toThrow(/a.json is not a kernel benchmark report.*Save JSON/);
     expect(() => parseBenchReport('{"probeGBps": 1, "rows": [{"shape": "s", "contender": "c", "K": 1, "N": 2}]}', 'm.json')).toThrow(/row 1 has no M/);
     expect(() => parseBenchReport('nope', 'n.json')).toThrow(/not JSON/);
   });
 
-  it('the README\'s H200 table is the H200 report\'s summary, row for row', () => {
+  it('docs/performance.md\'s H200 table is the H200 report\'s summary, row for row', () => {
     const report = parseBenchReport(readFileSync('bench/results/2026-12-04-h200-bench.json', 'utf8'), 'h200.json');
     const summary = benchMarkdown(report).split('\n').filter((l) => l.startsWith('| ') && (l.includes(' of probe |') || l.includes(' TFLOP/s |')));
-    const readme = readFileSync('README.md', 'utf8');
-    const section = readme.slice(readme.indexOf('### Kernels on an NVIDIA H200'), readme.indexOf('### Generation'));
+    const doc = readFileSync('docs/performance.md', 'utf8');
+    const start = doc.indexOf('\n## Kernels on an NVIDIA H200\n');
+    expect(start).toBeGreaterThan(0);
+    const section = doc.slice(start + 1, doc.indexOf('\n#', start + 2));
     const table = section.split('\n').filter((l) => /^\| \S.* \| (1|128) \|/.test(l));
     expect(table.length).toBe(16);
     expect(table).toEqual(summary.slice(0, table.length));
     expect(report.adapter).toContain('nvidia-h200');
+  });
+
+  it('the README\'s kernel table is the H100 and H200 reports\' summaries (8B gate/up)', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const [gpu, file] of [['H100', 'bench/results/2026-11-23-h100-bench-fold.json'], ['H200', 'bench/results/2026-12-04-h200-bench.json']]) {
+      const summary = benchSummary(parseBenchReport(readFileSync(file, 'utf8'), file));
+      const at = (M: number) => summary.find((x) => x.shape === '8B gate/up' && x.M === M)!;
+      expect(readme).toContain(`| [${gpu}](${file}) | ${at(1).gpuMicros!.toFixed(1)} | ${summaryRate(at(1))} | ${ratioText(at(1).overOrt)} | ${summaryRate(at(128))} |`);
+    }
   });
 
   it('runs every contender on small shapes and checks each against float64', async () => {
