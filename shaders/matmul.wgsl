@@ -1,6 +1,6 @@
 // Dense f32 matmul of the linear layers: y[M, N] = x[M, K] * W[N, K]^T (+ bias[N]) (+ y if accumulating).
 // W is in the Hugging Face nn.Linear layout [out, in], so both operands are contiguous along K.
-// Each invocation computes a 4x4 block of y; `main` loads vec4s along K (K % 4 == 0), `main_scalar` any K.
+// Each invocation computes a 4x4 block of y; `main` loads quads along K (K % 4 == 0), `main_scalar` any K (f32 W).
 // M = 1: gemv / gemv_subgroups, and gemv_swiglu(_subgroups) for an MLP's gate, up and SwiGLU in one dispatch.
 
 struct Params {
@@ -12,13 +12,27 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> x1: array<f32>;
 @group(0) @binding(2) var<storage, read> w1: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
-// gemv_swiglu: the up projection's weights beside the gate's (binding 2)
+// W is read a quad of 4 columns at a time through wq(i), as f32. The weights_f16 variant stores W in f16 (two
+// halves per u32: half the memory and the bytes read) and widens it with unpack2x16float, a core builtin: the
+// arithmetic stays f32 and no shader-f16 is needed. gemv_swiglu reads the up projection from binding 5.
+// @if weights_f16
+@group(0) @binding(2) var<storage, read> w4: array<vec2<u32>>;
+@group(0) @binding(5) var<storage, read> w4_up: array<vec2<u32>>;
+fn wq(i: u32) -> vec4<f32> {
+  let v = w4[i];
+  return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y));
+}
+// @else
+@group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> w4_up: array<vec4<f32>>;
+fn wq(i: u32) -> vec4<f32> {
+  return w4[i];
+}
+// @endif
 
 override WG_X: u32 = 8;
 override WG_Y: u32 = 8;
@@ -56,10 +70,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c3 = min(n0 + 3u, p.N - 1u) * K4;
   var acc: array<vec4<f32>, 4>;
   for (var k = 0u; k < K4; k++) {
-    let b0 = w4[c0 + k];
-    let b1 = w4[c1 + k];
-    let b2 = w4[c2 + k];
-    let b3 = w4[c3 + k];
+    let b0 = wq(c0 + k);
+    let b1 = wq(c1 + k);
+    let b2 = wq(c2 + k);
+    let b3 = wq(c3 + k);
     let a0 = x4[r0 + k];
     acc[0] += vec4<f32>(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
     let a1 = x4[r1 + k];
@@ -106,7 +120,7 @@ fn gemv_part(wg: vec3<u32>, li: u32) -> f32 {
   let K4 = p.K / 4u;
   let nc = min(gemv_row(wg, li), p.N - 1u);
   var s = 0.0;
-  for (var k = li % (256u / ROWS); k < K4; k += 256u / ROWS) { s += dot(x4[k], w4[nc * K4 + k]); }
+  for (var k = li % (256u / ROWS); k < K4; k += 256u / ROWS) { s += dot(x4[k], wq(nc * K4 + k)); }
   return s;
 }
 
@@ -133,7 +147,7 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
 // ---- gate, up and SwiGLU of an MLP in one dispatch (M = 1): y = silu(W_gate x) * (W_up x), each row's two dot
 // products in the same invocations (x read once for both). gemv_part_up is gemv_part on w4_up (shader loader).
-// @clone _up w4 gemv_part
+// @clone _up w4 wq gemv_part
 var<workgroup> red_up: array<f32, 256>;
 
 fn swiglu_store(wg: vec3<u32>, li: u32, g: f32, u: f32) {

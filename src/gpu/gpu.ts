@@ -36,6 +36,8 @@ export interface KernelSpec {
   entry?: string;
   constants?: Record<string, number>;
   features?: ShaderFeature[];
+  /** Variant blocks of the shader to keep (`// @if NAME`), e.g. weights_f16. */
+  defines?: string[];
 }
 
 /** A storage binding: a whole buffer, or a byte range of one. */
@@ -181,7 +183,8 @@ export class Gpu {
     const entry = spec.entry ?? 'main';
     const features = spec.features ?? [];
     const emulated = features.includes('f16') && !this.hasF16 && this.emulateF16;
-    const key = `${spec.shader}|${entry}|${features.join(',')}${emulated ? '(emulated)' : ''}|${JSON.stringify(spec.constants ?? {})}`;
+    const defines = spec.defines ?? [];
+    const key = `${spec.shader}|${entry}|${features.join(',')}${emulated ? '(emulated)' : ''}|${defines.join(',')}|${JSON.stringify(spec.constants ?? {})}`;
     let p = this.pipelines.get(key);
     if (p) return p;
     if (features.includes('subgroups') && !this.hasSubgroups) {
@@ -191,7 +194,7 @@ export class Gpu {
       throw new GpuValidationError(spec.shader, entry, 'the adapter has no "shader-f16" feature; use the f32 variant');
     }
     this.device.pushErrorScope('validation');
-    const source = shaderSource(spec.shader, features);
+    const source = shaderSource(spec.shader, features, defines);
     const module = this.device.createShaderModule({ code: emulated ? emulateF16(source, spec.shader) : source, label: spec.shader });
     p = this.device.createComputePipeline({
       layout: 'auto',

@@ -15,45 +15,58 @@ export function matmul(
   M: number,
   N: number,
   K: number,
-  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer; gemv?: boolean },
+  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; wF16?: boolean },
 ): void {
   const flags = (opts.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
   const params = new Params().u32(M, N, K, flags);
+  if (opts.wF16 && K % 4 !== 0) throw new RangeError(`matmul: f16 weights need in features (${K}) divisible by 4`);
   // One token on a GPU: the GEMV reads W with coalesced vec4 loads (the 4x4-block GEMM would waste 3/4).
   if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1 && K % 4 === 0) {
-    b.dispatch(gemvSpec(b, 'gemv'), [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / GEMV_ROWS)), params);
+    b.dispatch(gemvSpec(b, 'gemv', opts.wF16), [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / GEMV_ROWS)), params);
     return;
   }
   b.dispatch(
-    { shader: 'matmul', entry: K % 4 === 0 ? 'main' : 'main_scalar' },
+    { shader: 'matmul', entry: K % 4 === 0 ? 'main' : 'main_scalar', defines: weightDefines(opts.wF16) },
     [x, w, opts.bias ?? opts.empty, y],
     [Math.ceil(N / TILE), Math.ceil(M / TILE)],
     params,
   );
 }
 
+/** The shader variant that reads float weights stored in f16 (pairs in u32s, widened to f32). */
+const weightDefines = (f16?: boolean) => (f16 ? ['weights_f16'] : undefined);
+
 /** Rows per workgroup of the fp32 GEMVs (matmul.wgsl). */
 const GEMV_ROWS = 2;
 
 /** The GEMV entry `entry` of shaders/matmul.wgsl, or its `_subgroups` variant where no subgroup can span two rows. */
-function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu') {
+function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu', wF16?: boolean) {
   const sub = b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / GEMV_ROWS;
-  const constants = { ROWS: GEMV_ROWS };
-  return sub ? { shader: 'matmul', entry: `${entry}_subgroups`, constants, features: ['subgroups' as const] } : { shader: 'matmul', entry, constants };
+  const constants = { ROWS: GEMV_ROWS }, defines = weightDefines(wF16);
+  return sub
+    ? { shader: 'matmul', entry: `${entry}_subgroups`, constants, defines, features: ['subgroups' as const] }
+    : { shader: 'matmul', entry, constants, defines };
 }
 
 /**
  * y = silu(x W_gate^T) * (x W_up^T) for one token (M = 1; K % 4 == 0) in one dispatch: an MLP's gate, up and
  * SwiGLU (matmul.wgsl gemv_swiglu), W_gate and W_up [N, K] f32.
  */
-export function gemvSwiglu(b: CommandBatch, x: Binding, wGate: Binding, wUp: Binding, y: Binding, N: number, K: number): void {
+export function gemvSwiglu(b: CommandBatch, x: Binding, wGate: Binding, wUp: Binding, y: Binding, N: number, K: number, wF16?: boolean): void {
   if (K % 4 !== 0) throw new RangeError(`gemvSwiglu: in features (${K}) must be a multiple of 4`);
-  b.dispatch(gemvSpec(b, 'gemv_swiglu'), { 1: x, 2: wGate, 4: y, 5: wUp }, rowGrid(Math.ceil(N / GEMV_ROWS)), new Params().u32(1, N, K, 0));
+  b.dispatch(gemvSpec(b, 'gemv_swiglu', wF16), { 1: x, 2: wGate, 4: y, 5: wUp }, rowGrid(Math.ceil(N / GEMV_ROWS)), new Params().u32(1, N, K, 0));
 }
 
-/** out[i, :] = src[idx[i], :] for i < rows. */
-export function gatherRows(b: CommandBatch, src: Binding, idx: Binding, out: Binding, rows: number, cols: number): void {
-  b.dispatch({ shader: 'elementwise', entry: 'gather_rows' }, [src, idx, out], rowGrid(rows), new Params().u32(rows, cols, 0, 0));
+/** out[i, :] = src[idx[i], :] for i < rows; `srcF16`: src stored in f16 (cols even), out f32. */
+export function gatherRows(b: CommandBatch, src: Binding, idx: Binding, out: Binding, rows: number, cols: number, srcF16 = false): void {
+  if (srcF16 && cols % 2 !== 0) throw new RangeError(`gatherRows: f16 rows need an even length (have ${cols})`);
+  b.dispatch({ shader: 'elementwise', entry: 'gather_rows', defines: weightDefines(srcF16) }, [src, idx, out], rowGrid(rows), new Params().u32(rows, cols, 0, 0));
+}
+
+/** dst[i] = src[i] for n values stored in f16 (n even), widened to f32. */
+export function widenF16(b: CommandBatch, src: Binding, dst: Binding, n: number): void {
+  if (n % 2 !== 0) throw new RangeError(`widenF16: ${n} values are not whole f16 pairs`);
+  b.dispatch({ shader: 'elementwise', entry: 'widen_f16' }, [src, dst], grid(n / 2, 256), new Params().u32(n / 2, 0, 0, 0));
 }
 
 /** gate = silu(gate) * up over n elements. */

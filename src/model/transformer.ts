@@ -12,6 +12,7 @@ import type { ModelConfig } from './config';
 import { DenseLinear, type Linear } from './linear';
 import { attention, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, type RopeTable, type RowScore, scoreLogits, swiglu } from './ops';
 import { ropeTables } from './rope';
+import { uploadWeight, type WeightFormat } from './weights';
 
 export type LinearName = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
 export const LINEAR_NAMES: LinearName[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
@@ -64,18 +65,20 @@ export interface LayerTaps {
   downIn?(b: CommandBatch, x: GPUBuffer, rows: number): void;
 }
 
-/** Builds one linear layer from a checkpoint: dense here; GPTQ-packed in src/quant/load.ts. */
-export type LinearLoader = (gpu: Gpu, ckpt: Checkpoint, base: string, out: number, inFeatures: number, bias: boolean) => Promise<Linear>;
+/** How a load stores float weights, and what it had to decide on the way (shown to the user). */
+export interface LoadContext {
+  weights: WeightFormat;
+  notes: string[];
+}
 
-export const denseLinearLoader: LinearLoader = async (gpu, ckpt, base, out, inFeatures, bias) => {
-  const upload = async (name: string, shape: number[]) => {
-    const data = await ckpt.f32(name, shape);
-    const buf = await gpu.allocate(data.byteLength, name);
-    gpu.write(buf, data);
-    return buf;
-  };
-  const b = bias ? await upload(`${base}.bias`, [out]) : undefined;
-  return new DenseLinear(gpu, await upload(`${base}.weight`, [out, inFeatures]), out, inFeatures, b);
+/** Builds one linear layer from a checkpoint: dense here; GPTQ-packed in src/quant/load.ts. */
+export type LinearLoader = (gpu: Gpu, ckpt: Checkpoint, base: string, out: number, inFeatures: number, bias: boolean, ctx: LoadContext) => Promise<Linear>;
+
+export const denseLinearLoader: LinearLoader = async (gpu, ckpt, base, out, inFeatures, bias, ctx) => {
+  const b = bias ? (await uploadWeight(gpu, ckpt, `${base}.bias`, [out], 'f32')).buffer : undefined;
+  const w = await uploadWeight(gpu, ckpt, `${base}.weight`, [out, inFeatures], ctx.weights);
+  if (w.note) ctx.notes.push(w.note);
+  return new DenseLinear(gpu, w.buffer, out, inFeatures, b, w.f16);
 };
 
 export class Transformer {
@@ -92,9 +95,11 @@ export class Transformer {
     readonly lmHead: GPUBuffer,
     readonly finalNorm: GPUBuffer,
     readonly layers: LayerWeights[],
+    /** Whether the embedding and the LM head are stored in f16 (src/model/weights.ts). */
+    readonly f16: { embed: boolean; head: boolean } = { embed: false, head: false },
   ) {
     this.rope = { buffer: gpu.empty, positions: 0 };
-    this.lmHeadLinear = new DenseLinear(gpu, lmHead, config.vocab, config.hidden);
+    this.lmHeadLinear = new DenseLinear(gpu, lmHead, config.vocab, config.hidden, undefined, f16.head);
     this.ensureRope(Math.min(config.maxPosition, 512));
   }
 
@@ -104,24 +109,25 @@ export class Transformer {
   static async load(
     gpu: Gpu,
     ckpt: Checkpoint,
-    opts: { onProgress?: OnProgress; signal?: AbortSignal; linearLoader?: LinearLoader } = {},
+    opts: { onProgress?: OnProgress; signal?: AbortSignal; linearLoader?: LinearLoader; weights?: WeightFormat; notes?: string[] } = {},
   ): Promise<Transformer> {
     const c = ckpt.config;
     if (c.gptq && !opts.linearLoader) throw new Error('A GPTQ checkpoint: load it with loadModel() from src/quant/load.ts');
     const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
+    const ctx: LoadContext = { weights: opts.weights ?? 'auto', notes: opts.notes ?? [] };
     const tick = progressTracker(`load ${ckpt.id}`, c.layers + 2, opts.onProgress, 'layers');
-    const upload = async (name: string, shape: number[]) => {
-      const data = await ckpt.f32(name, shape);
-      const buf = await gpu.allocate(data.byteLength, name);
-      gpu.write(buf, data);
-      return buf;
+    // small vectors (norms, biases) stay f32
+    const upload = async (name: string, shape: number[]) => (await uploadWeight(gpu, ckpt, name, shape, 'f32')).buffer;
+    const uploadMatrix = async (name: string, shape: number[], rowMultiple: number) => {
+      const w = await uploadWeight(gpu, ckpt, name, shape, ctx.weights, rowMultiple);
+      if (w.note) ctx.notes.push(w.note);
+      return w;
     };
     tick(0);
-    const embed = await upload('model.embed_tokens.weight', [c.vocab, d]);
+    // the embedding's rows are gathered (f16: whole pairs); the LM head is a linear layer (rows of quads)
+    const embed = await uploadMatrix('model.embed_tokens.weight', [c.vocab, d], c.tied ? 4 : 2);
     let head = embed;
-    if (!c.tied) {
-      head = ckpt.has('lm_head.weight') ? await upload('lm_head.weight', [c.vocab, d]) : embed;
-    }
+    if (!c.tied && ckpt.has('lm_head.weight')) head = await uploadMatrix('lm_head.weight', [c.vocab, d], 4);
     const finalNorm = await upload('model.norm.weight', [d]);
     tick(1);
     const dims: Record<LinearName, [number, number]> = {
@@ -136,7 +142,7 @@ export class Transformer {
         const [out, inn] = dims[n];
         const base = p + HF_LINEAR[n];
         const hasBias = (['q', 'k', 'v'].includes(n) && c.qkvBias) || (n === 'o' && c.oBias) || (['gate', 'up', 'down'].includes(n) && c.mlpBias);
-        linears[n] = await (opts.linearLoader ?? denseLinearLoader)(gpu, ckpt, base, out, inn, hasBias);
+        linears[n] = await (opts.linearLoader ?? denseLinearLoader)(gpu, ckpt, base, out, inn, hasBias, ctx);
       }
       layers.push({
         inputNorm: await upload(`${p}input_layernorm.weight`, [d]),
@@ -148,13 +154,13 @@ export class Transformer {
       tick(l + 2, `layer ${l + 1}/${c.layers}`);
     }
     await gpu.flush();
-    return new Transformer(gpu, c, embed, head, finalNorm, layers);
+    return new Transformer(gpu, c, embed.buffer, head.buffer, finalNorm, layers, { embed: embed.f16, head: head.f16 });
   }
 
   /** A model with the same embeddings and norms but other linear layers (a quantized copy). */
   derive(linears: Record<LinearName, Linear>[]): Transformer {
     const layers = this.layers.map((l, i) => ({ ...l, linears: linears[i] }));
-    const m = new Transformer(this.gpu, this.config, this.embedTokens, this.lmHead, this.finalNorm, layers);
+    const m = new Transformer(this.gpu, this.config, this.embedTokens, this.lmHead, this.finalNorm, layers, this.f16);
     for (const b of [this.embedTokens, this.lmHead, this.finalNorm]) m.shared.add(b);
     for (const l of this.layers) for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm]) if (b) m.shared.add(b);
     return m;
@@ -198,7 +204,7 @@ export class Transformer {
 
   /** x = embed_tokens[tokens] */
   embed(b: CommandBatch, tokens: Binding, x: GPUBuffer, rows: number): void {
-    gatherRows(b, this.embedTokens, tokens, x, rows, this.config.hidden);
+    gatherRows(b, this.embedTokens, tokens, x, rows, this.config.hidden, this.f16.embed);
   }
 
   /** One decoder layer on act.x, in place. With `until`, stops right after that tap (calibration passes). */

@@ -190,15 +190,21 @@ export async function quantizeModel(
           const { rows, cols } = { rows: src.outFeatures, cols: src.inFeatures };
           let report: Omit<LayerReport, 'reconError' | 'seconds'>;
           let qw;
-          if (opts.method === 'rtn' || !H) {
-            qw = await rtnQuantize(gpu, src.weight, rows, cols, opts);
-            report = { method: 'rtn', loss: NaN, dampPercent: null, fallback: null };
-          } else {
-            ({ q: qw, report } = await gptqQuantize(gpu, src.weight, H.H, rows, cols, opts));
+          const W = await src.f32Weight(); // the solve reads f32: f16-stored weights are widened for it
+          let reconError = NaN;
+          try {
+            if (opts.method === 'rtn' || !H) {
+              qw = await rtnQuantize(gpu, W.buffer, rows, cols, opts);
+              report = { method: 'rtn', loss: NaN, dampPercent: null, fallback: null };
+            } else {
+              ({ q: qw, report } = await gptqQuantize(gpu, W.buffer, H.H, rows, cols, opts));
+            }
+            if (H && opts.reconError !== false) {
+              reconError = await reconstructionError(gpu, W.buffer, H.H, qw, (b, x, w, y, M, N, K) => matmul(b, x, w, y, M, N, K, { empty: gpu.empty }));
+            }
+          } finally {
+            W.release();
           }
-          const reconError = H && opts.reconError !== false
-            ? await reconstructionError(gpu, src.weight, H.H, qw, (b, x, w, y, M, N, K) => matmul(b, x, w, y, M, N, K, { empty: gpu.empty }))
-            : NaN;
           const b = gpu.batch('pack');
           const packed = packWeights(gpu, b, qw, { descAct: opts.actOrder, format: opts.format, bias: src.bias ? copyBuffer(gpu, b, src.bias, rows * 4) : undefined });
           await b.submit();

@@ -5,13 +5,13 @@ import type { Command } from '../command';
 import { log, printJson, taskList } from '../command';
 import { nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
-import { loadForCli } from '../load';
+import { loadForCli, WEIGHTS_USAGE } from '../load';
 import { writeFileSync } from 'node:fs';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'run the mini benchmarks (perplexity, KM/KA/KR tasks) on a model, float or quantized',
-  usage: 'quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--ppl-windows N|all (default 8)] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json]',
+  usage: `quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--ppl-windows N|all (default 8)] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json] ${WEIGHTS_USAGE}`,
   async run(args) {
     // everything the user typed is checked before the model loads
     const tasks = taskList(args);

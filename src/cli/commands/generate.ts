@@ -1,13 +1,13 @@
 import type { Command } from '../command';
 import { log, printJson } from '../command';
 import { cliGpu } from '../gpu-node';
-import { loadForCli } from '../load';
+import { loadForCli, WEIGHTS_USAGE } from '../load';
 import { formatGenerationStats, generationClock } from '../../progress';
 
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'greedy text generation with a KV cache',
-  usage: 'quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--json]',
+  usage: `quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--json] ${WEIGHTS_USAGE}`,
   flags: ['json', 'f16', 'ignore-eos'],
   async run(args) {
     const prompt = args.str('prompt');

@@ -3,13 +3,13 @@ import { UsageError } from '../args';
 import type { Command } from '../command';
 import { printJson } from '../command';
 import { cliGpu } from '../gpu-node';
-import { loadCheckpointModel } from '../load';
+import { loadCheckpointModel, WEIGHTS_USAGE } from '../load';
 import { openCheckpoint } from '../model';
 
 export const logitsCommand: Command = {
   name: 'logits',
   summary: 'print the logits of every position for token ids (or a text) as JSON {"logits": [[...]]}',
-  usage: 'quantlab logits --model PATH|ID (a GPTQ checkpoint runs packed) (--tokens 1,2,3 (no tokenizer needed) | --text "...")',
+  usage: `quantlab logits --model PATH|ID (a GPTQ checkpoint runs packed) (--tokens 1,2,3 (no tokenizer needed) | --text "...") ${WEIGHTS_USAGE}`,
   async run(args) {
     if (!args.has('tokens') && !args.has('text')) throw new UsageError('give --tokens or --text');
     const ckpt = await openCheckpoint(args.str('model'));
@@ -24,7 +24,7 @@ export const logitsCommand: Command = {
     if (ids.length === 0) throw new UsageError('--tokens / --text gave no tokens');
     if (ids.some((t) => !Number.isInteger(t) || t < 0 || t >= V)) throw new UsageError(`token ids must be integers in [0, ${V})`);
     const gpu = await cliGpu(args);
-    const model = await loadCheckpointModel(gpu, ckpt);
+    const model = await loadCheckpointModel(gpu, ckpt, args);
     const [flat] = await model.logits([ids]);
     const logits: number[][] = [];
     for (let t = 0; t < ids.length; t++) logits.push(Array.from(flat.subarray(t * V, (t + 1) * V)));

@@ -11,12 +11,12 @@ import type { Command } from '../command';
 import { log, printJson, readUserFile } from '../command';
 import { nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
-import { loadForCli } from '../load';
+import { loadForCli, WEIGHTS_USAGE } from '../load';
 
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a model with GPTQ (or RTN) on the GPU and export it in the GPTQModel format',
-  usage: 'quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR',
+  usage: `quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR ${WEIGHTS_USAGE}`,
   flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups'],
   async run(args) {
     // everything the user typed is checked before the model loads

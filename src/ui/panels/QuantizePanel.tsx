@@ -153,7 +153,7 @@ function WeightHistogram() {
       const q = quantized.result.model.layers[layer].linears[module];
       if (!(fp instanceof DenseLinear) || !(q instanceof PackedLinear)) return;
       const row = 0;
-      const before = await gpu.readF32(fp.weight, fp.inFeatures, row * fp.inFeatures);
+      const before = await fp.readRows(row);
       const after = (await readDequantized(gpu, q.packed, 1)).subarray(0, fp.inFeatures);
       const grid = await groupGrid(gpu, q.packed, row, 0);
       const lo = Math.min(...before, ...grid), hi = Math.max(...before, ...grid);
