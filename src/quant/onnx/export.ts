@@ -7,14 +7,17 @@
 //   -> SkipSimplifiedLayerNorm -> gate, up -> SiLU * up -> down] -> final norm -> LM head (Gemm)
 // The weights are the checkpoint's numbers: float layers as f32, GPTQ layers as MatMulNBits holding the same
 // codes, scales (f16 widened to f32) and zeros. Nothing is read from a GPU.
-import type { Checkpoint } from '../../model/checkpoint';
+import type { Gpu } from '../../gpu/gpu';
+import { Checkpoint } from '../../model/checkpoint';
 import type { ModelConfig } from '../../model/config';
 import { QuantlabError } from '../../gpu/errors';
 import { ropeTables } from '../../model/rope';
 import { f32ToF16 } from '../../model/safetensors';
-import { HF_LINEAR } from '../../model/transformer';
+import { blobFiles } from '../../model/source';
+import { HF_LINEAR, type Transformer } from '../../model/transformer';
 import { LAB_VERSION } from '../../sweep/results';
-import type { ExportedFile } from '../export';
+import { type ExportedFile, exportQuantized } from '../export';
+import type { QuantizeOptions } from '../quantize-model';
 import { detectZeroFormat } from '../load';
 import { checkKernelShape, qweightWords, zeroWords } from '../packed';
 import { unpackBits } from '../reference';
@@ -62,14 +65,28 @@ export function onnxModelFile(config: ModelConfig): { dtype: string; file: strin
   return { dtype: d.dtype, file: `onnx/model${d.suffix}.onnx` };
 }
 
-/** Why this model cannot be exported to ONNX, naming what is missing; null when it can. Checked before anything is written. */
-export function onnxExportProblem(config: ModelConfig): string | null {
-  const q = config.gptq;
-  if (q && !ONNX_BITS.includes(q.bits)) {
-    return `${q.bits}-bit weights: onnxruntime-web's WebGPU MatMulNBits takes ${ONNX_BITS.join(', ')} bits only (quantize to one of those to export for transformers.js)`;
+/**
+ * Why this model (with weights of `bits` bits, by default its checkpoint's) cannot be exported to ONNX, naming
+ * what is missing; null when it can. Checked before anything is written.
+ */
+export function onnxExportProblem(config: ModelConfig, bits = config.gptq?.bits): string | null {
+  if (bits !== undefined && !ONNX_BITS.includes(bits)) {
+    return `${bits}-bit weights: onnxruntime-web's WebGPU MatMulNBits takes ${ONNX_BITS.join(', ')} bits only (quantize to one of those to export for transformers.js)`;
   }
   if (config.headDim % 16 !== 0) return `head_dim ${config.headDim}: onnxruntime-web's WebGPU GroupQueryAttention takes head sizes that are multiples of 16`;
   return null;
+}
+
+/**
+ * A model quantized in this session (its packed weights on the GPU) as the ONNX folder: through the GPTQModel
+ * files the lab exports, read back as a checkpoint, so that both exports read the same numbers.
+ */
+export async function exportQuantizedOnnx(gpu: Gpu, source: Checkpoint, model: Transformer, opts: QuantizeOptions, onnxOpts: OnnxExportOptions = {}): Promise<OnnxExport> {
+  const problem = onnxExportProblem(source.config, opts.bits);
+  if (problem) throw new OnnxExportError(source.id, problem);
+  const files = await exportQuantized(gpu, source, model, opts);
+  const gptq = await Checkpoint.open(blobFiles(`${source.id} (${opts.bits}-bit)`, new Map(files.map((f) => [f.name, new Blob([f.data as Uint8Array<ArrayBuffer>])]))));
+  return exportOnnx(gptq, onnxOpts);
 }
 
 export async function exportOnnx(ckpt: Checkpoint, opts: OnnxExportOptions = {}): Promise<OnnxExport> {
