@@ -32,7 +32,7 @@ const FLOAT_DTYPE = { dtype: 'fp32', suffix: '' };
 const COPY = ['generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
 
 export interface OnnxExportOptions {
-  /** Initializers go to external data files when together larger than this (default: 2 GiB, protobuf's limit). */
+  /** Initializers go to external data files when together larger than this (default: 2 GiB, protobuf's limit, less 64 MiB). */
   externalAbove?: number;
   /** Largest external data file (default 2 GiB - 1 MiB). */
   chunkBytes?: number;
@@ -179,7 +179,7 @@ export async function exportOnnx(ckpt: Checkpoint, opts: OnnxExportOptions = {})
   if (q) Object.assign(metadata, { bits: String(q.bits), group_size: String(q.groupSize), desc_act: String(q.descAct), sym: String(q.sym) });
   const enc = g.encode({
     fileName: onnxName,
-    externalAbove: opts.externalAbove ?? 2 ** 31,
+    externalAbove: opts.externalAbove ?? 2 ** 31 - 2 ** 26, // a margin under protobuf's 2 GiB for the graph itself
     chunkBytes: opts.chunkBytes ?? 2 ** 31 - 2 ** 20,
     metadata,
     opsets: { '': 17, 'com.microsoft': 1 },
