@@ -347,7 +347,15 @@ export class Transformer {
   async generate(
     prompt: number[],
     maxNew: number,
-    opts: { eos?: number[]; stop?: (ids: number[]) => boolean; signal?: AbortSignal; onToken?: (id: number) => void; stepsPerRead?: number } = {},
+    opts: {
+      eos?: number[];
+      stop?: (ids: number[]) => boolean;
+      signal?: AbortSignal;
+      onToken?: (id: number) => void;
+      stepsPerRead?: number;
+      /** Filled with the CPU time spent recording and submitting steps (the decode loop's host cost). */
+      timing?: { recordMs: number; steps: number };
+    } = {},
   ): Promise<number[]> {
     const g = this.gpu, V = this.config.vocab, P = prompt.length;
     const maxLen = Math.min(this.config.maxPosition, P + maxNew);
@@ -371,6 +379,7 @@ export class Transformer {
       let t = 0, chunk = 1;
       const inFlight: { read: Promise<ArrayBuffer>; steps: number }[] = [];
       const launch = () => {
+        const tRecord = performance.now();
         const steps = Math.min(chunk, total - t);
         const b = g.batch('generate');
         for (let j = 0; j < steps; j++, t++) {
@@ -383,6 +392,7 @@ export class Transformer {
           b.copy(score, 0, scores, 16 * j, 16);
         }
         void b.submit();
+        if (opts.timing) (opts.timing.recordMs += performance.now() - tRecord), (opts.timing.steps += steps);
         // the copy to the host is queued now, before the next chunk can overwrite `scores`
         inFlight.push({ read: g.read(scores, 16 * steps), steps });
         chunk = Math.min(2 * chunk, maxChunk);

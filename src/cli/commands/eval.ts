@@ -2,7 +2,7 @@ import { evaluate } from '../../eval/run';
 import { SUITES, suiteForModel } from '../../eval/tasks';
 import { formatProgress } from '../../progress';
 import type { Command } from '../command';
-import { log, printJson, taskList } from '../command';
+import { log, memoryReport, printJson, taskList } from '../command';
 import { nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
 import { loadForCli, WEIGHTS_USAGE } from '../load';
@@ -34,7 +34,7 @@ export const evalCommand: Command = {
       seed,
       onProgress: (p) => log(formatProgress(p)),
     });
-    const out = { model: ckpt.id, adapter: gpu.adapterName, suite, ...report };
+    const out = { model: ckpt.id, adapter: gpu.adapterName, suite, ...report, memory: memoryReport(gpu) };
     const path = args.optStr('out');
     if (path) writeFileSync(path, JSON.stringify(out, null, 1));
     printJson(out);
