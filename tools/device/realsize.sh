@@ -23,11 +23,13 @@ if [ -f .devcarry/env.sh ]; then source .devcarry/env.sh >/dev/null || exit 1; F
 Q="node dist-cli/quantlab.mjs"
 W=${WORK:-/tmp/realsize}; M=$W/$SHAPE; Q4=$W/$SHAPE-q4; mkdir -p "$W"
 stamp() { date -u +"%H:%M:%S $*"; }
+# wall time and max RSS of a command where GNU time is installed (the lab's own JSON reports its memory anyway)
+timed() { if [ -x /usr/bin/time ]; then /usr/bin/time -f "$1 %e s wall, %M KB max RSS" "${@:2}"; else "${@:2}"; fi; }
 stamp "start $SHAPE"
 $Q gpu $F16 > "$OUT/gpu.json" 2>/dev/null; head -c 200 "$OUT/gpu.json"; echo
 
 # the checkpoint (the same files for the lab and transformers)
-[ -f "$M/config.json" ] || /usr/bin/time -f "synth %e s, %M KB max RSS" $Q synth --shape "$SHAPE" ${LAYERS:+--layers $LAYERS} --out "$M" || exit 1
+[ -f "$M/config.json" ] || timed synth $Q synth --shape "$SHAPE" ${LAYERS:+--layers $LAYERS} --out "$M" || exit 1
 du -sh "$M"
 BOS=$(python3 -c "import json;c=json.load(open('$M/config.json'));print(1 if c.get('vocab_size')==128256 else 0)")
 # prompts of the byte-level tokenizer: one token a character (Llama 3 adds its BOS)
@@ -42,7 +44,7 @@ ppl=$(python3 -c "import json;print(json.load(open('$OUT/$SHAPE-ppl.json'))['per
 
 stamp "GPTQ 4-bit G=128 act-order C_b=$CALIB x 2048 (lab)"
 rm -rf "$Q4"
-/usr/bin/time -f "quantize %e s wall, %M KB max RSS" $Q quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --out "$Q4" $F16 > "$OUT/$SHAPE-quantize.json" \
+timed quantize $Q quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --out "$Q4" $F16 > "$OUT/$SHAPE-quantize.json" \
   && python3 -c "import json;d=json.load(open('$OUT/$SHAPE-quantize.json'));print('lab GPTQ', round(d['seconds'],1), 's; memory', d['memory'])"
 stamp "logits (GPTQ export, packed)"
 $Q logits --model "$Q4" --tokens "$ids" --out "$W/lab-q4-logits.safetensors" $F16 > "$OUT/$SHAPE-q4-logits.json"
