@@ -1,5 +1,7 @@
 // The scorers on the WGSL forward pass against Hugging Face transformers (tools/golden/goldens.py, run on the
-// GPU machine): per-item log-likelihoods, greedy flags, cloze ranks, greedy generations, perplexity sums.
+// GPU machine): per-item log-likelihoods, greedy flags, cloze ranks, greedy generations, perplexity sums. The
+// items they were computed on are pinned beside them (qwen3-dict-74k.items.json), so rebuilding the task files
+// leaves these goldens valid.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dirFiles } from '../../src/cli/files';
@@ -13,8 +15,8 @@ import { loadModel } from '../../src/quant/load';
 import { testGpu } from '../helpers/gpu';
 
 const golden = JSON.parse(readFileSync('tests/fixtures/eval/qwen3-dict-74k.json', 'utf8'));
-const rows = (task: string, n: number) =>
-  readFileSync(`public/data/tasks/${task}.jsonl`, 'utf8').split('\n').filter(Boolean).slice(0, n).map((l) => JSON.parse(l));
+const inputs = JSON.parse(readFileSync('tests/fixtures/eval/qwen3-dict-74k.items.json', 'utf8'));
+const rows = (task: string, n: number) => inputs[task].slice(0, n);
 let model: Transformer, tok: TextTokenizer;
 
 beforeAll(async () => {
@@ -45,7 +47,7 @@ describe('scorers vs transformers on qwen3-dict-74k', () => {
   });
 
   it('cloze: the object token\'s rank and log-probability', async () => {
-    const byId = new Map(rows('dict_kindof_cloze', 80).map((it) => [it.id, it]));
+    const byId = new Map(rows('dict_kindof_cloze', 80).map((it: { id: string }) => [it.id, it]));
     for (const g of golden.dict_kindof_cloze) {
       const it = byId.get(g.id);
       const { input, cont } = requestTokens(tok, { context: it.prompt, continuation: ` ${it.target}` }, 256);
