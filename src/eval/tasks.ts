@@ -5,6 +5,15 @@
 export type Level = 'KM' | 'KA' | 'KR';
 export const LEVELS: Level[] = ['KM', 'KA', 'KR'];
 
+/**
+ * The study's General score, defined here once for the evaluation, the sweep and the fits: the mean of the levels'
+ * Acc_adj (each level the mean over its tasks), so every level weighs the same whatever its number of tasks.
+ * Where results hold fewer than the three levels, the mean of those they hold.
+ */
+export function generalScore(levelScores: number[]): number {
+  return levelScores.reduce((a, b) => a + b, 0) / levelScores.length;
+}
+
 /** Which models a task is for: the lab's own dictionary-trained family, or real pretrained models. */
 export const SUITES = ['dict', 'real'] as const;
 export type Suite = (typeof SUITES)[number];
