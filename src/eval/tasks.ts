@@ -83,6 +83,8 @@ export const TASKS: Task[] = [
     description: '"A poodle is a kind of dog, so a poodle is also a kind of" -> canine among 4: one step given, one recalled (dog -> canine was trained, poodle -> canine never stated)' },
   { name: 'nq_open', level: 'KM', suite: 'real', kind: 'gen', metric: 'exact_match', until: ['\n', '.', ','], maxNew: 24, fewshot: 5, limit: 100,
     normalize: NQ_NORMALIZE, description: 'Natural Questions (open), exact match with any answer alias' },
+  { name: 'wikitext_ending_mc', level: 'KA', suite: 'real', kind: 'mc', metric: 'acc_norm', fewshot: 5, limit: 100,
+    description: 'a WikiText-2 sentence\'s true second half among 4 from the same article (HellaSwag-like), matched in length' },
   { name: 'openbookqa', level: 'KR', suite: 'real', kind: 'mc', metric: 'acc_norm', fewshot: 5, limit: 100,
     description: 'OpenBookQA, 4-way science questions (500 of test + dev, chosen so that no surface cue beats chance)' },
   { name: 'gsm8k', level: 'KR', suite: 'real', kind: 'gen', metric: 'exact_match', until: ['Question:', '\n\n'], maxNew: 256, fewshot: 5, limit: 50,

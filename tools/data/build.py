@@ -432,6 +432,8 @@ def real_tasks(corpus: Corpus) -> dict[str, list[dict]]:
     taken = {r["id"] for r in chosen}
     tasks["openbookqa.fewshot"] = [r for r in pool[500:] if r["id"] not in taken][:50]
 
+    tasks["wikitext_ending_mc"], tasks["wikitext_ending_mc.fewshot"] = wikitext_endings(corpus)
+
     gsm = [json.loads(line) for line in (SHARED / "gsm8k_test.jsonl").read_text().splitlines() if line.strip()]
     gsm_rows = [{"id": f"gsm8k/{i}", "question": r["question"], "answer": r["answer"],
                  "target": r["answer"].split("####")[-1].strip()} for i, r in enumerate(gsm)]
@@ -439,6 +441,65 @@ def real_tasks(corpus: Corpus) -> dict[str, list[dict]]:
     # they are drawn from test items that are never evaluated.
     tasks["gsm8k"], tasks["gsm8k.fewshot"] = gsm_rows[:N_ITEMS], gsm_rows[N_ITEMS : N_ITEMS + 50]
     return tasks
+
+
+def wikitext_sentences() -> list[tuple[str, list[str]]]:
+    """WikiText-2 test as (article title, its sentences), the tokenizer's spacing undone, sentences with <unk> dropped."""
+    raw = (SHARED / "wikitext2_raw_test.txt").read_text(encoding="utf-8")
+    detok = [(" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", "."), (" , ", ", "), (" . ", ". "), (" ; ", "; "), (" : ", ": "),
+             (" 's", "'s"), ("( ", "("), (" )", ")"), (" n't", "n't")]
+    articles: list[tuple[str, list[str]]] = []
+    for line in raw.splitlines():
+        t = line.strip()
+        m = re.fullmatch(r"= ([^=].*[^=]) =", t)
+        if m:
+            articles.append((m.group(1).strip(), []))
+            continue
+        if not t or t.startswith("=") or not articles:
+            continue
+        for a, b in detok:
+            t = t.replace(a, b)
+        t = t.replace(" .", ".").replace(" ,", ",")
+        for sent in re.split(r"(?<=[.!?]) (?=[A-Z])", t):
+            if "<unk>" not in sent and 12 <= len(sent.split()) <= 36 and '"' not in sent:
+                articles[-1][1].append(sent)
+    return [a for a in articles if len(a[1]) >= 8]
+
+
+def wikitext_endings(corpus: Corpus) -> tuple[list[dict], list[dict]]:
+    """KA for real models (HellaSwag-like): a WikiText-2 sentence's true second half among 4 second halves of other
+    sentences of the same article (the same topic), matched in length, none sharing a content word with the
+    beginning, the answer's rank balanced on length, word count and unigram likelihood; gold position balanced. 500
+    items, and 50 few-shot examples from other articles."""
+    rng = task_rng("wikitext_ending_mc")
+    articles = wikitext_sentences()
+    rng.shuffle(articles)
+    ranks, positions = Balancer(4, rng), Balancer(4, rng)
+    seconds = [(lambda t: len(words(t)), Balancer(4, rng)), (lambda t: corpus.logp(t) / len(t), Balancer(4, rng))]
+    items, shots = [], []
+    for title, sents in articles:
+        cands = []
+        for i, sent in enumerate(sents):
+            ws = sent.split()
+            cut = len(ws) // 2
+            cands.append((i, " ".join(ws[:cut]), " ".join(ws[cut:])))
+        ends = sorted({c[2] for c in cands}, key=lambda t: (len(t), t))
+        keys = [len(t) for t in ends]
+        out, cap = (shots, 50) if len(shots) < 50 else (items, N_ITEMS)  # whole articles to one or the other
+        for i, head, end in rng.sample(cands, len(cands)):
+            if len(out) >= cap:
+                break
+            cue = content(head)
+            if content(end) & cue:
+                continue  # an ending that repeats the beginning's words is found by overlap alone
+            ok = lambda t, e=end, c=cue: t != e and t[:1].islower() == e[:1].islower() and not (content(t) & c)  # noqa: E731
+            others = matched_choices(rng, end, ends, keys, len, ok, ranks, seconds, window=6)
+            if others is None:
+                continue
+            choices, gold = place(rng, end, others, positions)
+            out.append({"id": f"wikitext_ending_mc/{title}/{i}", "context": head, "choices": choices, "gold": gold})
+    assert len(items) == N_ITEMS and len(shots) == 50, (len(items), len(shots))
+    return items, shots
 
 
 def sha256(path: Path) -> str:
@@ -508,6 +569,7 @@ SOURCES = {  # file stem -> (what, source, licence)
     "dict_syllogism_mc": ("KR: four chains X->Y->Z stated as eight shuffled premises -> 'So X is a kind of' X's Z among the four Zs", "WordNet 3.0 held-out chains", "WordNet 3.0 licence"),
     "dict_chain_mc": ("KR: 'X is a kind of Y, so X is also a kind of' Z, where Y->Z was trained and X->Z never stated; 4-way, distractors of Z's training-text frequency, none an ancestor of X", "WordNet 3.0 train split", "WordNet 3.0 licence"),
     "nq_open": ("KM: Natural Questions open, dev, 500 seeded items (+50 few-shot)", "../shared/data/nq_open_dev.jsonl (google-research-datasets/natural-questions@fb26a30)", "CC BY-SA 3.0"),
+    "wikitext_ending_mc": ("KA (real models): a WikiText-2 test sentence's true second half among 4 second halves from the same article, matched in length (HellaSwag-like); few-shot from other articles", "../shared/data/wikitext2_raw_test.txt (Deathnetworks/rotorquant:wikitext-test.txt@c5be50f)", "CC BY-SA 3.0"),
     "openbookqa": ("KR: OpenBookQA main, 500 of the 1,000 test + dev questions chosen so that no surface cue beats chance (the longest answer scores 0.36 on the whole test split), choices reordered to balance the gold position (few-shot from the dev questions left)", "../shared/data/openbookqa_main_{test,dev}.tsv (genggui001/opencompass@5649a0f)", "Apache-2.0"),
     "gsm8k": ("KR: GSM8K test, first 500 items (few-shot from test items 500-549, never evaluated)", "../shared/data/gsm8k_test.jsonl (openai/grade-school-math@3101c7d)", "MIT"),
 }
