@@ -28,6 +28,8 @@ export interface FitRow {
   acc_chance: number;
   /** Other group sizes of this model, B and C_b whose results were identical to this one's (mergeIdentical). */
   same_as_groups?: number[];
+  /** Layers whose GPTQ fell back to a diagonal Hessian or to rounding ('' or absent: none). */
+  fallback?: string;
 }
 
 /** One configuration at one level: the mean Acc_adj over the level's tasks. */
@@ -44,6 +46,8 @@ export interface Point {
   acc_adj: number;
   tasks: number;
   same_as_groups?: number[];
+  /** Some layer's quantization fell back (a diagonal Hessian or plain rounding): not the configuration asked for. */
+  fell_back?: boolean;
 }
 
 export const FORMULAS: Record<string, Factor[]> = {
@@ -117,6 +121,7 @@ export function aggregate(rows: FitRow[], level: FitLevel): Point[] {
       model: r0.model, family: r0.family ?? '', n_params: r0.n_params, bits: r0.bits, group_size: r0.group_size, calib_size: r0.calib_size, setting: r0.setting ?? '',
       acc: over((r) => r.acc), acc_chance: over((r) => r.acc_chance), acc_adj: over((r) => accAdj(r.acc, r.acc_chance)), tasks: rs.length,
       ...(r0.same_as_groups?.length ? { same_as_groups: r0.same_as_groups } : {}),
+      ...(rs.some((r) => r.fallback) ? { fell_back: true } : {}),
     };
   });
 }
@@ -185,10 +190,13 @@ export function fitLaw(all: Point[], opts: FitOptions): LawFit {
   const formula = opts.formula ?? FULL;
   const wanted = FORMULAS[formula];
   if (!wanted) throw new Error(`Unknown formula ${formula}; one of ${Object.keys(FORMULAS).join(', ')}`);
-  const fitSet = all.filter((p) => !opts.holdout?.(p));
-  const holdSet = opts.holdout ? all.filter((p) => opts.holdout!(p)) : [];
-  let kept = fitSet.filter((p) => p.acc_adj > COLLAPSED);
   const notes: string[] = [];
+  const fell = all.filter((p) => p.fell_back);
+  if (fell.length) notes.push(`${fell.length} configuration${fell.length > 1 ? 's' : ''} whose quantization fell back (a diagonal Hessian or plain rounding in some layer: the row's fallback column) left out`);
+  const usable = all.filter((p) => !p.fell_back);
+  const fitSet = usable.filter((p) => !opts.holdout?.(p));
+  const holdSet = opts.holdout ? usable.filter((p) => opts.holdout!(p)) : [];
+  let kept = fitSet.filter((p) => p.acc_adj > COLLAPSED);
   const dropped = fitSet.length - kept.length;
   if (dropped) notes.push(`${dropped} collapsed configuration${dropped > 1 ? 's' : ''} (Acc_adj <= ${COLLAPSED}) dropped`);
   const factors = wanted.filter((f) => {

@@ -246,7 +246,7 @@ describe('configurations with identical results', () => {
   const base: ResultRow = {
     model: 'tiny', family: 'f', n_params: 74048, method: 'gptq', bits: 3, group_size: 128, calib_size: 8, seqlen: 256, sym: true, act_order: true, mode: 'sequential', seed: 0,
     task: 'ppl', level: '', metric: 'token_ppl@256', acc: null, acc_chance: null, acc_adj: null, stderr: null, perplexity: 20.123456789, items: 8, fewshot: 0,
-    quant_seconds: 1, eval_seconds: 1, adapter: 'x', lab_version: '0', created: '',
+    quant_seconds: 1, damp_used: 0.05, fallback: '', calib_tokens: 2048, eval_seconds: 1, adapter: 'x', lab_version: '0', created: '',
   };
   const config = (o: Partial<ResultRow>, acc: number, ppl = 20.123456789): ResultRow[] => [
     { ...base, ...o, perplexity: ppl },
@@ -262,6 +262,18 @@ describe('configurations with identical results', () => {
       [2e5, 6e5, 2e6].flatMap((n, i) => [32, 64, 128].map((G, j) => ({ model: `x${n}`, family: 'f', n_params: n, bits: 3 + (j % 2), group_size: G, calib_size: 8 * (i + 1), setting: '', acc: 0.5 - 0.01 * i - 0.02 * j, acc_chance: 0.25, acc_adj: (0.25 - 0.01 * i - 0.02 * j) / 0.75, tasks: 1 })))), { level: 'KM', bootstrap: 0 });
     expect(fit.notes.join(' ')).toMatch(/1 configuration stands for several group sizes whose results were identical .*tiny 3-bit C_b=8 G=128=1024/);
   });
+  it('configurations whose quantization fell back are left out of the fit, with a note', () => {
+    const grid = studyGrid().map((p, i) => {
+      const adj = predictLaw(3e3, { N: -0.35, B: -1, C: -0.03, G: 0.07 }, p) * (1 + 0.02 * Math.sin(i));
+      return { ...p, acc: adj, acc_chance: 0, acc_adj: adj };
+    });
+    const fell = grid.slice(0, 5).map((p) => ({ ...p, group_size: 16 * (p.group_size / 16) + 0, calib_size: 2, acc_adj: 0.001, acc: 0.001, fell_back: true }));
+    const fit = fitLaw([...grid, ...fell], { level: 'General', bootstrap: 0 });
+    expect(fit.n).toBe(grid.length);
+    expect(fit.notes.join(' ')).toMatch(/5 configurations whose quantization fell back .* left out/);
+    expect(aggregate([{ model: 'm', n_params: 1e6, bits: 3, group_size: 32, calib_size: 8, task: 't', level: 'KM', acc: 0.5, acc_chance: 0, fallback: 'rtn x1' }], 'KM')[0].fell_back).toBe(true);
+  });
+
   it('without a perplexity row equal accuracies are not taken for equal weights', () => {
     const rows = [...config({ group_size: 128 }, 0.4), ...config({ group_size: 1024 }, 0.4)].filter((r) => r.task !== 'ppl');
     expect(mergeIdentical(rows).merged).toEqual([]);
