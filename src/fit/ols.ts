@@ -3,7 +3,7 @@
 // adjusted R^2. Solved by Householder QR (ml-matrix), never through the normal equations' inverse; the
 // covariance comes from R^-1 R^-T.
 import jStatModule from 'jstat';
-import { CholeskyDecomposition, Matrix, QrDecomposition, solve } from 'ml-matrix';
+import { CholeskyDecomposition, Matrix, QrDecomposition } from 'ml-matrix';
 import { seededRandom } from '../random';
 
 const jStat = (jStatModule as unknown as { jStat?: typeof jStatModule.jStat }).jStat ?? (jStatModule as unknown as typeof jStatModule.jStat);
@@ -185,19 +185,18 @@ export function clusterBootstrap(X: number[][], y: number[], clusters: string[],
   const draws = opts.draws ?? 999, level = opts.level ?? 0.95;
   const k = X[0].length;
   const ids = [...new Set(clusters)];
-  const xtx = new Map<string, number[][]>(), xty = new Map<string, number[]>();
-  const values = new Map<string, number[][]>(); // each regressor's values in a cluster, to detect degenerate draws
-  for (const g of ids) {
-    xtx.set(g, Array.from({ length: k }, () => new Array<number>(k).fill(0)));
-    xty.set(g, new Array<number>(k).fill(0));
-    values.set(g, Array.from({ length: k }, () => []));
-  }
+  const at = new Map(ids.map((g, i) => [g, i]));
+  const xtx = ids.map(() => Array.from({ length: k }, () => new Array<number>(k).fill(0)));
+  const xty = ids.map(() => new Array<number>(k).fill(0));
+  // each regressor's range in a cluster: a draw in which one is constant (every model of one size) cannot fit it
+  const lo = ids.map(() => new Array<number>(k).fill(Infinity)), hi = ids.map(() => new Array<number>(k).fill(-Infinity));
   X.forEach((row, i) => {
-    const g = clusters[i], A = xtx.get(g)!, b = xty.get(g)!, v = values.get(g)!;
+    const g = at.get(clusters[i])!;
     for (let a = 0; a < k; a++) {
-      b[a] += row[a] * y[i];
-      v[a].push(row[a]);
-      for (let c = 0; c < k; c++) A[a][c] += row[a] * row[c];
+      xty[g][a] += row[a] * y[i];
+      lo[g][a] = Math.min(lo[g][a], row[a]);
+      hi[g][a] = Math.max(hi[g][a], row[a]);
+      for (let c = 0; c < k; c++) xtx[g][a][c] += row[a] * row[c];
     }
   });
   const rnd = seededRandom(opts.seed ?? 20250101);
@@ -205,19 +204,26 @@ export function clusterBootstrap(X: number[][], y: number[], clusters: string[],
   let redrawn = 0;
   while (est[0].length < draws) {
     if (redrawn > 20 * draws) throw new RankDeficientError('the cluster bootstrap finds almost no resample it can fit: too few clusters');
-    const pick = ids.map(() => ids[Math.floor(rnd() * ids.length)]);
-    // a regressor other than the intercept that is constant in the draw cannot be estimated
-    const degenerate = [...Array(k).keys()].slice(1).some((a) => new Set(pick.flatMap((g) => values.get(g)![a])).size < 2);
-    const A = new Matrix(k, k), b = Matrix.zeros(k, 1);
-    for (const g of pick) {
-      A.add(new Matrix(xtx.get(g)!));
-      b.add(Matrix.columnVector(xty.get(g)!));
+    const pick = ids.map(() => Math.floor(rnd() * ids.length));
+    let degenerate = false;
+    for (let a = 1; a < k && !degenerate; a++) {
+      let l = Infinity, h = -Infinity;
+      for (const g of pick) (l = Math.min(l, lo[g][a])), (h = Math.max(h, hi[g][a]));
+      degenerate = l === h;
     }
-    if (degenerate || !new CholeskyDecomposition(A).isPositiveDefinite()) {
+    const A = Array.from({ length: k }, () => new Array<number>(k).fill(0)), b = new Array<number>(k).fill(0);
+    for (const g of pick) {
+      for (let a = 0; a < k; a++) {
+        b[a] += xty[g][a];
+        for (let c = 0; c < k; c++) A[a][c] += xtx[g][a][c];
+      }
+    }
+    const chol = degenerate ? null : new CholeskyDecomposition(new Matrix(A));
+    if (!chol || !chol.isPositiveDefinite()) {
       redrawn++;
       continue;
     }
-    const sol = solve(A, b).to1DArray();
+    const sol = chol.solve(Matrix.columnVector(b)).to1DArray();
     if (!sol.every(Number.isFinite)) {
       redrawn++;
       continue;
