@@ -218,7 +218,8 @@ export function fitLaw(all: Point[], opts: FitOptions): LawFit {
   if (kept.length < factors.length + 2) {
     throw new RankDeficientError(`${kept.length} usable configurations cannot fit ${factors.length + 1} coefficients at level ${opts.level}: run more configurations`);
   }
-  const merged = kept.filter((p) => p.same_as_groups?.length);
+  const merged = kept.filter((p) => p.same_as_groups?.length)
+    .sort((a, b) => a.model.localeCompare(b.model) || a.bits - b.bits || a.calib_size - b.calib_size || a.group_size - b.group_size);
   if (merged.length) {
     notes.push(`${merged.length} configuration${merged.length > 1 ? 's' : ''} stand${merged.length > 1 ? '' : 's'} for several group sizes whose results were identical (the same quantized weights: G at or above every row's width), one point each: ${merged.slice(0, 3).map((p) => `${p.model} ${p.bits}-bit C_b=${p.calib_size} G=${[p.group_size, ...p.same_as_groups!].join('=')}`).join('; ')}${merged.length > 3 ? '; ...' : ''}`);
   }

@@ -184,7 +184,7 @@ export interface BootstrapResult {
 export function clusterBootstrap(X: number[][], y: number[], clusters: string[], opts: { draws?: number; seed?: number; level?: number } = {}): BootstrapResult {
   const draws = opts.draws ?? 999, level = opts.level ?? 0.95;
   const k = X[0].length;
-  const ids = [...new Set(clusters)];
+  const ids = [...new Set(clusters)].sort(); // the draws depend on the clusters, not on the order of the rows
   const at = new Map(ids.map((g, i) => [g, i]));
   const xtx = ids.map(() => Array.from({ length: k }, () => new Array<number>(k).fill(0)));
   const xty = ids.map(() => new Array<number>(k).fill(0));
