@@ -121,7 +121,7 @@ export function FitPanel({ active }: { active: boolean }) {
       <AblationTable fits={fits.filter((f) => f.level === level)} level={level} />
       <LevelTable fits={fits.filter((f) => f.formula === FULL)} family={family} bits={frBits} published={published} older={older} />
       <Findings fits={fits} family={family} />
-      {apart && apart.fits.length > 0 && <LevelTable fits={apart.fits} family={family} bits={APART_BITS} published={[]} title={`${apart.bits}-bit, fitted apart (the study: they collapse on small models)`} testId="fit-apart" />}
+      {apart && apart.fits.length > 0 && <LevelTable fits={apart.fits} family={family} bits={APART_BITS} published={[]} title={`${apart.bits}-bit, fitted apart (the study: they collapse on small models; it publishes no law for them)`} testId="fit-apart" compare={false} />}
       {full && active && <PredictedVsActual fit={full} />}
       {full && active && <Residuals fit={full} />}
       {full && active && <Trends fit={full} points={points} />}
@@ -220,7 +220,7 @@ function Findings({ fits, family }: { fits: LawFit[]; family: PublishedFamily })
   );
 }
 
-function LevelTable({ fits, family, bits, published, older, title = 'Per level: your fit vs the study', testId = 'fit-table' }: { fits: LawFit[]; family: PublishedFamily; bits: number[]; published: { law: string; level: string; mae: number; n: number }[]; older?: { adj_r2?: number; error?: string }; title?: string; testId?: string }) {
+function LevelTable({ fits, family, bits, published, older, title = 'Per level: your fit vs the study', testId = 'fit-table', compare = true }: { fits: LawFit[]; family: PublishedFamily; bits: number[]; published: { law: string; level: string; mae: number; n: number }[]; older?: { adj_r2?: number; error?: string }; title?: string; testId?: string; compare?: boolean }) {
   return (
     <section className="card wide" data-testid={testId}>
       <h2>{title}</h2>
@@ -230,7 +230,7 @@ function LevelTable({ fits, family, bits, published, older, title = 'Per level: 
         <tbody>
           {FIT_LEVELS.flatMap((level) => {
             const f = fits.find((x) => x.level === level);
-            const pub = publishedFor(family, level, bits);
+            const pub = compare ? publishedFor(family, level, bits) : undefined;
             const perr = published.find((p) => p.level === level);
             return [
               <tr key={`${level}-fit`}>
