@@ -29,8 +29,9 @@ export const sweepCommand: Command = {
       };
     });
     const preset = args.optStr('preset');
-    const grid: GridSpec = preset
-      ? asUsage(() => findPreset(preset), '--preset').grid
+    const chosenPreset = preset ? asUsage(() => findPreset(preset), '--preset') : undefined;
+    const grid: GridSpec = chosenPreset
+      ? chosenPreset.grid
       : { bits: args.nums('bits', [3, 4]), groups: args.nums('group', [32, 128]), calib: args.nums('calib', [8, 32]) };
     const points = asUsage(() => gridPoints(grid), '--bits / --group / --calib');
     const methods = args.choices('methods', METHODS, ['gptq']);
@@ -46,9 +47,9 @@ export const sweepCommand: Command = {
       percdamp: args.fraction('damp', 0.05),
       seed: args.int('seed', 0),
       tasks,
-      limit: args.limit(),
+      limit: args.has('limit') ? args.limit() : chosenPreset?.limit,
       pplWindows: args.has('ppl-windows') ? args.int('ppl-windows', undefined, 1) : undefined,
-      seqLen: args.has('seqlen') ? args.int('seqlen', undefined, 1) : undefined,
+      seqLen: args.has('seqlen') ? args.int('seqlen', undefined, 1) : chosenPreset?.seqLen,
     };
     const out = args.str('out');
     const plan = planSweep(opts);
