@@ -8,7 +8,7 @@ import { formatGenerationStats, generationClock } from '../../progress';
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'greedy text generation with a KV cache',
-  usage: `quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--warmup (generate once untimed first: pipelines compiled, caches warm)] [--profile (GPU time per kernel; each dispatch in its own pass)] [--json] ${WEIGHTS_USAGE}`,
+  usage: `quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--warmup (generate once untimed first: pipelines compiled, caches warm)] [--profile (GPU time per kernel; each dispatch in its own pass)] [--json] ${WEIGHTS_USAGE}`,
   flags: ['json', 'f16', 'ignore-eos', 'profile', 'warmup'],
   async run(args) {
     const prompt = args.str('prompt');
