@@ -7,7 +7,7 @@ struct Params {
   M: u32,
   N: u32,
   K: u32,
-  flags: u32, // bit 0: add bias; bit 1: accumulate into y (residual add)
+  flags: u32, // bit 0: add bias; bit 1: accumulate into y (residual add); bit 2: split-K partial sums
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -84,6 +84,82 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc[3] += vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
   }
   store(acc, m0, n0);
+}
+
+// ---- tiled GEMM (M > 1 on GPUs: prefill, evaluation, GPTQ calibration): 64 x 64 output tiles, 16 x 16
+// invocations each computing 4 rows x 4 outputs. Per 32-column chunk of K the workgroup stages x [32][64 rows]
+// and W [32][64 outputs] in workgroup memory, each element read once per tile with quad loads along K (8
+// invocations read a row's 128 contiguous bytes), then runs 32 rank-1 updates from there. As qmatmul's GEMM.
+// Split-K (flag bit 2): with too few tiles to fill the GPU, workgroup z of nwg.z takes one slice of the chunks
+// and writes its raw sums to `part`; split_reduce adds the slices up (and the bias, and y when accumulating).
+@group(0) @binding(6) var<storage, read_write> part: array<f32>;
+var<workgroup> xt: array<vec4<f32>, 512>; // xt[k * 16 + q]: rows 4q .. 4q+3 of the tile at chunk column k
+var<workgroup> wt: array<vec4<f32>, 512>; // wt[k * 16 + q]: outputs 4q .. 4q+3 of the tile at chunk column k
+
+@compute @workgroup_size(16, 16)
+fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+         @builtin(local_invocation_index) li: u32) {
+  let nt = wg.x * 64u;
+  let mt = wg.y * 64u;
+  let K4 = p.K / 4u;
+  let chunks = (p.K + 31u) / 32u;
+  let per = (chunks + nwg.z - 1u) / nwg.z;
+  let c0 = wg.z * per;
+  let c1 = min(chunks, c0 + per);
+  var acc: array<vec4<f32>, 4>;
+  for (var c = c0; c < c1; c++) {
+    // invocation li loads quad kq = li % 8 of rows (li / 8) and (li / 8 + 32) of both tiles
+    let kq = c * 8u + li % 8u;
+    for (var h = 0u; h < 2u; h++) {
+      let r = li / 8u + 32u * h;
+      var xv = vec4<f32>(0.0);
+      var wv = vec4<f32>(0.0);
+      if (kq < K4) {
+        xv = x4[min(mt + r, p.M - 1u) * K4 + kq];
+        wv = wq(min(nt + r, p.N - 1u) * K4 + kq);
+      }
+      let k = (li % 8u) * 4u;
+      for (var j = 0u; j < 4u; j++) {
+        xt[(k + j) * 16u + r / 4u][r % 4u] = xv[j];
+        wt[(k + j) * 16u + r / 4u][r % 4u] = wv[j];
+      }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 32u; kk++) {
+      let a = xt[kk * 16u + lid.y];
+      let b = wt[kk * 16u + lid.x];
+      acc[0] += a.x * b;
+      acc[1] += a.y * b;
+      acc[2] += a.z * b;
+      acc[3] += a.w * b;
+    }
+    workgroupBarrier();
+  }
+  let m0 = mt + 4u * lid.y;
+  let n0 = nt + 4u * lid.x;
+  if ((p.flags & 4u) != 0u) {
+    for (var i = 0u; i < 4u; i++) {
+      let m = m0 + i;
+      if (m >= p.M) { break; }
+      for (var j = 0u; j < 4u; j++) {
+        if (n0 + j < p.N) { part[(wg.z * p.M + m) * p.N + n0 + j] = acc[i][j]; }
+      }
+    }
+    return;
+  }
+  store(acc, m0, n0);
+}
+
+// y[m, n] = sum over the splits of part[z, m, n] (+ bias) (+ y); p.K holds the number of splits here
+@compute @workgroup_size(256)
+fn split_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 256u;
+  if (e >= p.M * p.N) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < p.K; z++) { s += part[z * p.M * p.N + e]; }
+  if ((p.flags & 1u) != 0u) { s += bias[e % p.N]; }
+  if ((p.flags & 2u) != 0u) { s += y[e]; }
+  y[e] = s;
 }
 
 @compute @workgroup_size(WG_X, WG_Y)

@@ -15,7 +15,7 @@ export function matmul(
   M: number,
   N: number,
   K: number,
-  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; wF16?: boolean },
+  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; wF16?: boolean; tiled?: boolean; splitK?: number },
 ): void {
   const flags = (opts.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
   const params = new Params().u32(M, N, K, flags);
@@ -25,12 +25,37 @@ export function matmul(
     b.dispatch(gemvSpec(b, 'gemv', opts.wF16), [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / GEMV_ROWS)), params);
     return;
   }
+  if (K % 4 === 0 && (opts.tiled ?? !b.gpu.serialKernels)) {
+    // GPUs: 64 x 64 tiles staged in workgroup memory; sliced along K where the tiles are too few to fill the GPU
+    const tiles: [number, number] = [Math.ceil(N / 64), Math.ceil(M / 64)];
+    const splits = opts.splitK ?? splitKFor(tiles[0] * tiles[1], Math.ceil(K / 32));
+    const spec = { shader: 'matmul', entry: 'tiled', defines: weightDefines(opts.wF16) };
+    if (splits <= 1) {
+      // `part` is not written without the split flag, but it is a writable binding: not the read-only `empty`
+      b.dispatch(spec, { 1: x, 2: w, 3: opts.bias ?? opts.empty, 4: y, 6: b.gpu.scratch(16, 'splitk') }, tiles, params);
+      return;
+    }
+    const part = b.gpu.scratch(splits * M * N * 4, 'splitk');
+    b.dispatch(spec, { 1: x, 2: w, 3: opts.bias ?? opts.empty, 4: y, 6: part }, [...tiles, splits], new Params().u32(M, N, K, flags | 4));
+    b.dispatch({ shader: 'matmul', entry: 'split_reduce' }, { 3: opts.bias ?? opts.empty, 4: y, 6: part }, grid(M * N, 256), new Params().u32(M, N, splits, flags));
+    return;
+  }
+  // CPU adapters (no barriers) and K % 4 != 0: a 4 x 4 block per invocation straight from memory
   b.dispatch(
     { shader: 'matmul', entry: K % 4 === 0 ? 'main' : 'main_scalar', defines: weightDefines(opts.wF16) },
     [x, w, opts.bias ?? opts.empty, y],
     [Math.ceil(N / TILE), Math.ceil(M / TILE)],
     params,
   );
+}
+
+/**
+ * Split-K slices for a GEMM of `tiles` 64x64 output tiles over `chunks` 32-column chunks: enough workgroups to
+ * keep every SM of a large GPU busy (~4 per SM on 132 SMs), each slice at least 8 chunks long, at most 8 slices.
+ */
+export function splitKFor(tiles: number, chunks: number): number {
+  if (tiles >= 264) return 1;
+  return Math.max(1, Math.min(8, Math.floor(528 / tiles), Math.floor(chunks / 8)));
 }
 
 /** The shader variant that reads float weights stored in f16 (pairs in u32s, widened to f32). */

@@ -36,6 +36,23 @@ describe('matmul.wgsl against the float64 reference', () => {
     [3, 40, 13], // K not a multiple of 4: the scalar entry point (f32 weights only)
     [70, 37, 132],
   ];
+  // the tiled GEMM (GPUs; SwiftShader runs the untiled one by default), whole and sliced along K
+  for (const [M, N, K, splitK] of [[5, 7, 12, 1], [70, 130, 132, 1], [65, 64, 256, 3], [130, 37, 100, 2]] as const) {
+    for (const f16 of [false, true]) {
+      it(`tiled ${M}x${N}x${K}${splitK > 1 ? `, K in ${splitK} slices` : ''}, ${f16 ? 'f16' : 'f32'} weights, bias and accumulate`, async () => {
+        const x = randomF32(M * K, 21 + M), bias = randomF32(N, 22), y0 = randomF32(M * N, 23);
+        const w = weights(gpu, randomF32(N * K, 24 + N), f16);
+        const by = gpu.upload(y0, 'y');
+        const b = gpu.batch();
+        matmul(b, gpu.upload(x, 'x'), w.buf, by, M, N, K, { bias: gpu.upload(bias, 'b'), accumulate: true, empty: gpu.empty, tiled: true, splitK, wF16: f16 });
+        await b.submit();
+        const want = matmulRef(x, w.values, M, N, K, bias);
+        for (let i = 0; i < want.length; i++) want[i] += y0[i];
+        expect(maxRelErr(await gpu.readF32(by, M * N), want)).toBeLessThan(1e-5);
+      });
+    }
+  }
+
   for (const [M, N, K] of [...shapes, [1, 37, 68], [1, 301, 1024]] as [number, number, number][]) {
     // the GEMV with its sums in workgroup memory, and with subgroup sums first where the device has them
     const modes: ['plain' | 'bias' | 'accumulate', boolean][] = [['plain', false], ['bias', false], ['accumulate', false]];
