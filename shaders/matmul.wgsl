@@ -8,6 +8,10 @@ struct Params {
   N: u32,
   K: u32,
   flags: u32, // bit 0: add bias; bit 1: accumulate into y (residual add); bit 2: split-K partial sums
+  nq: u32,    // gemv_qkv: rows of W_q, then nk rows of W_k, then the rest W_v
+  nk: u32,
+  _a: u32,
+  _b: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,9 +23,12 @@ struct Params {
 // W is read a quad of 4 columns at a time through wq(i), as f32. The weights_f16 variant stores W in f16 (two
 // halves per u32: half the memory and the bytes read) and widens it with unpack2x16float, a core builtin: the
 // arithmetic stays f32 and no shader-f16 is needed. gemv_swiglu reads the up projection from binding 5.
+// gemv_qkv reads W_k from binding 5 and W_v from binding 6 and writes y_k, y_v to bindings 7, 8.
 // @if weights_f16
 @group(0) @binding(2) var<storage, read> w4: array<vec2<u32>>;
 @group(0) @binding(5) var<storage, read> w4_up: array<vec2<u32>>;
+@group(0) @binding(5) var<storage, read> w4_k: array<vec2<u32>>;
+@group(0) @binding(6) var<storage, read> w4_v: array<vec2<u32>>;
 fn wq(i: u32) -> vec4<f32> {
   let v = w4[i];
   return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y));
@@ -29,6 +36,8 @@ fn wq(i: u32) -> vec4<f32> {
 // @else
 @group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> w4_up: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> w4_k: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> w4_v: array<vec4<f32>>;
 fn wq(i: u32) -> vec4<f32> {
   return w4[i];
 }
@@ -193,10 +202,14 @@ fn gemv_row(wg: vec3<u32>, li: u32) -> u32 {
 
 /** This invocation's share of its row's dot product (the last row's for invocations past it). */
 fn gemv_part(wg: vec3<u32>, li: u32) -> f32 {
+  return row_part(min(gemv_row(wg, li), p.N - 1u), li);
+}
+
+/** This invocation's share of the dot product of x with row n of W. */
+fn row_part(n: u32, li: u32) -> f32 {
   let K4 = p.K / 4u;
-  let nc = min(gemv_row(wg, li), p.N - 1u);
   var s = 0.0;
-  for (var k = li % (256u / ROWS); k < K4; k += 256u / ROWS) { s += dot(x4[k], wq(nc * K4 + k)); }
+  for (var k = li % (256u / ROWS); k < K4; k += 256u / ROWS) { s += dot(x4[k], wq(n * K4 + k)); }
   return s;
 }
 
@@ -223,7 +236,7 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
 // ---- gate, up and SwiGLU of an MLP in one dispatch (M = 1): y = silu(W_gate x) * (W_up x), each row's two dot
 // products in the same invocations (x read once for both). gemv_part_up is gemv_part on w4_up (shader loader).
-// @clone _up w4 wq gemv_part
+// @clone _up w4 wq gemv_part row_part
 var<workgroup> red_up: array<f32, 256>;
 
 fn swiglu_store(wg: vec3<u32>, li: u32, g: f32, u: f32) {
@@ -247,6 +260,41 @@ fn gemv_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
   if (li % per == 0u) { swiglu_store(wg, li, red[li], red_up[li]); }
 }
 
+// ---- q, k and v of one input in one dispatch (M = 1): rows [0, nq) of W_q, then nk of W_k, then W_v, each
+// workgroup's ROWS rows inside one of them (nq, nk multiples of ROWS); row_part_k / _v are row_part on W_k / W_v.
+// @clone _k w4 wq row_part
+// @clone _v w4 wq row_part
+@group(0) @binding(7) var<storage, read_write> y_k: array<f32>;
+@group(0) @binding(8) var<storage, read_write> y_v: array<f32>;
+
+/** The workgroup's part of row n of [W_q; W_k; W_v] x, with n taken relative to its matrix. */
+fn qkv_part(wg: vec3<u32>, li: u32) -> f32 {
+  let n = min(gemv_row(wg, li), p.N - 1u);
+  if (n < p.nq) { return row_part(n, li); }
+  if (n < p.nq + p.nk) { return row_part_k(n - p.nq, li); }
+  return row_part_v(n - p.nq - p.nk, li);
+}
+
+fn qkv_store(wg: vec3<u32>, li: u32, v: f32) {
+  let n = gemv_row(wg, li);
+  if (n >= p.N) { return; }
+  var r = v;
+  if ((p.flags & 1u) != 0u) { r += bias[n]; }
+  if (n < p.nq) { y[n] = r; } else if (n < p.nq + p.nk) { y_k[n - p.nq] = r; } else { y_v[n - p.nq - p.nk] = r; }
+}
+
+@compute @workgroup_size(256)
+fn gemv_qkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let per = 256u / ROWS;
+  red[li] = qkv_part(wg, li);
+  workgroupBarrier();
+  for (var h = per / 2u; h > 0u; h >>= 1u) {
+    if (li % per < h) { red[li] += red[li + h]; }
+    workgroupBarrier();
+  }
+  if (li % per == 0u) { qkv_store(wg, li, red[li]); }
+}
+
 // @if subgroups
 // Needs subgroups laid out as aligned runs of consecutive invocations (Gpu.subgroupReduce) no longer than a
 // row's 256 / ROWS invocations, so that no subgroup spans two rows.
@@ -261,6 +309,20 @@ fn gemv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     var s = 0.0;
     for (var j = li / size; j < (li + per) / size; j++) { s += red[j]; }
     gemv_store(wg, li, s);
+  }
+}
+
+@compute @workgroup_size(256)
+fn gemv_qkv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  let sum = subgroupAdd(qkv_part(wg, li));
+  if (lane == 0u) { red[li / size] = sum; }
+  workgroupBarrier();
+  let per = 256u / ROWS;
+  if (li % per == 0u) {
+    var s = 0.0;
+    for (var j = li / size; j < (li + per) / size; j++) { s += red[j]; }
+    qkv_store(wg, li, s);
   }
 }
 

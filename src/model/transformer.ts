@@ -216,9 +216,11 @@ export class Transformer {
     rmsnorm(b, act.x, w.inputNorm, rows, d, c.rmsEps, act.h);
     taps?.qkvIn?.(b, act.h, rows);
     if (until === 'qkvIn') return;
-    L.q.encode(b, act.h, act.q, rows);
-    L.k.encode(b, act.h, act.k, rows);
-    L.v.encode(b, act.h, act.v, rows);
+    if (!L.q.encodeQkv?.(b, L.k, L.v, act.h, { q: act.q, k: act.k, v: act.v }, rows)) {
+      L.q.encode(b, act.h, act.q, rows);
+      L.k.encode(b, act.h, act.k, rows);
+      L.v.encode(b, act.h, act.v, rows);
+    }
     const norm = w.qNorm && w.kNorm ? { q: w.qNorm, k: w.kNorm, eps: c.rmsEps } : undefined;
     const heads = { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
     let keys: GPUBuffer = act.k, values: GPUBuffer = act.v, kvLen = s.seq;
@@ -353,8 +355,11 @@ export class Transformer {
       signal?: AbortSignal;
       onToken?: (id: number) => void;
       stepsPerRead?: number;
-      /** Filled with the CPU time spent recording and submitting steps (the decode loop's host cost). */
-      timing?: { recordMs: number; steps: number };
+      /**
+       * Filled with the CPU time spent recording and submitting steps (the decode loop's host cost) and, where the
+       * adapter has timestamps, the GPU time of the submitted chunks (whole chunks: the decode's device cost).
+       */
+      timing?: { recordMs: number; steps: number; gpuMs?: number };
     } = {},
   ): Promise<number[]> {
     const g = this.gpu, V = this.config.vocab, P = prompt.length;
@@ -378,6 +383,7 @@ export class Transformer {
     try {
       let t = 0, chunk = 1;
       const inFlight: { read: Promise<ArrayBuffer>; steps: number }[] = [];
+      const timed: Promise<void>[] = []; // GPU times of the chunks (opts.timing)
       const launch = () => {
         const tRecord = performance.now();
         const steps = Math.min(chunk, total - t);
@@ -391,8 +397,13 @@ export class Transformer {
           b.copy(score, 8, next, 0, 4); // the argmax: the next step's input
           b.copy(score, 0, scores, 16 * j, 16);
         }
-        void b.submit();
-        if (opts.timing) (opts.timing.recordMs += performance.now() - tRecord), (opts.timing.steps += steps);
+        const timing = opts.timing;
+        const gpuNs = b.submit({ timestamps: Boolean(timing) });
+        if (timing) {
+          timing.recordMs += performance.now() - tRecord;
+          timing.steps += steps;
+          timed.push(gpuNs.then((ns) => void (ns !== null && (timing.gpuMs = (timing.gpuMs ?? 0) + ns / 1e6))));
+        }
         // the copy to the host is queued now, before the next chunk can overwrite `scores`
         inFlight.push({ read: g.read(scores, 16 * steps), steps });
         chunk = Math.min(2 * chunk, maxChunk);
@@ -415,6 +426,7 @@ export class Transformer {
       } finally {
         for (const f of inFlight) f.read.catch(() => undefined); // a chunk past the stop: dropped unread
       }
+      await Promise.all(timed);
     } finally {
       for (const buf of [...cache.k, ...cache.v, promptIds, lastRow, row0, next, logits, score, scores]) buf.destroy();
     }
