@@ -67,3 +67,10 @@ export function formatGenerationStats(s: GenerationStats): string {
   const rate = s.decodeTokensPerSecond === null ? '' : `, then ${s.decodeTokensPerSecond.toFixed(1)} tokens/s`;
   return `${s.tokens} token${s.tokens === 1 ? '' : 's'} in ${s.seconds.toFixed(2)} s${first}${rate}`;
 }
+
+/** Bytes for people: 1.2 GiB, 327 MiB, 12.5 KiB. */
+export function formatBytes(b: number): string {
+  if (b >= 2 ** 30) return `${(b / 2 ** 30).toFixed(2)} GiB`;
+  if (b >= 2 ** 20) return `${(b / 2 ** 20).toFixed(0)} MiB`;
+  return `${(b / 2 ** 10).toFixed(1)} KiB`;
+}

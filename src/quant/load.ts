@@ -7,7 +7,9 @@ import type { GptqConfig } from '../model/config';
 import { CheckpointError } from '../model/errors';
 import { f32ToF16 } from '../model/safetensors';
 import type { OnProgress } from '../progress';
-import type { WeightFormat } from '../model/weights';
+import { keepsF16, type WeightFormat } from '../model/weights';
+import { checkPlan, lessMemory, type MemoryOptions, ModelTooLargeError, planMemory } from '../model/memory';
+import { GpuOutOfMemoryError } from '../gpu/errors';
 import { denseLinearLoader, type LinearLoader, Transformer } from '../model/transformer';
 import { checkKernelShape, PackedLinear, type PackedWeights, qweightWords, type ZeroFormat, zeroWords } from './packed';
 import { packBits, unpackBits } from './reference';
@@ -25,9 +27,34 @@ export async function loadModel(
 ): Promise<LoadedModelInfo> {
   const notes: string[] = [];
   const cfg = ckpt.config.gptq;
+  // refused before anything is allocated where a buffer cannot fit the adapter's limits
+  const plan = modelMemory(ckpt, opts.weights ?? 'auto');
+  checkPlan(ckpt.config, plan, { maxBuffer: Math.min(gpu.adapter.limits.maxStorageBufferBindingSize, gpu.adapter.limits.maxBufferSize) }, ckpt.id);
   const linearLoader = cfg ? gptqLinearLoader(cfg, notes) : denseLinearLoader;
-  const model = await Transformer.load(gpu, ckpt, { ...opts, linearLoader, notes });
-  return { model, notes: [...new Set(notes)] };
+  try {
+    const model = await Transformer.load(gpu, ckpt, { ...opts, linearLoader, notes });
+    return { model, notes: [...new Set(notes)] };
+  } catch (e) {
+    if (!(e instanceof GpuOutOfMemoryError)) throw e;
+    const less = lessMemory(ckpt.config, plan);
+    throw new ModelTooLargeError(
+      `Out of GPU memory loading ${ckpt.id}: it needs about ${(planMemory(ckpt.config, plan).total / 2 ** 20).toFixed(0)} MiB.`,
+      less.length ? `Settings that need less: ${less.join('; ')}. Or close other GPU work.` : 'Use a smaller model, or close other GPU work.',
+      { cause: e },
+    );
+  }
+}
+
+/** The memory plan of loading a checkpoint for generation and evaluation (weights stored as `weights` says). */
+export function modelMemory(ckpt: Checkpoint, weights: WeightFormat, context = Math.min(ckpt.config.maxPosition, 4096)): MemoryOptions {
+  const g = ckpt.config.gptq;
+  const stored = ckpt.info('model.embed_tokens.weight').dtype;
+  return {
+    weights: keepsF16(weights, stored, ckpt.config.hidden, 4) ? 'f16' : 'f32',
+    packed: g ? { bits: g.bits, groupSize: g.groupSize, actOrder: g.descAct } : undefined,
+    context,
+    passRows: 4096,
+  };
 }
 
 /**

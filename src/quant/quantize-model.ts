@@ -10,6 +10,7 @@ import { GpuOutOfMemoryError, throwIfAborted } from '../gpu/errors';
 import type { Gpu } from '../gpu/gpu';
 import { DenseLinear, type Linear } from '../model/linear';
 import { matmul } from '../model/ops';
+import { checkPlan } from '../model/memory';
 import type { Activations, LayerTaps, LinearName, Transformer } from '../model/transformer';
 import { LINEAR_NAMES } from '../model/transformer';
 import type { OnProgress } from '../progress';
@@ -206,6 +207,12 @@ export async function quantizeModel(
   const t0 = performance.now();
   const mode = opts.method === 'rtn' ? 'none' : (opts.mode ?? 'sequential');
   if (opts.method === 'gptq' && !calib && !hooks.hessians) throw new Error('GPTQ needs calibration data (or shared Hessians)');
+  // refused before any work where a buffer of the plan cannot fit the adapter (the solve's f32 copies and
+  // Hessians, the calibration passes), naming a setting that fits
+  checkPlan(c, {
+    weights: fp.layers[0].linears.q instanceof DenseLinear && fp.layers[0].linears.q.f16 ? 'f16' : 'f32', context: 0, passRows: 1,
+    quantize: { bits: opts.bits, groupSize: opts.groupSize, calibTokens: calib ? calib.count * calib.seqLen : 0, maxRows: opts.maxRows ?? 4096, mode: mode === 'none' ? 'rtn' : mode, keepStages: opts.keepStages !== false },
+  }, { maxBuffer: Math.min(gpu.adapter.limits.maxStorageBufferBindingSize, gpu.adapter.limits.maxBufferSize) }, 'Quantizing this model');
   const linears: Record<LinearName, Linear>[] = fp.layers.map((l) => ({ ...l.linears }));
   const q = fp.derive(linears);
   const results: LayerResult[] = [];

@@ -1,3 +1,4 @@
+import { formatBytes } from '../progress';
 import { useLab } from './lab';
 
 export function GpuBadge() {
@@ -5,7 +6,6 @@ export function GpuBadge() {
   if (gpuError) return <div className="badge bad" data-testid="adapter">no WebGPU</div>;
   if (!gpu) return <div className="badge" data-testid="adapter">opening GPU…</div>;
   const a = gpu.adapter;
-  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
   const title = [
     `vendor: ${a.vendor}`, `architecture: ${a.architecture}`, `device: ${a.device}`, `description: ${a.description}`,
     `features: ${a.features.join(', ')}`,
@@ -18,7 +18,7 @@ export function GpuBadge() {
       {gpu.hasSubgroups && <span className="chip">subgroups</span>}
       {gpu.hasF16 && <span className="chip">f16</span>}
       {gpu.hasTimestamps && <span className="chip">timestamps</span>}
-      <span className="chip">buffer {mib(a.limits.maxStorageBufferBindingSize)}</span>
+      <span className="chip">buffer {formatBytes(a.limits.maxStorageBufferBindingSize)}</span>
       {selfTest && (
         <span className={selfTest.ok ? 'chip ok' : 'chip bad'} data-testid="selftest" data-ok={selfTest.ok}
           title={`f32 matmul ${selfTest.shape.join('x')} vs float64 CPU: max rel. error ${selfTest.maxRelErr.toExponential(1)}`}>

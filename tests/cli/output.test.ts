@@ -55,6 +55,21 @@ describe('quantlab output through a pipe', () => {
   });
 });
 
+describe('quantlab info', () => {
+  it('reads as a summary (architecture, N, storage, the GPU memory it will need); JSON with --json', () => {
+    const text = spawnSync(process.execPath, ['bin/quantlab.mjs', 'info', '--model', 'qwen3-dict-74k'], { encoding: 'utf8' });
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/Qwen3ForCausalLM, 2 layers, hidden 64/);
+    expect(text.stdout).toMatch(/N = 74,112 non-embedding parameters/);
+    expect(text.stdout).toMatch(/stored: F16/);
+    expect(text.stdout).toMatch(/GPU memory to run it \(f16 float weights, 256-position KV cache\):/);
+    const json = JSON.parse(spawnSync(process.execPath, ['bin/quantlab.mjs', 'info', '--model', 'qwen3-dict-74k', '--json', '--weights', 'f32'], { encoding: 'utf8' }).stdout);
+    expect(json.n_params_non_embedding).toBe(74112);
+    expect(json.memory.weights).toBe('f32');
+    expect(json.memory.items[0].bytes).toBe(2048 * 64 * 4);
+  });
+});
+
 describe('quantlab eval picks the task suite from the model, says so, and takes --suite', () => {
   const run = (model: string, ...extra: string[]) =>
     spawnSync(process.execPath, ['bin/quantlab.mjs', 'eval', '--model', model, '--tasks', 'ppl', '--ppl-windows', '1', ...extra], { encoding: 'utf8' });

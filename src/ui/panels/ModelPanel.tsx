@@ -5,7 +5,9 @@ import { fetchModelFiles } from '../../model/hub';
 import type { ModelFiles } from '../../model/source';
 import { TextTokenizer } from '../../model/tokenizer';
 import type { Transformer } from '../../model/transformer';
-import { loadModel } from '../../quant/load';
+import { loadModel, modelMemory } from '../../quant/load';
+import { describePlan, planMemory } from '../../model/memory';
+import { formatBytes } from '../../progress';
 import { bundledUrl, cacheStorage, filesFromDrop, filesFromInput } from '../files';
 import { useLab } from '../lab';
 import { fmtN, ProgressLine, useTask } from '../widgets';
@@ -112,10 +114,17 @@ function ModelInfo() {
     ['N (non-embedding)', nonEmbeddingParams(c).toLocaleString('en')], ['all parameters', totalParams(c).toLocaleString('en')],
     ['quantized', c.gptq ? `GPTQ ${c.gptq.bits}-bit, G = ${c.gptq.groupSize}` : 'no (float weights)'],
   ];
+  // what running it takes on the GPU (src/model/memory.ts), item by item in the tooltip
+  const plan = planMemory(c, modelMemory(loaded.ckpt, 'auto'));
+  const planRow = (
+    <tr key="memory" title={describePlan(plan).join('\n')} data-testid="memory-plan">
+      <th>GPU memory</th><td>{formatBytes(plan.total)} (largest buffer {formatBytes(plan.largest.bytes)}, {plan.largest.what})</td>
+    </tr>
+  );
   return (
     <section className="card" data-testid="model-info">
       <h2>{loaded.name}</h2>
-      <table className="kv"><tbody>{rows.map(([k, v]) => <tr key={k}><th>{k}</th><td>{v}</td></tr>)}</tbody></table>
+      <table className="kv"><tbody>{rows.map(([k, v]) => <tr key={k}><th>{k}</th><td>{v}</td></tr>)}{planRow}</tbody></table>
     </section>
   );
 }

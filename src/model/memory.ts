@@ -1,0 +1,138 @@
+// What a model will need on the GPU, worked out from its config before anything is allocated: the float or packed
+// weights in the chosen storage, the KV cache at a context, a pass's activations, and GPTQ's Hessians, workspaces
+// and calibration stream. Checked against the adapter's per-buffer limits (exact) and, where the caller knows one,
+// a total budget; a plan that cannot fit is refused with the setting that would make it fit.
+import { QuantlabError } from '../gpu/errors';
+import type { ModelConfig } from './config';
+import { formatBytes } from '../progress';
+
+export interface MemoryOptions {
+  /** Float weights in f16 or f32 (src/model/weights.ts); ignored for layers stored packed. */
+  weights: 'f16' | 'f32';
+  /** GPTQ-packed linear layers (a GPTQ checkpoint, or the result of quantizing): bits and group size. */
+  packed?: { bits: number; groupSize: number; actOrder: boolean };
+  /** Positions of the KV cache (generation). */
+  context: number;
+  /** Rows of the largest pass (batch x sequence). */
+  passRows: number;
+  /** Quantizing: calibration tokens (C_b x seqlen), rows per pass, sequential or shared Hessians, stages kept. */
+  quantize?: { bits: number; groupSize: number; calibTokens: number; maxRows: number; mode: 'sequential' | 'shared' | 'rtn'; keepStages: boolean };
+}
+
+export interface MemoryItem {
+  what: string;
+  bytes: number;
+  /** The largest single buffer of the item (a buffer must fit the adapter's binding limit). */
+  largest: number;
+}
+
+export interface MemoryPlan {
+  items: MemoryItem[];
+  total: number;
+  largest: { what: string; bytes: number };
+}
+
+const F32 = 4;
+
+/** The bytes of a decoder layer's weights (float in `fw` bytes, or packed), and of its largest linear layer. */
+function layerBytes(c: ModelConfig, fw: number, packed?: MemoryOptions['packed']): { layer: number; largest: number } {
+  const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, I = c.intermediate;
+  const shapes: [number, number][] = [[qd, d], [kvd, d], [kvd, d], [d, qd], [I, d], [I, d], [d, I]];
+  const linear = ([rows, cols]: [number, number]) => {
+    if (!packed) return rows * cols * fw;
+    const G = packed.groupSize === -1 ? cols : packed.groupSize, groups = Math.ceil(cols / G);
+    // codes, f16 scales, packed zeros, and the input order with act-order
+    return Math.ceil((cols * packed.bits) / 32) * 4 * rows + groups * rows * 2 + groups * Math.ceil((rows * packed.bits) / 32) * 4 + (packed.actOrder ? cols * 4 : 0);
+  };
+  const small = (2 * d + 2 * c.headDim + (c.qkvBias ? qd + 2 * kvd : 0)) * F32; // norms, biases
+  return { layer: shapes.reduce((a, s) => a + linear(s), 0) + small, largest: Math.max(...shapes.map(linear)) };
+}
+
+/** The GPU bytes a model needs, item by item. */
+export function planMemory(c: ModelConfig, o: MemoryOptions): MemoryPlan {
+  const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, I = c.intermediate;
+  const fw = o.weights === 'f16' ? 2 : 4;
+  const layers = layerBytes(c, fw, o.packed);
+  const embed = c.vocab * d * fw;
+  const items: MemoryItem[] = [
+    { what: `embedding (${c.vocab} x ${d}, ${o.weights})`, bytes: embed, largest: embed },
+    ...(c.tied ? [] : [{ what: `LM head (${c.vocab} x ${d}, ${o.weights})`, bytes: embed, largest: embed }]),
+    { what: `${c.layers} layers (${o.packed ? `${o.packed.bits}-bit packed` : o.weights})`, bytes: c.layers * layers.layer, largest: layers.largest },
+  ];
+  if (o.context > 0) items.push({ what: `KV cache (${o.context} positions)`, bytes: c.layers * 2 * o.context * kvd * F32, largest: o.context * kvd * F32 });
+  const R = o.passRows;
+  // a pass's activations, and the 16 MiB chunks in which its scores read the logits
+  items.push({ what: `activations (${R} rows)`, bytes: R * (2 * d + 2 * qd + 2 * kvd + 2 * I) * F32 + (16 << 20), largest: Math.max(R * I * F32, 16 << 20) });
+  const q = o.quantize;
+  if (q) {
+    if (q.mode !== 'rtn') {
+      const hess = (n: number) => n * n * F32;
+      const maxCols = Math.max(d, qd, I);
+      // sequential: one group's Hessian at a time; shared: every Hessian of the model at once
+      items.push({ what: `Hessians (${q.mode})`, bytes: q.mode === 'shared' ? c.layers * (2 * hess(d) + hess(qd) + hess(I)) : hess(maxCols), largest: hess(maxCols) });
+      const big = Math.max(qd * d, I * d);
+      // the solve of the largest linear: W widened and permuted, codes, error rows; the inverse-Hessian factor and scratch
+      items.push({ what: 'GPTQ solve workspace', bytes: 4 * big * F32 + 3 * hess(maxCols), largest: Math.max(big * F32, hess(maxCols)) });
+      const stages = q.keepStages ? q.calibTokens * (qd + I) * F32 : 0;
+      items.push({ what: `calibration stream (${q.calibTokens} tokens${q.keepStages ? ', stages kept' : ''})`, bytes: q.calibTokens * d * F32 + stages, largest: Math.min(q.maxRows, q.calibTokens) * I * F32 });
+      items.push({ what: `calibration passes (${q.maxRows} rows)`, bytes: q.maxRows * (2 * d + 2 * qd + 2 * kvd + 2 * I) * F32, largest: q.maxRows * I * F32 });
+    }
+    // the packed copy built while the float model stays loaded
+    items.push({ what: `packed weights being built (${q.bits}-bit)`, bytes: c.layers * layerBytes(c, fw, { bits: q.bits, groupSize: q.groupSize, actOrder: q.mode !== 'rtn' }).layer, largest: 0 });
+  }
+  let largest = { what: '', bytes: 0 };
+  for (const i of items) if (i.largest > largest.bytes) largest = { what: i.what, bytes: i.largest };
+  return { items, total: items.reduce((a, i) => a + i.bytes, 0), largest };
+}
+
+/** A plan that cannot fit the adapter: what is over, and the setting that would fit. */
+export class ModelTooLargeError extends QuantlabError {}
+
+const mib = formatBytes;
+
+/**
+ * Refuses, before anything is allocated, a plan whose largest buffer is over the adapter's per-buffer limit,
+ * or whose total is over `budget` (where the caller knows the GPU's memory), naming a setting that fits.
+ */
+export function checkPlan(c: ModelConfig, o: MemoryOptions, limits: { maxBuffer: number; budget?: number }, model = 'this model'): MemoryPlan {
+  const plan = planMemory(c, o);
+  const fixes: string[] = [];
+  const tryWith = (what: string, alt: MemoryOptions) => {
+    const p = planMemory(c, alt);
+    if (p.largest.bytes <= limits.maxBuffer && (!limits.budget || p.total <= limits.budget)) fixes.push(what);
+  };
+  const over = plan.largest.bytes > limits.maxBuffer || (limits.budget !== undefined && plan.total > limits.budget);
+  if (!over) return plan;
+  if (o.weights === 'f32') tryWith('f16 weights (--weights f16; the Model tab\'s weight storage)', { ...o, weights: 'f16' });
+  if (o.context > 2048) tryWith('a shorter context (2048 positions)', { ...o, context: 2048 });
+  if (o.quantize && o.quantize.mode !== 'rtn') {
+    if (o.quantize.keepStages) tryWith('not keeping the calibration stages (--no-keep-stages)', { ...o, quantize: { ...o.quantize, keepStages: false } });
+    if (o.quantize.calibTokens > 8 * 2048) tryWith('fewer calibration sequences (--calib 8)', { ...o, quantize: { ...o.quantize, calibTokens: 8 * 2048 } });
+    tryWith('RTN instead of GPTQ (--method rtn)', { ...o, quantize: { ...o.quantize, mode: 'rtn' } });
+  }
+  const fix = fixes.length ? `What would fit: ${fixes.join('; or ')}.` : 'No setting of the lab fits it on this GPU: use a smaller model or a GPU with more memory.';
+  if (plan.largest.bytes > limits.maxBuffer) {
+    throw new ModelTooLargeError(`${model} needs ${mib(plan.largest.bytes)} in one buffer for its ${plan.largest.what}, above this GPU's limit of ${mib(limits.maxBuffer)} per buffer.`, fix);
+  }
+  throw new ModelTooLargeError(`${model} needs about ${mib(plan.total)} of GPU memory (${plan.items.map((i) => `${i.what} ${mib(i.bytes)}`).join(', ')}), more than the ${mib(limits.budget!)} available.`, fix);
+}
+
+/** One line per item, for `quantlab info` and the Model tab. */
+export function describePlan(plan: MemoryPlan): string[] {
+  return [...plan.items.map((i) => `${i.what}: ${mib(i.bytes)}`), `total: ${mib(plan.total)} (largest buffer ${mib(plan.largest.bytes)}: ${plan.largest.what})`];
+}
+
+/** The settings that would need less memory than `o`, with their totals (for an out-of-memory message). */
+export function lessMemory(c: ModelConfig, o: MemoryOptions): string[] {
+  const alts: [string, MemoryOptions][] = [];
+  if (o.weights === 'f32') alts.push(['f16 weights (--weights f16)', { ...o, weights: 'f16' }]);
+  if (o.context > 2048) alts.push(['a context of 2048', { ...o, context: 2048 }]);
+  if (o.passRows > 1024) alts.push(['passes of 1024 rows', { ...o, passRows: 1024 }]);
+  if (o.quantize && o.quantize.mode !== 'rtn') {
+    if (o.quantize.keepStages) alts.push(['not keeping the calibration stages', { ...o, quantize: { ...o.quantize, keepStages: false } }]);
+    if (o.quantize.calibTokens > 8 * 2048) alts.push(['8 calibration sequences', { ...o, quantize: { ...o.quantize, calibTokens: 8 * 2048 } }]);
+    alts.push(['RTN instead of GPTQ', { ...o, quantize: { ...o.quantize, mode: 'rtn' } }]);
+  }
+  const base = planMemory(c, o).total;
+  return alts.map(([what, alt]) => [what, planMemory(c, alt).total] as const).filter(([, t]) => t < base).map(([what, t]) => `${what}: ${mib(t)}`);
+}
