@@ -148,7 +148,7 @@ override FQ_LEN: u32 = BQ * QS;
 override FKV_LEN: u32 = BK * KS;
 var<workgroup> fq: array<vec4<f32>, FQ_LEN>;   // the block's query rows, scaled
 var<workgroup> fkv: array<vec4<f32>, FKV_LEN>; // one chunk of the tile's keys or values
-var<workgroup> fp: array<vec4<f32>, BQ * PS>;  // the tile's probabilities
+var<workgroup> fp: array<vec4<f32>, BQ * PS>;  // the tile's probabilities: [row][c] = keys c + 8 j, j < 4
 var<workgroup> fmax: array<f32, BQ * 8u>;      // per row, each of its 8 invocations' max score
 
 /** fkv = head dims [c DC4, c DC4 + cw) (vec4) of keys (isV: values) k0 .. k0 + BK; zeros from key nkeys on. */
@@ -180,19 +180,19 @@ fn flash_qk(sa: ptr<function, array<vec4<f32>, 4>>, sb: ptr<function, array<vec4
 
 /**
  * o[r * 2 + e] += P[r0 + r, :] V[:, dims tc + 8 e of the chunk] over the tile (fkv holds the chunk of values);
- * returns the two rows' sums of P.
+ * returns the two rows' sums of P. fp[row][c] holds keys c, c + 8, c + 16, c + 24.
  */
 fn flash_pv(o: ptr<function, array<vec4<f32>, 4>>, r0: u32, tc: u32, cw: u32) -> vec2<f32> {
   var sum = vec2<f32>(0.0);
-  for (var k4i = 0u; k4i < BK / 4u; k4i++) {
-    let wa = fp[r0 * PS + k4i];
-    let wb = fp[(r0 + 1u) * PS + k4i];
+  for (var c = 0u; c < 8u; c++) {
+    let wa = fp[r0 * PS + c];
+    let wb = fp[(r0 + 1u) * PS + c];
     sum += vec2<f32>(wa.x + wa.y + wa.z + wa.w, wb.x + wb.y + wb.z + wb.w);
     for (var kk = 0u; kk < 4u; kk++) {
       for (var e = 0u; e < 2u; e++) {
         let d4 = tc + 8u * e;
         if (d4 < cw) {
-          let x = fkv[(4u * k4i + kk) * KS + d4];
+          let x = fkv[(c + 8u * kk) * KS + d4];
           (*o)[e] = fma(vec4<f32>(wa[kk]), x, (*o)[e]);
           (*o)[2u + e] = fma(vec4<f32>(wb[kk]), x, (*o)[2u + e]);
         }
@@ -238,8 +238,8 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var o0 = array<vec4<f32>, 4>(); // chunk 0: [row][e]
   var o1 = array<vec4<f32>, 4>(); // chunk 1
   for (var k0 = 0u; k0 < nkeys; k0 += BK) {
-    // explicit initializers: without one, a var declared in a loop kept the previous iteration's value on
-    // SwiftShader (Dawn 0.6.2), where WGSL says it starts at zero each time
+    // explicit initializers: declared without one, these kept the previous tile's sums on SwiftShader (Dawn
+    // for Node 0.6.2)
     var sa = array<vec4<f32>, 4>();
     var sb = array<vec4<f32>, 4>();
     for (var c = 0u; c < NCH; c++) {
@@ -249,12 +249,9 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
       workgroupBarrier();
       flash_qk(&sa, &sb, r0, tc, c, cw);
     }
-    var s0 = vec4<f32>(0.0);
-    var s1 = vec4<f32>(0.0);
-    for (var j = 0u; j < 4u; j++) {
-      s0[j] = dot(sa[j], vec4<f32>(1.0));
-      s1[j] = dot(sb[j], vec4<f32>(1.0));
-    }
+    let one = vec4<f32>(1.0);
+    var s0 = vec4<f32>(dot(sa[0], one), dot(sa[1], one), dot(sa[2], one), dot(sa[3], one));
+    var s1 = vec4<f32>(dot(sb[0], one), dot(sb[1], one), dot(sb[2], one), dot(sb[3], one));
     if (k0 + BK > p.past + t0 + 1u) {
       let key = vec4<u32>(k0 + tc) + vec4<u32>(0u, 8u, 16u, 24u);
       s0 = select(s0, vec4<f32>(NEG), key > vec4<u32>(lim.x));
@@ -268,12 +265,9 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var j = 0u; j < 8u; j++) { mx = max(mx, vec2<f32>(fmax[r0 * 8u + j], fmax[(r0 + 1u) * 8u + j])); }
     let corr = exp(m - mx);
     m = mx;
-    let pa = exp(s0 - mx.x);
-    let pb = exp(s1 - mx.y);
-    for (var j = 0u; j < 4u; j++) {
-      fp[r0 * PS + tc / 4u + 2u * j][tc % 4u] = pa[j];
-      fp[(r0 + 1u) * PS + tc / 4u + 2u * j][tc % 4u] = pb[j];
-    }
+    // whole vec4 stores (a store to one component may be a read-modify-write of the vector on some backends)
+    fp[r0 * PS + tc] = exp(s0 - mx.x);
+    fp[(r0 + 1u) * PS + tc] = exp(s1 - mx.y);
     for (var e = 0u; e < 2u; e++) {
       o0[e] *= corr.x;
       o0[2u + e] *= corr.y;

@@ -152,7 +152,7 @@ const decodeBytes = (hd: number) => 16 * (DECODE_THREADS / 4) * (hd / 4) + 8 * (
  */
 const DECODE_ONE_PASS_KEYS = 256;
 const DECODE_SPLIT_KEYS = 128;
-const DECODE_WORKGROUPS = 1024;
+const DECODE_WORKGROUPS = 512;
 
 /** How decode splits `keys` keys for `rows` (head, sequence) pairs. */
 export function decodeSplits(keys: number, rows: number): { splits: number; splitLen: number } {
