@@ -1,6 +1,7 @@
-// The GPU attention kernels (shaders/attention.wgsl flash, decode + decode_combine, main) against the float64
-// reference on odd shapes. SwiftShader's production path runs the serial kernels (Gpu.serialKernels): these
-// tests force the 'workgroup' variant and check which kernels ran, so that each case tests the kernel it names.
+// Every attention kernel (shaders/attention.wgsl) against the float64 reference on odd shapes. SwiftShader's
+// production path runs the serial kernels (Gpu.serialKernels); the GPU kernels (flash, decode +
+// decode_combine, main) run here by forcing the 'workgroup' variant. Each case checks which kernels ran, so
+// that it tests the kernel it names.
 import { describe, expect, it, vi } from 'vitest';
 import { attention, decodeSplits } from '../../src/model/ops';
 import { attentionRef } from '../../src/model/reference';
@@ -8,7 +9,7 @@ import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
 
 type Shape = { batch: number; seq: number; past: number; kvLen: number; heads: number; kvHeads: number; headDim: number };
 
-async function run(s: Shape, seed: number): Promise<{ err: number; kernels: string[] }> {
+async function run(s: Shape, seed: number, variant: 'workgroup' | 'serial' = 'workgroup'): Promise<{ err: number; kernels: string[] }> {
   const gpu = await testGpu();
   const q = randomF32(s.batch * s.seq * s.heads * s.headDim, seed, 2);
   const k = randomF32(s.batch * s.kvLen * s.kvHeads * s.headDim, seed + 1, 2);
@@ -16,7 +17,7 @@ async function run(s: Shape, seed: number): Promise<{ err: number; kernels: stri
   const out = gpu.upload(new Float32Array(q.length).fill(NaN), 'o');
   const b = gpu.batch();
   const dispatch = vi.spyOn(b, 'dispatch');
-  attention(b, gpu.upload(q, 'q'), gpu.upload(k, 'k'), gpu.upload(v, 'v'), out, s, 'workgroup');
+  attention(b, gpu.upload(q, 'q'), gpu.upload(k, 'k'), gpu.upload(v, 'v'), out, s, variant);
   const kernels = dispatch.mock.calls.map(([spec]) => spec.entry ?? 'main');
   await b.submit();
   return { err: maxRelErr(await gpu.readF32(out, q.length), attentionRef(q, k, v, s)), kernels };
@@ -73,12 +74,56 @@ describe('attention kernels (workgroup variant)', () => {
     expect(decodeSplits(3000, 2048).splits).toBe(1); // enough workgroups already
   });
 
-  it('falls back to main where head_dim is not a multiple of 4', async () => {
-    const s = { batch: 2, seq: 7, past: 0, kvLen: 7, heads: 6, kvHeads: 2, headDim: 10 };
-    const { err, kernels } = await run(s, 40);
-    expect(kernels).toEqual(['main']);
-    expect(err).toBeLessThan(1e-5);
+  it('decode steps run flash (one row of a block) where the adapter has no usable subgroups', async () => {
+    const gpu = await testGpu();
+    const had = gpu.subgroupReduce;
+    gpu.subgroupReduce = false;
+    try {
+      const { err, kernels } = await run({ batch: 2, seq: 1, past: 299, kvLen: 300, heads: 4, kvHeads: 2, headDim: 64 }, 35);
+      expect(kernels).toEqual(['flash']);
+      expect(err).toBeLessThan(1e-5);
+    } finally {
+      gpu.subgroupReduce = had;
+    }
   });
+
+  // main: head dims that are not a multiple of 4, or above 128
+  const mains = [
+    { name: 'prefill, GQA 3, hd 10', s: { batch: 2, seq: 7, past: 0, kvLen: 7, heads: 6, kvHeads: 2, headDim: 10 } },
+    { name: 'decode, 300 keys (more than one chunk), hd 10', s: { batch: 1, seq: 1, past: 299, kvLen: 300, heads: 2, kvHeads: 1, headDim: 10 } },
+    { name: 'hd 256', s: { batch: 1, seq: 4, past: 0, kvLen: 4, heads: 2, kvHeads: 2, headDim: 256 } },
+  ];
+  for (const { name, s } of mains) {
+    it(`main: ${name}`, async () => {
+      const { err, kernels } = await run(s, 40);
+      expect(kernels).toEqual(['main']);
+      expect(err).toBeLessThan(1e-5);
+    });
+  }
+
+  it('head_dim above 256 is refused', async () => {
+    const gpu = await testGpu();
+    const s = { batch: 1, seq: 1, past: 0, kvLen: 1, heads: 1, kvHeads: 1, headDim: 260 };
+    expect(() => attention(gpu.batch(), gpu.empty, gpu.empty, gpu.empty, gpu.empty, s)).toThrow(/head_dim 260 > 256/);
+  });
+});
+
+// serial and serial_vec4 (CPU adapters): one invocation per query row
+describe('attention kernels (serial variant)', () => {
+  const serials = [
+    { name: 'prefill, GQA 3, hd 10', s: { batch: 2, seq: 7, past: 0, kvLen: 7, heads: 6, kvHeads: 2, headDim: 10 } },
+    { name: 'decode with a cache longer than the keys seen', s: { batch: 2, seq: 1, past: 9, kvLen: 16, heads: 4, kvHeads: 4, headDim: 8 } },
+    { name: 'past 300, hd 72', s: { batch: 1, seq: 3, past: 300, kvLen: 303, heads: 2, kvHeads: 1, headDim: 72 } },
+    { name: 'hd 256', s: { batch: 1, seq: 4, past: 0, kvLen: 4, heads: 2, kvHeads: 2, headDim: 256 } },
+    { name: 'hd 12, GQA 4', s: { batch: 3, seq: 9, past: 2, kvLen: 11, heads: 4, kvHeads: 1, headDim: 12 } },
+  ];
+  for (const { name, s } of serials) {
+    it(name, async () => {
+      const { err, kernels } = await run(s, 50, 'serial');
+      expect(kernels).toEqual([s.headDim % 4 === 0 ? 'serial_vec4' : 'serial']);
+      expect(err).toBeLessThan(1e-5);
+    });
+  }
 
   for (const { name, s } of prefills) {
     it(`flash: ${name}`, async () => {
