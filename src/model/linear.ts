@@ -3,7 +3,7 @@
 // forward pass reads packed weights directly through the dequantizing kernels.
 import type { Binding, CommandBatch, Gpu } from '../gpu/gpu';
 import { f16ToF32 } from './safetensors';
-import { gemvSwiglu, matmul, widenF16 } from './ops';
+import { gemvQkv, gemvSwiglu, matmul, widenF16 } from './ops';
 
 export interface Linear {
   readonly outFeatures: number;
@@ -16,8 +16,16 @@ export interface Linear {
    * false, recording nothing, where they do not (the caller runs gate, up and swiglu apart).
    */
   encodeGateUp?(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number): boolean;
+  /**
+   * y_q, y_k, y_v = this(x), k(x), v(x) (an attention block's projections of one input) in one step, where the
+   * three allow it; false, recording nothing, where they do not (the caller encodes them apart).
+   */
+  encodeQkv?(b: CommandBatch, k: Linear, v: Linear, x: Binding, y: { q: Binding; k: Binding; v: Binding }, rows: number): boolean;
   destroy(): void;
 }
+
+/** q|k|v biases concatenated for the fused q/k/v GEMV, made once per q projection. */
+const qkvBiases = new WeakMap<DenseLinear, GPUBuffer>();
 
 export class DenseLinear implements Linear {
   constructor(
@@ -45,6 +53,30 @@ export class DenseLinear implements Linear {
     return ok;
   }
 
+  encodeQkv(b: CommandBatch, k: Linear, v: Linear, x: Binding, y: { q: Binding; k: Binding; v: Binding }, rows: number): boolean {
+    // one token on a GPU, three float weights of one input, one storage, all with biases or none
+    const ok = rows === 1 && !this.gpu.serialKernels && k instanceof DenseLinear && v instanceof DenseLinear
+      && k.f16 === this.f16 && v.f16 === this.f16 && k.inFeatures === this.inFeatures && v.inFeatures === this.inFeatures
+      && this.inFeatures % 4 === 0 && this.outFeatures % 2 === 0 && k.outFeatures % 2 === 0
+      && Boolean(this.bias) === Boolean(k.bias) && Boolean(this.bias) === Boolean(v.bias);
+    if (!ok) return false;
+    let bias: GPUBuffer | undefined;
+    if (this.bias && k.bias && v.bias) {
+      bias = qkvBiases.get(this);
+      if (!bias) {
+        const [nq, nk, nv] = [this.outFeatures, k.outFeatures, v.outFeatures];
+        bias = this.gpu.buffer((nq + nk + nv) * 4, 'bias.qkv');
+        const enc = this.gpu.batch('bias.qkv');
+        enc.copy(this.bias, 0, bias, 0, nq * 4).copy(k.bias, 0, bias, nq * 4, nk * 4).copy(v.bias, 0, bias, (nq + nk) * 4, nv * 4);
+        void enc.submit();
+        qkvBiases.set(this, bias);
+      }
+    }
+    gemvQkv(b, x, { q: this.weight, k: k.weight, v: v.weight }, y, { q: this.outFeatures, k: k.outFeatures, v: v.outFeatures }, this.inFeatures,
+      { bias, empty: this.gpu.empty, wF16: this.f16 });
+    return true;
+  }
+
   /** W in f32 on the GPU for kernels that read f32 (the quantizers): the weight itself, or a widened copy to destroy. */
   async f32Weight(): Promise<{ buffer: GPUBuffer; release(): void }> {
     if (!this.f16) return { buffer: this.weight, release: () => undefined };
@@ -66,5 +98,6 @@ export class DenseLinear implements Linear {
   destroy(): void {
     this.weight.destroy();
     this.bias?.destroy();
+    qkvBiases.get(this)?.destroy();
   }
 }

@@ -71,6 +71,9 @@ export interface LoadContext {
   notes: string[];
 }
 
+/** The taps in the order a layer passes them. */
+export const TAP_ORDER: (keyof LayerTaps)[] = ['qkvIn', 'oIn', 'gateUpIn', 'downIn'];
+
 /** Builds one linear layer from a checkpoint: dense here; GPTQ-packed in src/quant/load.ts. */
 export type LinearLoader = (gpu: Gpu, ckpt: Checkpoint, base: string, out: number, inFeatures: number, bias: boolean, ctx: LoadContext) => Promise<Linear>;
 
@@ -207,46 +210,59 @@ export class Transformer {
     gatherRows(b, this.embedTokens, tokens, x, rows, this.config.hidden, this.f16.embed);
   }
 
-  /** One decoder layer on act.x, in place. With `until`, stops right after that tap (calibration passes). */
-  layer(b: CommandBatch, l: number, act: Activations, s: PassShape, cache?: KVCache, taps?: LayerTaps, until?: keyof LayerTaps): void {
+  /**
+   * One decoder layer on act.x, in place. Calibration passes run parts of it: `until` stops right after that
+   * tap; `from` starts at that tap with the layer's state there already in `act` (oIn: act.attn; gateUpIn:
+   * act.x past the attention block's residual; downIn: that act.x and act.gate).
+   */
+  layer(b: CommandBatch, l: number, act: Activations, s: PassShape, cache?: KVCache, taps?: LayerTaps, until?: keyof LayerTaps, from?: keyof LayerTaps): void {
     const c = this.config, w = this.layers[l], L = w.linears;
     const rows = s.batch * s.seq, d = c.hidden;
+    const start = from ? TAP_ORDER.indexOf(from) : 0;
     this.ensureRope(s.past + s.seq);
     // attention block
-    rmsnorm(b, act.x, w.inputNorm, rows, d, c.rmsEps, act.h);
-    taps?.qkvIn?.(b, act.h, rows);
-    if (until === 'qkvIn') return;
-    L.q.encode(b, act.h, act.q, rows);
-    L.k.encode(b, act.h, act.k, rows);
-    L.v.encode(b, act.h, act.v, rows);
-    const norm = w.qNorm && w.kNorm ? { q: w.qNorm, k: w.kNorm, eps: c.rmsEps } : undefined;
-    const heads = { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
-    let keys: GPUBuffer = act.k, values: GPUBuffer = act.v, kvLen = s.seq;
-    if (cache) {
-      // q/k norms, rope and the cache writes in one dispatch (a decode step's fixed cost is its dispatch count)
-      ropeIntoCache(b, { q: act.q, k: act.k, v: act.v, table: this.rope, kCache: cache.k[l], vCache: cache.v[l] }, { ...heads, maxLen: cache.maxLen }, norm);
-      keys = cache.k[l];
-      values = cache.v[l];
-      kvLen = cache.maxLen;
-    } else {
-      if (norm) {
-        rmsnorm(b, act.q, norm.q, rows * c.heads, c.headDim, c.rmsEps);
-        rmsnorm(b, act.k, norm.k, rows * c.kvHeads, c.headDim, c.rmsEps);
+    if (start <= 0) {
+      rmsnorm(b, act.x, w.inputNorm, rows, d, c.rmsEps, act.h);
+      taps?.qkvIn?.(b, act.h, rows);
+      if (until === 'qkvIn') return;
+      if (!L.q.encodeQkv?.(b, L.k, L.v, act.h, { q: act.q, k: act.k, v: act.v }, rows)) {
+        L.q.encode(b, act.h, act.q, rows);
+        L.k.encode(b, act.h, act.k, rows);
+        L.v.encode(b, act.h, act.v, rows);
       }
-      rope(b, act.q, act.k, this.rope, heads);
+      const norm = w.qNorm && w.kNorm ? { q: w.qNorm, k: w.kNorm, eps: c.rmsEps } : undefined;
+      const heads = { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
+      let keys: GPUBuffer = act.k, values: GPUBuffer = act.v, kvLen = s.seq;
+      if (cache) {
+        // q/k norms, rope and the cache writes in one dispatch (a decode step's fixed cost is its dispatch count)
+        ropeIntoCache(b, { q: act.q, k: act.k, v: act.v, table: this.rope, kCache: cache.k[l], vCache: cache.v[l] }, { ...heads, maxLen: cache.maxLen }, norm);
+        keys = cache.k[l];
+        values = cache.v[l];
+        kvLen = cache.maxLen;
+      } else {
+        if (norm) {
+          rmsnorm(b, act.q, norm.q, rows * c.heads, c.headDim, c.rmsEps);
+          rmsnorm(b, act.k, norm.k, rows * c.kvHeads, c.headDim, c.rmsEps);
+        }
+        rope(b, act.q, act.k, this.rope, heads);
+      }
+      attention(b, act.q, keys, values, act.attn, { batch: s.batch, seq: s.seq, past: s.past, kvLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
     }
-    attention(b, act.q, keys, values, act.attn, { batch: s.batch, seq: s.seq, past: s.past, kvLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
-    taps?.oIn?.(b, act.attn, rows);
-    if (until === 'oIn') return;
-    L.o.encode(b, act.attn, act.x, rows, true);
+    if (start <= 1) {
+      taps?.oIn?.(b, act.attn, rows);
+      if (until === 'oIn') return;
+      L.o.encode(b, act.attn, act.x, rows, true);
+    }
     // MLP block
-    rmsnorm(b, act.x, w.postNorm, rows, d, c.rmsEps, act.h);
-    taps?.gateUpIn?.(b, act.h, rows);
-    if (until === 'gateUpIn') return;
-    if (!L.gate.encodeGateUp?.(b, L.up, act.h, act.gate, rows)) {
-      L.gate.encode(b, act.h, act.gate, rows);
-      L.up.encode(b, act.h, act.up, rows);
-      swiglu(b, act.gate, act.up, rows * c.intermediate);
+    if (start <= 2) {
+      rmsnorm(b, act.x, w.postNorm, rows, d, c.rmsEps, act.h);
+      taps?.gateUpIn?.(b, act.h, rows);
+      if (until === 'gateUpIn') return;
+      if (!L.gate.encodeGateUp?.(b, L.up, act.h, act.gate, rows)) {
+        L.gate.encode(b, act.h, act.gate, rows);
+        L.up.encode(b, act.h, act.up, rows);
+        swiglu(b, act.gate, act.up, rows * c.intermediate);
+      }
     }
     taps?.downIn?.(b, act.gate, rows);
     if (until === 'downIn') return;
@@ -353,8 +369,11 @@ export class Transformer {
       signal?: AbortSignal;
       onToken?: (id: number) => void;
       stepsPerRead?: number;
-      /** Filled with the CPU time spent recording and submitting steps (the decode loop's host cost). */
-      timing?: { recordMs: number; steps: number };
+      /**
+       * Filled with the CPU time spent recording and submitting steps (the decode loop's host cost) and, where the
+       * adapter has timestamps, the GPU time of the submitted chunks (whole chunks: the decode's device cost).
+       */
+      timing?: { recordMs: number; steps: number; gpuMs?: number };
     } = {},
   ): Promise<number[]> {
     const g = this.gpu, V = this.config.vocab, P = prompt.length;
@@ -378,6 +397,7 @@ export class Transformer {
     try {
       let t = 0, chunk = 1;
       const inFlight: { read: Promise<ArrayBuffer>; steps: number }[] = [];
+      const timed: Promise<void>[] = []; // GPU times of the chunks (opts.timing)
       const launch = () => {
         const tRecord = performance.now();
         const steps = Math.min(chunk, total - t);
@@ -391,8 +411,13 @@ export class Transformer {
           b.copy(score, 8, next, 0, 4); // the argmax: the next step's input
           b.copy(score, 0, scores, 16 * j, 16);
         }
-        void b.submit();
-        if (opts.timing) (opts.timing.recordMs += performance.now() - tRecord), (opts.timing.steps += steps);
+        const timing = opts.timing;
+        const gpuNs = b.submit({ timestamps: Boolean(timing) });
+        if (timing) {
+          timing.recordMs += performance.now() - tRecord;
+          timing.steps += steps;
+          timed.push(gpuNs.then((ns) => void (ns !== null && (timing.gpuMs = (timing.gpuMs ?? 0) + ns / 1e6))));
+        }
         // the copy to the host is queued now, before the next chunk can overwrite `scores`
         inFlight.push({ read: g.read(scores, 16 * steps), steps });
         chunk = Math.min(2 * chunk, maxChunk);
@@ -415,6 +440,7 @@ export class Transformer {
       } finally {
         for (const f of inFlight) f.read.catch(() => undefined); // a chunk past the stop: dropped unread
       }
+      await Promise.all(timed);
     } finally {
       for (const buf of [...cache.k, ...cache.v, promptIds, lastRow, row0, next, logits, score, scores]) buf.destroy();
     }

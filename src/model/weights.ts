@@ -19,11 +19,35 @@ export function keepsF16(format: WeightFormat, dtype: DType, rowLength: number, 
   return format === 'f16' || (format === 'auto' && (dtype === 'F16' || dtype === 'BF16'));
 }
 
+let bf16Table: { f16: Uint16Array; overflow: Uint8Array } | null = null;
+/** Every bf16 value's f16 bits (and whether it overflows f16): a lookup per weight instead of a rounding. */
+function bf16ToF16Table() {
+  if (bf16Table) return bf16Table;
+  const f16 = new Uint16Array(65536), overflow = new Uint8Array(65536);
+  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+  for (let h = 0; h < 65536; h++) {
+    u[0] = h << 16;
+    f16[h] = f32ToF16(f[0]);
+    overflow[h] = (f16[h] & 0x7c00) === 0x7c00 && Number.isFinite(f[0]) ? 1 : 0;
+  }
+  return (bf16Table = { f16, overflow });
+}
+
 /** `bytes` of a float tensor stored as `dtype`, converted; `overflow` when an f16 value would be infinite. */
 function convert(dtype: DType, bytes: Uint8Array, toF16: boolean): { data: Uint16Array | Float32Array; overflow: boolean } {
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
   const n = aligned.byteLength / (dtype === 'F32' ? 4 : dtype === 'F64' ? 8 : 2);
   if (dtype === 'F16' && toF16) return { data: new Uint16Array(aligned.buffer, aligned.byteOffset, n).slice(), overflow: false };
+  if (dtype === 'BF16' && toF16) {
+    const src = new Uint16Array(aligned.buffer, aligned.byteOffset, n), t = bf16ToF16Table();
+    const out = new Uint16Array(n);
+    let over = 0;
+    for (let i = 0; i < n; i++) {
+      out[i] = t.f16[src[i]];
+      over |= t.overflow[src[i]];
+    }
+    return { data: out, overflow: over !== 0 };
+  }
   let f32: Float32Array;
   if (dtype === 'F32') f32 = new Float32Array(aligned.buffer, aligned.byteOffset, n);
   else if (dtype === 'F64') f32 = Float32Array.from(new Float64Array(aligned.buffer, aligned.byteOffset, n));
@@ -51,25 +75,25 @@ export interface UploadedWeight {
  * A float tensor of `shape` (checked against the checkpoint) on the GPU, streamed in pieces; f16 where
  * keepsF16 says so and every value fits, else f32. `rowMultiple`: the row length the f16 kernels need.
  */
-export async function uploadWeight(gpu: Gpu, ckpt: Checkpoint, name: string, shape: number[], format: WeightFormat, rowMultiple = 4): Promise<UploadedWeight> {
+export async function uploadWeight(gpu: Gpu, ckpt: Checkpoint, name: string, shape: number[], format: WeightFormat, rowMultiple = 4, pieceBytes = PIECE): Promise<UploadedWeight> {
   ckpt.expectShape(name, shape);
   const info = ckpt.info(name);
   if (!['F32', 'F16', 'BF16', 'F64'].includes(info.dtype)) throw new RangeError(`${name} is ${info.dtype}, not a float tensor`);
   const wantF16 = keepsF16(format, info.dtype, shape[shape.length - 1], rowMultiple);
-  const up = await uploadAs(gpu, ckpt, name, info.dtype, info.end - info.begin, wantF16);
+  const up = await uploadAs(gpu, ckpt, name, info.dtype, info.end - info.begin, wantF16, pieceBytes);
   if (up) return up;
   return {
-    ...(await uploadAs(gpu, ckpt, name, info.dtype, info.end - info.begin, false))!,
+    ...(await uploadAs(gpu, ckpt, name, info.dtype, info.end - info.begin, false, pieceBytes))!,
     note: `${name} holds values beyond f16's range (65504): kept in f32`,
   };
 }
 
 /** The upload in one storage; null when f16 overflowed (the buffer is freed). */
-async function uploadAs(gpu: Gpu, ckpt: Checkpoint, name: string, dtype: DType, bytes: number, f16: boolean): Promise<UploadedWeight | null> {
+async function uploadAs(gpu: Gpu, ckpt: Checkpoint, name: string, dtype: DType, bytes: number, f16: boolean, pieceBytes: number): Promise<UploadedWeight | null> {
   const srcSize = dtype === 'F32' ? 4 : dtype === 'F64' ? 8 : 2;
   const n = bytes / srcSize;
   const buffer = await gpu.allocate(n * (f16 ? 2 : 4), name);
-  const per = Math.max(4, Math.floor(PIECE / srcSize / 4) * 4); // elements per piece: whole f16 pairs, 4-byte offsets
+  const per = Math.max(4, Math.floor(pieceBytes / srcSize / 4) * 4); // elements per piece: whole f16 pairs, 4-byte offsets
   for (let start = 0; start < n; start += per) {
     const m = Math.min(per, n - start);
     const { data, overflow } = convert(dtype, await ckpt.bytesRange(name, start * srcSize, m * srcSize), f16);

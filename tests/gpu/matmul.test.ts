@@ -2,7 +2,7 @@
 // gate+up+SwiGLU GEMV, each with weights stored in f32 and in f16 (widened in the kernel), on odd shapes.
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu';
-import { gatherRows, gemvSwiglu, matmul, widenF16 } from '../../src/model/ops';
+import { gatherRows, gemvQkv, gemvSwiglu, matmul, widenF16 } from '../../src/model/ops';
 import { gatherRowsRef, matmulRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
@@ -36,6 +36,23 @@ describe('matmul.wgsl against the float64 reference', () => {
     [3, 40, 13], // K not a multiple of 4: the scalar entry point (f32 weights only)
     [70, 37, 132],
   ];
+  // the tiled GEMM (GPUs; SwiftShader runs the untiled one by default), whole and sliced along K
+  for (const [M, N, K, splitK] of [[5, 7, 12, 1], [70, 130, 132, 1], [65, 64, 256, 3], [130, 37, 100, 2]] as const) {
+    for (const f16 of [false, true]) {
+      it(`tiled ${M}x${N}x${K}${splitK > 1 ? `, K in ${splitK} slices` : ''}, ${f16 ? 'f16' : 'f32'} weights, bias and accumulate`, async () => {
+        const x = randomF32(M * K, 21 + M), bias = randomF32(N, 22), y0 = randomF32(M * N, 23);
+        const w = weights(gpu, randomF32(N * K, 24 + N), f16);
+        const by = gpu.upload(y0, 'y');
+        const b = gpu.batch();
+        matmul(b, gpu.upload(x, 'x'), w.buf, by, M, N, K, { bias: gpu.upload(bias, 'b'), accumulate: true, empty: gpu.empty, tiled: true, splitK, wF16: f16 });
+        await b.submit();
+        const want = matmulRef(x, w.values, M, N, K, bias);
+        for (let i = 0; i < want.length; i++) want[i] += y0[i];
+        expect(maxRelErr(await gpu.readF32(by, M * N), want)).toBeLessThan(1e-5);
+      });
+    }
+  }
+
   for (const [M, N, K] of [...shapes, [1, 37, 68], [1, 301, 1024]] as [number, number, number][]) {
     // the GEMV with its sums in workgroup memory, and with subgroup sums first where the device has them
     const modes: ['plain' | 'bias' | 'accumulate', boolean][] = [['plain', false], ['bias', false], ['accumulate', false]];
@@ -74,6 +91,29 @@ describe('matmul.wgsl against the float64 reference', () => {
           expect(maxRelErr(await gpu.readF32(y, N), swigluRef(matmulRef(x, wg.values, 1, N, K), matmulRef(x, wu.values, 1, N, K)))).toBeLessThan(1e-5);
         });
       }
+    }
+  }
+
+  // q, k and v of one input in one dispatch (decode steps of a float model), with and without q/k/v biases
+  for (const f16 of [false, true]) {
+    for (const [bias, subgroups] of [[false, false], [true, false], [true, true]] as const) {
+      it.skipIf(subgroups && !linearSubgroups)(`q/k/v GEMV 64+32+30 x 132, ${f16 ? 'f16' : 'f32'} weights${bias ? ', biases' : ''}${subgroups ? ', subgroup sums' : ''}`, async () => {
+        const n = { q: 64, k: 32, v: 30 }, K = 132;
+        const x = randomF32(K, 31);
+        const w = { q: weights(gpu, randomF32(n.q * K, 32), f16), k: weights(gpu, randomF32(n.k * K, 33), f16), v: weights(gpu, randomF32(n.v * K, 34), f16) };
+        const bq = randomF32(n.q + n.k + n.v, 35);
+        const y = { q: gpu.buffer(n.q * 4, 'yq'), k: gpu.buffer(n.k * 4, 'yk'), v: gpu.buffer(n.v * 4, 'yv') };
+        const b = gpu.batch();
+        withSubgroups(subgroups, () => gemvQkv(b, gpu.upload(x, 'x'), { q: w.q.buf, k: w.k.buf, v: w.v.buf }, y, n, K,
+          { bias: bias ? gpu.upload(bq, 'b') : undefined, empty: gpu.empty, wF16: f16 }));
+        await b.submit();
+        let off = 0;
+        for (const p of ['q', 'k', 'v'] as const) {
+          const want = matmulRef(x, w[p].values, 1, n[p], K, bias ? bq.subarray(off, off + n[p]) : undefined);
+          off += n[p];
+          expect(maxRelErr(await gpu.readF32(y[p], n[p]), want), p).toBeLessThan(1e-5);
+        }
+      });
     }
   }
 

@@ -12,6 +12,7 @@ export const evalCommand: Command = {
   name: 'eval',
   summary: 'run the mini benchmarks (perplexity, KM/KA/KR tasks) on a model, float or quantized',
   usage: `quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--ppl-windows N|all (default 8)] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json] ${WEIGHTS_USAGE}`,
+  flags: ['f16'],
   async run(args) {
     // everything the user typed is checked before the model loads
     const tasks = taskList(args);

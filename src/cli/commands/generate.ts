@@ -8,7 +8,7 @@ import { formatGenerationStats, generationClock } from '../../progress';
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'greedy text generation with a KV cache',
-  usage: `quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--f16 (NVIDIA through Dawn: shader-f16, for the f16 decode GEMV)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--warmup (generate once untimed first: pipelines compiled, caches warm)] [--profile (GPU time per kernel; each dispatch in its own pass)] [--json] ${WEIGHTS_USAGE}`,
+  usage: `quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--warmup (generate once untimed first: pipelines compiled, caches warm)] [--profile (GPU time per kernel; each dispatch in its own pass)] [--json] ${WEIGHTS_USAGE}`,
   flags: ['json', 'f16', 'ignore-eos', 'profile', 'warmup'],
   async run(args) {
     const prompt = args.str('prompt');
@@ -23,7 +23,7 @@ export const generateCommand: Command = {
     if (args.flag('warmup')) await model.generate(ids, maxTokens, { eos, stepsPerRead });
     if (args.flag('profile')) gpu.profiler = new KernelProfile();
     const clock = generationClock();
-    const timing = { recordMs: 0, steps: 0 };
+    const timing: { recordMs: number; steps: number; gpuMs?: number } = { recordMs: 0, steps: 0 };
     const out = await model.generate(ids, maxTokens, { eos, stepsPerRead, onToken: clock.onToken, timing });
     const st = clock.stats();
     const text = tokenizer.decode(out, true);
@@ -33,6 +33,7 @@ export const generateCommand: Command = {
         prompt, prompt_tokens: ids.length, completion: text, tokens: out, seconds: st.seconds, tokens_per_second: out.length / st.seconds,
         first_token_seconds: st.firstTokenSeconds, decode_tokens_per_second: st.decodeTokensPerSecond, load_seconds: loadSeconds,
         record_ms_per_step: timing.steps ? timing.recordMs / timing.steps : null,
+        gpu_ms_per_step: timing.steps && timing.gpuMs !== undefined ? timing.gpuMs / timing.steps : null,
         memory: memoryReport(gpu), ...(profile ? { profile } : {}),
       });
     } else {

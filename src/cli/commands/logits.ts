@@ -12,6 +12,7 @@ export const logitsCommand: Command = {
   name: 'logits',
   summary: 'print the logits of every position for token ids (or a text) as JSON {"logits": [[...]]}',
   usage: `quantlab logits --model PATH|ID (a GPTQ checkpoint runs packed) (--tokens 1,2,3 (no tokenizer needed) | --text "...") [--out FILE.safetensors (logits [tokens, vocab] f32 instead of JSON)] ${WEIGHTS_USAGE}`,
+  flags: ['f16'],
   async run(args) {
     if (!args.has('tokens') && !args.has('text')) throw new UsageError('give --tokens or --text');
     const ckpt = await openCheckpoint(args.str('model'));

@@ -18,7 +18,7 @@ export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a model with GPTQ (or RTN) on the GPU and export it in the GPTQModel format',
   usage: `quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR [--profile (GPU time per kernel)] ${WEIGHTS_USAGE}`,
-  flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups', 'profile'],
+  flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups', 'profile', 'f16'],
   async run(args) {
     // everything the user typed is checked before the model loads
     const bits = args.num('bits', 4);

@@ -15,8 +15,8 @@ import { checkModelSpec, resolveModelFiles } from '../model';
 export const sweepCommand: Command = {
   name: 'sweep',
   summary: 'quantize and evaluate every configuration of a grid; resumes from --out',
-  usage: 'quantlab sweep --model PATH[,PATH...] [--preset quick|study|study2|llama3|family] [--bits 3,4 --group 32,128 --calib 8,32,128] [--methods gptq,rtn] [--tasks ppl,km,ka,kr] [--limit N] [--mode sequential|shared] [--asym] [--no-act-order] [--damp 0.05] [--seqlen L] [--ppl-windows N] [--seed S] [--data DIR (default public/data)] [--dry-run] --out results.jsonl',
-  flags: ['asym', 'no-act-order', 'dry-run'],
+  usage: 'quantlab sweep --model PATH[,PATH...] [--preset quick|study|study2|llama3|family] [--bits 3,4 --group 32,128 --calib 8,32,128] [--methods gptq,rtn] [--tasks ppl,km,ka,kr] [--limit N] [--mode sequential|shared] [--asym] [--no-act-order] [--damp 0.05] [--seqlen L] [--ppl-windows N] [--seed S] [--data DIR (default public/data)] [--dry-run] [--f16 (NVIDIA through Dawn: expose shader-f16)] --out results.jsonl',
+  flags: ['asym', 'no-act-order', 'dry-run', 'f16'],
   async run(args) {
     const models = args.list('model').map((spec) => {
       checkModelSpec(spec);
