@@ -1,11 +1,17 @@
 // Causal grouped-query attention, softmax(q k^T / sqrt(hd)) v, for a batch of sequences.
-// One workgroup per (query row, head, sequence). Keys are processed in chunks with an online softmax, so
-// any context length fits in a fixed amount of workgroup memory.
 //   q:   [batch * seq, heads * hd]         (rope applied)
 //   k,v: [batch, kvLen, kvHeads * hd]      (the KV cache, or this pass's projections when past = 0)
 //   out: [batch * seq, heads * hd]
 // Query row t of a sequence sits at position past + t and sees keys 0 ..= past + t. Rows padded at the end
 // of a short sequence see only real keys before them and are never seen by real rows: no mask is needed.
+// Every kernel keeps an online softmax (running max and sum per query row), so any context fits.
+// Entry points (src/model/ops.ts attention() picks one):
+//   flash           prefill (seq > 1) on GPUs: a workgroup per block of BQ query rows, K and V tiles staged in
+//                   workgroup memory and shared by the block's rows (head_dim % 4 == 0, <= 128)
+//   decode          one query row per sequence (seq == 1) on GPUs with subgroups: 4 invocations per key,
+//                   keys split across workgroups (flash-decoding); decode_combine merges the splits
+//   main            any head_dim <= 256: a workgroup per (query row, head, sequence)
+//   serial(_vec4)   one invocation per query row, no barriers: CPU adapters
 
 struct Params {
   seq: u32,
@@ -15,7 +21,8 @@ struct Params {
   kvHeads: u32,
   headDim: u32,
   scale: f32,
-  _pad: u32,
+  splits: u32,   // decode: workgroups along the keys per (head, sequence); 1: no decode_combine pass
+  splitLen: u32, // decode: keys per split
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -27,7 +34,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read> k4: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> v4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> out4: array<vec4<f32>>;
+// decode's partial results per (sequence, head, split): (max, sum, 0, 0), then hd / 4 vec4 of unnormalised output
+@group(0) @binding(5) var<storage, read_write> partials: array<vec4<f32>>;
 
+// A score that no key gets: exp(NEG - m) is 0 for any real running max m, and NEG - NEG is no NaN.
+const NEG: f32 = -3.0e38;
+
+// ---- main: one workgroup of 64 per (query row, head, sequence); keys in chunks of 256
 const WG: u32 = 64u;
 const CHUNK: u32 = 256u;
 const MAX_HD: u32 = 256u;
@@ -111,6 +124,306 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lidv
   for (var i = 0u; i < 4u; i++) {
     let d = lid + i * WG;
     if (d < hd) { out[qo + d] = acc[i] / l; }
+  }
+}
+
+
+// ---- flash: prefill on GPUs. A workgroup of FT per (head, sequence, block of BQ query rows). Per tile of BK
+// keys: S = Q K^T with K staged in chunks of DC4 vec4 of head dims, the rows' running max and sum updated,
+// O += P V with V staged the same way. Invocation t = 8 rg + c owns rows 2 rg and 2 rg + 1 of the block: their
+// scores against keys c, c + 8, c + 16, c + 24 of each tile and their outputs at head dims (vec4) c and c + 8
+// of each chunk. Rows of the workgroup arrays are padded by one vec4, so that the 4 rows or 8 keys that one
+// instruction reads sit in different banks. Only tiles that reach past the block's first position are
+// masked; tiles past its last position are never read. Workgroup memory: 31 KiB at head_dim 128.
+override HD4: u32 = 32u;                    // head_dim / 4
+const BQ: u32 = 32u;                        // query rows per workgroup (ops.ts FLASH_ROWS)
+const BK: u32 = 32u;                        // keys per tile
+const FT: u32 = 128u;                       // invocations: 16 row pairs x 8
+override DC4: u32 = min(HD4, 16u);          // head dims per staged chunk, in vec4
+override NCH: u32 = (HD4 + DC4 - 1u) / DC4; // chunks: 1 or 2 (head_dim <= 128)
+override QS: u32 = HD4 + 1u;                // padded row strides, in vec4
+override KS: u32 = DC4 + 1u;
+const PS: u32 = BK / 4u + 1u;
+override FQ_LEN: u32 = BQ * QS;
+override FKV_LEN: u32 = BK * KS;
+var<workgroup> fq: array<vec4<f32>, FQ_LEN>;   // the block's query rows, scaled
+var<workgroup> fkv: array<vec4<f32>, FKV_LEN>; // one chunk of the tile's keys or values
+var<workgroup> fp: array<vec4<f32>, BQ * PS>;  // the tile's probabilities: [row][c] = keys c + 8 j, j < 4
+var<workgroup> fmax: array<f32, BQ * 8u>;      // per row, each of its 8 invocations' max score
+
+/** fkv = head dims [c DC4, c DC4 + cw) (vec4) of keys (isV: values) k0 .. k0 + BK; zeros from key nkeys on. */
+fn flash_stage(isV: bool, base: u32, stride: u32, k0: u32, nkeys: u32, c: u32, cw: u32, t: u32) {
+  for (var i = t; i < BK * cw; i += FT) {
+    let kk = i / cw;
+    let d4 = i % cw;
+    var x = vec4<f32>(0.0);
+    if (k0 + kk < nkeys) {
+      let a = base + (k0 + kk) * stride + c * DC4 + d4;
+      if (isV) { x = v4[a]; } else { x = k4[a]; }
+    }
+    fkv[kk * KS + d4] = x;
+  }
+}
+
+/** Adds chunk c's head-dim products of rows r0, r0 + 1 with keys tc + 8 j (j < 4) to sa, sb (fkv holds keys). */
+fn flash_qk(sa: ptr<function, array<vec4<f32>, 4>>, sb: ptr<function, array<vec4<f32>, 4>>, r0: u32, tc: u32, c: u32, cw: u32) {
+  for (var d4 = 0u; d4 < cw; d4++) {
+    let qa = fq[r0 * QS + c * DC4 + d4];
+    let qb = fq[(r0 + 1u) * QS + c * DC4 + d4];
+    for (var j = 0u; j < 4u; j++) {
+      let x = fkv[(tc + 8u * j) * KS + d4];
+      (*sa)[j] = fma(qa, x, (*sa)[j]);
+      (*sb)[j] = fma(qb, x, (*sb)[j]);
+    }
+  }
+}
+
+/**
+ * o[r * 2 + e] += P[r0 + r, :] V[:, dims tc + 8 e of the chunk] over the tile (fkv holds the chunk of values);
+ * returns the two rows' sums of P. fp[row][c] holds keys c, c + 8, c + 16, c + 24.
+ */
+fn flash_pv(o: ptr<function, array<vec4<f32>, 4>>, r0: u32, tc: u32, cw: u32) -> vec2<f32> {
+  var sum = vec2<f32>(0.0);
+  for (var c = 0u; c < 8u; c++) {
+    let wa = fp[r0 * PS + c];
+    let wb = fp[(r0 + 1u) * PS + c];
+    sum += vec2<f32>(wa.x + wa.y + wa.z + wa.w, wb.x + wb.y + wb.z + wb.w);
+    for (var kk = 0u; kk < 4u; kk++) {
+      for (var e = 0u; e < 2u; e++) {
+        let d4 = tc + 8u * e;
+        if (d4 < cw) {
+          let x = fkv[(c + 8u * kk) * KS + d4];
+          (*o)[e] = fma(vec4<f32>(wa[kk]), x, (*o)[e]);
+          (*o)[2u + e] = fma(vec4<f32>(wb[kk]), x, (*o)[2u + e]);
+        }
+      }
+    }
+  }
+  return sum;
+}
+
+fn flash_store(o: ptr<function, array<vec4<f32>, 4>>, l: vec2<f32>, b: u32, h: u32, t0: u32, rows: u32, r0: u32, tc: u32, c: u32) {
+  let cw = min(DC4, HD4 - c * DC4);
+  for (var r = 0u; r < 2u; r++) {
+    if (r0 + r < rows) {
+      for (var e = 0u; e < 2u; e++) {
+        let d4 = tc + 8u * e;
+        if (d4 < cw) { out4[((b * p.seq + t0 + r0 + r) * p.heads + h) * HD4 + c * DC4 + d4] = (*o)[r * 2u + e] / l[r]; }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(FT)
+fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) t: u32) {
+  let h = wg.x;
+  let b = wg.y;
+  let t0 = (nwg.z - 1u - wg.z) * BQ; // the blocks with the most keys start first
+  let rows = min(BQ, p.seq - t0);
+  let kvh = h / (p.heads / p.kvHeads);
+  let stride = p.kvHeads * HD4;
+  let base = b * p.kvLen * stride + kvh * HD4;
+  let r0 = 2u * (t / 8u);
+  let tc = t % 8u;
+  for (var i = t; i < BQ * HD4; i += FT) {
+    let r = i / HD4;
+    let tq = t0 + min(r, rows - 1u); // rows past the sequence: copies of its last row (never written)
+    fq[r * QS + i % HD4] = q4[((b * p.seq + tq) * p.heads + h) * HD4 + i % HD4] * p.scale;
+  }
+  let lim = vec2<u32>(p.past + t0 + min(r0, rows - 1u), p.past + t0 + min(r0 + 1u, rows - 1u));
+  let nkeys = p.past + t0 + rows;
+  var m = vec2<f32>(NEG);
+  var l = vec2<f32>(0.0);
+  var o0 = array<vec4<f32>, 4>(); // chunk 0: [row][e]
+  var o1 = array<vec4<f32>, 4>(); // chunk 1
+  for (var k0 = 0u; k0 < nkeys; k0 += BK) {
+    // explicit initializers: declared without one, these kept the previous tile's sums on SwiftShader (Dawn
+    // for Node 0.6.2)
+    var sa = array<vec4<f32>, 4>();
+    var sb = array<vec4<f32>, 4>();
+    for (var c = 0u; c < NCH; c++) {
+      let cw = min(DC4, HD4 - c * DC4);
+      workgroupBarrier(); // fkv's last readers are done
+      flash_stage(false, base, stride, k0, nkeys, c, cw, t);
+      workgroupBarrier();
+      flash_qk(&sa, &sb, r0, tc, c, cw);
+    }
+    let one = vec4<f32>(1.0);
+    var s0 = vec4<f32>(dot(sa[0], one), dot(sa[1], one), dot(sa[2], one), dot(sa[3], one));
+    var s1 = vec4<f32>(dot(sb[0], one), dot(sb[1], one), dot(sb[2], one), dot(sb[3], one));
+    if (k0 + BK > p.past + t0 + 1u) {
+      let key = vec4<u32>(k0 + tc) + vec4<u32>(0u, 8u, 16u, 24u);
+      s0 = select(s0, vec4<f32>(NEG), key > vec4<u32>(lim.x));
+      s1 = select(s1, vec4<f32>(NEG), key > vec4<u32>(lim.y));
+    }
+    fmax[r0 * 8u + tc] = max(max(s0.x, s0.y), max(s0.z, s0.w));
+    fmax[(r0 + 1u) * 8u + tc] = max(max(s1.x, s1.y), max(s1.z, s1.w));
+    workgroupBarrier(); // every key read, every row's maxima written
+    flash_stage(true, base, stride, k0, nkeys, 0u, DC4, t);
+    var mx = m;
+    for (var j = 0u; j < 8u; j++) { mx = max(mx, vec2<f32>(fmax[r0 * 8u + j], fmax[(r0 + 1u) * 8u + j])); }
+    let corr = exp(m - mx);
+    m = mx;
+    // whole vec4 stores (a store to one component may be a read-modify-write of the vector on some backends)
+    fp[r0 * PS + tc] = exp(s0 - mx.x);
+    fp[(r0 + 1u) * PS + tc] = exp(s1 - mx.y);
+    for (var e = 0u; e < 2u; e++) {
+      o0[e] *= corr.x;
+      o0[2u + e] *= corr.y;
+      o1[e] *= corr.x;
+      o1[2u + e] *= corr.y;
+    }
+    workgroupBarrier(); // the probabilities and the first chunk of values are in
+    l = l * corr + flash_pv(&o0, r0, tc, DC4);
+    if (NCH > 1u) {
+      let cw = HD4 - DC4;
+      workgroupBarrier();
+      flash_stage(true, base, stride, k0, nkeys, 1u, cw, t);
+      workgroupBarrier();
+      _ = flash_pv(&o1, r0, tc, cw);
+    }
+  }
+  flash_store(&o0, l, b, h, t0, rows, r0, tc, 0u);
+  if (NCH > 1u) { flash_store(&o1, l, b, h, t0, rows, r0, tc, 1u); }
+}
+
+// ---- decode: one query row per sequence (seq == 1), on adapters whose subgroups are aligned runs of at least
+// 4 invocations (Gpu.subgroupReduce). A workgroup of DT per (head, split, sequence) takes keys
+// [split * splitLen, (split + 1) * splitLen) of its sequence. Each 4 consecutive invocations (a quad, inside
+// one subgroup) take one key at a time, invocation i of the quad reading vec4 i, i + 4, .. of the key's row (a
+// quad reads 64 contiguous bytes, whole 32-byte sectors), the dot product summed over the quad by two
+// shuffles; each quad keeps a running max, sum and output of its own. The workgroup then merges its quads and
+// writes the output (splits == 1) or its partial result for decode_combine. Splits follow heads in the grid,
+// so the heads that share a KV head read the same split at about the same time (the repeats hit L2).
+const DT: u32 = 128u;      // invocations (ops.ts DECODE_THREADS)
+const NQ: u32 = DT / 4u;   // keys in flight per workgroup
+const NV: u32 = 8u;        // vec4 of a row per invocation: head_dim <= 128
+override NVH: u32 = (HD4 + 3u) / 4u;
+// @if subgroups
+override DACC_LEN: u32 = NQ * HD4;
+var<workgroup> dm: array<f32, NQ>;
+var<workgroup> dl: array<f32, NQ>;
+var<workgroup> dacc: array<vec4<f32>, DACC_LEN>;
+
+@compute @workgroup_size(DT)
+fn decode(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let h = wg.x;
+  let split = wg.y;
+  let b = wg.z;
+  let quad = t / 4u;
+  let lane = t % 4u;
+  let kvh = h / (p.heads / p.kvHeads);
+  let stride = p.kvHeads * HD4;
+  let base = b * p.kvLen * stride + kvh * HD4;
+  let qo = (b * p.heads + h) * HD4;
+  var qv = array<vec4<f32>, NV>();
+  for (var i = 0u; i < NVH; i++) {
+    let d4 = lane + 4u * i;
+    if (d4 < HD4) { qv[i] = q4[qo + d4] * p.scale; }
+  }
+  let j0 = split * p.splitLen;
+  let j1 = min(p.past + 1u, j0 + p.splitLen);
+  var m = NEG;
+  var l = 0.0;
+  var acc = array<vec4<f32>, NV>();
+  // a trip count shared by the whole workgroup (the shuffles need every invocation); keys past j1 weigh 0
+  for (var it = j0; it < j1; it += NQ) {
+    let j = it + quad;
+    let valid = j < j1;
+    let row = base + min(j, j1 - 1u) * stride;
+    var part = 0.0;
+    var vv = array<vec4<f32>, NV>();
+    for (var i = 0u; i < NVH; i++) {
+      let d4 = lane + 4u * i;
+      if (d4 < HD4) {
+        part += dot(qv[i], k4[row + d4]);
+        vv[i] = v4[row + d4];
+      }
+    }
+    // the same sum in every invocation of the quad: (a + b) + (c + d) and (c + d) + (a + b) are equal
+    var s = part + subgroupShuffleXor(part, 1u);
+    s += subgroupShuffleXor(s, 2u);
+    s = select(NEG, s, valid);
+    let mx = max(m, s);
+    let corr = exp(m - mx);
+    let w = select(0.0, exp(s - mx), valid);
+    l = l * corr + w;
+    for (var i = 0u; i < NVH; i++) { acc[i] = acc[i] * corr + w * vv[i]; }
+    m = mx;
+  }
+  if (lane == 0u) {
+    dm[quad] = m;
+    dl[quad] = l;
+  }
+  for (var i = 0u; i < NVH; i++) {
+    let d4 = lane + 4u * i;
+    if (d4 < HD4) { dacc[quad * HD4 + d4] = acc[i]; }
+  }
+  workgroupBarrier();
+  var mx = NEG;
+  for (var i = 0u; i < NQ; i++) { mx = max(mx, dm[i]); }
+  var sum = 0.0;
+  for (var i = 0u; i < NQ; i++) { sum += dl[i] * exp(dm[i] - mx); }
+  // invocation (g, d4) sums quads g, g + G, .. into quad g's slot (read by no other invocation), then the
+  // first HD4 invocations sum the G slots
+  let G = min(DT / HD4, NQ);
+  let g = t / HD4;
+  let d4 = t % HD4;
+  if (g < G) {
+    var o = vec4<f32>(0.0);
+    for (var i = g; i < NQ; i += G) { o += dacc[i * HD4 + d4] * exp(dm[i] - mx); }
+    dacc[g * HD4 + d4] = o;
+  }
+  workgroupBarrier();
+  if (t < HD4) {
+    var o = vec4<f32>(0.0);
+    for (var i = 0u; i < G; i++) { o += dacc[i * HD4 + t]; }
+    if (p.splits == 1u) {
+      out4[qo + t] = o / sum;
+    } else {
+      let r = ((b * p.heads + h) * p.splits + split) * (HD4 + 1u);
+      partials[r + 1u + t] = o;
+      if (t == 0u) { partials[r] = vec4<f32>(mx, sum, 0.0, 0.0); }
+    }
+  }
+}
+// @endif
+
+// ---- decode_combine: a decode step's splits (at most DT) merged, a workgroup of DT per (head, sequence)
+var<workgroup> cm: array<f32, DT>;
+var<workgroup> cs: array<f32, DT>;
+var<workgroup> cacc: array<vec4<f32>, DT>;
+
+@compute @workgroup_size(DT)
+fn decode_combine(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let h = wg.x;
+  let b = wg.y;
+  let n = p.splits;
+  let rec = HD4 + 1u;
+  let r0 = (b * p.heads + h) * n;
+  if (t < n) {
+    let x = partials[(r0 + t) * rec];
+    cm[t] = x.x;
+    cs[t] = x.y;
+  }
+  workgroupBarrier();
+  var mx = NEG;
+  for (var i = 0u; i < n; i++) { mx = max(mx, cm[i]); }
+  var sum = 0.0;
+  for (var i = 0u; i < n; i++) { sum += cs[i] * exp(cm[i] - mx); }
+  let G = DT / HD4;
+  let g = t / HD4;
+  var o = vec4<f32>(0.0);
+  if (g < G) {
+    for (var i = g; i < n; i += G) { o += partials[(r0 + i) * rec + 1u + t % HD4] * exp(cm[i] - mx); }
+  }
+  cacc[t] = o;
+  workgroupBarrier();
+  if (t < HD4) {
+    var tot = vec4<f32>(0.0);
+    for (var i = 0u; i < G; i++) { tot += cacc[i * HD4 + t]; }
+    out4[(b * p.heads + h) * HD4 + t] = tot / sum;
   }
 }
 

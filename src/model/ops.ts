@@ -187,7 +187,37 @@ export function ropeIntoCache(
   );
 }
 
-/** Causal GQA attention; see shaders/attention.wgsl for the layouts. */
+/** Query rows per workgroup of the prefill kernel (shaders/attention.wgsl flash, BQ). */
+const FLASH_ROWS = 32;
+/** Workgroup memory of flash at head_dim hd (fq, fkv with rows padded by a vec4, fp, fmax): 31 KiB at hd 128. */
+const flashBytes = (hd: number) => 16 * (FLASH_ROWS * (hd / 4 + 1) + 32 * (Math.min(hd / 4, 16) + 1) + FLASH_ROWS * 9) + 4 * FLASH_ROWS * 8;
+/** Invocations per workgroup of decode and decode_combine (DT): 4 per key, so DT / 4 keys in flight. */
+const DECODE_THREADS = 128;
+const decodeBytes = (hd: number) => 16 * (DECODE_THREADS / 4) * (hd / 4) + 8 * (DECODE_THREADS / 4);
+/**
+ * decode: up to this many keys, one workgroup per (head, sequence) and one dispatch (a step's fixed cost is
+ * its dispatch count); beyond, the keys are split across workgroups (at least DECODE_SPLIT_KEYS each, about
+ * DECODE_WORKGROUPS in all) and decode_combine merges them.
+ */
+const DECODE_ONE_PASS_KEYS = 256;
+const DECODE_SPLIT_KEYS = 128;
+const DECODE_WORKGROUPS = 512;
+
+/** How decode splits `keys` keys for `rows` (head, sequence) pairs. */
+export function decodeSplits(keys: number, rows: number): { splits: number; splitLen: number } {
+  if (keys <= DECODE_ONE_PASS_KEYS) return { splits: 1, splitLen: keys };
+  const inFlight = DECODE_THREADS / 4;
+  const want = Math.min(Math.ceil(keys / DECODE_SPLIT_KEYS), Math.max(1, Math.floor(DECODE_WORKGROUPS / rows)), DECODE_THREADS);
+  const splitLen = Math.ceil(keys / want / inFlight) * inFlight;
+  return { splits: Math.ceil(keys / splitLen), splitLen };
+}
+
+/**
+ * Causal GQA attention; see shaders/attention.wgsl for the layouts and the kernels. On GPUs ('workgroup'):
+ * one query row per sequence (decode steps) goes to `decode` (+ `decode_combine` past DECODE_ONE_PASS_KEYS
+ * keys) where the adapter has subgroups; several rows (prefill, calibration, evaluation) to `flash`, as
+ * are decode steps elsewhere; head dims that are not a multiple of 4 or exceed 128 to `main`.
+ */
 export function attention(
   b: CommandBatch,
   q: Binding,
@@ -197,14 +227,31 @@ export function attention(
   s: { batch: number; seq: number; past: number; kvLen: number; heads: number; kvHeads: number; headDim: number },
   variant?: Variant,
 ): void {
-  if (s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} > 256 is not supported`);
-  const serial = variantOf(b, variant) === 'serial';
-  b.dispatch(
-    { shader: 'attention', entry: serial ? (s.headDim % 4 === 0 ? 'serial_vec4' : 'serial') : 'main' },
-    [q, k, v, out],
-    serial ? [Math.ceil(s.seq / 64), s.heads, s.batch] : [s.seq, s.heads, s.batch],
-    new Params().u32(s.seq, s.past, s.kvLen, s.heads, s.kvHeads, s.headDim).f32(1 / Math.sqrt(s.headDim)).u32(0),
-  );
+  const hd = s.headDim;
+  if (hd > 256) throw new Error(`attention: head_dim ${hd} > 256 is not supported`);
+  if (s.heads % s.kvHeads !== 0) throw new Error(`attention: ${s.heads} heads are not a multiple of ${s.kvHeads} KV heads`);
+  const params = (splits = 1, splitLen = 0) =>
+    new Params().u32(s.seq, s.past, s.kvLen, s.heads, s.kvHeads, hd).f32(1 / Math.sqrt(hd)).u32(splits, splitLen);
+  if (variantOf(b, variant) === 'serial') {
+    b.dispatch({ shader: 'attention', entry: hd % 4 === 0 ? 'serial_vec4' : 'serial' }, [q, k, v, out], [Math.ceil(s.seq / 64), s.heads, s.batch], params());
+    return;
+  }
+  const gpu = b.gpu, storage = gpu.adapter.limits.maxComputeWorkgroupStorageSize;
+  const tiled = hd % 4 === 0 && hd <= 128;
+  const constants = { HD4: hd / 4 };
+  if (tiled && s.seq === 1 && gpu.subgroupReduce && (gpu.adapter.subgroupMinSize ?? 0) >= 4 && decodeBytes(hd) <= storage) {
+    const { splits, splitLen } = decodeSplits(s.past + 1, s.heads * s.batch);
+    const p = params(splits, splitLen);
+    const partials = splits > 1 ? gpu.scratch(s.batch * s.heads * splits * (hd / 4 + 1) * 16, 'attention.partials') : gpu.empty;
+    b.dispatch({ shader: 'attention', entry: 'decode', constants, features: ['subgroups'] }, { 1: q, 2: k, 3: v, 4: out, 5: partials }, [s.heads, splits, s.batch], p);
+    if (splits > 1) b.dispatch({ shader: 'attention', entry: 'decode_combine', constants }, { 4: out, 5: partials }, [s.heads, s.batch], p);
+    return;
+  }
+  if (tiled && flashBytes(hd) <= storage) {
+    b.dispatch({ shader: 'attention', entry: 'flash', constants }, [q, k, v, out], [s.heads, s.batch, Math.ceil(s.seq / FLASH_ROWS)], params());
+    return;
+  }
+  b.dispatch({ shader: 'attention', entry: 'main' }, [q, k, v, out], [s.seq, s.heads, s.batch], params());
 }
 
 /** Per row of logits: target log-prob, its rank, the argmax and the log-sum-exp (16 bytes per row). */

@@ -110,7 +110,7 @@ describe('greedy generation with the KV cache', () => {
       const kernels = dispatch.mock.calls.map(([spec]) => `${spec.shader}:${(spec.entry ?? 'main').replace(/_subgroups$/, '')}`);
       expect(kernels).toEqual([
         'rmsnorm:main', 'matmul:gemv_qkv', // input norm, q + k + v
-        'rope:rope_cache', 'attention:main', 'matmul:gemv', // q/k norms + rope + cache writes, attention, o (+ residual)
+        'rope:rope_cache', 'attention:decode', 'matmul:gemv', // q/k norms + rope + cache writes, attention, o (+ residual)
         'rmsnorm:main', 'matmul:gemv_swiglu', 'matmul:gemv', // post norm, gate + up + SwiGLU, down (+ residual)
       ]);
       expect(copy).not.toHaveBeenCalled();
