@@ -5,8 +5,9 @@
 // with the KV cache are the argmax of the full pass. What each slice adds: Qwen3's q/k norms and head_dim 128
 // (not hidden / heads), Llama-3.2's llama3 rope scaling and 128K vocabulary in two shards, SmolLM2's two layers
 // (the second reads the first's cache) with an untied LM head in three shards, Qwen2.5's q/k/v biases and 7
-// query heads per KV head.
-import { mkdtempSync, rmSync } from 'node:fs';
+// query heads per KV head. Token perplexity on the SmolLM2 slice (two windows in one batch, the 49K-wide logits
+// scored 64 rows at a time) equals the float64 forward pass's.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ import { dirFiles, writeFolder } from '../../src/cli/files';
 import type { Gpu } from '../../src/gpu/gpu';
 import { Checkpoint } from '../../src/model/checkpoint';
 import { syntheticCheckpoint, type SyntheticOptions } from '../../src/model/synthetic';
+import { TextTokenizer } from '../../src/model/tokenizer';
+import { tokenPerplexity } from '../../src/eval/perplexity';
 import { loadModel } from '../../src/quant/load';
 import { argmax, decodeFloats, forwardRef, relToRange } from '../helpers/forward-ref';
 import { testGpu } from '../helpers/gpu';
@@ -87,4 +90,31 @@ describe('real-shape slices: load, logits against float64, KV-cache generation',
       }
     });
   }
+
+  it('token perplexity of the smollm2-135m slice: two windows of WikiText-2 in one batch equal the float64 pass', async () => {
+    const s = SLICES.find((x) => x.shape === 'smollm2-135m')!;
+    const ckpt = await Checkpoint.open(dirFiles(dirOf(s)));
+    const tok = await TextTokenizer.load(ckpt.files, ckpt.config);
+    const ids = tok.encodeDocument(readFileSync('public/data/wikitext2_test.txt', 'utf8').slice(0, 400));
+    const S = 34; // 2 x 33 scored rows: a chunk of 64 and one of 2
+    const model = (await loadModel(gpu, ckpt)).model;
+    try {
+      const got = await tokenPerplexity(model, ids, S, { maxWindows: 2 });
+      expect(got).toMatchObject({ windows: 2, tokens: 2 * (S - 1) });
+      let nll = 0;
+      for (let w = 0; w < 2; w++) {
+        const win = ids.slice(w * S, (w + 1) * S);
+        const logits = await forwardRef(ckpt.rawConfig, storedWeights(ckpt), win, [...Array(S - 1).keys()]);
+        logits.forEach((row, t) => {
+          let mx = -Infinity, sum = 0;
+          for (const v of row) mx = Math.max(mx, v);
+          for (const v of row) sum += Math.exp(v - mx);
+          nll -= row[win[t + 1]] - mx - Math.log(sum);
+        });
+      }
+      expect(Math.abs(got.nll - nll) / nll).toBeLessThan(1e-5);
+    } finally {
+      model.destroy();
+    }
+  });
 });
