@@ -3,7 +3,7 @@
 // forward pass; quantize writes its export whole or not at all (a process killed while it quantizes, or while
 // it writes, leaves --out as it was); eval runs the real-model suite and a sweep runs two RTN configurations.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,18 @@ describe('the CLI on the smollm2-135m slice', () => {
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(/--out: .* exists and is not a quantized checkpoint \(no quantize_config.json\)/);
     expect(existsSync(join(model, 'model.safetensors'))).toBe(true);
+  });
+
+  it('an export whose config.json gives other bits than its packed tensors: refused when it opens, naming the tensor', () => {
+    const out = join(root, 'q'), bad = join(root, 'q-bad-bits');
+    mkdirSync(bad);
+    for (const f of readdirSync(out)) if (f !== 'config.json') linkSync(join(out, f), join(bad, f));
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    cfg.quantization_config.bits = 3;
+    writeFileSync(join(bad, 'config.json'), JSON.stringify(cfg));
+    const r = quantlab('info', '--model', bad);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`quantlab info: ${bad}/model.safetensors: tensor "model.layers.0.self_attn.q_proj.qweight" has shape [72,576] but config.json implies [54,576]. The weights do not belong to this config.json: re-download the checkpoint.\n`);
   });
 
   it('eval runs the real-model suite: one generated and one multiple-choice item', () => {
