@@ -1,24 +1,47 @@
 // Dense f32 matmul of the linear layers: y[M, N] = x[M, K] * W[N, K]^T (+ bias[N]) (+ y if accumulating).
 // W is in the Hugging Face nn.Linear layout [out, in], so both operands are contiguous along K.
-// Each invocation computes a 4x4 block of y; `main` loads vec4s along K (K % 4 == 0), `main_scalar` any K.
+// Each invocation computes a 4x4 block of y; `main` loads quads along K (K % 4 == 0), `main_scalar` any K (f32 W).
 // M = 1: gemv / gemv_subgroups, and gemv_swiglu(_subgroups) for an MLP's gate, up and SwiGLU in one dispatch.
 
 struct Params {
   M: u32,
   N: u32,
   K: u32,
-  flags: u32, // bit 0: add bias; bit 1: accumulate into y (residual add)
+  flags: u32, // bit 0: add bias; bit 1: accumulate into y (residual add); bit 2: split-K partial sums
+  nq: u32,    // gemv_qkv: rows of W_q, then nk rows of W_k, then the rest W_v
+  nk: u32,
+  _a: u32,
+  _b: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> x1: array<f32>;
 @group(0) @binding(2) var<storage, read> w1: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
-// gemv_swiglu: the up projection's weights beside the gate's (binding 2)
+// W is read a quad of 4 columns at a time through wq(i), as f32. The weights_f16 variant stores W in f16 (two
+// halves per u32: half the memory and the bytes read) and widens it with unpack2x16float, a core builtin: the
+// arithmetic stays f32 and no shader-f16 is needed. gemv_swiglu reads the up projection from binding 5.
+// gemv_qkv reads W_k from binding 5 and W_v from binding 6 and writes y_k, y_v to bindings 7, 8.
+// @if weights_f16
+@group(0) @binding(2) var<storage, read> w4: array<vec2<u32>>;
+@group(0) @binding(5) var<storage, read> w4_up: array<vec2<u32>>;
+@group(0) @binding(5) var<storage, read> w4_k: array<vec2<u32>>;
+@group(0) @binding(6) var<storage, read> w4_v: array<vec2<u32>>;
+fn wq(i: u32) -> vec4<f32> {
+  let v = w4[i];
+  return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y));
+}
+// @else
+@group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> w4_up: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> w4_k: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> w4_v: array<vec4<f32>>;
+fn wq(i: u32) -> vec4<f32> {
+  return w4[i];
+}
+// @endif
 
 override WG_X: u32 = 8;
 override WG_Y: u32 = 8;
@@ -56,10 +79,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c3 = min(n0 + 3u, p.N - 1u) * K4;
   var acc: array<vec4<f32>, 4>;
   for (var k = 0u; k < K4; k++) {
-    let b0 = w4[c0 + k];
-    let b1 = w4[c1 + k];
-    let b2 = w4[c2 + k];
-    let b3 = w4[c3 + k];
+    let b0 = wq(c0 + k);
+    let b1 = wq(c1 + k);
+    let b2 = wq(c2 + k);
+    let b3 = wq(c3 + k);
     let a0 = x4[r0 + k];
     acc[0] += vec4<f32>(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
     let a1 = x4[r1 + k];
@@ -70,6 +93,82 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc[3] += vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
   }
   store(acc, m0, n0);
+}
+
+// ---- tiled GEMM (M > 1 on GPUs: prefill, evaluation, GPTQ calibration): 64 x 64 output tiles, 16 x 16
+// invocations each computing 4 rows x 4 outputs. Per 32-column chunk of K the workgroup stages x [32][64 rows]
+// and W [32][64 outputs] in workgroup memory, each element read once per tile with quad loads along K (8
+// invocations read a row's 128 contiguous bytes), then runs 32 rank-1 updates from there. As qmatmul's GEMM.
+// Split-K (flag bit 2): with too few tiles to fill the GPU, workgroup z of nwg.z takes one slice of the chunks
+// and writes its raw sums to `part`; split_reduce adds the slices up (and the bias, and y when accumulating).
+@group(0) @binding(6) var<storage, read_write> part: array<f32>;
+var<workgroup> xt: array<vec4<f32>, 512>; // xt[k * 16 + q]: rows 4q .. 4q+3 of the tile at chunk column k
+var<workgroup> wt: array<vec4<f32>, 512>; // wt[k * 16 + q]: outputs 4q .. 4q+3 of the tile at chunk column k
+
+@compute @workgroup_size(16, 16)
+fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+         @builtin(local_invocation_index) li: u32) {
+  let nt = wg.x * 64u;
+  let mt = wg.y * 64u;
+  let K4 = p.K / 4u;
+  let chunks = (p.K + 31u) / 32u;
+  let per = (chunks + nwg.z - 1u) / nwg.z;
+  let c0 = wg.z * per;
+  let c1 = min(chunks, c0 + per);
+  var acc: array<vec4<f32>, 4>;
+  for (var c = c0; c < c1; c++) {
+    // invocation li loads quad kq = li % 8 of rows (li / 8) and (li / 8 + 32) of both tiles
+    let kq = c * 8u + li % 8u;
+    for (var h = 0u; h < 2u; h++) {
+      let r = li / 8u + 32u * h;
+      var xv = vec4<f32>(0.0);
+      var wv = vec4<f32>(0.0);
+      if (kq < K4) {
+        xv = x4[min(mt + r, p.M - 1u) * K4 + kq];
+        wv = wq(min(nt + r, p.N - 1u) * K4 + kq);
+      }
+      let k = (li % 8u) * 4u;
+      for (var j = 0u; j < 4u; j++) {
+        xt[(k + j) * 16u + r / 4u][r % 4u] = xv[j];
+        wt[(k + j) * 16u + r / 4u][r % 4u] = wv[j];
+      }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 32u; kk++) {
+      let a = xt[kk * 16u + lid.y];
+      let b = wt[kk * 16u + lid.x];
+      acc[0] += a.x * b;
+      acc[1] += a.y * b;
+      acc[2] += a.z * b;
+      acc[3] += a.w * b;
+    }
+    workgroupBarrier();
+  }
+  let m0 = mt + 4u * lid.y;
+  let n0 = nt + 4u * lid.x;
+  if ((p.flags & 4u) != 0u) {
+    for (var i = 0u; i < 4u; i++) {
+      let m = m0 + i;
+      if (m >= p.M) { break; }
+      for (var j = 0u; j < 4u; j++) {
+        if (n0 + j < p.N) { part[(wg.z * p.M + m) * p.N + n0 + j] = acc[i][j]; }
+      }
+    }
+    return;
+  }
+  store(acc, m0, n0);
+}
+
+// y[m, n] = sum over the splits of part[z, m, n] (+ bias) (+ y); p.K holds the number of splits here
+@compute @workgroup_size(256)
+fn split_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 256u;
+  if (e >= p.M * p.N) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < p.K; z++) { s += part[z * p.M * p.N + e]; }
+  if ((p.flags & 1u) != 0u) { s += bias[e % p.N]; }
+  if ((p.flags & 2u) != 0u) { s += y[e]; }
+  y[e] = s;
 }
 
 @compute @workgroup_size(WG_X, WG_Y)
@@ -103,10 +202,14 @@ fn gemv_row(wg: vec3<u32>, li: u32) -> u32 {
 
 /** This invocation's share of its row's dot product (the last row's for invocations past it). */
 fn gemv_part(wg: vec3<u32>, li: u32) -> f32 {
+  return row_part(min(gemv_row(wg, li), p.N - 1u), li);
+}
+
+/** This invocation's share of the dot product of x with row n of W. */
+fn row_part(n: u32, li: u32) -> f32 {
   let K4 = p.K / 4u;
-  let nc = min(gemv_row(wg, li), p.N - 1u);
   var s = 0.0;
-  for (var k = li % (256u / ROWS); k < K4; k += 256u / ROWS) { s += dot(x4[k], w4[nc * K4 + k]); }
+  for (var k = li % (256u / ROWS); k < K4; k += 256u / ROWS) { s += dot(x4[k], wq(n * K4 + k)); }
   return s;
 }
 
@@ -133,7 +236,7 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
 // ---- gate, up and SwiGLU of an MLP in one dispatch (M = 1): y = silu(W_gate x) * (W_up x), each row's two dot
 // products in the same invocations (x read once for both). gemv_part_up is gemv_part on w4_up (shader loader).
-// @clone _up w4 gemv_part
+// @clone _up w4 wq gemv_part row_part
 var<workgroup> red_up: array<f32, 256>;
 
 fn swiglu_store(wg: vec3<u32>, li: u32, g: f32, u: f32) {
@@ -157,6 +260,41 @@ fn gemv_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
   if (li % per == 0u) { swiglu_store(wg, li, red[li], red_up[li]); }
 }
 
+// ---- q, k and v of one input in one dispatch (M = 1): rows [0, nq) of W_q, then nk of W_k, then W_v, each
+// workgroup's ROWS rows inside one of them (nq, nk multiples of ROWS); row_part_k / _v are row_part on W_k / W_v.
+// @clone _k w4 wq row_part
+// @clone _v w4 wq row_part
+@group(0) @binding(7) var<storage, read_write> y_k: array<f32>;
+@group(0) @binding(8) var<storage, read_write> y_v: array<f32>;
+
+/** The workgroup's part of row n of [W_q; W_k; W_v] x, with n taken relative to its matrix. */
+fn qkv_part(wg: vec3<u32>, li: u32) -> f32 {
+  let n = min(gemv_row(wg, li), p.N - 1u);
+  if (n < p.nq) { return row_part(n, li); }
+  if (n < p.nq + p.nk) { return row_part_k(n - p.nq, li); }
+  return row_part_v(n - p.nq - p.nk, li);
+}
+
+fn qkv_store(wg: vec3<u32>, li: u32, v: f32) {
+  let n = gemv_row(wg, li);
+  if (n >= p.N) { return; }
+  var r = v;
+  if ((p.flags & 1u) != 0u) { r += bias[n]; }
+  if (n < p.nq) { y[n] = r; } else if (n < p.nq + p.nk) { y_k[n - p.nq] = r; } else { y_v[n - p.nq - p.nk] = r; }
+}
+
+@compute @workgroup_size(256)
+fn gemv_qkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let per = 256u / ROWS;
+  red[li] = qkv_part(wg, li);
+  workgroupBarrier();
+  for (var h = per / 2u; h > 0u; h >>= 1u) {
+    if (li % per < h) { red[li] += red[li + h]; }
+    workgroupBarrier();
+  }
+  if (li % per == 0u) { qkv_store(wg, li, red[li]); }
+}
+
 // @if subgroups
 // Needs subgroups laid out as aligned runs of consecutive invocations (Gpu.subgroupReduce) no longer than a
 // row's 256 / ROWS invocations, so that no subgroup spans two rows.
@@ -171,6 +309,20 @@ fn gemv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     var s = 0.0;
     for (var j = li / size; j < (li + per) / size; j++) { s += red[j]; }
     gemv_store(wg, li, s);
+  }
+}
+
+@compute @workgroup_size(256)
+fn gemv_qkv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  let sum = subgroupAdd(qkv_part(wg, li));
+  if (lane == 0u) { red[li / size] = sum; }
+  workgroupBarrier();
+  let per = 256u / ROWS;
+  if (li % per == 0u) {
+    var s = 0.0;
+    for (var j = li / size; j < (li + per) / size; j++) { s += red[j]; }
+    qkv_store(wg, li, s);
   }
 }
 

@@ -16,8 +16,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(1) var<storage, read_write> xy: array<f32>;
 
-const WG: u32 = 64u;
-var<workgroup> partial: array<f32, WG>;
+// 64 invocations for head-sized rows (q/k norms), 256 for a whole hidden state (one token's row in decode)
+override WG: u32 = 64u;
+var<workgroup> partial: array<f32, 256>;
 
 fn reduce(lid: u32, v: f32) -> f32 {
   partial[lid] = v;

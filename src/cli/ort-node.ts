@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import type * as Ort from 'onnxruntime-web/webgpu';
 import { type OrtPeer, ortPeer } from '../bench/onnx-peer';
 import { nodeGpuApi } from '../gpu/node';
 
@@ -31,7 +32,9 @@ function wasmDir(): string {
   return dirname(req.resolve('onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm'));
 }
 
-export async function nodeOrtPeer(): Promise<OrtPeer> {
+/** onnxruntime-web with its WebGPU EP on Dawn, its wasm located: what the benchmark's peer and the ONNX export's
+ *  checks run on. */
+export async function nodeOrt(): Promise<{ ort: typeof Ort; wasmDir: string }> {
   const api = await nodeGpuApi();
   if (!(globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu) {
     Object.defineProperty(globalThis, 'navigator', { value: { gpu: api }, configurable: true, writable: true });
@@ -40,5 +43,10 @@ export async function nodeOrtPeer(): Promise<OrtPeer> {
   const ort = await import('onnxruntime-web/webgpu');
   const dir = wasmDir();
   if (!existsSync(join(dir, 'ort-wasm-simd-threaded.asyncify.wasm'))) throw new Error(`onnxruntime-web's wasm is not in ${dir} (set QUANTLAB_ORT_DIR)`);
-  return ortPeer(ort, dir.endsWith('/') ? dir : `${dir}/`);
+  return { ort, wasmDir: dir.endsWith('/') ? dir : `${dir}/` };
+}
+
+export async function nodeOrtPeer(): Promise<OrtPeer> {
+  const { ort, wasmDir } = await nodeOrt();
+  return ortPeer(ort, wasmDir);
 }

@@ -1,6 +1,6 @@
 // Runs a set of tasks on a loaded (float or quantized) model and summarises them per knowledge level, as the
 // study does: a level's score is the mean over its tasks of Acc_adj = (acc - chance) / (1 - chance), and
-// "General" the mean over all tasks.
+// "General" the mean of the levels (generalScore).
 import { throwIfAborted } from '../gpu/errors';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { Transformer } from '../model/transformer';
@@ -9,7 +9,7 @@ import { hashString, seededRandom, shuffled } from '../random';
 import { generateUntil, loglikelihoods, requestTokens } from './loglik';
 import { adjustForChance, exactMatch, gsm8kExtract, multipleChoice, stderrOfMean } from './metrics';
 import { perplexityWindows, tokenPerplexity } from './perplexity';
-import { chanceOf, type Item, type Level, LEVELS, resolveTasks, type Suite, type Task, toItems } from './tasks';
+import { chanceOf, generalScore, type Item, type Level, LEVELS, resolveTasks, type Suite, type Task, toItems } from './tasks';
 
 /** Reads files of public/data (fetch in the browser, the file system in Node). */
 export interface DataReader {
@@ -226,6 +226,6 @@ export function levelScores(results: { level: Level; acc_adj: number }[]): Level
     const xs = results.filter((r) => r.level === level);
     if (xs.length) out.push({ level, acc_adj: xs.reduce((a, r) => a + r.acc_adj, 0) / xs.length, tasks: xs.length });
   }
-  if (results.length) out.push({ level: 'General', acc_adj: results.reduce((a, r) => a + r.acc_adj, 0) / results.length, tasks: results.length });
+  if (out.length) out.push({ level: 'General', acc_adj: generalScore(out.map((l) => l.acc_adj)), tasks: results.length });
   return out;
 }

@@ -5,6 +5,15 @@
 export type Level = 'KM' | 'KA' | 'KR';
 export const LEVELS: Level[] = ['KM', 'KA', 'KR'];
 
+/**
+ * The study's General score, defined here once for the evaluation, the sweep and the fits: the mean of the levels'
+ * Acc_adj (each level the mean over its tasks), so every level weighs the same whatever its number of tasks.
+ * Where results hold fewer than the three levels, the mean of those they hold.
+ */
+export function generalScore(levelScores: number[]): number {
+  return levelScores.reduce((a, b) => a + b, 0) / levelScores.length;
+}
+
 /** Which models a task is for: the lab's own dictionary-trained family, or real pretrained models. */
 export const SUITES = ['dict', 'real'] as const;
 export type Suite = (typeof SUITES)[number];
@@ -76,19 +85,21 @@ export const TASKS: Task[] = [
   { name: 'dict_kindof_em', level: 'KM', suite: 'dict', kind: 'gen', metric: 'exact_match', until: ['.', '\n'], maxNew: 8, fewshot: 0, limit: 50,
     normalize: { ignoreCase: true, ignorePunctuation: true }, description: 'the same trained facts, generated greedily: exact match with the hypernym' },
   { name: 'dict_define_mc', level: 'KM', suite: 'dict', kind: 'mc', metric: 'acc_norm', fewshot: 0, limit: 100,
-    description: '"poodle (noun):" -> its trained WordNet gloss among 4' },
+    description: '"poodle (noun):" -> its trained WordNet gloss among 4 of the same length' },
   { name: 'dict_heldout_define_mc', level: 'KA', suite: 'dict', kind: 'mc', metric: 'acc_norm', fewshot: 0, limit: 100,
     description: 'the same on held-out words the models never saw defined: applying what they know' },
   { name: 'dict_ending_mc', level: 'KA', suite: 'dict', kind: 'mc', metric: 'acc_norm', fewshot: 0, limit: 100,
-    description: 'the true second half of a held-out dictionary entry among 4 (HellaSwag-like)' },
+    description: 'the true second half of a held-out dictionary entry among 4 of the same length (HellaSwag-like)' },
   { name: 'dict_syllogism_mc', level: 'KR', suite: 'dict', kind: 'mc', metric: 'acc_norm', fewshot: 0, limit: 100,
-    description: 'two premises X->Y, Y->Z and a distractor chain: "So X is a kind of" Z, among 4' },
+    description: 'four chains X->Y->Z stated as eight shuffled premises: "So X is a kind of" X\'s Z, among the four Zs' },
   { name: 'dict_chain_mc', level: 'KR', suite: 'dict', kind: 'mc', metric: 'acc_norm', fewshot: 0, limit: 100,
     description: '"A poodle is a kind of dog, so a poodle is also a kind of" -> canine among 4: one step given, one recalled (dog -> canine was trained, poodle -> canine never stated)' },
   { name: 'nq_open', level: 'KM', suite: 'real', kind: 'gen', metric: 'exact_match', until: ['\n', '.', ','], maxNew: 24, fewshot: 5, limit: 100,
     normalize: NQ_NORMALIZE, description: 'Natural Questions (open), exact match with any answer alias' },
+  { name: 'wikitext_ending_mc', level: 'KA', suite: 'real', kind: 'mc', metric: 'acc_norm', fewshot: 5, limit: 100,
+    description: 'a WikiText-2 sentence\'s true second half among 4 from the same article (HellaSwag-like), matched in length' },
   { name: 'openbookqa', level: 'KR', suite: 'real', kind: 'mc', metric: 'acc_norm', fewshot: 5, limit: 100,
-    description: 'OpenBookQA, 4-way science questions' },
+    description: 'OpenBookQA, 4-way science questions (500 of test + dev, chosen so that no surface cue beats chance)' },
   { name: 'gsm8k', level: 'KR', suite: 'real', kind: 'gen', metric: 'exact_match', until: ['Question:', '\n\n'], maxNew: 256, fewshot: 5, limit: 50,
     normalize: { ignoreCase: true, ignorePunctuation: false, regexesToIgnore: [',', '\\$', '(?s).*#### ', '\\.$'] }, extract: 'gsm8k',
     description: 'GSM8K grade-school math, greedy chain of thought, answer after "####" (or the last number)' },

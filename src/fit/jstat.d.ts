@@ -4,6 +4,8 @@ declare module 'jstat' {
     cdf(x: number, dof: number): number;
     inv(p: number, dof: number): number;
   }
-  const jStatModule: { jStat: { studentt: StudentT } } & { studentt?: StudentT };
+  /** The regularized incomplete beta function I_x(a, b). */
+  type IBeta = (x: number, a: number, b: number) => number;
+  const jStatModule: { jStat: { studentt: StudentT; ibeta: IBeta } } & { studentt?: StudentT; ibeta?: IBeta };
   export default jStatModule;
 }

@@ -2,9 +2,10 @@
 //   -ln(Acc_adj) = A * N^alpha * (log2 B)^beta * (log2 C_b)^gamma * G^delta
 // fitted by OLS on ln(-ln Acc_adj) = ln A + alpha ln N + beta ln log2 B + gamma ln log2 C_b + delta ln G,
 // with the collapsed rows (Acc_adj <= 0.01) dropped, per knowledge level, with the ablations of Tables 1 and 5.
-import { type Coefficient, ols, olsPredict, type OlsResult, adjustedR2, RankDeficientError } from './ols';
+import { generalScore, type Level, LEVELS } from '../eval/tasks';
+import { type ClusterFit, clusterBootstrap, clusterRobust, type Coefficient, ols, olsPredict, type OlsResult, adjustedR2, RankDeficientError } from './ols';
 
-export type Level = 'KM' | 'KA' | 'KR';
+export type { Level };
 export type FitLevel = Level | 'General';
 export const FIT_LEVELS: FitLevel[] = ['General', 'KM', 'KA', 'KR'];
 export type Factor = 'N' | 'B' | 'C' | 'G';
@@ -25,6 +26,10 @@ export interface FitRow {
   level: Level;
   acc: number;
   acc_chance: number;
+  /** Other group sizes of this model, B and C_b whose results were identical to this one's (mergeIdentical). */
+  same_as_groups?: number[];
+  /** Layers whose GPTQ fell back to a diagonal Hessian or to rounding ('' or absent: none). */
+  fallback?: string;
 }
 
 /** One configuration at one level: the mean Acc_adj over the level's tasks. */
@@ -40,6 +45,9 @@ export interface Point {
   acc_chance: number;
   acc_adj: number;
   tasks: number;
+  same_as_groups?: number[];
+  /** Some layer's quantization fell back (a diagonal Hessian or plain rounding): not the configuration asked for. */
+  fell_back?: boolean;
 }
 
 export const FORMULAS: Record<string, Factor[]> = {
@@ -49,7 +57,16 @@ export const FORMULAS: Record<string, Factor[]> = {
   'f(N,B,C_b,G)': ['N', 'B', 'C', 'G'],
 };
 export const FULL = 'f(N,B,C_b,G)';
-const COEF_NAME: Record<Factor, 'alpha' | 'beta' | 'gamma' | 'delta'> = { N: 'alpha', B: 'beta', C: 'gamma', G: 'delta' };
+export type CoefName = 'lnA' | 'alpha' | 'beta' | 'gamma' | 'delta';
+export const COEF_NAME: Record<Factor, Exclude<CoefName, 'lnA'>> = { N: 'alpha', B: 'beta', C: 'gamma', G: 'delta' };
+/**
+ * The fits' configurations are clustered by model: a model's configurations share its weights and its item
+ * sample, so they are not independent measurements. With at least this many models the verdicts (significance
+ * marks, findings) use the cluster-robust errors; with fewer, the OLS ones, and the report says so.
+ */
+export const MIN_CLUSTERS = 4;
+/** Cluster bootstrap draws per fit unless asked otherwise. */
+export const BOOTSTRAP_DRAWS = 999;
 /** A factor as the study writes it. */
 export const FACTOR_NAME: Record<Factor, string> = { N: 'N', B: 'B', C: 'C_b', G: 'G' };
 export const COLLAPSED = 0.01;
@@ -94,12 +111,17 @@ export function aggregate(rows: FitRow[], level: FitLevel): Point[] {
     const key = runKey(r);
     (groups.get(key) ?? groups.set(key, []).get(key)!).push(r);
   }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   return [...groups.values()].map((rs) => {
-    const mean = (f: (r: FitRow) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+    // a level: the mean over its tasks; General: the mean of the levels (generalScore)
+    const levels = LEVELS.map((l) => rs.filter((r) => r.level === l)).filter((x) => x.length);
+    const over = (f: (r: FitRow) => number) => generalScore(levels.map((x) => mean(x.map(f))));
     const r0 = rs[0];
     return {
       model: r0.model, family: r0.family ?? '', n_params: r0.n_params, bits: r0.bits, group_size: r0.group_size, calib_size: r0.calib_size, setting: r0.setting ?? '',
-      acc: mean((r) => r.acc), acc_chance: mean((r) => r.acc_chance), acc_adj: mean((r) => accAdj(r.acc, r.acc_chance)), tasks: rs.length,
+      acc: over((r) => r.acc), acc_chance: over((r) => r.acc_chance), acc_adj: over((r) => accAdj(r.acc, r.acc_chance)), tasks: rs.length,
+      ...(r0.same_as_groups?.length ? { same_as_groups: r0.same_as_groups } : {}),
+      ...(rs.some((r) => r.fallback) ? { fell_back: true } : {}),
     };
   });
 }
@@ -120,6 +142,16 @@ export interface LawFit {
   mae_fit: number;
   mae_holdout: number | null;
   n_holdout: number;
+  /** Models in the fit: the clusters of the robust and bootstrap inference. */
+  clusters: number;
+  /** Cluster-robust (by model) coefficients, CR1 with t(G - 1); null with fewer than 2 models. */
+  robust: LawFit['coef'] | null;
+  cluster: ClusterFit | null;
+  /** Cluster bootstrap (models resampled) percentile 95% CIs and SEs; null when not run or not possible. */
+  bootstrap: Partial<Record<CoefName, { ci: [number, number]; se: number }>> | null;
+  bootstrapDraws: number;
+  /** Which errors the verdicts use: cluster-robust with at least MIN_CLUSTERS models, else OLS. */
+  inference: 'cluster' | 'ols';
   /** The regression on ln(-ln Acc_adj), for prediction intervals (predictLawInterval). */
   ols: OlsResult;
   /** Fit rows with their prediction. */
@@ -139,16 +171,32 @@ export interface FitOptions {
   formula?: string;
   /** Rows held out of the fit and scored by it (e.g. the largest model, or another family). */
   holdout?: (p: Point) => boolean;
+  /** Cluster bootstrap draws (default BOOTSTRAP_DRAWS; 0: none) and their seed. */
+  bootstrap?: number;
+  seed?: number;
+}
+
+/** The coefficient the verdicts read: cluster-robust or OLS, as the fit's `inference` says. */
+export function verdictCoef(fit: LawFit, name: CoefName): Coefficient | undefined {
+  return (fit.inference === 'cluster' ? fit.robust : fit.coef)?.[name];
+}
+
+/** Whether a coefficient's 95% CI excludes zero. */
+export function significant(c: Coefficient | undefined): boolean {
+  return !!c && (c.ci[0] > 0 || c.ci[1] < 0);
 }
 
 export function fitLaw(all: Point[], opts: FitOptions): LawFit {
   const formula = opts.formula ?? FULL;
   const wanted = FORMULAS[formula];
   if (!wanted) throw new Error(`Unknown formula ${formula}; one of ${Object.keys(FORMULAS).join(', ')}`);
-  const fitSet = all.filter((p) => !opts.holdout?.(p));
-  const holdSet = opts.holdout ? all.filter((p) => opts.holdout!(p)) : [];
-  let kept = fitSet.filter((p) => p.acc_adj > COLLAPSED);
   const notes: string[] = [];
+  const fell = all.filter((p) => p.fell_back);
+  if (fell.length) notes.push(`${fell.length} configuration${fell.length > 1 ? 's' : ''} whose quantization fell back (a diagonal Hessian or plain rounding in some layer: the row's fallback column) left out`);
+  const usable = all.filter((p) => !p.fell_back);
+  const fitSet = usable.filter((p) => !opts.holdout?.(p));
+  const holdSet = opts.holdout ? usable.filter((p) => opts.holdout!(p)) : [];
+  let kept = fitSet.filter((p) => p.acc_adj > COLLAPSED);
   const dropped = fitSet.length - kept.length;
   if (dropped) notes.push(`${dropped} collapsed configuration${dropped > 1 ? 's' : ''} (Acc_adj <= ${COLLAPSED}) dropped`);
   const factors = wanted.filter((f) => {
@@ -170,15 +218,41 @@ export function fitLaw(all: Point[], opts: FitOptions): LawFit {
   if (kept.length < factors.length + 2) {
     throw new RankDeficientError(`${kept.length} usable configurations cannot fit ${factors.length + 1} coefficients at level ${opts.level}: run more configurations`);
   }
+  const merged = kept.filter((p) => p.same_as_groups?.length)
+    .sort((a, b) => a.model.localeCompare(b.model) || a.bits - b.bits || a.calib_size - b.calib_size || a.group_size - b.group_size);
+  if (merged.length) {
+    notes.push(`${merged.length} configuration${merged.length > 1 ? 's' : ''} stand${merged.length > 1 ? '' : 's'} for several group sizes whose results were identical (the same quantized weights: G at or above every row's width), one point each: ${merged.slice(0, 3).map((p) => `${p.model} ${p.bits}-bit C_b=${p.calib_size} G=${[p.group_size, ...p.same_as_groups!].join('=')}`).join('; ')}${merged.length > 3 ? '; ...' : ''}`);
+  }
   const X = kept.map((p) => [1, ...factors.map((f) => regressor(f, p))]);
   const y = kept.map((p) => Math.log(-Math.log(p.acc_adj)));
   const res = ols(X, y);
+  const names: CoefName[] = ['lnA', ...factors.map((f) => COEF_NAME[f])];
   const exps: Partial<Record<Factor, number>> = {};
-  const coef: LawFit['coef'] = { lnA: res.coef[0] };
-  factors.forEach((f, i) => {
-    exps[f] = res.coef[i + 1].est;
-    coef[COEF_NAME[f]] = res.coef[i + 1];
-  });
+  const coef: LawFit['coef'] = {};
+  names.forEach((name, i) => (coef[name] = res.coef[i]));
+  factors.forEach((f, i) => (exps[f] = res.coef[i + 1].est));
+  const models = kept.map((p) => p.model);
+  const clusters = new Set(models).size;
+  let cluster: ClusterFit | null = null, robust: LawFit['coef'] | null = null, bootstrap: LawFit['bootstrap'] = null;
+  const draws = opts.bootstrap ?? BOOTSTRAP_DRAWS;
+  if (clusters >= 2) {
+    cluster = clusterRobust(res, X, models);
+    robust = {};
+    names.forEach((name, i) => (robust![name] = cluster!.coef[i]));
+  }
+  if (clusters >= 3 && draws > 0) {
+    try {
+      const b = clusterBootstrap(X, y, models, { draws, seed: opts.seed });
+      bootstrap = {};
+      names.forEach((name, i) => (bootstrap![name] = { ci: b.ci[i], se: b.se[i] }));
+    } catch (e) {
+      notes.push(`no cluster bootstrap: ${(e as Error).message}`);
+    }
+  }
+  const inference = clusters >= MIN_CLUSTERS ? 'cluster' : 'ols';
+  notes.push(inference === 'cluster'
+    ? `verdicts use cluster-robust errors (${clusters} models, t with ${clusters - 1} dof)`
+    : `verdicts use OLS errors: ${clusters} model${clusters > 1 ? 's are' : ' is'} too few clusters for robust ones (${MIN_CLUSTERS} needed), and OLS treats each configuration as independent`);
   const A = Math.exp(res.coef[0].est);
   const points = kept.map((p) => ({ point: p, predicted: predictLaw(A, exps, p) }));
   const mean = kept.reduce((a, p) => a + p.acc_adj, 0) / kept.length;
@@ -191,6 +265,7 @@ export function fitLaw(all: Point[], opts: FitOptions): LawFit {
     level: opts.level, formula, factors, notes, n: kept.length, n_dropped: dropped, A, coef,
     r2_log: res.r2, adj_r2_log: res.adjR2, adj_r2_orig: adjustedR2(1 - sse / sst, kept.length, factors.length),
     mae_fit: mae(points), mae_holdout: holdoutPoints.length ? mae(holdoutPoints) : null, n_holdout: holdoutPoints.length,
+    clusters, robust, cluster, bootstrap, bootstrapDraws: bootstrap ? draws : 0, inference,
     ols: res, points, holdoutPoints,
   };
 }
@@ -216,14 +291,14 @@ export function predictLawInterval(fit: LawFit, p: Config): { acc_adj: number; c
 }
 
 /** The ablations of the study's Tables 1 and 5, for each level that has data. Failures become notes. */
-export function fitAll(rows: FitRow[], opts: { levels?: FitLevel[]; formulas?: string[]; holdout?: (p: Point) => boolean } = {}): { fits: LawFit[]; errors: string[] } {
+export function fitAll(rows: FitRow[], opts: { levels?: FitLevel[]; formulas?: string[]; holdout?: (p: Point) => boolean; bootstrap?: number } = {}): { fits: LawFit[]; errors: string[] } {
   const fits: LawFit[] = [], errors: string[] = [];
   for (const level of opts.levels ?? FIT_LEVELS) {
     const pts = aggregate(rows, level);
     if (!pts.length) continue;
     for (const formula of opts.formulas ?? Object.keys(FORMULAS)) {
       try {
-        fits.push(fitLaw(pts, { level, formula, holdout: opts.holdout }));
+        fits.push(fitLaw(pts, { level, formula, holdout: opts.holdout, bootstrap: opts.bootstrap }));
       } catch (e) {
         errors.push(`${level} ${formula}: ${(e as Error).message}`);
       }

@@ -1,14 +1,48 @@
 // Fit results in the shapes the CLI and the UI show: the JSON of `quantlab fit --json`, and a text table.
 import { BIT_WIDTHS } from '../model/config';
-import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit, type Point, runKey } from './law';
+import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit, MIN_CLUSTERS, type Point, runKey, significant, verdictCoef } from './law';
+import { formatP } from './ols';
 import { fitOlderLaw } from './nls';
 import type { Finding } from './findings';
 import { predictPublished, type PublishedFamily, publishedFor } from './published';
 import { type ResultRow, settingOf } from '../sweep/results';
 
-/** Result rows the law can use: quantized, with an accuracy at a knowledge level. */
+/**
+ * Configurations of one model, method, B and C_b (and setting, seed) that differ only in G and gave identical
+ * results on everything measured, perplexity included, are one quantization counted twice: a group at least as
+ * wide as every weight row quantizes the same, whatever its size (G = 128 and G = 1024 on a model 64 wide). Each
+ * such set keeps its smallest G, with the others in `same_as_groups`. Without a perplexity row to compare, a
+ * configuration is never merged: equal accuracies alone can be chance.
+ */
+export function mergeIdentical(rows: ResultRow[]): { rows: ResultRow[]; merged: { kept: ResultRow; same_as_groups: number[] }[] } {
+  const configOf = (r: ResultRow) => [r.model, r.method, r.bits, r.group_size, r.calib_size, r.seqlen, r.sym, r.act_order, r.mode, r.seed].join('|');
+  const withoutG = (r: ResultRow) => [r.model, r.method, r.bits, r.calib_size, r.seqlen, r.sym, r.act_order, r.mode, r.seed].join('|');
+  const configs = new Map<string, ResultRow[]>();
+  for (const r of rows) (configs.get(configOf(r)) ?? configs.set(configOf(r), []).get(configOf(r))!).push(r);
+  const bySignature = new Map<string, ResultRow[][]>();
+  for (const rs of configs.values()) {
+    if (rs[0].method === 'fp' || !rs.some((r) => r.perplexity !== null)) continue;
+    const sig = rs.map((r) => `${r.task}:${r.acc}:${r.perplexity}:${r.items}`).sort().join(';');
+    const key = `${withoutG(rs[0])}#${sig}`;
+    (bySignature.get(key) ?? bySignature.set(key, []).get(key)!).push(rs);
+  }
+  const drop = new Set<ResultRow>();
+  const same = new Map<ResultRow, number[]>();
+  const merged: { kept: ResultRow; same_as_groups: number[] }[] = [];
+  for (const group of bySignature.values()) {
+    if (group.length < 2) continue;
+    group.sort((a, b) => a[0].group_size - b[0].group_size);
+    const others = group.slice(1).map((rs) => rs[0].group_size);
+    for (const r of group[0]) same.set(r, others);
+    for (const rs of group.slice(1)) for (const r of rs) drop.add(r);
+    merged.push({ kept: group[0][0], same_as_groups: others });
+  }
+  return { rows: rows.filter((r) => !drop.has(r)).map((r) => (same.has(r) ? { ...r, same_as_groups: same.get(r) } : r)), merged };
+}
+
+/** Result rows the law can use: quantized, with an accuracy at a knowledge level; identical configurations merged. */
 export function fitRows(rows: ResultRow[], method = 'gptq'): FitRow[] {
-  return rows
+  return mergeIdentical(rows).rows
     .filter((r) => r.method === method && ['KM', 'KA', 'KR'].includes(r.level) && r.acc !== null && r.acc_chance !== null)
     .map((r) => ({ ...r, level: r.level as FitRow['level'], acc: r.acc!, acc_chance: r.acc_chance!, setting: settingOf(r) }));
 }
@@ -20,14 +54,18 @@ export function parseSize(s: string): number {
   return Number(m[1]) * ({ '': 1, k: 1e3, m: 1e6, b: 1e9 } as Record<string, number>)[m[2].toLowerCase()];
 }
 
+/** The study's main fit pools these bit-widths; the others (2 bits, which collapse below ~4B parameters) are fitted apart. */
+export const MAIN_BITS = BIT_WIDTHS.filter((b) => b >= 3);
+export const APART_BITS = BIT_WIDTHS.filter((b) => !MAIN_BITS.includes(b));
+
 /**
- * The bit-widths a fit takes: 'all', or a comma list ('3', '3,4,8'). The study fits 3, 4 and 8 bits together
- * and 2 bits apart (2-bit configurations collapse below ~4B parameters); its surface figure is a 3-bit-only fit.
+ * The bit-widths a fit takes: 'main' (the study's main fit: MAIN_BITS), 'all', or a comma list ('3', '3,4,8');
+ * its surface figure is a 3-bit-only fit.
  */
-export function rowsOfBits<T extends { bits: number }>(rows: T[], spec = 'all'): T[] {
+export function rowsOfBits<T extends { bits: number }>(rows: T[], spec = 'main'): T[] {
   if (spec === 'all') return rows;
-  const bits = spec.split(',').map(Number);
-  if (!bits.length || bits.some((b) => !BIT_WIDTHS.includes(b))) throw new Error(`bits "${spec}": give all or a comma list of ${BIT_WIDTHS.join(', ')}`);
+  const bits = spec === 'main' ? MAIN_BITS : spec.split(',').map(Number);
+  if (!bits.length || bits.some((b) => !BIT_WIDTHS.includes(b))) throw new Error(`bits "${spec}": give main (${MAIN_BITS.join(',')}, the study's main fit), all, or a comma list of ${BIT_WIDTHS.join(', ')}`);
   return rows.filter((r) => bits.includes(r.bits));
 }
 
@@ -75,15 +113,34 @@ export function rowsOfSetting(rows: FitRow[], setting?: string): { rows: FitRow[
 export function fitReport(r: {
   setting: string; settings: { setting: string; configurations: number }[]; bits: string; method: string; holdout?: string;
   fits: LawFit[]; errors: string[]; published?: ReturnType<typeof publishedErrors>; findings: Finding[];
+  apart?: { bits: string; fits: LawFit[]; errors: string[] };
 }) {
-  return { law: 'seed2025', method: r.method, setting: r.setting, settings: r.settings, bits: r.bits, holdout: r.holdout ?? null, fits: r.fits.map(fitJson), errors: r.errors, published: r.published, findings: r.findings };
+  return {
+    law: 'seed2025', method: r.method, setting: r.setting, settings: r.settings, bits: r.bits, holdout: r.holdout ?? null,
+    inference: inferenceLine(r.fits), fits: r.fits.map(fitJson), errors: r.errors, published: r.published, findings: r.findings,
+    ...(r.apart ? { apart: { bits: r.apart.bits, fits: r.apart.fits.map(fitJson), errors: r.apart.errors } } : {}),
+  };
+}
+
+/** The line that says which errors the verdicts (significance marks, findings) use. */
+export function inferenceLine(fits: LawFit[]): string {
+  if (!fits.length) return '';
+  const robust = fits.filter((f) => f.inference === 'cluster');
+  const models = Math.max(...fits.map((f) => f.clusters));
+  if (robust.length === fits.length) return `Verdicts use cluster-robust standard errors (clustered by model, ${models} models, CR1, t with G - 1 dof); OLS errors and a cluster bootstrap (models resampled) are shown beside them.`;
+  if (!robust.length) return `Verdicts use OLS standard errors: ${models} model${models > 1 ? 's are' : ' is'} too few clusters for cluster-robust errors (${MIN_CLUSTERS} needed). OLS treats every configuration as an independent measurement, which configurations of one model are not: read significance with care.`;
+  return `Verdicts use cluster-robust standard errors where a fit has at least ${MIN_CLUSTERS} models, OLS errors elsewhere (see each fit's notes).`;
 }
 
 export function fitJson(f: LawFit) {
-  const coef: Record<string, unknown> = {};
-  for (const [k, c] of Object.entries(f.coef)) if (k !== 'lnA' && c) coef[k] = { est: c.est, se: c.se, t: c.t, p: c.p, ci: c.ci };
+  const pick = (c: { est: number; se: number; t: number; p: number; ci: [number, number] }) => ({ est: c.est, se: c.se, t: c.t, p: c.p, ci: c.ci });
+  const coef: Record<string, unknown> = {}, robust: Record<string, unknown> = {}, bootstrap: Record<string, unknown> = {};
+  for (const [k, c] of Object.entries(f.coef)) if (k !== 'lnA' && c) coef[k] = pick(c);
+  for (const [k, c] of Object.entries(f.robust ?? {})) if (k !== 'lnA' && c) robust[k] = pick(c);
+  for (const [k, c] of Object.entries(f.bootstrap ?? {})) if (k !== 'lnA' && c) bootstrap[k] = c;
   return {
     level: f.level, formula: f.formula, factors: f.factors, n: f.n, n_dropped: f.n_dropped, A: f.A, lnA: f.coef.lnA, coef,
+    clusters: f.clusters, inference: f.inference, robust: f.robust ? robust : null, bootstrap: f.bootstrap ? bootstrap : null, bootstrap_draws: f.bootstrapDraws,
     r2_log: f.r2_log, adj_r2_log: f.adj_r2_log, adj_r2_orig: f.adj_r2_orig, mae_fit: f.mae_fit, mae_holdout: f.mae_holdout,
     n_holdout: f.n_holdout, notes: f.notes,
   };
@@ -116,15 +173,19 @@ const fmt = (x: number | null | undefined, d = 3) => (x === null || x === undefi
 
 export function fitTable(fits: LawFit[]): string {
   const lines: string[] = [];
+  const ci = (c: { ci: [number, number] }) => `[${fmt(c.ci[0], 4)}, ${fmt(c.ci[1], 4)}]`;
   for (const f of fits) {
-    lines.push(`${f.level.padEnd(7)} ${f.formula.padEnd(13)} n=${f.n} (dropped ${f.n_dropped})  A=${fmt(f.A)}  adjR2 log ${fmt(f.adj_r2_log, 4)} orig ${fmt(f.adj_r2_orig, 4)}  MAE fit ${fmt(f.mae_fit, 4)}${f.mae_holdout !== null ? ` held-out ${fmt(f.mae_holdout, 4)} (n=${f.n_holdout})` : ''}`);
+    lines.push(`${f.level.padEnd(7)} ${f.formula.padEnd(13)} n=${f.n} (dropped ${f.n_dropped}) over ${f.clusters} model${f.clusters > 1 ? 's' : ''}  A=${fmt(f.A)}  adjR2 log ${fmt(f.adj_r2_log, 4)} orig ${fmt(f.adj_r2_orig, 4)}  MAE fit ${fmt(f.mae_fit, 4)}${f.mae_holdout !== null ? ` held-out ${fmt(f.mae_holdout, 4)} (n=${f.n_holdout})` : ''}`);
     for (const [k, c] of Object.entries(f.coef)) {
       if (k === 'lnA' || !c) continue;
-      const sig = c.ci[0] > 0 || c.ci[1] < 0 ? '*' : ' ';
-      lines.push(`          ${k.padEnd(6)} ${fmt(c.est, 4).padStart(8)} ± ${fmt(c.se, 4)}  t=${fmt(c.t, 2).padStart(7)}  p=${fmt(c.p, 4)}  95% CI [${fmt(c.ci[0], 4)}, ${fmt(c.ci[1], 4)}] ${sig}`);
+      const name = k as keyof LawFit['coef'];
+      const sig = significant(verdictCoef(f, name)) ? '*' : ' ';
+      lines.push(`          ${k.padEnd(6)} ${fmt(c.est, 4).padStart(8)} ${sig} OLS ± ${fmt(c.se, 4)} p ${formatP(c.p)} CI ${ci(c)}`);
+      const r = f.robust?.[name], b = f.bootstrap?.[name];
+      if (r) lines.push(`                            cluster ± ${fmt(r.se, 4)} p ${formatP(r.p)} CI ${ci(r)}${b ? `   bootstrap ± ${fmt(b.se, 4)} CI ${ci(b)}` : ''}`);
     }
     for (const n of f.notes) lines.push(`          note: ${n}`);
   }
-  lines.push('(* = the 95% CI excludes zero)');
+  lines.push(`(* = the 95% CI the verdicts use excludes zero) ${inferenceLine(fits)}`);
   return lines.join('\n');
 }

@@ -36,6 +36,8 @@ export interface KernelSpec {
   entry?: string;
   constants?: Record<string, number>;
   features?: ShaderFeature[];
+  /** Variant blocks of the shader to keep (`// @if NAME`), e.g. weights_f16. */
+  defines?: string[];
 }
 
 /** A storage binding: a whole buffer, or a byte range of one. */
@@ -181,7 +183,8 @@ export class Gpu {
     const entry = spec.entry ?? 'main';
     const features = spec.features ?? [];
     const emulated = features.includes('f16') && !this.hasF16 && this.emulateF16;
-    const key = `${spec.shader}|${entry}|${features.join(',')}${emulated ? '(emulated)' : ''}|${JSON.stringify(spec.constants ?? {})}`;
+    const defines = spec.defines ?? [];
+    const key = `${spec.shader}|${entry}|${features.join(',')}${emulated ? '(emulated)' : ''}|${defines.join(',')}|${JSON.stringify(spec.constants ?? {})}`;
     let p = this.pipelines.get(key);
     if (p) return p;
     if (features.includes('subgroups') && !this.hasSubgroups) {
@@ -191,7 +194,7 @@ export class Gpu {
       throw new GpuValidationError(spec.shader, entry, 'the adapter has no "shader-f16" feature; use the f32 variant');
     }
     this.device.pushErrorScope('validation');
-    const source = shaderSource(spec.shader, features);
+    const source = shaderSource(spec.shader, features, defines);
     const module = this.device.createShaderModule({ code: emulated ? emulateF16(source, spec.shader) : source, label: spec.shader });
     p = this.device.createComputePipeline({
       layout: 'auto',
@@ -274,15 +277,33 @@ export class Gpu {
     if (bytes > limit) throw new GpuLimitError(what, bytes, limit);
   }
 
+  /** Bytes of the storage buffers made here and not yet destroyed, and the most there were at once. */
+  readonly memory = { live: 0, peak: 0 };
+
   /** A storage buffer (zero-initialised). Sizes are rounded up to 16 bytes so vec4 views always fit. */
   buffer(bytes: number, label: string, extraUsage = 0): GPUBuffer {
     this.checkSize(label, bytes);
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    return this.device.createBuffer({
+    const b = this.device.createBuffer({
       size,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
       label,
     });
+    this.count(b, size);
+    return b;
+  }
+
+  /** Counts a buffer in `memory` until its destroy() (wrapped: the lab frees buffers only that way). */
+  private count(b: GPUBuffer, size: number): void {
+    const m = this.memory;
+    m.live += size;
+    m.peak = Math.max(m.peak, m.live);
+    const destroy = b.destroy.bind(b);
+    let freed = false;
+    b.destroy = () => {
+      if (!freed) (freed = true), (m.live -= size);
+      destroy();
+    };
   }
 
   /** Like buffer(), but waits for the allocation and throws GpuOutOfMemoryError if it failed. For weights. */
@@ -422,6 +443,13 @@ export class Gpu {
     return new CommandBatch(this, label);
   }
 
+  /**
+   * While set (and the adapter has timestamp queries), every dispatch runs in a compute pass of its own with
+   * timestamps, and its GPU time is added to its kernel's entry: where a pass's time goes, kernel by kernel.
+   * Separate passes add a little time of their own; use it to see shares, not to time the whole.
+   */
+  profiler: KernelProfile | null = null;
+
   destroy(): void {
     this.destroyed = true;
     for (const s of this.staging) s.destroy();
@@ -431,6 +459,32 @@ export class Gpu {
     this.params?.destroy();
     this.bindGroups.clear();
     this.device.destroy();
+  }
+}
+
+/** GPU time per kernel (shader:entry), filled while Gpu.profiler is set; `pending` resolves once all is read. */
+export class KernelProfile {
+  readonly kernels = new Map<string, { ns: number; dispatches: number }>();
+  private reads: Promise<void>[] = [];
+
+  add(kernel: string, ns: number): void {
+    const e = this.kernels.get(kernel) ?? { ns: 0, dispatches: 0 };
+    e.ns += ns;
+    e.dispatches++;
+    this.kernels.set(kernel, e);
+  }
+
+  track(p: Promise<void>): void {
+    this.reads.push(p);
+  }
+
+  /** The kernels by GPU time, most first, once every timestamp is read. */
+  async table(): Promise<{ kernel: string; ms: number; dispatches: number; share: number }[]> {
+    await Promise.all(this.reads);
+    const total = [...this.kernels.values()].reduce((a, e) => a + e.ns, 0) || 1;
+    return [...this.kernels.entries()]
+      .map(([kernel, e]) => ({ kernel, ms: e.ns / 1e6, dispatches: e.dispatches, share: e.ns / total }))
+      .sort((a, b) => b.ms - a.ms);
   }
 }
 
@@ -544,8 +598,13 @@ export class CommandBatch {
       ubo = this.gpu.paramsBuffer(uboBytes);
       device.queue.writeBuffer(ubo, 0, host);
     }
-    const timed = Boolean(opts.timestamps && this.gpu.hasTimestamps);
+    const profile = this.gpu.hasTimestamps ? this.gpu.profiler : null;
+    const timed = Boolean(opts.timestamps && this.gpu.hasTimestamps) && !profile;
     const querySet = timed ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+    // profiling: one pass per dispatch, its begin and end stamped (at most 4096 stamps per query set)
+    const dispatches = profile ? this.ops.filter((o) => o.kind === 'dispatch').length : 0;
+    const profQueries = profile && dispatches ? device.createQuerySet({ type: 'timestamp', count: Math.min(4096, 2 * dispatches) }) : null;
+    const profNames: string[] = [];
     const enc = device.createCommandEncoder({ label: this.label });
     let pass: GPUComputePassEncoder | null = null;
     let first = true;
@@ -560,7 +619,12 @@ export class CommandBatch {
         enc.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
         return;
       }
-      if (!pass) {
+      if (profQueries && profNames.length < 2048) {
+        endPass();
+        const k = profNames.length;
+        profNames.push(`${op.spec.shader}:${op.spec.entry ?? 'main'}`);
+        pass = enc.beginComputePass({ label: this.label, timestampWrites: { querySet: profQueries, beginningOfPassWriteIndex: 2 * k, endOfPassWriteIndex: 2 * k + 1 } });
+      } else if (!pass) {
         const tw: GPUComputePassTimestampWrites | undefined = querySet
           ? { querySet, beginningOfPassWriteIndex: first ? 0 : undefined, endOfPassWriteIndex: 1 }
           : undefined;
@@ -591,8 +655,22 @@ export class CommandBatch {
       resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
       enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
     }
+    let profResolve: GPUBuffer | null = null;
+    if (profQueries && profNames.length) {
+      profResolve = device.createBuffer({ size: 16 * profNames.length, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      enc.resolveQuerySet(profQueries, 0, 2 * profNames.length, profResolve, 0);
+    }
     device.queue.submit([enc.finish()]);
     this.ops = [];
+    if (profile && profResolve) {
+      const res = profResolve;
+      profile.track(this.gpu.read(res, 16 * profNames.length).then((buf) => {
+        const t = new BigUint64Array(buf);
+        profNames.forEach((name, k) => profile.add(name, Number(t[2 * k + 1] - t[2 * k])));
+        res.destroy();
+        profQueries?.destroy();
+      }));
+    }
     if (!resolve) return Promise.resolve(null);
     const res = resolve;
     return this.gpu.read(res, 16).then((buf) => {

@@ -3,7 +3,8 @@
 // Files hold no `enable` directives; the loader prepends those a variant asks for. Code that needs a feature
 // sits between `// @if <feature>` and `// @endif` lines (with an optional `// @else` branch for the variants
 // without it) and is dropped when the variant does not ask for it (WGSL rejects an f16 type anywhere in a
-// module without `enable f16`, even in an unused function). `// @clone SUFFIX name ...` copies functions
+// module without `enable f16`, even in an unused function). The same blocks select variants by a define
+// (KernelSpec.defines, e.g. `weights_f16`: the storage type of a binding), which adds no `enable` line. `// @clone SUFFIX name ...` copies functions
 // onto other bindings (see cloneFunctions).
 
 const files = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<
@@ -22,17 +23,17 @@ export function shaderNames(): string[] {
   return [...byName.keys()].sort();
 }
 
-/** The WGSL text of shaders/<name>.wgsl, with `enable` lines for the requested features. */
-export function shaderSource(name: string, features: readonly ShaderFeature[] = []): string {
+/** The WGSL text of shaders/<name>.wgsl, with `enable` lines for the requested features and the defines' blocks. */
+export function shaderSource(name: string, features: readonly ShaderFeature[] = [], defines: readonly string[] = []): string {
   const text = byName.get(name);
   if (text === undefined) throw new Error(`No shader "${name}" in shaders/ (have: ${shaderNames().join(', ')})`);
-  return expandShader(text, features, name);
+  return expandShader(text, features, name, defines);
 }
 
-/** A shader file's text as compiled: `enable` lines for the features, feature blocks resolved, clones added. */
-export function expandShader(text: string, features: readonly ShaderFeature[], name: string): string {
+/** A shader file's text as compiled: `enable` lines for the features, feature and define blocks resolved, clones added. */
+export function expandShader(text: string, features: readonly ShaderFeature[], name: string, defines: readonly string[] = []): string {
   const enables = features.map((f) => `enable ${f};\n`).join('');
-  return enables + cloneFunctions(keepFeatureBlocks(text, features, name), name);
+  return enables + cloneFunctions(keepFeatureBlocks(text, [...features, ...defines], name), name);
 }
 
 /**
@@ -83,7 +84,7 @@ function cloneFunctions(text: string, name: string): string {
  * Keeps the `// @if <feature>` .. (`// @else` ..) `// @endif` branch that applies to the enabled features and
  * blanks the other (blank lines keep the file's line numbers in compile errors).
  */
-function keepFeatureBlocks(text: string, features: readonly ShaderFeature[], name: string): string {
+function keepFeatureBlocks(text: string, features: readonly string[], name: string): string {
   // inside a block: whether its lines are kept; null outside
   let keep: boolean | null = null;
   let seenElse = false;
@@ -92,7 +93,7 @@ function keepFeatureBlocks(text: string, features: readonly ShaderFeature[], nam
     const open = /^\s*\/\/ @if (\S+)\s*$/.exec(line);
     if (open) {
       if (keep !== null) throw new Error(`${where}: nested "// @if" blocks are not supported`);
-      keep = features.includes(open[1] as ShaderFeature);
+      keep = features.includes(open[1]);
       seenElse = false;
       return '';
     }

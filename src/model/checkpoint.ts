@@ -162,6 +162,11 @@ export class Checkpoint {
     return this.shard(name).bytes(name);
   }
 
+  /** A byte range of the tensor's stored data. */
+  async bytesRange(name: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.shard(name).bytesRange(name, offset, length);
+  }
+
   expectShape(name: string, shape: number[]): void {
     const got = this.info(name).shape;
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {

@@ -1,8 +1,9 @@
-// A linear layer as the forward pass sees it: y = x W^T (+ b), over `rows` rows. Dense f32 weights here;
-// GPTQ-packed weights (src/quant/packed-linear.ts) implement the same interface, so the forward pass reads
-// packed weights directly through the dequantizing kernels.
+// A linear layer as the forward pass sees it: y = x W^T (+ b), over `rows` rows. Dense float weights here (f32,
+// or f16 widened in the kernels); GPTQ-packed weights (src/quant/packed.ts) implement the same interface, so the
+// forward pass reads packed weights directly through the dequantizing kernels.
 import type { Binding, CommandBatch, Gpu } from '../gpu/gpu';
-import { gemvSwiglu, matmul } from './ops';
+import { f16ToF32 } from './safetensors';
+import { gemvQkv, gemvSwiglu, matmul, widenF16 } from './ops';
 
 export interface Linear {
   readonly outFeatures: number;
@@ -15,36 +16,88 @@ export interface Linear {
    * false, recording nothing, where they do not (the caller runs gate, up and swiglu apart).
    */
   encodeGateUp?(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number): boolean;
+  /**
+   * y_q, y_k, y_v = this(x), k(x), v(x) (an attention block's projections of one input) in one step, where the
+   * three allow it; false, recording nothing, where they do not (the caller encodes them apart).
+   */
+  encodeQkv?(b: CommandBatch, k: Linear, v: Linear, x: Binding, y: { q: Binding; k: Binding; v: Binding }, rows: number): boolean;
   destroy(): void;
 }
+
+/** q|k|v biases concatenated for the fused q/k/v GEMV, made once per q projection. */
+const qkvBiases = new WeakMap<DenseLinear, GPUBuffer>();
 
 export class DenseLinear implements Linear {
   constructor(
     private readonly gpu: Gpu,
-    readonly weight: GPUBuffer, // [out, in] f32
+    readonly weight: GPUBuffer, // [out, in], f32 or (f16) two halves per u32
     readonly outFeatures: number,
     readonly inFeatures: number,
     readonly bias?: GPUBuffer,
+    readonly f16 = false,
   ) {}
 
   get weightBytes(): number {
-    return this.outFeatures * this.inFeatures * 4;
+    return this.outFeatures * this.inFeatures * (this.f16 ? 2 : 4);
   }
 
   encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate = false): void {
-    matmul(b, x, this.weight, y, rows, this.outFeatures, this.inFeatures, { bias: this.bias, accumulate, empty: this.gpu.empty });
+    matmul(b, x, this.weight, y, rows, this.outFeatures, this.inFeatures, { bias: this.bias, accumulate, empty: this.gpu.empty, wF16: this.f16 });
   }
 
   encodeGateUp(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number): boolean {
-    // one token on a GPU (where matmul takes the GEMV), two bias-free weights of one shape
-    const ok = rows === 1 && !this.gpu.serialKernels && up instanceof DenseLinear && !this.bias && !up.bias
+    // one token on a GPU (where matmul takes the GEMV), two bias-free weights of one shape and storage
+    const ok = rows === 1 && !this.gpu.serialKernels && up instanceof DenseLinear && !this.bias && !up.bias && up.f16 === this.f16
       && up.outFeatures === this.outFeatures && up.inFeatures === this.inFeatures && this.inFeatures % 4 === 0;
-    if (ok) gemvSwiglu(b, x, this.weight, up.weight, y, this.outFeatures, this.inFeatures);
+    if (ok) gemvSwiglu(b, x, this.weight, up.weight, y, this.outFeatures, this.inFeatures, this.f16);
     return ok;
+  }
+
+  encodeQkv(b: CommandBatch, k: Linear, v: Linear, x: Binding, y: { q: Binding; k: Binding; v: Binding }, rows: number): boolean {
+    // one token on a GPU, three float weights of one input, one storage, all with biases or none
+    const ok = rows === 1 && !this.gpu.serialKernels && k instanceof DenseLinear && v instanceof DenseLinear
+      && k.f16 === this.f16 && v.f16 === this.f16 && k.inFeatures === this.inFeatures && v.inFeatures === this.inFeatures
+      && this.inFeatures % 4 === 0 && this.outFeatures % 2 === 0 && k.outFeatures % 2 === 0
+      && Boolean(this.bias) === Boolean(k.bias) && Boolean(this.bias) === Boolean(v.bias);
+    if (!ok) return false;
+    let bias: GPUBuffer | undefined;
+    if (this.bias && k.bias && v.bias) {
+      bias = qkvBiases.get(this);
+      if (!bias) {
+        const [nq, nk, nv] = [this.outFeatures, k.outFeatures, v.outFeatures];
+        bias = this.gpu.buffer((nq + nk + nv) * 4, 'bias.qkv');
+        const enc = this.gpu.batch('bias.qkv');
+        enc.copy(this.bias, 0, bias, 0, nq * 4).copy(k.bias, 0, bias, nq * 4, nk * 4).copy(v.bias, 0, bias, (nq + nk) * 4, nv * 4);
+        void enc.submit();
+        qkvBiases.set(this, bias);
+      }
+    }
+    gemvQkv(b, x, { q: this.weight, k: k.weight, v: v.weight }, y, { q: this.outFeatures, k: k.outFeatures, v: v.outFeatures }, this.inFeatures,
+      { bias, empty: this.gpu.empty, wF16: this.f16 });
+    return true;
+  }
+
+  /** W in f32 on the GPU for kernels that read f32 (the quantizers): the weight itself, or a widened copy to destroy. */
+  async f32Weight(): Promise<{ buffer: GPUBuffer; release(): void }> {
+    if (!this.f16) return { buffer: this.weight, release: () => undefined };
+    const n = this.outFeatures * this.inFeatures;
+    const buffer = this.gpu.buffer(n * 4, 'weight.f32');
+    const b = this.gpu.batch('widen');
+    widenF16(b, this.weight, buffer, n);
+    await b.submit();
+    return { buffer, release: () => buffer.destroy() };
+  }
+
+  /** `count` rows of W from `row`, as f32 on the host (inspection: histograms). */
+  async readRows(row: number, count = 1): Promise<Float32Array> {
+    const k = this.inFeatures;
+    if (!this.f16) return this.gpu.readF32(this.weight, count * k, row * k);
+    return f16ToF32(new Uint16Array(await this.gpu.read(this.weight, count * k * 2, row * k * 2)));
   }
 
   destroy(): void {
     this.weight.destroy();
     this.bias?.destroy();
+    qkvBiases.get(this)?.destroy();
   }
 }

@@ -15,45 +15,106 @@ export function matmul(
   M: number,
   N: number,
   K: number,
-  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer; gemv?: boolean },
+  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; wF16?: boolean; tiled?: boolean; splitK?: number },
 ): void {
   const flags = (opts.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
-  const params = new Params().u32(M, N, K, flags);
+  const params = matmulParams(M, N, K, flags);
+  if (opts.wF16 && K % 4 !== 0) throw new RangeError(`matmul: f16 weights need in features (${K}) divisible by 4`);
   // One token on a GPU: the GEMV reads W with coalesced vec4 loads (the 4x4-block GEMM would waste 3/4).
   if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1 && K % 4 === 0) {
-    b.dispatch(gemvSpec(b, 'gemv'), [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / GEMV_ROWS)), params);
+    b.dispatch(gemvSpec(b, 'gemv', opts.wF16), [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / GEMV_ROWS)), params);
     return;
   }
+  if (K % 4 === 0 && (opts.tiled ?? !b.gpu.serialKernels)) {
+    // GPUs: 64 x 64 tiles staged in workgroup memory; sliced along K where the tiles are too few to fill the GPU
+    const tiles: [number, number] = [Math.ceil(N / 64), Math.ceil(M / 64)];
+    const splits = opts.splitK ?? splitKFor(tiles[0] * tiles[1], Math.ceil(K / 32));
+    const spec = { shader: 'matmul', entry: 'tiled', defines: weightDefines(opts.wF16) };
+    if (splits <= 1) {
+      // `part` is not written without the split flag, but it is a writable binding: not the read-only `empty`
+      b.dispatch(spec, { 1: x, 2: w, 3: opts.bias ?? opts.empty, 4: y, 6: b.gpu.scratch(16, 'splitk') }, tiles, params);
+      return;
+    }
+    const part = b.gpu.scratch(splits * M * N * 4, 'splitk');
+    b.dispatch(spec, { 1: x, 2: w, 3: opts.bias ?? opts.empty, 4: y, 6: part }, [...tiles, splits], matmulParams(M, N, K, flags | 4));
+    b.dispatch({ shader: 'matmul', entry: 'split_reduce' }, { 3: opts.bias ?? opts.empty, 4: y, 6: part }, grid(M * N, 256), matmulParams(M, N, splits, flags));
+    return;
+  }
+  // CPU adapters (no barriers) and K % 4 != 0: a 4 x 4 block per invocation straight from memory
   b.dispatch(
-    { shader: 'matmul', entry: K % 4 === 0 ? 'main' : 'main_scalar' },
+    { shader: 'matmul', entry: K % 4 === 0 ? 'main' : 'main_scalar', defines: weightDefines(opts.wF16) },
     [x, w, opts.bias ?? opts.empty, y],
     [Math.ceil(N / TILE), Math.ceil(M / TILE)],
     params,
   );
 }
 
+/**
+ * Split-K slices for a GEMM of `tiles` 64x64 output tiles over `chunks` 32-column chunks: enough workgroups to
+ * keep every SM of a large GPU busy (~4 per SM on 132 SMs), each slice at least 8 chunks long, at most 8 slices.
+ */
+export function splitKFor(tiles: number, chunks: number): number {
+  if (tiles >= 264) return 1;
+  return Math.max(1, Math.min(8, Math.floor(528 / tiles), Math.floor(chunks / 8)));
+}
+
+/** matmul.wgsl's Params: M, N, K, flags, and the q and k row counts of the fused q/k/v GEMV. */
+const matmulParams = (M: number, N: number, K: number, flags: number, nq = 0, nk = 0) => new Params().u32(M, N, K, flags, nq, nk, 0, 0);
+
+/**
+ * yq, yk, yv = x W_q^T, x W_k^T, x W_v^T (+ their biases, concatenated q|k|v in `bias`) for one token (M = 1), in
+ * one dispatch over the rows of all three (matmul.wgsl gemv_qkv): a decode step's three projections of one
+ * input. W_* [N_*, K] as `matmul` takes them (f32, or f16 with wF16); K % 4 == 0; N_q and N_k even.
+ */
+export function gemvQkv(
+  b: CommandBatch,
+  x: Binding,
+  w: { q: Binding; k: Binding; v: Binding },
+  y: { q: Binding; k: Binding; v: Binding },
+  n: { q: number; k: number; v: number },
+  K: number,
+  opts: { bias?: Binding; empty: GPUBuffer; wF16?: boolean },
+): void {
+  if (K % 4 !== 0 || n.q % GEMV_ROWS !== 0 || n.k % GEMV_ROWS !== 0) throw new RangeError(`gemvQkv: in features (${K}) must be a multiple of 4 and q/k rows (${n.q}, ${n.k}) of ${GEMV_ROWS}`);
+  const N = n.q + n.k + n.v;
+  b.dispatch(gemvSpec(b, 'gemv_qkv', opts.wF16), { 1: x, 2: w.q, 5: w.k, 6: w.v, 3: opts.bias ?? opts.empty, 4: y.q, 7: y.k, 8: y.v },
+    rowGrid(Math.ceil(N / GEMV_ROWS)), matmulParams(1, N, K, opts.bias ? 1 : 0, n.q, n.k));
+}
+
+/** The shader variant that reads float weights stored in f16 (pairs in u32s, widened to f32). */
+const weightDefines = (f16?: boolean) => (f16 ? ['weights_f16'] : undefined);
+
 /** Rows per workgroup of the fp32 GEMVs (matmul.wgsl). */
 const GEMV_ROWS = 2;
 
 /** The GEMV entry `entry` of shaders/matmul.wgsl, or its `_subgroups` variant where no subgroup can span two rows. */
-function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu') {
+function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu' | 'gemv_qkv', wF16?: boolean) {
   const sub = b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / GEMV_ROWS;
-  const constants = { ROWS: GEMV_ROWS };
-  return sub ? { shader: 'matmul', entry: `${entry}_subgroups`, constants, features: ['subgroups' as const] } : { shader: 'matmul', entry, constants };
+  const constants = { ROWS: GEMV_ROWS }, defines = weightDefines(wF16);
+  return sub
+    ? { shader: 'matmul', entry: `${entry}_subgroups`, constants, defines, features: ['subgroups' as const] }
+    : { shader: 'matmul', entry, constants, defines };
 }
 
 /**
  * y = silu(x W_gate^T) * (x W_up^T) for one token (M = 1; K % 4 == 0) in one dispatch: an MLP's gate, up and
  * SwiGLU (matmul.wgsl gemv_swiglu), W_gate and W_up [N, K] f32.
  */
-export function gemvSwiglu(b: CommandBatch, x: Binding, wGate: Binding, wUp: Binding, y: Binding, N: number, K: number): void {
+export function gemvSwiglu(b: CommandBatch, x: Binding, wGate: Binding, wUp: Binding, y: Binding, N: number, K: number, wF16?: boolean): void {
   if (K % 4 !== 0) throw new RangeError(`gemvSwiglu: in features (${K}) must be a multiple of 4`);
-  b.dispatch(gemvSpec(b, 'gemv_swiglu'), { 1: x, 2: wGate, 4: y, 5: wUp }, rowGrid(Math.ceil(N / GEMV_ROWS)), new Params().u32(1, N, K, 0));
+  b.dispatch(gemvSpec(b, 'gemv_swiglu', wF16), { 1: x, 2: wGate, 4: y, 5: wUp }, rowGrid(Math.ceil(N / GEMV_ROWS)), matmulParams(1, N, K, 0));
 }
 
-/** out[i, :] = src[idx[i], :] for i < rows. */
-export function gatherRows(b: CommandBatch, src: Binding, idx: Binding, out: Binding, rows: number, cols: number): void {
-  b.dispatch({ shader: 'elementwise', entry: 'gather_rows' }, [src, idx, out], rowGrid(rows), new Params().u32(rows, cols, 0, 0));
+/** out[i, :] = src[idx[i], :] for i < rows; `srcF16`: src stored in f16 (cols even), out f32. */
+export function gatherRows(b: CommandBatch, src: Binding, idx: Binding, out: Binding, rows: number, cols: number, srcF16 = false): void {
+  if (srcF16 && cols % 2 !== 0) throw new RangeError(`gatherRows: f16 rows need an even length (have ${cols})`);
+  b.dispatch({ shader: 'elementwise', entry: 'gather_rows', defines: weightDefines(srcF16) }, [src, idx, out], rowGrid(rows), new Params().u32(rows, cols, 0, 0));
+}
+
+/** dst[i] = src[i] for n values stored in f16 (n even), widened to f32. */
+export function widenF16(b: CommandBatch, src: Binding, dst: Binding, n: number): void {
+  if (n % 2 !== 0) throw new RangeError(`widenF16: ${n} values are not whole f16 pairs`);
+  b.dispatch({ shader: 'elementwise', entry: 'widen_f16' }, [src, dst], grid(n / 2, 256), new Params().u32(n / 2, 0, 0, 0));
 }
 
 /** gate = silu(gate) * up over n elements. */
@@ -75,8 +136,9 @@ export function rmsnorm(b: CommandBatch, x: Binding, weight: Binding, rows: numb
   const params = new Params().u32(rows, cols).f32(eps).u32(0);
   const serial = variantOf(b, variant) === 'serial';
   const grid = serial ? serialGrid(rows) : rowGrid(rows);
-  if (y) b.dispatch({ shader: 'rmsnorm', entry: serial ? 'serial' : 'main' }, [x, weight, y], grid, params);
-  else b.dispatch({ shader: 'rmsnorm', entry: serial ? 'serial_in_place' : 'in_place' }, [x, weight], grid, params);
+  const constants = serial ? undefined : { WG: cols >= 512 ? 256 : 64 };
+  if (y) b.dispatch({ shader: 'rmsnorm', entry: serial ? 'serial' : 'main', constants }, [x, weight, y], grid, params);
+  else b.dispatch({ shader: 'rmsnorm', entry: serial ? 'serial_in_place' : 'in_place', constants }, [x, weight], grid, params);
 }
 
 /** The rotary tables on the GPU: [cos | sin] for `positions` positions (src/model/rope.ts ropeTables). */

@@ -212,6 +212,15 @@ export class SafetensorsFile {
     return b;
   }
 
+  /** `length` bytes of a tensor's data from byte `offset` of it (streaming a large tensor in pieces). */
+  async bytesRange(name: string, offset: number, length: number): Promise<Uint8Array> {
+    const t = this.info(name);
+    if (offset < 0 || offset + length > t.end - t.begin) throw new RangeError(`${this.src.name}: bytes ${offset}..${offset + length} are outside tensor "${name}"`);
+    const b = await this.src.read(t.begin + offset, length);
+    if (b.byteLength !== length) throw new CheckpointError(this.src.name, `tensor "${name}" could not be read whole (file changed or truncated?)`);
+    return b;
+  }
+
   /** A float tensor as f32 (F32, F16, BF16, F64). */
   async f32(name: string): Promise<Float32Array> {
     const t = this.info(name);

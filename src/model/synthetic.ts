@@ -9,6 +9,7 @@ import { nonEmbeddingParams, parseConfig } from './config';
 import { hashString, seededRandom } from '../random';
 import { type DType, f32ToBf16, f32ToF16, safetensorsHeader } from './safetensors';
 import { PUBLISHED_SHAPES, SHAPE_NAMES, specialTokens } from './shapes';
+import { bytesSource, type ModelFiles } from './source';
 
 export interface SyntheticOptions {
   shape: string;
@@ -21,6 +22,8 @@ export interface SyntheticOptions {
   shards?: number;
   /** Write lm_head.weight apart from the embedding (tie_word_embeddings false). */
   untied?: boolean;
+  /** A smaller vocabulary than the published one (tests that need the width, not the 152K-row LM head). */
+  vocab?: number;
 }
 
 export interface SyntheticFile {
@@ -121,17 +124,17 @@ function byteChars(): string[] {
 }
 
 /**
- * A byte-level BPE tokenizer without merges: every byte one token (ids BYTE_BASE..+255), the special tokens of
- * the model's family at their published ids, BOS prepended where the family does (Llama 3).
+ * A byte-level BPE tokenizer without merges: every byte one token, the special tokens of the model's family at
+ * their published ids (at the top of a reduced vocabulary), BOS prepended where the family does (Llama 3).
  */
-function tokenizerFiles(config: Record<string, unknown>): SyntheticFile[] {
-  const BYTE_BASE = 1000;
-  const specials = specialTokens(config);
+function tokenizerFiles(config: Record<string, unknown>, specials: { id: number; content: string }[], addBos: boolean): SyntheticFile[] {
+  const V = Number(config.vocab_size);
+  const byteBase = Math.min(1000, V - 256 - specials.length);
+  if (byteBase < 0 || specials.some((s) => s.id >= byteBase && s.id < byteBase + 256)) throw new RangeError(`a vocabulary of ${V} is too small for a byte-level tokenizer`);
   const vocab: Record<string, number> = {};
-  byteChars().forEach((ch, b) => (vocab[ch] = BYTE_BASE + b));
+  byteChars().forEach((ch, b) => (vocab[ch] = byteBase + b));
   const bos = specials.find((s) => s.id === config.bos_token_id);
   const eos = specials.find((s) => s.id === config.eos_token_id) ?? specials[0];
-  const addBos = config.model_type === 'llama' && Number(config.vocab_size) === 128256;
   const single: unknown[] = [{ Sequence: { id: 'A', type_id: 0 } }];
   const specialMap: Record<string, unknown> = {};
   if (addBos && bos) {
@@ -167,14 +170,23 @@ export function syntheticCheckpoint(opts: SyntheticOptions): SyntheticFile[] {
   const config: Record<string, unknown> = {
     ...published,
     num_hidden_layers: layers,
+    ...(opts.vocab ? { vocab_size: opts.vocab } : {}),
     ...(published.max_window_layers !== undefined ? { max_window_layers: layers } : {}),
     tie_word_embeddings: opts.untied ? false : published.tie_word_embeddings,
     torch_dtype: { BF16: 'bfloat16', F16: 'float16', F32: 'float32' }[dtype],
     quantlab: {
-      synthetic: { shape: opts.shape, of: shape.hfId, layers, published_layers: published.num_hidden_layers, seed, std, dtype },
+      synthetic: { shape: opts.shape, of: shape.hfId, layers, published_layers: published.num_hidden_layers, seed, std, dtype, ...(opts.vocab ? { vocab: opts.vocab } : {}) },
       note: `random weights in the shape of ${shape.hfId}${layers !== published.num_hidden_layers ? ` (first ${layers} of ${published.num_hidden_layers} layers)` : ''}: for tests and timings, not a trained model`,
     },
   };
+  // the family's special tokens at their published ids; with a reduced vocabulary, at its top
+  let specials = specialTokens(published);
+  if (opts.vocab && specials.some((t) => t.id >= opts.vocab!)) {
+    const moved = new Map(specials.map((t, i) => [t.id, opts.vocab! - specials.length + i]));
+    specials = specials.map((t) => ({ ...t, id: moved.get(t.id)! }));
+    for (const k of ['bos_token_id', 'eos_token_id'] as const) if (moved.has(config[k] as number)) config[k] = moved.get(config[k] as number);
+  }
+  const addBos = published.model_type === 'llama' && Number(published.vocab_size) === 128256;
   const specs = tensorSpecs(config);
   const bytesOf = (t: TensorSpec) => t.shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
   // shards of about equal size, tensors in order: a shard closes once it holds its share of the bytes
@@ -204,9 +216,35 @@ export function syntheticCheckpoint(opts: SyntheticOptions): SyntheticFile[] {
     });
   });
   if (shards > 1) files.push(textFile('model.safetensors.index.json', { metadata: { total_size: total }, weight_map: weightMap }));
-  files.push(...tokenizerFiles(config));
+  files.push(...tokenizerFiles(config, specials, addBos));
   files.push(textFile('generation_config.json', { bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id, do_sample: false }));
   return files;
+}
+
+/** A synthetic checkpoint as model files in memory, each made when first opened (small slices for tests). */
+export function syntheticFiles(opts: SyntheticOptions, id = opts.shape): ModelFiles {
+  const files = new Map(syntheticCheckpoint(opts).map((f) => [f.name, f]));
+  const made = new Map<string, Uint8Array>();
+  const bytes = (f: SyntheticFile) => {
+    let out = made.get(f.name);
+    if (!out) {
+      out = new Uint8Array(f.size);
+      let at = 0;
+      for (const c of f.chunks()) (out.set(c, at), (at += c.byteLength));
+      made.set(f.name, out);
+    }
+    return out;
+  };
+  return {
+    id,
+    has: (p) => files.has(p),
+    list: () => [...files.keys()].sort(),
+    open: async (p) => {
+      const f = files.get(p);
+      if (!f) throw new RangeError(`${id}: no file ${p}`);
+      return bytesSource(`${id}/${p}`, bytes(f));
+    },
+  };
 }
 
 /** N and the file bytes of a synthetic checkpoint, before writing it. */

@@ -12,6 +12,7 @@ import type { ModelConfig } from './config';
 import { DenseLinear, type Linear } from './linear';
 import { attention, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, type RopeTable, type RowScore, scoreLogits, swiglu } from './ops';
 import { ropeTables } from './rope';
+import { uploadWeight, type WeightFormat } from './weights';
 
 export type LinearName = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
 export const LINEAR_NAMES: LinearName[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
@@ -64,18 +65,23 @@ export interface LayerTaps {
   downIn?(b: CommandBatch, x: GPUBuffer, rows: number): void;
 }
 
-/** Builds one linear layer from a checkpoint: dense here; GPTQ-packed in src/quant/load.ts. */
-export type LinearLoader = (gpu: Gpu, ckpt: Checkpoint, base: string, out: number, inFeatures: number, bias: boolean) => Promise<Linear>;
+/** How a load stores float weights, and what it had to decide on the way (shown to the user). */
+export interface LoadContext {
+  weights: WeightFormat;
+  notes: string[];
+}
 
-export const denseLinearLoader: LinearLoader = async (gpu, ckpt, base, out, inFeatures, bias) => {
-  const upload = async (name: string, shape: number[]) => {
-    const data = await ckpt.f32(name, shape);
-    const buf = await gpu.allocate(data.byteLength, name);
-    gpu.write(buf, data);
-    return buf;
-  };
-  const b = bias ? await upload(`${base}.bias`, [out]) : undefined;
-  return new DenseLinear(gpu, await upload(`${base}.weight`, [out, inFeatures]), out, inFeatures, b);
+/** The taps in the order a layer passes them. */
+export const TAP_ORDER: (keyof LayerTaps)[] = ['qkvIn', 'oIn', 'gateUpIn', 'downIn'];
+
+/** Builds one linear layer from a checkpoint: dense here; GPTQ-packed in src/quant/load.ts. */
+export type LinearLoader = (gpu: Gpu, ckpt: Checkpoint, base: string, out: number, inFeatures: number, bias: boolean, ctx: LoadContext) => Promise<Linear>;
+
+export const denseLinearLoader: LinearLoader = async (gpu, ckpt, base, out, inFeatures, bias, ctx) => {
+  const b = bias ? (await uploadWeight(gpu, ckpt, `${base}.bias`, [out], 'f32')).buffer : undefined;
+  const w = await uploadWeight(gpu, ckpt, `${base}.weight`, [out, inFeatures], ctx.weights);
+  if (w.note) ctx.notes.push(w.note);
+  return new DenseLinear(gpu, w.buffer, out, inFeatures, b, w.f16);
 };
 
 export class Transformer {
@@ -92,9 +98,11 @@ export class Transformer {
     readonly lmHead: GPUBuffer,
     readonly finalNorm: GPUBuffer,
     readonly layers: LayerWeights[],
+    /** Whether the embedding and the LM head are stored in f16 (src/model/weights.ts). */
+    readonly f16: { embed: boolean; head: boolean } = { embed: false, head: false },
   ) {
     this.rope = { buffer: gpu.empty, positions: 0 };
-    this.lmHeadLinear = new DenseLinear(gpu, lmHead, config.vocab, config.hidden);
+    this.lmHeadLinear = new DenseLinear(gpu, lmHead, config.vocab, config.hidden, undefined, f16.head);
     this.ensureRope(Math.min(config.maxPosition, 512));
   }
 
@@ -104,24 +112,25 @@ export class Transformer {
   static async load(
     gpu: Gpu,
     ckpt: Checkpoint,
-    opts: { onProgress?: OnProgress; signal?: AbortSignal; linearLoader?: LinearLoader } = {},
+    opts: { onProgress?: OnProgress; signal?: AbortSignal; linearLoader?: LinearLoader; weights?: WeightFormat; notes?: string[] } = {},
   ): Promise<Transformer> {
     const c = ckpt.config;
     if (c.gptq && !opts.linearLoader) throw new Error('A GPTQ checkpoint: load it with loadModel() from src/quant/load.ts');
     const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
+    const ctx: LoadContext = { weights: opts.weights ?? 'auto', notes: opts.notes ?? [] };
     const tick = progressTracker(`load ${ckpt.id}`, c.layers + 2, opts.onProgress, 'layers');
-    const upload = async (name: string, shape: number[]) => {
-      const data = await ckpt.f32(name, shape);
-      const buf = await gpu.allocate(data.byteLength, name);
-      gpu.write(buf, data);
-      return buf;
+    // small vectors (norms, biases) stay f32
+    const upload = async (name: string, shape: number[]) => (await uploadWeight(gpu, ckpt, name, shape, 'f32')).buffer;
+    const uploadMatrix = async (name: string, shape: number[], rowMultiple: number) => {
+      const w = await uploadWeight(gpu, ckpt, name, shape, ctx.weights, rowMultiple);
+      if (w.note) ctx.notes.push(w.note);
+      return w;
     };
     tick(0);
-    const embed = await upload('model.embed_tokens.weight', [c.vocab, d]);
+    // the embedding's rows are gathered (f16: whole pairs); the LM head is a linear layer (rows of quads)
+    const embed = await uploadMatrix('model.embed_tokens.weight', [c.vocab, d], c.tied ? 4 : 2);
     let head = embed;
-    if (!c.tied) {
-      head = ckpt.has('lm_head.weight') ? await upload('lm_head.weight', [c.vocab, d]) : embed;
-    }
+    if (!c.tied && ckpt.has('lm_head.weight')) head = await uploadMatrix('lm_head.weight', [c.vocab, d], 4);
     const finalNorm = await upload('model.norm.weight', [d]);
     tick(1);
     const dims: Record<LinearName, [number, number]> = {
@@ -136,7 +145,7 @@ export class Transformer {
         const [out, inn] = dims[n];
         const base = p + HF_LINEAR[n];
         const hasBias = (['q', 'k', 'v'].includes(n) && c.qkvBias) || (n === 'o' && c.oBias) || (['gate', 'up', 'down'].includes(n) && c.mlpBias);
-        linears[n] = await (opts.linearLoader ?? denseLinearLoader)(gpu, ckpt, base, out, inn, hasBias);
+        linears[n] = await (opts.linearLoader ?? denseLinearLoader)(gpu, ckpt, base, out, inn, hasBias, ctx);
       }
       layers.push({
         inputNorm: await upload(`${p}input_layernorm.weight`, [d]),
@@ -148,13 +157,13 @@ export class Transformer {
       tick(l + 2, `layer ${l + 1}/${c.layers}`);
     }
     await gpu.flush();
-    return new Transformer(gpu, c, embed, head, finalNorm, layers);
+    return new Transformer(gpu, c, embed.buffer, head.buffer, finalNorm, layers, { embed: embed.f16, head: head.f16 });
   }
 
   /** A model with the same embeddings and norms but other linear layers (a quantized copy). */
   derive(linears: Record<LinearName, Linear>[]): Transformer {
     const layers = this.layers.map((l, i) => ({ ...l, linears: linears[i] }));
-    const m = new Transformer(this.gpu, this.config, this.embedTokens, this.lmHead, this.finalNorm, layers);
+    const m = new Transformer(this.gpu, this.config, this.embedTokens, this.lmHead, this.finalNorm, layers, this.f16);
     for (const b of [this.embedTokens, this.lmHead, this.finalNorm]) m.shared.add(b);
     for (const l of this.layers) for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm]) if (b) m.shared.add(b);
     return m;
@@ -198,49 +207,62 @@ export class Transformer {
 
   /** x = embed_tokens[tokens] */
   embed(b: CommandBatch, tokens: Binding, x: GPUBuffer, rows: number): void {
-    gatherRows(b, this.embedTokens, tokens, x, rows, this.config.hidden);
+    gatherRows(b, this.embedTokens, tokens, x, rows, this.config.hidden, this.f16.embed);
   }
 
-  /** One decoder layer on act.x, in place. With `until`, stops right after that tap (calibration passes). */
-  layer(b: CommandBatch, l: number, act: Activations, s: PassShape, cache?: KVCache, taps?: LayerTaps, until?: keyof LayerTaps): void {
+  /**
+   * One decoder layer on act.x, in place. Calibration passes run parts of it: `until` stops right after that
+   * tap; `from` starts at that tap with the layer's state there already in `act` (oIn: act.attn; gateUpIn:
+   * act.x past the attention block's residual; downIn: that act.x and act.gate).
+   */
+  layer(b: CommandBatch, l: number, act: Activations, s: PassShape, cache?: KVCache, taps?: LayerTaps, until?: keyof LayerTaps, from?: keyof LayerTaps): void {
     const c = this.config, w = this.layers[l], L = w.linears;
     const rows = s.batch * s.seq, d = c.hidden;
+    const start = from ? TAP_ORDER.indexOf(from) : 0;
     this.ensureRope(s.past + s.seq);
     // attention block
-    rmsnorm(b, act.x, w.inputNorm, rows, d, c.rmsEps, act.h);
-    taps?.qkvIn?.(b, act.h, rows);
-    if (until === 'qkvIn') return;
-    L.q.encode(b, act.h, act.q, rows);
-    L.k.encode(b, act.h, act.k, rows);
-    L.v.encode(b, act.h, act.v, rows);
-    const norm = w.qNorm && w.kNorm ? { q: w.qNorm, k: w.kNorm, eps: c.rmsEps } : undefined;
-    const heads = { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
-    let keys: GPUBuffer = act.k, values: GPUBuffer = act.v, kvLen = s.seq;
-    if (cache) {
-      // q/k norms, rope and the cache writes in one dispatch (a decode step's fixed cost is its dispatch count)
-      ropeIntoCache(b, { q: act.q, k: act.k, v: act.v, table: this.rope, kCache: cache.k[l], vCache: cache.v[l] }, { ...heads, maxLen: cache.maxLen }, norm);
-      keys = cache.k[l];
-      values = cache.v[l];
-      kvLen = cache.maxLen;
-    } else {
-      if (norm) {
-        rmsnorm(b, act.q, norm.q, rows * c.heads, c.headDim, c.rmsEps);
-        rmsnorm(b, act.k, norm.k, rows * c.kvHeads, c.headDim, c.rmsEps);
+    if (start <= 0) {
+      rmsnorm(b, act.x, w.inputNorm, rows, d, c.rmsEps, act.h);
+      taps?.qkvIn?.(b, act.h, rows);
+      if (until === 'qkvIn') return;
+      if (!L.q.encodeQkv?.(b, L.k, L.v, act.h, { q: act.q, k: act.k, v: act.v }, rows)) {
+        L.q.encode(b, act.h, act.q, rows);
+        L.k.encode(b, act.h, act.k, rows);
+        L.v.encode(b, act.h, act.v, rows);
       }
-      rope(b, act.q, act.k, this.rope, heads);
+      const norm = w.qNorm && w.kNorm ? { q: w.qNorm, k: w.kNorm, eps: c.rmsEps } : undefined;
+      const heads = { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
+      let keys: GPUBuffer = act.k, values: GPUBuffer = act.v, kvLen = s.seq;
+      if (cache) {
+        // q/k norms, rope and the cache writes in one dispatch (a decode step's fixed cost is its dispatch count)
+        ropeIntoCache(b, { q: act.q, k: act.k, v: act.v, table: this.rope, kCache: cache.k[l], vCache: cache.v[l] }, { ...heads, maxLen: cache.maxLen }, norm);
+        keys = cache.k[l];
+        values = cache.v[l];
+        kvLen = cache.maxLen;
+      } else {
+        if (norm) {
+          rmsnorm(b, act.q, norm.q, rows * c.heads, c.headDim, c.rmsEps);
+          rmsnorm(b, act.k, norm.k, rows * c.kvHeads, c.headDim, c.rmsEps);
+        }
+        rope(b, act.q, act.k, this.rope, heads);
+      }
+      attention(b, act.q, keys, values, act.attn, { batch: s.batch, seq: s.seq, past: s.past, kvLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
     }
-    attention(b, act.q, keys, values, act.attn, { batch: s.batch, seq: s.seq, past: s.past, kvLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
-    taps?.oIn?.(b, act.attn, rows);
-    if (until === 'oIn') return;
-    L.o.encode(b, act.attn, act.x, rows, true);
+    if (start <= 1) {
+      taps?.oIn?.(b, act.attn, rows);
+      if (until === 'oIn') return;
+      L.o.encode(b, act.attn, act.x, rows, true);
+    }
     // MLP block
-    rmsnorm(b, act.x, w.postNorm, rows, d, c.rmsEps, act.h);
-    taps?.gateUpIn?.(b, act.h, rows);
-    if (until === 'gateUpIn') return;
-    if (!L.gate.encodeGateUp?.(b, L.up, act.h, act.gate, rows)) {
-      L.gate.encode(b, act.h, act.gate, rows);
-      L.up.encode(b, act.h, act.up, rows);
-      swiglu(b, act.gate, act.up, rows * c.intermediate);
+    if (start <= 2) {
+      rmsnorm(b, act.x, w.postNorm, rows, d, c.rmsEps, act.h);
+      taps?.gateUpIn?.(b, act.h, rows);
+      if (until === 'gateUpIn') return;
+      if (!L.gate.encodeGateUp?.(b, L.up, act.h, act.gate, rows)) {
+        L.gate.encode(b, act.h, act.gate, rows);
+        L.up.encode(b, act.h, act.up, rows);
+        swiglu(b, act.gate, act.up, rows * c.intermediate);
+      }
     }
     taps?.downIn?.(b, act.gate, rows);
     if (until === 'downIn') return;
@@ -341,7 +363,18 @@ export class Transformer {
   async generate(
     prompt: number[],
     maxNew: number,
-    opts: { eos?: number[]; stop?: (ids: number[]) => boolean; signal?: AbortSignal; onToken?: (id: number) => void; stepsPerRead?: number } = {},
+    opts: {
+      eos?: number[];
+      stop?: (ids: number[]) => boolean;
+      signal?: AbortSignal;
+      onToken?: (id: number) => void;
+      stepsPerRead?: number;
+      /**
+       * Filled with the CPU time spent recording and submitting steps (the decode loop's host cost) and, where the
+       * adapter has timestamps, the GPU time of the submitted chunks (whole chunks: the decode's device cost).
+       */
+      timing?: { recordMs: number; steps: number; gpuMs?: number };
+    } = {},
   ): Promise<number[]> {
     const g = this.gpu, V = this.config.vocab, P = prompt.length;
     const maxLen = Math.min(this.config.maxPosition, P + maxNew);
@@ -364,7 +397,9 @@ export class Transformer {
     try {
       let t = 0, chunk = 1;
       const inFlight: { read: Promise<ArrayBuffer>; steps: number }[] = [];
+      const timed: Promise<void>[] = []; // GPU times of the chunks (opts.timing)
       const launch = () => {
+        const tRecord = performance.now();
         const steps = Math.min(chunk, total - t);
         const b = g.batch('generate');
         for (let j = 0; j < steps; j++, t++) {
@@ -376,7 +411,13 @@ export class Transformer {
           b.copy(score, 8, next, 0, 4); // the argmax: the next step's input
           b.copy(score, 0, scores, 16 * j, 16);
         }
-        void b.submit();
+        const timing = opts.timing;
+        const gpuNs = b.submit({ timestamps: Boolean(timing) });
+        if (timing) {
+          timing.recordMs += performance.now() - tRecord;
+          timing.steps += steps;
+          timed.push(gpuNs.then((ns) => void (ns !== null && (timing.gpuMs = (timing.gpuMs ?? 0) + ns / 1e6))));
+        }
         // the copy to the host is queued now, before the next chunk can overwrite `scores`
         inFlight.push({ read: g.read(scores, 16 * steps), steps });
         chunk = Math.min(2 * chunk, maxChunk);
@@ -399,6 +440,7 @@ export class Transformer {
       } finally {
         for (const f of inFlight) f.read.catch(() => undefined); // a chunk past the stop: dropped unread
       }
+      await Promise.all(timed);
     } finally {
       for (const buf of [...cache.k, ...cache.v, promptIds, lastRow, row0, next, logits, score, scores]) buf.destroy();
     }

@@ -10,17 +10,20 @@ export class GpuHessian {
     this.H = gpu.buffer(cols * cols * 4, label);
   }
 
-  /** x: [tokens, cols] holding `sequences` sequences. */
-  add(b: CommandBatch, x: Binding, tokens: number, sequences: number): void {
+  /** x: [tokens, cols] holding `sequences` sequences. `tiled` forces the kernel (default: tiled on GPUs). */
+  add(b: CommandBatch, x: Binding, tokens: number, sequences: number, tiled?: boolean): void {
     const decay = this.nsamples / (this.nsamples + sequences);
     this.nsamples += sequences;
+    const params = new Params().u32(tokens, this.cols).f32(decay, 2 / this.nsamples);
+    if (this.cols % 4 === 0 && (tiled ?? !b.gpu.serialKernels)) {
+      // GPUs: X^T X as a tiled GEMM over the upper tiles of H (symmetric)
+      const t = Math.ceil(this.cols / 64);
+      b.dispatch({ shader: 'hessian', entry: 'accumulate_tiled' }, [x, this.H], [t, t], params);
+      return;
+    }
+    // CPU adapters (barriers are costly there): a 4 x 4 block of H per invocation straight from memory
     const n = Math.ceil(this.cols / 4);
-    b.dispatch(
-      { shader: 'hessian', entry: 'accumulate' },
-      [x, this.H],
-      [Math.ceil(n / 8), Math.ceil(n / 8)],
-      new Params().u32(tokens, this.cols).f32(decay, 2 / this.nsamples),
-    );
+    b.dispatch({ shader: 'hessian', entry: 'accumulate' }, [x, this.H], [Math.ceil(n / 8), Math.ceil(n / 8)], params);
   }
 
   destroy(): void {

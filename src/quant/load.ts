@@ -1,4 +1,4 @@
-// Loading models that may be GPTQ-quantized: float layers as dense f32, GPTQ layers (qweight, qzeros, scales,
+// Loading models that may be GPTQ-quantized: float layers as dense f16 or f32 (src/model/weights.ts), GPTQ layers (qweight, qzeros, scales,
 // g_idx) uploaded as they are stored and run through the dequantizing kernel. The front ends load every
 // model through loadModel().
 import type { Gpu } from '../gpu/gpu';
@@ -7,6 +7,7 @@ import type { GptqConfig } from '../model/config';
 import { CheckpointError } from '../model/errors';
 import { f32ToF16 } from '../model/safetensors';
 import type { OnProgress } from '../progress';
+import type { WeightFormat } from '../model/weights';
 import { denseLinearLoader, type LinearLoader, Transformer } from '../model/transformer';
 import { checkKernelShape, PackedLinear, type PackedWeights, qweightWords, type ZeroFormat, zeroWords } from './packed';
 import { packBits, unpackBits } from './reference';
@@ -17,11 +18,15 @@ export interface LoadedModelInfo {
   notes: string[];
 }
 
-export async function loadModel(gpu: Gpu, ckpt: Checkpoint, opts: { onProgress?: OnProgress; signal?: AbortSignal } = {}): Promise<LoadedModelInfo> {
+export async function loadModel(
+  gpu: Gpu,
+  ckpt: Checkpoint,
+  opts: { onProgress?: OnProgress; signal?: AbortSignal; weights?: WeightFormat } = {},
+): Promise<LoadedModelInfo> {
   const notes: string[] = [];
   const cfg = ckpt.config.gptq;
   const linearLoader = cfg ? gptqLinearLoader(cfg, notes) : denseLinearLoader;
-  const model = await Transformer.load(gpu, ckpt, { ...opts, linearLoader });
+  const model = await Transformer.load(gpu, ckpt, { ...opts, linearLoader, notes });
   return { model, notes: [...new Set(notes)] };
 }
 
@@ -49,8 +54,8 @@ function u32View(b: Uint8Array): Uint32Array {
 }
 
 export function gptqLinearLoader(cfg: GptqConfig, notes: string[]): LinearLoader {
-  return async (gpu, ckpt, base, out, inn, bias) => {
-    if (!ckpt.has(`${base}.qweight`)) return denseLinearLoader(gpu, ckpt, base, out, inn, bias);
+  return async (gpu, ckpt, base, out, inn, bias, ctx) => {
+    if (!ckpt.has(`${base}.qweight`)) return denseLinearLoader(gpu, ckpt, base, out, inn, bias, ctx);
     const bits = cfg.bits;
     const G = cfg.groupSize === -1 ? inn : cfg.groupSize;
     const nGroups = Math.ceil(inn / G);

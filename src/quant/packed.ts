@@ -4,6 +4,7 @@
 import { type Binding, type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import type { ShaderFeature } from '../gpu/shaders';
 import type { Linear } from '../model/linear';
+import { splitKFor } from '../model/ops';
 import type { QuantizedWeights } from './gptq';
 import { f16ToF32 } from '../model/safetensors';
 import { unpackBits } from './reference';
@@ -326,15 +327,6 @@ export function gemvSubgroup(gpu: Gpu, XW: number, KSLICES: number): number {
 
 /** Weights (rows x cols) from which an act-order GEMV gathers its input first (8B MLP shapes, not 4096 x 4096). */
 const GATHER_GEMV_WEIGHTS = 2 ** 25;
-
-/**
- * Split-K slices for a GEMM of `tiles` 64x64 output tiles over `chunks` 32-column chunks: enough workgroups to
- * keep every SM of a large GPU busy (~4 per SM on 132 SMs), each slice at least 8 chunks long, at most 8 slices.
- */
-export function splitKFor(tiles: number, chunks: number): number {
-  if (tiles >= 264) return 1;
-  return Math.max(1, Math.min(8, Math.floor(528 / tiles), Math.floor(chunks / 8)));
-}
 
 export class PackedLinear implements Linear {
   constructor(private readonly gpu: Gpu, readonly packed: PackedWeights) {}

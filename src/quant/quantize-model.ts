@@ -6,11 +6,11 @@
 // "shared" mode takes every Hessian from one pass of the float model instead (faster, reusable across bit
 // widths and group sizes of a sweep); "sequential" (default) is the faithful one.
 
-import { throwIfAborted } from '../gpu/errors';
+import { GpuOutOfMemoryError, throwIfAborted } from '../gpu/errors';
 import type { Gpu } from '../gpu/gpu';
 import { DenseLinear, type Linear } from '../model/linear';
 import { matmul } from '../model/ops';
-import type { LayerTaps, LinearName, Transformer } from '../model/transformer';
+import type { Activations, LayerTaps, LinearName, Transformer } from '../model/transformer';
 import { LINEAR_NAMES } from '../model/transformer';
 import type { OnProgress } from '../progress';
 import { progressTracker } from '../progress';
@@ -32,6 +32,12 @@ export interface QuantizeOptions extends GptqSettings {
   reconError?: boolean;
   /** Most token rows per pass (memory bound of the calibration passes). */
   maxRows?: number;
+  /**
+   * Sequential mode: keep each calibration micro-batch's attention output and MLP activation between the
+   * groups' passes so that every part of a layer runs once (default, where the GPU has room: C_b x seqlen x
+   * (heads x head_dim + intermediate) x 4 bytes); false reruns each group's pass from the layer's start.
+   */
+  keepStages?: boolean;
 }
 
 export interface LayerResult extends LayerReport {
@@ -71,9 +77,17 @@ function groupCols(model: Transformer, g: number): number {
   return [c.hidden, c.heads * c.headDim, c.hidden, c.intermediate][g];
 }
 
-/** Calibration sequences in micro-batches of whole sequences, each held on the GPU as the residual stream. */
+/**
+ * Calibration sequences in micro-batches of whole sequences, each held on the GPU as the residual stream. Where
+ * memory allows (`keepStages`), each micro-batch also keeps its attention output and its MLP activation, so that a
+ * true-sequential layer runs every part once: the o group's pass leaves the attention output, the gate/up
+ * group's pass starts there (adding o into the stream), the down group's pass starts at the MLP and leaves its
+ * activation, and the layer's output only adds down. Without them every group's pass reruns the layer from
+ * its start (the attention ~4 times a layer).
+ */
 class CalibrationStream {
-  readonly batches: { x: GPUBuffer; count: number }[] = [];
+  readonly batches: { x: GPUBuffer; count: number; attn: GPUBuffer | null; gate: GPUBuffer | null }[] = [];
+  keepStages = false;
   constructor(readonly model: Transformer, readonly calib: CalibrationSet, maxRows: number) {
     const per = Math.max(1, Math.floor(maxRows / calib.seqLen));
     const d = model.config.hidden;
@@ -86,25 +100,61 @@ class CalibrationStream {
       model.embed(b, ids, x, rows);
       void b.submit();
       ids.destroy();
-      this.batches.push({ x, count });
+      this.batches.push({ x, count, attn: null, gate: null });
     }
   }
 
-  /** Runs layer l of `model` on every micro-batch; with `keep`, the outputs replace the inputs. */
-  async run(model: Transformer, l: number, taps: (count: number) => LayerTaps | undefined, keep: boolean, until?: keyof LayerTaps): Promise<void> {
+  /** Allocates the per-micro-batch stage buffers; false (nothing kept) where the GPU has no room for them. */
+  async keepLayerStages(): Promise<boolean> {
+    const c = this.model.config, L = this.calib.seqLen;
+    try {
+      for (const mb of this.batches) {
+        mb.attn = await this.model.gpu.allocate(mb.count * L * c.heads * c.headDim * 4, 'calib.attn');
+        mb.gate = await this.model.gpu.allocate(mb.count * L * c.intermediate * 4, 'calib.mlp');
+      }
+      return (this.keepStages = true);
+    } catch (e) {
+      if (!(e instanceof GpuOutOfMemoryError)) throw e;
+      this.dropStages();
+      return false;
+    }
+  }
+
+  private dropStages(): void {
+    for (const mb of this.batches) (mb.attn?.destroy(), mb.gate?.destroy(), (mb.attn = mb.gate = null));
+    this.keepStages = false;
+  }
+
+  /** Runs layer l of `model` on every micro-batch, from the tap `from` (or the start) to `until` (or the end). */
+  async run(model: Transformer, l: number, taps: (count: number) => LayerTaps | undefined, part: { from?: keyof LayerTaps; until?: keyof LayerTaps; keep: boolean }): Promise<void> {
     const L = this.calib.seqLen, d = model.config.hidden;
     for (const mb of this.batches) {
       const rows = mb.count * L;
-      const act = model.activations(rows);
+      const scratch = model.activations(rows);
       const b = model.gpu.batch('calib.layer');
-      b.copy(mb.x, 0, act.x, 0, rows * d * 4);
-      model.layer(b, l, act, { batch: mb.count, seq: L, past: 0 }, undefined, taps(mb.count), until);
-      if (keep) b.copy(act.x, 0, mb.x, 0, rows * d * 4);
+      // the stream itself as the layer's residual where it is kept in place; a copy where the pass is thrown away
+      const inPlace = part.keep || this.keepStages;
+      const act: Activations = { ...scratch, x: inPlace ? mb.x : scratch.x, attn: mb.attn ?? scratch.attn, gate: mb.gate ?? scratch.gate };
+      if (!inPlace) b.copy(mb.x, 0, scratch.x, 0, rows * d * 4);
+      model.layer(b, l, act, { batch: mb.count, seq: L, past: 0 }, undefined, taps(mb.count), part.until, part.from);
       await b.submit();
     }
   }
 
+  /** The Hessian pass of group gi of layer l: from where the previous group's pass left the stages, when kept. */
+  async runGroup(model: Transformer, l: number, gi: number, taps: (count: number) => LayerTaps | undefined): Promise<void> {
+    const until = GROUPS[gi].tap;
+    const from = this.keepStages && gi >= 2 ? GROUPS[gi - 1].tap : undefined; // qkv and o groups start the layer
+    await this.run(model, l, taps, { from, until, keep: false });
+  }
+
+  /** The layer's output, the next layer's input: the rest of the layer after the last group's pass. */
+  async finishLayer(model: Transformer, l: number): Promise<void> {
+    await this.run(model, l, () => undefined, { from: this.keepStages ? 'downIn' : undefined, keep: true });
+  }
+
   destroy(): void {
+    this.dropStages();
     for (const b of this.batches) b.x.destroy();
   }
 }
@@ -127,7 +177,7 @@ export async function computeSharedHessians(fp: Transformer, calib: CalibrationS
           taps[g.tap] = (b, x, rows) => hs.get(hkey(l, gi))!.add(b, x, rows, count);
         });
         return taps;
-      }, true);
+      }, { keep: true });
       tick(l + 1, `layer ${l + 1}/${fp.config.layers}`);
     }
     await fp.gpu.flush();
@@ -166,7 +216,10 @@ export async function quantizeModel(
   try {
     let hessians = hooks.hessians ?? null;
     if (mode === 'shared' && !hessians) hessians = ownHessians = await computeSharedHessians(fp, calib!, hooks, opts.maxRows);
-    if (mode === 'sequential') stream = new CalibrationStream(fp, calib!, opts.maxRows ?? 4096);
+    if (mode === 'sequential') {
+      stream = new CalibrationStream(fp, calib!, opts.maxRows ?? 4096);
+      if (opts.keepStages !== false) await stream.keepLayerStages();
+    }
     for (let l = 0; l < c.layers; l++) {
       for (let gi = 0; gi < GROUPS.length; gi++) {
         throwIfAborted(hooks.signal, 'quantization');
@@ -175,11 +228,11 @@ export async function quantizeModel(
         if (mode === 'sequential') {
           H = new GpuHessian(gpu, groupCols(fp, gi), `H${l}.${gi}`);
           const hess = H;
-          await stream!.run(q, l, (count) => {
+          await stream!.runGroup(q, l, gi, (count) => {
             const taps: LayerTaps = {};
             taps[group.tap] = (b, x, rows) => hess.add(b, x, rows, count);
             return taps;
-          }, false, group.tap);
+          });
         } else if (mode === 'shared') {
           H = hessians!.get(hkey(l, gi)) ?? null;
         }
@@ -190,15 +243,21 @@ export async function quantizeModel(
           const { rows, cols } = { rows: src.outFeatures, cols: src.inFeatures };
           let report: Omit<LayerReport, 'reconError' | 'seconds'>;
           let qw;
-          if (opts.method === 'rtn' || !H) {
-            qw = await rtnQuantize(gpu, src.weight, rows, cols, opts);
-            report = { method: 'rtn', loss: NaN, dampPercent: null, fallback: null };
-          } else {
-            ({ q: qw, report } = await gptqQuantize(gpu, src.weight, H.H, rows, cols, opts));
+          const W = await src.f32Weight(); // the solve reads f32: f16-stored weights are widened for it
+          let reconError = NaN;
+          try {
+            if (opts.method === 'rtn' || !H) {
+              qw = await rtnQuantize(gpu, W.buffer, rows, cols, opts);
+              report = { method: 'rtn', loss: NaN, dampPercent: null, fallback: null };
+            } else {
+              ({ q: qw, report } = await gptqQuantize(gpu, W.buffer, H.H, rows, cols, opts));
+            }
+            if (H && opts.reconError !== false) {
+              reconError = await reconstructionError(gpu, W.buffer, H.H, qw, (b, x, w, y, M, N, K) => matmul(b, x, w, y, M, N, K, { empty: gpu.empty }));
+            }
+          } finally {
+            W.release();
           }
-          const reconError = H && opts.reconError !== false
-            ? await reconstructionError(gpu, src.weight, H.H, qw, (b, x, w, y, M, N, K) => matmul(b, x, w, y, M, N, K, { empty: gpu.empty }))
-            : NaN;
           const b = gpu.batch('pack');
           const packed = packWeights(gpu, b, qw, { descAct: opts.actOrder, format: opts.format, bias: src.bias ? copyBuffer(gpu, b, src.bias, rows * 4) : undefined });
           await b.submit();
@@ -212,7 +271,7 @@ export async function quantizeModel(
         if (mode === 'sequential') H?.destroy();
       }
       // The next layer's inputs: this layer's outputs with its quantized weights.
-      if (stream) await stream.run(q, l, () => undefined, true);
+      if (stream) await stream.finishLayer(q, l);
     }
     await gpu.flush();
     return { model: q, layers: results, seconds: (performance.now() - t0) / 1000, options: opts, calibration: calib ? { count: calib.count, seqLen: calib.seqLen, seed: calib.seed } : null };

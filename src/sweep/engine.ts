@@ -12,7 +12,7 @@ import type { Transformer } from '../model/transformer';
 import type { Progress } from '../progress';
 import { type CalibrationSet, corpusTokens, drawCalibration } from '../quant/calibration';
 import { loadModel } from '../quant/load';
-import { computeSharedHessians, destroyHessians, quantizeModel, type SharedHessians } from '../quant/quantize-model';
+import { computeSharedHessians, destroyHessians, quantizeModel, type QuantizeResult, type SharedHessians } from '../quant/quantize-model';
 import type { QuantPoint } from './grid';
 import { type ConfigKey, configId, LAB_VERSION, type ResultRow } from './results';
 import type { ResultStore } from './store';
@@ -166,6 +166,7 @@ export class SweepRunner {
           const t1 = performance.now();
           let qmodel: Transformer = fp;
           let quantSeconds = 0;
+          let how = NOT_QUANTIZED;
           if (c.method !== 'fp') {
             const p = c.point!;
             if (c.method === 'gptq' && calib?.count !== p.calib) {
@@ -187,6 +188,7 @@ export class SweepRunner {
             );
             qmodel = res.model;
             quantSeconds = res.seconds;
+            how = howQuantized(res);
           }
           let report: EvalReport;
           try {
@@ -194,7 +196,7 @@ export class SweepRunner {
           } finally {
             if (qmodel !== fp) qmodel.destroy();
           }
-          const rows = reportRows(key, report, quantSeconds, this.gpu.adapterName);
+          const rows = reportRows(key, report, quantSeconds, this.gpu.adapterName, how);
           await this.store.append(rows);
           hooks.onRows?.(rows);
           ran++;
@@ -212,10 +214,25 @@ export class SweepRunner {
   }
 }
 
+type How = Pick<ResultRow, 'damp_used' | 'fallback' | 'calib_tokens'>;
+const NOT_QUANTIZED: How = { damp_used: null, fallback: '', calib_tokens: 0 };
+
+/** How a quantization was made, for its rows: the largest dampening used, the layers that fell back, the calibration tokens. */
+export function howQuantized(res: Pick<QuantizeResult, 'layers' | 'calibration'>): How {
+  const damps = res.layers.map((l) => l.dampPercent).filter((d): d is number => d !== null);
+  const falls = new Map<string, number>();
+  for (const l of res.layers) if (l.fallback) falls.set(l.fallback, (falls.get(l.fallback) ?? 0) + 1);
+  return {
+    damp_used: damps.length ? Math.max(...damps) : null,
+    fallback: [...falls].map(([k, n]) => `${k} x${n}`).join(', '),
+    calib_tokens: res.calibration ? res.calibration.count * res.calibration.seqLen : 0,
+  };
+}
+
 /** One row per task and per perplexity metric of an evaluation. */
-export function reportRows(key: ConfigKey, report: EvalReport, quantSeconds: number, adapter: string): ResultRow[] {
+export function reportRows(key: ConfigKey, report: EvalReport, quantSeconds: number, adapter: string, how: How = NOT_QUANTIZED): ResultRow[] {
   const created = new Date().toISOString();
-  const base = { ...key, quant_seconds: quantSeconds, adapter, lab_version: LAB_VERSION, created };
+  const base = { ...key, quant_seconds: quantSeconds, ...how, adapter, lab_version: LAB_VERSION, created };
   return [
     ...report.perplexity.map((p) => ({
       ...base, task: p.task, level: '', metric: p.metric, acc: null, acc_chance: null, acc_adj: null, stderr: null,

@@ -15,6 +15,10 @@ export interface Preset {
   label: string;
   description: string;
   grid: GridSpec;
+  /** Calibration sequence length (tokens) the preset is designed for, unless the user gives one. */
+  seqLen?: number;
+  /** Items per task unless the user gives a limit: null = every item of every task file. */
+  limit?: number | null;
 }
 
 export const PRESETS: Preset[] = [
@@ -45,10 +49,37 @@ export const PRESETS: Preset[] = [
   {
     id: 'family',
     label: 'Family sweep (bundled models)',
-    description: 'B in {2, 3, 4, 8} x G in {32, 64, 128, 1024} x C_b in {8, 32, 128}: the grid run on the H100 for examples/.',
-    grid: { bits: [2, 3, 4, 8], groups: [32, 64, 128, 1024], calib: [8, 32, 128] },
+    description: 'B in {2, 3, 4} x G in {32, 64, 128} x C_b in {2, 8, 32, 128} sequences of 32 tokens, plus one 8-bit point (G = 128, C_b = 128), every item of every task. '
+      + 'Every G changes the quantized weights of every bundled model (G = 1024 would equal G = 128: a group as wide as a row), and C_b runs from fewer calibration tokens than the widest row has columns (a rank-deficient Hessian) to plenty.',
+    grid: { bits: [2, 3, 4], groups: [32, 64, 128], calib: [2, 8, 32, 128], extra: [[8, 128, 128]] },
+    seqLen: 32,
+    limit: null,
   },
 ];
+
+/**
+ * The input widths (columns) of the matrices GPTQ quantizes in a model: q, k, v, gate and up read the hidden
+ * state, o_proj the heads' outputs, down_proj the MLP's.
+ */
+export function quantizedWidths(cfg: { hidden: number; heads: number; headDim: number; intermediate: number }): number[] {
+  return [...new Set([cfg.hidden, cfg.heads * cfg.headDim, cfg.intermediate])].sort((a, b) => a - b);
+}
+
+/**
+ * Group sizes that quantize every matrix exactly as a smaller one of `groups` does (a group at least as wide as
+ * every row it splits is the whole row): [G, the smaller G it equals]. Such a G adds no point to a sweep.
+ */
+export function sameGrouping(groups: number[], widths: number[]): [number, number][] {
+  const layout = (G: number) => widths.map((w) => (G === -1 ? w : Math.min(G, w))).join(',');
+  const first = new Map<string, number>();
+  const out: [number, number][] = [];
+  for (const G of [...groups].sort((a, b) => (a === -1 ? Infinity : a) - (b === -1 ? Infinity : b))) {
+    const k = layout(G);
+    if (first.has(k)) out.push([G, first.get(k)!]);
+    else first.set(k, G);
+  }
+  return out;
+}
 
 export interface QuantPoint {
   bits: number;

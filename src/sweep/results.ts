@@ -38,6 +38,12 @@ export interface ResultRow extends ConfigKey {
   items: number;
   fewshot: number;
   quant_seconds: number;
+  /** The largest dampening fraction any layer's GPTQ needed (raised from the setting when a factorisation failed); null without GPTQ. */
+  damp_used: number | null;
+  /** Layers whose GPTQ fell back, e.g. "diagonal x2, rtn x1"; '' when none did. */
+  fallback: string;
+  /** Calibration tokens the Hessians came from (C_b x seqlen); 0 without calibration. */
+  calib_tokens: number | null;
   eval_seconds: number;
   adapter: string;
   lab_version: string;
@@ -47,10 +53,10 @@ export interface ResultRow extends ConfigKey {
 export const COLUMNS: (keyof ResultRow)[] = [
   'model', 'family', 'n_params', 'method', 'bits', 'group_size', 'calib_size', 'seqlen', 'sym', 'act_order', 'mode', 'seed',
   'task', 'level', 'metric', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot',
-  'quant_seconds', 'eval_seconds', 'adapter', 'lab_version', 'created',
+  'quant_seconds', 'damp_used', 'fallback', 'calib_tokens', 'eval_seconds', 'adapter', 'lab_version', 'created',
 ];
 
-const NUMERIC = new Set<keyof ResultRow>(['n_params', 'bits', 'group_size', 'calib_size', 'seqlen', 'seed', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot', 'quant_seconds', 'eval_seconds']);
+const NUMERIC = new Set<keyof ResultRow>(['n_params', 'bits', 'group_size', 'calib_size', 'seqlen', 'seed', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot', 'quant_seconds', 'damp_used', 'calib_tokens', 'eval_seconds']);
 const BOOLEAN = new Set<keyof ResultRow>(['sym', 'act_order']);
 
 /** The identity of a configuration (without the task). */

@@ -15,9 +15,14 @@ describe('quantlab fit', () => {
     const all = fit(SWEEP, '--level', 'General');
     const family = fit(SWEEP, '--level', 'General', '--holdout', 'family:llama');
     const model = fit(SWEEP, '--level', 'General', '--holdout', 'qwen3-dict-2.4m');
-    expect(all.fits[0].n).toBe(384);
-    expect([family.fits[0].n, family.fits[0].n_holdout]).toEqual([192, 192]);
-    expect([model.fits[0].n, model.fits[0].n_holdout]).toEqual([336, 48]);
+    // the study's main fit: 3, 4 and 8 bits (2 bits apart), 6 per model x 48 less the 18 G = 128 / 1024 pairs whose
+    // results were identical (one quantization counted once)
+    expect(all.fits[0].n).toBe(270);
+    expect(all.bits).toBe('main');
+    expect(all.apart.bits).toBe('2');
+    expect(all.apart.fits[0].n).toBe(90);
+    expect([family.fits[0].n, family.fits[0].n_holdout]).toEqual([135, 135]);
+    expect([model.fits[0].n, model.fits[0].n_holdout]).toEqual([234, 36]);
     expect(family.fits[0].mae_holdout).toBeGreaterThan(0);
   });
 
@@ -32,15 +37,15 @@ describe('quantlab fit', () => {
       const mixed = fit(file, '--level', 'General');
       expect(mixed.setting).toBe('sym,act-order,sequential,seqlen=256');
       expect(mixed.settings).toEqual([
-        { setting: 'sym,act-order,sequential,seqlen=256', configurations: 384 },
-        { setting: 'sym,act-order,shared,seqlen=256', configurations: 48 },
+        { setting: 'sym,act-order,sequential,seqlen=256', configurations: 360 },
+        { setting: 'sym,act-order,shared,seqlen=256', configurations: 36 },
       ]);
       expect(mixed.fits[0].coef).toEqual(fit(SWEEP, '--level', 'General').fits[0].coef);
-      const pooled = fit(file, '--level', 'General', '--setting', 'all');
-      expect(pooled.fits[0].n + pooled.fits[0].n_dropped).toBe(384 + 48);
+      const pooled = fit(file, '--level', 'General', '--setting', 'all', '--bits', 'all');
+      expect(pooled.fits[0].n + pooled.fits[0].n_dropped).toBe(360 + 36);
       const bad = spawnSync(process.execPath, ['bin/quantlab.mjs', 'fit', file, '--setting', 'shared'], { encoding: 'utf8' });
       expect(bad.status).not.toBe(0);
-      expect(bad.stderr).toMatch(/no results in the setting "shared"; the results hold: "sym,act-order,sequential,seqlen=256" \(384 configurations\)/);
+      expect(bad.stderr).toMatch(/no results in the setting "shared"; the results hold: "sym,act-order,sequential,seqlen=256" \(360 configurations\)/);
     } finally {
       rmSync(dir, { recursive: true });
     }
@@ -48,14 +53,15 @@ describe('quantlab fit', () => {
 
   it('fits a subset of bit-widths as the study does: 3, 4 and 8 bits together, 2 bits apart, 3 bits for its surface', () => {
     const main = fit(SWEEP, '--level', 'General', '--bits', '3,4,8');
-    expect(main.fits[0].n).toBe(288);
+    expect(main.fits[0].n).toBe(270);
+    expect(main.fits[0].coef).toEqual(fit(SWEEP, '--level', 'General').fits[0].coef);
     const three = fit(SWEEP, '--level', 'General', '--bits', '3', '--published', 'qwen3');
-    expect(three.fits[0].n).toBe(96);
+    expect(three.fits[0].n).toBe(90);
     expect(three.fits[0].coef.beta).toBeUndefined(); // B has one value: left out
     expect(three.fits[0].notes.join()).toMatch(/B has one value/);
     expect(three.published.find((p: { level: string }) => p.level === 'General').law).toBe('qwen3-3bit-General');
     const bad = spawnSync(process.execPath, ['bin/quantlab.mjs', 'fit', SWEEP, '--bits', '5'], { encoding: 'utf8' });
-    expect(bad.stderr).toMatch(/bits "5": give all or a comma list of 2, 3, 4, 8/);
+    expect(bad.stderr).toMatch(/bits "5": give main \(3,4,8, the study's main fit\), all, or a comma list of 2, 3, 4, 8/);
   });
 
   it('predicts a configuration per level with 95% intervals, and says where it extrapolates', () => {
@@ -73,6 +79,27 @@ describe('quantlab fit', () => {
     expect(inside.prediction.every((p: { outside: unknown[] }) => p.outside.length === 0)).toBe(true);
     const bad = spawnSync(process.execPath, ['bin/quantlab.mjs', 'fit', SWEEP, '--predict', 'N=1M,B=4'], { encoding: 'utf8' });
     expect(bad.stderr).toMatch(/G is missing or not a positive number/);
+  });
+
+  it('reports cluster-robust and cluster-bootstrap errors beside OLS, says which the verdicts use, and prints tiny p-values as "< 1e-16"', () => {
+    const out = fit(SWEEP, '--level', 'General');
+    const f = out.fits[0];
+    expect(f.clusters).toBe(8);
+    expect(f.inference).toBe('cluster');
+    expect(out.inference).toMatch(/^Verdicts use cluster-robust standard errors \(clustered by model, 8 models/);
+    // the configurations of one model are not independent: the size exponent's error grows several-fold
+    expect(f.robust.alpha.se / f.coef.alpha.se).toBeGreaterThan(2);
+    expect(f.bootstrap.alpha.ci[0]).toBeLessThan(f.coef.alpha.est);
+    expect(f.bootstrap.alpha.ci[1]).toBeGreaterThan(f.coef.alpha.est);
+    expect(f.coef.alpha.p).toBeGreaterThan(0); // exact, not 1 - cdf rounded to 0
+    const levels = fit(SWEEP);
+    expect(levels.findings.map((x: { verdict: string }) => x.verdict).every((v: string) => ['consistent', 'not significant', 'contradicted'].includes(v))).toBe(true);
+    expect(levels.findings.every((x: { differences: unknown[]; inference: string }) => x.differences.length === 2 && x.inference === 'cluster')).toBe(true);
+    const text = execFileSync(process.execPath, ['bin/quantlab.mjs', 'fit', SWEEP, '--level', 'General'], { encoding: 'utf8' });
+    expect(text).toMatch(/alpha .* OLS ± \S+ p < 1e-16/);
+    expect(text).toMatch(/cluster ± \S+ p \S+ CI \[.*bootstrap ± /);
+    expect(text).toMatch(/2-bit configurations, fitted apart/);
+    expect(text).toMatch(/18 configurations stand for several group sizes whose results were identical/);
   });
 
   it('a held-out name that matches nothing is an error naming the models and families', () => {

@@ -27,7 +27,7 @@ describe('quantlab output through a pipe', () => {
     const [, T, V] = st.info('logits').shape;
     const n = (JSON.parse(st.header.metadata.lengths) as number[])[0];
     const ids = Array.from(tokens.subarray(0, n));
-    const r = throughPipe(['logits', '--model', dir, '--tokens', ids.join(',')]);
+    const r = throughPipe(['logits', '--model', dir, '--tokens', ids.join(','), '--f16', '--weights', 'f32']); // every GPU command takes --f16
     expect(r.status, r.stderr).toBe(0);
     expect(r.json.tokens).toEqual(ids);
     let err = 0, range = 0;

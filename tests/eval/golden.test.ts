@@ -1,5 +1,7 @@
 // The scorers on the WGSL forward pass against Hugging Face transformers (tools/golden/goldens.py, run on the
-// GPU machine): per-item log-likelihoods, greedy flags, cloze ranks, greedy generations, perplexity sums.
+// GPU machine): per-item log-likelihoods, greedy flags, cloze ranks, greedy generations, perplexity sums. The
+// items they were computed on are pinned beside them (qwen3-dict-74k.items.json), so rebuilding the task files
+// leaves these goldens valid.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dirFiles } from '../../src/cli/files';
@@ -13,8 +15,9 @@ import { loadModel } from '../../src/quant/load';
 import { testGpu } from '../helpers/gpu';
 
 const golden = JSON.parse(readFileSync('tests/fixtures/eval/qwen3-dict-74k.json', 'utf8'));
-const rows = (task: string, n: number) =>
-  readFileSync(`public/data/tasks/${task}.jsonl`, 'utf8').split('\n').filter(Boolean).slice(0, n).map((l) => JSON.parse(l));
+type Row = Record<string, any>; // raw task rows of several shapes
+const inputs = JSON.parse(readFileSync('tests/fixtures/eval/qwen3-dict-74k.items.json', 'utf8')) as Record<string, Row[]>;
+const rows = (task: string, n: number): Row[] => inputs[task].slice(0, n);
 let model: Transformer, tok: TextTokenizer;
 
 beforeAll(async () => {
@@ -47,7 +50,7 @@ describe('scorers vs transformers on qwen3-dict-74k', () => {
   it('cloze: the object token\'s rank and log-probability', async () => {
     const byId = new Map(rows('dict_kindof_cloze', 80).map((it) => [it.id, it]));
     for (const g of golden.dict_kindof_cloze) {
-      const it = byId.get(g.id);
+      const it = byId.get(g.id)!;
       const { input, cont } = requestTokens(tok, { context: it.prompt, continuation: ` ${it.target}` }, 256);
       expect(cont).toEqual([g.target_id]);
       const [s] = await model.score(Int32Array.from(input), { batch: 1, seq: input.length, past: 0 }, Uint32Array.of(input.length - 1), Uint32Array.of(cont[0]));

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { aggregate, type FitRow, fitLaw, FORMULAS, type Point, predictLaw, predictLawInterval } from '../../src/fit/law';
-import { parseSize, rowsOfSetting } from '../../src/fit/report';
+import { mergeIdentical, parseSize, rowsOfBits, rowsOfSetting } from '../../src/fit/report';
+import type { ResultRow } from '../../src/sweep/results';
 import { findings } from '../../src/fit/findings';
 import { effectiveBits, fitOlderLaw, olderLawPredict } from '../../src/fit/nls';
 import { findPublished } from '../../src/fit/published';
@@ -107,15 +108,25 @@ describe("the study's findings across levels", () => {
       const adj = Math.exp(-Math.exp(Math.log(-Math.log(predictLaw(law.A, law.exps, p))) + noise * (rnd() - 0.5)));
       return { ...p, acc: adj, acc_chance: 0, acc_adj: adj };
     });
-    return fitLaw(pts, { level });
+    return fitLaw(pts, { level, bootstrap: 0 });
   });
 
-  it('data from the published Qwen3 laws reproduce all four, at the levels the study names', () => {
+  it('data from the published Qwen3 laws are consistent with all four, at the levels the study names, by cluster-robust tests of the differences', () => {
     const f = findings(fitsFrom('qwen3', ['KM', 'KA', 'KR'], 0.01), 'qwen3');
     expect(f.map((x) => [x.factor, x.studyLevel, x.yourLevel, x.verdict])).toEqual([
-      ['B', 'KR', 'KR', 'reproduced'], ['G', 'KR', 'KR', 'reproduced'], ['N', 'KA', 'KA', 'reproduced'], ['C', 'KM', 'KM', 'reproduced'],
+      ['B', 'KR', 'KR', 'consistent'], ['G', 'KR', 'KR', 'consistent'], ['N', 'KA', 'KA', 'consistent'], ['C', 'KM', 'KM', 'consistent'],
     ]);
     expect(f[0].published).toEqual({ KM: -0.964, KA: -0.982, KR: -1.356 });
+    expect(f.every((x) => x.inference === 'cluster' && x.differences.length === 2)).toBe(true);
+    // KR's beta minus KM's, in the law's direction (more negative is larger): about 1.356 - 0.964
+    expect(Math.abs(f[0].differences.find((d) => d.other === 'KM')!.est - 0.392)).toBeLessThan(0.02);
+  });
+
+  it('with more noise the point estimates still rank the levels as the study does, but the test says not significant', () => {
+    const f = findings(fitsFrom('qwen3', ['KM', 'KA', 'KR'], 1.5), 'qwen3');
+    const c = f.find((x) => x.factor === 'C')!;
+    expect(c.verdict).toBe('not significant');
+    expect(c.differences.some((d) => d.ci[0] < 0 && d.ci[1] > 0)).toBe(true);
   });
 
   it('the study level is read from the chosen family (Llama-3: the largest |gamma| is KR), and a missing level is not fitted', () => {
@@ -124,9 +135,10 @@ describe("the study's findings across levels", () => {
     ]);
     const twoLevels = findings(fitsFrom('qwen3', ['KM', 'KA'], 0.01), 'qwen3');
     expect(twoLevels.every((x) => x.verdict === 'not fitted' && x.yourLevel === null)).toBe(true);
-    // Qwen3 data judged against the Llama-3 findings: calibration sensitivity lands on KM, where Llama-3 has KR
+    // Qwen3 data judged against the Llama-3 findings: calibration sensitivity lands on KM, significantly above
+    // KR, where Llama-3 has it
     const cross = findings(fitsFrom('qwen3', ['KM', 'KA', 'KR'], 0.01), 'llama3');
-    expect(cross.find((x) => x.factor === 'C')!.verdict).toBe('not reproduced');
+    expect(cross.find((x) => x.factor === 'C')!.verdict).toBe('contradicted');
   });
 });
 
@@ -212,5 +224,58 @@ describe('the older law by Levenberg-Marquardt', () => {
     expect(rel(fit.k, truth.k)).toBeLessThan(0.1);
     expect(fit.adj_r2).toBeGreaterThan(0.95);
     expect(fit.iterations).toBeGreaterThan(0);
+  });
+});
+
+describe('the study\'s General score and bit-widths', () => {
+  const row = (o: Partial<FitRow>): FitRow => ({ model: 'm', n_params: 1e6, bits: 4, group_size: 128, calib_size: 32, task: 't', level: 'KM', acc: 0.5, acc_chance: 0, setting: '', seed: 0, ...o });
+  it('General is the mean of the three levels, however many tasks each has', () => {
+    const pts = aggregate([row({ task: 'a', acc: 0.2 }), row({ task: 'b', acc: 0.4 }), row({ task: 'c', acc: 0.6 }), row({ task: 'd', level: 'KA', acc: 0.9 }), row({ task: 'e', level: 'KR', acc: 0.0 })], 'General');
+    expect(pts[0].acc_adj).toBeCloseTo((0.4 + 0.9 + 0.0) / 3, 12); // not the mean of the five tasks (0.42)
+    expect(pts[0].tasks).toBe(5);
+  });
+  it('the main fit takes 3, 4 and 8 bits; 2 bits are fitted apart', () => {
+    const rs = [2, 3, 4, 8].map((bits) => row({ bits }));
+    expect(rowsOfBits(rs).map((r) => r.bits)).toEqual([3, 4, 8]);
+    expect(rowsOfBits(rs, 'all').map((r) => r.bits)).toEqual([2, 3, 4, 8]);
+    expect(() => rowsOfBits(rs, '5')).toThrow(/give main \(3,4,8, the study's main fit\), all, or a comma list/);
+  });
+});
+
+describe('configurations with identical results', () => {
+  const base: ResultRow = {
+    model: 'tiny', family: 'f', n_params: 74048, method: 'gptq', bits: 3, group_size: 128, calib_size: 8, seqlen: 256, sym: true, act_order: true, mode: 'sequential', seed: 0,
+    task: 'ppl', level: '', metric: 'token_ppl@256', acc: null, acc_chance: null, acc_adj: null, stderr: null, perplexity: 20.123456789, items: 8, fewshot: 0,
+    quant_seconds: 1, damp_used: 0.05, fallback: '', calib_tokens: 2048, eval_seconds: 1, adapter: 'x', lab_version: '0', created: '',
+  };
+  const config = (o: Partial<ResultRow>, acc: number, ppl = 20.123456789): ResultRow[] => [
+    { ...base, ...o, perplexity: ppl },
+    { ...base, ...o, task: 'dict_define_mc', level: 'KM', metric: 'acc_norm', acc, acc_chance: 0.25, perplexity: null, items: 100 },
+  ];
+  it('G = 128 and G = 1024 that measured the same everywhere are one point, with the other G noted; anything else stays', () => {
+    const rows = [...config({ group_size: 128 }, 0.4), ...config({ group_size: 1024 }, 0.4), ...config({ group_size: 32 }, 0.4, 19.5), ...config({ group_size: 64, calib_size: 32 }, 0.4)];
+    const { rows: kept, merged } = mergeIdentical(rows);
+    expect(merged.map((m) => [m.kept.group_size, m.same_as_groups])).toEqual([[128, [1024]]]);
+    expect(kept.filter((r) => r.group_size === 1024)).toEqual([]);
+    expect(kept.filter((r) => r.task === 'dict_define_mc').map((r) => r.group_size)).toEqual([128, 32, 64]);
+    const fit = fitLaw(aggregate(kept.filter((r) => r.level === 'KM').map((r) => ({ ...r, level: 'KM', acc: r.acc!, acc_chance: r.acc_chance!, setting: '' })), 'KM').concat(
+      [2e5, 6e5, 2e6].flatMap((n, i) => [32, 64, 128].map((G, j) => ({ model: `x${n}`, family: 'f', n_params: n, bits: 3 + (j % 2), group_size: G, calib_size: 8 * (i + 1), setting: '', acc: 0.5 - 0.01 * i - 0.02 * j, acc_chance: 0.25, acc_adj: (0.25 - 0.01 * i - 0.02 * j) / 0.75, tasks: 1 })))), { level: 'KM', bootstrap: 0 });
+    expect(fit.notes.join(' ')).toMatch(/1 configuration stands for several group sizes whose results were identical .*tiny 3-bit C_b=8 G=128=1024/);
+  });
+  it('configurations whose quantization fell back are left out of the fit, with a note', () => {
+    const grid = studyGrid().map((p, i) => {
+      const adj = predictLaw(3e3, { N: -0.35, B: -1, C: -0.03, G: 0.07 }, p) * (1 + 0.02 * Math.sin(i));
+      return { ...p, acc: adj, acc_chance: 0, acc_adj: adj };
+    });
+    const fell = grid.slice(0, 5).map((p) => ({ ...p, group_size: 16 * (p.group_size / 16) + 0, calib_size: 2, acc_adj: 0.001, acc: 0.001, fell_back: true }));
+    const fit = fitLaw([...grid, ...fell], { level: 'General', bootstrap: 0 });
+    expect(fit.n).toBe(grid.length);
+    expect(fit.notes.join(' ')).toMatch(/5 configurations whose quantization fell back .* left out/);
+    expect(aggregate([{ model: 'm', n_params: 1e6, bits: 3, group_size: 32, calib_size: 8, task: 't', level: 'KM', acc: 0.5, acc_chance: 0, fallback: 'rtn x1' }], 'KM')[0].fell_back).toBe(true);
+  });
+
+  it('without a perplexity row equal accuracies are not taken for equal weights', () => {
+    const rows = [...config({ group_size: 128 }, 0.4), ...config({ group_size: 1024 }, 0.4)].filter((r) => r.task !== 'ppl');
+    expect(mergeIdentical(rows).merged).toEqual([]);
   });
 });

@@ -80,23 +80,25 @@ describe('greedy generation with the KV cache', () => {
     // an EOS in the middle of a chunk ends the output there
     const eos = chained[2];
     expect(await model.generate(prompt, 12, { stepsPerRead: 4, eos: [eos] })).toEqual(chained.slice(0, chained.indexOf(eos) + 1));
-    // decode steps as on a GPU (not SwiftShader's one-invocation kernels): GEMVs, each MLP's gate, up and
-    // SwiGLU in one dispatch; the same tokens
-    const fused = vi.spyOn(DenseLinear.prototype, 'encodeGateUp');
+    // decode steps as on a GPU (not SwiftShader's one-invocation kernels): GEMVs, each layer's q, k and v in
+    // one dispatch, each MLP's gate, up and SwiGLU in one; prompts through the tiled GEMM; the same tokens
+    const fused = vi.spyOn(DenseLinear.prototype, 'encodeGateUp'), qkv = vi.spyOn(DenseLinear.prototype, 'encodeQkv');
     const serial = gpu.serialKernels;
     gpu.serialKernels = false;
     try {
       expect(await model.generate(prompt, 12, { stepsPerRead: 4 })).toEqual(chained);
       expect(fused.mock.results.filter((r) => r.value === true).length).toBe(6 * model.config.layers);
+      expect(qkv.mock.results.filter((r) => r.value === true).length).toBe(6 * model.config.layers);
     } finally {
       gpu.serialKernels = serial;
       fused.mockRestore();
+      qkv.mockRestore();
     }
     model.destroy();
   });
 
   // A decode step's cost on a GPU is mostly the CPU recording its dispatches: what one layer records
-  it('a decode step of a Qwen3 layer: 10 dispatches (q/k norms, rope and the cache writes in one), no copies', async () => {
+  it('a decode step of a Qwen3 layer: 8 dispatches (q, k and v in one; q/k norms, rope and the cache writes in one), no copies', async () => {
     const gpu = await testGpu();
     const model = await Transformer.load(gpu, await Checkpoint.open(dirFiles('tests/fixtures/tiny/qwen3')));
     const serial = gpu.serialKernels;
@@ -107,7 +109,7 @@ describe('greedy generation with the KV cache', () => {
       model.layer(b, 0, model.activations(1), { batch: 1, seq: 1, past: 3 }, model.newCache(1, 8));
       const kernels = dispatch.mock.calls.map(([spec]) => `${spec.shader}:${(spec.entry ?? 'main').replace(/_subgroups$/, '')}`);
       expect(kernels).toEqual([
-        'rmsnorm:main', 'matmul:gemv', 'matmul:gemv', 'matmul:gemv', // input norm, q, k, v
+        'rmsnorm:main', 'matmul:gemv_qkv', // input norm, q + k + v
         'rope:rope_cache', 'attention:main', 'matmul:gemv', // q/k norms + rope + cache writes, attention, o (+ residual)
         'rmsnorm:main', 'matmul:gemv_swiglu', 'matmul:gemv', // post norm, gate + up + SwiGLU, down (+ residual)
       ]);

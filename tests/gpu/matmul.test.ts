@@ -1,56 +1,146 @@
+// matmul.wgsl against the float64 reference: the GEMM, the GEMV (workgroup and subgroup sums), the fused
+// gate+up+SwiGLU GEMV, each with weights stored in f32 and in f16 (widened in the kernel), on odd shapes.
 import { describe, expect, it } from 'vitest';
-import { gemvSwiglu, matmul } from '../../src/model/ops';
-import { matmulRef, swigluRef } from '../../src/model/reference';
+import type { Gpu } from '../../src/gpu/gpu';
+import { gatherRows, gemvQkv, gemvSwiglu, matmul, widenF16 } from '../../src/model/ops';
+import { gatherRowsRef, matmulRef, swigluRef } from '../../src/model/reference';
+import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
+
+const gpu = await testGpu();
+const linearSubgroups = gpu.subgroupReduce;
+
+/** Weights as a kernel stores them: f32, or f16 halves (the reference then uses the f16-rounded values). */
+function weights(g: Gpu, w: Float32Array, f16: boolean): { buf: GPUBuffer; values: Float32Array } {
+  if (!f16) return { buf: g.upload(w, 'w'), values: w };
+  const h = Uint16Array.from(w, (v) => f32ToF16(v));
+  return { buf: g.upload(h, 'w.f16'), values: f16ToF32(h) };
+}
+
+/** Runs `fn` with the subgroup-sum kernels on or off. */
+function withSubgroups<T>(on: boolean, fn: () => T): T {
+  const before = gpu.subgroupReduce;
+  gpu.subgroupReduce = on;
+  try {
+    return fn();
+  } finally {
+    gpu.subgroupReduce = before;
+  }
+}
 
 describe('matmul.wgsl against the float64 reference', () => {
   const shapes: [number, number, number][] = [
     [1, 1, 4],
     [5, 7, 12], // rows and columns not multiples of the 4x4 block or the 32 tile
     [33, 65, 64],
-    [3, 40, 13], // K not a multiple of 4: the scalar entry point
+    [3, 40, 13], // K not a multiple of 4: the scalar entry point (f32 weights only)
     [70, 37, 132],
   ];
+  // the tiled GEMM (GPUs; SwiftShader runs the untiled one by default), whole and sliced along K
+  for (const [M, N, K, splitK] of [[5, 7, 12, 1], [70, 130, 132, 1], [65, 64, 256, 3], [130, 37, 100, 2]] as const) {
+    for (const f16 of [false, true]) {
+      it(`tiled ${M}x${N}x${K}${splitK > 1 ? `, K in ${splitK} slices` : ''}, ${f16 ? 'f16' : 'f32'} weights, bias and accumulate`, async () => {
+        const x = randomF32(M * K, 21 + M), bias = randomF32(N, 22), y0 = randomF32(M * N, 23);
+        const w = weights(gpu, randomF32(N * K, 24 + N), f16);
+        const by = gpu.upload(y0, 'y');
+        const b = gpu.batch();
+        matmul(b, gpu.upload(x, 'x'), w.buf, by, M, N, K, { bias: gpu.upload(bias, 'b'), accumulate: true, empty: gpu.empty, tiled: true, splitK, wF16: f16 });
+        await b.submit();
+        const want = matmulRef(x, w.values, M, N, K, bias);
+        for (let i = 0; i < want.length; i++) want[i] += y0[i];
+        expect(maxRelErr(await gpu.readF32(by, M * N), want)).toBeLessThan(1e-5);
+      });
+    }
+  }
+
   for (const [M, N, K] of [...shapes, [1, 37, 68], [1, 301, 1024]] as [number, number, number][]) {
     // the GEMV with its sums in workgroup memory, and with subgroup sums first where the device has them
     const modes: ['plain' | 'bias' | 'accumulate', boolean][] = [['plain', false], ['bias', false], ['accumulate', false]];
     if (M === 1) modes.push(['accumulate', true]);
-    for (const [mode, subgroups] of modes) {
-      it(`${M}x${N}x${K} ${mode}${M === 1 ? ` (GEMV${subgroups ? ', subgroup sums' : ''})` : ''}`, async () => {
-        const gpu = await testGpu();
-        if (subgroups && !gpu.subgroupReduce) return;
-        const before = gpu.subgroupReduce;
-        gpu.subgroupReduce = subgroups;
-        const x = randomF32(M * K, 1 + M), w = randomF32(N * K, 2 + N), bias = randomF32(N, 3), y0 = randomF32(M * N, 4);
-        const bx = gpu.upload(x, 'x'), bw = gpu.upload(w, 'w'), bb = gpu.upload(bias, 'bias'), by = gpu.upload(y0, 'y');
-        const b = gpu.batch();
-        matmul(b, bx, bw, by, M, N, K, { bias: mode === 'bias' ? bb : undefined, accumulate: mode === 'accumulate', empty: gpu.empty, gemv: M === 1 });
-        gpu.subgroupReduce = before;
-        await b.submit();
-        const got = await gpu.readF32(by, M * N);
-        const want = matmulRef(x, w, M, N, K, mode === 'bias' ? bias : undefined);
-        if (mode === 'accumulate') for (let i = 0; i < want.length; i++) want[i] += y0[i];
-        expect(maxRelErr(got, want)).toBeLessThan(1e-5);
-      });
+    for (const f16 of K % 4 === 0 ? [false, true] : [false]) {
+      for (const [mode, subgroups] of modes) {
+        const name = `${M}x${N}x${K} ${mode}, ${f16 ? 'f16' : 'f32'} weights${M === 1 ? ` (GEMV${subgroups ? ', subgroup sums' : ''})` : ''}`;
+        it.skipIf(subgroups && !linearSubgroups)(name, async () => {
+          const x = randomF32(M * K, 1 + M), bias = randomF32(N, 3), y0 = randomF32(M * N, 4);
+          const w = weights(gpu, randomF32(N * K, 2 + N), f16);
+          const bx = gpu.upload(x, 'x'), bb = gpu.upload(bias, 'bias'), by = gpu.upload(y0, 'y');
+          const b = gpu.batch();
+          withSubgroups(subgroups, () =>
+            matmul(b, bx, w.buf, by, M, N, K, { bias: mode === 'bias' ? bb : undefined, accumulate: mode === 'accumulate', empty: gpu.empty, gemv: M === 1, wF16: f16 }));
+          await b.submit();
+          const got = await gpu.readF32(by, M * N);
+          const want = matmulRef(x, w.values, M, N, K, mode === 'bias' ? bias : undefined);
+          if (mode === 'accumulate') for (let i = 0; i < want.length; i++) want[i] += y0[i];
+          expect(maxRelErr(got, want)).toBeLessThan(1e-5);
+        });
+      }
     }
   }
 
   // an MLP's gate, up and SwiGLU in one dispatch (decode steps of a float model)
   for (const [N, K] of [[37, 68], [301, 1024]] as const) {
-    for (const subgroups of [false, true]) {
-      it(`gate+up+SwiGLU GEMV ${N}x${K}${subgroups ? ', subgroup sums' : ''} = silu(x . Wg^T) * (x . Wu^T)`, async () => {
-        const gpu = await testGpu();
-        if (subgroups && !gpu.subgroupReduce) return;
-        const before = gpu.subgroupReduce;
-        gpu.subgroupReduce = subgroups;
-        const x = randomF32(K, 5), wg = randomF32(N * K, 6 + N), wu = randomF32(N * K, 7 + N);
-        const y = gpu.buffer(N * 4, 'y');
+    for (const f16 of [false, true]) {
+      for (const subgroups of [false, true]) {
+        it.skipIf(subgroups && !linearSubgroups)(`gate+up+SwiGLU GEMV ${N}x${K}, ${f16 ? 'f16' : 'f32'} weights${subgroups ? ', subgroup sums' : ''} = silu(x . Wg^T) * (x . Wu^T)`, async () => {
+          const x = randomF32(K, 5);
+          const wg = weights(gpu, randomF32(N * K, 6 + N), f16), wu = weights(gpu, randomF32(N * K, 7 + N), f16);
+          const y = gpu.buffer(N * 4, 'y');
+          const b = gpu.batch();
+          withSubgroups(subgroups, () => gemvSwiglu(b, gpu.upload(x, 'x'), wg.buf, wu.buf, y, N, K, f16));
+          await b.submit();
+          expect(maxRelErr(await gpu.readF32(y, N), swigluRef(matmulRef(x, wg.values, 1, N, K), matmulRef(x, wu.values, 1, N, K)))).toBeLessThan(1e-5);
+        });
+      }
+    }
+  }
+
+  // q, k and v of one input in one dispatch (decode steps of a float model), with and without q/k/v biases
+  for (const f16 of [false, true]) {
+    for (const [bias, subgroups] of [[false, false], [true, false], [true, true]] as const) {
+      it.skipIf(subgroups && !linearSubgroups)(`q/k/v GEMV 64+32+30 x 132, ${f16 ? 'f16' : 'f32'} weights${bias ? ', biases' : ''}${subgroups ? ', subgroup sums' : ''}`, async () => {
+        const n = { q: 64, k: 32, v: 30 }, K = 132;
+        const x = randomF32(K, 31);
+        const w = { q: weights(gpu, randomF32(n.q * K, 32), f16), k: weights(gpu, randomF32(n.k * K, 33), f16), v: weights(gpu, randomF32(n.v * K, 34), f16) };
+        const bq = randomF32(n.q + n.k + n.v, 35);
+        const y = { q: gpu.buffer(n.q * 4, 'yq'), k: gpu.buffer(n.k * 4, 'yk'), v: gpu.buffer(n.v * 4, 'yv') };
         const b = gpu.batch();
-        gemvSwiglu(b, gpu.upload(x, 'x'), gpu.upload(wg, 'wg'), gpu.upload(wu, 'wu'), y, N, K);
-        gpu.subgroupReduce = before;
+        withSubgroups(subgroups, () => gemvQkv(b, gpu.upload(x, 'x'), { q: w.q.buf, k: w.k.buf, v: w.v.buf }, y, n, K,
+          { bias: bias ? gpu.upload(bq, 'b') : undefined, empty: gpu.empty, wF16: f16 }));
         await b.submit();
-        expect(maxRelErr(await gpu.readF32(y, N), swigluRef(matmulRef(x, wg, 1, N, K), matmulRef(x, wu, 1, N, K)))).toBeLessThan(1e-5);
+        let off = 0;
+        for (const p of ['q', 'k', 'v'] as const) {
+          const want = matmulRef(x, w[p].values, 1, n[p], K, bias ? bq.subarray(off, off + n[p]) : undefined);
+          off += n[p];
+          expect(maxRelErr(await gpu.readF32(y[p], n[p]), want), p).toBeLessThan(1e-5);
+        }
       });
     }
   }
+
+  it('f16 weights: refused where a row is not whole quads', () => {
+    expect(() => matmul(gpu.batch(), gpu.empty, gpu.empty, gpu.empty, 2, 3, 6, { empty: gpu.empty, wF16: true })).toThrow(/divisible by 4/);
+  });
+});
+
+describe('f16 storage of float weights', () => {
+  it('gather_rows from an f16 embedding (odd row count, row length 2 mod 4) widens exactly', async () => {
+    const V = 37, C = 18, idx = Uint32Array.from([3, 0, 36, 3, 17]);
+    const table = weights(gpu, randomF32(V * C, 11), true);
+    const out = gpu.buffer(idx.length * C * 4, 'out');
+    const b = gpu.batch();
+    gatherRows(b, table.buf, gpu.upload(idx, 'i'), out, idx.length, C, true);
+    await b.submit();
+    expect(maxRelErr(await gpu.readF32(out, idx.length * C), gatherRowsRef(table.values, idx, C))).toBe(0);
+  });
+
+  it('widen_f16 gives every value exactly, subnormals and signs included', async () => {
+    const vals = Float32Array.from([0, -0, 1, -2.5, 65504, -65504, 2 ** -24, -(2 ** -20), 0.1, 3.14159, ...randomF32(1000, 12, 100)]);
+    const w = weights(gpu, vals, true);
+    const out = gpu.buffer(vals.length * 4, 'out');
+    const b = gpu.batch();
+    widenF16(b, w.buf, out, vals.length);
+    await b.submit();
+    const got = await gpu.readF32(out, vals.length);
+    expect(Array.from(got)).toEqual(Array.from(w.values));
+  });
 });

@@ -20,21 +20,24 @@ function spd(n: number, seed: number): Float64Array {
 }
 
 describe('GPTQ kernels', () => {
-  it('Hessian: running average over batches of sequences, as add_batch', async () => {
-    const gpu = await testGpu();
-    const cols = 37;
-    const ref = new HessianRef(cols);
-    const h = new GpuHessian(gpu, cols);
-    for (const [tokens, seqs, seed] of [[24, 2, 1], [9, 1, 2], [30, 3, 3]]) {
-      const x = randomF32(tokens * cols, seed);
-      ref.addBatch(x, tokens, seqs);
-      const b = gpu.batch();
-      h.add(b, gpu.upload(x, 'x'), tokens, seqs);
-      await b.submit();
-    }
-    expect(h.nsamples).toBe(6);
-    expect(maxRelErr(await gpu.readF32(h.H, cols * cols), ref.H)).toBeLessThan(1e-5);
-  });
+  // the per-block kernel (CPU adapters) and the tiled one (GPUs: upper tiles of H, mirrored), on widths that
+  // are not multiples of the 64-wide tile and token counts that are not multiples of its 32-token chunk
+  for (const [cols, tiled] of [[37, false], [132, true], [68, true]] as const) {
+    it(`Hessian${tiled ? ' (tiled)' : ''}, ${cols} columns: running average over batches of sequences, as add_batch`, async () => {
+      const gpu = await testGpu();
+      const ref = new HessianRef(cols);
+      const h = new GpuHessian(gpu, cols);
+      for (const [tokens, seqs, seed] of [[24, 2, 1], [9, 1, 2], [70, 3, 3]]) {
+        const x = randomF32(tokens * cols, seed);
+        ref.addBatch(x, tokens, seqs);
+        const b = gpu.batch();
+        h.add(b, gpu.upload(x, 'x'), tokens, seqs, tiled);
+        await b.submit();
+      }
+      expect(h.nsamples).toBe(6);
+      expect(maxRelErr(await gpu.readF32(h.H, cols * cols), ref.H)).toBeLessThan(1e-5);
+    });
+  }
 
   for (const n of [5, 32, 70, 97]) {
     it(`blocked Cholesky and triangular inverse, n = ${n}`, async () => {

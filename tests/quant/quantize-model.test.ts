@@ -87,6 +87,29 @@ describe('quantizing qwen3-dict-74k', () => {
     }
   });
 
+  it('true-sequential GPTQ keeping each layer\'s stages (every part run once) packs exactly what rerunning each group\'s pass packs', async () => {
+    const calib = drawCalibration(calibCorpus, 3, 96, 5, tok.prefix);
+    const opts = { method: 'gptq' as const, bits: 4, groupSize: 32, sym: true, actOrder: true, percdamp: 0.01, reconError: false, maxRows: 192 };
+    const layer = vi.spyOn(Object.getPrototypeOf(fp), 'layer');
+    const kept = await quantizeModel(fp, calib, { ...opts, keepStages: true });
+    const started = () => layer.mock.calls.filter((c) => c[7] !== undefined).length; // passes that start mid-layer
+    expect(started()).toBe(3 * 2 * fp.config.layers); // gate/up, down and the output pass, 2 micro-batches each
+    layer.mockClear();
+    const rerun = await quantizeModel(fp, calib, { ...opts, keepStages: false });
+    expect(started()).toBe(0);
+    layer.mockRestore();
+    const words = async (m: Transformer) => {
+      const out: number[] = [];
+      for (const l of m.layers) for (const n of LINEAR_NAMES) out.push(...(await readDequantized(gpu, (l.linears[n] as PackedLinear).packed)));
+      return Float32Array.from(out);
+    };
+    const [a, b] = [await words(kept.model), await words(rerun.model)];
+    expect(a.length).toBeGreaterThan(0);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    kept.model.destroy();
+    rerun.model.destroy();
+  });
+
   it('GPTQ (sequential) beats RTN in perplexity at 3 and 4 bits', async () => {
     const fpPpl = await ppl(fp);
     const calib = drawCalibration(calibCorpus, 16, 256, 7, tok.prefix);

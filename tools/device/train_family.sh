@@ -17,6 +17,8 @@ if [ "${1:-}" = "--smoke" ]; then
   exit 0
 fi
 python3 tools/golden/goldens.py --models $W/models --default qwen3-dict-74k --gptq-model llama-dict-788k --out /tmp/fixtures
+# the cluster-robust fits of the same synthetic rows (statsmodels cov_type="cluster")
+python3 tools/golden/cluster_fits.py --rows /tmp/fixtures/fit/synthetic_rows.jsonl --out /tmp/fixtures/fit
 tar -C $W/models -cJf "$OUT/family-qwen3.tar.xz" $(cd $W/models && ls -d qwen3-*)
 tar -C $W/models -cJf "$OUT/family-llama.tar.xz" $(cd $W/models && ls -d llama-*)
 tar -C /tmp/fixtures -cJf "$OUT/fixtures.tar.xz" .

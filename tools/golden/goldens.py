@@ -159,8 +159,10 @@ def eval_goldens(models: Path, name: str, data: Path, out: Path) -> None:
     max_len = model.config.max_position_embeddings
     bos = [0]
     res: dict = {"model": name, "bos": bos, "max_length": max_len}
+    inputs: dict = {}  # the items scored, pinned beside the golden (the task files may be rebuilt)
 
     items = [json.loads(x) for x in (data / "tasks" / "dict_define_mc.jsonl").read_text().splitlines()[:30]]
+    inputs["dict_define_mc"] = items
     mc = []
     for it in items:
         lls, greedy, ntok = [], [], []
@@ -185,8 +187,10 @@ def eval_goldens(models: Path, name: str, data: Path, out: Path) -> None:
         rank = int((lp > lp[ids[0]]).sum())
         cloze.append({"id": it["id"], "target_id": ids[0], "rank": rank, "logprob": float(lp[ids[0]])})
     res["dict_kindof_cloze"] = cloze
+    inputs["dict_kindof_cloze"] = [it for it in items if it["id"] in {c["id"] for c in cloze}]
 
     items = [json.loads(x) for x in (data / "tasks" / "dict_kindof_em.jsonl").read_text().splitlines()[:16]]
+    inputs["dict_kindof_em"] = items
     gen = []
     for it in items:
         ids = bos + encode(tok, it["prompt"])
@@ -215,6 +219,7 @@ def eval_goldens(models: Path, name: str, data: Path, out: Path) -> None:
                                "total_tokens_in_text": len(ids)}
     (out / "eval").mkdir(parents=True, exist_ok=True)
     (out / "eval" / f"{name}.json").write_text(json.dumps(res, indent=1))
+    (out / "eval" / f"{name}.items.json").write_text(json.dumps(inputs, indent=1, ensure_ascii=False))
     print(f"eval goldens {name}: mc {len(mc)} cloze {len(cloze)} gen {len(gen)}", flush=True)
 
 

@@ -2,16 +2,17 @@ import { evaluate } from '../../eval/run';
 import { SUITES, suiteForModel } from '../../eval/tasks';
 import { formatProgress } from '../../progress';
 import type { Command } from '../command';
-import { log, printJson, taskList } from '../command';
+import { log, memoryReport, printJson, taskList } from '../command';
 import { nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
-import { loadForCli } from '../load';
+import { loadForCli, WEIGHTS_USAGE } from '../load';
 import { writeFileSync } from 'node:fs';
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'run the mini benchmarks (perplexity, KM/KA/KR tasks) on a model, float or quantized',
-  usage: 'quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--ppl-windows N|all (default 8)] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json]',
+  usage: `quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--ppl-windows N|all (default 8)] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json] ${WEIGHTS_USAGE}`,
+  flags: ['f16'],
   async run(args) {
     // everything the user typed is checked before the model loads
     const tasks = taskList(args);
@@ -34,7 +35,7 @@ export const evalCommand: Command = {
       seed,
       onProgress: (p) => log(formatProgress(p)),
     });
-    const out = { model: ckpt.id, adapter: gpu.adapterName, suite, ...report };
+    const out = { model: ckpt.id, adapter: gpu.adapterName, suite, ...report, memory: memoryReport(gpu) };
     const path = args.optStr('out');
     if (path) writeFileSync(path, JSON.stringify(out, null, 1));
     printJson(out);

@@ -1,6 +1,7 @@
 import { FACTOR_NAME, FIT_LEVELS, fitAll, FULL, outsideFit, predictLawInterval } from '../../fit/law';
 import { findings } from '../../fit/findings';
-import { fitReport, fitRows, fitTable, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
+import { formatP } from '../../fit/ols';
+import { APART_BITS, fitReport, fitRows, fitTable, holdoutOf, MAIN_BITS, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { parseResults, resultsText } from '../../sweep/results';
 import { asUsage, UsageError } from '../args';
 import { METHODS } from '../../quant/quantize-model';
@@ -10,8 +11,8 @@ import { printJson, readUserFile } from '../command';
 
 export const fitCommand: Command = {
   name: 'fit',
-  summary: 'fit the scaling law to sweep results (OLS with SE, t, p, CI, adjusted R^2, MAE, ablations)',
-  usage: 'quantlab fit results.jsonl|results.csv|results.jsonl.gz [--level General,KM,KA,KR] [--ablations] [--holdout MODEL|family:NAME] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--bits all|3|3,4,8] [--predict N=8B,B=3,G=64,C=128] [--json]',
+  summary: 'fit the scaling law to sweep results (OLS, cluster-robust and cluster-bootstrap errors, adjusted R^2, MAE, ablations)',
+  usage: `quantlab fit results.jsonl|results.csv|results.jsonl.gz [--level General,KM,KA,KR] [--ablations] [--holdout MODEL|family:NAME] [--law seed2025|seed2024] [--published qwen3|llama3] [--method gptq|rtn] [--setting NAME|all] [--bits main|all|3|3,4,8 (default main: ${MAIN_BITS.join(',')}, with ${APART_BITS.join(',')} bits fitted apart)] [--bootstrap DRAWS (default 999; 0: none)] [--predict N=8B,B=3,G=64,C=128] [--json]`,
   flags: ['ablations', 'json'],
   async run(args) {
     const file = args.positional[0];
@@ -25,8 +26,11 @@ export const fitCommand: Command = {
     // one setting at a time (sym, act-order, Hessians, seqlen), as the study fits: the largest unless named
     const chosen = asUsage(() => rowsOfSetting(all, args.optStr('setting')));
     const { setting, settings } = chosen;
-    const rows = asUsage(() => rowsOfBits(chosen.rows, args.str('bits', 'all')));
-    if (!rows.length) throw new UsageError(`no configurations with --bits ${args.str('bits')} in ${file}`);
+    const bits = args.str('bits', 'main');
+    const rows = asUsage(() => rowsOfBits(chosen.rows, bits));
+    if (!rows.length) throw new UsageError(`no configurations with --bits ${bits} in ${file}: it holds ${[...new Set(chosen.rows.map((r) => r.bits))].sort().join(', ')}-bit ones; give --bits all or a list`);
+    // the study's main fit leaves 2 bits out and fits them apart
+    const apartRows = bits === 'main' ? chosen.rows.filter((r) => APART_BITS.includes(r.bits)) : [];
     if (settings.length > 1 && !args.flag('json')) {
       process.stdout.write(`fitting setting "${setting}"; the results hold ${settings.map((s) => `"${s.setting}" (${s.configurations} configurations)`).join(', ')}: --setting NAME or all\n`);
     }
@@ -39,25 +43,29 @@ export const fitCommand: Command = {
       printJson({ law: 'seed2024', setting, settings, fits: olderLawFits(rows, levels) });
       return;
     }
-    const { fits, errors } = fitAll(rows, {
-      levels,
-      formulas: args.flag('ablations') ? undefined : [FULL],
-      holdout,
-    });
+    const fitOpts = { levels, formulas: args.flag('ablations') ? undefined : [FULL], holdout, bootstrap: args.has('bootstrap') ? args.int('bootstrap', undefined, 0) : undefined };
+    const { fits, errors } = fitAll(rows, fitOpts);
+    const apart = apartRows.length ? { bits: APART_BITS.join(','), ...fitAll(apartRows, { ...fitOpts, formulas: [FULL] }) } : undefined;
     const found = findings(fits, published ?? 'qwen3');
     const at = args.optStr('predict') === undefined ? null : parsePredict(args.str('predict'));
     const prediction = at && fits.filter((f) => f.formula === FULL).map((f) => ({ level: f.level, ...predictLawInterval(f, at), outside: outsideFit(f, at) }));
     if (args.flag('json')) {
-      const report = fitReport({ setting, settings, bits: args.str('bits', 'all'), method, holdout: args.optStr('holdout'), fits, errors, published: published ? publishedErrors(rows, published) : undefined, findings: found });
+      const report = fitReport({ setting, settings, bits, method, holdout: args.optStr('holdout'), fits, errors, published: published ? publishedErrors(rows, published) : undefined, findings: found, apart });
       printJson({ ...report, ...(at ? { at, prediction } : {}) });
     } else {
+      process.stdout.write(`main fit: ${bits === 'main' ? `${MAIN_BITS.join(', ')} bits (the study's; --bits all pools every width)` : `--bits ${bits}`}\n`);
       process.stdout.write(fitTable(fits) + '\n');
       if (found.some((f) => f.verdict !== 'not fitted')) {
-        process.stdout.write(`the study's findings (${published ?? 'qwen3'} levels), in these results:\n`);
+        process.stdout.write(`the study's findings (${published ?? 'qwen3'} levels), in these results, by a test of the study's level against each other level (${found[0].inference === 'cluster' ? 'cluster-robust' : 'OLS'} errors):\n`);
         for (const f of found) {
           const v = (l: 'KM' | 'KA' | 'KR') => (f.yours[l] ? f.yours[l]!.est.toFixed(3) : '-');
-          process.stdout.write(`  ${f.verdict.padEnd(15)} ${f.claim} (${f.coef}: study ${f.studyLevel}, yours ${f.yourLevel}; KM ${v('KM')} KA ${v('KA')} KR ${v('KR')})\n`);
+          const d = f.differences.map((x) => `${f.studyLevel}-${x.other} ${x.est.toFixed(3)} ± ${x.se.toFixed(3)} p ${formatP(x.p)}`).join(', ');
+          process.stdout.write(`  ${f.verdict.padEnd(15)} ${f.claim} (${f.coef}: study ${f.studyLevel}; KM ${v('KM')} KA ${v('KA')} KR ${v('KR')}${d ? `; ${d}` : ''})\n`);
         }
+      }
+      if (apart) {
+        process.stdout.write(`\n${apart.bits}-bit configurations, fitted apart (the study: they collapse on small models):\n${apart.fits.length ? fitTable(apart.fits) : '  none could be fitted'}\n`);
+        for (const e of apart.errors) process.stdout.write(`could not fit ${apart.bits}-bit ${e}\n`);
       }
       for (const e of errors) process.stdout.write(`could not fit ${e}\n`);
       if (at && prediction) {

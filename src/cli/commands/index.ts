@@ -2,6 +2,7 @@
 import type { Command } from '../command';
 import { benchCommand } from './bench';
 import { evalCommand } from './eval';
+import { exportCommand } from './export';
 import { fitCommand } from './fit';
 import { generateCommand } from './generate';
 import { gpuCommand } from './gpu';
@@ -11,4 +12,4 @@ import { quantizeCommand } from './quantize';
 import { sweepCommand } from './sweep';
 import { synthCommand } from './synth';
 
-export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, quantizeCommand, evalCommand, sweepCommand, fitCommand, benchCommand, synthCommand];
+export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, quantizeCommand, exportCommand, evalCommand, sweepCommand, fitCommand, benchCommand, synthCommand];

@@ -8,17 +8,18 @@ import { METHODS, MODES, quantizeModel } from '../../quant/quantize-model';
 import { ZERO_FORMATS } from '../../quant/packed';
 import { UsageError } from '../args';
 import type { Command } from '../command';
-import { log, printJson, readUserFile } from '../command';
+import { log, memoryReport, printJson, readUserFile, reportProfile } from '../command';
+import { KernelProfile } from '../../gpu/gpu';
 import { nodeDataReader } from '../data';
 import { writeFolder } from '../files';
 import { cliGpu } from '../gpu-node';
-import { loadForCli } from '../load';
+import { loadForCli, WEIGHTS_USAGE } from '../load';
 
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a model with GPTQ (or RTN) on the GPU and export it in the GPTQModel format',
-  usage: 'quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR',
-  flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups'],
+  usage: `quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR [--profile (GPU time per kernel)] ${WEIGHTS_USAGE}`,
+  flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups', 'profile', 'f16'],
   async run(args) {
     // everything the user typed is checked before the model loads
     const bits = args.num('bits', 4);
@@ -51,17 +52,20 @@ export const quantizeCommand: Command = {
     const seqLen = Math.min(seqLenArg, model.config.maxPosition);
     const calib = calibText === null ? null : drawCalibration(corpusTokens(tokenizer, calibText), count, seqLen, seed, tokenizer.prefix);
     let last = 0;
+    if (args.flag('profile')) gpu.profiler = new KernelProfile();
     const res = await quantizeModel(model, calib, opts, {
       onProgress: (p) => {
         if (Date.now() - last > 300) (last = Date.now()), log(formatProgress(p));
       },
       onLayer: (r) => log(`  layer ${r.layer} ${r.module.padEnd(4)} ${r.rows}x${r.cols} loss ${r.loss.toFixed(4)} recon ${r.reconError.toExponential(2)} damp ${r.dampPercent ?? '-'}${r.fallback ? ` fallback ${r.fallback}` : ''} ${r.seconds.toFixed(3)} s`),
     });
+    const profile = gpu.profiler ? await reportProfile(gpu.profiler) : undefined;
+    gpu.profiler = null;
     const files = await exportQuantized(gpu, ckpt, res.model, { ...opts, calibSize: calib?.count, seqLen });
     // whole or not at all: a process killed while writing leaves --out as it was
     writeFolder(out, files);
     log(`quantized in ${res.seconds.toFixed(1)} s; wrote ${files.map((f) => f.name).join(', ')} to ${out}`);
-    printJson({ model: ckpt.id, out, seconds: res.seconds, options: opts, calibration: res.calibration, layers: res.layers, adapter: gpu.adapterName });
+    printJson({ model: ckpt.id, out, seconds: res.seconds, options: opts, calibration: res.calibration, layers: res.layers, adapter: gpu.adapterName, memory: memoryReport(gpu), ...(profile ? { profile } : {}) });
     gpu.destroy();
   },
 };

@@ -15,8 +15,8 @@ import { checkModelSpec, resolveModelFiles } from '../model';
 export const sweepCommand: Command = {
   name: 'sweep',
   summary: 'quantize and evaluate every configuration of a grid; resumes from --out',
-  usage: 'quantlab sweep --model PATH[,PATH...] [--preset quick|study|study2|llama3|family] [--bits 3,4 --group 32,128 --calib 8,32,128] [--methods gptq,rtn] [--tasks ppl,km,ka,kr] [--limit N] [--mode sequential|shared] [--asym] [--no-act-order] [--damp 0.05] [--seqlen L] [--ppl-windows N] [--seed S] [--data DIR (default public/data)] [--dry-run] --out results.jsonl',
-  flags: ['asym', 'no-act-order', 'dry-run'],
+  usage: 'quantlab sweep --model PATH[,PATH...] [--preset quick|study|study2|llama3|family] [--bits 3,4 --group 32,128 --calib 8,32,128] [--methods gptq,rtn] [--tasks ppl,km,ka,kr] [--limit N] [--mode sequential|shared] [--asym] [--no-act-order] [--damp 0.05] [--seqlen L] [--ppl-windows N] [--seed S] [--data DIR (default public/data)] [--dry-run] [--f16 (NVIDIA through Dawn: expose shader-f16)] --out results.jsonl',
+  flags: ['asym', 'no-act-order', 'dry-run', 'f16'],
   async run(args) {
     const models = args.list('model').map((spec) => {
       checkModelSpec(spec);
@@ -29,8 +29,9 @@ export const sweepCommand: Command = {
       };
     });
     const preset = args.optStr('preset');
-    const grid: GridSpec = preset
-      ? asUsage(() => findPreset(preset), '--preset').grid
+    const chosenPreset = preset ? asUsage(() => findPreset(preset), '--preset') : undefined;
+    const grid: GridSpec = chosenPreset
+      ? chosenPreset.grid
       : { bits: args.nums('bits', [3, 4]), groups: args.nums('group', [32, 128]), calib: args.nums('calib', [8, 32]) };
     const points = asUsage(() => gridPoints(grid), '--bits / --group / --calib');
     const methods = args.choices('methods', METHODS, ['gptq']);
@@ -46,9 +47,9 @@ export const sweepCommand: Command = {
       percdamp: args.fraction('damp', 0.05),
       seed: args.int('seed', 0),
       tasks,
-      limit: args.limit(),
+      limit: args.has('limit') ? args.limit() : chosenPreset?.limit,
       pplWindows: args.has('ppl-windows') ? args.int('ppl-windows', undefined, 1) : undefined,
-      seqLen: args.has('seqlen') ? args.int('seqlen', undefined, 1) : undefined,
+      seqLen: args.has('seqlen') ? args.int('seqlen', undefined, 1) : chosenPreset?.seqLen,
     };
     const out = args.str('out');
     const plan = planSweep(opts);

@@ -1,11 +1,12 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
-import { aggregate, FACTOR_NAME, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, outsideFit, type Point, predictLaw, predictLawInterval, runKey } from '../../fit/law';
+import { aggregate, FACTOR_NAME, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, outsideFit, type Point, predictLaw, predictLawInterval, runKey, significant, verdictCoef } from '../../fit/law';
+import { formatP } from '../../fit/ols';
 import { effectiveBits } from '../../fit/nls';
 import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished, type PublishedFamily, publishedFor } from '../../fit/published';
 import { findings } from '../../fit/findings';
 import { saveFile } from '../browser';
-import { fitReport, fitRows, holdoutOf, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
+import { APART_BITS, fitReport, fitRows, holdoutOf, inferenceLine, MAIN_BITS, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { ChartActions, type PointTrace, Surface3D, type SurfaceTrace } from '../charts';
 import { useLab } from '../lab';
 import { fmt, fmtN, Select } from '../widgets';
@@ -47,7 +48,7 @@ export function FitPanel({ active }: { active: boolean }) {
   const [family, setFamily] = useState<PublishedFamily>('qwen3');
   const [holdout, setHoldout] = useState('');
   const [setting, setSetting] = useState(''); // '' = the setting with the most configurations
-  const [bitsSpec, setBitsSpec] = useState('all');
+  const [bitsSpec, setBitsSpec] = useState('main');
   const [method, setMethod] = useState<'gptq' | 'rtn'>('gptq');
   const hasRtn = useMemo(() => rows.some((r) => r.method === 'rtn'), [rows]);
   const hasGptq = useMemo(() => rows.some((r) => r.method === 'gptq'), [rows]);
@@ -61,13 +62,16 @@ export function FitPanel({ active }: { active: boolean }) {
     }
   }, [rows, setting, fitMethod]);
   const bitsPresent = useMemo(() => [...new Set(ofSetting.map((r) => r.bits))].sort((a, b) => a - b), [ofSetting]);
+  const hasMain = bitsPresent.some((b) => MAIN_BITS.includes(b));
   const bitsOptions = [
-    { value: 'all', label: 'all' },
-    ...(bitsPresent.includes(2) && bitsPresent.length > 2 ? [{ value: bitsPresent.filter((b) => b !== 2).join(','), label: `${bitsPresent.filter((b) => b !== 2).join(', ')} (no 2-bit: the study's main fit)` }] : []),
-    ...(bitsPresent.length > 1 ? bitsPresent.map((b) => ({ value: String(b), label: b === 3 ? '3 only (the surface figure)' : b === 2 ? '2 only (fitted apart)' : `${b} only` })) : []),
+    ...(hasMain ? [{ value: 'main', label: `${MAIN_BITS.join(', ')} (the study's main fit; ${APART_BITS.join(', ')}-bit apart)` }] : []),
+    { value: 'all', label: 'all pooled' },
+    ...(bitsPresent.length > 1 ? bitsPresent.map((b) => ({ value: String(b), label: b === 3 ? '3 only (the surface figure)' : APART_BITS.includes(b) ? `${b} only (fitted apart)` : `${b} only` })) : []),
   ];
-  const bitsChosen = bitsOptions.some((o) => o.value === bitsSpec) ? bitsSpec : 'all'; // 'all' once the data lack the pick
+  const bitsChosen = bitsOptions.some((o) => o.value === bitsSpec) ? bitsSpec : bitsOptions[0].value; // the default once the data lack the pick
   const fr = useMemo(() => rowsOfBits(ofSetting, bitsChosen), [ofSetting, bitsChosen]);
+  const apartRows = useMemo(() => (bitsChosen === 'main' ? ofSetting.filter((r) => APART_BITS.includes(r.bits)) : []), [ofSetting, bitsChosen]);
+  const apart = useMemo(() => (apartRows.length ? { bits: APART_BITS.join(','), ...fitAll(apartRows, { formulas: [FULL] }) } : undefined), [apartRows]);
   const frBits = useMemo(() => [...new Set(fr.map((r) => r.bits))], [fr]);
   const families = useMemo(() => [...new Set(fr.map((r) => r.family ?? ''))].filter(Boolean).sort(), [fr]);
   const models = useMemo(() => [...new Set(fr.map((r) => r.model))].sort((a, b) => fr.find((r) => r.model === a)!.n_params - fr.find((r) => r.model === b)!.n_params), [fr]);
@@ -90,7 +94,7 @@ export function FitPanel({ active }: { active: boolean }) {
     <div className="grid two">
       <section className="card wide">
         <div className="controls">
-          <Select label="Level" title="General (all tasks), or memorisation (KM), application (KA), reasoning (KR)" value={level} testId="fit-level"
+          <Select label="Level" title="General (the mean of the three levels), or memorisation (KM), application (KA), reasoning (KR)" value={level} testId="fit-level"
             options={FIT_LEVELS.map((l) => ({ value: l, label: l }))} onChange={setLevel} />
           <Select label="Held out" testId="fit-holdout" title="Fit without this model or family and score the law on it (the study holds out its largest model, validation, and another family, generalisation)" value={holdout}
             options={[{ value: '', label: 'none' }, ...models.map((m) => ({ value: m, label: m })), ...(families.length > 1 ? families.map((f) => ({ value: `family:${f}`, label: `family ${f} (${new Set(fr.filter((r) => r.family === f).map((r) => r.model)).size} models)` })) : [])]} onChange={setHoldout} />
@@ -110,12 +114,14 @@ export function FitPanel({ active }: { active: boolean }) {
             options={[{ value: 'qwen3', label: 'Qwen3 (245 configurations)' }, { value: 'llama3', label: 'Llama-3 (42 configurations)' }]} onChange={setFamily} />
         </div>
         <button className="ghost small" data-testid="save-fit" title="The fits, the choices above, the published law's errors and the findings, as quantlab fit --json --ablations prints them"
-          onClick={() => saveFile(`fit-${fitMethod}-${bitsChosen}.json`, JSON.stringify(fitReport({ setting: settingChosen, settings, bits: bitsChosen, method: fitMethod, holdout: holdout || undefined, fits, errors, published, findings: findings(fits, family) }), null, 1), 'application/json')}>Save fit (JSON)</button>
+          onClick={() => saveFile(`fit-${fitMethod}-${bitsChosen}.json`, JSON.stringify(fitReport({ setting: settingChosen, settings, bits: bitsChosen, method: fitMethod, holdout: holdout || undefined, fits, errors, published, findings: findings(fits, family), apart }), null, 1), 'application/json')}>Save fit (JSON)</button>
         <p className="muted small">{fr.length} task rows of {new Set(fr.map(runKey)).size} {fitMethod === 'gptq' ? 'GPTQ' : 'RTN'} configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
+        <p className="small" data-testid="fit-inference">{inferenceLine(fits)}</p>
       </section>
       <AblationTable fits={fits.filter((f) => f.level === level)} level={level} />
       <LevelTable fits={fits.filter((f) => f.formula === FULL)} family={family} bits={frBits} published={published} older={older} />
       <Findings fits={fits} family={family} />
+      {apart && apart.fits.length > 0 && <LevelTable fits={apart.fits} family={family} bits={APART_BITS} published={[]} title={`${apart.bits}-bit, fitted apart (the study: they collapse on small models; it publishes no law for them)`} testId="fit-apart" compare={false} />}
       {full && active && <PredictedVsActual fit={full} />}
       {full && active && <Residuals fit={full} />}
       {full && active && <Trends fit={full} points={points} />}
@@ -143,7 +149,7 @@ function AblationTable({ fits, level }: { fits: LawFit[]; level: FitLevel }) {
                   <>
                     <td className="num">{f.n}{f.n_dropped ? ` (−${f.n_dropped})` : ''}</td>
                     <td className="num">{fmt(f.A)}</td>
-                    {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef c={f.coef[c]!} /> : '–'}</td>)}
+                    {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef fit={f} name={c} /> : '–'}</td>)}
                     <td className="num">{fmt(f.adj_r2_log, 4)}</td><td className="num">{fmt(f.adj_r2_orig, 4)}</td><td className="num">{fmt(f.mae_fit, 4)}</td>
                   </>
                 ) : <td colSpan={9} className="muted">not enough data</td>}
@@ -160,21 +166,29 @@ function AblationTable({ fits, level }: { fits: LawFit[]; level: FitLevel }) {
         </tbody>
       </table>
       </div>
-      <p className="muted small">★ marks an exponent whose 95% CI excludes zero; hover a value for its SE, t, p and CI.</p>
+      <p className="muted small">± is the standard error the verdicts use; ★ marks an exponent whose 95% CI excludes zero by it. Hover a value for its OLS, cluster-robust (by model) and cluster-bootstrap errors, p and CIs.</p>
     </section>
   );
 }
 
-function Coef({ c }: { c: { est: number; se: number; t: number; p: number; ci: [number, number] } }) {
-  const sig = c.ci[0] > 0 || c.ci[1] < 0;
+/** An exponent with the errors the verdicts use, and every kind of error in its tooltip. */
+function Coef({ fit, name }: { fit: LawFit; name: (typeof COEFS)[number] }) {
+  const c = fit.coef[name]!, r = fit.robust?.[name], b = fit.bootstrap?.[name], v = verdictCoef(fit, name);
+  const ci = (x: { ci: [number, number] }) => `[${fmt(x.ci[0], 4)}, ${fmt(x.ci[1], 4)}]`;
+  const title = [
+    `OLS: SE ${fmt(c.se, 4)}, t ${fmt(c.t, 2)}, p ${formatP(c.p)}, 95% CI ${ci(c)}`,
+    r ? `cluster-robust (${fit.clusters} models): SE ${fmt(r.se, 4)}, p ${formatP(r.p)}, 95% CI ${ci(r)}` : 'cluster-robust: needs 2 models',
+    b ? `cluster bootstrap (${fit.bootstrapDraws} draws): SE ${fmt(b.se, 4)}, 95% CI ${ci(b)}` : 'cluster bootstrap: needs 3 models',
+    `verdicts use: ${fit.inference === 'cluster' ? 'cluster-robust' : 'OLS'}`,
+  ].join('\n');
   return (
-    <span title={`SE ${fmt(c.se, 4)}, t ${fmt(c.t, 2)}, p ${fmt(c.p, 4)}, 95% CI [${fmt(c.ci[0], 4)}, ${fmt(c.ci[1], 4)}]`}>
-      {fmt(c.est)}<span className="muted"> ±{fmt(c.se, 3)}</span>{sig && <span className="sig"> ★</span>}
+    <span title={title}>
+      {fmt(c.est)}<span className="muted"> ±{fmt(v?.se ?? c.se, 3)}</span>{significant(v) && <span className="sig"> ★</span>}
     </span>
   );
 }
 
-const VERDICT_CHIP = { reproduced: 'ok', 'not significant': 'warn', 'not reproduced': 'bad', 'not fitted': '' } as const;
+const VERDICT_CHIP = { consistent: 'ok', 'not significant': 'warn', contradicted: 'bad', 'not fitted': '' } as const;
 
 /** The study's cross-level findings (fit/findings.ts), checked on the user's per-level fits. */
 function Findings({ fits, family }: { fits: LawFit[]; family: PublishedFamily }) {
@@ -186,7 +200,7 @@ function Findings({ fits, family }: { fits: LawFit[]; family: PublishedFamily })
       <h2>The study's findings, in your data</h2>
       <div className="hscroll">
       <table className="small">
-        <thead><tr><th>finding</th><th>coefficient</th><th>{label} (published): KM / KA / KR</th><th>yours: KM / KA / KR</th><th /></tr></thead>
+        <thead><tr><th>finding</th><th>coefficient</th><th>{label} (published): KM / KA / KR</th><th>yours: KM / KA / KR</th><th>the study's level minus the others (95% CI)</th><th /></tr></thead>
         <tbody>
           {rows.map((f) => (
             <tr key={f.claim}>
@@ -194,28 +208,29 @@ function Findings({ fits, family }: { fits: LawFit[]; family: PublishedFamily })
               <td>{SYMBOL[f.coef]}</td>
               <td>{levels.map((l, i) => <span key={l}>{i ? ' / ' : ''}<span className={l === f.studyLevel ? `level-${l} strong` : ''}>{fmt(f.published[l])}</span></span>)}</td>
               <td>{levels.map((l, i) => <span key={l}>{i ? ' / ' : ''}<span className={l === f.yourLevel ? `level-${l} strong` : ''} title={f.yours[l] ? `95% CI [${fmt(f.yours[l]!.ci[0])}, ${fmt(f.yours[l]!.ci[1])}]` : undefined}>{f.yours[l] ? fmt(f.yours[l]!.est) : '–'}</span></span>)}</td>
-              <td><span className={`chip ${VERDICT_CHIP[f.verdict]}`}>{f.verdict}</span></td>
+              <td>{f.differences.map((d, i) => <span key={d.other}>{i ? '; ' : ''}{f.studyLevel}−{d.other} {fmt(d.est)} [{fmt(d.ci[0])}, {fmt(d.ci[1])}]</span>)}</td>
+              <td><span className={`chip ${VERDICT_CHIP[f.verdict]}`} title={f.differences.map((d) => `${f.studyLevel} − ${d.other}: p ${formatP(d.p)}`).join('; ')}>{f.verdict}</span></td>
             </tr>
           ))}
         </tbody>
       </table>
       </div>
-      <p className="muted small">Coloured: the level where the coefficient is largest in the law's direction (more N, B, C_b help; larger G hurts), in the published {label} fit and in yours. Reproduced: the same level, the same sign, and a 95% CI that excludes zero (hover a value for its CI). Small models that score near chance at a level cannot show its finding.</p>
+      <p className="muted small">Coloured: the level where the coefficient is largest in the law's direction (more N, B, C_b help; larger G hurts), in the published {label} fit and in yours. The verdict tests the difference between the study's level and each other level ({rows[0]?.inference === 'cluster' ? 'cluster-robust errors, with the levels\' covariance: their configurations are the same models\'' : 'OLS errors, levels taken as independent: too few models for cluster-robust ones'}): consistent when the study's level is larger than both with 95% confidence, contradicted when another level is significantly larger, not significant otherwise. Small models that score near chance at a level cannot show its finding.</p>
     </section>
   );
 }
 
-function LevelTable({ fits, family, bits, published, older }: { fits: LawFit[]; family: PublishedFamily; bits: number[]; published: { law: string; level: string; mae: number; n: number }[]; older?: { adj_r2?: number; error?: string } }) {
+function LevelTable({ fits, family, bits, published, older, title = 'Per level: your fit vs the study', testId = 'fit-table', compare = true }: { fits: LawFit[]; family: PublishedFamily; bits: number[]; published: { law: string; level: string; mae: number; n: number }[]; older?: { adj_r2?: number; error?: string }; title?: string; testId?: string; compare?: boolean }) {
   return (
-    <section className="card wide" data-testid="fit-table">
-      <h2>Per level: your fit vs the study</h2>
+    <section className="card wide" data-testid={testId}>
+      <h2>{title}</h2>
       <div className="hscroll">
       <table className="small">
         <thead><tr><th>level</th><th>source</th><th className="num">A</th>{COEFS.map((c) => <th key={c} className="num">{SYMBOL[c]}</th>)}<th className="num">adj R² orig</th><th className="num">MAE</th></tr></thead>
         <tbody>
           {FIT_LEVELS.flatMap((level) => {
             const f = fits.find((x) => x.level === level);
-            const pub = publishedFor(family, level, bits);
+            const pub = compare ? publishedFor(family, level, bits) : undefined;
             const perr = published.find((p) => p.level === level);
             return [
               <tr key={`${level}-fit`}>
@@ -223,7 +238,7 @@ function LevelTable({ fits, family, bits, published, older }: { fits: LawFit[]; 
                 {f ? (
                   <>
                     <td className="num">{fmt(f.A)}</td>
-                    {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef c={f.coef[c]!} /> : '–'}</td>)}
+                    {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef fit={f} name={c} /> : '–'}</td>)}
                     <td className="num">{fmt(f.adj_r2_orig, 4)}</td>
                     <td className="num">{fmt(f.mae_fit, 4)}{f.mae_holdout !== null ? <span className="muted" title="on the held-out configurations"> / {fmt(f.mae_holdout, 4)}</span> : null}</td>
                   </>

@@ -3,6 +3,7 @@ import { DenseLinear } from '../../model/linear';
 import { HF_LINEAR, LINEAR_NAMES, type LinearName } from '../../model/transformer';
 import { corpusTokens, drawCalibration } from '../../quant/calibration';
 import { exportQuantized } from '../../quant/export';
+import { exportQuantizedOnnx, onnxExportProblem } from '../../quant/onnx/export';
 import { groupGrid, PackedLinear, readDequantized } from '../../quant/packed';
 import { type LayerResult, quantizeModel, type QuantizeOptions } from '../../quant/quantize-model';
 import { browserData, saveFile, zip } from '../browser';
@@ -54,6 +55,19 @@ export function QuantizePanel() {
     }
   }
 
+  async function exportOnnxZip() {
+    if (!gpu || !loaded || !quantized) return;
+    try {
+      const r = quantized.result;
+      const { files } = await exportQuantizedOnnx(gpu, loaded.ckpt, r.model, r.options);
+      const name = `${loaded.name}-${r.options.method}-${r.options.bits}bit-g${r.options.groupSize}-onnx`;
+      saveFile(`${name}.zip`, zip(files.map((f) => ({ name: `${name}/${f.name}`, data: f.data }))), 'application/zip');
+    } catch (e) {
+      report(e);
+    }
+  }
+  const onnxProblem = quantized ? onnxExportProblem(quantized.result.model.config, quantized.result.options.bits) : null;
+
   if (!loaded) return <section className="card empty"><h2>Quantize</h2><p>Load a model first (Model tab).</p></section>;
   const shown = busy ? layers : (quantized?.result.layers ?? layers);
   return (
@@ -88,6 +102,8 @@ export function QuantizePanel() {
         <div className="controls">
           <button onClick={run} disabled={!gpu || busy} data-testid="quantize">Quantize</button>
           {quantized && !busy && <button className="ghost" onClick={exportZip} title="Download the quantized checkpoint (GPTQModel format) as a zip of its folder">Export (GPTQ format)</button>}
+          {quantized && !busy && <button className="ghost" onClick={exportOnnxZip} disabled={onnxProblem !== null} data-testid="export-onnx"
+            title={onnxProblem ?? 'Download the quantized model as an ONNX folder (zip) that transformers.js loads on WebGPU: MatMulNBits with these very weights'}>Export for transformers.js</button>}
           {quantized && !busy && <button className="ghost" onClick={() => setQuantized(null)} title="Go back to the float model">Discard</button>}
         </div>
         {busy && <ProgressLine progress={progress} onCancel={cancel} />}
@@ -153,7 +169,7 @@ function WeightHistogram() {
       const q = quantized.result.model.layers[layer].linears[module];
       if (!(fp instanceof DenseLinear) || !(q instanceof PackedLinear)) return;
       const row = 0;
-      const before = await gpu.readF32(fp.weight, fp.inFeatures, row * fp.inFeatures);
+      const before = await fp.readRows(row);
       const after = (await readDequantized(gpu, q.packed, 1)).subarray(0, fp.inFeatures);
       const grid = await groupGrid(gpu, q.packed, row, 0);
       const lo = Math.min(...before, ...grid), hi = Math.max(...before, ...grid);
