@@ -89,8 +89,12 @@ describe('the CLI on the smollm2-135m slice', () => {
     const watcher = watch(root, (_, name) => name?.toString().includes('q8') && rtn.kill('SIGKILL'));
     const [code2, sig2] = await new Promise<[number | null, string | null]>((res) => rtn.on('exit', (c, s) => res([c, s])));
     watcher.close();
-    expect([code2, sig2]).toEqual([null, 'SIGKILL']);
-    expect(existsSync(fresh)).toBe(false);
+    // killed while writing (or, on a slow tick of this process, just done): never a folder written in part
+    expect(sig2 === 'SIGKILL' || code2 === 0, `exit ${code2} ${sig2}`).toBe(true);
+    if (existsSync(fresh)) {
+      expect(readdirSync(fresh).sort()).toEqual(before.files.map((f) => f.split(':')[0]));
+      await Checkpoint.open(dirFiles(fresh)); // every header whole, every tensor the config implies
+    }
     const again = quantlab('quantize', '--model', model, '--method', 'rtn', '--bits', '8', '--out', fresh);
     expect(again.status, again.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(fresh, 'quantize_config.json'), 'utf8')).bits).toBe(8);
