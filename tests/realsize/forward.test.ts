@@ -4,7 +4,7 @@
 // positions (the LM head over a 49K-152K vocabulary is what is slow on SwiftShader); greedy tokens decoded
 // with the KV cache are the argmax of the full pass. What each slice adds: Qwen3's q/k norms and head_dim 128
 // (not hidden / heads), Llama-3.2's llama3 rope scaling and 128K vocabulary in two shards, SmolLM2's two layers
-// (the second reads the first's cache) with an untied LM head in three shards, Qwen2.5's q/k/v biases and 7
+// (the second's attention and KV cache fed by the first's output) with an untied LM head in three shards, Qwen2.5's q/k/v biases and 7
 // query heads per KV head. Token perplexity on the SmolLM2 slice (two windows in one batch, the 49K-wide logits
 // scored 64 rows at a time) equals the float64 forward pass's.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
