@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProgress } from '../../progress';
 import { quantPointProblem } from '../../sweep/grid';
@@ -11,6 +11,7 @@ import type { Command } from '../command';
 import { log, memoryReport, printJson, readUserFile, reportProfile } from '../command';
 import { KernelProfile } from '../../gpu/gpu';
 import { nodeDataReader } from '../data';
+import { writeFolder } from '../files';
 import { cliGpu } from '../gpu-node';
 import { loadForCli, WEIGHTS_USAGE } from '../load';
 
@@ -37,6 +38,10 @@ export const quantizeCommand: Command = {
       format: args.has('format') ? args.choice('format', ZERO_FORMATS) : undefined,
     };
     const out = args.str('out');
+    // --out is replaced whole: only an earlier export (or an empty folder) may be there
+    if (existsSync(out) && (!statSync(out).isDirectory() || (readdirSync(out).length > 0 && !existsSync(join(out, 'quantize_config.json'))))) {
+      throw new UsageError(`--out: ${out} exists and is not a quantized checkpoint (no quantize_config.json); the export replaces the folder whole, so give a new folder`);
+    }
     // the calibration text (GPTQ only): the user's file, or the bundled one (public/data/calib_dict.txt)
     const calibFile = args.optStr('calib-text');
     const calibText = method !== 'gptq' ? null
@@ -57,8 +62,8 @@ export const quantizeCommand: Command = {
     const profile = gpu.profiler ? await reportProfile(gpu.profiler) : undefined;
     gpu.profiler = null;
     const files = await exportQuantized(gpu, ckpt, res.model, { ...opts, calibSize: calib?.count, seqLen });
-    mkdirSync(out, { recursive: true });
-    for (const f of files) writeFileSync(join(out, f.name), f.data);
+    // whole or not at all: a process killed while writing leaves --out as it was
+    writeFolder(out, files);
     log(`quantized in ${res.seconds.toFixed(1)} s; wrote ${files.map((f) => f.name).join(', ')} to ${out}`);
     printJson({ model: ckpt.id, out, seconds: res.seconds, options: opts, calibration: res.calibration, layers: res.layers, adapter: gpu.adapterName, memory: memoryReport(gpu), ...(profile ? { profile } : {}) });
     gpu.destroy();
