@@ -1,5 +1,3 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { formatProgress } from '../../progress';
 import { quantPointProblem } from '../../sweep/grid';
 import { corpusTokens, drawCalibration } from '../../quant/calibration';
@@ -11,7 +9,7 @@ import type { Command } from '../command';
 import { log, memoryReport, printJson, readUserFile, reportProfile } from '../command';
 import { KernelProfile } from '../../gpu/gpu';
 import { nodeDataReader } from '../data';
-import { writeFolder } from '../files';
+import { checkReplaceable, writeFolder } from '../files';
 import { cliGpu } from '../gpu-node';
 import { loadForCli, WEIGHTS_USAGE } from '../load';
 
@@ -39,9 +37,7 @@ export const quantizeCommand: Command = {
     };
     const out = args.str('out');
     // --out is replaced whole: only an earlier export (or an empty folder) may be there
-    if (existsSync(out) && (!statSync(out).isDirectory() || (readdirSync(out).length > 0 && !existsSync(join(out, 'quantize_config.json'))))) {
-      throw new UsageError(`--out: ${out} exists and is not a quantized checkpoint (no quantize_config.json); the export replaces the folder whole, so give a new folder`);
-    }
+    checkReplaceable(out, 'quantize_config.json', 'a quantized checkpoint');
     // the calibration text (GPTQ only): the user's file, or the bundled one (public/data/calib_dict.txt)
     const calibFile = args.optStr('calib-text');
     const calibText = method !== 'gptq' ? null
