@@ -199,6 +199,34 @@ fn store_part(base: u32, m: u32, n0: u32, v: vec4<f32>) {
   }
 }
 
+// ---- GEMM without workgroup memory or barriers, for CPU adapters (SwiftShader), where a barrier costs a switch of
+// every invocation: each invocation a block of 4 rows x 4 outputs, decoding its own weights (main's staging
+// made this path ~50x slower per weight there than the dense one).
+@compute @workgroup_size(8, 8)
+fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * 4u;
+  if (n0 >= p.N || m0 >= p.M) { return; }
+  var acc: array<vec4<f32>, 4>; // acc[i][j]: row m0 + i, output n0 + j
+  for (var kc = 0u; kc < p.K; kc += 32u) {
+    let g = kc / p.G;
+    let wbase = (kc / 32u) * BITS;
+    for (var j = 0u; j < 4u; j++) {
+      let n = min(n0 + j, p.N - 1u);
+      let sc = scale_at(g * p.N + n);
+      let z = f32(zero_code(g, n) + p.zeroOffset);
+      for (var e = 0u; e < 4u; e++) {
+        let codes = codes8(n, wbase, e);
+        for (var i = 0u; i < 4u; i++) {
+          let xs = inputs8(min(m0 + i, p.M - 1u), kc + 8u * e);
+          acc[i][j] += sc * (dot8(xs, codes) - z * sum8(xs));
+        }
+      }
+    }
+  }
+  for (var i = 0u; i < 4u; i++) { store(m0 + i, n0, acc[i]); }
+}
+
 // y[m, k] = x[m, xidx[k]]: an act-order input in kernel order, so that the GEMM (and the GEMV of large
 // matrices) read it contiguously rather than gathering it in every workgroup. p.M rows of p.K.
 @compute @workgroup_size(256)

@@ -85,16 +85,30 @@ struct CacheParams {
 
 const MAX_PAIRS: u32 = 4u; // pairs per invocation: head_dim <= 512
 
-/** 1 / rms of one head (offset o) of q (isK false) or k, with eps; 1 where heads are not normalised. */
-fn head_inv_rms(o: u32, isK: bool) -> f32 {
+var<workgroup> squares: array<f32, 64>;
+
+/**
+ * 1 / rms of one head (offset o) of q (isK false) or k, with eps; 1 where heads are not normalised. The
+ * workgroup sums the squares together (a head's 128 reads one after another in one invocation made this
+ * dispatch the slowest of a decode step's small ones). Called in uniform control flow (one head a workgroup).
+ */
+fn head_inv_rms(o: u32, isK: bool, lid: u32) -> f32 {
   if ((c.flags & 1u) == 0u) { return 1.0; }
   var ss = 0.0;
-  if (isK) {
-    for (var j = 0u; j < c.headDim; j++) { ss += kIn[o + j] * kIn[o + j]; }
-  } else {
-    for (var j = 0u; j < c.headDim; j++) { ss += q[o + j] * q[o + j]; }
+  for (var j = lid; j < c.headDim; j += 64u) {
+    var v: f32;
+    if (isK) { v = kIn[o + j]; } else { v = q[o + j]; }
+    ss += v * v;
   }
-  return inverseSqrt(ss / f32(c.headDim) + c.eps);
+  squares[lid] = ss;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (lid < s) { squares[lid] += squares[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = squares[0];
+  workgroupBarrier();
+  return inverseSqrt(total / f32(c.headDim) + c.eps);
 }
 
 /** The pair (x1, x2) = elements (i, i + half) of a q or k head, normalised (1 / rms inv, the head's norm weights) and rotated to position pos. */
@@ -125,7 +139,7 @@ fn rope_cache(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
   if (head >= c.qHeads) {
     let o = row * kvd + (head - c.qHeads) * c.headDim;
     let d = cacheRow * kvd + (head - c.qHeads) * c.headDim;
-    let inv = head_inv_rms(o, true);
+    let inv = head_inv_rms(o, true, lid.x);
     for (var i = lid.x; i < half; i += 64u) {
       let y = normed_rotated(kIn[o + i], kIn[o + i + half], inv, i, true, pos);
       kCache[d + i] = y.x;
@@ -134,7 +148,7 @@ fn rope_cache(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
     return;
   }
   let o = (row * c.qHeads + head) * c.headDim;
-  let inv = head_inv_rms(o, false);
+  let inv = head_inv_rms(o, false, lid.x);
   var ys: array<vec2<f32>, MAX_PAIRS>;
   for (var n = 0u; n < MAX_PAIRS; n++) {
     let i = lid.x + 64u * n;

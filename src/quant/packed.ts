@@ -160,7 +160,7 @@ export function qmatmul(
   x: Binding,
   y: Binding,
   M: number,
-  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape; gemvKernel?: GemvKernel; splitK?: number; gatherInput?: boolean },
+  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape; gemvKernel?: GemvKernel; splitK?: number; gatherInput?: boolean; serial?: boolean },
 ): void {
   const gemv = (opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1;
   const params = (flags: number, splits = 0) => qmatmulParams(p, M, flags, splits);
@@ -195,9 +195,15 @@ export function qmatmul(
     }
     return;
   }
-  const tiles: [number, number] = [Math.ceil(p.rows / 64), Math.ceil(M / 64)];
-  const splits = opts.splitK ?? (b.gpu.serialKernels ? 1 : splitKFor(tiles[0] * tiles[1], p.cols / 32));
   const gemm = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
+  if (opts.serial ?? b.gpu.serialKernels) {
+    // CPU adapters: a 4 x 4 block per invocation, no workgroup memory, no barriers
+    // (its input is in kernel order already: the xidx binding is a placeholder)
+    b.dispatch({ shader: 'qmatmul', entry: 'main_serial', constants: { BITS: p.bits } }, { ...gemm, 5: opts.empty }, [Math.ceil(p.rows / 32), Math.ceil(M / 32)], params(base));
+    return;
+  }
+  const tiles: [number, number] = [Math.ceil(p.rows / 64), Math.ceil(M / 64)];
+  const splits = opts.splitK ?? splitKFor(tiles[0] * tiles[1], p.cols / 32);
   if (splits <= 1) {
     // `part` is not written without the split flag, but it is a writable binding: not the read-only `empty`
     b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: b.gpu.scratch(16, 'splitk') }, tiles, params(base));

@@ -3,40 +3,44 @@
 // and a tensor that f16 cannot hold kept in f32 with a note.
 import { describe, expect, it } from 'vitest';
 import { Checkpoint } from '../../src/model/checkpoint';
-import { bf16ToF32, encodeSafetensors, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/model/safetensors';
-import { bytesSource, type ModelFiles } from '../../src/model/source';
-import { PUBLISHED_SHAPES } from '../../src/model/shapes';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/model/safetensors';
+import { syntheticFiles } from '../../src/model/synthetic';
 import { uploadWeight } from '../../src/model/weights';
-import { randomF32, testGpu } from '../helpers/gpu';
+import { testGpu } from '../helpers/gpu';
 
-const N = 37, K = 24; // 888 values: pieces of 100 bytes cut it at odd places
-const values = randomF32(N * K, 7, 0.5);
-const tensors = {
-  f32: { dtype: 'F32' as const, data: values, exact: values },
-  f16: { dtype: 'F16' as const, data: Uint16Array.from(values, f32ToF16), exact: f16ToF32(Uint16Array.from(values, f32ToF16)) },
-  bf16: { dtype: 'BF16' as const, data: Uint16Array.from(values, f32ToBf16), exact: bf16ToF32(Uint16Array.from(values, f32ToBf16)) },
-};
+const NAME = 'model.layers.0.self_attn.k_proj.weight', SHAPE = [192, 576]; // SmolLM2-135M's k_proj
+const open = (dtype: 'F32' | 'F16' | 'BF16') => Checkpoint.open(syntheticFiles({ shape: 'smollm2-135m', layers: 1, vocab: 512, dtype }, `smollm-${dtype}`));
 
-async function checkpoint(extra: { name: string; dtype: 'BF16'; shape: number[]; data: Uint16Array }[] = []): Promise<Checkpoint> {
-  const st = encodeSafetensors([...Object.entries(tensors).map(([k, t]) => ({ name: k, dtype: t.dtype, shape: [N, K], data: t.data })), ...extra]);
-  const config = new TextEncoder().encode(JSON.stringify(PUBLISHED_SHAPES['smollm2-135m'].config));
-  const files = new Map([['config.json', config], ['model.safetensors', st]]);
-  const mf: ModelFiles = { id: 'mem', has: (p) => files.has(p), list: () => [...files.keys()], open: async (p) => bytesSource(p, files.get(p)!) };
-  return Checkpoint.open(mf);
+/** The values as stored, widened to f32 (the reference: no conversion of the lab's involved). */
+async function stored(ck: Checkpoint, dtype: 'F32' | 'F16' | 'BF16'): Promise<Float32Array> {
+  const b = (await ck.bytes(NAME)).slice();
+  if (dtype === 'F32') return new Float32Array(b.buffer);
+  return dtype === 'F16' ? f16ToF32(new Uint16Array(b.buffer)) : bf16ToF32(new Uint16Array(b.buffer));
 }
 
 describe('uploadWeight', () => {
-  for (const [name, t] of Object.entries(tensors)) {
+  for (const dtype of ['F32', 'F16', 'BF16'] as const) {
     for (const format of ['auto', 'f16', 'f32'] as const) {
-      it(`${name} as ${format}`, async () => {
+      it(`${dtype} as ${format}, in pieces of 1000 bytes`, async () => {
         const gpu = await testGpu();
-        const up = await uploadWeight(gpu, await checkpoint(), name, [N, K], format, 4, 100);
-        const f16 = format === 'f16' || (format === 'auto' && name !== 'f32');
+        const ck = await open(dtype);
+        const up = await uploadWeight(gpu, ck, NAME, SHAPE, format, 4, 1000);
+        const f16 = format === 'f16' || (format === 'auto' && dtype !== 'F32');
         expect(up.f16).toBe(f16);
-        const got = f16 ? f16ToF32(new Uint16Array(await gpu.read(up.buffer, N * K * 2))) : await gpu.readF32(up.buffer, N * K);
-        // f16 storage of a 16-bit checkpoint is exact; of an f32 one, rounded to f16; f32 storage is the file's value
-        const want = f16 && name === 'f32' ? f16ToF32(Uint16Array.from(values, f32ToF16)) : t.exact;
-        expect(Array.from(got)).toEqual(Array.from(want));
+        const n = SHAPE[0] * SHAPE[1];
+        const got = f16 ? f16ToF32(new Uint16Array(await gpu.read(up.buffer, n * 2))) : await gpu.readF32(up.buffer, n);
+        const values = await stored(ck, dtype);
+        // f16 storage holds each stored value rounded to f16 (f16 values themselves; bf16 values exactly down to
+        // 2^-17, below which f16 is subnormal); f32 storage holds the file's values
+        const want = f16 ? f16ToF32(Uint16Array.from(values, f32ToF16)) : values;
+        expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(true);
+        // and the rounding is bounded: half an f16 step (2^-11 relative, 2^-25 absolute among subnormals), none
+        // at all for a bf16 value in f16's normal range
+        for (let i = 0; i < n; i++) {
+          const e = Math.abs(got[i] - values[i]), v = Math.abs(values[i]);
+          if (!f16 || (dtype === 'BF16' && v >= 2 ** -14)) expect(e).toBe(0);
+          else expect(e).toBeLessThanOrEqual(Math.max(v * 2 ** -11, 2 ** -25));
+        }
         up.buffer.destroy();
       });
     }
@@ -44,18 +48,22 @@ describe('uploadWeight', () => {
 
   it('rows not whole quads stay f32; a bf16 value beyond f16 keeps its tensor in f32, with a note', async () => {
     const gpu = await testGpu();
-    const big = Uint16Array.from(values, f32ToBf16);
-    big[100] = f32ToBf16(1e6);
-    const ck = await checkpoint([{ name: 'big', dtype: 'BF16', shape: [N, K], data: big }]);
-    expect((await uploadWeight(gpu, ck, 'bf16', [N, K], 'auto', 5)).f16).toBe(false); // 24 % 5 != 0
-    const up = await uploadWeight(gpu, ck, 'big', [N, K], 'auto', 4, 100);
+    const files = syntheticFiles({ shape: 'smollm2-135m', layers: 1, vocab: 512 }, 'smollm-big');
+    const ck = await Checkpoint.open(files);
+    expect((await uploadWeight(gpu, ck, NAME, SHAPE, 'auto', 5)).f16).toBe(false); // 576 % 5 != 0
+    // a weight of 1e6 (bf16 holds it, f16 does not) patched into the in-memory file
+    const file = await (await files.open('model.safetensors')).read(0, 0);
+    const info = ck.info(NAME);
+    const data = new Uint16Array(file.buffer, file.byteOffset + info.begin, (info.end - info.begin) / 2);
+    data[100] = f32ToBf16(1e6);
+    const up = await uploadWeight(gpu, ck, NAME, SHAPE, 'auto', 4, 1000);
     expect(up.f16).toBe(false);
     expect(up.note).toMatch(/beyond f16's range/);
-    expect((await gpu.readF32(up.buffer, N * K))[100]).toBe(bf16ToF32(Uint16Array.of(f32ToBf16(1e6)))[0]);
+    expect((await gpu.readF32(up.buffer, 101))[100]).toBe(bf16ToF32(Uint16Array.of(f32ToBf16(1e6)))[0]);
   });
 
   it('a shape that disagrees with the checkpoint is refused naming the tensor', async () => {
     const gpu = await testGpu();
-    await expect(uploadWeight(gpu, await checkpoint(), 'f16', [K, N], 'auto')).rejects.toThrow(/tensor "f16" has shape \[37,24\] but config.json implies \[24,37\]/);
+    await expect(uploadWeight(gpu, await open('BF16'), NAME, [576, 192], 'auto')).rejects.toThrow(/tensor "model.layers.0.self_attn.k_proj.weight" has shape \[192,576\] but config.json implies \[576,192\]/);
   });
 });

@@ -72,19 +72,21 @@ describe('GPU packing and the dequantizing matmul', () => {
         // in a subgroup of 4, as on SwiftShader; 2 x 6: K slices not a power of two, 3 subgroups' partials)
         // (8 x 4 never takes subgroup sums: gemvSubgroup wants XW <= 4)
         const subgroups = gpu.subgroupReduce;
-        const cases = [[5, false, 1, undefined, [8, 4], false], [70, false, 1, undefined, [8, 4], false], [70, false, 2, false, [8, 4], false],
-          [1, true, 1, false, [8, 4], false], [1, true, 1, true, [8, 4], false], [1, true, 1, false, [2, 8], subgroups],
-          [1, true, 1, false, [2, 6], subgroups]] as const;
-        for (const [M, gemv, splitK, gatherInput, gemvShape, sub] of cases) {
+        // GEMM cases: the tiled kernel (GPUs) and the barrier-free one (CPU adapters: serial)
+        const cases = [[5, false, 1, undefined, [8, 4], false, false], [70, false, 1, undefined, [8, 4], false, false], [70, false, 2, false, [8, 4], false, false],
+          [5, false, 1, undefined, [8, 4], false, true], [70, false, 1, undefined, [8, 4], false, true],
+          [1, true, 1, false, [8, 4], false, false], [1, true, 1, true, [8, 4], false, false], [1, true, 1, false, [2, 8], subgroups, false],
+          [1, true, 1, false, [2, 6], subgroups, false]] as const;
+        for (const [M, gemv, splitK, gatherInput, gemvShape, sub, serial] of cases) {
           const x = randomF32(M * cols, 77);
           const y = gpu.buffer(M * rows * 4, 'y');
           const b2 = gpu.batch();
           gpu.subgroupReduce = sub;
           const sums = gemv && rows % 4 === 0 && gemvSubgroup(gpu, gemvShape[0], gemvShape[1]) ? ', subgroup sums' : '';
-          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, gemvShape: [...gemvShape], splitK, gatherInput });
+          qmatmul(b2, packed, gpu.upload(x, 'x'), y, M, { empty: gpu.empty, gemv, gemvShape: [...gemvShape], splitK, gatherInput, serial });
           gpu.subgroupReduce = subgroups;
           await b2.submit();
-          const what = gemv ? `GEMV ${gemvShape.join('x')}${gatherInput ? ', input gathered first' : ''}${sums}` : `GEMM, split-K ${splitK}`;
+          const what = gemv ? `GEMV ${gemvShape.join('x')}${gatherInput ? ', input gathered first' : ''}${sums}` : serial ? 'GEMM without barriers' : `GEMM, split-K ${splitK}`;
           expect(maxRelErr(await gpu.readF32(y, M * rows), matmulRef(x, What, M, rows, cols)), what).toBeLessThan(1e-5);
         }
         // the f16 GEMV (inputs and chunk sums in f16; emulated in f32 where the device has no shader-f16)
@@ -192,7 +194,7 @@ describe('GPU packing and the dequantizing matmul', () => {
     for (const splitK of [1, 4]) {
       const y = gpu.upload(y0, 'y');
       const b2 = gpu.batch();
-      qmatmul(b2, packed, x, y, M, { empty: gpu.empty, accumulate: true, splitK });
+      qmatmul(b2, packed, x, y, M, { empty: gpu.empty, accumulate: true, splitK, serial: false });
       await b2.submit();
       out.push(await gpu.readF32(y, M * rows));
     }

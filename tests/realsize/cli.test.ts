@@ -39,7 +39,7 @@ const snapshot = (dir: string) => ({
 
 describe('the CLI on the smollm2-135m slice', () => {
   it('info: the published shape, N counted from config.json and from the tensors', () => {
-    const info = json(quantlab('info', '--model', model));
+    const info = json(quantlab('info', '--model', model, '--json'));
     expect(info).toMatchObject({ architecture: 'LlamaForCausalLM', layers: 1, hidden_size: 576, intermediate_size: 1536, heads: 9, kv_heads: 3, head_dim: 64, vocab: 49152, tied_embeddings: true });
     // one layer: q, o 576 x 576; k, v 192 x 576; gate, up, down 576 x 1536; two norms; the final norm
     const N = 2 * 576 * 576 + 2 * 192 * 576 + 3 * 576 * 1536 + 2 * 576 + 576;
@@ -70,7 +70,7 @@ describe('the CLI on the smollm2-135m slice', () => {
     expect(first.status, first.stderr).toBe(0);
     const before = snapshot(out);
     expect(before.files.map((f) => f.split(':')[0])).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'quantize_config.json', 'tokenizer.json', 'tokenizer_config.json']);
-    expect(json(quantlab('info', '--model', out)).quantization).toMatchObject({ bits: 4, groupSize: 128, sym: true });
+    expect(json(quantlab('info', '--model', out, '--json')).quantization).toMatchObject({ bits: 4, groupSize: 128, sym: true });
 
     // killed while GPTQ runs (after its first linear layer)
     const gptq = spawn(process.execPath, ['bin/quantlab.mjs', 'quantize', '--model', model, '--method', 'gptq', '--bits', '3', '--calib', '1', '--seqlen', '32', '--out', out]);

@@ -63,7 +63,7 @@ function quantlab(...args: string[]): Promise<{ status: number | null; stdout: s
 
 describe('a Hugging Face id through a local Hub-shaped server', () => {
   it('downloads every file once with progress, then loads from the cache with the server stopped', async () => {
-    const first = await quantlab('info', '--model', REPOS[0]);
+    const first = await quantlab('info', '--model', REPOS[0], '--json');
     expect(first.status, first.stderr).toBe(0);
     const info = JSON.parse(first.stdout);
     expect(info).toMatchObject({ model: REPOS[0], architecture: 'LlamaForCausalLM', layers: 1, hidden_size: 576, vocab: 49152 });
@@ -77,7 +77,7 @@ describe('a Hugging Face id through a local Hub-shaped server', () => {
 
     await new Promise((res) => server.close(res));
     const seen = requests.length;
-    const second = await quantlab('info', '--model', REPOS[0]);
+    const second = await quantlab('info', '--model', REPOS[0], '--json');
     expect(second.status, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual(info);
     expect(second.stderr).toMatch(/model-00003-of-00003\.safetensors \(cached\)/);
