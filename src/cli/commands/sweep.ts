@@ -77,7 +77,7 @@ export const sweepCommand: Command = {
       onStatus: (s) => {
         if (Date.now() - last < 500) return;
         last = Date.now();
-        log(`[${s.config}/${s.total}] ${s.label} | ${formatProgress(s.phase)}${s.eta !== undefined ? ` | sweep ~${formatSeconds(s.eta)} left` : ''}`);
+        log(`[${s.config}/${s.total}] ${s.label} | ${formatProgress(s.phase)}${s.eta !== undefined ? ` | sweep ~${formatSeconds(s.eta)} left${s.etaBasis === 'plan' ? ' (a first estimate, partly from the plan)' : ''}` : ''}`);
       },
       onRows: (rows) => log(`  saved ${rows.length} rows: ${rows.map((r) => r.perplexity !== null ? `${r.task}=${r.perplexity.toFixed(3)} (${r.items} windows)` : `${r.task}=${(r.acc ?? NaN).toFixed(3)}`).join(' ')}`),
     });
