@@ -15,6 +15,23 @@ const BIT_COLORS: Record<number, string> = { 2: '#c53030', 3: '#d35400', 4: '#2f
 const COEFS = ['alpha', 'beta', 'gamma', 'delta'] as const;
 const FACTOR_OF = { alpha: 'N', beta: 'B', gamma: 'C', delta: 'G' } as const;
 const SYMBOL = { alpha: 'α (N)', beta: 'β (B)', gamma: 'γ (C_b)', delta: 'δ (G)' } as const;
+/** fitAll's errors ("KM f(N,B,C_b): ..."), the same reason said once for every level and formula it stopped. */
+function groupErrors(errors: string[]): string {
+  const by = new Map<string, { levels: Set<string>; formulas: Set<string> }>();
+  for (const e of errors) {
+    const m = /^(\S+) (\S+): (.*)$/.exec(e);
+    if (!m) {
+      by.set(e, { levels: new Set(), formulas: new Set() });
+      continue;
+    }
+    const why = m[3].replace(/ at level [^:]+/, '');
+    const g = by.get(why) ?? by.set(why, { levels: new Set(), formulas: new Set() }).get(why)!;
+    g.levels.add(m[1]);
+    g.formulas.add(m[2]);
+  }
+  return [...by].map(([why, g]) => (g.levels.size ? `${[...g.formulas].join(', ')} at ${[...g.levels].join(', ')}: ${why}` : why)).join('; ');
+}
+
 /** `n` values evenly from the least to the largest of `xs` (half a unit either side of a single value). */
 function span(xs: number[], n: number): number[] {
   const v = xs.filter(Number.isFinite);
@@ -125,7 +142,7 @@ export function FitPanel({ active }: { active: boolean }) {
         </div>
         <button className="ghost small" data-testid="save-fit" title="The fits, the choices above, the published law's errors and the findings, as quantlab fit --json --ablations prints them"
           onClick={() => saveFile(`fit-${fitMethod}-${bitsChosen}.json`, JSON.stringify(fitReport({ setting: settingChosen, settings, bits: bitsChosen, method: fitMethod, holdout: holdout || undefined, fits, errors, published, findings: findings(fits, family), apart }), null, 1), 'application/json')}>Save fit (JSON)</button>
-        <p className="muted small">{fr.length} task rows of {new Set(fr.map(runKey)).size} {fitMethod === 'gptq' ? 'GPTQ' : 'RTN'} configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
+        <p className="muted small">{fr.length} task rows of {new Set(fr.map(runKey)).size} {fitMethod === 'gptq' ? 'GPTQ' : 'RTN'} configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${groupErrors(errors)}.` : ''}</p>
         {models.length === 1 && (
           <p className="note" data-testid="fit-one-model">
             N does not vary: every configuration is of one model ({models[0]}), so the law is fitted over B, C_b and G only and α (N) stays empty. Sweep several bundled
@@ -379,15 +396,19 @@ function Trends({ fit, points }: { fit: LawFit; points: Point[] }) {
   const colors = ['#2f6fdb', '#1f8a4c', '#d35400', '#8e44ad', '#c53030', '#2c3e50', '#b7791f', '#16a085'];
   const chart = (axis: 'C' | 'G', ref: React.RefObject<HTMLDivElement | null>) => {
     const data = series(axis);
+    // round ticks (0.1 apart, 0.05 below 0.2) up to just above the largest value: labels that say what they mark
+    const max = Math.max(0.05, ...data.flatMap((r) => Object.entries(r).filter(([k]) => k !== 'x').map(([, v]) => v)).filter(Number.isFinite));
+    const step = max <= 0.2 ? 0.05 : 0.1;
+    const yTicks = Array.from({ length: Math.ceil(max / step - 1e-9) + 1 }, (_, i) => Math.round(i * step * 100) / 100);
     return (
       <div>
         <h3>Acc_adj vs {axis === 'C' ? `C_b (G = ${G})` : `G (C_b = ${C})`}, {bits}-bit <ChartActions target={ref} name={`trend-${axis}-${fit.level}`} data={() => data} /></h3>
         <div ref={ref} style={{ height: 260 }}>
           <ResponsiveContainer>
-            <LineChart data={data} margin={{ top: 12, right: 16, bottom: 24, left: 8 }}>
+            <LineChart data={data} margin={{ top: 24, right: 16, bottom: 24, left: 8 }}>
               <CartesianGrid stroke="var(--line)" />
               <XAxis dataKey="x" scale="log" type="number" domain={['dataMin', 'dataMax']} ticks={axis === 'C' ? Cs : Gs} label={{ value: axis === 'C' ? 'C_b' : 'G', position: 'bottom' }} stroke="var(--muted)" />
-              <YAxis domain={[0, 'auto']} stroke="var(--muted)" tickFormatter={tick} />
+              <YAxis domain={[0, yTicks[yTicks.length - 1]]} ticks={yTicks} stroke="var(--muted)" tickFormatter={tick} />
               <Tooltip formatter={(v: unknown) => (typeof v === 'number' ? fmt(v) : String(v))} />
               {models.map((m, i) => <Line key={m} dataKey={m} stroke={colors[i % colors.length]} strokeOpacity={0} dot={{ r: 4, fill: colors[i % colors.length], stroke: colors[i % colors.length] }} isAnimationActive={false} connectNulls />)}
               {models.map((m, i) => <Line key={`${m} law`} dataKey={`${m} law`} stroke={colors[i % colors.length]} dot={false} strokeDasharray="5 3" isAnimationActive={false} legendType="none" />)}
