@@ -83,8 +83,7 @@ export class Args {
   /** Whole numbers >= min, comma-separated. */
   ints(name: string, dflt?: number[], min = 0): number[] {
     return this.nums(name, dflt).map((v) => {
-      const problem = wholeNumberProblem(v, min);
-      if (problem) throw new UsageError(`--${name}: ${problem}`);
+      if (wholeNumberProblem(v, min)) throw new UsageError(`--${name}: ${v} is not a whole number >= ${min}`);
       return v;
     });
   }
