@@ -33,6 +33,13 @@ fn wq(i: u32) -> vec4<f32> {
   let v = w4[i];
   return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y));
 }
+@group(0) @binding(2) var<storage, read> wh: array<u32>;
+/** W[n, k] (the tiled GEMM reads single elements). */
+fn w_at(n: u32, k: u32) -> f32 {
+  let i = n * p.K + k;
+  let v = unpack2x16float(wh[i >> 1u]);
+  return select(v.x, v.y, (i & 1u) == 1u);
+}
 // @else
 @group(0) @binding(2) var<storage, read> w4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> w4_up: array<vec4<f32>>;
@@ -40,6 +47,9 @@ fn wq(i: u32) -> vec4<f32> {
 @group(0) @binding(6) var<storage, read> w4_v: array<vec4<f32>>;
 fn wq(i: u32) -> vec4<f32> {
   return w4[i];
+}
+fn w_at(n: u32, k: u32) -> f32 {
+  return w1[n * p.K + k];
 }
 // @endif
 
@@ -97,8 +107,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 // ---- tiled GEMM (M > 1 on GPUs: prefill, evaluation, GPTQ calibration): 64 x 64 output tiles, 16 x 16
 // invocations each computing 4 rows x 4 outputs. Per 32-column chunk of K the workgroup stages x [32][64 rows]
-// and W [32][64 outputs] in workgroup memory, each element read once per tile with quad loads along K (8
-// invocations read a row's 128 contiguous bytes), then runs 32 rank-1 updates from there. As qmatmul's GEMM.
+// and W [32][64 outputs] in workgroup memory, each element read once per tile, then runs 32 rank-1 updates from
+// there. The loads are qmatmul's GEMM's.
 // Split-K (flag bit 2): with too few tiles to fill the GPU, workgroup z of nwg.z takes one slice of the chunks
 // and writes its raw sums to `part`; split_reduce adds the slices up (and the bias, and y when accumulating).
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;
@@ -110,28 +120,30 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
          @builtin(local_invocation_index) li: u32) {
   let nt = wg.x * 64u;
   let mt = wg.y * 64u;
-  let K4 = p.K / 4u;
   let chunks = (p.K + 31u) / 32u;
   let per = (chunks + nwg.z - 1u) / nwg.z;
   let c0 = wg.z * per;
   let c1 = min(chunks, c0 + per);
   var acc: array<vec4<f32>, 4>;
   for (var c = c0; c < c1; c++) {
-    // invocation li loads quad kq = li % 8 of rows (li / 8) and (li / 8 + 32) of both tiles
-    let kq = c * 8u + li % 8u;
+    // invocation li fills chunk column k = li % 32 of row quads q = li / 32 and li / 32 + 8 of both tiles: a
+    // warp reads 32 consecutive elements of a row (coalesced) and writes whole vec4s to workgroup memory
+    let k = li % 32u;
+    let col = c * 32u + k;
     for (var h = 0u; h < 2u; h++) {
-      let r = li / 8u + 32u * h;
+      let q = li / 32u + 8u * h;
+      let r = mt + 4u * q;
+      let n = nt + 4u * q;
       var xv = vec4<f32>(0.0);
       var wv = vec4<f32>(0.0);
-      if (kq < K4) {
-        xv = x4[min(mt + r, p.M - 1u) * K4 + kq];
-        wv = wq(min(nt + r, p.N - 1u) * K4 + kq);
+      if (col < p.K) {
+        let m1 = p.M - 1u;
+        let n1 = p.N - 1u;
+        xv = vec4<f32>(x1[min(r, m1) * p.K + col], x1[min(r + 1u, m1) * p.K + col], x1[min(r + 2u, m1) * p.K + col], x1[min(r + 3u, m1) * p.K + col]);
+        wv = vec4<f32>(w_at(min(n, n1), col), w_at(min(n + 1u, n1), col), w_at(min(n + 2u, n1), col), w_at(min(n + 3u, n1), col));
       }
-      let k = (li % 8u) * 4u;
-      for (var j = 0u; j < 4u; j++) {
-        xt[(k + j) * 16u + r / 4u][r % 4u] = xv[j];
-        wt[(k + j) * 16u + r / 4u][r % 4u] = wv[j];
-      }
+      xt[k * 16u + q] = xv;
+      wt[k * 16u + q] = wv;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < 32u; kk++) {

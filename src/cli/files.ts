@@ -3,6 +3,7 @@ import { CheckpointError } from '../model/errors';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { ByteSource, ModelFiles } from '../model/source';
+import { UsageError } from './args';
 
 export function fileSource(path: string, name = path): ByteSource {
   const size = statSync(path).size;
@@ -53,6 +54,17 @@ export function dirFiles(dir: string): ModelFiles {
       return fileSource(join(root, p), `${dir}/${p}`);
     },
   };
+}
+
+/**
+ * Refuses an output folder that writeFolder would replace but that the command did not write: it must be new,
+ * empty, or hold `marker` (a file only this command's output has).
+ */
+export function checkReplaceable(out: string, marker: string, what: string): void {
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory() || (readdirSync(out).length > 0 && !existsSync(join(out, marker)))) {
+    throw new UsageError(`--out: ${out} exists and is not ${what} (no ${marker}); the output replaces the folder whole, so give a new folder`);
+  }
 }
 
 /** A file to write: its bytes, or its bytes a chunk at a time (multi-GB checkpoints). */

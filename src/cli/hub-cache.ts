@@ -1,6 +1,6 @@
 // Node side of the hub download: a cache directory (~/.cache/quantlab/hub, or $QUANTLAB_CACHE).
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, openAsBlob, renameSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, openAsBlob, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,7 +20,12 @@ export function dirCache(dir = process.env.QUANTLAB_CACHE ?? join(homedir(), '.c
     async put(key, body) {
       mkdirSync(dir, { recursive: true });
       const p = path(key);
-      await pipeline(Readable.fromWeb(body as unknown as NodeReadableStream), createWriteStream(p + '.part'));
+      try {
+        await pipeline(Readable.fromWeb(body as unknown as NodeReadableStream), createWriteStream(p + '.part'));
+      } catch (e) {
+        rmSync(p + '.part', { force: true }); // an interrupted download keeps nothing: the next run fetches it whole
+        throw e;
+      }
       renameSync(p + '.part', p);
       return openAsBlob(p);
     },

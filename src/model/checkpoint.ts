@@ -1,10 +1,12 @@
 // A Hugging Face checkpoint folder: config.json, model.safetensors (or shards + model.safetensors.index.json),
-// tokenizer files. Opens and validates every header up front, so a broken file fails before any GPU work.
+// tokenizer files. Opens and validates every header up front, and every tensor config.json implies against the
+// shape it implies, so a broken or mismatched file fails before any GPU work.
 
 import { type ModelConfig, nonEmbeddingParams, parseConfig, parseGptqConfig } from './config';
 import { CheckpointError } from './errors';
 import { SafetensorsFile, type TensorInfo } from './safetensors';
 import { type ModelFiles, readText } from './source';
+import { HF_LINEAR, LINEAR_NAMES, type LinearName } from './transformer';
 
 export class Checkpoint {
   private constructor(
@@ -50,7 +52,14 @@ export class Checkpoint {
     const shards = new Map<string, SafetensorsFile>();
     const where = new Map<string, string>();
     for (const name of shardNames) {
-      if (!files.has(name)) throw new CheckpointError(files.id, `is missing ${name}, listed in model.safetensors.index.json`);
+      if (!files.has(name)) {
+        const listed = Object.entries(weightMap ?? {}).filter(([, f]) => f === name).map(([t]) => t);
+        throw new CheckpointError(
+          files.id,
+          `is missing ${name}, which model.safetensors.index.json names for ${listed.length} tensor(s) (${listed[0]}${listed.length > 1 ? ', ...' : ''})`,
+          `Download ${name} from the model's repository into this folder (or fix the index); nothing was loaded.`,
+        );
+      }
       const st = await SafetensorsFile.open(await files.open(name));
       shards.set(name, st);
       for (const t of st.names) {
@@ -63,7 +72,56 @@ export class Checkpoint {
         if (where.get(t) !== f) throw new CheckpointError(`${files.id}/${f}`, `has no tensor "${t}" although the index puts it there`);
       }
     }
-    return new Checkpoint(files, config, rawConfig, shards, where);
+    const ckpt = new Checkpoint(files, config, rawConfig, shards, where);
+    ckpt.checkTensors();
+    return ckpt;
+  }
+
+  /**
+   * Every tensor config.json implies is present with the shape it implies (GPTQ layers: their packed tensors);
+   * the first that is not is named. Tensors the forward pass does not read are not checked.
+   */
+  private checkTensors(): void {
+    const c = this.config;
+    const missing = (name: string) =>
+      new CheckpointError(
+        this.files.id,
+        `has no tensor "${name}", which config.json (${c.architecture}, ${c.layers} layers) requires`,
+        'The weights and config.json do not belong together, or a shard is missing: re-download the checkpoint; nothing was loaded.',
+      );
+    const expect = (name: string, shape: number[], optional = false) => {
+      if (this.has(name)) this.expectShape(name, shape);
+      else if (!optional) throw missing(name);
+    };
+    const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, I = c.intermediate;
+    const dims: Record<LinearName, [number, number]> = { q: [qd, d], k: [kvd, d], v: [kvd, d], o: [d, qd], gate: [I, d], up: [I, d], down: [d, I] };
+    const bias: Record<LinearName, boolean> = { q: c.qkvBias, k: c.qkvBias, v: c.qkvBias, o: c.oBias, gate: c.mlpBias, up: c.mlpBias, down: c.mlpBias };
+    expect('model.embed_tokens.weight', [c.vocab, d]);
+    expect('model.norm.weight', [d]);
+    if (!c.tied) expect('lm_head.weight', [c.vocab, d], true); // absent: the embedding serves (as transformers ties it)
+    for (let l = 0; l < c.layers; l++) {
+      const p = `model.layers.${l}.`;
+      expect(`${p}input_layernorm.weight`, [d]);
+      expect(`${p}post_attention_layernorm.weight`, [d]);
+      if (c.qkNorm) (expect(`${p}self_attn.q_norm.weight`, [c.headDim]), expect(`${p}self_attn.k_norm.weight`, [c.headDim]));
+      for (const n of LINEAR_NAMES) {
+        const base = p + HF_LINEAR[n], [out, inn] = dims[n];
+        if (c.gptq && this.has(`${base}.qweight`)) {
+          const G = c.gptq.groupSize === -1 ? inn : c.gptq.groupSize, nGroups = Math.ceil(inn / G);
+          expect(`${base}.qweight`, [Math.ceil((inn * c.gptq.bits) / 32), out]);
+          expect(`${base}.scales`, [nGroups, out]);
+          if (!this.has(`${base}.qzeros`)) throw missing(`${base}.qzeros`);
+          const z = this.info(`${base}.qzeros`).shape;
+          // GPTQ writers pad qzeros' columns differently: at least the packed zeros of every output
+          if (z.length !== 2 || z[0] !== nGroups || z[1] * 32 < out * c.gptq.bits) this.expectShape(`${base}.qzeros`, [nGroups, Math.ceil((out * c.gptq.bits) / 32)]);
+          expect(`${base}.g_idx`, [inn], true);
+          expect(`${base}.bias`, [out], true);
+        } else {
+          expect(`${base}.weight`, [out, inn]);
+          expect(`${base}.bias`, [out], !bias[n]);
+        }
+      }
+    }
   }
 
   get id(): string {

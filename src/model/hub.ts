@@ -71,7 +71,8 @@ export async function fetchModelFiles(spec: string, opts: HubOptions = {}): Prom
   const doFetch = opts.fetchFn ?? fetch;
   const files = new Map<string, Blob>();
 
-  async function get(name: string, required: boolean): Promise<Blob | null> {
+  /** `listedBy`: the file that names this one (a shard named by the index), for the error if it is missing. */
+  async function get(name: string, required: boolean, listedBy?: string): Promise<Blob | null> {
     const url = base + name;
     const cached = await opts.cache?.get(url);
     if (cached) {
@@ -84,11 +85,19 @@ export async function fetchModelFiles(spec: string, opts: HubOptions = {}): Prom
       res = await doFetch(url, { signal: opts.signal });
     } catch (e) {
       if (opts.signal?.aborted) throw new CancelledError('download');
+      // offline, an optional file that was not cached is taken as absent: a cached model still loads
+      if (!required) return null;
       throw new DownloadError(`Could not reach ${url} (${(e as Error).message}).`, 'Check the network connection and the address, then try again; files already downloaded are kept.');
     }
     // A single-page-app server answers a missing file with its index.html: that is a 404 too.
     const missing = res.status === 404 || (res.ok && (res.headers.get('content-type') ?? '').includes('text/html'));
     if (missing && !required) return null;
+    if (missing && listedBy) {
+      throw new DownloadError(
+        `${name} is missing: ${listedBy} names it, but ${url} does not exist.`,
+        'The repository is incomplete or its index is wrong: check the file list on the Hub (or the server); files already downloaded are kept.',
+      );
+    }
     if (missing) {
       throw new DownloadError(`${url} does not exist.`, 'Check the model id or URL: the folder must hold config.json and model.safetensors (Hugging Face layout).');
     }
@@ -101,7 +110,13 @@ export async function fetchModelFiles(spec: string, opts: HubOptions = {}): Prom
     const size = Number(res.headers.get('content-length')) || null;
     const tick = progressTracker(`download ${name}`, size ?? 0, opts.onProgress, 'bytes');
     const body = counted(res.body, (n) => tick(n), opts.signal);
-    const blob = opts.cache ? await opts.cache.put(url, body, size) : await toBlob(body);
+    let blob: Blob;
+    try {
+      blob = opts.cache ? await opts.cache.put(url, body, size) : await toBlob(body);
+    } catch (e) {
+      if (e instanceof CancelledError || opts.signal?.aborted) throw new CancelledError('download');
+      throw new DownloadError(`${url}: the download broke off (${(e as Error).message}).`, 'Try again; files already downloaded are kept.');
+    }
     if (size !== null && blob.size !== size) {
       throw new DownloadError(`${url}: received ${blob.size} of ${size} bytes.`, 'The download was interrupted: try again.');
     }
@@ -120,7 +135,7 @@ export async function fetchModelFiles(spec: string, opts: HubOptions = {}): Prom
     } catch (e) {
       throw new DownloadError(`${base}model.safetensors.index.json is not valid JSON (${(e as Error).message}).`, 'Check the model repository.');
     }
-    for (const shard of [...new Set(Object.values(map))].sort()) await get(shard, true);
+    for (const shard of [...new Set(Object.values(map))].sort()) await get(shard, true, 'model.safetensors.index.json');
   } else {
     await get('model.safetensors', true);
   }

@@ -58,7 +58,7 @@ export function splitKFor(tiles: number, chunks: number): number {
   return Math.max(1, Math.min(8, Math.floor(528 / tiles), Math.floor(chunks / 8)));
 }
 
-/** matmul.wgsl's Params: M, N, K, flags, and the q and k row counts of the fused q/k/v GEMV. */
+/** The Params of shaders/matmul.wgsl: M, N, K, flags, and the q and k row counts of the fused q/k/v GEMV. */
 const matmulParams = (M: number, N: number, K: number, flags: number, nq = 0, nk = 0) => new Params().u32(M, N, K, flags, nq, nk, 0, 0);
 
 /**

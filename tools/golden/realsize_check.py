@@ -105,10 +105,12 @@ def main() -> None:
 
     if a.q4 and a.lab_q4_logits:
         cfg = json.load(open(f"{a.q4}/config.json"))["quantization_config"]
-        t = {}
+        # the packed tensors as numpy; torch reads the file (numpy has no bfloat16 for the copied embedding)
         import glob
+        from safetensors.torch import load_file as load_torch
+        t = {}
         for f in sorted(glob.glob(f"{a.q4}/*.safetensors")):
-            t.update(load_file(f))
+            t.update({k: v.numpy() for k, v in load_torch(f).items() if k.rsplit(".", 1)[-1] in ("qweight", "qzeros", "scales", "g_idx")})
         replaced = 0
         with torch.no_grad():
             for name, mod in model.named_modules():

@@ -1,5 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { HF_LINEAR } from '../../model/transformer';
 import { formatProgress } from '../../progress';
 import { type QuantizeField, quantizeProblems, withName } from '../../sweep/checks';
@@ -12,6 +11,7 @@ import type { Command } from '../command';
 import { log, memoryReport, printJson, readUserFile, reportProfile } from '../command';
 import { KernelProfile } from '../../gpu/gpu';
 import { nodeDataReader } from '../data';
+import { checkReplaceable, writeFolder } from '../files';
 import { cliGpu } from '../gpu-node';
 import { loadForCli, WEIGHTS_USAGE } from '../load';
 
@@ -43,6 +43,8 @@ export const quantizeCommand: Command = {
       format: args.has('format') ? args.choice('format', ZERO_FORMATS) : undefined,
     };
     const out = args.str('out');
+    // --out is replaced whole: only an earlier export (or an empty folder) may be there
+    checkReplaceable(out, 'quantize_config.json', 'a quantized checkpoint');
     // the calibration text (GPTQ only): the user's file, or the bundled one (public/data/calib_dict.txt)
     const calibFile = args.optStr('calib-text');
     const calibText = method !== 'gptq' ? null
@@ -62,14 +64,12 @@ export const quantizeCommand: Command = {
     const profile = gpu.profiler ? await reportProfile(gpu.profiler) : undefined;
     gpu.profiler = null;
     const files = await exportQuantized(gpu, ckpt, res.model, { ...opts, calibSize: calib?.count, seqLen });
-    mkdirSync(out, { recursive: true });
-    for (const f of files) writeFileSync(join(out, f.name), f.data);
     // the per-layer report is kept beside the checkpoint; the terminal gets a few lines unless --json
     const report = { model: ckpt.id, out, seconds: res.seconds, options: opts, calibration: res.calibration, layers: res.layers, adapter: gpu.adapterName, memory: memoryReport(gpu), ...(profile ? { profile } : {}) };
-    const reportPath = join(out, QUANTIZE_REPORT);
-    writeFileSync(reportPath, JSON.stringify(report, null, 1) + '\n');
+    // whole or not at all: a process killed while writing leaves --out as it was
+    writeFolder(out, [...files, { name: QUANTIZE_REPORT, data: new TextEncoder().encode(JSON.stringify(report, null, 1) + '\n') }]);
     if (args.flag('json')) printJson(report);
-    else process.stdout.write(quantizeSummary(report, files.map((f) => f.name), reportPath).join('\n') + '\n');
+    else process.stdout.write(quantizeSummary(report, files.map((f) => f.name), out).join('\n') + '\n');
     gpu.destroy();
   },
 };
@@ -81,7 +81,7 @@ export const QUANTIZE_REPORT = 'quantize-report.json';
 export function quantizeSummary(
   r: { model: string; seconds: number; options: { method: string; bits: number; groupSize: number }; calibration: { count: number; seqLen: number } | null; layers: LayerResult[]; adapter: string },
   files: string[],
-  reportPath: string,
+  out: string,
 ): string[] {
   const o = r.options;
   const what = `${o.method.toUpperCase()} ${o.bits}-bit G=${o.groupSize === -1 ? 'channel' : o.groupSize}${r.calibration ? ` C_b=${r.calibration.count} (${r.calibration.seqLen} tokens each)` : ''}`;
@@ -96,7 +96,7 @@ export function quantizeSummary(
   }
   const fell = r.layers.filter((l) => l.fallback);
   if (fell.length) lines.push(`${fell.length} layer${fell.length > 1 ? 's' : ''} fell back: ${fell.map((l) => `layer ${l.layer} ${l.module} (${l.fallback})`).join(', ')}`);
-  lines.push(`wrote ${files.join(', ')} to ${dirname(reportPath)}`);
-  lines.push(`per-layer report: ${reportPath} (--json prints it here)`);
+  lines.push(`wrote ${files.join(', ')} to ${out}`);
+  lines.push(`per-layer report: ${join(out, QUANTIZE_REPORT)} (--json prints it here)`);
   return lines;
 }

@@ -2,7 +2,7 @@ import { SHAPE_NAMES } from '../../model/shapes';
 import { syntheticCheckpoint, syntheticSummary } from '../../model/synthetic';
 import type { Command } from '../command';
 import { log } from '../command';
-import { writeFolder } from '../files';
+import { checkReplaceable, writeFolder } from '../files';
 
 export const synthCommand: Command = {
   name: 'synth',
@@ -19,6 +19,8 @@ export const synthCommand: Command = {
       seed: args.int('seed', 0),
     };
     const out = args.str('out');
+    // --out is replaced whole: only an earlier synthetic checkpoint (or an empty folder) may be there
+    checkReplaceable(out, 'config.json', 'a checkpoint');
     const { nonEmbeddingParams, bytes } = syntheticSummary(opts);
     log(`writing ${opts.shape}${opts.layers ? ` (${opts.layers} layers)` : ''}: N = ${nonEmbeddingParams.toLocaleString('en-US')}, ${(bytes / 2 ** 20).toFixed(0)} MiB to ${out}`);
     const t0 = performance.now();
