@@ -39,7 +39,7 @@ const snapshot = (dir: string) => ({
 
 describe('the CLI on the smollm2-135m slice', () => {
   it('info: the published shape, N counted from config.json and from the tensors', () => {
-    const info = json(quantlab('info', '--model', model));
+    const info = json(quantlab('info', '--model', model, '--json'));
     expect(info).toMatchObject({ architecture: 'LlamaForCausalLM', layers: 1, hidden_size: 576, intermediate_size: 1536, heads: 9, kv_heads: 3, head_dim: 64, vocab: 49152, tied_embeddings: true });
     // one layer: q, o 576 x 576; k, v 192 x 576; gate, up, down 576 x 1536; two norms; the final norm
     const N = 2 * 576 * 576 + 2 * 192 * 576 + 3 * 576 * 1536 + 2 * 576 + 576;
@@ -69,15 +69,15 @@ describe('the CLI on the smollm2-135m slice', () => {
     const first = quantlab('quantize', '--model', model, '--method', 'rtn', '--bits', '4', '--group', '128', '--out', out);
     expect(first.status, first.stderr).toBe(0);
     const before = snapshot(out);
-    expect(before.files.map((f) => f.split(':')[0])).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'quantize_config.json', 'tokenizer.json', 'tokenizer_config.json']);
-    expect(json(quantlab('info', '--model', out)).quantization).toMatchObject({ bits: 4, groupSize: 128, sym: true });
+    expect(before.files.map((f) => f.split(':')[0])).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'quantize-report.json', 'quantize_config.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(json(quantlab('info', '--model', out, '--json')).quantization).toMatchObject({ bits: 4, groupSize: 128, sym: true });
 
     // killed while GPTQ runs (after its first linear layer)
     const gptq = spawn(process.execPath, ['bin/quantlab.mjs', 'quantize', '--model', model, '--method', 'gptq', '--bits', '3', '--calib', '1', '--seqlen', '32', '--out', out]);
     let err = '';
     gptq.stderr.on('data', (d: Buffer) => {
       err += d.toString();
-      if (/layer 0 q /.test(err)) gptq.kill('SIGKILL');
+      if (/layer 1\/1 q /.test(err)) gptq.kill('SIGKILL'); // its progress line once q_proj is quantized
     });
     const [, sig] = await new Promise<[number | null, string | null]>((res) => gptq.on('exit', (c, s) => res([c, s])));
     expect(sig, err).toBe('SIGKILL');
