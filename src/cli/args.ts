@@ -1,4 +1,5 @@
 // A small argument parser: `--name value`, `--name=value`, `--flag`, and positional arguments.
+import { fractionProblem, wholeNumberProblem } from '../sweep/checks';
 
 export class Args {
   readonly positional: string[] = [];
@@ -74,14 +75,15 @@ export class Args {
   /** A whole number >= min (counts, sizes, seeds). */
   int(name: string, dflt?: number, min = 0): number {
     const v = this.num(name, dflt);
-    if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be a whole number >= ${min} (got ${this.optStr(name) ?? v})`);
+    const problem = wholeNumberProblem(v, min);
+    if (problem) throw new UsageError(`--${name} ${problem}`);
     return v;
   }
 
   /** Whole numbers >= min, comma-separated. */
   ints(name: string, dflt?: number[], min = 0): number[] {
     return this.nums(name, dflt).map((v) => {
-      if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name}: ${v} is not a whole number >= ${min}`);
+      if (wholeNumberProblem(v, min)) throw new UsageError(`--${name}: ${v} is not a whole number >= ${min}`);
       return v;
     });
   }
@@ -89,7 +91,8 @@ export class Args {
   /** A number strictly between 0 and 1 (a fraction, e.g. GPTQ's damping). */
   fraction(name: string, dflt?: number): number {
     const v = this.num(name, dflt);
-    if (!(v > 0 && v < 1)) throw new UsageError(`--${name} must be a fraction between 0 and 1 (got ${v})`);
+    const problem = fractionProblem(v);
+    if (problem) throw new UsageError(`--${name} ${problem}`);
     return v;
   }
 

@@ -66,11 +66,17 @@ export interface EvalOptions {
   limit?: number | null;
   fewshot?: number;
   seed?: number;
-  /** Perplexity windows (mini suite default 8); null = the whole text. */
+  /** Perplexity windows (default PPL_WINDOWS); null = the whole text. */
   pplWindows?: number | null;
   onProgress?: OnProgress;
   signal?: AbortSignal;
 }
+
+/**
+ * Perplexity windows when none are asked for: the Evaluate tab, the Sweep tab and the CLI's eval and sweep all
+ * use it, so one model shows one perplexity wherever it is measured.
+ */
+export const PPL_WINDOWS = 8;
 
 function parseJsonl(text: string): Record<string, unknown>[] {
   return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
@@ -97,7 +103,7 @@ async function pplText(tok: TextTokenizer, data: DataReader, opts: EvalOptions, 
   // WikiText-2 is one text joined by blank lines, tokenized whole (the GPTQ papers' convention).
   const text = await data.read(file);
   const ids = opts.suite === 'dict' ? tok.encodeDocuments(text) : tok.encodeDocument(text);
-  const maxWindows = opts.pplWindows === null ? undefined : (opts.pplWindows ?? 8);
+  const maxWindows = opts.pplWindows === null ? undefined : (opts.pplWindows ?? PPL_WINDOWS);
   return { file, task: `ppl_${file.replace('.txt', '')}`, ids, S: Math.min(maxPosition, 2048), maxWindows };
 }
 

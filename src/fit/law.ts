@@ -216,7 +216,12 @@ export function fitLaw(all: Point[], opts: FitOptions): LawFit {
     return true;
   });
   if (kept.length < factors.length + 2) {
-    throw new RankDeficientError(`${kept.length} usable configurations cannot fit ${factors.length + 1} coefficients at level ${opts.level}: run more configurations`);
+    // one model: the reason to give is that N does not vary, before the count
+    const ns = new Set(kept.map((p) => p.n_params));
+    const fixedN = wanted.includes('N') && ns.size === 1
+      ? `N does not vary: every configuration is of one model size (${[...new Set(kept.map((p) => p.model))].join(', ')}), so the law's N term cannot be fitted (results of several model sizes can); without it, `
+      : '';
+    throw new RankDeficientError(`${fixedN}${kept.length} usable configuration${kept.length === 1 ? '' : 's'} cannot fit ${factors.length + 1} coefficients at level ${opts.level}: run more configurations${fixedN ? ' or more model sizes' : ''}`);
   }
   const merged = kept.filter((p) => p.same_as_groups?.length)
     .sort((a, b) => a.model.localeCompare(b.model) || a.bits - b.bits || a.calib_size - b.calib_size || a.group_size - b.group_size);

@@ -4,7 +4,7 @@
 // drawn once per (model, C_b, seed); in shared mode the Hessians too, and reused across bits and G.
 import { CancelledError, throwIfAborted } from '../gpu/errors';
 import type { Gpu } from '../gpu/gpu';
-import { type DataReader, evaluate, type EvalOptions, type EvalReport, plannedItems } from '../eval/run';
+import { type DataReader, evaluate, type EvalOptions, type EvalReport, plannedItems, PPL_WINDOWS } from '../eval/run';
 import { type Suite, suiteForModel } from '../eval/tasks';
 import type { Checkpoint } from '../model/checkpoint';
 import type { TextTokenizer } from '../model/tokenizer';
@@ -54,7 +54,12 @@ export interface SweepStatus {
   /** What it is doing now: quantize layer 2/4 mlp.down_proj, evaluate dict_ending_mc, ... */
   phase: Progress;
   skipped: number;
+  /** Seconds left (estimateSweep), once the configurations left can be estimated. */
   eta?: number;
+  /** plan: quantization times still predicted from the plan (calibration tokens x the measured forward speed); timed: from configurations quantized in this sweep or stored. */
+  etaBasis?: EtaBasis;
+  /** What the estimate was learnt from, per model: the lab keeps it for its estimate before the next sweep. */
+  times?: SweepTimes;
 }
 
 export interface SweepHooks {
@@ -65,7 +70,7 @@ export interface SweepHooks {
   gate?: () => Promise<void>;
 }
 
-interface PlannedConfig {
+export interface PlannedConfig {
   model: SweepModel;
   method: 'fp' | 'gptq' | 'rtn';
   point: QuantPoint | null;
@@ -73,7 +78,157 @@ interface PlannedConfig {
 
 export function describeConfig(c: { model: { id: string }; method: string; point: QuantPoint | null }): string {
   const name = c.model.id.replace(/^.*models\//, '');
-  return c.method === 'fp' ? `${name} float baseline` : `${name} ${c.method.toUpperCase()} ${c.point!.bits}-bit G=${c.point!.groupSize} C_b=${c.point!.calib}`;
+  if (c.method === 'fp') return `${name} float baseline`;
+  // round-to-nearest takes no calibration: its configuration has no C_b
+  return `${name} ${c.method.toUpperCase()} ${c.point!.bits}-bit G=${c.point!.groupSize}${c.method === 'gptq' ? ` C_b=${c.point!.calib}` : ''}`;
+}
+
+// --- How long a sweep will take ---------------------------------------------------------------------------
+// A configuration's time is its evaluation plus its quantization. Evaluation: the same tasks and items for every
+// configuration of a model, priced per item of each task as last measured for the same method (a packed model
+// evaluates at another speed than the float one; until a quantized model has been evaluated, the float
+// baseline's speed stands in). Quantization: GPTQ passes C_b x seqlen calibration tokens through the model and
+// solves each layer; RTN only rounds. Until a GPTQ configuration has been timed, the calibration is priced from
+// the plan at the forward speed the perplexity evaluation measured (a calibration token costs about one
+// forward pass: the Hessian pass and the output pass skip the LM head that perplexity runs); then from the
+// quantizations timed (slope and intercept once two calibration sizes have been). Stored rows of this adapter
+// count as timed.
+
+export type EtaBasis = 'plan' | 'timed';
+type Method = PlannedConfig['method'];
+
+/** What the estimate is learnt from, for one model on one adapter. */
+export interface ModelTimes {
+  /** Seconds per item (perplexity: per window) of each task, as last measured, per method. */
+  perItem: Partial<Record<Method, Record<string, number>>>;
+  /** The most items (windows) each task was measured on: what an estimate without the model assumes at most. */
+  items: Record<string, number>;
+  /** Seconds per token of a forward pass, from the perplexity evaluation. */
+  tokenSeconds?: number;
+  /** The perplexity window, min(context, 2048): what caps the calibration sequences' length. */
+  window?: number;
+  /** GPTQ quantizations timed: calibration tokens passed through the model (0 where shared Hessians were reused) and seconds. */
+  gptq: { tokens: number; seconds: number }[];
+  /** RTN quantizations timed (seconds). */
+  rtn: number[];
+}
+export type SweepTimes = Record<string, ModelTimes>;
+
+const emptyTimes = (): ModelTimes => ({ perItem: {}, items: {}, gptq: [], rtn: [] });
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Adds an evaluation's rows to a model's times. */
+function timeRows(t: ModelTimes, rows: ResultRow[]): void {
+  for (const r of rows) {
+    if (!(r.items > 0)) continue;
+    (t.perItem[r.method] ??= {})[r.task] = r.eval_seconds / r.items;
+    t.items[r.task] = Math.max(t.items[r.task] ?? 0, r.items);
+    const S = Number(/@(\d+)$/.exec(r.metric)?.[1]);
+    if (!(r.perplexity !== null && S > 0)) continue;
+    t.window = S;
+    // the float model's forward speed prices calibration (a quantized model's where no float one was timed)
+    if (r.method === 'fp' || t.tokenSeconds === undefined) t.tokenSeconds = r.eval_seconds / (r.items * S);
+  }
+}
+
+/** Stored rows measured on this adapter, as times: a resumed sweep, or the Sweep tab before a run, estimates from them. */
+export function timesFromRows(rows: ResultRow[], adapter: string): SweepTimes {
+  const out: SweepTimes = {};
+  const configs = new Map<string, ResultRow[]>();
+  for (const r of [...rows].sort((a, b) => a.created.localeCompare(b.created))) {
+    if (r.adapter !== adapter) continue;
+    const id = configId(r);
+    (configs.get(id) ?? configs.set(id, []).get(id)!).push(r);
+  }
+  for (const rs of configs.values()) {
+    const r = rs[0];
+    const t = (out[r.model] ??= emptyTimes());
+    timeRows(t, rs);
+    // shared Hessians are computed outside the timed quantization: only sequential rows time the calibration passes
+    if (r.method === 'gptq' && r.mode === 'sequential' && r.calib_tokens) t.gptq.push({ tokens: r.calib_tokens, seconds: r.quant_seconds });
+    if (r.method === 'rtn') t.rtn.push(r.quant_seconds);
+  }
+  return out;
+}
+
+/** Seconds to quantize with `tokens` calibration tokens through the model, and whether any quantization was timed. */
+function gptqSeconds(t: ModelTimes, tokens: number): { seconds: number; basis: EtaBasis } | undefined {
+  const xs = t.gptq;
+  if (!xs.length) return t.tokenSeconds === undefined ? undefined : { seconds: t.tokenSeconds * tokens, basis: 'plan' };
+  const m = mean(xs.map((x) => x.seconds));
+  let a: number, b: number;
+  if (new Set(xs.map((x) => x.tokens)).size >= 2) {
+    // least squares seconds = a tokens + b, neither negative
+    const mx = mean(xs.map((x) => x.tokens));
+    const sxx = xs.reduce((s, x) => s + (x.tokens - mx) ** 2, 0), sxy = xs.reduce((s, x) => s + (x.tokens - mx) * (x.seconds - m), 0);
+    a = sxy / sxx;
+    b = m - a * mx;
+    if (a < 0) (a = 0), (b = m);
+    if (b < 0) (b = 0), (a = xs.reduce((s, x) => s + x.tokens * x.seconds, 0) / xs.reduce((s, x) => s + x.tokens ** 2, 0));
+  } else {
+    // one calibration size timed: the forward speed prices the calibration, the rest is the solve
+    const T = xs[0].tokens;
+    a = t.tokenSeconds ?? (T ? m / T : 0);
+    b = m - a * T;
+    if (b < 0) (a = T ? m / T : 0), (b = 0);
+  }
+  return { seconds: a * tokens + b, basis: 'timed' };
+}
+
+/** The calibration tokens each configuration passes through its model (0: none, or shared Hessians reused). */
+function calibTokensOf(plan: PlannedConfig[], opts: Pick<SweepOptions, 'mode' | 'seqLen'>, windowOf: (model: string) => number | undefined): (number | undefined)[] {
+  let last: { model: SweepModel; calib: number } | null = null;
+  return plan.map((c) => {
+    if (c.method !== 'gptq') return 0;
+    const window = windowOf(c.model.id);
+    const reused = (opts.mode ?? 'sequential') === 'shared' && last?.model === c.model && last.calib === c.point!.calib;
+    last = { model: c.model, calib: c.point!.calib };
+    if (reused) return 0;
+    return window === undefined ? undefined : c.point!.calib * Math.min(opts.seqLen ?? 2048, window);
+  });
+}
+
+/**
+ * Seconds the configurations of `plan` will take, learnt from `times`; undefined while some cannot be estimated
+ * (nothing of their model, nor of any model, measured yet). A model not measured yet is taken to be as fast as
+ * the last one that was. `planned`: the items per task a model's evaluation scores (plannedItems), where known;
+ * otherwise the tasks its times hold, with `limit` and the perplexity windows applied. basis 'plan': some part
+ * is still predicted rather than timed (see above).
+ */
+export function estimateSweep(
+  plan: PlannedConfig[],
+  times: SweepTimes,
+  opts: Pick<SweepOptions, 'mode' | 'seqLen' | 'limit' | 'pplWindows'>,
+  planned: (model: string) => Map<string, number> | undefined = () => undefined,
+): { seconds: number; basis: EtaBasis } | undefined {
+  const measured = (m: string) => !!times[m] && Object.keys(times[m].perItem).length > 0;
+  const known = Object.keys(times).filter(measured);
+  const timesOf = (m: string) => (measured(m) ? times[m] : known.length ? times[known[known.length - 1]] : undefined);
+  const tokens = calibTokensOf(plan, opts, (m) => timesOf(m)?.window);
+  let seconds = 0, basis: EtaBasis = 'timed';
+  for (const [i, c] of plan.entries()) {
+    const t = timesOf(c.model.id);
+    if (!t) return undefined;
+    // the method's own evaluation speed, else another quantized method's, else the float model's
+    const order: Method[] = c.method === 'fp' ? ['fp', 'gptq', 'rtn'] : c.method === 'gptq' ? ['gptq', 'rtn', 'fp'] : ['rtn', 'gptq', 'fp'];
+    const from = order.find((m) => t.perItem[m]);
+    if (!from) return undefined;
+    if (from !== c.method) basis = 'plan';
+    const perItem = t.perItem[from]!;
+    const items = planned(c.model.id)
+      ?? new Map(Object.keys(perItem).map((task) => [task, task.startsWith('ppl_') ? (opts.pplWindows ?? PPL_WINDOWS) : Math.min(opts.limit ?? Infinity, t.items[task])]));
+    for (const [task, n] of items) {
+      if (perItem[task] === undefined) return undefined;
+      seconds += perItem[task] * n;
+    }
+    if (c.method === 'gptq') {
+      const q = tokens[i] === undefined ? undefined : gptqSeconds(t, tokens[i]!);
+      if (!q) return undefined;
+      seconds += q.seconds;
+      if (q.basis === 'plan') basis = 'plan';
+    } else if (c.method === 'rtn' && t.rtn.length) seconds += mean(t.rtn);
+  }
+  return { seconds, basis };
 }
 
 export function planSweep(opts: SweepOptions): PlannedConfig[] {
@@ -125,11 +280,31 @@ export class SweepRunner {
     const done = new Map<string, Map<string, number>>();
     for (const r of await this.store.all()) (done.get(configId(r)) ?? done.set(configId(r), new Map()).get(configId(r))!).set(r.task, r.items);
     let ran = 0, skipped = 0, index = 0;
-    const configSeconds: number[] = [];
     const total = plan.length;
+    // learnt from this adapter's stored rows, then from every configuration this run times
+    const times = timesFromRows(await this.store.all(), this.gpu.adapterName);
+    const plannedOf = new Map<string, Map<string, number>>();
+    const willSkip = new Set<PlannedConfig>();
+    let configStart = performance.now();
+    // the GPTQ configuration being quantized: a first one's time, extrapolated from its linears done so far
+    // (once a whole decoder layer is: each layer's first linears wait for its calibration pass), stands in for a
+    // timed one
+    let quantizing: { model: string; tokens: number; start: number; layers: number } | null = null;
     const status = (label: string, phase: Progress) => {
-      const avg = configSeconds.length ? configSeconds.reduce((a, b) => a + b, 0) / configSeconds.length : undefined;
-      hooks.onStatus?.({ config: index, total, label, phase, skipped, eta: avg !== undefined ? avg * (total - index + 1) : undefined });
+      let t = times;
+      if (quantizing && !times[quantizing.model]?.gptq.length && phase.unit === 'linears' && phase.done * quantizing.layers >= phase.total) {
+        const seconds = ((performance.now() - quantizing.start) / 1000) * (phase.total / phase.done);
+        const m = times[quantizing.model] ?? emptyTimes();
+        t = { ...times, [quantizing.model]: { ...m, gptq: [{ tokens: quantizing.tokens, seconds }] } };
+      }
+      const left = plan.slice(index).filter((c) => !willSkip.has(c));
+      const rest = estimateSweep(left, t, opts, (m) => plannedOf.get(m));
+      const current = index > 0 ? estimateSweep([plan[index - 1]], t, opts, (m) => plannedOf.get(m)) : undefined;
+      const now = current && rest ? Math.max(0, current.seconds - (performance.now() - configStart) / 1000) : undefined;
+      hooks.onStatus?.({
+        config: index, total, label, phase, skipped, times,
+        ...(now !== undefined && rest ? { eta: now + rest.seconds, etaBasis: current!.basis === 'plan' || rest.basis === 'plan' ? 'plan' : 'timed' } : {}),
+      });
     };
 
     for (const model of opts.models) {
@@ -144,6 +319,7 @@ export class SweepRunner {
           index++;
           throwIfAborted(hooks.signal, 'sweep');
           await hooks.gate?.();
+          configStart = performance.now();
           const label = describeConfig(c);
           status(label, { what: 'loading model', done: 0, total: 1 });
           if (!loaded) {
@@ -157,13 +333,24 @@ export class SweepRunner {
           const key = this.key(opts, c, ckpt.nonEmbeddingParams, ckpt.config.arch, seqLen);
           // done: every task stored, measured on at least the items this run would score (asked for more
           // items than a quick run had, it runs the configuration again and its rows replace the old)
-          planned ??= await plannedItems(tokenizer, this.data, evalOptions(opts, suite), fp.config.maxPosition);
-          const have = done.get(configId(key));
-          if (have && [...planned].every(([task, n]) => (have.get(task) ?? -1) >= n)) {
+          const isDone = (k: ConfigKey) => {
+            const have = done.get(configId(k));
+            return !!have && [...planned!].every(([task, n]) => (have.get(task) ?? -1) >= n);
+          };
+          if (!planned) {
+            planned = await plannedItems(tokenizer, this.data, evalOptions(opts, suite), fp.config.maxPosition);
+            plannedOf.set(model.id, planned);
+            // the model's configurations already stored are left out of the estimate
+            for (const other of configs) if (isDone(this.key(opts, other, ckpt.nonEmbeddingParams, ckpt.config.arch, seqLen))) willSkip.add(other);
+          }
+          if (isDone(key)) {
             skipped++;
             continue;
           }
           const t1 = performance.now();
+          const drawsCalibration = c.method === 'gptq' && calib?.count !== c.point!.calib;
+          const calibTokens = c.method === 'gptq' && (drawsCalibration || (opts.mode ?? 'sequential') === 'sequential') ? c.point!.calib * seqLen : 0;
+          if (c.method === 'gptq') quantizing = { model: model.id, tokens: calibTokens, start: t1, layers: fp.config.layers };
           let qmodel: Transformer = fp;
           let quantSeconds = 0;
           let how = NOT_QUANTIZED;
@@ -189,6 +376,12 @@ export class SweepRunner {
             qmodel = res.model;
             quantSeconds = res.seconds;
             how = howQuantized(res);
+            // timed whole (shared Hessians included), with the calibration tokens it passed through the model
+            const t = (times[model.id] ??= emptyTimes());
+            const wall = (performance.now() - t1) / 1000;
+            if (c.method === 'gptq') t.gptq.push({ tokens: calibTokens, seconds: wall });
+            else t.rtn.push(wall);
+            quantizing = null;
           }
           let report: EvalReport;
           try {
@@ -198,9 +391,9 @@ export class SweepRunner {
           }
           const rows = reportRows(key, report, quantSeconds, this.gpu.adapterName, how);
           await this.store.append(rows);
+          timeRows((times[model.id] ??= emptyTimes()), rows);
           hooks.onRows?.(rows);
           ran++;
-          configSeconds.push((performance.now() - t1) / 1000);
         }
       } catch (e) {
         if (e instanceof CancelledError) return { ran, skipped, seconds: (performance.now() - t0) / 1000 };

@@ -79,9 +79,10 @@ export function settingOf(c: Pick<ConfigKey, 'sym' | 'act_order' | 'mode' | 'seq
 /**
  * Merges `incoming` into `into` by (configuration, task): a new row is added; a row measured on more items
  * than the one present replaces it (a larger sample of the same measurement, e.g. a full sweep imported over
- * a quick demo); otherwise the present row stays. `written`: the rows added or replaced, for the store.
+ * a quick demo) unless `keepMine`; otherwise the present row stays. `written`: the rows added or replaced, for
+ * the store.
  */
-export function mergeRows(into: ResultRow[], incoming: ResultRow[]): { added: number; replaced: number; written: ResultRow[] } {
+export function mergeRows(into: ResultRow[], incoming: ResultRow[], opts: { keepMine?: boolean } = {}): { added: number; replaced: number; written: ResultRow[] } {
   const at = new Map(into.map((r, i) => [rowId(r), i]));
   const written = new Map<string, ResultRow>();
   let added = 0, replaced = 0;
@@ -91,13 +92,63 @@ export function mergeRows(into: ResultRow[], incoming: ResultRow[]): { added: nu
     if (i === undefined) {
       at.set(id, into.push(r) - 1);
       added++;
-    } else if (r.items > into[i].items) {
+    } else if (!opts.keepMine && r.items > into[i].items) {
       if (!written.has(id)) replaced++;
       into[i] = r;
     } else continue;
     written.set(id, r);
   }
   return { added, replaced, written: [...written.values()] };
+}
+
+/** A configuration in words: "qwen3-dict-74k GPTQ 4-bit G=128 C_b=32", "... RTN 3-bit G=32", "... float baseline". */
+export function configLabel(c: ConfigKey): string {
+  if (c.method === 'fp') return `${c.model} float baseline`;
+  return `${c.model} ${c.method.toUpperCase()} ${c.bits}-bit G=${c.group_size === -1 ? 'channel' : c.group_size}${c.method === 'gptq' ? ` C_b=${c.calib_size}` : ''}`;
+}
+
+/** A stored configuration that an import would replace: its tasks measured on more items in the file. */
+export interface Replacement {
+  id: string;
+  label: string;
+  setting: string;
+  tasks: number;
+  /** Items per task, fewest to most, in the store and in the file. */
+  mine: [number, number];
+  theirs: [number, number];
+}
+
+/**
+ * What merging `incoming` into `into` would do, before doing it: rows and configurations it adds, the stored
+ * configurations whose rows it would replace (mergeRows: more items win), and rows it leaves out (present
+ * with as many items or more).
+ */
+export function previewMerge(into: ResultRow[], incoming: ResultRow[]): { addedRows: number; addedConfigs: number; replaced: Replacement[]; unchangedRows: number } {
+  const mine = new Map(into.map((r) => [rowId(r), r]));
+  const mineConfigs = new Set(into.map(configId));
+  const seen = new Set<string>();
+  const newConfigs = new Set<string>();
+  const replaced = new Map<string, Replacement>();
+  let addedRows = 0, unchangedRows = 0;
+  const span = (x: [number, number], n: number): [number, number] => [Math.min(x[0], n), Math.max(x[1], n)];
+  for (const r of incoming) {
+    const id = rowId(r);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const m = mine.get(id);
+    if (!m) {
+      addedRows++;
+      if (!mineConfigs.has(configId(r))) newConfigs.add(configId(r));
+    } else if (r.items > m.items) {
+      const cid = configId(r);
+      const x = replaced.get(cid) ?? { id: cid, label: configLabel(r), setting: settingOf(r), tasks: 0, mine: [Infinity, 0], theirs: [Infinity, 0] };
+      x.tasks++;
+      x.mine = span(x.mine, m.items);
+      x.theirs = span(x.theirs, r.items);
+      replaced.set(cid, x);
+    } else unchangedRows++;
+  }
+  return { addedRows, addedConfigs: newConfigs.size, replaced: [...replaced.values()], unchangedRows };
 }
 
 function normalize(raw: Record<string, unknown>, where: string): ResultRow {

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { GpuBadge } from './GpuBadge';
-import { LabProvider, useLab } from './lab';
+import { LabProvider, PanelScope, useLab, WITHOUT_GPU } from './lab';
 import { BenchPanel } from './panels/BenchPanel';
 import { EvaluatePanel } from './panels/EvaluatePanel';
 import { FitPanel } from './panels/FitPanel';
@@ -12,6 +12,7 @@ import { Walkthrough } from './Walkthrough';
 const PANELS = ['Model', 'Quantize', 'Evaluate', 'Sweep', 'Fit', 'Benchmark'] as const;
 type PanelName = (typeof PANELS)[number];
 const TOUR_KEY = 'quantlab.tour.done';
+
 
 function Shell() {
   const { gpuError, banner, clearBanner } = useLab();
@@ -25,6 +26,8 @@ function Shell() {
     localStorage.setItem('quantlab.theme', theme);
   }, [theme]);
   const onTab = useCallback((t: string) => setPanel(t as PanelName), []);
+  // a tab's message shows over that tab only; the tab's name is marked while another is shown
+  const shown = banner && (!banner.tab || banner.tab === panel) ? banner : null;
   const closeTour = () => {
     localStorage.setItem(TOUR_KEY, '1');
     setTour(null);
@@ -47,12 +50,13 @@ function Shell() {
         <div className="banner error" role="alert" data-testid="gpu-error">
           <strong>{gpuError.message}</strong>
           {gpuError.action && <div>{gpuError.action}</div>}
+          <div data-testid="without-gpu">{WITHOUT_GPU}</div>
         </div>
       )}
-      {banner && (
-        <div className={`banner ${banner.kind}`} role={banner.kind === 'error' ? 'alert' : 'status'} data-testid={`banner-${banner.kind}`}>
-          <strong>{banner.message}</strong>
-          {banner.action && <div>{banner.action}</div>}
+      {shown && (
+        <div className={`banner ${shown.kind}`} role={shown.kind === 'error' ? 'alert' : 'status'} data-testid={`banner-${shown.kind}`}>
+          <strong>{shown.message}</strong>
+          {shown.action && <div>{shown.action}</div>}
           <button className="ghost" onClick={clearBanner} aria-label="Dismiss">✕</button>
         </div>
       )}
@@ -60,19 +64,21 @@ function Shell() {
       <nav className="tabs" role="tablist" aria-label="Lab sections">
         {PANELS.map((p) => (
           <button key={p} role="tab" id={`tab-${p}`} aria-selected={panel === p} aria-controls={`panel-${p}`} className={panel === p ? 'tab active' : 'tab'} onClick={() => setPanel(p)}>
-            {p}
+            {p}{banner?.tab === p && panel !== p && <span className={`tab-note ${banner.kind}`} title={banner.message} aria-label="a message from this tab"> ●</span>}
           </button>
         ))}
       </nav>
       {/* Every panel stays mounted: a running sweep or quantization continues while another tab is shown. */}
       {PANELS.map((p) => (
         <main key={p} className="panel" role="tabpanel" id={`panel-${p}`} aria-labelledby={`tab-${p}`} hidden={panel !== p}>
-          {p === 'Model' && <ModelPanel />}
-          {p === 'Quantize' && <QuantizePanel />}
-          {p === 'Evaluate' && <EvaluatePanel />}
-          {p === 'Sweep' && <SweepPanel />}
-          {p === 'Fit' && <FitPanel active={panel === 'Fit'} />}
-          {p === 'Benchmark' && <BenchPanel />}
+          <PanelScope.Provider value={p}>
+            {p === 'Model' && <ModelPanel />}
+            {p === 'Quantize' && <QuantizePanel />}
+            {p === 'Evaluate' && <EvaluatePanel />}
+            {p === 'Sweep' && <SweepPanel />}
+            {p === 'Fit' && <FitPanel active={panel === 'Fit'} />}
+            {p === 'Benchmark' && <BenchPanel />}
+          </PanelScope.Provider>
         </main>
       ))}
     </div>

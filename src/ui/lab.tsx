@@ -33,6 +33,8 @@ export interface Banner {
   kind: 'error' | 'info';
   message: string;
   action?: string;
+  /** The tab whose work it reports: shown over that tab only (none: over every tab). */
+  tab?: string;
 }
 
 interface LabState {
@@ -45,17 +47,29 @@ interface LabState {
   setQuantized(q: QuantizedModel | null): void;
   store: ResultStore;
   results: ResultRow[];
-  /** Merges rows into the store (mergeRows): how many were added, and how many replaced rows of fewer items. */
-  addResults(rows: ResultRow[]): Promise<{ added: number; replaced: number }>;
+  /** Merges rows into the store (mergeRows): how many were added, and how many replaced rows of fewer items (none with keepMine). */
+  addResults(rows: ResultRow[], opts?: { keepMine?: boolean }): Promise<{ added: number; replaced: number }>;
   refreshResults(): Promise<void>;
   clearResults(): Promise<void>;
   banner: Banner | null;
+  /** Shows an error or a message over the tab of the panel that calls it (PanelScope). */
   report(e: unknown): void;
   inform(message: string): void;
   clearBanner(): void;
 }
 
-const Ctx = createContext<LabState | null>(null);
+interface LabContext extends LabState {
+  reportIn(tab: string | undefined, e: unknown): void;
+  informIn(tab: string | undefined, message: string): void;
+}
+
+const Ctx = createContext<LabContext | null>(null);
+
+/** What a browser without WebGPU can still do, and what needs it. */
+export const WITHOUT_GPU = 'Without WebGPU the Fit tab still works: import results in the Sweep tab (the repository\'s examples/family-sweep-h100.jsonl.gz, or your own from quantlab sweep) and fit the law to them; the Benchmark tab opens saved reports. Loading a model, quantizing, evaluating, running a sweep and the kernel benchmark need WebGPU.';
+
+/** The tab a panel is in: its banners belong to it. */
+export const PanelScope = createContext<string | undefined>(undefined);
 
 export function toBanner(e: unknown): Banner {
   if (e instanceof QuantlabError) return { kind: 'error', message: e.message.replace(e.action, '').trim(), action: e.action };
@@ -101,8 +115,8 @@ export function LabProvider({ children }: { children: ReactNode }) {
     });
   }, [setQuantized]);
   const refreshResults = useCallback(async () => setResults(await store.all()), [store]);
-  const addResults = useCallback(async (rows: ResultRow[]) => {
-    const { added, replaced, written } = mergeRows(await store.all(), rows);
+  const addResults = useCallback(async (rows: ResultRow[], opts: { keepMine?: boolean } = {}) => {
+    const { added, replaced, written } = mergeRows(await store.all(), rows, opts);
     await store.append(written);
     setResults(await store.all());
     return { added, replaced };
@@ -111,18 +125,22 @@ export function LabProvider({ children }: { children: ReactNode }) {
     await store.clear();
     setResults([]);
   }, [store]);
-  const report = useCallback((e: unknown) => setBanner(toBanner(e)), []);
-  const inform = useCallback((message: string) => setBanner({ kind: 'info', message }), []);
+  const reportIn = useCallback((tab: string | undefined, e: unknown) => setBanner({ ...toBanner(e), tab }), []);
+  const informIn = useCallback((tab: string | undefined, message: string) => setBanner({ kind: 'info', message, tab }), []);
+  const report = useCallback((e: unknown) => reportIn(undefined, e), [reportIn]);
+  const inform = useCallback((message: string) => informIn(undefined, message), [informIn]);
   const clearBanner = useCallback(() => setBanner(null), []);
   const value = useMemo(
-    () => ({ gpu, gpuError, selfTest, loaded, setLoaded, quantized, setQuantized, store, results, addResults, refreshResults, clearResults, banner, report, inform, clearBanner }),
-    [gpu, gpuError, selfTest, loaded, setLoaded, quantized, setQuantized, store, results, addResults, refreshResults, clearResults, banner, report, inform, clearBanner],
+    () => ({ gpu, gpuError, selfTest, loaded, setLoaded, quantized, setQuantized, store, results, addResults, refreshResults, clearResults, banner, report, inform, reportIn, informIn, clearBanner }),
+    [gpu, gpuError, selfTest, loaded, setLoaded, quantized, setQuantized, store, results, addResults, refreshResults, clearResults, banner, report, inform, reportIn, informIn, clearBanner],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }
 
 export function useLab(): LabState {
   const v = useContext(Ctx);
-  if (!v) throw new Error('useLab outside LabProvider');
-  return v;
+  const tab = useContext(PanelScope);
+  const scoped = useMemo(() => (v && tab !== undefined ? { ...v, report: (e: unknown) => v.reportIn(tab, e), inform: (m: string) => v.informIn(tab, m) } : v), [v, tab]);
+  if (!scoped) throw new Error('useLab outside LabProvider');
+  return scoped;
 }

@@ -83,6 +83,9 @@ test('the full lab flow', async ({ page }) => {
 
   // the H100 family sweep merged in: many sizes N for the fit
   await page.getByTestId('import').setInputFiles('examples/family-sweep-h100.jsonl.gz');
+  // it would replace the demo's float baseline (3 items per task) with its own (100): asked first, replaced
+  await expect(page.getByTestId('import-preview')).toContainText('qwen3-dict-74k float baseline');
+  await page.getByTestId('import-replace').click();
   await expect(page.getByTestId('banner-info')).toContainText('new result rows imported');
 
   // Fit: tables, charts, the 3D surface

@@ -51,7 +51,7 @@ for shape in $SHAPES; do
         long) gen $b $shape $c "$LONG" "$NEW" --profile ;;
         steps) gen $b $shape steps-short 8 "$NEW"; gen $b $shape steps-long "$LONG" "$NEW" ;;
         calib) rm -rf "$W/q"
-          $(cli $b) quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --profile --out "$W/q" > "$W/run.json" 2> "$W/run.err" \
+          $(cli $b) quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --profile --out "$W/q" $([ $b = new ] && echo --json) > "$W/run.json" 2> "$W/run.err" \
             && keep "$W/run.json" $b $shape $c || { echo "$b $shape $c failed"; tail -3 "$W/run.err"; } ;;
         *) echo "unknown case $c"; exit 1 ;;
       esac

@@ -42,7 +42,7 @@ ids=$(python3 -c "import random;r=random.Random(0);print(','.join(str(r.randrang
 if ! skip gptq; then
 stamp "GPTQ 4-bit G=128 act-order C_b=$CALIB x 2048 (lab)"
 rm -rf "$Q4"
-timed quantize $Q quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --out "$Q4" $F16 ${QARGS:-} > "$R/quantize.json" 2> "$W/quantize.err" \
+timed quantize $Q quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --out "$Q4" $F16 ${QARGS:-} --json > "$R/quantize.json" 2> "$W/quantize.err" \
   && python3 -c "import json;d=json.load(open('$R/quantize.json'));print('lab GPTQ', round(d['seconds'],1), 's; memory', d['memory'])" || tail -5 "$W/quantize.err"
 fi
 
@@ -79,7 +79,7 @@ if ! skip profile; then
   # a prefill (a decode step's small kernels are timed whole above: a pass per dispatch inflates them)
   gen profile-prefill "$Q" "$M" "$PREFILL" 1 "--profile --warmup"
   echo "profile-prefill"; grep -A16 "GPU time by kernel" "$W/profile-prefill.err"
-  rm -rf "$W/q4p"; $Q quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --profile --out "$W/q4p" $F16 ${QARGS:-} > "$R/quantize-profile.json" 2> "$W/qp.err"
+  rm -rf "$W/q4p"; $Q quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --profile --out "$W/q4p" $F16 ${QARGS:-} --json > "$R/quantize-profile.json" 2> "$W/qp.err"
   echo "quantize-profile"; grep -A25 "GPU time by kernel" "$W/qp.err"
 fi
 if ! skip peers; then
@@ -97,7 +97,7 @@ if ! skip gptq-ref; then
 fi
 if [ -n "${GPTQ_FULL:-}" ]; then
   stamp "GPTQ C_b=128 x 2048: lab, then the PyTorch reference"
-  rm -rf "$W/q4-128"; timed quantize-128 $Q quantize --model "$M" --bits 4 --group 128 --calib 128 --out "$W/q4-128" $F16 > "$R/quantize-128.json" 2> "$W/q128.err" \
+  rm -rf "$W/q4-128"; timed quantize-128 $Q quantize --model "$M" --bits 4 --group 128 --calib 128 --out "$W/q4-128" $F16 --json > "$R/quantize-128.json" 2> "$W/q128.err" \
     && python3 -c "import json;d=json.load(open('$R/quantize-128.json'));print('lab GPTQ C_b=128', round(d['seconds'],1), 's; memory', d['memory'])" || tail -3 "$W/q128.err"
   skip gptq-ref || { timeout 900 python3 tools/golden/gptq_model.py --model "$M" --calib 128 --act-order > "$R/gptq-ref-128.json"; cat "$R/gptq-ref-128.json"; }
 fi

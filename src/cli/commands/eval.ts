@@ -1,4 +1,4 @@
-import { evaluate } from '../../eval/run';
+import { evaluate, PPL_WINDOWS } from '../../eval/run';
 import { SUITES, suiteForModel } from '../../eval/tasks';
 import { formatProgress } from '../../progress';
 import type { Command } from '../command';
@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'run the mini benchmarks (perplexity, KM/KA/KR tasks) on a model, float or quantized',
-  usage: `quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--ppl-windows N|all (default 8)] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json] ${WEIGHTS_USAGE}`,
+  usage: `quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--ppl-windows N|all (default ${PPL_WINDOWS})] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json] ${WEIGHTS_USAGE}`,
   flags: ['f16'],
   async run(args) {
     // everything the user typed is checked before the model loads
@@ -35,6 +35,7 @@ export const evalCommand: Command = {
       seed,
       onProgress: (p) => log(formatProgress(p)),
     });
+    for (const p of report.perplexity) log(`perplexity ${p.ppl.toFixed(2)} on ${p.windows} window${p.windows === 1 ? '' : 's'} of ${p.seqLen} tokens of ${p.text}${pplWindows === undefined ? ` (--ppl-windows: default ${PPL_WINDOWS})` : ''}`);
     const out = { model: ckpt.id, adapter: gpu.adapterName, suite, ...report, memory: memoryReport(gpu) };
     const path = args.optStr('out');
     if (path) writeFileSync(path, JSON.stringify(out, null, 1));

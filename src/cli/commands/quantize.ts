@@ -1,8 +1,10 @@
+import { join } from 'node:path';
+import { HF_LINEAR } from '../../model/transformer';
 import { formatProgress } from '../../progress';
-import { quantPointProblem } from '../../sweep/grid';
+import { type QuantizeField, quantizeProblems, withName } from '../../sweep/checks';
 import { corpusTokens, drawCalibration } from '../../quant/calibration';
 import { exportQuantized } from '../../quant/export';
-import { METHODS, MODES, quantizeModel } from '../../quant/quantize-model';
+import { type LayerResult, METHODS, MODES, quantizeModel } from '../../quant/quantize-model';
 import { ZERO_FORMATS } from '../../quant/packed';
 import { UsageError } from '../args';
 import type { Command } from '../command';
@@ -13,23 +15,28 @@ import { checkReplaceable, writeFolder } from '../files';
 import { cliGpu } from '../gpu-node';
 import { loadForCli, WEIGHTS_USAGE } from '../load';
 
+/** The option behind each field the shared checks name. */
+const QUANTIZE_OPTION: Record<QuantizeField, string> = {
+  point: '--bits / --group / --calib', calibration: '--calib', damp: '--damp', seqLen: '--seqlen',
+};
+
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a model with GPTQ (or RTN) on the GPU and export it in the GPTQModel format',
-  usage: `quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR [--profile (GPU time per kernel)] ${WEIGHTS_USAGE}`,
-  flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups', 'profile', 'f16'],
+  usage: `quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR [--json (the per-layer report on stdout; it is always saved as DIR/quantize-report.json)] [--profile (GPU time per kernel)] ${WEIGHTS_USAGE}`,
+  flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups', 'profile', 'f16', 'json'],
   async run(args) {
     // everything the user typed is checked before the model loads
     const bits = args.num('bits', 4);
     const groupSize = args.num('group', 128);
     const method = args.choice('method', METHODS, 'gptq');
     const count = args.num('calib', 128);
-    const problem = quantPointProblem(bits, groupSize, count);
-    if (problem) throw new UsageError(`--bits / --group / --calib: ${problem}`);
-    if (method === 'gptq' && count < 1) throw new UsageError('--calib: GPTQ needs at least 1 calibration sequence (or --method rtn, which takes none)');
-    const seqLenArg = args.int('seqlen', 2048, 1);
+    const seqLenArg = args.num('seqlen', 2048);
+    const percdamp = args.num('damp', 0.05);
+    // the checks the Quantize tab runs too (src/sweep/checks.ts)
+    const problem = quantizeProblems({ method, bits, groupSize, calib: count, percdamp, seqLen: seqLenArg })[0];
+    if (problem) throw new UsageError(withName(QUANTIZE_OPTION[problem.field], problem.problem));
     const seed = args.int('seed', 0);
-    const percdamp = args.fraction('damp', 0.05);
     const opts = {
       method, bits, groupSize, sym: !args.flag('asym'), actOrder: method === 'gptq' && !args.flag('no-act-order'),
       staticGroups: args.flag('static-groups'), percdamp, mode: args.choice('mode', MODES, 'sequential'),
@@ -53,15 +60,43 @@ export const quantizeCommand: Command = {
       onProgress: (p) => {
         if (Date.now() - last > 300) (last = Date.now()), log(formatProgress(p));
       },
-      onLayer: (r) => log(`  layer ${r.layer} ${r.module.padEnd(4)} ${r.rows}x${r.cols} loss ${r.loss.toFixed(4)} recon ${r.reconError.toExponential(2)} damp ${r.dampPercent ?? '-'}${r.fallback ? ` fallback ${r.fallback}` : ''} ${r.seconds.toFixed(3)} s`),
     });
     const profile = gpu.profiler ? await reportProfile(gpu.profiler) : undefined;
     gpu.profiler = null;
     const files = await exportQuantized(gpu, ckpt, res.model, { ...opts, calibSize: calib?.count, seqLen });
+    // the per-layer report is kept beside the checkpoint; the terminal gets a few lines unless --json
+    const report = { model: ckpt.id, out, seconds: res.seconds, options: opts, calibration: res.calibration, layers: res.layers, adapter: gpu.adapterName, memory: memoryReport(gpu), ...(profile ? { profile } : {}) };
     // whole or not at all: a process killed while writing leaves --out as it was
-    writeFolder(out, files);
-    log(`quantized in ${res.seconds.toFixed(1)} s; wrote ${files.map((f) => f.name).join(', ')} to ${out}`);
-    printJson({ model: ckpt.id, out, seconds: res.seconds, options: opts, calibration: res.calibration, layers: res.layers, adapter: gpu.adapterName, memory: memoryReport(gpu), ...(profile ? { profile } : {}) });
+    writeFolder(out, [...files, { name: QUANTIZE_REPORT, data: new TextEncoder().encode(JSON.stringify(report, null, 1) + '\n') }]);
+    if (args.flag('json')) printJson(report);
+    else process.stdout.write(quantizeSummary(report, files.map((f) => f.name), out).join('\n') + '\n');
     gpu.destroy();
   },
 };
+
+/** The per-layer report's name in the output folder (loaders of the checkpoint ignore it). */
+export const QUANTIZE_REPORT = 'quantize-report.json';
+
+/** What a person wants to read after quantizing: what was done and how long it took, how wrong the layers came out, where it went. */
+export function quantizeSummary(
+  r: { model: string; seconds: number; options: { method: string; bits: number; groupSize: number }; calibration: { count: number; seqLen: number } | null; layers: LayerResult[]; adapter: string },
+  files: string[],
+  out: string,
+): string[] {
+  const o = r.options;
+  const what = `${o.method.toUpperCase()} ${o.bits}-bit G=${o.groupSize === -1 ? 'channel' : o.groupSize}${r.calibration ? ` C_b=${r.calibration.count} (${r.calibration.seqLen} tokens each)` : ''}`;
+  const measured = r.layers.filter((l) => Number.isFinite(l.reconError));
+  const lines = [`${what} of ${r.model}: ${r.layers.length} linear layers in ${r.seconds.toFixed(1)} s on ${r.adapter}`];
+  if (measured.length) {
+    const mean = measured.reduce((a, l) => a + l.reconError, 0) / measured.length;
+    const worst = measured.reduce((a, l) => (l.reconError > a.reconError ? l : a));
+    lines.push(`layer error ||WX - ŴX||² / ||WX||² on the calibration inputs: mean ${mean.toExponential(2)}, worst ${worst.reconError.toExponential(2)} (layer ${worst.layer} ${HF_LINEAR[worst.module]})`);
+  } else {
+    lines.push('layer error: not measured (round-to-nearest has no calibration inputs to measure it on)');
+  }
+  const fell = r.layers.filter((l) => l.fallback);
+  if (fell.length) lines.push(`${fell.length} layer${fell.length > 1 ? 's' : ''} fell back: ${fell.map((l) => `layer ${l.layer} ${l.module} (${l.fallback})`).join(', ')}`);
+  lines.push(`wrote ${files.join(', ')} to ${out}`);
+  lines.push(`per-layer report: ${join(out, QUANTIZE_REPORT)} (--json prints it here)`);
+  return lines;
+}

@@ -1,6 +1,8 @@
+import { PPL_WINDOWS } from '../../eval/run';
 import { formatProgress, formatSeconds } from '../../progress';
 import { describeConfig, planSweep, SweepRunner } from '../../sweep/engine';
 import { findPreset, gridPoints, type GridSpec } from '../../sweep/grid';
+import { sweepProblem } from '../../sweep/checks';
 import { TextTokenizer } from '../../model/tokenizer';
 import { Checkpoint } from '../../model/checkpoint';
 import { asUsage, UsageError } from '../args';
@@ -15,7 +17,7 @@ import { checkModelSpec, resolveModelFiles } from '../model';
 export const sweepCommand: Command = {
   name: 'sweep',
   summary: 'quantize and evaluate every configuration of a grid; resumes from --out',
-  usage: 'quantlab sweep --model PATH[,PATH...] [--preset quick|study|study2|llama3|family] [--bits 3,4 --group 32,128 --calib 8,32,128] [--methods gptq,rtn] [--tasks ppl,km,ka,kr] [--limit N] [--mode sequential|shared] [--asym] [--no-act-order] [--damp 0.05] [--seqlen L] [--ppl-windows N] [--seed S] [--data DIR (default public/data)] [--dry-run] [--f16 (NVIDIA through Dawn: expose shader-f16)] --out results.jsonl',
+  usage: `quantlab sweep --model PATH[,PATH...] [--preset quick|study|study2|llama3|family] [--bits 3,4 --group 32,128 --calib 8,32,128] [--methods gptq,rtn] [--tasks ppl,km,ka,kr] [--limit N] [--mode sequential|shared] [--asym] [--no-act-order] [--damp 0.05] [--seqlen L] [--ppl-windows N (default ${PPL_WINDOWS})] [--seed S] [--data DIR (default public/data)] [--dry-run] [--f16 (NVIDIA through Dawn: expose shader-f16)] --out results.jsonl`,
   flags: ['asym', 'no-act-order', 'dry-run', 'f16'],
   async run(args) {
     const models = args.list('model').map((spec) => {
@@ -35,7 +37,10 @@ export const sweepCommand: Command = {
       : { bits: args.nums('bits', [3, 4]), groups: args.nums('group', [32, 128]), calib: args.nums('calib', [8, 32]) };
     const points = asUsage(() => gridPoints(grid), '--bits / --group / --calib');
     const methods = args.choices('methods', METHODS, ['gptq']);
-    if (methods.includes('gptq') && points.some((p) => p.calib < 1)) throw new UsageError('--calib: GPTQ needs at least 1 calibration sequence (C_b 0 is only for RTN: --methods rtn)');
+    const limit = args.has('limit') ? args.limit() : chosenPreset?.limit;
+    // the checks the Sweep tab runs too (src/sweep/checks.ts)
+    const problem = sweepProblem({ models: models.length, grid, methods, limit });
+    if (problem) throw new UsageError(`--calib / --methods / --limit: ${problem}`);
     const tasks = taskList(args);
     const opts = {
       models,
@@ -47,7 +52,7 @@ export const sweepCommand: Command = {
       percdamp: args.fraction('damp', 0.05),
       seed: args.int('seed', 0),
       tasks,
-      limit: args.has('limit') ? args.limit() : chosenPreset?.limit,
+      limit,
       pplWindows: args.has('ppl-windows') ? args.int('ppl-windows', undefined, 1) : undefined,
       seqLen: args.has('seqlen') ? args.int('seqlen', undefined, 1) : chosenPreset?.seqLen,
     };
@@ -72,9 +77,9 @@ export const sweepCommand: Command = {
       onStatus: (s) => {
         if (Date.now() - last < 500) return;
         last = Date.now();
-        log(`[${s.config}/${s.total}] ${s.label} | ${formatProgress(s.phase)}${s.eta !== undefined ? ` | sweep ~${formatSeconds(s.eta)} left` : ''}`);
+        log(`[${s.config}/${s.total}] ${s.label} | ${formatProgress(s.phase)}${s.eta !== undefined ? ` | sweep ~${formatSeconds(s.eta)} left${s.etaBasis === 'plan' ? ' (a first estimate, partly from the plan)' : ''}` : ''}`);
       },
-      onRows: (rows) => log(`  saved ${rows.length} rows: ${rows.map((r) => `${r.task}=${(r.acc ?? r.perplexity ?? NaN).toFixed(3)}`).join(' ')}`),
+      onRows: (rows) => log(`  saved ${rows.length} rows: ${rows.map((r) => r.perplexity !== null ? `${r.task}=${r.perplexity.toFixed(3)} (${r.items} windows)` : `${r.task}=${(r.acc ?? NaN).toFixed(3)}`).join(' ')}`),
     });
     log(`sweep: ${res.ran} configuration(s) run, ${res.skipped} already done, ${res.seconds.toFixed(1)} s`);
     gpu.destroy();

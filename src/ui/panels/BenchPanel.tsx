@@ -6,7 +6,7 @@ import { browserOrtPeer } from '../ort-browser';
 import { Check, fmt, pct, ProgressLine, Select, useTask } from '../widgets';
 
 export function BenchPanel() {
-  const { gpu, report } = useLab();
+  const { gpu, gpuError, report } = useLab();
   const [size, setSize] = useState<'small' | 'full'>('full');
   // software adapters (SwiftShader) get the small shapes: the real ones would take minutes there
   useEffect(() => {
@@ -57,6 +57,14 @@ export function BenchPanel() {
             Open report… <input type="file" accept=".json" hidden data-testid="open-bench" onChange={(e) => e.target.files?.[0] && open(e.target.files[0])} />
           </label>
         </div>
+        {gpu?.serialKernels && (
+          <p className="note" data-testid="bench-software">
+            This adapter is a CPU running the GPU's work in software ({gpu.adapterName}): the benchmark is meant for GPUs. Run here it checks that every kernel is
+            correct, but its speeds say nothing about a GPU: shares of the read probe near 0% and fractions of fp32's speed are what a CPU gives. Open a report saved on a GPU
+            (bench/results/ holds an H100's) to see what the kernels do there.
+          </p>
+        )}
+        {gpuError && <p className="note" data-testid="bench-no-gpu">Running the benchmark needs WebGPU, which this browser does not expose; Open report… shows a report saved elsewhere.</p>}
         {busy && <ProgressLine progress={progress} onCancel={cancel} />}
       </section>
       {result && (
@@ -97,9 +105,21 @@ export function BenchPanel() {
               </tbody>
             </table>
           </div>
+          {over100(result) && (
+            <p className="muted small" data-testid="bench-over-100">
+              Above 100%: the kernel took less GPU time than the read it is compared with, not less than the memory needs. {'% same-size read'} compares with the read
+              probe's kernel reading the same bytes in one dispatch, a grid-stride loop that is latency-bound on a few megabytes: a kernel that spreads them over more
+              workgroups finishes sooner. {'% probe'} compares with the probe's large streaming read; a value just above 100% there is the two measurements' variation.
+            </p>
+          )}
           {result.notes.map((n, i) => <p key={i} className="muted small">{n}</p>)}
         </section>
       )}
     </div>
   );
+}
+
+/** Whether a report has shares above 100% (a small matrix beating the probe kernel's read of its bytes). */
+function over100(r: BenchReport): boolean {
+  return r.rows.some((x) => (x.ofRead ?? 0) > 1 || (x.ofProbe ?? 0) > 1);
 }

@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'react';
-import { evaluate, type EvalReport } from '../../eval/run';
+import { evaluate, type EvalReport, PPL_WINDOWS } from '../../eval/run';
+import { evalProblem } from '../../sweep/checks';
 import { LEVELS, type Suite, suiteForModel, TASKS } from '../../eval/tasks';
 import { reportRows } from '../../sweep/engine';
 import type { ConfigKey } from '../../sweep/results';
 import { browserData } from '../browser';
 import { useLab } from '../lab';
-import { fmt, ProgressLine, Select, useTask } from '../widgets';
+import { fmt, NoModel, ProgressLine, Select, useTask } from '../widgets';
 
 export function EvaluatePanel() {
   const { gpu, loaded, quantized, addResults, report, inform } = useLab();
@@ -19,15 +20,17 @@ export function EvaluatePanel() {
     setChosen(suiteTasks(modelSuite.suite));
   }, [loaded]); // eslint-disable-line react-hooks/exhaustive-deps
   const [limit, setLimit] = useState(50);
+  // the CLI's checks (src/sweep/checks.ts): 0 items per task is refused here as there
+  const problem = evalProblem({ tasks: chosen, limit });
   const [withFloat, setWithFloat] = useState(false);
   type Scored = { report: EvalReport; key: ConfigKey };
   const [result, setResult] = useState<Scored & { label: string; quantSeconds: number; baseline?: Scored } | null>(null);
   const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
 
   async function run() {
-    if (!gpu || !loaded) return;
+    if (!gpu || !loaded || problem) return;
     await runTask(async (signal) => {
-      const opts = { tasks: chosen, suite, limit, pplWindows: 8, signal, onProgress: setProgress };
+      const opts = { tasks: chosen, suite, limit, pplWindows: PPL_WINDOWS, signal, onProgress: setProgress };
       const r = await evaluate(quantized?.result.model ?? loaded.model, loaded.tokenizer, browserData, opts);
       const o = quantized?.result.options;
       const fpKey: ConfigKey = {
@@ -57,7 +60,7 @@ export function EvaluatePanel() {
       : 'Nothing saved: these tasks of this configuration are stored already, measured on as many items or more.');
   }
 
-  if (!loaded) return <section className="card empty"><h2>Evaluate</h2><p>Load a model first (Model tab).</p></section>;
+  if (!loaded) return <NoModel title="Evaluate" what="Evaluating" />;
   const tasks = TASKS.filter((t) => t.suite === suite);
   return (
     <div className="grid two">
@@ -69,7 +72,7 @@ export function EvaluatePanel() {
             onChange={(s) => { setSuite(s); setChosen(suiteTasks(s)); }} />
           <label className="field" title="Items per task: a seeded subset (the mini suite). More items, smaller standard errors">
             Items per task
-            <input type="number" min={1} max={500} value={limit} onChange={(e) => setLimit(Number(e.target.value))} data-testid="eval-limit" />
+            <input type="number" min={1} max={500} value={Number.isNaN(limit) ? '' : limit} onChange={(e) => setLimit(e.target.value === '' ? NaN : Number(e.target.value))} data-testid="eval-limit" aria-invalid={problem !== null} />
           </label>
         </div>
         <fieldset className="field">
@@ -92,9 +95,11 @@ export function EvaluatePanel() {
               <input type="checkbox" checked={withFloat} onChange={(e) => setWithFloat(e.target.checked)} data-testid="eval-with-float" /> and the float model
             </label>
           )}
-          <button onClick={run} disabled={busy || !gpu} data-testid="evaluate">Evaluate</button>
+          <button onClick={run} disabled={busy || !gpu || problem !== null} data-testid="evaluate" title={problem ?? undefined}>Evaluate</button>
           {result && !busy && <button className="ghost" onClick={save} title="Add these scores to the results store, beside the sweep's">Save to results</button>}
         </div>
+        {problem && <p className="problem" role="alert" data-testid="eval-problem">Cannot evaluate: {problem}.</p>}
+        <p className="muted small">Perplexity: over {PPL_WINDOWS} windows of the held-out text, as in the Sweep tab and the CLI.</p>
         {busy && <ProgressLine progress={progress} onCancel={cancel} />}
       </section>
       {result ? <EvalTables report={result.report} label={result.label} baseline={result.baseline?.report} /> : <section className="card empty"><h2>Scores</h2><p>Run the mini benchmarks to see accuracy per task and per knowledge level: memorisation (KM), application (KA), reasoning (KR).</p></section>}
@@ -121,7 +126,7 @@ export function EvalTables({ report, label, baseline }: { report: EvalReport; la
         <thead><tr><th>task</th><th>level</th><th>metric</th><th className="num">acc</th><th className="num">chance</th><th className="num">Acc_adj</th><th className="num">± se</th><th className="num">items</th>{extra}</tr></thead>
         <tbody>
           {report.perplexity.map((p) => (
-            <tr key={p.task}><td>{p.task}</td><td /><td>{p.metric}</td><td className="num" colSpan={3}>{fmt(p.ppl, 2)}</td><td /><td className="num" title={`${p.windows} windows of ${p.metric.split('@')[1] ?? ''} tokens`}>{p.windows} win.</td>
+            <tr key={p.task}><td>{p.task}</td><td /><td>{p.metric}</td><td className="num" colSpan={3}>{fmt(p.ppl, 2)}</td><td /><td className="num" title={`${p.windows} windows of ${p.seqLen} tokens`}>{p.windows} windows</td>
               {baseline && <><td className="num">{fmt(fpPpl(p.task)?.ppl ?? null, 2)}</td><td className="num">{fpPpl(p.task) ? <Delta d={p.ppl - fpPpl(p.task)!.ppl} worseIfPositive digits={2} /> : '–'}</td></>}</tr>
           ))}
           {report.tasks.map((t) => (

@@ -9,12 +9,39 @@ import { saveFile } from '../browser';
 import { APART_BITS, fitReport, fitRows, holdoutOf, inferenceLine, MAIN_BITS, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
 import { ChartActions, type PointTrace, Surface3D, type SurfaceTrace } from '../charts';
 import { useLab } from '../lab';
-import { fmt, fmtN, Select } from '../widgets';
+import { columnFormat, fmt, fmtN, Select } from '../widgets';
 
 const BIT_COLORS: Record<number, string> = { 2: '#c53030', 3: '#d35400', 4: '#2f6fdb', 8: '#1f8a4c' };
 const COEFS = ['alpha', 'beta', 'gamma', 'delta'] as const;
 const FACTOR_OF = { alpha: 'N', beta: 'B', gamma: 'C', delta: 'G' } as const;
 const SYMBOL = { alpha: 'α (N)', beta: 'β (B)', gamma: 'γ (C_b)', delta: 'δ (G)' } as const;
+/** fitAll's errors ("KM f(N,B,C_b): ..."), the same reason said once for every level and formula it stopped. */
+function groupErrors(errors: string[]): string {
+  const by = new Map<string, { levels: Set<string>; formulas: Set<string> }>();
+  for (const e of errors) {
+    const m = /^(\S+) (\S+): (.*)$/.exec(e);
+    if (!m) {
+      by.set(e, { levels: new Set(), formulas: new Set() });
+      continue;
+    }
+    const why = m[3].replace(/ at level [^:]+/, '');
+    const g = by.get(why) ?? by.set(why, { levels: new Set(), formulas: new Set() }).get(why)!;
+    g.levels.add(m[1]);
+    g.formulas.add(m[2]);
+  }
+  return [...by].map(([why, g]) => (g.levels.size ? `${[...g.formulas].join(', ')} at ${[...g.levels].join(', ')}: ${why}` : why)).join('; ');
+}
+
+/** `n` values evenly from the least to the largest of `xs` (half a unit either side of a single value). */
+function span(xs: number[], n: number): number[] {
+  const v = xs.filter(Number.isFinite);
+  let lo = Math.min(...v), hi = Math.max(...v);
+  if (!(hi > lo)) (lo -= 0.5), (hi += 0.5);
+  return Array.from({ length: n }, (_, i) => lo + ((hi - lo) * i) / (n - 1));
+}
+
+/** Axis ticks of an accuracy chart, two decimals on every tick (not 0.34 beside 0.255). */
+const tick = (v: number) => v.toFixed(2);
 
 /** Recomputes the fits at most every 400 ms while results stream in. */
 function useDebounced<T>(value: T, ms: number): T {
@@ -115,23 +142,42 @@ export function FitPanel({ active }: { active: boolean }) {
         </div>
         <button className="ghost small" data-testid="save-fit" title="The fits, the choices above, the published law's errors and the findings, as quantlab fit --json --ablations prints them"
           onClick={() => saveFile(`fit-${fitMethod}-${bitsChosen}.json`, JSON.stringify(fitReport({ setting: settingChosen, settings, bits: bitsChosen, method: fitMethod, holdout: holdout || undefined, fits, errors, published, findings: findings(fits, family), apart }), null, 1), 'application/json')}>Save fit (JSON)</button>
-        <p className="muted small">{fr.length} task rows of {new Set(fr.map(runKey)).size} {fitMethod === 'gptq' ? 'GPTQ' : 'RTN'} configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${errors.join('; ')}.` : ''}</p>
+        <p className="muted small">{fr.length} task rows of {new Set(fr.map(runKey)).size} {fitMethod === 'gptq' ? 'GPTQ' : 'RTN'} configurations over {models.length} model{models.length > 1 ? 's' : ''}. {errors.length ? `Not fitted: ${groupErrors(errors)}.` : ''}</p>
+        {models.length === 1 && (
+          <p className="note" data-testid="fit-one-model">
+            N does not vary: every configuration is of one model ({models[0]}), so the law is fitted over B, C_b and G only and α (N) stays empty. Sweep several bundled
+            models (Sweep tab, Models), or import the example sweep of the whole family, to fit how accuracy scales with N.
+          </p>
+        )}
         <p className="small" data-testid="fit-inference">{inferenceLine(fits)}</p>
       </section>
       <AblationTable fits={fits.filter((f) => f.level === level)} level={level} />
       <LevelTable fits={fits.filter((f) => f.formula === FULL)} family={family} bits={frBits} published={published} older={older} />
       <Findings fits={fits} family={family} />
       {apart && apart.fits.length > 0 && <LevelTable fits={apart.fits} family={family} bits={APART_BITS} published={[]} title={`${apart.bits}-bit, fitted apart (the study: they collapse on small models; it publishes no law for them)`} testId="fit-apart" compare={false} />}
-      {full && active && <PredictedVsActual fit={full} />}
-      {full && active && <Residuals fit={full} />}
+      {/* the two scatter charts and the calculator share a row that they fill, whatever the width */}
+      <div className="grid fill wide" data-testid="fit-charts">
+        {full && active && <PredictedVsActual fit={full} />}
+        {full && active && <Residuals fit={full} />}
+        <CostCalculator fit={full ?? null} />
+      </div>
       {full && active && <Trends fit={full} points={points} />}
       {full && active && <Surfaces fit={full} points={points} level={level} family={family} bits={frBits} />}
-      <CostCalculator fit={full ?? null} />
     </div>
   );
 }
 
+type Fmt = (x: number | null | undefined) => string;
+
 function AblationTable({ fits, level }: { fits: LawFit[]; level: FitLevel }) {
+  const pubs = Object.keys(FORMULAS).map((formula) => (level === 'General' ? PUBLISHED_ABLATIONS[formula] : undefined)).filter((p) => p !== undefined);
+  const col = {
+    A: columnFormat([...fits.map((f) => f.A), ...pubs.map((p) => p.A)]),
+    ...Object.fromEntries(COEFS.map((c) => [c, columnFormat([...fits.flatMap((f) => [f.coef[c]?.est, f.coef[c]?.se]), ...pubs.map((p) => p[c])])])) as Record<(typeof COEFS)[number], Fmt>,
+    log: columnFormat([...fits.map((f) => f.adj_r2_log), ...pubs.map((p) => p.adjR2Log)], 4),
+    orig: columnFormat([...fits.map((f) => f.adj_r2_orig), ...pubs.map((p) => p.adjR2Orig)], 4),
+    mae: columnFormat(fits.map((f) => f.mae_fit), 4),
+  };
   return (
     <section className="card wide" data-testid="ablation-table">
       <h2>Ablations ({level})</h2>
@@ -148,17 +194,17 @@ function AblationTable({ fits, level }: { fits: LawFit[]; level: FitLevel }) {
                 {f ? (
                   <>
                     <td className="num">{f.n}{f.n_dropped ? ` (−${f.n_dropped})` : ''}</td>
-                    <td className="num">{fmt(f.A)}</td>
-                    {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef fit={f} name={c} /> : '–'}</td>)}
-                    <td className="num">{fmt(f.adj_r2_log, 4)}</td><td className="num">{fmt(f.adj_r2_orig, 4)}</td><td className="num">{fmt(f.mae_fit, 4)}</td>
+                    <td className="num">{col.A(f.A)}</td>
+                    {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef fit={f} name={c} f={col[c]} /> : '–'}</td>)}
+                    <td className="num">{col.log(f.adj_r2_log)}</td><td className="num">{col.orig(f.adj_r2_orig)}</td><td className="num">{col.mae(f.mae_fit)}</td>
                   </>
                 ) : <td colSpan={9} className="muted">not enough data</td>}
               </tr>,
               pub && (
                 <tr key={`${formula}-pub`} className="muted">
-                  <td>↳ published</td><td /><td className="num">{fmt(pub.A)}</td>
-                  <td className="num">{fmt(pub.alpha)}</td><td className="num">{fmt(pub.beta)}</td><td className="num">{fmt(pub.gamma ?? null)}</td><td className="num">{fmt(pub.delta ?? null)}</td>
-                  <td className="num">{fmt(pub.adjR2Log, 4)}</td><td className="num">{fmt(pub.adjR2Orig, 4)}</td><td />
+                  <td>↳ published</td><td /><td className="num">{col.A(pub.A)}</td>
+                  {COEFS.map((c) => <td key={c} className="num">{col[c](pub[c] ?? null)}</td>)}
+                  <td className="num">{col.log(pub.adjR2Log)}</td><td className="num">{col.orig(pub.adjR2Orig)}</td><td />
                 </tr>
               ),
             ];
@@ -172,7 +218,7 @@ function AblationTable({ fits, level }: { fits: LawFit[]; level: FitLevel }) {
 }
 
 /** An exponent with the errors the verdicts use, and every kind of error in its tooltip. */
-function Coef({ fit, name }: { fit: LawFit; name: (typeof COEFS)[number] }) {
+function Coef({ fit, name, f = fmt }: { fit: LawFit; name: (typeof COEFS)[number]; f?: Fmt }) {
   const c = fit.coef[name]!, r = fit.robust?.[name], b = fit.bootstrap?.[name], v = verdictCoef(fit, name);
   const ci = (x: { ci: [number, number] }) => `[${fmt(x.ci[0], 4)}, ${fmt(x.ci[1], 4)}]`;
   const title = [
@@ -183,7 +229,7 @@ function Coef({ fit, name }: { fit: LawFit; name: (typeof COEFS)[number] }) {
   ].join('\n');
   return (
     <span title={title}>
-      {fmt(c.est)}<span className="muted"> ±{fmt(v?.se ?? c.se, 3)}</span>{significant(v) && <span className="sig"> ★</span>}
+      {f(c.est)}<span className="muted"> ±{f(v?.se ?? c.se)}</span>{significant(v) && <span className="sig"> ★</span>}
     </span>
   );
 }
@@ -195,6 +241,11 @@ function Findings({ fits, family }: { fits: LawFit[]; family: PublishedFamily })
   const rows = findings(fits, family);
   const label = family === 'qwen3' ? 'Qwen3' : 'Llama-3';
   const levels = ['KM', 'KA', 'KR'] as const;
+  const col = {
+    published: columnFormat(rows.flatMap((f) => levels.map((l) => f.published[l]))),
+    yours: columnFormat(rows.flatMap((f) => levels.map((l) => f.yours[l]?.est))),
+    diff: columnFormat(rows.flatMap((f) => f.differences.flatMap((d) => [d.est, ...d.ci]))),
+  };
   return (
     <section className="card wide" data-testid="findings">
       <h2>The study's findings, in your data</h2>
@@ -206,9 +257,9 @@ function Findings({ fits, family }: { fits: LawFit[]; family: PublishedFamily })
             <tr key={f.claim}>
               <td>{f.claim}</td>
               <td>{SYMBOL[f.coef]}</td>
-              <td>{levels.map((l, i) => <span key={l}>{i ? ' / ' : ''}<span className={l === f.studyLevel ? `level-${l} strong` : ''}>{fmt(f.published[l])}</span></span>)}</td>
-              <td>{levels.map((l, i) => <span key={l}>{i ? ' / ' : ''}<span className={l === f.yourLevel ? `level-${l} strong` : ''} title={f.yours[l] ? `95% CI [${fmt(f.yours[l]!.ci[0])}, ${fmt(f.yours[l]!.ci[1])}]` : undefined}>{f.yours[l] ? fmt(f.yours[l]!.est) : '–'}</span></span>)}</td>
-              <td>{f.differences.map((d, i) => <span key={d.other}>{i ? '; ' : ''}{f.studyLevel}−{d.other} {fmt(d.est)} [{fmt(d.ci[0])}, {fmt(d.ci[1])}]</span>)}</td>
+              <td>{levels.map((l, i) => <span key={l}>{i ? ' / ' : ''}<span className={l === f.studyLevel ? `level-${l} strong` : ''}>{col.published(f.published[l])}</span></span>)}</td>
+              <td>{levels.map((l, i) => <span key={l}>{i ? ' / ' : ''}<span className={l === f.yourLevel ? `level-${l} strong` : ''} title={f.yours[l] ? `95% CI [${fmt(f.yours[l]!.ci[0])}, ${fmt(f.yours[l]!.ci[1])}]` : undefined}>{f.yours[l] ? col.yours(f.yours[l]!.est) : '–'}</span></span>)}</td>
+              <td>{f.differences.map((d, i) => <span key={d.other}>{i ? '; ' : ''}{f.studyLevel}−{d.other} {col.diff(d.est)} [{col.diff(d.ci[0])}, {col.diff(d.ci[1])}]</span>)}</td>
               <td><span className={`chip ${VERDICT_CHIP[f.verdict]}`} title={f.differences.map((d) => `${f.studyLevel} − ${d.other}: p ${formatP(d.p)}`).join('; ')}>{f.verdict}</span></td>
             </tr>
           ))}
@@ -221,6 +272,13 @@ function Findings({ fits, family }: { fits: LawFit[]; family: PublishedFamily })
 }
 
 function LevelTable({ fits, family, bits, published, older, title = 'Per level: your fit vs the study', testId = 'fit-table', compare = true }: { fits: LawFit[]; family: PublishedFamily; bits: number[]; published: { law: string; level: string; mae: number; n: number }[]; older?: { adj_r2?: number; error?: string }; title?: string; testId?: string; compare?: boolean }) {
+  const pubs = compare ? FIT_LEVELS.map((l) => publishedFor(family, l, bits)).filter((p) => p !== undefined) : [];
+  const col = {
+    A: columnFormat([...fits.map((f) => f.A), ...pubs.map((p) => p.A)]),
+    ...Object.fromEntries(COEFS.map((c) => [c, columnFormat([...fits.flatMap((f) => [f.coef[c]?.est, f.coef[c]?.se]), ...pubs.map((p) => p.exps[FACTOR_OF[c]])])])) as Record<(typeof COEFS)[number], Fmt>,
+    orig: columnFormat([...fits.map((f) => f.adj_r2_orig), ...pubs.map((p) => p.adjR2Orig)], 4),
+    mae: columnFormat([...fits.flatMap((f) => [f.mae_fit, f.mae_holdout]), ...published.map((p) => p.mae)], 4),
+  };
   return (
     <section className="card wide" data-testid={testId}>
       <h2>{title}</h2>
@@ -237,19 +295,19 @@ function LevelTable({ fits, family, bits, published, older, title = 'Per level: 
                 <th className={`level-${level}`}>{level}</th><td>your fit</td>
                 {f ? (
                   <>
-                    <td className="num">{fmt(f.A)}</td>
-                    {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef fit={f} name={c} /> : '–'}</td>)}
-                    <td className="num">{fmt(f.adj_r2_orig, 4)}</td>
-                    <td className="num">{fmt(f.mae_fit, 4)}{f.mae_holdout !== null ? <span className="muted" title="on the held-out configurations"> / {fmt(f.mae_holdout, 4)}</span> : null}</td>
+                    <td className="num">{col.A(f.A)}</td>
+                    {COEFS.map((c) => <td key={c} className="num">{f.coef[c] ? <Coef fit={f} name={c} f={col[c]} /> : '–'}</td>)}
+                    <td className="num">{col.orig(f.adj_r2_orig)}</td>
+                    <td className="num">{col.mae(f.mae_fit)}{f.mae_holdout !== null ? <span className="muted" title="on the held-out configurations"> / {col.mae(f.mae_holdout)}</span> : null}</td>
                   </>
                 ) : <td colSpan={7} className="muted">–</td>}
               </tr>,
               pub && (
                 <tr key={`${level}-pub`} className="muted">
-                  <td /><td>{pub.label}</td><td className="num">{fmt(pub.A)}</td>
-                  {COEFS.map((c) => <td key={c} className="num">{fmt(pub.exps[FACTOR_OF[c]] ?? null)}</td>)}
-                  <td className="num">{fmt(pub.adjR2Orig ?? null, 4)}</td>
-                  <td className="num" title="the published law's error on your configurations">{perr ? fmt(perr.mae, 4) : '–'}</td>
+                  <td /><td>{pub.label}</td><td className="num">{col.A(pub.A)}</td>
+                  {COEFS.map((c) => <td key={c} className="num">{col[c](pub.exps[FACTOR_OF[c]] ?? null)}</td>)}
+                  <td className="num">{col.orig(pub.adjR2Orig ?? null)}</td>
+                  <td className="num" title="the published law's error on your configurations">{perr ? col.mae(perr.mae) : '–'}</td>
                 </tr>
               ),
             ];
@@ -275,11 +333,11 @@ function PredictedVsActual({ fit }: { fit: LawFit }) {
         <ResponsiveContainer>
           <ScatterChart margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
             <CartesianGrid stroke="var(--line)" />
-            <XAxis type="number" dataKey="actual" name="actual" domain={[0, top]} label={{ value: 'actual', position: 'bottom' }} stroke="var(--muted)" />
-            <YAxis type="number" dataKey="predicted" name="predicted" domain={[0, top]} label={{ value: 'predicted', angle: -90, position: 'insideLeft' }} stroke="var(--muted)" />
+            <XAxis type="number" dataKey="actual" name="actual" domain={[0, top]} label={{ value: 'actual', position: 'bottom' }} stroke="var(--muted)" tickFormatter={tick} />
+            <YAxis type="number" dataKey="predicted" name="predicted" domain={[0, top]} label={{ value: 'predicted', angle: -90, position: 'insideLeft' }} stroke="var(--muted)" tickFormatter={tick} />
             <ZAxis type="number" dataKey="n" range={[20, 160]} name="N" />
             <Tooltip formatter={(v: unknown) => (typeof v === 'number' ? fmt(v) : String(v))} />
-            <Legend verticalAlign="top" />
+            <Legend verticalAlign="top" wrapperStyle={{ paddingBottom: 10 }} />
             <ReferenceLine segment={[{ x: 0, y: 0 }, { x: top, y: top }]} stroke="var(--muted)" strokeDasharray="4 4" />
             {bits.map((b) => <Scatter key={b} name={`${b}-bit`} data={data.filter((d) => d.bits === b && !d.held)} fill={BIT_COLORS[b] ?? 'gray'} />)}
             {fit.holdoutPoints.length > 0 && <Scatter name="held out" data={data.filter((d) => d.held)} shape="diamond" fill="none" stroke="var(--fg)" />}
@@ -301,8 +359,8 @@ function Residuals({ fit }: { fit: LawFit }) {
         <ResponsiveContainer>
           <ScatterChart margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
             <CartesianGrid stroke="var(--line)" />
-            <XAxis type="number" dataKey="predicted" domain={[0, 'auto']} label={{ value: 'predicted Acc_adj', position: 'bottom' }} stroke="var(--muted)" />
-            <YAxis type="number" dataKey="residual" label={{ value: 'actual − predicted', angle: -90, position: 'insideLeft' }} stroke="var(--muted)" />
+            <XAxis type="number" dataKey="predicted" domain={[0, 'auto']} label={{ value: 'predicted Acc_adj', position: 'bottom' }} stroke="var(--muted)" tickFormatter={tick} />
+            <YAxis type="number" dataKey="residual" label={{ value: 'actual − predicted', angle: -90, position: 'insideLeft' }} stroke="var(--muted)" tickFormatter={tick} />
             <Tooltip formatter={(v: unknown) => (typeof v === 'number' ? fmt(v) : String(v))} />
             <ReferenceLine y={0} stroke="var(--muted)" />
             <Scatter data={data} fill="var(--ka)" />
@@ -338,19 +396,24 @@ function Trends({ fit, points }: { fit: LawFit; points: Point[] }) {
   const colors = ['#2f6fdb', '#1f8a4c', '#d35400', '#8e44ad', '#c53030', '#2c3e50', '#b7791f', '#16a085'];
   const chart = (axis: 'C' | 'G', ref: React.RefObject<HTMLDivElement | null>) => {
     const data = series(axis);
+    // round ticks (0.1 apart, 0.05 below 0.2) up to just above the largest value: labels that say what they mark
+    const max = Math.max(0.05, ...data.flatMap((r) => Object.entries(r).filter(([k]) => k !== 'x').map(([, v]) => v)).filter(Number.isFinite));
+    const step = max <= 0.2 ? 0.05 : 0.1;
+    const yTicks = Array.from({ length: Math.ceil(max / step - 1e-9) + 1 }, (_, i) => Math.round(i * step * 100) / 100);
     return (
       <div>
         <h3>Acc_adj vs {axis === 'C' ? `C_b (G = ${G})` : `G (C_b = ${C})`}, {bits}-bit <ChartActions target={ref} name={`trend-${axis}-${fit.level}`} data={() => data} /></h3>
         <div ref={ref} style={{ height: 260 }}>
           <ResponsiveContainer>
-            <LineChart data={data} margin={{ top: 8, right: 16, bottom: 24, left: 8 }}>
+            <LineChart data={data} margin={{ top: 24, right: 16, bottom: 24, left: 8 }}>
               <CartesianGrid stroke="var(--line)" />
               <XAxis dataKey="x" scale="log" type="number" domain={['dataMin', 'dataMax']} ticks={axis === 'C' ? Cs : Gs} label={{ value: axis === 'C' ? 'C_b' : 'G', position: 'bottom' }} stroke="var(--muted)" />
-              <YAxis domain={[0, 'auto']} stroke="var(--muted)" />
+              <YAxis domain={[0, yTicks[yTicks.length - 1]]} ticks={yTicks} stroke="var(--muted)" tickFormatter={tick} />
               <Tooltip formatter={(v: unknown) => (typeof v === 'number' ? fmt(v) : String(v))} />
               {models.map((m, i) => <Line key={m} dataKey={m} stroke={colors[i % colors.length]} strokeOpacity={0} dot={{ r: 4, fill: colors[i % colors.length], stroke: colors[i % colors.length] }} isAnimationActive={false} connectNulls />)}
               {models.map((m, i) => <Line key={`${m} law`} dataKey={`${m} law`} stroke={colors[i % colors.length]} dot={false} strokeDasharray="5 3" isAnimationActive={false} legendType="none" />)}
-              <Legend verticalAlign="top" />
+              {/* room under the legend: the axis's top label sits above the plot */}
+              <Legend verticalAlign="top" wrapperStyle={{ paddingBottom: 14 }} />
             </LineChart>
           </ResponsiveContainer>
         </div>
@@ -381,8 +444,9 @@ function Surfaces({ fit, points, level, family, bits: fitBits }: { fit: LawFit; 
   const exps = expsOf(fit);
   const pub = publishedFor(family, level, fitBits);
   const surf1 = useMemo(() => {
-    const x = Array.from({ length: 15 }, (_, i) => 3 + (7 * i) / 14); // log2 C_b 3..10
-    const y = Array.from({ length: 11 }, (_, i) => 5 + (5 * i) / 10); // log2 G 5..10
+    // the axes span the measured C_b and G (the law drawn where there are points to judge it by)
+    const x = span(points.map((q) => Math.log2(q.calib_size)), 15);
+    const y = span(points.map((q) => Math.log2(q.group_size)), 11);
     const z = (f: (c: number, g: number) => number) => y.map((g) => x.map((c) => f(2 ** c, 2 ** g)));
     const s: SurfaceTrace[] = [{ name: 'your fit', x, y, z: z((c, g) => predictLaw(fit.A, exps, { n_params: n, bits, calib_size: c, group_size: g })) }];
     if (showPublished && pub) s.push({ name: pub.label, x, y, z: z((c, g) => predictPublished(pub, { n_params: n, bits, calib_size: c, group_size: g })), opacity: 0.45, colorscale: 'Greys' });
@@ -395,7 +459,7 @@ function Surfaces({ fit, points, level, family, bits: fitBits }: { fit: LawFit; 
   const surf2 = useMemo(() => {
     const lo = Math.log10(ns[0]) - 0.2, hi = Math.log10(ns[ns.length - 1]) + 0.2;
     const x = Array.from({ length: 15 }, (_, i) => lo + ((hi - lo) * i) / 14);
-    const y = Array.from({ length: 13 }, (_, i) => 2 + (6 * i) / 12);
+    const y = span(points.map((q) => q.bits), 13);
     const z = (f: (nn: number, b: number) => number) => y.map((b) => x.map((ln) => f(10 ** ln, b)));
     const s: SurfaceTrace[] = [{ name: 'your fit', x, y, z: z((nn, b) => predictLaw(fit.A, exps, { n_params: nn, bits: b, calib_size: C, group_size: G })) }];
     if (showPublished && pub) s.push({ name: pub.label, x, y, z: z((nn, b) => predictPublished(pub, { n_params: nn, bits: b, calib_size: C, group_size: G })), opacity: 0.45, colorscale: 'Greys' });

@@ -34,7 +34,7 @@ export function useBundledModels(): BundledModel[] {
 
 
 export function ModelPanel() {
-  const { gpu, loaded, setLoaded, report, inform } = useLab();
+  const { gpu, gpuError, loaded, setLoaded, report, inform } = useLab();
   const bundled = useBundledModels();
   // a cancelled download or load is reported too: the banner says what stopped
   const { busy, progress, setProgress, run, cancel } = useTask(report, { reportCancel: true });
@@ -97,22 +97,30 @@ export function ModelPanel() {
         </form>
         {busy && <ProgressLine progress={progress} onCancel={cancel} />}
       </section>
-      {loaded ? <ModelInfo /> : <section className="card empty"><h2>No model loaded</h2><p>{gpu ? 'Pick a bundled model, a folder or a Hugging Face id.' : 'Waiting for the GPU…'}</p></section>}
+      {loaded ? <ModelInfo /> : (
+        <section className="card empty" data-testid="model-empty">
+          <h2>{gpuError ? 'No model: this browser has no WebGPU' : 'No model loaded'}</h2>
+          <p>{gpuError ? 'Models run on the GPU through WebGPU, so none can be loaded here (the banner above says how to get WebGPU). What works without it: import results in the Sweep tab (Import…) and fit the law to them in the Fit tab.' : gpu ? (busy ? 'Loading…' : 'Pick a bundled model, a folder or a Hugging Face id.') : 'Opening the GPU…'}</p>
+        </section>
+      )}
       {loaded && <Generate />}
     </div>
   );
 }
 
 function ModelInfo() {
-  const { loaded } = useLab();
+  const { loaded, quantized } = useLab();
   if (!loaded) return null;
   const c = loaded.ckpt.config;
+  // the checkpoint's own quantization, or the one made in this session (what Generate and Evaluate now use)
+  const quant = quantized ? `${quantized.label}, active: quantized in this session (Quantize tab)${c.gptq ? '' : '; the checkpoint holds float weights'}`
+    : c.gptq ? `GPTQ ${c.gptq.bits}-bit, G = ${c.gptq.groupSize}` : 'no (float weights)';
   const rows: [string, string | number][] = [
     ['architecture', c.architecture], ['layers', c.layers], ['hidden size', c.hidden], ['intermediate size', c.intermediate],
     ['heads / KV heads', `${c.heads} / ${c.kvHeads}`], ['head dim', c.headDim], ['vocabulary', c.vocab], ['context', c.maxPosition],
     ['rope', `${c.rope.type}, θ = ${c.rope.theta}`], ['tied embeddings', c.tied ? 'yes' : 'no'],
     ['N (non-embedding)', nonEmbeddingParams(c).toLocaleString('en')], ['all parameters', totalParams(c).toLocaleString('en')],
-    ['quantized', c.gptq ? `GPTQ ${c.gptq.bits}-bit, G = ${c.gptq.groupSize}` : 'no (float weights)'],
+    ['quantized', quant],
   ];
   // what running it takes on the GPU (src/model/memory.ts), item by item in the tooltip
   const plan = planMemory(c, modelMemory(loaded.ckpt, 'auto'));
@@ -142,7 +150,8 @@ function Generate() {
   const { loaded, quantized, report } = useLab();
   const [prompt, setPrompt] = useState('dog (noun):');
   const [text, setText] = useState('');
-  const [stats, setStats] = useState<GenerationStats | null>(null);
+  /** One timing line per model that generated, named. */
+  const [stats, setStats] = useState<{ model: string; stats: GenerationStats }[]>([]);
   const [pick, setPick] = useState<GenerateWith>('quantized');
   // side by side: the float model's text, and where the quantized one leaves it
   const [compare, setCompare] = useState<{ float: string; common: string; tokens: number; agree: number } | null>(null);
@@ -154,16 +163,18 @@ function Generate() {
   function run() {
     const { tokenizer } = loaded!;
     setText('');
-    setStats(null);
+    setStats([]);
     setCompare(null);
     const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
+    const floatName = 'float model', quantName = `quantized model (${quantized?.label})`;
     const stream = async (model: Transformer, signal: AbortSignal, show: (t: string) => void) => {
       const clock = generationClock();
       const out: number[] = [];
       try {
         await model.generate(ids, 48, { eos: tokenizer.eosIds, signal, onToken: (t) => (clock.onToken(), out.push(t), show(tokenizer.decode(out, true))) });
       } finally {
-        setStats(clock.stats());
+        const name = model === loaded!.model ? floatName : quantName;
+        setStats((xs) => [...xs.filter((x) => x.model !== name), { model: name, stats: clock.stats() }]);
       }
       return out;
     };
@@ -210,7 +221,11 @@ function Generate() {
           {compare.agree === compare.tokens ? `The two models agree on all ${compare.tokens} tokens.` : `The two models agree on the first ${compare.agree} of ${compare.tokens} tokens; highlighted: where the quantized model's text leaves the float model's.`}
         </p>
       )}
-      {stats && <p className="muted small" data-testid="generation-stats" title="Time to the first token includes the prompt's pass and, the first time, compiling the kernels">{formatGenerationStats(stats)}</p>}
+      {stats.map((x) => (
+        <p key={x.model} className="muted small" data-testid="generation-stats" data-model={x.model} title="Time to the first token includes the prompt's pass and, the first time, compiling the kernels">
+          {stats.length > 1 || withWhat !== 'float' || quantized ? `${x.model}: ` : ''}{formatGenerationStats(x.stats)}
+        </p>
+      ))}
     </section>
   );
 }

@@ -6,11 +6,14 @@ import { exportQuantized } from '../../quant/export';
 import { exportQuantizedOnnx, onnxExportProblem } from '../../quant/onnx/export';
 import { groupGrid, PackedLinear, readDequantized } from '../../quant/packed';
 import { type LayerResult, quantizeModel, type QuantizeOptions } from '../../quant/quantize-model';
+import { quantizeProblems, withName } from '../../sweep/checks';
 import { browserData, saveFile, zip } from '../browser';
 import { useLab } from '../lab';
-import { Check, fmt, ProgressLine, Select, useTask } from '../widgets';
+import { Check, fmt, NoModel, ProgressLine, Select, useTask } from '../widgets';
 
 const GROUPS = [32, 64, 128, 1024, -1];
+const FIELD = { point: 'Bits / G / C_b', calibration: 'Calibration C_b', damp: 'Damp', seqLen: 'Sequence length' } as const;
+const numberOrNaN = (v: string) => (v === '' ? NaN : Number(v));
 
 export function QuantizePanel() {
   const { gpu, loaded, quantized, setQuantized, report, inform } = useLab();
@@ -19,9 +22,11 @@ export function QuantizePanel() {
   const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
   const set = <K extends keyof typeof opts>(k: K, v: (typeof opts)[K]) => setOpts((o) => ({ ...o, [k]: v }));
   const maxLen = loaded?.model.config.maxPosition ?? 2048;
+  // the CLI's checks (src/sweep/checks.ts), named as this tab's fields
+  const problems = quantizeProblems({ ...opts, seqLen: opts.seqLen }).map((p) => withName(FIELD[p.field], p.problem));
 
   async function run() {
-    if (!gpu || !loaded) return;
+    if (!gpu || !loaded || problems.length) return;
     setLayers([]);
     await runTask(async (signal) => {
       const seqLen = Math.min(opts.seqLen, maxLen);
@@ -68,7 +73,7 @@ export function QuantizePanel() {
   }
   const onnxProblem = quantized ? onnxExportProblem(quantized.result.model.config, quantized.result.options.bits) : null;
 
-  if (!loaded) return <section className="card empty"><h2>Quantize</h2><p>Load a model first (Model tab).</p></section>;
+  if (!loaded) return <NoModel title="Quantize" what="Quantizing" />;
   const shown = busy ? layers : (quantized?.result.layers ?? layers);
   return (
     <div className="grid two">
@@ -81,15 +86,15 @@ export function QuantizePanel() {
             options={[2, 3, 4, 8].map((b) => ({ value: b, label: `${b}-bit` }))} onChange={(v) => set('bits', v)} />
           <Select label="Group size G" title="Columns sharing one scale and zero point: smaller groups adapt better but store more scales" value={opts.groupSize}
             options={GROUPS.map((g) => ({ value: g, label: g === -1 ? 'per channel' : String(g) }))} onChange={(v) => set('groupSize', v)} />
-          <Select label="Calibration C_b" title="Number of calibration sequences GPTQ measures the layer inputs (the Hessian) on" value={opts.calib}
+          <Select label="Calibration C_b" title="Number of calibration sequences GPTQ measures the layer inputs (the Hessian) on (RTN takes none)" value={opts.calib} disabled={opts.method === 'rtn'}
             options={[8, 32, 128, 1024].map((c) => ({ value: c, label: String(c) }))} onChange={(v) => set('calib', v)} />
           <label className="field" title="Tokens per calibration sequence (capped at the model's context)">
             Sequence length
-            <input type="number" min={16} max={maxLen} step={16} value={Math.min(opts.seqLen, maxLen)} onChange={(e) => set('seqLen', Number(e.target.value))} />
+            <input type="number" min={16} max={maxLen} step={16} value={Number.isNaN(opts.seqLen) ? '' : Math.min(opts.seqLen, maxLen)} onChange={(e) => set('seqLen', numberOrNaN(e.target.value))} disabled={opts.method === 'rtn'} />
           </label>
           <label className="field" title="Dampening added to the Hessian's diagonal, as a fraction of its mean (GPTQModel: 0.05, raised by 0.01 when the Cholesky factorisation fails)">
             Damp
-            <input type="number" min={0.001} max={0.5} step={0.005} value={opts.percdamp} onChange={(e) => set('percdamp', Number(e.target.value))} />
+            <input type="number" min={0.001} max={0.5} step={0.005} value={Number.isNaN(opts.percdamp) ? '' : opts.percdamp} onChange={(e) => set('percdamp', numberOrNaN(e.target.value))} disabled={opts.method === 'rtn'} />
           </label>
           <Select label="Hessians" title="Sequential: each layer calibrated on the outputs of the already-quantized layers before it (GPTQModel, faithful). Shared: all Hessians from the float model (faster)" value={opts.mode}
             options={[{ value: 'sequential', label: 'sequential (faithful)' }, { value: 'shared', label: 'shared (faster)' }]} onChange={(v) => set('mode', v)} />
@@ -100,12 +105,13 @@ export function QuantizePanel() {
           <Check label="static groups" title="Compute every group's scale before the solve, on the original column order" checked={opts.staticGroups} onChange={(v) => set('staticGroups', v)} />
         </div>
         <div className="controls">
-          <button onClick={run} disabled={!gpu || busy} data-testid="quantize">Quantize</button>
+          <button onClick={run} disabled={!gpu || busy || problems.length > 0} data-testid="quantize" title={problems.join('; ') || undefined}>Quantize</button>
           {quantized && !busy && <button className="ghost" onClick={exportZip} title="Download the quantized checkpoint (GPTQModel format) as a zip of its folder">Export (GPTQ format)</button>}
           {quantized && !busy && <button className="ghost" onClick={exportOnnxZip} disabled={onnxProblem !== null} data-testid="export-onnx"
             title={onnxProblem ?? 'Download the quantized model as an ONNX folder (zip) that transformers.js loads on WebGPU: MatMulNBits with these very weights'}>Export for transformers.js</button>}
           {quantized && !busy && <button className="ghost" onClick={() => setQuantized(null)} title="Go back to the float model">Discard</button>}
         </div>
+        {problems.length > 0 && <p className="problem" role="alert" data-testid="quantize-problem">Cannot quantize: {problems.join('; ')}.</p>}
         {busy && <ProgressLine progress={progress} onCancel={cancel} />}
         {quantized && !busy && <p className="muted small" data-testid="quantized-label">Active: {quantized.label}, {quantized.result.seconds.toFixed(1)} s.</p>}
       </section>

@@ -1,29 +1,22 @@
 import { useMemo, useRef, useState } from 'react';
+import { PPL_WINDOWS } from '../../eval/run';
 import { Checkpoint } from '../../model/checkpoint';
 import { fetchModelFiles } from '../../model/hub';
 import { TextTokenizer } from '../../model/tokenizer';
 import { formatSeconds } from '../../progress';
-import { planSweep, SweepRunner, type SweepModel, type SweepOptions, type SweepStatus } from '../../sweep/engine';
+import { sweepProblem } from '../../sweep/checks';
+import { estimateSweep, planSweep, SweepRunner, type SweepModel, type SweepOptions, type SweepStatus, timesFromRows } from '../../sweep/engine';
 import { gridPoints, PRESETS } from '../../sweep/grid';
-import { configId, parseResults, type ResultRow, resultsText, settingOf, toCsv } from '../../sweep/results';
+import { configId, parseResults, previewMerge, type ResultRow, resultsText, toCsv } from '../../sweep/results';
 import { browserData, saveFile } from '../browser';
 import { bundledUrl } from '../files';
 import { useLab } from '../lab';
-import { fmt, NumberChoice, ProgressLine, Select } from '../widgets';
+import { NumberChoice, ProgressLine, Select } from '../widgets';
 import { useBundledModels } from './ModelPanel';
-
-const SPEED_KEY = 'quantlab.secondsPerConfig';
-
-function measuredSpeed(): Record<string, number> {
-  try {
-    return JSON.parse(localStorage.getItem(SPEED_KEY) ?? '{}');
-  } catch {
-    return {};
-  }
-}
+import { ResultsTable } from './ResultsTable';
 
 export function SweepPanel() {
-  const { gpu, store, results, refreshResults, addResults, clearResults, report, inform } = useLab();
+  const { gpu, gpuError, store, results, refreshResults, addResults, clearResults, report, inform } = useLab();
   const bundled = useBundledModels();
   const [models, setModels] = useState<string[]>([]);
   const [preset, setPreset] = useState('quick');
@@ -47,33 +40,29 @@ export function SweepPanel() {
       return { ckpt, tokenizer: await TextTokenizer.load(files, ckpt.config) };
     },
   }));
+  // the CLI's checks (src/sweep/checks.ts): what it refuses, Run is disabled for, with the same words
+  const problem = sweepProblem({ models: chosenModels.length, grid, methods, limit });
   const opts: SweepOptions = {
-    models: sweepModels, points: gridPoints(grid), methods, mode, tasks: ['ppl', 'km', 'ka', 'kr'], limit, pplWindows: 4,
+    models: sweepModels, points: problem ? [] : gridPoints(grid), methods, mode, tasks: ['ppl', 'km', 'ka', 'kr'], limit, pplWindows: PPL_WINDOWS,
   };
-  const plan = planSweep(opts);
-  const speed = measuredSpeed();
-  const estimate = chosenModels.every((m) => speed[m]) ? chosenModels.reduce((a, m) => a + speed[m] * plan.filter((c) => c.model.id === m).length, 0) : null;
+  const plan = problem ? [] : planSweep(opts);
+  // before a run: from the rows this adapter measured (those already stored count as if they will run again)
+  const estimate = useMemo(() => (gpu && plan.length ? estimateSweep(plan, timesFromRows(results, gpu.adapterName), opts) : undefined),
+    [gpu, results, plan.length, preset, grid, methods, mode, limit, chosenModels.join()]); // eslint-disable-line react-hooks/exhaustive-deps
+  const [pending, setPending] = useState<{ name: string; rows: ResultRow[]; preview: ReturnType<typeof previewMerge> } | null>(null);
 
   async function run() {
-    if (!gpu) return;
+    if (!gpu || problem) return;
     setRunning(true);
     setPaused(false);
     const ac = new AbortController();
     abort.current = ac;
-    let t = performance.now();
     try {
       const res = await new SweepRunner(gpu, store, browserData).run(opts, {
         signal: ac.signal,
         gate: () => gateRef.current ?? Promise.resolve(),
         onStatus: setStatus,
-        onRows: (rows: ResultRow[]) => {
-          void refreshResults();
-          const now = performance.now();
-          const s = measuredSpeed();
-          s[rows[0].model] = (now - t) / 1000;
-          t = now;
-          localStorage.setItem(SPEED_KEY, JSON.stringify(s));
-        },
+        onRows: () => void refreshResults(),
       });
       inform(`Sweep ${ac.signal.aborted ? 'stopped' : 'finished'}: ${res.ran} configuration(s) run, ${res.skipped} already in the results, ${res.seconds.toFixed(0)} s.`);
     } catch (e) {
@@ -96,18 +85,29 @@ export function SweepPanel() {
     }
   }
 
+  /** Reads a results file; where it would replace stored configurations, asks first (pending) instead of merging. */
   async function importFile(f: File) {
     try {
-      const { added, replaced } = await addResults(parseResults(await resultsText(new Uint8Array(await f.arrayBuffer())), f.name));
-      inform(`${added} new result rows imported from ${f.name}${replaced ? `; ${replaced} replaced rows of the same configuration and task measured on fewer items` : ''} (the others present were kept).`);
+      const rows = parseResults(await resultsText(new Uint8Array(await f.arrayBuffer())), f.name);
+      const preview = previewMerge(results, rows);
+      if (preview.replaced.length) setPending({ name: f.name, rows, preview });
+      else await merge(f.name, rows, false);
     } catch (e) {
       report(e);
     }
   }
 
-  const recent = useMemo(() => [...results].sort((a, b) => b.created.localeCompare(a.created)).slice(0, 300), [results]);
-  const configs = new Set(results.map(configId)).size;
+  async function merge(name: string, rows: ResultRow[], keepMine: boolean) {
+    setPending(null);
+    try {
+      const { added, replaced } = await addResults(rows, { keepMine });
+      inform(`${added} new result rows imported from ${name}${replaced ? `; ${replaced} of yours replaced by the file's, measured on more items` : ''}${keepMine ? '; yours kept where both had a configuration' : ''}.`);
+    } catch (e) {
+      report(e);
+    }
+  }
 
+  const configs = new Set(results.map(configId)).size;
   return (
     <div className="grid two">
       <section className="card">
@@ -146,18 +146,24 @@ export function SweepPanel() {
             ))}
           </div>
         </fieldset>
-        <p data-testid="sweep-plan">
-          <strong>{plan.length}</strong> configurations (float baselines included)
-          {estimate !== null ? `, about ${formatSeconds(estimate)} on this GPU` : ', time measured after the first configuration'}.
-          Configurations already in the results, measured on as many items per task, are skipped; those measured on fewer run again and replace them.
-        </p>
+        {problem ? <p className="problem" role="alert" data-testid="sweep-problem">Cannot run: {problem}.</p> : (
+          <p data-testid="sweep-plan">
+            <strong>{plan.length}</strong> configurations (float baselines included)
+            {estimate ? `, about ${formatSeconds(estimate.seconds)} on this GPU if none is stored yet${estimate.basis === 'plan' ? ' (a first estimate: not all of it has been timed here)' : ''}` : ', time estimated once the float baseline has run'}.
+            Configurations already in the results, measured on as many items per task, are skipped; those measured on fewer run again and replace them.
+            Perplexity over {PPL_WINDOWS} windows, as in the Evaluate tab and the CLI.
+          </p>
+        )}
+        {gpuError && <p className="problem" data-testid="sweep-no-gpu">Running a sweep needs WebGPU, which this browser does not expose; importing results and the table below work without it, and the Fit tab fits them.</p>}
         <div className="controls">
-          {!running && <button onClick={run} disabled={!gpu || !plan.length} data-testid="run-sweep">Run sweep</button>}
+          {!running && <button onClick={run} disabled={!gpu || !plan.length} data-testid="run-sweep" title={problem ?? undefined}>Run sweep</button>}
           {running && <button className="ghost" onClick={togglePause}>{paused ? 'Resume' : 'Pause'}</button>}
         </div>
         {running && status && (
           <div data-testid="sweep-status">
-            <p className="small">Configuration {status.config}/{status.total}: {status.label}{status.eta !== undefined ? `, about ${formatSeconds(status.eta)} left` : ''}{paused ? ' (pausing after this configuration)' : ''}</p>
+            <p className="small">Configuration {status.config}/{status.total}: {status.label}
+              {status.eta !== undefined ? `, about ${formatSeconds(status.eta)} left${status.etaBasis === 'plan' ? ' (a first estimate, partly from the plan)' : ''}` : ', time left estimated once the float baseline has run'}
+              {paused ? ' (pausing after this configuration)' : ''}</p>
             <ProgressLine progress={status.phase} onCancel={() => abort.current?.abort()} />
           </div>
         )}
@@ -168,26 +174,39 @@ export function SweepPanel() {
           <button className="ghost" onClick={() => saveFile('quantlab-results.csv', toCsv(results), 'text/csv')} disabled={!results.length} data-testid="export-csv">Export CSV</button>
           <button className="ghost" onClick={() => saveFile('quantlab-results.json', JSON.stringify(results, null, 1), 'application/json')} disabled={!results.length}>Export JSON</button>
           <label className="ghost button" title="Merge results from another machine or the CLI (CSV, JSON or JSON Lines, gzipped or not)">
-            Import… <input type="file" accept=".csv,.json,.jsonl,.gz" hidden data-testid="import" onChange={(e) => e.target.files?.[0] && importFile(e.target.files[0])} />
+            Import… <input type="file" accept=".csv,.json,.jsonl,.gz" hidden data-testid="import" onChange={(e) => { const f = e.target.files?.[0]; e.target.value = ''; if (f) void importFile(f); }} />
           </label>
           <button className="ghost" disabled={!results.length || running} onClick={() => confirm('Delete every result kept in this browser?') && clearResults()}>Clear</button>
         </div>
-        {!results.length ? <p className="muted">No results yet: run a sweep, or import results (the repository's examples/family-sweep-h100.jsonl.gz holds a full run of the bundled family).</p> : (
-          <div className="scroll">
-            <table className="small">
-              <thead><tr><th>model</th><th>method</th><th className="num">B</th><th className="num">G</th><th className="num">C_b</th><th>task</th><th className="num">acc</th><th className="num">Acc_adj</th><th className="num">PPL</th></tr></thead>
-              <tbody>
-                {recent.map((r, i) => (
-                  <tr key={i} title={`${r.method === 'fp' ? 'float baseline' : settingOf(r)}, seed ${r.seed}; ${r.items} ${r.level ? 'items' : 'windows'}; ${r.adapter}`}>
-                    <td>{r.model}</td><td>{r.method}</td><td className="num">{r.bits}</td><td className="num">{r.group_size || '–'}</td><td className="num">{r.calib_size || '–'}</td>
-                    <td className={`level-${r.level}`}>{r.task}</td><td className="num">{fmt(r.acc)}</td><td className="num">{fmt(r.acc_adj)}</td><td className="num">{fmt(r.perplexity, 2)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        {pending && <ImportPreview pending={pending} onMerge={(keepMine) => merge(pending.name, pending.rows, keepMine)} onCancel={() => setPending(null)} />}
+        {!results.length ? <p className="muted">No results yet: run a sweep, or import results (the repository's examples/family-sweep-h100.jsonl.gz holds a full run of the bundled family).</p> : <ResultsTable results={results} />}
       </section>
+    </div>
+  );
+}
+
+/** Before an import replaces any of the user's configurations: which, with how many items, and a choice. */
+function ImportPreview({ pending, onMerge, onCancel }: { pending: { name: string; preview: ReturnType<typeof previewMerge> }; onMerge(keepMine: boolean): void; onCancel(): void }) {
+  const p = pending.preview;
+  const items = (x: [number, number]) => (x[0] === x[1] ? `${x[0]}` : `${x[0]}–${x[1]}`);
+  return (
+    <div className="card inset" role="dialog" aria-labelledby="import-title" data-testid="import-preview">
+      <h3 id="import-title">Import {pending.name}?</h3>
+      <p className="small">
+        It adds {p.addedRows} result rows ({p.addedConfigs} new configurations). It also has {p.replaced.length} of your configurations, measured on more items per
+        task: importing replaces yours with the file's unless you keep yours.{p.unchangedRows ? ` ${p.unchangedRows} of its rows are stored already with as many items or more: those stay as they are.` : ''}
+      </p>
+      <div className="scroll short">
+        <table className="small">
+          <thead><tr><th>your configuration</th><th className="num">tasks</th><th className="num" title="items per task">yours</th><th className="num" title="items per task">the file's</th></tr></thead>
+          <tbody>{p.replaced.map((r) => <tr key={r.id} title={r.setting}><td>{r.label}</td><td className="num">{r.tasks}</td><td className="num">{items(r.mine)}</td><td className="num">{items(r.theirs)}</td></tr>)}</tbody>
+        </table>
+      </div>
+      <div className="controls">
+        <button onClick={() => onMerge(true)} data-testid="import-keep">Import, keeping mine</button>
+        <button className="ghost" onClick={() => onMerge(false)} data-testid="import-replace">Import, replacing these {p.replaced.length}</button>
+        <button className="ghost" onClick={onCancel}>Cancel</button>
+      </div>
     </div>
   );
 }
