@@ -1,6 +1,7 @@
 // Sharding a sweep without a GPU: the partition (by identity, stable, balanced), merging shards' results by the
 // lab's import rules with duplicates and conflicts told apart, and what a grid lacks.
 import { describe, expect, it } from 'vitest';
+import { fetchModelFiles } from '../../src/model/hub';
 import { configKey, planShard, planSweep, type SweepModel, type SweepOptions } from '../../src/sweep/engine';
 import { findPreset, gridPoints } from '../../src/sweep/grid';
 import { type ConfigKey, configId, mergeRows, type ResultRow, rowId } from '../../src/sweep/results';
@@ -144,5 +145,23 @@ describe('what a grid lacks', () => {
     expect(unfinishedTasks(plan, new Map([['a', 10], ['b', 6]]))).toEqual([]);
     expect(unfinishedTasks(plan, new Map([['a', 9], ['b', 5]]))).toEqual(['a']);
     expect(unfinishedTasks(plan, undefined)).toEqual(['a', 'b']);
+  });
+});
+
+describe('planning a grid of downloaded models', () => {
+  it('fetches a model\'s config and tokenizer without its weights when asked (weights: false)', async () => {
+    const asked: string[] = [];
+    const served: Record<string, string> = { 'config.json': '{}', 'tokenizer.json': '{}', 'tokenizer_config.json': '{}', 'model.safetensors': 'weights' };
+    const fetchFn = (async (url: string) => {
+      const name = url.split('/').pop()!;
+      asked.push(name);
+      return name in served ? new Response(served[name]) : new Response('', { status: 404 });
+    }) as typeof fetch;
+    const files = await fetchModelFiles('https://example.org/m/', { fetchFn, weights: false });
+    expect(files.list()).toEqual(['config.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(asked).not.toContain('model.safetensors');
+    expect(asked).not.toContain('model.safetensors.index.json');
+    asked.length = 0;
+    expect((await fetchModelFiles('https://example.org/m/', { fetchFn })).list()).toContain('model.safetensors');
   });
 });

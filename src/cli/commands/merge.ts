@@ -3,6 +3,9 @@ import { gzipSync } from 'node:zlib';
 import { plannedItems } from '../../eval/run';
 import { suiteForModel } from '../../eval/tasks';
 import { QuantlabError } from '../../gpu/errors';
+import { nonEmbeddingParams, parseConfig } from '../../model/config';
+import { readText } from '../../model/source';
+import { TextTokenizer } from '../../model/tokenizer';
 import { configKey, describeConfig, evalOptions, planSweep } from '../../sweep/engine';
 import { parseResults, type ResultRow, resultsText, toCsv, toJsonl } from '../../sweep/results';
 import { gridGaps, type GridGap, type MergeConflict, mergeSources, type PlannedConfig } from '../../sweep/shard';
@@ -10,6 +13,7 @@ import { type Args, UsageError } from '../args';
 import type { Command } from '../command';
 import { log, printJson, readUserFile } from '../command';
 import { nodeDataReader } from '../data';
+import { resolveModelFiles } from '../model';
 import { GRID_FLAGS, GRID_USAGE, sweepOptions } from './sweep';
 
 /** Options that ask for a grid check: any of the sweep's grid options. */
@@ -79,7 +83,10 @@ function writeAtomically(path: string, data: string | Uint8Array): void {
   renameSync(tmp, path);
 }
 
-/** The grid the sweep options describe, each configuration with its identity and planned items (no GPU). */
+/**
+ * The grid the sweep options describe, each configuration with its identity and planned items. Reads each model's
+ * config and tokenizer only (a Hub model's weights are not downloaded): all that planning needs.
+ */
 async function plannedGrid(args: Args, rows: ResultRow[]): Promise<PlannedConfig[]> {
   const specs = args.has('model') ? args.list('model') : [...new Set(rows.map((r) => r.model))];
   if (!specs.length) throw new UsageError('no models to check the grid for: give --model (the results hold none)');
@@ -88,9 +95,12 @@ async function plannedGrid(args: Args, rows: ResultRow[]): Promise<PlannedConfig
   const plan = planSweep(opts);
   const planned: PlannedConfig[] = [];
   for (const m of opts.models) {
-    const { ckpt, tokenizer } = await m.open();
-    const tasks = await plannedItems(tokenizer, data, evalOptions(opts, opts.suite ?? suiteForModel(ckpt.rawConfig).suite), ckpt.config.maxPosition);
-    for (const c of plan.filter((p) => p.model === m)) planned.push({ key: configKey(opts, c, ckpt), label: describeConfig(c), tasks });
+    const files = await resolveModelFiles(m.id, { weights: false });
+    const rawConfig = JSON.parse(await readText(files, 'config.json')) as Record<string, unknown>;
+    const config = parseConfig(rawConfig, `${m.id}/config.json`);
+    const tokenizer = await TextTokenizer.load(files, config);
+    const tasks = await plannedItems(tokenizer, data, evalOptions(opts, opts.suite ?? suiteForModel(rawConfig).suite), config.maxPosition);
+    for (const c of plan.filter((p) => p.model === m)) planned.push({ key: configKey(opts, c, { config, nonEmbeddingParams: nonEmbeddingParams(config) }), label: describeConfig(c), tasks });
   }
   return planned;
 }
