@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { Pod } from 'kubernetes-models/v1/Pod';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { Args } from '../../src/cli/args';
@@ -16,6 +17,7 @@ const K8S = 'deploy/k8s';
 const MODELS: Record<string, (doc: never) => { validate(): void }> = {
   'batch/v1/Job': (doc) => new Job(doc),
   'v1/PersistentVolumeClaim': (doc) => new PersistentVolumeClaim(doc),
+  'v1/Pod': (doc) => new Pod(doc),
 };
 
 type Doc = { apiVersion: string; kind: string; metadata: { name: string }; spec: unknown };
@@ -45,7 +47,7 @@ describe('deploy/k8s', () => {
   const pod = spec.template.spec;
 
   it('every manifest validates against the Kubernetes schema', () => {
-    expect(docs.map((d) => d.kind).sort()).toEqual(['Job', 'PersistentVolumeClaim']);
+    expect(docs.map((d) => d.kind).sort()).toEqual(['Job', 'PersistentVolumeClaim', 'Pod']);
     for (const d of docs) expect(() => validate(d), `${d.kind} ${d.metadata.name}`).not.toThrow();
   });
 
