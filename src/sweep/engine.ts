@@ -94,7 +94,7 @@ export function planSweep(opts: SweepOptions): PlannedConfig[] {
 }
 
 /** The configurations of the plan that `opts.shard` runs (all without one); opens each model's checkpoint (no GPU) for its keys. */
-export async function planShard(opts: SweepOptions, open: (m: SweepModel) => Promise<{ ckpt: Checkpoint }>): Promise<PlannedConfig[]> {
+export async function planShard(opts: SweepOptions, open: (m: SweepModel) => Promise<{ ckpt: Pick<Checkpoint, 'nonEmbeddingParams' | 'config'> }>): Promise<PlannedConfig[]> {
   const plan = planSweep(opts);
   if (!opts.shard) return plan;
   const out: PlannedConfig[] = [];

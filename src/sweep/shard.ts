@@ -113,7 +113,7 @@ export function unfinishedTasks(planned: Map<string, number>, have: Map<string, 
 }
 
 /** A configuration a grid plans: its identity and the items each of its tasks is to be scored on. */
-export interface PlannedConfig {
+export interface ExpectedConfig {
   key: ConfigKey;
   label: string;
   tasks: Map<string, number>;
@@ -133,7 +133,7 @@ export interface GridGap {
  * the planned items): configurations with no row at all (missing), and those with some tasks absent or short
  * (incomplete). `outside`: configurations in the rows that the grid does not plan.
  */
-export function gridGaps(planned: PlannedConfig[], rows: ResultRow[], shards?: number): { planned: number; done: number; missing: GridGap[]; incomplete: GridGap[]; outside: number } {
+export function gridGaps(planned: ExpectedConfig[], rows: ResultRow[], shards?: number): { planned: number; done: number; missing: GridGap[]; incomplete: GridGap[]; outside: number } {
   const have = new Map<string, Map<string, number>>();
   for (const r of rows) (have.get(configId(r)) ?? have.set(configId(r), new Map()).get(configId(r))!).set(r.task, r.items);
   const missing: GridGap[] = [], incomplete: GridGap[] = [];

@@ -1,19 +1,12 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { plannedItems } from '../../eval/run';
-import { suiteForModel } from '../../eval/tasks';
 import { QuantlabError } from '../../gpu/errors';
-import { nonEmbeddingParams, parseConfig } from '../../model/config';
-import { readText } from '../../model/source';
-import { TextTokenizer } from '../../model/tokenizer';
-import { configKey, describeConfig, evalOptions, planSweep } from '../../sweep/engine';
 import { parseResults, type ResultRow, resultsText, toCsv, toJsonl } from '../../sweep/results';
-import { gridGaps, type GridGap, type MergeConflict, mergeSources, type PlannedConfig } from '../../sweep/shard';
-import { type Args, UsageError } from '../args';
+import { gridGaps, type GridGap, type MergeConflict, mergeSources } from '../../sweep/shard';
+import { UsageError } from '../args';
 import type { Command } from '../command';
 import { log, printJson, readUserFile } from '../command';
-import { nodeDataReader } from '../data';
-import { resolveModelFiles } from '../model';
+import { plannedGrid } from '../plan';
 import { GRID_FLAGS, GRID_USAGE, sweepOptions } from './sweep';
 
 /** Options that ask for a grid check: any of the sweep's grid options. */
@@ -36,7 +29,13 @@ export const mergeCommand: Command = {
     const merged = mergeSources(sources);
 
     const checkGrid = GRID_OPTIONS.some((o) => args.has(o));
-    const gaps = checkGrid ? gridGaps(await plannedGrid(args, merged.rows), merged.rows, shards) : null;
+    let gaps = null;
+    if (checkGrid) {
+      // without --model: the models the results name
+      const specs = args.has('model') ? args.list('model') : [...new Set(merged.rows.map((r) => r.model))];
+      if (!specs.length) throw new UsageError('no models to check the grid for: give --model (the results hold none)');
+      gaps = gridGaps(await plannedGrid(sweepOptions(args, specs), args.str('data', 'public/data')), merged.rows, shards);
+    }
 
     writeAtomically(out, format.gzip ? gzipSync(format.text(merged.rows)) : format.text(merged.rows));
 
@@ -81,28 +80,6 @@ function writeAtomically(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.partial-${process.pid}`;
   writeFileSync(tmp, data);
   renameSync(tmp, path);
-}
-
-/**
- * The grid the sweep options describe, each configuration with its identity and planned items. Reads each model's
- * config and tokenizer only (a Hub model's weights are not downloaded): all that planning needs.
- */
-async function plannedGrid(args: Args, rows: ResultRow[]): Promise<PlannedConfig[]> {
-  const specs = args.has('model') ? args.list('model') : [...new Set(rows.map((r) => r.model))];
-  if (!specs.length) throw new UsageError('no models to check the grid for: give --model (the results hold none)');
-  const opts = sweepOptions(args, specs);
-  const data = nodeDataReader(args.str('data', 'public/data'));
-  const plan = planSweep(opts);
-  const planned: PlannedConfig[] = [];
-  for (const m of opts.models) {
-    const files = await resolveModelFiles(m.id, { weights: false });
-    const rawConfig = JSON.parse(await readText(files, 'config.json')) as Record<string, unknown>;
-    const config = parseConfig(rawConfig, `${m.id}/config.json`);
-    const tokenizer = await TextTokenizer.load(files, config);
-    const tasks = await plannedItems(tokenizer, data, evalOptions(opts, opts.suite ?? suiteForModel(rawConfig).suite), config.maxPosition);
-    for (const c of plan.filter((p) => p.model === m)) planned.push({ key: configKey(opts, c, { config, nonEmbeddingParams: nonEmbeddingParams(config) }), label: describeConfig(c), tasks });
-  }
-  return planned;
 }
 
 function describeGap(g: GridGap): string {

@@ -12,6 +12,7 @@ import { nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
 import { ADAPTER_INDEX_USAGE, useAdapterIndex } from '../adapter-index';
 import { jsonlStore } from '../jsonl-store';
+import { modelHead } from '../plan';
 import { checkModelSpec, resolveModelFiles } from '../model';
 
 /** The options that define a sweep's grid: `quantlab sweep` runs them, `quantlab merge` checks results against them. */
@@ -66,8 +67,8 @@ export const sweepCommand: Command = {
     const adapterIndex = args.has('adapter-index') ? args.int('adapter-index') : undefined;
     const out = args.str('out');
     const data = nodeDataReader(args.str('data', 'public/data'));
-    // the shard's configurations need their keys: each model's checkpoint is opened (no GPU) to plan them
-    const plan = await planShard(opts, (m) => m.open());
+    // a shard's configurations need their keys: each model's config is read (no GPU, no weights) to plan them
+    const plan = await planShard(opts, async (m) => ({ ckpt: await modelHead(m.id) }));
     const grid = `${opts.models.length} model(s) x ${opts.points.length} points + baselines`;
     log(opts.shard
       ? `sweep: shard ${opts.shard.index}/${opts.shard.count}: ${plan.length} of the grid's configurations (${grid}) -> ${out}`
