@@ -10,6 +10,7 @@ import { Pod } from 'kubernetes-models/v1/Pod';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { Args } from '../../src/cli/args';
+import { COMMANDS } from '../../src/cli/commands/index';
 import { sweepCommand } from '../../src/cli/commands/sweep';
 import { parseShard } from '../../src/sweep/shard';
 
@@ -102,5 +103,19 @@ describe('deploy/Dockerfile', () => {
     const icd = /VK_ICD_FILENAMES=(\S+)/.exec(dockerfile)![1];
     expect(dockerfile).toMatch(new RegExp(`libEGL_nvidia\\.so\\.0.*> ${icd.replace(/\./g, '\\.')}`));
     expect(dockerfile).toMatch(/NVIDIA_DRIVER_CAPABILITIES=\S*graphics/);
+  });
+});
+
+describe('docs/distributed.md', () => {
+  it('every quantlab command line in it uses only options its command names', () => {
+    const doc = readFileSync('docs/distributed.md', 'utf8').replace(/\\\n\s*/g, ' ');
+    const lines = [...doc.matchAll(/quantlab ([a-z]+)((?: +[^ `#\n&|)']+)*)/g)].filter(([, name]) => COMMANDS.some((c) => c.name === name));
+    expect(lines.filter(([, name]) => name === 'sweep').length).toBeGreaterThan(2);
+    expect(lines.filter(([, name]) => name === 'merge').length).toBeGreaterThan(1);
+    for (const [line, name, rest] of lines) {
+      const c = COMMANDS.find((x) => x.name === name)!;
+      const argv = rest.trim().split(/ +/).filter(Boolean).map((a) => a.replace(/^"|"$/g, '').replace(/[,.;:]$/, ''));
+      expect(new Args(argv, new Set(c.flags)).undocumented(c.usage), line).toEqual([]);
+    }
   });
 });
