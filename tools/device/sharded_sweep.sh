@@ -54,7 +54,10 @@ else
     > /tmp/shard-layers/vulkan/implicit_layer.d/VkLayer_MESA_device_select.json || exit 1
   export XDG_DATA_DIRS=/tmp/shard-layers:${XDG_DATA_DIRS:-/usr/local/share:/usr/share}
   export LD_LIBRARY_PATH=$PWD/.shardcarry/lib:${LD_LIBRARY_PATH:-}
-  GPUS=${GPUS:-$(nvidia-smi -L | grep -c '^GPU')}
+  # GPUs: nvidia-smi's list, else the PCI devices the nvidia driver holds
+  GPUS=${GPUS:-$( (nvidia-smi -L 2>/dev/null || true) | grep -c '^GPU')}
+  [ "$GPUS" -gt 0 ] || GPUS=$(ls /sys/bus/pci/drivers/nvidia 2>/dev/null | grep -c ':')
+  [ "$GPUS" -ge 2 ] || echo "note: $GPUS GPU(s) on this host: the split needs 2 or more to mean anything"
   PROCS_PER_GPU=${PROCS_PER_GPU:-8}
   MODELS=${MODELS:-$(cd public/models && ls -d */ | tr -d / | paste -sd,)}
   GRID=${GRID:---preset family}
