@@ -12,7 +12,7 @@
 #   profile  GPU time per kernel of a decode and of a GPTQ run
 # Before (on this machine): bash tools/device/prepare_carry.sh; for the A/B, the previous build's CLI in dist-cli-old
 # device run, carry [".devcarry", "dist-cli", "dist-cli-old"]: bash tools/device/realsize.sh qwen3-0.6b
-# Env: CALIB (default 8), SKIP (space-separated steps: check peers old gptq-ref profile), GPTQ_FULL.
+# Env: CALIB (default 8), SKIP (space-separated steps: gptq check speed peers old old-gptq gptq-ref profile), GPTQ_FULL.
 # Writes into $OUT: summary-<shape>.json (every step's JSON) and log-<shape>.txt. Off the GPU (a dry run of
 # the lab's side on SwiftShader):
 #   LAYERS=1 TOKENS=16 NEW=4 PREFILL=32 WINDOWS=1 CALIB=1 QARGS="--seqlen 64" SKIP="check peers gptq-ref" bash tools/device/realsize.sh smollm2-135m
@@ -39,10 +39,12 @@ BOS=$(python3 -c "import json;c=json.load(open('$M/config.json'));print(1 if c.g
 prompt() { python3 -c "import sys;n=int(sys.argv[1]);print(('the quick brown fox jumps over the lazy dog ' * 64)[:n])" "$(( $1 - BOS ))"; }
 ids=$(python3 -c "import random;r=random.Random(0);print(','.join(str(r.randrange(1000,1256)) for _ in range($TOKENS)))")
 
+if ! skip gptq; then
 stamp "GPTQ 4-bit G=128 act-order C_b=$CALIB x 2048 (lab)"
 rm -rf "$Q4"
 timed quantize $Q quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --out "$Q4" $F16 ${QARGS:-} > "$R/quantize.json" 2> "$W/quantize.err" \
   && python3 -c "import json;d=json.load(open('$R/quantize.json'));print('lab GPTQ', round(d['seconds'],1), 's; memory', d['memory'])" || tail -5 "$W/quantize.err"
+fi
 
 if ! skip check; then
   stamp "logits and perplexity (lab), check against transformers"
@@ -55,26 +57,28 @@ if ! skip check; then
   cat "$R/check.json"
 fi
 
-stamp "decode and prefill"
 gen() { # name cli model prompt-tokens new-tokens [extra]
   $2 generate --model "$3" --prompt "$(prompt "$4")" --max-tokens "$5" --ignore-eos --json $F16 ${6:-} > "$R/$1.json" 2> "$W/$1.err" \
     && python3 -c "import json,sys;d=json.load(open(sys.argv[1]));g=lambda k,s=1:round((d.get(k) or 0)*s,3);print(sys.argv[2], 'prompt', d.get('prompt_tokens'), 'decode', g('decode_tokens_per_second'), 'tok/s; first token', g('first_token_seconds',1000), 'ms; gpu', g('gpu_ms_per_step'), 'record', g('record_ms_per_step'), 'ms/step; load', g('load_seconds'), 's; tokens', hash(tuple(d['tokens']))%100000, d.get('memory',''))" "$R/$1.json" "$1" \
     || { echo "$1 failed"; tail -3 "$W/$1.err"; }
 }
-gen decode-float "$Q" "$M" 8 "$NEW" --warmup
-gen decode-q4 "$Q" "$Q4" 8 "$NEW" --warmup
-gen prefill-float "$Q" "$M" "$PREFILL" 1 --warmup
-gen prefill-q4 "$Q" "$Q4" "$PREFILL" 1 --warmup
-if ! skip old; then
+if ! skip speed; then
+  stamp "decode and prefill"
+  gen decode-float "$Q" "$M" 8 "$NEW" --warmup
+  gen decode-q4 "$Q" "$Q4" 8 "$NEW" --warmup
+  gen prefill-float "$Q" "$M" "$PREFILL" 1 --warmup
+  gen prefill-q4 "$Q" "$Q4" "$PREFILL" 1 --warmup
+fi
+if ! skip old && ! skip speed; then
   # the previous build on the same checkpoints (it has no --warmup: its first token includes compiling)
   gen old-decode-float "$OLD" "$M" 8 "$NEW"
   gen old-decode-q4 "$OLD" "$Q4" 8 "$NEW"
 fi
 if ! skip profile; then
   stamp "profiles"
-  gen profile-float "$Q" "$M" 8 32 "--profile --steps-per-read 4"
-  gen profile-q4 "$Q" "$Q4" 8 32 "--profile --steps-per-read 4"
-  for f in profile-float profile-q4; do echo "$f"; grep -A20 "GPU time by kernel" "$W/$f.err"; done
+  # a prefill (a decode step's small kernels are timed whole above: a pass per dispatch inflates them)
+  gen profile-prefill "$Q" "$M" "$PREFILL" 1 "--profile --warmup"
+  echo "profile-prefill"; grep -A16 "GPU time by kernel" "$W/profile-prefill.err"
   rm -rf "$W/q4p"; $Q quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --profile --out "$W/q4p" $F16 ${QARGS:-} > "$R/quantize-profile.json" 2> "$W/qp.err"
   echo "quantize-profile"; grep -A25 "GPU time by kernel" "$W/qp.err"
 fi
@@ -82,7 +86,7 @@ if ! skip peers; then
   stamp "transformers bf16 (decode, prefill)"
   timeout 600 python3 tools/golden/hf_speed.py --model "$M" --prompt 8 --new "$NEW" --prefill "$PREFILL" > "$R/hf-speed.json"; cat "$R/hf-speed.json"
 fi
-if ! skip old; then
+if ! skip old && ! skip old-gptq; then
   stamp "GPTQ C_b=$CALIB (previous build)"
   rm -rf "$W/old-q4"; timed quantize-old $OLD quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --out "$W/old-q4" ${QARGS:-} > "$R/old-quantize.json" 2> "$W/old-quantize.err" \
     && python3 -c "import json;d=json.load(open('$R/old-quantize.json'));print('previous build GPTQ', round(d['seconds'],1), 's')" || tail -3 "$W/old-quantize.err"
