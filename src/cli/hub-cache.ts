@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { type DownloadCache, fetchModelFiles } from '../model/hub';
+import { type DownloadCache, fetchModelFiles, type HubOptions } from '../model/hub';
 import type { ModelFiles } from '../model/source';
 import { formatProgress } from '../progress';
 
@@ -32,9 +32,10 @@ export function dirCache(dir = process.env.QUANTLAB_CACHE ?? join(homedir(), '.c
   };
 }
 
-export async function nodeHubFiles(spec: string): Promise<ModelFiles> {
+export async function nodeHubFiles(spec: string, opts: Pick<HubOptions, 'weights'> = {}): Promise<ModelFiles> {
   let last = 0;
   return fetchModelFiles(spec, {
+    ...opts,
     endpoint: process.env.HF_ENDPOINT,
     cache: dirCache(),
     onProgress: (p) => {

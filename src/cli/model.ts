@@ -21,11 +21,12 @@ export function checkModelSpec(spec: string): void {
   if (localModelDir(spec) === null) modelBaseUrl(spec);
 }
 
-export async function resolveModelFiles(spec: string): Promise<ModelFiles> {
+/** `weights: false`: a downloaded model's config and tokenizer only (a folder's files are read when opened anyway). */
+export async function resolveModelFiles(spec: string, opts: { weights?: boolean } = {}): Promise<ModelFiles> {
   const dir = localModelDir(spec);
   if (dir !== null) return dirFiles(dir);
   const { nodeHubFiles } = await import('./hub-cache');
-  return nodeHubFiles(spec);
+  return nodeHubFiles(spec, opts);
 }
 
 export async function openCheckpoint(spec: string): Promise<Checkpoint> {

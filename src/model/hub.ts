@@ -22,6 +22,8 @@ export interface HubOptions {
   signal?: AbortSignal;
   /** The folder's files, when known (bundled models): nothing is probed. */
   files?: string[];
+  /** false: config.json and the tokenizer files only (what planning needs), no weights. */
+  weights?: boolean;
 }
 
 export class DownloadError extends QuantlabError {}
@@ -127,7 +129,7 @@ export async function fetchModelFiles(spec: string, opts: HubOptions = {}): Prom
   const known = opts.files ? new Set(opts.files) : await listHubFiles(spec, opts, doFetch);
   const has = (f: string) => !known || known.has(f);
   await get('config.json', true);
-  const index = has('model.safetensors.index.json') ? await get('model.safetensors.index.json', false) : null;
+  const index = opts.weights === false ? null : has('model.safetensors.index.json') ? await get('model.safetensors.index.json', false) : null;
   if (index) {
     let map: Record<string, string>;
     try {
@@ -136,7 +138,7 @@ export async function fetchModelFiles(spec: string, opts: HubOptions = {}): Prom
       throw new DownloadError(`${base}model.safetensors.index.json is not valid JSON (${(e as Error).message}).`, 'Check the model repository.');
     }
     for (const shard of [...new Set(Object.values(map))].sort()) await get(shard, true, 'model.safetensors.index.json');
-  } else {
+  } else if (opts.weights !== false) {
     await get('model.safetensors', true);
   }
   for (const f of OPTIONAL) if (has(f)) await get(f, false);

@@ -15,6 +15,7 @@ import { loadModel } from '../quant/load';
 import { computeSharedHessians, destroyHessians, quantizeModel, type QuantizeResult, type SharedHessians } from '../quant/quantize-model';
 import type { QuantPoint } from './grid';
 import { type ConfigKey, configId, LAB_VERSION, type ResultRow } from './results';
+import { type Shard, shardOf, unfinishedTasks } from './shard';
 import type { ResultStore } from './store';
 
 export interface SweepModel {
@@ -43,6 +44,8 @@ export interface SweepOptions {
   /** Calibration text file under public/data (documents separated by blank lines). */
   calibFile?: string;
   baseline?: boolean;
+  /** Run only this shard's configurations (shardOf their identity); the others are another process's. */
+  shard?: Shard;
 }
 
 export interface SweepStatus {
@@ -245,8 +248,38 @@ export function planSweep(opts: SweepOptions): PlannedConfig[] {
   return out;
 }
 
+/** The configurations of the plan that `opts.shard` runs (all without one); opens each model's checkpoint (no GPU) for its keys. */
+export async function planShard(opts: SweepOptions, open: (m: SweepModel) => Promise<{ ckpt: Pick<Checkpoint, 'nonEmbeddingParams' | 'config'> }>): Promise<PlannedConfig[]> {
+  const plan = planSweep(opts);
+  if (!opts.shard) return plan;
+  const out: PlannedConfig[] = [];
+  for (const c of plan) if (shardOf(configKey(opts, c, (await open(c.model)).ckpt), opts.shard.count) === opts.shard.index) out.push(c);
+  return out;
+}
+
+/** The calibration sequence length of a sweep on a model of this context. */
+function calibSeqLen(opts: SweepOptions, maxPosition: number): number {
+  return Math.min(opts.seqLen ?? 2048, maxPosition);
+}
+
+/** The row key of a planned configuration on its opened checkpoint: what its result rows carry (configId is its identity). */
+export function configKey(opts: SweepOptions, c: PlannedConfig, ckpt: Pick<Checkpoint, 'nonEmbeddingParams' | 'config'>): ConfigKey {
+  const fp = c.method === 'fp';
+  return {
+    model: c.model.id, family: ckpt.config.arch, n_params: ckpt.nonEmbeddingParams, method: c.method,
+    bits: fp ? 16 : c.point!.bits,
+    group_size: fp ? 0 : c.point!.groupSize,
+    calib_size: c.method === 'gptq' ? c.point!.calib : 0,
+    seqlen: c.method === 'gptq' ? calibSeqLen(opts, ckpt.config.maxPosition) : 0,
+    sym: fp ? true : (opts.sym ?? true),
+    act_order: c.method === 'gptq' ? (opts.actOrder ?? true) : false,
+    mode: c.method === 'gptq' ? (opts.mode ?? 'sequential') : '',
+    seed: c.method === 'gptq' ? (opts.seed ?? 0) : 0,
+  };
+}
+
 /** What every configuration of a sweep is evaluated with. */
-function evalOptions(opts: SweepOptions, suite: Suite): EvalOptions {
+export function evalOptions(opts: SweepOptions, suite: Suite): EvalOptions {
   return { tasks: opts.tasks, suite, limit: opts.limit, fewshot: opts.fewshot, seed: 1234, pplWindows: opts.pplWindows };
 }
 
@@ -257,25 +290,13 @@ export class SweepRunner {
     readonly data: DataReader,
   ) {}
 
-  private key(opts: SweepOptions, c: PlannedConfig, n_params: number, family: string, seqLen: number): ConfigKey {
-    const fp = c.method === 'fp';
-    return {
-      model: c.model.id, family, n_params, method: c.method,
-      bits: fp ? 16 : c.point!.bits,
-      group_size: fp ? 0 : c.point!.groupSize,
-      calib_size: c.method === 'gptq' ? c.point!.calib : 0,
-      seqlen: c.method === 'gptq' ? seqLen : 0,
-      sym: fp ? true : (opts.sym ?? true),
-      act_order: c.method === 'gptq' ? (opts.actOrder ?? true) : false,
-      mode: c.method === 'gptq' ? (opts.mode ?? 'sequential') : '',
-      seed: c.method === 'gptq' ? (opts.seed ?? 0) : 0,
-    };
-  }
-
   /** Runs every configuration not yet in the store. Returns how many ran and how many were skipped. */
   async run(opts: SweepOptions, hooks: SweepHooks = {}): Promise<{ ran: number; skipped: number; seconds: number }> {
     const t0 = performance.now();
-    const plan = planSweep(opts);
+    // a model's checkpoint is opened once (no GPU): a sharded plan needs it up front for the configurations' keys
+    const opened = new Map<SweepModel, Promise<{ ckpt: Checkpoint; tokenizer: TextTokenizer }>>();
+    const open = (m: SweepModel) => opened.get(m) ?? opened.set(m, m.open()).get(m)!;
+    const plan = await planShard(opts, open);
     // per configuration, the items each stored task was measured on
     const done = new Map<string, Map<string, number>>();
     for (const r of await this.store.all()) (done.get(configId(r)) ?? done.set(configId(r), new Map()).get(configId(r))!).set(r.task, r.items);
@@ -323,25 +344,25 @@ export class SweepRunner {
           const label = describeConfig(c);
           status(label, { what: 'loading model', done: 0, total: 1 });
           if (!loaded) {
-            const { ckpt, tokenizer } = await model.open();
+            const { ckpt, tokenizer } = await open(model);
             const fp = (await loadModel(this.gpu, ckpt, { signal: hooks.signal, onProgress: (p) => status(label, p) })).model;
             loaded = { ckpt, tokenizer, fp };
           }
           const { ckpt, tokenizer, fp } = loaded;
           const suite = opts.suite ?? suiteForModel(ckpt.rawConfig).suite;
-          const seqLen = Math.min(opts.seqLen ?? 2048, fp.config.maxPosition);
-          const key = this.key(opts, c, ckpt.nonEmbeddingParams, ckpt.config.arch, seqLen);
+          const seqLen = calibSeqLen(opts, fp.config.maxPosition);
+          const key = configKey(opts, c, ckpt);
           // done: every task stored, measured on at least the items this run would score (asked for more
           // items than a quick run had, it runs the configuration again and its rows replace the old)
           const isDone = (k: ConfigKey) => {
             const have = done.get(configId(k));
-            return !!have && [...planned!].every(([task, n]) => (have.get(task) ?? -1) >= n);
+            return !!have && !unfinishedTasks(planned!, have).length;
           };
           if (!planned) {
             planned = await plannedItems(tokenizer, this.data, evalOptions(opts, suite), fp.config.maxPosition);
             plannedOf.set(model.id, planned);
             // the model's configurations already stored are left out of the estimate
-            for (const other of configs) if (isDone(this.key(opts, other, ckpt.nonEmbeddingParams, ckpt.config.arch, seqLen))) willSkip.add(other);
+            for (const other of configs) if (isDone(configKey(opts, other, ckpt))) willSkip.add(other);
           }
           if (isDone(key)) {
             skipped++;

@@ -8,8 +8,9 @@ import { generateCommand } from './generate';
 import { gpuCommand } from './gpu';
 import { infoCommand } from './info';
 import { logitsCommand } from './logits';
+import { mergeCommand } from './merge';
 import { quantizeCommand } from './quantize';
 import { sweepCommand } from './sweep';
 import { synthCommand } from './synth';
 
-export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, quantizeCommand, exportCommand, evalCommand, sweepCommand, fitCommand, benchCommand, synthCommand];
+export const COMMANDS: Command[] = [gpuCommand, infoCommand, logitsCommand, generateCommand, quantizeCommand, exportCommand, evalCommand, sweepCommand, mergeCommand, fitCommand, benchCommand, synthCommand];

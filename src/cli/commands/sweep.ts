@@ -1,69 +1,88 @@
 import { PPL_WINDOWS } from '../../eval/run';
 import { formatProgress, formatSeconds } from '../../progress';
-import { describeConfig, planSweep, SweepRunner } from '../../sweep/engine';
-import { findPreset, gridPoints, type GridSpec } from '../../sweep/grid';
 import { sweepProblem } from '../../sweep/checks';
+import { describeConfig, planShard, SweepRunner, type SweepModel, type SweepOptions } from '../../sweep/engine';
+import { findPreset, gridPoints, type GridSpec } from '../../sweep/grid';
+import { parseShard } from '../../sweep/shard';
 import { TextTokenizer } from '../../model/tokenizer';
 import { Checkpoint } from '../../model/checkpoint';
-import { asUsage, UsageError } from '../args';
+import { type Args, asUsage, UsageError } from '../args';
 import { METHODS, MODES } from '../../quant/quantize-model';
 import type { Command } from '../command';
 import { log, printJson, taskList } from '../command';
 import { nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
+import { ADAPTER_INDEX_USAGE, useAdapterIndex } from '../adapter-index';
 import { jsonlStore } from '../jsonl-store';
+import { modelHead } from '../plan';
 import { checkModelSpec, resolveModelFiles } from '../model';
+
+/** The options that define a sweep's grid: `quantlab sweep` runs them, `quantlab merge` checks results against them. */
+export const GRID_USAGE = `--model PATH[,PATH...] [--preset quick|study|study2|llama3|family] [--bits 3,4 --group 32,128 --calib 8,32,128] [--methods gptq,rtn] [--tasks ppl,km,ka,kr] [--limit N] [--mode sequential|shared] [--asym] [--no-act-order] [--damp 0.05] [--seqlen L] [--ppl-windows N (default ${PPL_WINDOWS})] [--seed S] [--data DIR (default public/data)]`;
+export const GRID_FLAGS = ['asym', 'no-act-order'];
+
+/** A sweep's options from the command line (every value checked before anything runs); `modelSpecs`: --model's. */
+export function sweepOptions(args: Args, modelSpecs = args.list('model')): SweepOptions & { models: SweepModel[] } {
+  const models = modelSpecs.map((spec) => {
+    checkModelSpec(spec);
+    return {
+      id: spec,
+      open: async () => {
+        const ckpt = await Checkpoint.open(await resolveModelFiles(spec));
+        return { ckpt, tokenizer: await TextTokenizer.load(ckpt.files, ckpt.config) };
+      },
+    };
+  });
+  const preset = args.optStr('preset');
+  const chosenPreset = preset ? asUsage(() => findPreset(preset), '--preset') : undefined;
+  const grid: GridSpec = chosenPreset
+    ? chosenPreset.grid
+    : { bits: args.nums('bits', [3, 4]), groups: args.nums('group', [32, 128]), calib: args.nums('calib', [8, 32]) };
+  const points = asUsage(() => gridPoints(grid), '--bits / --group / --calib');
+  const methods = args.choices('methods', METHODS, ['gptq']);
+  const limit = args.has('limit') ? args.limit() : chosenPreset?.limit;
+  // the checks the Sweep tab runs too (src/sweep/checks.ts)
+  const problem = sweepProblem({ models: models.length, grid, methods, limit });
+  if (problem) throw new UsageError(`--calib / --methods / --limit: ${problem}`);
+  return {
+    models,
+    points,
+    methods,
+    sym: !args.flag('asym'),
+    actOrder: !args.flag('no-act-order'),
+    mode: args.choice('mode', MODES, 'sequential'),
+    percdamp: args.fraction('damp', 0.05),
+    seed: args.int('seed', 0),
+    tasks: taskList(args),
+    limit,
+    pplWindows: args.has('ppl-windows') ? args.int('ppl-windows', undefined, 1) : undefined,
+    seqLen: args.has('seqlen') ? args.int('seqlen', undefined, 1) : chosenPreset?.seqLen,
+  };
+}
 
 export const sweepCommand: Command = {
   name: 'sweep',
   summary: 'quantize and evaluate every configuration of a grid; resumes from --out',
-  usage: `quantlab sweep --model PATH[,PATH...] [--preset quick|study|study2|llama3|family] [--bits 3,4 --group 32,128 --calib 8,32,128] [--methods gptq,rtn] [--tasks ppl,km,ka,kr] [--limit N] [--mode sequential|shared] [--asym] [--no-act-order] [--damp 0.05] [--seqlen L] [--ppl-windows N (default ${PPL_WINDOWS})] [--seed S] [--data DIR (default public/data)] [--dry-run] [--f16 (NVIDIA through Dawn: expose shader-f16)] --out results.jsonl`,
-  flags: ['asym', 'no-act-order', 'dry-run', 'f16'],
+  usage: `quantlab sweep ${GRID_USAGE} [--shard I/N (run only shard I of N, 0 <= I < N: the configurations whose identity hashes to I; each shard its own --out, then quantlab merge)] ${ADAPTER_INDEX_USAGE} [--dry-run] [--f16 (NVIDIA through Dawn: expose shader-f16)] --out results.jsonl`,
+  flags: [...GRID_FLAGS, 'dry-run', 'f16'],
   async run(args) {
-    const models = args.list('model').map((spec) => {
-      checkModelSpec(spec);
-      return {
-        id: spec,
-        open: async () => {
-          const ckpt = await Checkpoint.open(await resolveModelFiles(spec));
-          return { ckpt, tokenizer: await TextTokenizer.load(ckpt.files, ckpt.config) };
-        },
-      };
-    });
-    const preset = args.optStr('preset');
-    const chosenPreset = preset ? asUsage(() => findPreset(preset), '--preset') : undefined;
-    const grid: GridSpec = chosenPreset
-      ? chosenPreset.grid
-      : { bits: args.nums('bits', [3, 4]), groups: args.nums('group', [32, 128]), calib: args.nums('calib', [8, 32]) };
-    const points = asUsage(() => gridPoints(grid), '--bits / --group / --calib');
-    const methods = args.choices('methods', METHODS, ['gptq']);
-    const limit = args.has('limit') ? args.limit() : chosenPreset?.limit;
-    // the checks the Sweep tab runs too (src/sweep/checks.ts)
-    const problem = sweepProblem({ models: models.length, grid, methods, limit });
-    if (problem) throw new UsageError(`--calib / --methods / --limit: ${problem}`);
-    const tasks = taskList(args);
-    const opts = {
-      models,
-      points,
-      methods,
-      sym: !args.flag('asym'),
-      actOrder: !args.flag('no-act-order'),
-      mode: args.choice('mode', MODES, 'sequential'),
-      percdamp: args.fraction('damp', 0.05),
-      seed: args.int('seed', 0),
-      tasks,
-      limit,
-      pplWindows: args.has('ppl-windows') ? args.int('ppl-windows', undefined, 1) : undefined,
-      seqLen: args.has('seqlen') ? args.int('seqlen', undefined, 1) : chosenPreset?.seqLen,
-    };
+    const shardText = args.optStr('shard');
+    const opts: SweepOptions = { ...sweepOptions(args), shard: shardText === undefined ? undefined : asUsage(() => parseShard(shardText), '--shard') };
+    if (args.has('shard') && shardText === undefined) throw new UsageError('--shard needs a value: I/N, e.g. 0/4');
+    const adapterIndex = args.has('adapter-index') ? args.int('adapter-index') : undefined;
     const out = args.str('out');
-    const plan = planSweep(opts);
-    log(`sweep: ${plan.length} configurations (${models.length} model(s) x ${opts.points.length} points + baselines) -> ${out}`);
+    const data = nodeDataReader(args.str('data', 'public/data'));
+    // a shard's configurations need their keys: each model's config is read (no GPU, no weights) to plan them
+    const plan = await planShard(opts, async (m) => ({ ckpt: await modelHead(m.id) }));
+    const grid = `${opts.models.length} model(s) x ${opts.points.length} points + baselines`;
+    log(opts.shard
+      ? `sweep: shard ${opts.shard.index}/${opts.shard.count}: ${plan.length} of the grid's configurations (${grid}) -> ${out}`
+      : `sweep: ${plan.length} configurations (${grid}) -> ${out}`);
     if (args.flag('dry-run')) {
       printJson(plan.map(describeConfig));
       return;
     }
-    const data = nodeDataReader(args.str('data', 'public/data'));
+    if (adapterIndex !== undefined) await useAdapterIndex(adapterIndex);
     const gpu = await cliGpu(args);
     const runner = new SweepRunner(gpu, jsonlStore(out), data);
     let last = 0;
