@@ -52,6 +52,11 @@ export interface QuantizeResult {
   model: Transformer;
   layers: LayerResult[];
   seconds: number;
+  /**
+   * Where the time went: the calibration passes with their Hessians, and the linear layers' solves (the GPTQ or
+   * RTN solve, its error measure, packing). The solves wait for the GPU; the passes are the rest.
+   */
+  phases: { calibration: number; solve: number };
   options: QuantizeOptions;
   calibration: { count: number; seqLen: number; seed: number } | null;
 }
@@ -281,7 +286,11 @@ export async function quantizeModel(
       if (stream) await stream.finishLayer(q, l);
     }
     await gpu.flush();
-    return { model: q, layers: results, seconds: (performance.now() - t0) / 1000, options: opts, calibration: calib ? { count: calib.count, seqLen: calib.seqLen, seed: calib.seed } : null };
+    const seconds = (performance.now() - t0) / 1000, solve = results.reduce((a, r) => a + r.seconds, 0);
+    return {
+      model: q, layers: results, seconds, phases: { calibration: Math.max(0, seconds - solve), solve }, options: opts,
+      calibration: calib ? { count: calib.count, seqLen: calib.seqLen, seed: calib.seed } : null,
+    };
   } catch (e) {
     // Free what was built; the float model is untouched.
     for (const l of linears) for (const lin of Object.values(l)) if (lin instanceof PackedLinear) lin.destroy();

@@ -22,7 +22,7 @@ describe('quantlab quantize', () => {
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines.length).toBeLessThanOrEqual(5);
-    expect(lines[0]).toMatch(/^GPTQ 4-bit G=128 C_b=2 \(32 tokens each\) of \S*qwen3-dict-74k: 14 linear layers in [\d.]+ s on /);
+    expect(lines[0]).toMatch(/^GPTQ 4-bit G=128 C_b=2 \(32 tokens each\) of \S*qwen3-dict-74k: 14 linear layers in [\d.]+ s \(calibration passes and Hessians [\d.]+ s, solves [\d.]+ s\) on /);
     // the report in the folder: every linear layer; the summary's mean and worst are its errors'
     const report = JSON.parse(readFileSync(join(out, 'quantize-report.json'), 'utf8'));
     expect(report.layers).toHaveLength(14);

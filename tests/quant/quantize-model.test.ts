@@ -94,6 +94,10 @@ describe('quantizing qwen3-dict-74k', () => {
     const kept = await quantizeModel(fp, calib, { ...opts, keepStages: true });
     const started = () => layer.mock.calls.filter((c) => c[7] !== undefined).length; // passes that start mid-layer
     expect(started()).toBe(3 * 2 * fp.config.layers); // gate/up, down and the output pass, 2 micro-batches each
+    // the phases add up: the solves are the linear layers' own times, the passes the rest
+    expect(kept.phases.solve).toBeCloseTo(kept.layers.reduce((a, r) => a + r.seconds, 0), 9);
+    expect(kept.phases.calibration + kept.phases.solve).toBeCloseTo(kept.seconds, 9);
+    expect(kept.phases.calibration).toBeGreaterThan(0);
     layer.mockClear();
     const rerun = await quantizeModel(fp, calib, { ...opts, keepStages: false });
     expect(started()).toBe(0);

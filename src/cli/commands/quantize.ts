@@ -65,7 +65,7 @@ export const quantizeCommand: Command = {
     gpu.profiler = null;
     const files = await exportQuantized(gpu, ckpt, res.model, { ...opts, calibSize: calib?.count, seqLen });
     // the per-layer report is kept beside the checkpoint; the terminal gets a few lines unless --json
-    const report = { model: ckpt.id, out, seconds: res.seconds, options: opts, calibration: res.calibration, layers: res.layers, adapter: gpu.adapterName, memory: memoryReport(gpu), ...(profile ? { profile } : {}) };
+    const report = { model: ckpt.id, out, seconds: res.seconds, phases: res.phases, options: opts, calibration: res.calibration, layers: res.layers, adapter: gpu.adapterName, memory: memoryReport(gpu), ...(profile ? { profile } : {}) };
     // whole or not at all: a process killed while writing leaves --out as it was
     writeFolder(out, [...files, { name: QUANTIZE_REPORT, data: new TextEncoder().encode(JSON.stringify(report, null, 1) + '\n') }]);
     if (args.flag('json')) printJson(report);
@@ -79,14 +79,15 @@ export const QUANTIZE_REPORT = 'quantize-report.json';
 
 /** What a person wants to read after quantizing: what was done and how long it took, how wrong the layers came out, where it went. */
 export function quantizeSummary(
-  r: { model: string; seconds: number; options: { method: string; bits: number; groupSize: number }; calibration: { count: number; seqLen: number } | null; layers: LayerResult[]; adapter: string },
+  r: { model: string; seconds: number; phases?: { calibration: number; solve: number }; options: { method: string; bits: number; groupSize: number }; calibration: { count: number; seqLen: number } | null; layers: LayerResult[]; adapter: string },
   files: string[],
   out: string,
 ): string[] {
   const o = r.options;
   const what = `${o.method.toUpperCase()} ${o.bits}-bit G=${o.groupSize === -1 ? 'channel' : o.groupSize}${r.calibration ? ` C_b=${r.calibration.count} (${r.calibration.seqLen} tokens each)` : ''}`;
   const measured = r.layers.filter((l) => Number.isFinite(l.reconError));
-  const lines = [`${what} of ${r.model}: ${r.layers.length} linear layers in ${r.seconds.toFixed(1)} s on ${r.adapter}`];
+  const phases = r.phases && r.calibration ? ` (calibration passes and Hessians ${r.phases.calibration.toFixed(1)} s, solves ${r.phases.solve.toFixed(1)} s)` : '';
+  const lines = [`${what} of ${r.model}: ${r.layers.length} linear layers in ${r.seconds.toFixed(1)} s${phases} on ${r.adapter}`];
   if (measured.length) {
     const mean = measured.reduce((a, l) => a + l.reconError, 0) / measured.length;
     const worst = measured.reduce((a, l) => (l.reconError > a.reconError ? l : a));

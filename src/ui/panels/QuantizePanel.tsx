@@ -113,7 +113,7 @@ export function QuantizePanel() {
         </div>
         {problems.length > 0 && <p className="problem" role="alert" data-testid="quantize-problem">Cannot quantize: {problems.join('; ')}.</p>}
         {busy && <ProgressLine progress={progress} onCancel={cancel} />}
-        {quantized && !busy && <p className="muted small" data-testid="quantized-label">Active: {quantized.label}, {quantized.result.seconds.toFixed(1)} s.</p>}
+        {quantized && !busy && <p className="muted small" data-testid="quantized-label">Active: {quantized.label}, {quantized.result.seconds.toFixed(1)} s{quantized.result.calibration ? ` (calibration passes and Hessians ${quantized.result.phases.calibration.toFixed(1)} s, solves ${quantized.result.phases.solve.toFixed(1)} s)` : ''}.</p>}
       </section>
       <LayerHeatmap layers={shown} nLayers={loaded.model.config.layers} />
       {quantized && !busy && <WeightHistogram />}
