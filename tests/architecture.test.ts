@@ -1,7 +1,7 @@
 // The shared engine runs in the browser and in Node: it may import neither Node's modules nor the DOM. Only
 // the entry adapters (src/gpu/node.ts, src/gpu/browser.ts) and the fronts (src/cli, src/ui) may.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 function files(dir: string): string[] {
@@ -17,7 +17,27 @@ const SHARED = ['gpu', 'model', 'quant', 'eval', 'sweep', 'fit', 'bench'].flatMa
 const NODE_IMPORT = /from\s+['"](node:[^'"]+|fs|path|os|child_process|webgpu)['"]|import\(['"](node:|webgpu)/;
 const DOM_USE = /\b(document|window|localStorage|indexedDB|navigator)\s*\./;
 
+// ui, cli -> sweep, fit, bench -> eval, quant -> model -> gpu -> errors, version, progress, random: a module
+// imports from its own layer and the layers below, never above (docs/architecture.md).
+const LAYER: Record<string, number> = { ui: 4, cli: 4, sweep: 3, fit: 3, bench: 3, eval: 2, quant: 2, model: 1, gpu: 0 };
+const layerOf = (f: string) => LAYER[f.split(/[\\/]/)[1]] ?? -1;
+
 describe('architecture', () => {
+  it('each layer imports only from its own layer and the layers below', () => {
+    const upward: string[] = [];
+    for (const f of files('src')) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/(?:from|import\()\s*'(\.[^']+)'/g)) {
+        const target = normalize(join(dirname(f), m[1]));
+        if (layerOf(target) > layerOf(f)) upward.push(`${f} imports ${target}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+  it('the version written into results and exports is package.json\'s', async () => {
+    const { LAB_VERSION } = await import('../src/version');
+    expect(LAB_VERSION).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+  });
+
   it('has one folder per concern', () => {
     for (const d of ['gpu', 'model', 'quant', 'eval', 'sweep', 'fit', 'bench', 'ui', 'cli']) expect(statSync(join('src', d)).isDirectory()).toBe(true);
   });

@@ -5,7 +5,7 @@
 // rotate through weight copies larger than the L2 cache) and the wall time of one whole call as a user
 // makes it (upload the input, dispatch, read the output back). Every contender's output is checked against
 // a float64 CPU computation on sampled rows before it is timed.
-import { InputFileError, throwIfAborted } from '../gpu/errors';
+import { InputFileError, throwIfAborted } from '../errors';
 import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { gemvSwiglu, matmul } from '../model/ops';
 import type { OnProgress } from '../progress';

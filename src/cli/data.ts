@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataReader } from '../eval/run';
-import { InputFileError } from '../gpu/errors';
+import { InputFileError } from '../errors';
 
 export function nodeDataReader(dir = 'public/data'): DataReader {
   if (!existsSync(dir)) throw new InputFileError(`The data folder ${dir} does not exist.`, 'Run quantlab from the repository (its public/data), or pass --data DIR.');

@@ -1,5 +1,5 @@
 // quantlab CLI: the lab's engine, headless, on Dawn (npm `webgpu`). `quantlab help` lists the commands.
-import { CancelledError, QuantlabError } from '../gpu/errors';
+import { CancelledError, QuantlabError } from '../errors';
 import { Args, UsageError } from './args';
 import { COMMANDS } from './commands/index';
 

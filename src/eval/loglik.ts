@@ -1,6 +1,6 @@
 // Log-likelihood of continuations given contexts, as lm-evaluation-harness computes it, batched on the GPU:
 // only the continuation positions get logits, and requests of similar length share a pass.
-import { throwIfAborted } from '../gpu/errors';
+import { throwIfAborted } from '../errors';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { Transformer } from '../model/transformer';
 import type { OnProgress } from '../progress';

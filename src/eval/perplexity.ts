@@ -4,7 +4,7 @@
 //  - lm-evaluation-harness's rolling log-likelihood of a document: every token predicted once, windows of
 //    the model's context with a one-token overlap, the first from the end-of-text token; reported as word
 //    perplexity, byte perplexity and bits per byte.
-import { throwIfAborted } from '../gpu/errors';
+import { throwIfAborted } from '../errors';
 import type { Transformer } from '../model/transformer';
 import type { OnProgress } from '../progress';
 import { progressTracker } from '../progress';

@@ -1,7 +1,7 @@
 // Runs a set of tasks on a loaded (float or quantized) model and summarises them per knowledge level, as the
 // study does: a level's score is the mean over its tasks of Acc_adj = (acc - chance) / (1 - chance), and
 // "General" the mean of the levels (generalScore).
-import { throwIfAborted } from '../gpu/errors';
+import { throwIfAborted } from '../errors';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { Transformer } from '../model/transformer';
 import type { OnProgress } from '../progress';

@@ -1,15 +1,5 @@
-// Errors a user can hit (on the GPU, and in the files they give), grouped by what they can do about it. Every
-// message ends with the action.
-
-export class QuantlabError extends Error {
-  /** What the user should do next, shown on its own line in the UI and the CLI. */
-  readonly action: string;
-  constructor(message: string, action: string, options?: { cause?: unknown }) {
-    super(`${message} ${action}`, options);
-    this.name = new.target.name;
-    this.action = action;
-  }
-}
+// Errors the GPU can raise, grouped by what the user can do about it. Every message ends with the action.
+import { QuantlabError } from '../errors';
 
 /** navigator.gpu is missing: the browser has no WebGPU, or the page is not a secure context. */
 export class WebGPUUnavailableError extends QuantlabError {
@@ -73,18 +63,3 @@ export class GpuLimitError extends QuantlabError {
     );
   }
 }
-
-/** The user pressed Cancel (or an AbortSignal fired). Not an error to report, only to stop on. */
-export class CancelledError extends Error {
-  constructor(what = 'operation') {
-    super(`${what} cancelled`);
-    this.name = 'CancelledError';
-  }
-}
-
-export function throwIfAborted(signal: AbortSignal | undefined, what?: string): void {
-  if (signal?.aborted) throw new CancelledError(what);
-}
-
-/** A file the user gave (sweep results, a benchmark report) is not what it should be: names the file, line and problem. */
-export class InputFileError extends QuantlabError {}

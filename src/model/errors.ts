@@ -1,4 +1,4 @@
-import { QuantlabError } from '../gpu/errors';
+import { QuantlabError } from '../errors';
 
 /** A file of a checkpoint is unreadable or inconsistent. Names the file and what is wrong with it. */
 export class CheckpointError extends QuantlabError {

@@ -2,7 +2,7 @@
 // progress and a persistent cache, so a reload does not download again. The cache is injected by the front
 // end (Cache Storage in the browser, a directory in Node); fetch is the platform's.
 
-import { CancelledError, QuantlabError } from '../gpu/errors';
+import { CancelledError, QuantlabError } from '../errors';
 import type { OnProgress } from '../progress';
 import { progressTracker } from '../progress';
 import { blobFiles, type ModelFiles } from './source';

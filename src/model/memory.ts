@@ -2,7 +2,7 @@
 // weights in the chosen storage, the KV cache at a context, a pass's activations, and GPTQ's Hessians, workspaces
 // and calibration stream. Checked against the adapter's per-buffer limits (exact) and, where the caller knows one,
 // a total budget; a plan that cannot fit is refused with the setting that would make it fit.
-import { QuantlabError } from '../gpu/errors';
+import { QuantlabError } from '../errors';
 import type { ModelConfig } from './config';
 import { formatBytes } from '../progress';
 

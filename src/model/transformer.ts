@@ -4,7 +4,7 @@
 // Activations stay on the GPU in f32; a pass covers `batch` sequences of `seq` tokens (rows = batch * seq).
 
 import type { Binding, CommandBatch, Gpu } from '../gpu/gpu';
-import { throwIfAborted } from '../gpu/errors';
+import { throwIfAborted } from '../errors';
 import type { OnProgress } from '../progress';
 import { progressTracker } from '../progress';
 import type { Checkpoint } from './checkpoint';

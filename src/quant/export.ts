@@ -6,7 +6,7 @@ import type { Gpu } from '../gpu/gpu';
 import type { Checkpoint } from '../model/checkpoint';
 import { type DType, encodeSafetensors } from '../model/safetensors';
 import { HF_LINEAR, LINEAR_NAMES, type Transformer } from '../model/transformer';
-import { LAB_VERSION } from '../sweep/results';
+import { LAB_VERSION } from '../version';
 import { reorderColumns } from './load';
 import { PackedLinear, type PackedWeights, qweightWords, type ZeroFormat, zeroWords } from './packed';
 import type { QuantizeOptions } from './quantize-model';

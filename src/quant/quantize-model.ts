@@ -6,7 +6,8 @@
 // "shared" mode takes every Hessian from one pass of the float model instead (faster, reusable across bit
 // widths and group sizes of a sweep); "sequential" (default) is the faithful one.
 
-import { GpuOutOfMemoryError, throwIfAborted } from '../gpu/errors';
+import { GpuOutOfMemoryError } from '../gpu/errors';
+import { throwIfAborted } from '../errors';
 import type { Gpu } from '../gpu/gpu';
 import { DenseLinear, type Linear } from '../model/linear';
 import { matmul } from '../model/ops';

@@ -2,7 +2,7 @@
 // (method, bits, G, C_b) configuration: quantize -> evaluate -> append the rows to the store. Configurations
 // already in the store are skipped, so a reload or a crash resumes where it stopped. Calibration sets are
 // drawn once per (model, C_b, seed); in shared mode the Hessians too, and reused across bits and G.
-import { CancelledError, throwIfAborted } from '../gpu/errors';
+import { CancelledError, throwIfAborted } from '../errors';
 import type { Gpu } from '../gpu/gpu';
 import { type DataReader, evaluate, type EvalOptions, type EvalReport, plannedItems, PPL_WINDOWS } from '../eval/run';
 import { type Suite, suiteForModel } from '../eval/tasks';
@@ -14,7 +14,8 @@ import { type CalibrationSet, corpusTokens, drawCalibration } from '../quant/cal
 import { loadModel } from '../quant/load';
 import { computeSharedHessians, destroyHessians, quantizeModel, type QuantizeResult, type SharedHessians } from '../quant/quantize-model';
 import type { QuantPoint } from './grid';
-import { type ConfigKey, configId, LAB_VERSION, type ResultRow } from './results';
+import { LAB_VERSION } from '../version';
+import { type ConfigKey, configId, type ResultRow } from './results';
 import { type Shard, shardOf, unfinishedTasks } from './shard';
 import type { ResultStore } from './store';
 

@@ -1,10 +1,9 @@
 // The results store's row: one per (configuration, task), the same in IndexedDB, JSON Lines, CSV and the fits.
 // Export, import and merge (dedupe by configuration + task) live here; the storage backends are thin.
-import { InputFileError } from '../gpu/errors';
+import { InputFileError } from '../errors';
+import { LAB_VERSION } from '../version';
 
 const NOT_RESULTS = 'Give results the lab wrote (Export CSV / JSON in the Sweep tab, quantlab sweep --out), gzipped or not; nothing was read.';
-
-export const LAB_VERSION = '0.1.0';
 
 export interface ConfigKey {
   model: string;

@@ -4,8 +4,8 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import { openBrowserGpu } from '../gpu/browser';
 import type { Gpu } from '../gpu/gpu';
-import { QuantlabError } from '../gpu/errors';
-import { gpuSelfTest, type SelfTest } from '../gpu/selftest';
+import { QuantlabError } from '../errors';
+import { gpuSelfTest, type SelfTest } from '../model/selftest';
 import type { Checkpoint } from '../model/checkpoint';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { Transformer } from '../model/transformer';

@@ -1,6 +1,6 @@
 // Small controls shared by the panels.
 import { type ReactNode, useRef, useState } from 'react';
-import { CancelledError } from '../gpu/errors';
+import { CancelledError } from '../errors';
 import { formatProgress, type Progress } from '../progress';
 import { useLab, WITHOUT_GPU } from './lab';
 

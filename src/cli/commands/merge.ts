@@ -1,6 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { QuantlabError } from '../../gpu/errors';
+import { QuantlabError } from '../../errors';
 import { parseResults, type ResultRow, resultsText, toCsv, toJsonl } from '../../sweep/results';
 import { gridGaps, type GridGap, type MergeConflict, mergeSources } from '../../sweep/shard';
 import { UsageError } from '../args';

@@ -10,12 +10,12 @@
 import type { Gpu } from '../../gpu/gpu';
 import { Checkpoint } from '../../model/checkpoint';
 import type { ModelConfig } from '../../model/config';
-import { QuantlabError } from '../../gpu/errors';
+import { QuantlabError } from '../../errors';
 import { ropeTables } from '../../model/rope';
 import { f32ToF16 } from '../../model/safetensors';
 import { blobFiles } from '../../model/source';
 import { HF_LINEAR, type Transformer } from '../../model/transformer';
-import { LAB_VERSION } from '../../sweep/results';
+import { LAB_VERSION } from '../../version';
 import { type ExportedFile, exportQuantized } from '../export';
 import type { QuantizeOptions } from '../quantize-model';
 import { detectZeroFormat } from '../load';

@@ -1,8 +1,8 @@
 // A first kernel end to end, on whatever adapter the lab got: an f32 matmul on odd shapes against the
 // float64 CPU reference. The header of the lab and the CLI's `gpu` check show its result.
-import { matmul } from '../model/ops';
-import { matmulRef } from '../model/reference';
-import type { Gpu } from './gpu';
+import { matmul } from './ops';
+import { matmulRef } from './reference';
+import type { Gpu } from '../gpu/gpu';
 
 export interface SelfTest {
   ok: boolean;
