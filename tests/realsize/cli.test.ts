@@ -134,5 +134,5 @@ describe('the CLI on the smollm2-135m slice', () => {
     const rows = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.map((x) => `${x.method}:${x.bits}:${x.group_size}:${x.task}:${x.items}`)).toEqual(['fp:16:0:nq_open:1', 'rtn:4:128:nq_open:1', 'rtn:8:128:nq_open:1']);
     expect(new Set(rows.map((x) => x.n_params))).toEqual(new Set([ckpt.nonEmbeddingParams]));
-  });
+  }, 600_000);
 });
