@@ -71,7 +71,8 @@ export const SWEEP_OPTIONS: { [K in keyof SweepOptions]-?: OptionRole } = {
  * Settings that are not sweep options, and why no row needs them: the evaluation's seed is EVAL_SEED (fixed);
  * each task's few-shot count is the task's own (the fewshot column); the float weights' storage on the GPU is
  * the checkpoint's dtype (loadModel's auto), so it follows from the model; the zero-point format (gptq or
- * gptq_v2) only changes how an exported checkpoint stores zeros, not the weights it decodes to; the adapter
- * (and with it kernels such as --f16's) is the row's adapter column, results of one configuration on two
- * GPUs agreeing within the kernels' tested tolerance.
+ * gptq_v2) only changes how an exported checkpoint stores zeros, not the weights it decodes to (and a sweep
+ * exports nothing); the GPU (and with it the kernels chosen, e.g. with --f16) is the row's adapter column,
+ * outside the identity on purpose: one configuration measured on two GPUs is one measurement, and merging
+ * shards compares the two (shard.ts measurementDiff).
  */
