@@ -6,6 +6,7 @@
 // makes it (upload the input, dispatch, read the output back). Every contender's output is checked against
 // a float64 CPU computation on sampled rows before it is timed.
 import { InputFileError, throwIfAborted } from '../errors';
+import { BIT_WIDTHS } from '../model/config';
 import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { gemvSwiglu, matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
@@ -212,7 +213,7 @@ async function dispatchTime(gpu: Gpu, repeats: number): Promise<number | null> {
 export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<BenchReport> {
   const shapes = opts.shapes ?? SHAPES;
   const batches = opts.batches ?? [1, 128];
-  const bitsList = opts.bits ?? [2, 3, 4, 8];
+  const bitsList = opts.bits ?? BIT_WIDTHS;
   const G = opts.groupSize ?? 128;
   const rotate = opts.rotateBytes ?? 512 * 2 ** 20;
   const repeats = opts.repeats ?? 5;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_TASKS } from '../eval/settings';
 import { resolveTasks } from '../eval/tasks';
 import type { Gpu, KernelProfile } from '../gpu/gpu';
 import { type Args, asUsage, UsageError } from './args';
@@ -46,7 +47,7 @@ export function log(msg: string): void {
 
 /** --tasks (default: perplexity and the three levels), every name checked before anything runs. */
 export function taskList(args: Args): string[] {
-  const tasks = args.list('tasks', ['ppl', 'km', 'ka', 'kr']);
+  const tasks = args.list('tasks', [...DEFAULT_TASKS]);
   asUsage(() => resolveTasks(tasks, 'dict'), '--tasks'); // unknown names fail whatever the suite
   return tasks;
 }

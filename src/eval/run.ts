@@ -9,6 +9,7 @@ import { hashString, seededRandom, shuffled } from '../random';
 import { generateUntil, loglikelihoods, requestTokens } from './loglik';
 import { adjustForChance, exactMatch, gsm8kExtract, multipleChoice, stderrOfMean } from './metrics';
 import { perplexityWindows, tokenPerplexity } from './perplexity';
+import { EVAL_SEED, PPL_WINDOWS } from './settings';
 import { chanceOf, generalScore, type Item, type Level, LEVELS, resolveTasks, type Suite, type Task, toItems } from './tasks';
 
 /** Reads files of public/data (fetch in the browser, the file system in Node). */
@@ -72,11 +73,7 @@ export interface EvalOptions {
   signal?: AbortSignal;
 }
 
-/**
- * Perplexity windows when none are asked for: the Evaluate tab, the Sweep tab and the CLI's eval and sweep all
- * use it, so one model shows one perplexity wherever it is measured.
- */
-export const PPL_WINDOWS = 8;
+export { PPL_WINDOWS } from './settings';
 
 function parseJsonl(text: string): Record<string, unknown>[] {
   return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
@@ -109,7 +106,7 @@ async function pplText(tok: TextTokenizer, data: DataReader, opts: EvalOptions, 
 
 /** The items a task is scored on (seeded order, the cloze's one-token filter, the limit) and its few-shot pool. */
 async function taskItems(task: Task, tok: TextTokenizer, data: DataReader, opts: EvalOptions, maxPosition: number) {
-  const seed = opts.seed ?? 1234;
+  const seed = opts.seed ?? EVAL_SEED;
   let items = toItems(task, parseJsonl(await data.read(`tasks/${task.name}.jsonl`)));
   const k = opts.fewshot ?? task.fewshot;
   let pool = items;
@@ -142,7 +139,7 @@ export async function plannedItems(tok: TextTokenizer, data: DataReader, opts: E
 
 export async function evaluate(model: Transformer, tok: TextTokenizer, data: DataReader, opts: EvalOptions): Promise<EvalReport> {
   const t0 = performance.now();
-  const seed = opts.seed ?? 1234;
+  const seed = opts.seed ?? EVAL_SEED;
   const tasks = resolveTasks(opts.tasks, opts.suite);
   const results: TaskResult[] = [];
   const perplexity: PerplexityResult[] = [];

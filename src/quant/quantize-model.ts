@@ -20,15 +20,14 @@ import type { CalibrationSet } from './calibration';
 import { destroyQuantized, type GptqSettings, gptqQuantize, type LayerReport, reconstructionError, rtnQuantize } from './gptq';
 import { GpuHessian } from './hessian';
 import { PackedLinear, packWeights, type ZeroFormat } from './packed';
+import { type Method, type Mode, QUANTIZE_DEFAULTS } from './settings';
 
-/** GPTQ, or round-to-nearest (no calibration) as its baseline. */
-export const METHODS = ['gptq', 'rtn'] as const;
-/** Hessians from the partly quantized model, layer by layer (true-sequential), or all from the float model. */
-export const MODES = ['sequential', 'shared'] as const;
+export { METHODS, MODES } from './settings';
 
+/** What quantizeModel does; a person's choice of these (and their defaults) is QuantizeSettings in ./settings. */
 export interface QuantizeOptions extends GptqSettings {
-  method: (typeof METHODS)[number];
-  mode?: (typeof MODES)[number];
+  method: Method;
+  mode?: Mode;
   format?: ZeroFormat;
   /** Compute ||WX - ŴX||^2 / ||WX||^2 per linear (two extra matmuls per layer). */
   reconError?: boolean;
@@ -211,7 +210,7 @@ export async function quantizeModel(
 ): Promise<QuantizeResult> {
   const gpu = fp.gpu, c = fp.config;
   const t0 = performance.now();
-  const mode = opts.method === 'rtn' ? 'none' : (opts.mode ?? 'sequential');
+  const mode = opts.method === 'rtn' ? 'none' : (opts.mode ?? QUANTIZE_DEFAULTS.mode);
   if (opts.method === 'gptq' && !calib && !hooks.hessians) throw new Error('GPTQ needs calibration data (or shared Hessians)');
   // refused before any work where a buffer of the plan cannot fit the adapter (the solve's f32 copies and
   // Hessians, the calibration passes), naming a setting that fits

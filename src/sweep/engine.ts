@@ -5,6 +5,7 @@
 import { CancelledError, throwIfAborted } from '../errors';
 import type { Gpu } from '../gpu/gpu';
 import { type DataReader, evaluate, type EvalOptions, type EvalReport, plannedItems, PPL_WINDOWS } from '../eval/run';
+import { EVAL_SEED } from '../eval/settings';
 import { type Suite, suiteForModel } from '../eval/tasks';
 import type { Checkpoint } from '../model/checkpoint';
 import type { TextTokenizer } from '../model/tokenizer';
@@ -13,7 +14,9 @@ import type { Progress } from '../progress';
 import { type CalibrationSet, corpusTokens, drawCalibration } from '../quant/calibration';
 import { loadModel } from '../quant/load';
 import { computeSharedHessians, destroyHessians, quantizeModel, type QuantizeResult, type SharedHessians } from '../quant/quantize-model';
+import type { Method as QuantMethod } from '../quant/settings';
 import type { QuantPoint } from './grid';
+import { SWEEP_DEFAULTS, type SweepQuantSettings, sweepSettings } from './run-config';
 import { LAB_VERSION } from '../version';
 import { type ConfigKey, configId, type ResultRow } from './results';
 import { type Shard, shardOf, unfinishedTasks } from './shard';
@@ -25,25 +28,20 @@ export interface SweepModel {
   open(): Promise<{ ckpt: Checkpoint; tokenizer: TextTokenizer }>;
 }
 
-export interface SweepOptions {
+/**
+ * A sweep's options; the quantization settings (sym, act-order, static groups, mode, damping, calibration
+ * length, seed and text) default to SWEEP_DEFAULTS. Each option's role in the result rows: SWEEP_OPTIONS
+ * (run-config.ts).
+ */
+export interface SweepOptions extends Partial<SweepQuantSettings> {
   models: SweepModel[];
   points: QuantPoint[];
-  methods?: ('gptq' | 'rtn')[];
-  sym?: boolean;
-  actOrder?: boolean;
-  mode?: 'sequential' | 'shared';
-  percdamp?: number;
-  /** Calibration sequence length (default: min(2048, the model's context)). */
-  seqLen?: number;
-  seed?: number;
+  methods?: QuantMethod[];
   tasks: string[];
   /** Task suite; default: the one the model's config.json records (suiteForModel). */
   suite?: Suite;
   limit?: number | null;
-  fewshot?: number;
   pplWindows?: number | null;
-  /** Calibration text file under public/data (documents separated by blank lines). */
-  calibFile?: string;
   baseline?: boolean;
   /** Run only this shard's configurations (shardOf their identity); the others are another process's. */
   shard?: Shard;
@@ -185,10 +183,10 @@ function calibTokensOf(plan: PlannedConfig[], opts: Pick<SweepOptions, 'mode' | 
   return plan.map((c) => {
     if (c.method !== 'gptq') return 0;
     const window = windowOf(c.model.id);
-    const reused = (opts.mode ?? 'sequential') === 'shared' && last?.model === c.model && last.calib === c.point!.calib;
+    const reused = sweepSettings(opts).mode === 'shared' && last?.model === c.model && last.calib === c.point!.calib;
     last = { model: c.model, calib: c.point!.calib };
     if (reused) return 0;
-    return window === undefined ? undefined : c.point!.calib * Math.min(opts.seqLen ?? 2048, window);
+    return window === undefined ? undefined : c.point!.calib * Math.min(sweepSettings(opts).seqLen, window);
   });
 }
 
@@ -239,7 +237,7 @@ export function planSweep(opts: SweepOptions): PlannedConfig[] {
   const out: PlannedConfig[] = [];
   for (const model of opts.models) {
     if (opts.baseline !== false) out.push({ model, method: 'fp', point: null });
-    for (const method of opts.methods ?? ['gptq']) {
+    for (const method of opts.methods ?? SWEEP_DEFAULTS.methods) {
       for (const point of opts.points) {
         if (method === 'rtn' && out.some((c) => c.model === model && c.method === 'rtn' && c.point!.bits === point.bits && c.point!.groupSize === point.groupSize)) continue; // RTN has no C_b
         out.push({ model, method, point });
@@ -260,28 +258,34 @@ export async function planShard(opts: SweepOptions, open: (m: SweepModel) => Pro
 
 /** The calibration sequence length of a sweep on a model of this context. */
 function calibSeqLen(opts: SweepOptions, maxPosition: number): number {
-  return Math.min(opts.seqLen ?? 2048, maxPosition);
+  return Math.min(sweepSettings(opts).seqLen, maxPosition);
 }
 
 /** The row key of a planned configuration on its opened checkpoint: what its result rows carry (configId is its identity). */
 export function configKey(opts: SweepOptions, c: PlannedConfig, ckpt: Pick<Checkpoint, 'nonEmbeddingParams' | 'config'>): ConfigKey {
-  const fp = c.method === 'fp';
+  const s = sweepSettings(opts);
+  // what a method does not use is left at one value, so that it does not tell configurations apart: RTN takes
+  // no calibration, Hessian or dampening; the float baseline is not quantized
+  const fp = c.method === 'fp', gptq = c.method === 'gptq';
   return {
     model: c.model.id, family: ckpt.config.arch, n_params: ckpt.nonEmbeddingParams, method: c.method,
     bits: fp ? 16 : c.point!.bits,
     group_size: fp ? 0 : c.point!.groupSize,
-    calib_size: c.method === 'gptq' ? c.point!.calib : 0,
-    seqlen: c.method === 'gptq' ? calibSeqLen(opts, ckpt.config.maxPosition) : 0,
-    sym: fp ? true : (opts.sym ?? true),
-    act_order: c.method === 'gptq' ? (opts.actOrder ?? true) : false,
-    mode: c.method === 'gptq' ? (opts.mode ?? 'sequential') : '',
-    seed: c.method === 'gptq' ? (opts.seed ?? 0) : 0,
+    calib_size: gptq ? c.point!.calib : 0,
+    seqlen: gptq ? calibSeqLen(opts, ckpt.config.maxPosition) : 0,
+    sym: fp ? true : s.sym,
+    act_order: gptq ? s.actOrder : false,
+    mode: gptq ? s.mode : '',
+    seed: gptq ? s.seed : 0,
+    damp: gptq ? s.percdamp : null,
+    static_groups: gptq ? s.staticGroups : false,
+    calib_text: gptq ? s.calibText : '',
   };
 }
 
 /** What every configuration of a sweep is evaluated with. */
 export function evalOptions(opts: SweepOptions, suite: Suite): EvalOptions {
-  return { tasks: opts.tasks, suite, limit: opts.limit, fewshot: opts.fewshot, seed: 1234, pplWindows: opts.pplWindows };
+  return { tasks: opts.tasks, suite, limit: opts.limit, seed: EVAL_SEED, pplWindows: opts.pplWindows };
 }
 
 export class SweepRunner {
@@ -352,6 +356,7 @@ export class SweepRunner {
           const { ckpt, tokenizer, fp } = loaded;
           const suite = opts.suite ?? suiteForModel(ckpt.rawConfig).suite;
           const seqLen = calibSeqLen(opts, fp.config.maxPosition);
+          const settings = sweepSettings(opts);
           const key = configKey(opts, c, ckpt);
           // done: every task stored, measured on at least the items this run would score (asked for more
           // items than a quick run had, it runs the configuration again and its rows replace the old)
@@ -371,7 +376,7 @@ export class SweepRunner {
           }
           const t1 = performance.now();
           const drawsCalibration = c.method === 'gptq' && calib?.count !== c.point!.calib;
-          const calibTokens = c.method === 'gptq' && (drawsCalibration || (opts.mode ?? 'sequential') === 'sequential') ? c.point!.calib * seqLen : 0;
+          const calibTokens = c.method === 'gptq' && (drawsCalibration || settings.mode === 'sequential') ? c.point!.calib * seqLen : 0;
           if (c.method === 'gptq') quantizing = { model: model.id, tokens: calibTokens, start: t1, layers: fp.config.layers };
           let qmodel: Transformer = fp;
           let quantSeconds = 0;
@@ -380,9 +385,9 @@ export class SweepRunner {
             const p = c.point!;
             if (c.method === 'gptq' && calib?.count !== p.calib) {
               if (hessians) destroyHessians(hessians), (hessians = null);
-              corpus ??= corpusTokens(tokenizer, await this.data.read(opts.calibFile ?? 'calib_dict.txt'));
-              calib = drawCalibration(corpus, p.calib, seqLen, opts.seed ?? 0, tokenizer.prefix);
-              if ((opts.mode ?? 'sequential') === 'shared') {
+              corpus ??= corpusTokens(tokenizer, await this.data.read(settings.calibText));
+              calib = drawCalibration(corpus, p.calib, seqLen, settings.seed, tokenizer.prefix);
+              if (settings.mode === 'shared') {
                 hessians = await computeSharedHessians(fp, calib, { signal: hooks.signal, onProgress: (x) => status(label, x) });
               }
             }
@@ -390,8 +395,8 @@ export class SweepRunner {
               fp,
               c.method === 'gptq' ? calib : null,
               {
-                method: c.method, bits: p.bits, groupSize: p.groupSize, sym: opts.sym ?? true, actOrder: c.method === 'gptq' && (opts.actOrder ?? true),
-                mode: opts.mode ?? 'sequential', percdamp: opts.percdamp ?? 0.05, reconError: false,
+                method: c.method, bits: p.bits, groupSize: p.groupSize, sym: settings.sym, actOrder: c.method === 'gptq' && settings.actOrder,
+                staticGroups: settings.staticGroups, mode: settings.mode, percdamp: settings.percdamp, reconError: false,
               },
               { signal: hooks.signal, onProgress: (x) => status(label, x), hessians: hessians ?? undefined },
             );

@@ -1,6 +1,7 @@
 // The results store's row: one per (configuration, task), the same in IndexedDB, JSON Lines, CSV and the fits.
 // Export, import and merge (dedupe by configuration + task) live here; the storage backends are thin.
 import { InputFileError } from '../errors';
+import { QUANTIZE_DEFAULTS } from '../quant/settings';
 import { LAB_VERSION } from '../version';
 
 const NOT_RESULTS = 'Give results the lab wrote (Export CSV / JSON in the Sweep tab, quantlab sweep --out), gzipped or not; nothing was read.';
@@ -23,7 +24,44 @@ export interface ConfigKey {
   /** "sequential" (faithful) or "shared" Hessians. */
   mode: string;
   seed: number;
+  /** GPTQ's dampening setting (a fraction of mean(diag H)); null without GPTQ. */
+  damp: number | null;
+  /** GPTQ's static groups (scales from the weights before the solve); false without GPTQ. */
+  static_groups: boolean;
+  /** The calibration text (a file of the data folder); '' without calibration. */
+  calib_text: string;
 }
+
+/**
+ * Each column of a configuration's key, and whether it is part of the configuration's identity (configId: what
+ * a resumed sweep counts as done, what merges dedupe on, what the fits never pool across) or why not. `id`
+ * formats the value in the identity. Columns added after results were first written have `absent`: the value
+ * rows written before them were run with (the setting's default then, which was never changed since); they
+ * appear in the identity only where they differ from it, so that such rows, and configurations run with the
+ * default, keep the identity (and the shard) they always had. To add a setting: its column here, in ConfigKey
+ * and COLUMNS, and in engine.ts's configKey (src/sweep/run-config.ts says where its option is declared).
+ */
+type KeyColumn<K extends keyof ConfigKey> =
+  | { id: (v: ConfigKey[K]) => string; absent?: (k: ConfigKey) => ConfigKey[K] }
+  | { not: string };
+
+export const KEY_COLUMNS: { [K in keyof ConfigKey]-?: KeyColumn<K> } = {
+  model: { id: String },
+  family: { not: 'follows from the model (its config.json)' },
+  n_params: { not: 'follows from the model (its weights)' },
+  method: { id: String },
+  bits: { id: String },
+  group_size: { id: String },
+  calib_size: { id: String },
+  seqlen: { id: String },
+  sym: { id: (v) => (v ? 'sym' : 'asym') },
+  act_order: { id: (v) => (v ? 'act' : 'noact') },
+  mode: { id: String },
+  seed: { id: String },
+  damp: { id: (v) => `damp=${v}`, absent: (k) => (k.method === 'gptq' ? QUANTIZE_DEFAULTS.percdamp : null) },
+  static_groups: { id: (v) => `static_groups=${v}`, absent: () => false },
+  calib_text: { id: (v) => `calib_text=${v}`, absent: (k) => (k.method === 'gptq' ? QUANTIZE_DEFAULTS.calibText : '') },
+};
 
 export interface ResultRow extends ConfigKey {
   task: string;
@@ -51,16 +89,24 @@ export interface ResultRow extends ConfigKey {
 
 export const COLUMNS: (keyof ResultRow)[] = [
   'model', 'family', 'n_params', 'method', 'bits', 'group_size', 'calib_size', 'seqlen', 'sym', 'act_order', 'mode', 'seed',
+  'damp', 'static_groups', 'calib_text',
   'task', 'level', 'metric', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot',
   'quant_seconds', 'damp_used', 'fallback', 'calib_tokens', 'eval_seconds', 'adapter', 'lab_version', 'created',
 ];
 
-const NUMERIC = new Set<keyof ResultRow>(['n_params', 'bits', 'group_size', 'calib_size', 'seqlen', 'seed', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot', 'quant_seconds', 'damp_used', 'calib_tokens', 'eval_seconds']);
-const BOOLEAN = new Set<keyof ResultRow>(['sym', 'act_order']);
+const NUMERIC = new Set<keyof ResultRow>(['n_params', 'bits', 'group_size', 'calib_size', 'seqlen', 'seed', 'damp', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot', 'quant_seconds', 'damp_used', 'calib_tokens', 'eval_seconds']);
+const BOOLEAN = new Set<keyof ResultRow>(['sym', 'act_order', 'static_groups']);
 
-/** The identity of a configuration (without the task). */
+/** The identity of a configuration (without the task): its identity columns (KEY_COLUMNS), in their order. */
 export function configId(c: ConfigKey): string {
-  return [c.model, c.method, c.bits, c.group_size, c.calib_size, c.seqlen, c.sym ? 'sym' : 'asym', c.act_order ? 'act' : 'noact', c.mode, c.seed].join('|');
+  const parts: string[] = [];
+  for (const [name, col] of Object.entries(KEY_COLUMNS) as [keyof ConfigKey, KeyColumn<keyof ConfigKey>][]) {
+    if ('not' in col) continue;
+    const v = c[name];
+    if (col.absent && Object.is(v, col.absent(c))) continue;
+    parts.push((col.id as (v: unknown) => string)(v));
+  }
+  return parts.join('|');
 }
 
 export function rowId(r: ResultRow): string {
@@ -69,10 +115,15 @@ export function rowId(r: ResultRow): string {
 
 /**
  * The setting a configuration was run in beyond model, method, B, G, C_b and seed: what a fit must not pool
- * across (sym or asym zeros, act-order, sequential or shared Hessians, calibration length).
+ * across (sym or asym zeros, act-order, sequential or shared Hessians, calibration length, and any later
+ * identity column off its default: dampening, static groups, calibration text).
  */
-export function settingOf(c: Pick<ConfigKey, 'sym' | 'act_order' | 'mode' | 'seqlen'>): string {
-  return [c.sym ? 'sym' : 'asym', c.act_order ? 'act-order' : 'no-act-order', c.mode || 'no-hessian', `seqlen=${c.seqlen}`].join(',');
+export function settingOf(c: ConfigKey): string {
+  const later = (['damp', 'static_groups', 'calib_text'] as const).filter((k) => {
+    const col = KEY_COLUMNS[k];
+    return 'id' in col && !Object.is(c[k], col.absent!(c));
+  }).map((k) => (KEY_COLUMNS[k] as { id: (v: unknown) => string }).id(c[k]));
+  return [c.sym ? 'sym' : 'asym', c.act_order ? 'act-order' : 'no-act-order', c.mode || 'no-hessian', `seqlen=${c.seqlen}`, ...later].join(',');
 }
 
 /**
@@ -160,7 +211,12 @@ function normalize(raw: Record<string, unknown>, where: string): ResultRow {
   }
   for (const c of ['model', 'task'] as const) if (!out[c]) throw new InputFileError(`${where}: the row has no "${c}".`, NOT_RESULTS);
   for (const c of ['n_params', 'bits'] as const) if (!Number.isFinite(out[c] as number)) throw new InputFileError(`${where}: "${c}" is not a number.`, NOT_RESULTS);
-  return out as unknown as ResultRow;
+  const row = out as unknown as ResultRow;
+  // a row written before a column existed (or a CSV cell left empty) was run with the value it stands for
+  for (const [name, col] of Object.entries(KEY_COLUMNS) as [keyof ConfigKey, KeyColumn<keyof ConfigKey>][]) {
+    if ('absent' in col && col.absent && (raw[name] === undefined || raw[name] === null || raw[name] === '')) (row as unknown as Record<string, unknown>)[name] = col.absent(row);
+  }
+  return row;
 }
 
 export function toJsonl(rows: ResultRow[]): string {

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { BIT_WIDTHS } from '../../model/config';
 import { type BenchShape, benchMarkdown, parseBenchReport, runBench, SHAPES, SMALL_SHAPES } from '../../bench/bench';
 import { gptqTiming } from '../../bench/gptq-bench';
 import type { GemvKernel, GemvShape } from '../../quant/packed';
@@ -53,7 +54,7 @@ export const benchCommand: Command = {
     const shapesArg = args.str('shapes', 'full');
     const shapes = shapesArg === 'none' ? null : parseShapes(shapesArg);
     const groupSize = args.num('group', 128);
-    const bits = args.ints('bits', [2, 3, 4, 8]);
+    const bits = args.ints('bits', [...BIT_WIDTHS]);
     for (const b of bits) {
       const problem = quantPointProblem(b, groupSize, 0);
       if (problem) throw new UsageError(`--bits / --group: ${problem}`);

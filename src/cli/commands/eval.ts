@@ -1,4 +1,5 @@
-import { evaluate, PPL_WINDOWS } from '../../eval/run';
+import { evaluate } from '../../eval/run';
+import { DEFAULT_TASKS, EVAL_SEED, PPL_WINDOWS } from '../../eval/settings';
 import { SUITES, suiteForModel } from '../../eval/tasks';
 import { formatProgress } from '../../progress';
 import type { Command } from '../command';
@@ -11,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'run the mini benchmarks (perplexity, KM/KA/KR tasks) on a model, float or quantized',
-  usage: `quantlab eval --model PATH [--tasks ppl,km,ka,kr|NAMES] [--suite dict|real] [--limit N|all] [--ppl-windows N|all (default ${PPL_WINDOWS})] [--fewshot K] [--seed S] [--data DIR (default public/data)] [--out results.json] ${WEIGHTS_USAGE}`,
+  usage: `quantlab eval --model PATH [--tasks ${DEFAULT_TASKS}|NAMES] [--suite dict|real] [--limit N|all] [--ppl-windows N|all (default ${PPL_WINDOWS})] [--fewshot K] [--seed S (default ${EVAL_SEED})] [--data DIR (default public/data)] [--out results.json] ${WEIGHTS_USAGE}`,
   flags: ['f16'],
   async run(args) {
     // everything the user typed is checked before the model loads
@@ -20,7 +21,7 @@ export const evalCommand: Command = {
     const limit = args.limit();
     const pplWindows = args.limit('ppl-windows');
     const fewshot = args.has('fewshot') ? args.int('fewshot') : undefined;
-    const seed = args.int('seed', 1234);
+    const seed = args.int('seed', EVAL_SEED);
     const data = nodeDataReader(args.str('data', 'public/data'));
     const gpu = await cliGpu(args);
     const { ckpt, tokenizer, model } = await loadForCli(gpu, args);

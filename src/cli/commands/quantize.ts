@@ -4,7 +4,8 @@ import { formatProgress } from '../../progress';
 import { type QuantizeField, quantizeProblems, withName } from '../../sweep/checks';
 import { corpusTokens, drawCalibration } from '../../quant/calibration';
 import { exportQuantized } from '../../quant/export';
-import { type LayerResult, METHODS, MODES, quantizeModel } from '../../quant/quantize-model';
+import { type LayerResult, quantizeModel } from '../../quant/quantize-model';
+import { METHODS, MODES, QUANTIZE_DEFAULTS as D } from '../../quant/settings';
 import { ZERO_FORMATS } from '../../quant/packed';
 import { UsageError } from '../args';
 import type { Command } from '../command';
@@ -23,23 +24,24 @@ const QUANTIZE_OPTION: Record<QuantizeField, string> = {
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a model with GPTQ (or RTN) on the GPU and export it in the GPTQModel format',
-  usage: `quantlab quantize --model PATH --bits 4 --group 128 --calib 128 [--seqlen L] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp 0.05] [--method gptq|rtn] [--mode sequential|shared] [--calib-text FILE] [--seed S] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR [--json (the per-layer report on stdout; it is always saved as DIR/quantize-report.json)] [--profile (GPU time per kernel)] ${WEIGHTS_USAGE}`,
+  usage: `quantlab quantize --model PATH --bits ${D.bits} --group ${D.groupSize} --calib ${D.calib} [--seqlen L (default ${D.seqLen}, capped at the model's context)] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp ${D.percdamp}] [--method ${METHODS.join('|')}] [--mode ${MODES.join('|')}] [--calib-text FILE] [--seed S (default ${D.seed})] [--format gptq|gptq_v2] [--data DIR (default public/data)] --out DIR [--json (the per-layer report on stdout; it is always saved as DIR/quantize-report.json)] [--profile (GPU time per kernel)] ${WEIGHTS_USAGE}`,
   flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups', 'profile', 'f16', 'json'],
   async run(args) {
     // everything the user typed is checked before the model loads
-    const bits = args.num('bits', 4);
-    const groupSize = args.num('group', 128);
-    const method = args.choice('method', METHODS, 'gptq');
-    const count = args.num('calib', 128);
-    const seqLenArg = args.num('seqlen', 2048);
-    const percdamp = args.num('damp', 0.05);
+    const bits = args.num('bits', D.bits);
+    const groupSize = args.num('group', D.groupSize);
+    const method = args.choice('method', METHODS, D.method);
+    const count = args.num('calib', D.calib);
+    const seqLenArg = args.num('seqlen', D.seqLen);
+    const percdamp = args.num('damp', D.percdamp);
     // the checks the Quantize tab runs too (src/sweep/checks.ts)
     const problem = quantizeProblems({ method, bits, groupSize, calib: count, percdamp, seqLen: seqLenArg })[0];
     if (problem) throw new UsageError(withName(QUANTIZE_OPTION[problem.field], problem.problem));
-    const seed = args.int('seed', 0);
+    const seed = args.int('seed', D.seed);
     const opts = {
-      method, bits, groupSize, sym: !args.flag('asym'), actOrder: method === 'gptq' && !args.flag('no-act-order'),
-      staticGroups: args.flag('static-groups'), percdamp, mode: args.choice('mode', MODES, 'sequential'),
+      // the flags turn a default off or on: their defaults are QUANTIZE_DEFAULTS' sym (on), act-order (on), static groups (off)
+      method, bits, groupSize, sym: args.flag('asym') ? false : args.flag('sym') || D.sym, actOrder: method === 'gptq' && (args.flag('no-act-order') ? false : args.flag('act-order') || D.actOrder),
+      staticGroups: args.flag('static-groups') || D.staticGroups, percdamp, mode: args.choice('mode', MODES, D.mode),
       format: args.has('format') ? args.choice('format', ZERO_FORMATS) : undefined,
     };
     const out = args.str('out');
@@ -49,7 +51,7 @@ export const quantizeCommand: Command = {
     const calibFile = args.optStr('calib-text');
     const calibText = method !== 'gptq' ? null
       : calibFile ? readUserFile(calibFile, '--calib-text').toString('utf8')
-      : await nodeDataReader(args.str('data', 'public/data')).read('calib_dict.txt');
+      : await nodeDataReader(args.str('data', 'public/data')).read(D.calibText);
     const gpu = await cliGpu(args);
     const { ckpt, tokenizer, model } = await loadForCli(gpu, args);
     const seqLen = Math.min(seqLenArg, model.config.maxPosition);

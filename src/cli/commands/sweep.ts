@@ -1,13 +1,13 @@
-import { PPL_WINDOWS } from '../../eval/run';
 import { formatProgress, formatSeconds } from '../../progress';
 import { sweepProblem } from '../../sweep/checks';
 import { describeConfig, planShard, SweepRunner, type SweepModel, type SweepOptions } from '../../sweep/engine';
-import { findPreset, gridPoints, type GridSpec } from '../../sweep/grid';
+import { findPreset, gridPoints, type GridSpec, PRESETS } from '../../sweep/grid';
+import { SWEEP_DEFAULTS as D } from '../../sweep/run-config';
 import { parseShard } from '../../sweep/shard';
 import { TextTokenizer } from '../../model/tokenizer';
 import { Checkpoint } from '../../model/checkpoint';
 import { type Args, asUsage, UsageError } from '../args';
-import { METHODS, MODES } from '../../quant/quantize-model';
+import { METHODS, MODES } from '../../quant/settings';
 import type { Command } from '../command';
 import { log, printJson, taskList } from '../command';
 import { nodeDataReader } from '../data';
@@ -18,7 +18,8 @@ import { modelHead } from '../plan';
 import { checkModelSpec, resolveModelFiles } from '../model';
 
 /** The options that define a sweep's grid: `quantlab sweep` runs them, `quantlab merge` checks results against them. */
-export const GRID_USAGE = `--model PATH[,PATH...] [--preset quick|study|study2|llama3|family] [--bits 3,4 --group 32,128 --calib 8,32,128] [--methods gptq,rtn] [--tasks ppl,km,ka,kr] [--limit N] [--mode sequential|shared] [--asym] [--no-act-order] [--damp 0.05] [--seqlen L] [--ppl-windows N (default ${PPL_WINDOWS})] [--seed S] [--data DIR (default public/data)]`;
+const DEFAULT_GRID = PRESETS[0].grid;
+export const GRID_USAGE = `--model PATH[,PATH...] [--preset ${PRESETS.map((p) => p.id).join('|')}] [--bits ${DEFAULT_GRID.bits} --group ${DEFAULT_GRID.groups} --calib ${DEFAULT_GRID.calib} (default: the ${PRESETS[0].id} preset's)] [--methods ${METHODS.join(',')} (default ${D.methods})] [--tasks ${D.tasks}] [--limit N] [--mode ${MODES.join('|')}] [--asym] [--no-act-order] [--damp ${D.percdamp}] [--seqlen L (default ${D.seqLen}, capped at the model's context)] [--ppl-windows N (default ${D.pplWindows})] [--seed S (default ${D.seed})] [--data DIR (default public/data)]`;
 export const GRID_FLAGS = ['asym', 'no-act-order'];
 
 /** A sweep's options from the command line (every value checked before anything runs); `modelSpecs`: --model's. */
@@ -37,9 +38,9 @@ export function sweepOptions(args: Args, modelSpecs = args.list('model')): Sweep
   const chosenPreset = preset ? asUsage(() => findPreset(preset), '--preset') : undefined;
   const grid: GridSpec = chosenPreset
     ? chosenPreset.grid
-    : { bits: args.nums('bits', [3, 4]), groups: args.nums('group', [32, 128]), calib: args.nums('calib', [8, 32]) };
+    : { bits: args.nums('bits', DEFAULT_GRID.bits), groups: args.nums('group', DEFAULT_GRID.groups), calib: args.nums('calib', DEFAULT_GRID.calib) };
   const points = asUsage(() => gridPoints(grid), '--bits / --group / --calib');
-  const methods = args.choices('methods', METHODS, ['gptq']);
+  const methods = args.choices('methods', METHODS, [...D.methods]);
   const limit = args.has('limit') ? args.limit() : chosenPreset?.limit;
   // the checks the Sweep tab runs too (src/sweep/checks.ts)
   const problem = sweepProblem({ models: models.length, grid, methods, limit });
@@ -48,11 +49,12 @@ export function sweepOptions(args: Args, modelSpecs = args.list('model')): Sweep
     models,
     points,
     methods,
-    sym: !args.flag('asym'),
-    actOrder: !args.flag('no-act-order'),
-    mode: args.choice('mode', MODES, 'sequential'),
-    percdamp: args.fraction('damp', 0.05),
-    seed: args.int('seed', 0),
+    // every setting that changes a result is an identity column of the rows (run-config.ts SWEEP_OPTIONS)
+    sym: args.flag('asym') ? false : D.sym,
+    actOrder: args.flag('no-act-order') ? false : D.actOrder,
+    mode: args.choice('mode', MODES, D.mode),
+    percdamp: args.fraction('damp', D.percdamp),
+    seed: args.int('seed', D.seed),
     tasks: taskList(args),
     limit,
     pplWindows: args.has('ppl-windows') ? args.int('ppl-windows', undefined, 1) : undefined,

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { BIT_WIDTHS } from '../../model/config';
 import { type BenchReport, benchSummary, parseBenchReport, ratioText, runBench, summaryRate, SHAPES, SMALL_SHAPES } from '../../bench/bench';
 import { saveFile } from '../browser';
 import { useLab } from '../lab';
@@ -35,7 +36,7 @@ export function BenchPanel() {
       const small = size === 'small';
       setOpenedFrom(null);
       setResult(await runBench(gpu, {
-        shapes: small ? SMALL_SHAPES : SHAPES, batches: small ? [1, 4] : [1, 128], bits: small ? [3, 4] : [2, 3, 4, 8],
+        shapes: small ? SMALL_SHAPES : SHAPES, batches: small ? [1, 4] : [1, 128], bits: small ? [3, 4] : [...BIT_WIDTHS],
         rotateBytes: small ? 2 ** 20 : 512 * 2 ** 20, repeats: small ? 2 : 5, dispatches: small ? 2 : 8,
         ort: withOrt ? await browserOrtPeer() : null, ortBlocks: small ? [32] : [32, 128], onProgress: setProgress, signal,
       }));

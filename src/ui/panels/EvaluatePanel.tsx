@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
 import { evaluate, type EvalReport, PPL_WINDOWS } from '../../eval/run';
+import { LAB_ITEMS_PER_TASK } from '../../eval/settings';
+import { QUANTIZE_DEFAULTS } from '../../quant/settings';
 import { evalProblem } from '../../sweep/checks';
 import { LEVELS, type Suite, suiteForModel, TASKS } from '../../eval/tasks';
 import { reportRows } from '../../sweep/engine';
@@ -19,7 +21,7 @@ export function EvaluatePanel() {
     setSuite(modelSuite.suite);
     setChosen(suiteTasks(modelSuite.suite));
   }, [loaded]); // eslint-disable-line react-hooks/exhaustive-deps
-  const [limit, setLimit] = useState(50);
+  const [limit, setLimit] = useState(LAB_ITEMS_PER_TASK);
   // the CLI's checks (src/sweep/checks.ts): 0 items per task is refused here as there
   const problem = evalProblem({ tasks: chosen, limit });
   const [withFloat, setWithFloat] = useState(false);
@@ -36,11 +38,14 @@ export function EvaluatePanel() {
       const fpKey: ConfigKey = {
         model: loaded.name, family: loaded.ckpt.config.arch, n_params: loaded.ckpt.nonEmbeddingParams,
         method: 'fp', bits: 16, group_size: 0, calib_size: 0, seqlen: 0, sym: true, act_order: false, mode: '', seed: 0,
+        damp: null, static_groups: false, calib_text: '',
       };
       const key: ConfigKey = !o ? fpKey : {
         ...fpKey, method: o.method, bits: o.bits, group_size: o.groupSize,
         calib_size: quantized?.result.calibration?.count ?? 0, seqlen: quantized?.result.calibration?.seqLen ?? 0,
-        sym: o.sym, act_order: o.actOrder, mode: o.method === 'gptq' ? (o.mode ?? 'sequential') : '', seed: quantized?.result.calibration?.seed ?? 0,
+        sym: o.sym, act_order: o.actOrder, mode: o.method === 'gptq' ? (o.mode ?? QUANTIZE_DEFAULTS.mode) : '', seed: quantized?.result.calibration?.seed ?? 0,
+        // the Quantize tab calibrates on the bundled text
+        ...(o.method === 'gptq' ? { damp: o.percdamp ?? QUANTIZE_DEFAULTS.percdamp, static_groups: !!o.staticGroups, calib_text: QUANTIZE_DEFAULTS.calibText } : {}),
       };
       // the float model on the same items, for the quantized model's loss per task
       const baseline = quantized && withFloat ? { report: await evaluate(loaded.model, loaded.tokenizer, browserData, opts), key: fpKey } : undefined;

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { BIT_WIDTHS } from '../../model/config';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
 import { aggregate, FACTOR_NAME, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, outsideFit, type Point, predictLaw, predictLawInterval, runKey, significant, verdictCoef } from '../../fit/law';
 import { formatP } from '../../fit/ols';
@@ -502,7 +503,7 @@ function CostCalculator({ fit }: { fit: LawFit | null }) {
       <h2>What would this cost?</h2>
       <div className="controls">
         <label className="field" title="Non-embedding parameters, e.g. 8B, 600M, 74K">N<input value={nText} onChange={(e) => setNText(e.target.value)} aria-label="N" /></label>
-        <Select label="Bits" title="Bit-width" value={bits} options={[2, 3, 4, 8].map((b) => ({ value: b, label: `${b}-bit` }))} onChange={setBits} />
+        <Select label="Bits" title="Bit-width" value={bits} options={BIT_WIDTHS.map((b) => ({ value: b, label: `${b}-bit` }))} onChange={setBits} />
         <Select label="G" title="Group size" value={G} options={[32, 64, 128, 1024].map((g) => ({ value: g, label: String(g) }))} onChange={setG} />
         <Select label="C_b" title="Calibration sequences" value={C} options={[8, 32, 128, 1024].map((c) => ({ value: c, label: String(c) }))} onChange={setC} />
       </div>

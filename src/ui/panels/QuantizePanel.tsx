@@ -6,6 +6,8 @@ import { exportQuantized } from '../../quant/export';
 import { exportQuantizedOnnx, onnxExportProblem } from '../../quant/onnx/export';
 import { groupGrid, PackedLinear, readDequantized } from '../../quant/packed';
 import { type LayerResult, quantizeModel, type QuantizeOptions } from '../../quant/quantize-model';
+import { LAB_QUANTIZE_START, type QuantizeSettings } from '../../quant/settings';
+import { BIT_WIDTHS } from '../../model/config';
 import { quantizeProblems, withName } from '../../sweep/checks';
 import { browserData, saveFile, zip } from '../browser';
 import { useLab } from '../lab';
@@ -17,7 +19,7 @@ const numberOrNaN = (v: string) => (v === '' ? NaN : Number(v));
 
 export function QuantizePanel() {
   const { gpu, loaded, quantized, setQuantized, report, inform } = useLab();
-  const [opts, setOpts] = useState({ method: 'gptq' as 'gptq' | 'rtn', bits: 4, groupSize: 128, calib: 32, seqLen: 256, sym: true, actOrder: true, staticGroups: false, percdamp: 0.05, mode: 'sequential' as 'sequential' | 'shared', seed: 0 });
+  const [opts, setOpts] = useState<QuantizeSettings>(LAB_QUANTIZE_START);
   const [layers, setLayers] = useState<LayerResult[]>([]);
   const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
   const set = <K extends keyof typeof opts>(k: K, v: (typeof opts)[K]) => setOpts((o) => ({ ...o, [k]: v }));
@@ -33,7 +35,7 @@ export function QuantizePanel() {
       let calib = null;
       if (opts.method === 'gptq') {
         setProgress({ what: 'tokenizing the calibration text', done: 0, total: 1 });
-        const corpus = corpusTokens(loaded.tokenizer, await browserData.read('calib_dict.txt'));
+        const corpus = corpusTokens(loaded.tokenizer, await browserData.read(opts.calibText));
         calib = drawCalibration(corpus, opts.calib, seqLen, opts.seed, loaded.tokenizer.prefix);
       }
       const qo: QuantizeOptions = { method: opts.method, bits: opts.bits, groupSize: opts.groupSize, sym: opts.sym, actOrder: opts.method === 'gptq' && opts.actOrder, staticGroups: opts.staticGroups, percdamp: opts.percdamp, mode: opts.mode };
@@ -83,7 +85,7 @@ export function QuantizePanel() {
           <Select label="Method" title="GPTQ uses calibration data and second-order error feedback; RTN rounds each weight to the nearest level (the baseline)" value={opts.method}
             options={[{ value: 'gptq', label: 'GPTQ' }, { value: 'rtn', label: 'RTN (round to nearest)' }]} onChange={(v) => set('method', v)} />
           <Select label="Bits B" title="Bits per weight: 2, 3, 4 or 8. Fewer bits, smaller model, larger error" value={opts.bits}
-            options={[2, 3, 4, 8].map((b) => ({ value: b, label: `${b}-bit` }))} onChange={(v) => set('bits', v)} />
+            options={BIT_WIDTHS.map((b) => ({ value: b, label: `${b}-bit` }))} onChange={(v) => set('bits', v)} />
           <Select label="Group size G" title="Columns sharing one scale and zero point: smaller groups adapt better but store more scales" value={opts.groupSize}
             options={GROUPS.map((g) => ({ value: g, label: g === -1 ? 'per channel' : String(g) }))} onChange={(v) => set('groupSize', v)} />
           <Select label="Calibration C_b" title="Number of calibration sequences GPTQ measures the layer inputs (the Hessian) on (RTN takes none)" value={opts.calib} disabled={opts.method === 'rtn'}

@@ -1,4 +1,7 @@
 import { useMemo, useRef, useState } from 'react';
+import { SWEEP_DEFAULTS } from '../../sweep/run-config';
+import { BIT_WIDTHS } from '../../model/config';
+import { LAB_ITEMS_PER_TASK } from '../../eval/settings';
 import { PPL_WINDOWS } from '../../eval/run';
 import { Checkpoint } from '../../model/checkpoint';
 import { fetchModelFiles } from '../../model/hub';
@@ -21,9 +24,9 @@ export function SweepPanel() {
   const [models, setModels] = useState<string[]>([]);
   const [preset, setPreset] = useState('quick');
   const [grid, setGrid] = useState(PRESETS[0].grid);
-  const [methods, setMethods] = useState<('gptq' | 'rtn')[]>(['gptq']);
-  const [mode, setMode] = useState<'sequential' | 'shared'>('sequential');
-  const [limit, setLimit] = useState(50);
+  const [methods, setMethods] = useState<('gptq' | 'rtn')[]>([...SWEEP_DEFAULTS.methods]);
+  const [mode, setMode] = useState<'sequential' | 'shared'>(SWEEP_DEFAULTS.mode);
+  const [limit, setLimit] = useState(LAB_ITEMS_PER_TASK);
   const [status, setStatus] = useState<SweepStatus | null>(null);
   const [running, setRunning] = useState(false);
   const [paused, setPaused] = useState(false);
@@ -43,7 +46,7 @@ export function SweepPanel() {
   // the CLI's checks (src/sweep/checks.ts): what it refuses, Run is disabled for, with the same words
   const problem = sweepProblem({ models: chosenModels.length, grid, methods, limit });
   const opts: SweepOptions = {
-    models: sweepModels, points: problem ? [] : gridPoints(grid), methods, mode, tasks: ['ppl', 'km', 'ka', 'kr'], limit, pplWindows: PPL_WINDOWS,
+    models: sweepModels, points: problem ? [] : gridPoints(grid), methods, mode, tasks: [...SWEEP_DEFAULTS.tasks], limit, pplWindows: PPL_WINDOWS,
   };
   const plan = problem ? [] : planSweep(opts);
   // before a run: from the rows this adapter measured (those already stored count as if they will run again)
@@ -135,7 +138,7 @@ export function SweepPanel() {
           </label>
         </div>
         <p className="muted small">{PRESETS.find((p) => p.id === preset)?.description}</p>
-        <NumberChoice label="Bits B" title="Weight bit-widths" options={[2, 3, 4, 8]} value={grid.bits} onChange={(bits) => { setPreset('custom'); setGrid({ ...grid, bits }); }} />
+        <NumberChoice label="Bits B" title="Weight bit-widths" options={[...BIT_WIDTHS]} value={grid.bits} onChange={(bits) => { setPreset('custom'); setGrid({ ...grid, bits }); }} />
         <NumberChoice label="Group size G" title="Columns per scale/zero group" options={[32, 64, 128, 1024]} value={grid.groups} onChange={(groups) => { setPreset('custom'); setGrid({ ...grid, groups }); }} />
         <NumberChoice label="Calibration C_b" title="Calibration sequences" options={[8, 32, 128, 1024]} value={grid.calib} onChange={(calib) => { setPreset('custom'); setGrid({ ...grid, calib }); }} />
         <fieldset className="field" title="GPTQ, and the round-to-nearest baseline">
