@@ -19,8 +19,8 @@ import { checkModelSpec, resolveModelFiles } from '../model';
 
 /** The options that define a sweep's grid: `quantlab sweep` runs them, `quantlab merge` checks results against them. */
 const DEFAULT_GRID = PRESETS[0].grid;
-export const GRID_USAGE = `--model PATH[,PATH...] [--preset ${PRESETS.map((p) => p.id).join('|')}] [--bits ${DEFAULT_GRID.bits} --group ${DEFAULT_GRID.groups} --calib ${DEFAULT_GRID.calib} (default: the ${PRESETS[0].id} preset's)] [--methods ${METHODS.join(',')} (default ${D.methods})] [--tasks ${D.tasks}] [--limit N] [--mode ${MODES.join('|')}] [--asym] [--no-act-order] [--damp ${D.percdamp}] [--seqlen L (default ${D.seqLen}, capped at the model's context)] [--ppl-windows N (default ${D.pplWindows})] [--seed S (default ${D.seed})] [--data DIR (default public/data)]`;
-export const GRID_FLAGS = ['asym', 'no-act-order'];
+export const GRID_USAGE = `--model PATH[,PATH...] [--preset ${PRESETS.map((p) => p.id).join('|')}] [--bits ${DEFAULT_GRID.bits} --group ${DEFAULT_GRID.groups} --calib ${DEFAULT_GRID.calib} (default: the ${PRESETS[0].id} preset's)] [--methods ${METHODS.join(',')} (default ${D.methods})] [--tasks ${D.tasks}] [--limit N] [--mode ${MODES.join('|')}] [--asym] [--no-act-order] [--static-groups] [--damp ${D.percdamp}] [--seqlen L (default ${D.seqLen}, capped at the model's context)] [--ppl-windows N (default ${D.pplWindows})] [--seed S (default ${D.seed})] [--data DIR (default public/data)]`;
+export const GRID_FLAGS = ['asym', 'no-act-order', 'static-groups'];
 
 /** A sweep's options from the command line (every value checked before anything runs); `modelSpecs`: --model's. */
 export function sweepOptions(args: Args, modelSpecs = args.list('model')): SweepOptions & { models: SweepModel[] } {
@@ -52,6 +52,7 @@ export function sweepOptions(args: Args, modelSpecs = args.list('model')): Sweep
     // every setting that changes a result is an identity column of the rows (run-config.ts SWEEP_OPTIONS)
     sym: args.flag('asym') ? false : D.sym,
     actOrder: args.flag('no-act-order') ? false : D.actOrder,
+    staticGroups: args.flag('static-groups') || D.staticGroups,
     mode: args.choice('mode', MODES, D.mode),
     percdamp: args.fraction('damp', D.percdamp),
     seed: args.int('seed', D.seed),
