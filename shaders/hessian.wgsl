@@ -47,6 +47,8 @@ fn accumulate(@builtin(global_invocation_id) gid: vec3<u32>) {
 // owning a 4 x 4 block. Per chunk of 32 tokens the workgroup stages X[t, i0 .. i0+64] and X[t, j0 .. j0+64] in
 // workgroup memory (contiguous vec4 loads: a token's row), then runs 32 rank-1 updates. H is symmetric: only the
 // tiles with ti <= tj are computed (the others exit at once) and each writes its mirror too. cols % 4 == 0.
+// The staging and the 4 x 4 register tile are matmul.wgsl's `tiled` kernel's, kept as a copy: here both operands are
+// columns of one X (a transposed read), and the output is a running average written twice.
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
 var<workgroup> xa: array<vec4<f32>, 512>; // xa[t * 16 + q]: columns i0 + 4q .. +3 of chunk token t
 var<workgroup> xb: array<vec4<f32>, 512>;

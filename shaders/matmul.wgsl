@@ -234,16 +234,23 @@ fn gemv_store(wg: vec3<u32>, li: u32, v: f32) {
   y[n] = r;
 }
 
-@compute @workgroup_size(256)
-fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+/** The sum of `part` over the 256 / ROWS invocations of li's row, valid in the row's first invocation (a tree in
+ *  workgroup memory). Called from uniform control flow by every invocation (it holds barriers). */
+fn row_sum(part: f32, li: u32) -> f32 {
   let per = 256u / ROWS;
-  red[li] = gemv_part(wg, li);
+  red[li] = part;
   workgroupBarrier();
   for (var h = per / 2u; h > 0u; h >>= 1u) {
     if (li % per < h) { red[li] += red[li + h]; }
     workgroupBarrier();
   }
-  if (li % per == 0u) { gemv_store(wg, li, red[li]); }
+  return red[li];
+}
+
+@compute @workgroup_size(256)
+fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let s = row_sum(gemv_part(wg, li), li);
+  if (li % (256u / ROWS) == 0u) { gemv_store(wg, li, s); }
 }
 
 // ---- gate, up and SwiGLU of an MLP in one dispatch (M = 1): y = silu(W_gate x) * (W_up x), each row's two dot
@@ -297,45 +304,38 @@ fn qkv_store(wg: vec3<u32>, li: u32, v: f32) {
 
 @compute @workgroup_size(256)
 fn gemv_qkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let per = 256u / ROWS;
-  red[li] = qkv_part(wg, li);
-  workgroupBarrier();
-  for (var h = per / 2u; h > 0u; h >>= 1u) {
-    if (li % per < h) { red[li] += red[li + h]; }
-    workgroupBarrier();
-  }
-  if (li % per == 0u) { qkv_store(wg, li, red[li]); }
+  let s = row_sum(qkv_part(wg, li), li);
+  if (li % (256u / ROWS) == 0u) { qkv_store(wg, li, s); }
 }
 
 // @if subgroups
 // Needs subgroups laid out as aligned runs of consecutive invocations (Gpu.subgroupReduce) no longer than a
 // row's 256 / ROWS invocations, so that no subgroup spans two rows.
-@compute @workgroup_size(256)
-fn gemv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
-    @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
-  let sum = subgroupAdd(gemv_part(wg, li));
+/** row_sum across each subgroup first (one subgroupAdd), then one slot per subgroup. */
+fn row_sum_subgroups(part: f32, li: u32, lane: u32, size: u32) -> f32 {
+  let sum = subgroupAdd(part);
   if (lane == 0u) { red[li / size] = sum; }
   workgroupBarrier();
   let per = 256u / ROWS;
+  var s = 0.0;
   if (li % per == 0u) {
-    var s = 0.0;
     for (var j = li / size; j < (li + per) / size; j++) { s += red[j]; }
-    gemv_store(wg, li, s);
   }
+  return s;
+}
+
+@compute @workgroup_size(256)
+fn gemv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
+    @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  let s = row_sum_subgroups(gemv_part(wg, li), li, lane, size);
+  if (li % (256u / ROWS) == 0u) { gemv_store(wg, li, s); }
 }
 
 @compute @workgroup_size(256)
 fn gemv_qkv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
     @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
-  let sum = subgroupAdd(qkv_part(wg, li));
-  if (lane == 0u) { red[li / size] = sum; }
-  workgroupBarrier();
-  let per = 256u / ROWS;
-  if (li % per == 0u) {
-    var s = 0.0;
-    for (var j = li / size; j < (li + per) / size; j++) { s += red[j]; }
-    qkv_store(wg, li, s);
-  }
+  let s = row_sum_subgroups(qkv_part(wg, li), li, lane, size);
+  if (li % (256u / ROWS) == 0u) { qkv_store(wg, li, s); }
 }
 
 @compute @workgroup_size(256)
