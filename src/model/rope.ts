@@ -29,6 +29,7 @@ export function parseRope(c: Record<string, unknown>, headDim: number, maxPositi
   const theta = Number(rp?.rope_theta ?? c.rope_theta ?? 10000);
   if (!Number.isFinite(theta) || theta <= 0) throw new CheckpointError(file, `rope_theta must be positive (got ${theta})`);
   if (!accepted.includes(ropeType)) throw refuse(`${file}: rope type "${ropeType}" is not supported (${accepted.join(', ')} are).`);
+  if (rp?.partial_rotary_factor !== undefined && rp.partial_rotary_factor !== 1) throw refuse(`${file}: partial rotary embeddings are not supported.`);
   const base: RopeConfig = { theta, type: 'default', factor: 1, lowFreqFactor: 1, highFreqFactor: 1, originalMaxPosition: maxPosition, attentionFactor: 1 };
   if (ropeType === 'llama3') {
     const rope: RopeConfig = {
@@ -53,11 +54,11 @@ export function parseRope(c: Record<string, unknown>, headDim: number, maxPositi
       }
       return v as number[];
     };
-    // transformers: the factor is max_position_embeddings / original_max_position_embeddings where the config
-    // names the original length (Phi-3 does, at the top level), and the scaling sqrt(1 + ln s / ln orig) unless given
-    const orig = Number(c.original_max_position_embeddings ?? rp?.original_max_position_embeddings ?? maxPosition);
+    // transformers (5): the factor, unless given, is max_position_embeddings / original_max_position_embeddings
+    // (Phi-3 names the original length at the top level), and the scaling sqrt(1 + ln s / ln orig) unless given
+    const orig = Number(rp?.original_max_position_embeddings ?? c.original_max_position_embeddings ?? maxPosition);
     if (!Number.isInteger(orig) || orig <= 0) throw new CheckpointError(file, `original_max_position_embeddings must be a positive integer (got ${orig})`);
-    const factor = c.original_max_position_embeddings !== undefined ? maxPosition / orig : Number(rp?.factor ?? 1);
+    const factor = Number(rp?.factor ?? maxPosition / orig);
     const given = rp?.attention_factor;
     const attentionFactor = typeof given === 'number' ? given : factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(orig));
     return { ...base, type: 'longrope', factor, originalMaxPosition: orig, shortFactor: list('short_factor'), longFactor: list('long_factor'), attentionFactor };
