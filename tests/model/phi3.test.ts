@@ -152,6 +152,22 @@ describe('tiny random Phi-3 checkpoints', () => {
     });
   }
 
+  // Generation chooses the table for its whole length up front (src/model/transformer.ts): with a prompt within the
+  // original length (32) and a generation past it, every step uses the long factors, as the full pass over the
+  // final sequence does. The context is the sliding window's 48 tokens: generation stops there.
+  for (const name of FIXTURES) {
+    it(`${name}: greedy generation with the KV cache agrees with the full forward pass, up to the context`, { timeout: 300_000 }, async () => {
+      const gpu = await testGpu();
+      const model = await Transformer.load(gpu, await Checkpoint.open(dirFiles(`tests/fixtures/tiny/${name}`)));
+      const V = model.config.vocab, prompt = Array.from({ length: 20 }, (_, i) => (i * 37 + 11) % V);
+      const out = await model.generate(prompt, 60, { stepsPerRead: 4 });
+      expect(out.length).toBe(model.config.maxPosition - prompt.length + 1);
+      const [logits] = await model.logits([[...prompt, ...out.slice(0, -1)]]);
+      expect(out.map((_, j) => argmax(logits.subarray((prompt.length - 1 + j) * V, (prompt.length + j) * V)))).toEqual(out);
+      model.destroy();
+    });
+  }
+
   it('phi3-longrope: a long pass, then a short one, then a long one again use the factors of their own length', { timeout: 300_000 }, async () => {
     const gpu = await testGpu();
     const ckpt = await Checkpoint.open(dirFiles('tests/fixtures/tiny/phi3-longrope'));
