@@ -107,7 +107,7 @@ export const ARCHITECTURES = {
     modelType: 'qwen3',
     examples: ['Qwen3'],
     names: LLAMA_NAMES,
-    biases: (raw) => ({ qkv: raw.attention_bias === true, o: false, mlp: false }),
+    biases: (raw) => ({ qkv: raw.attention_bias === true, o: raw.attention_bias === true, mlp: false }),
     qkNorm: true,
     fused: [],
     ropeTypes: ['default', 'linear', 'llama3', 'dynamic'],

@@ -105,7 +105,7 @@ export async function forwardRef(raw: Record<string, unknown>, weight: WeightFn,
     q = ropeRef(q, T, heads, hd, T, 0, cos, sin);
     k = ropeRef(k, T, kvHeads, hd, T, 0, cos, sin);
     const a = attentionRef(q, k, v, { batch: 1, seq: T, past: 0, kvLen: T, heads, kvHeads, headDim: hd });
-    const o = await lin(a, `${p}self_attn.o_proj`, d, heads * hd, false);
+    const o = await lin(a, `${p}self_attn.o_proj`, d, heads * hd, type !== 'qwen2' && raw.attention_bias === true);
     x = x.map((xv, i) => xv + o[i]);
     const h2 = rmsnormRef(x, await weight(`${p}post_attention_layernorm.weight`), T, d, eps);
     const g = fused
