@@ -9,12 +9,13 @@ import { Checkpoint } from '../../src/model/checkpoint';
 import { nonEmbeddingParams, parseConfig, totalParams } from '../../src/model/config';
 import { CheckpointError, UnsupportedModelError } from '../../src/model/errors';
 import { ropeTables, usesLongFactors } from '../../src/model/rope';
-import { SafetensorsFile } from '../../src/model/safetensors';
+import { encodeSafetensors, SafetensorsFile } from '../../src/model/safetensors';
+import { blobFiles } from '../../src/model/source';
 import { PUBLISHED_SHAPES } from '../../src/model/shapes';
 import { syntheticCheckpoint } from '../../src/model/synthetic';
 import { Transformer } from '../../src/model/transformer';
 import { argmax, decodeFloats, forwardRef, relToRange } from '../helpers/forward-ref';
-import { testGpu } from '../helpers/gpu';
+import { randomF32, testGpu } from '../helpers/gpu';
 
 const phi3Mini4k = PUBLISHED_SHAPES['phi-3-mini-4k'].config as Record<string, unknown>;
 // Phi-3-mini-128k's config.json differs from the 4k one in these fields (its 48 factors replaced by made-up ones)
@@ -183,6 +184,65 @@ describe('tiny random Phi-3 checkpoints', () => {
     expect(relToRange(l1.subarray(0, 20 * 256), a)).toBeGreaterThan(1e-3);
     model.destroy();
   });
+});
+
+/**
+ * A random Phi-3 with Phi-3-mini's head_dim 96 (and 2 heads, 1 layer), fused tensors in f32, in memory: the widths
+ * the kernels see in the published model, at a size a CPU adapter runs.
+ */
+function randomPhi3(headDim: number, rope: Record<string, unknown> | null): Checkpoint | Promise<Checkpoint> {
+  const heads = 2, d = heads * headDim, I = 128, V = 256;
+  const config = {
+    architectures: ['Phi3ForCausalLM'], model_type: 'phi3', hidden_size: d, intermediate_size: I, num_hidden_layers: 1, num_attention_heads: heads,
+    num_key_value_heads: heads, max_position_embeddings: 256, original_max_position_embeddings: 64, rms_norm_eps: 1e-5, rope_theta: 10000,
+    rope_scaling: rope, sliding_window: 255, tie_word_embeddings: false, vocab_size: V, hidden_act: 'silu', bos_token_id: 1, eos_token_id: 2,
+  };
+  let seed = 1;
+  const t = (name: string, shape: number[], scale: number, offset = 0) => {
+    const data = randomF32(shape.reduce((a, b) => a * b, 1), seed++, scale).map((x) => x + offset);
+    return { name, dtype: 'F32' as const, shape, data };
+  };
+  const p = 'model.layers.0.';
+  const tensors = [
+    t('model.embed_tokens.weight', [V, d], 1), t('lm_head.weight', [V, d], 0.1), t('model.norm.weight', [d], 0.2, 1),
+    t(`${p}input_layernorm.weight`, [d], 0.2, 1), t(`${p}post_attention_layernorm.weight`, [d], 0.2, 1),
+    t(`${p}self_attn.qkv_proj.weight`, [3 * d, d], 0.15), t(`${p}self_attn.o_proj.weight`, [d, d], 0.1),
+    t(`${p}mlp.gate_up_proj.weight`, [2 * I, d], 0.1), t(`${p}mlp.down_proj.weight`, [d, I], 0.1),
+  ];
+  const files = new Map<string, Blob>([
+    ['config.json', new Blob([JSON.stringify(config)])],
+    ['model.safetensors', new Blob([encodeSafetensors(tensors) as Uint8Array<ArrayBuffer>])],
+  ]);
+  return Checkpoint.open(blobFiles(`random-phi3-hd${headDim}`, files));
+}
+
+describe('Phi-3-mini\'s head_dim 96', () => {
+  // the kernels a GPU takes (tiled attention, chained GEMV decoding) as well as SwiftShader's serial ones
+  for (const serial of [true, false]) {
+    it(`${serial ? 'serial' : 'GPU'} kernels: the forward pass against float64 (default rope, 70 tokens) and longrope (long factors, 100 tokens), and cached decoding`, { timeout: 600_000 }, async () => {
+      const gpu = await testGpu();
+      const was = gpu.serialKernels;
+      gpu.serialKernels = serial;
+      try {
+        const long = { type: 'longrope', short_factor: Array.from({ length: 48 }, (_, i) => 1 + i / 30), long_factor: Array.from({ length: 48 }, (_, i) => 1 + i / 5) };
+        for (const [rope, T] of [[null, 70], [long, 100]] as const) {
+          const ckpt = await randomPhi3(96, rope);
+          const model = await Transformer.load(gpu, ckpt);
+          const seq = Array.from({ length: T }, (_, i) => (i * 53 + 7) % 256);
+          const [mine] = await model.logits([seq]);
+          const positions = [0, 1, 31, 63, 64, T - 1];
+          const ref = await forwardRef(ckpt.rawConfig, async (n) => ckpt.f32(n), seq, positions);
+          positions.forEach((t, r) => expect(relToRange(mine.subarray(t * 256, (t + 1) * 256), ref[r]), `position ${t} of ${T}, rope ${rope ? 'longrope' : 'default'}`).toBeLessThan(1e-4));
+          const out = await model.generate(seq.slice(0, T - 8), 8, { stepsPerRead: 4 });
+          const [full] = await model.logits([[...seq.slice(0, T - 8), ...out.slice(0, -1)]]);
+          expect(out.map((_, j) => argmax(full.subarray((T - 9 + j) * 256, (T - 8 + j) * 256)))).toEqual(out);
+          model.destroy();
+        }
+      } finally {
+        gpu.serialKernels = was;
+      }
+    });
+  }
 });
 
 it('the registry names every architecture by its class and model_type', () => {
