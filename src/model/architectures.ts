@@ -74,6 +74,8 @@ export interface Architecture {
 }
 
 const noContextLimit = (_raw: Record<string, unknown>, maxPosition: number) => maxPosition;
+/** Qwen's sliding window applies to some layers only (max_window_layers): not run. */
+const noSlidingWindow = (raw: Record<string, unknown>, maxPosition: number) => (raw.use_sliding_window === true ? 'sliding-window attention is not supported' : maxPosition);
 
 export const ARCHITECTURES = {
   llama: {
@@ -99,7 +101,7 @@ export const ARCHITECTURES = {
     qkNorm: false,
     fused: [],
     ropeTypes: ['default', 'linear', 'llama3', 'dynamic'],
-    context: (raw, maxPosition) => (raw.use_sliding_window === true ? 'sliding-window attention is not supported' : maxPosition),
+    context: noSlidingWindow,
   },
   qwen3: {
     id: 'qwen3',
@@ -111,7 +113,7 @@ export const ARCHITECTURES = {
     qkNorm: true,
     fused: [],
     ropeTypes: ['default', 'linear', 'llama3', 'dynamic'],
-    context: (raw, maxPosition) => (raw.use_sliding_window === true ? 'sliding-window attention is not supported' : maxPosition),
+    context: noSlidingWindow,
   },
   phi3: {
     id: 'phi3',

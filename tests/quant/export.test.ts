@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { dirFiles } from '../../src/cli/files';
 import { Checkpoint } from '../../src/model/checkpoint';
 import { SafetensorsFile } from '../../src/model/safetensors';
+import type { Transformer } from '../../src/model/transformer';
 import { blobFiles, bytesSource } from '../../src/model/source';
 import { TextTokenizer } from '../../src/model/tokenizer';
 import { corpusTokens, drawCalibration } from '../../src/quant/calibration';
@@ -14,6 +15,15 @@ import { loadModel } from '../../src/quant/load';
 import { PackedLinear } from '../../src/quant/packed';
 import { quantizeModel } from '../../src/quant/quantize-model';
 import { testGpu } from '../helpers/gpu';
+
+/** The model quantized in memory and the one loaded back from its export give the same logits (1e-4 absolute). */
+async function expectSameLogits(inMemory: Transformer, loaded: Transformer, ids: number[]) {
+  const [a] = await inMemory.logits([ids]);
+  const [b] = await loaded.logits([ids]);
+  let err = 0;
+  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
+  expect(err).toBeLessThan(1e-4);
+}
 
 describe('export and import in the GPTQModel format', () => {
   for (const s of [{ sym: true, actOrder: true, bits: 4, groupSize: 32 }, { sym: false, actOrder: true, bits: 3, groupSize: 64 }, { sym: true, actOrder: false, bits: 8, groupSize: -1 }]) {
@@ -39,11 +49,7 @@ describe('export and import in the GPTQModel format', () => {
       expect(back.has(`${base}.weight`)).toBe(false);
       const loaded = await loadModel(gpu, back);
       const ids = [0, ...tok.encode('A poodle is a kind of dog.')];
-      const [a] = await q.model.logits([ids]);
-      const [b] = await loaded.model.logits([ids]);
-      let err = 0;
-      for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
-      expect(err).toBeLessThan(1e-4);
+      await expectSameLogits(q.model, loaded.model, ids);
       for (const m of [q.model, loaded.model, fp]) m.destroy();
     });
   }
@@ -76,11 +82,7 @@ describe('export and import of a model with fused tensors (Phi-3)', () => {
       if (!k.packed.order) expect(Array.from(kBack)).toEqual(Array.from(kWords));
       const loaded = await loadModel(gpu, back);
       const ids = Array.from({ length: 24 }, (_, i) => (i * 29 + 3) % c.vocab);
-      const [a] = await q.model.logits([ids]);
-      const [b] = await loaded.model.logits([ids]);
-      let err = 0;
-      for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
-      expect(err).toBeLessThan(1e-4);
+      await expectSameLogits(q.model, loaded.model, ids);
       for (const m of [q.model, loaded.model, fp]) m.destroy();
     });
   }
