@@ -1,12 +1,27 @@
 // A Hugging Face checkpoint folder: config.json, model.safetensors (or shards + model.safetensors.index.json),
 // tokenizer files. Opens and validates every header up front, and every tensor config.json implies against the
-// shape it implies, so a broken or mismatched file fails before any GPU work.
+// shape it implies, so a broken or mismatched file fails before any GPU work. Tensors an architecture stores fused
+// (Phi-3's qkv_proj, gate_up_proj) are presented under the per-linear names as views of the stored tensor, so that
+// every reader (the loaders, the GPTQ loader, the ONNX export) sees one layout.
 
+import { architecture, fusedLayout, hasBias, LINEAR_NAMES, linearDims } from './architectures';
 import { type ModelConfig, nonEmbeddingParams, parseConfig, parseGptqConfig } from './config';
 import { CheckpointError } from './errors';
-import { SafetensorsFile, type TensorInfo } from './safetensors';
+import { decodeTensor, DTYPE_BYTES, SafetensorsFile, type TensorInfo } from './safetensors';
 import { type ModelFiles, readText } from './source';
-import { HF_LINEAR, LINEAR_NAMES, type LinearName } from './transformer';
+
+/** A tensor presented under a per-linear name: a part of a fused stored tensor. */
+interface TensorView {
+  info: TensorInfo;
+  /** The stored tensor it is cut from. */
+  stored: string;
+  read(): Promise<Uint8Array>;
+  /** A byte range without reading the rest (row slices). */
+  range?(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** The suffixes of a linear layer's tensors, float or GPTQ. */
+const LINEAR_TENSORS = ['weight', 'bias', 'qweight', 'qzeros', 'scales', 'g_idx'];
 
 export class Checkpoint {
   private constructor(
@@ -16,6 +31,10 @@ export class Checkpoint {
     private readonly shards: Map<string, SafetensorsFile>,
     private readonly where: Map<string, string>,
   ) {}
+
+  private readonly views = new Map<string, TensorView>();
+  /** Per-linear names of fused architectures -> the stored tensor they are part of (for messages). */
+  private readonly storedAs = new Map<string, string>();
 
   static async open(files: ModelFiles): Promise<Checkpoint> {
     if (!files.has('config.json')) {
@@ -73,6 +92,7 @@ export class Checkpoint {
       }
     }
     const ckpt = new Checkpoint(files, config, rawConfig, shards, where);
+    ckpt.splitFused();
     ckpt.checkTensors();
     return ckpt;
   }
@@ -82,30 +102,30 @@ export class Checkpoint {
    * the first that is not is named. Tensors the forward pass does not read are not checked.
    */
   private checkTensors(): void {
-    const c = this.config;
+    const c = this.config, N = architecture(c.arch).names;
     const missing = (name: string) =>
       new CheckpointError(
         this.files.id,
-        `has no tensor "${name}", which config.json (${c.architecture}, ${c.layers} layers) requires`,
+        `has no tensor "${this.storedAs.get(name) ?? name}", which config.json (${c.architecture}, ${c.layers} layers) requires`,
         'The weights and config.json do not belong together, or a shard is missing: re-download the checkpoint; nothing was loaded.',
       );
     const expect = (name: string, shape: number[], optional = false) => {
       if (this.has(name)) this.expectShape(name, shape);
       else if (!optional) throw missing(name);
     };
-    const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, I = c.intermediate;
-    const dims: Record<LinearName, [number, number]> = { q: [qd, d], k: [kvd, d], v: [kvd, d], o: [d, qd], gate: [I, d], up: [I, d], down: [d, I] };
-    const bias: Record<LinearName, boolean> = { q: c.qkvBias, k: c.qkvBias, v: c.qkvBias, o: c.oBias, gate: c.mlpBias, up: c.mlpBias, down: c.mlpBias };
-    expect('model.embed_tokens.weight', [c.vocab, d]);
-    expect('model.norm.weight', [d]);
-    if (!c.tied) expect('lm_head.weight', [c.vocab, d], true); // absent: the embedding serves (as transformers ties it)
+    const d = c.hidden;
+    const dims = linearDims(c);
+    const biases = { qkv: c.qkvBias, o: c.oBias, mlp: c.mlpBias };
+    expect(N.embed, [c.vocab, d]);
+    expect(N.finalNorm, [d]);
+    if (!c.tied) expect(N.lmHead, [c.vocab, d], true); // absent: the embedding serves (as transformers ties it)
     for (let l = 0; l < c.layers; l++) {
-      const p = `model.layers.${l}.`;
-      expect(`${p}input_layernorm.weight`, [d]);
-      expect(`${p}post_attention_layernorm.weight`, [d]);
-      if (c.qkNorm) (expect(`${p}self_attn.q_norm.weight`, [c.headDim]), expect(`${p}self_attn.k_norm.weight`, [c.headDim]));
+      const p = N.layerPrefix(l);
+      expect(p + N.inputNorm, [d]);
+      expect(p + N.postNorm, [d]);
+      if (c.qkNorm) (expect(p + N.qNorm, [c.headDim]), expect(p + N.kNorm, [c.headDim]));
       for (const n of LINEAR_NAMES) {
-        const base = p + HF_LINEAR[n], [out, inn] = dims[n];
+        const base = p + N.linear[n], [out, inn] = dims[n];
         if (c.gptq && this.has(`${base}.qweight`)) {
           const G = c.gptq.groupSize === -1 ? inn : c.gptq.groupSize, nGroups = Math.ceil(inn / G);
           expect(`${base}.qweight`, [Math.ceil((inn * c.gptq.bits) / 32), out]);
@@ -118,7 +138,57 @@ export class Checkpoint {
           expect(`${base}.bias`, [out], true);
         } else {
           expect(`${base}.weight`, [out, inn]);
-          expect(`${base}.bias`, [out], !bias[n]);
+          expect(`${base}.bias`, [out], !hasBias(biases, n));
+        }
+      }
+    }
+  }
+
+  /**
+   * Views of each fused stored tensor under its parts' names: the rows of a float weight (or a bias), the
+   * output columns of GPTQ's qweight and scales, the output bits of qzeros; g_idx is the parts' shared one.
+   */
+  private splitFused(): void {
+    const c = this.config, a = architecture(c.arch);
+    if (!a.fused.length) return;
+    const dims = linearDims(c);
+    for (let l = 0; l < c.layers; l++) {
+      const p = a.names.layerPrefix(l);
+      for (const f of a.fused) {
+        const F = p + f.name, layout = fusedLayout(f, dims), total = layout.reduce((s, x) => s + x.rows, 0);
+        const inn = dims[f.parts[0]][1];
+        for (const { part } of layout) for (const sfx of LINEAR_TENSORS) this.storedAs.set(`${p}${a.names.linear[part]}.${sfx}`, `${F}.${sfx}`);
+        const stored = (sfx: string) => (this.where.has(`${F}.${sfx}`) ? this.info(`${F}.${sfx}`) : null);
+        const w = stored('weight'), b = stored('bias'), qw = stored('qweight'), sc = stored('scales'), qz = stored('qzeros'), gi = stored('g_idx');
+        if (w) this.expectShape(w.name, [total, inn]);
+        if (b) this.expectShape(b.name, [total]);
+        for (const t of [qw, sc]) if (t && (t.shape.length !== 2 || t.shape[1] !== total)) this.expectShape(t.name, [t.shape[0], total]);
+        const bits = c.gptq?.bits;
+        if (qz && (!bits || qz.shape.length !== 2 || qz.shape[1] * 32 < total * bits)) {
+          this.expectShape(qz.name, [qz.shape[0], Math.ceil((total * (bits ?? 32)) / 32)]);
+        }
+        for (const { part, start, rows } of layout) {
+          const P = p + a.names.linear[part];
+          const view = (sfx: string, t: TensorInfo, shape: number[], read: () => Promise<Uint8Array>, range?: TensorView['range']) => {
+            const size = shape.reduce((x, y) => x * y, 1) * DTYPE_BYTES[t.dtype];
+            this.views.set(`${P}.${sfx}`, { info: { name: `${P}.${sfx}`, dtype: t.dtype, shape, begin: 0, end: size }, stored: t.name, read, range });
+          };
+          for (const t of [w, b]) {
+            if (!t) continue;
+            const rowBytes = (t.shape[1] ?? 1) * DTYPE_BYTES[t.dtype];
+            const range = (offset: number, length: number) => this.bytesRange(t.name, start * rowBytes + offset, length);
+            view(t === w ? 'weight' : 'bias', t, t === w ? [rows, inn] : [rows], () => range(0, rows * rowBytes), range);
+          }
+          for (const t of [qw, sc]) {
+            if (!t) continue;
+            const e = DTYPE_BYTES[t.dtype];
+            view(t === qw ? 'qweight' : 'scales', t, [t.shape[0], rows], async () => sliceColumns(await this.bytes(t.name), t.shape[0], total * e, start * e, rows * e));
+          }
+          if (qz && bits) {
+            const words = Math.ceil((rows * bits) / 32);
+            view('qzeros', qz, [qz.shape[0], words], async () => sliceBits(await this.bytes(qz.name), qz.shape[0], qz.shape[1], start * bits, rows * bits, words));
+          }
+          if (gi) view('g_idx', gi, gi.shape, () => this.bytes(gi.name));
         }
       }
     }
@@ -132,8 +202,9 @@ export class Checkpoint {
     return [...this.where.keys()].sort();
   }
 
+  /** Whether the tensor is stored, or is a part of a stored fused tensor. */
   has(name: string): boolean {
-    return this.where.has(name);
+    return this.where.has(name) || this.views.has(name);
   }
 
   private shard(name: string): SafetensorsFile {
@@ -143,35 +214,43 @@ export class Checkpoint {
   }
 
   info(name: string): TensorInfo {
-    return this.shard(name).info(name);
+    return this.views.get(name)?.info ?? this.shard(name).info(name);
   }
 
   /** A float tensor as f32, with its shape checked against what the config implies. */
   async f32(name: string, shape?: number[]): Promise<Float32Array> {
     if (shape) this.expectShape(name, shape);
-    return this.shard(name).f32(name);
+    const v = this.views.get(name);
+    if (!v) return this.shard(name).f32(name);
+    if (!['F32', 'F16', 'BF16', 'F64'].includes(v.info.dtype)) throw new CheckpointError(this.files.id, `tensor "${v.stored}" is ${v.info.dtype}, expected a float dtype`);
+    return decodeTensor(v.info.dtype, await v.read()) as Float32Array;
   }
 
   /** The tensor decoded to its natural typed array (floats become f32). */
   async raw(name: string) {
-    return this.shard(name).decoded(name);
+    const v = this.views.get(name);
+    return v ? decodeTensor(v.info.dtype, await v.read()) : this.shard(name).decoded(name);
   }
 
-  /** The tensor's stored bytes, untouched. */
+  /** The tensor's stored bytes, untouched (a part of a fused tensor: its part, in the stored encoding). */
   async bytes(name: string): Promise<Uint8Array> {
-    return this.shard(name).bytes(name);
+    const v = this.views.get(name);
+    return v ? v.read() : this.shard(name).bytes(name);
   }
 
   /** A byte range of the tensor's stored data. */
   async bytesRange(name: string, offset: number, length: number): Promise<Uint8Array> {
-    return this.shard(name).bytesRange(name, offset, length);
+    const v = this.views.get(name);
+    if (!v) return this.shard(name).bytesRange(name, offset, length);
+    if (offset < 0 || offset + length > v.info.end) throw new RangeError(`${this.files.id}: bytes ${offset}..${offset + length} are outside tensor "${name}"`);
+    return v.range ? v.range(offset, length) : (await v.read()).slice(offset, offset + length);
   }
 
   expectShape(name: string, shape: number[]): void {
     const got = this.info(name).shape;
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
       throw new CheckpointError(
-        `${this.files.id}/${this.where.get(name)}`,
+        `${this.files.id}/${this.where.get(this.views.get(name)?.stored ?? name)}`,
         `tensor "${name}" has shape [${got}] but config.json implies [${shape}]`,
         'The weights do not belong to this config.json: re-download the checkpoint.',
       );
@@ -199,4 +278,26 @@ function parseJson(text: string, file: string): unknown {
   } catch (e) {
     throw new CheckpointError(file, `is not valid JSON (${(e as Error).message})`);
   }
+}
+
+/** Columns [start, start + width) (in bytes) of each of `rows` rows of `rowBytes` bytes. */
+function sliceColumns(bytes: Uint8Array, rows: number, rowBytes: number, start: number, width: number): Uint8Array {
+  const out = new Uint8Array(rows * width);
+  for (let r = 0; r < rows; r++) out.set(bytes.subarray(r * rowBytes + start, r * rowBytes + start + width), r * width);
+  return out;
+}
+
+/**
+ * Bits [start, start + count) of each of `rows` rows of `rowWords` little-endian 32-bit words (GPTQ's packed
+ * zeros: output j's bits at j * bits of its group's row), packed from bit 0 into rows of `outWords` words.
+ */
+function sliceBits(bytes: Uint8Array, rows: number, rowWords: number, start: number, count: number, outWords: number): Uint8Array {
+  const src = new Uint32Array(bytes.slice().buffer), out = new Uint32Array(rows * outWords);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < count; i++) {
+      const b = start + i, bit = (src[r * rowWords + (b >>> 5)] >>> (b & 31)) & 1;
+      out[r * outWords + (i >>> 5)] |= bit << (i & 31);
+    }
+  }
+  return new Uint8Array(out.buffer);
 }

@@ -1,17 +1,13 @@
-// A Hugging Face config.json, checked and reduced to what the forward pass needs. Configuration is data.
+// A Hugging Face config.json, checked and reduced to what the forward pass needs. Configuration is data: what
+// differs between architectures (names, biases, q/k norms, fused tensors, rope variants, context) is read from
+// their entries in src/model/architectures.ts.
 
+import { type Arch, architecture, findArchitecture } from './architectures';
 import { CheckpointError, UnsupportedModelError } from './errors';
+import { parseRope, type RopeConfig } from './rope';
 
-export type Arch = 'llama' | 'qwen2' | 'qwen3';
-
-export interface RopeConfig {
-  theta: number;
-  type: 'default' | 'linear' | 'llama3';
-  factor: number;
-  lowFreqFactor: number;
-  highFreqFactor: number;
-  originalMaxPosition: number;
-}
+export type { Arch } from './architectures';
+export type { RopeConfig } from './rope';
 
 export interface GptqConfig {
   bits: number;
@@ -33,6 +29,7 @@ export interface ModelConfig {
   kvHeads: number;
   headDim: number;
   vocab: number;
+  /** The longest sequence the lab runs: max_position_embeddings, or less where the architecture bounds it. */
   maxPosition: number;
   rmsEps: number;
   rope: RopeConfig;
@@ -46,23 +43,17 @@ export interface ModelConfig {
   gptq: GptqConfig | null;
 }
 
-const ARCHS: Record<string, Arch> = {
-  LlamaForCausalLM: 'llama',
-  Qwen2ForCausalLM: 'qwen2',
-  Qwen3ForCausalLM: 'qwen3',
-};
-const MODEL_TYPES: Record<string, Arch> = { llama: 'llama', qwen2: 'qwen2', qwen3: 'qwen3' };
-
 export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
   if (typeof raw !== 'object' || raw === null) throw new CheckpointError(file, 'is not a JSON object');
   const c = raw as Record<string, unknown>;
   const archName = Array.isArray(c.architectures) ? String(c.architectures[0]) : '';
-  const arch = ARCHS[archName] ?? MODEL_TYPES[String(c.model_type)];
+  const arch = findArchitecture(c);
   if (!arch) {
     throw new UnsupportedModelError(
       `${file} describes ${archName || `model_type "${String(c.model_type)}"`}, an architecture quantlab does not run.`,
     );
   }
+  const entry = architecture(arch);
   const int = (k: string, dflt?: number): number => {
     const v = c[k] ?? dflt;
     if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new CheckpointError(file, `"${k}" must be a positive integer (got ${JSON.stringify(v)})`);
@@ -79,39 +70,17 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
   const headDim = int('head_dim', hidden / heads);
   if (heads % kvHeads !== 0) throw new CheckpointError(file, `num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
   if (c.hidden_act !== undefined && c.hidden_act !== 'silu') throw new UnsupportedModelError(`${file}: hidden_act "${String(c.hidden_act)}" is not supported (only silu).`);
-  if (c.use_sliding_window === true) throw new UnsupportedModelError(`${file}: sliding-window attention is not supported.`);
   if (c.partial_rotary_factor !== undefined && c.partial_rotary_factor !== 1) throw new UnsupportedModelError(`${file}: partial rotary embeddings are not supported.`);
 
-  // transformers >= 5 writes rope_parameters {rope_type, rope_theta, ...}; older files rope_theta + rope_scaling.
-  const rp = (c.rope_parameters ?? c.rope_scaling ?? {}) as Record<string, unknown> | null;
-  const ropeType = String(rp?.rope_type ?? rp?.type ?? 'default');
-  const theta = Number(rp?.rope_theta ?? c.rope_theta ?? 10000);
-  const maxPosition = int('max_position_embeddings', 2048);
-  let rope: RopeConfig = { theta, type: 'default', factor: 1, lowFreqFactor: 1, highFreqFactor: 1, originalMaxPosition: maxPosition };
-  if (ropeType === 'llama3') {
-    rope = {
-      theta,
-      type: 'llama3',
-      factor: Number(rp?.factor),
-      lowFreqFactor: Number(rp?.low_freq_factor),
-      highFreqFactor: Number(rp?.high_freq_factor),
-      originalMaxPosition: Number(rp?.original_max_position_embeddings),
-    };
-    if (![rope.factor, rope.lowFreqFactor, rope.highFreqFactor, rope.originalMaxPosition].every((v) => Number.isFinite(v) && v > 0)) {
-      throw new CheckpointError(file, 'llama3 rope scaling needs factor, low_freq_factor, high_freq_factor and original_max_position_embeddings');
-    }
-  } else if (ropeType === 'linear') {
-    rope = { ...rope, type: 'linear', factor: Number(rp?.factor) };
-  } else if (ropeType !== 'default' && ropeType !== 'dynamic') {
-    // dynamic NTK equals default within max_position_embeddings, which is all the lab ever runs.
-    throw new UnsupportedModelError(`${file}: rope type "${ropeType}" is not supported (default, linear, llama3 are).`);
-  }
-  if (!Number.isFinite(theta) || theta <= 0) throw new CheckpointError(file, `rope_theta must be positive (got ${theta})`);
+  const positions = int('max_position_embeddings', 2048);
+  const context = entry.context(c, positions);
+  if (typeof context === 'string') throw new UnsupportedModelError(`${file}: ${context}.`);
+  const rope = parseRope(c, headDim, positions, entry.ropeTypes, file, (problem) => new UnsupportedModelError(problem));
 
   const eos = c.eos_token_id;
   const eosTokenIds = Array.isArray(eos) ? eos.map(Number) : typeof eos === 'number' ? [eos] : [];
   const bos = typeof c.bos_token_id === 'number' ? c.bos_token_id : null;
-  const attnBias = c.attention_bias === true;
+  const biases = entry.biases(c);
   const q = c.quantization_config as Record<string, unknown> | undefined;
   let gptq: GptqConfig | null = null;
   if (q) {
@@ -128,14 +97,14 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
     kvHeads,
     headDim,
     vocab: int('vocab_size'),
-    maxPosition,
+    maxPosition: context,
     rmsEps: num('rms_norm_eps', 1e-6),
     rope,
     tied: c.tie_word_embeddings === true,
-    qkvBias: arch === 'qwen2' || attnBias,
-    oBias: arch === 'llama' && attnBias,
-    mlpBias: arch === 'llama' && c.mlp_bias === true,
-    qkNorm: arch === 'qwen3',
+    qkvBias: biases.qkv,
+    oBias: biases.o,
+    mlpBias: biases.mlp,
+    qkNorm: entry.qkNorm,
     bosTokenId: bos,
     eosTokenIds,
     gptq,

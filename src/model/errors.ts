@@ -1,4 +1,5 @@
 import { QuantlabError } from '../errors';
+import { supportedArchitectures } from './architectures';
 
 /** A file of a checkpoint is unreadable or inconsistent. Names the file and what is wrong with it. */
 export class CheckpointError extends QuantlabError {
@@ -10,6 +11,6 @@ export class CheckpointError extends QuantlabError {
 /** The config names an architecture or a feature the lab does not run. */
 export class UnsupportedModelError extends QuantlabError {
   constructor(problem: string) {
-    super(problem, 'quantlab runs LlamaForCausalLM, Qwen2ForCausalLM and Qwen3ForCausalLM checkpoints (Hugging Face layout); pick one of those.');
+    super(problem, `quantlab runs ${supportedArchitectures()} checkpoints (Hugging Face layout); pick one of those.`);
   }
 }

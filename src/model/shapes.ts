@@ -1,7 +1,7 @@
 // The published checkpoints people bring to the lab, as their config.json stands on the Hugging Face Hub. No
 // weights can be fetched in tests, so these configs are written with random weights (src/model/synthetic.ts) to
 // exercise every real shape: widths 576-2048, vocabularies 49K-152K, 16-32 layers, GQA ratios 2-7, tied
-// embeddings, Qwen2's q/k/v biases, Qwen3's q/k norms, Llama-3's rope scaling.
+// embeddings, Qwen2's q/k/v biases, Qwen3's q/k norms, Llama-3's rope scaling, Phi-3's fused qkv and gate_up.
 
 export interface PublishedShape {
   /** The Hub id of the checkpoint this shape is. */
@@ -53,6 +53,16 @@ export const PUBLISHED_SHAPES: Record<string, PublishedShape> = {
       use_cache: true, use_mrope: false, use_sliding_window: false, vocab_size: 151936,
     },
   },
+  'phi-3-mini-4k': {
+    hfId: 'microsoft/Phi-3-mini-4k-instruct',
+    config: {
+      architectures: ['Phi3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 1, embd_pdrop: 0.0, eos_token_id: 32000,
+      hidden_act: 'silu', hidden_size: 3072, initializer_range: 0.02, intermediate_size: 8192, max_position_embeddings: 4096, model_type: 'phi3',
+      num_attention_heads: 32, num_hidden_layers: 32, num_key_value_heads: 32, original_max_position_embeddings: 4096, pad_token_id: 32000,
+      resid_pdrop: 0.0, rms_norm_eps: 1e-5, rope_scaling: null, rope_theta: 10000.0, sliding_window: 2047, tie_word_embeddings: false,
+      torch_dtype: 'bfloat16', transformers_version: '4.40.2', use_cache: true, vocab_size: 32064,
+    },
+  },
 };
 
 export const SHAPE_NAMES = Object.keys(PUBLISHED_SHAPES);
@@ -65,5 +75,6 @@ export function specialTokens(config: Record<string, unknown>): { id: number; co
   const vocab = Number(config.vocab_size);
   if (vocab === 151936) return [{ id: 151643, content: '<|endoftext|>' }, { id: 151644, content: '<|im_start|>' }, { id: 151645, content: '<|im_end|>' }];
   if (vocab === 128256) return [{ id: 128000, content: '<|begin_of_text|>' }, { id: 128001, content: '<|end_of_text|>' }];
+  if (vocab === 32064) return [{ id: 0, content: '<unk>' }, { id: 1, content: '<s>' }, { id: 2, content: '</s>' }, { id: 32000, content: '<|endoftext|>' }, { id: 32001, content: '<|assistant|>' }, { id: 32007, content: '<|end|>' }, { id: 32010, content: '<|user|>' }];
   return [{ id: 0, content: '<|endoftext|>' }, { id: 1, content: '<|im_start|>' }, { id: 2, content: '<|im_end|>' }];
 }

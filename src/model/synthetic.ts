@@ -5,6 +5,7 @@
 // weights matter, biases ~ N(0, std). Every tensor's values depend only on (seed, tensor name): a slice of L
 // layers holds exactly the first L layers and the embeddings of the full-depth checkpoint.
 // Files are produced as chunks, so multi-GB checkpoints never sit in memory; the front end writes them.
+import { architecture, hasBias, type LinearName, linearDims } from './architectures';
 import { nonEmbeddingParams, parseConfig } from './config';
 import { hashString, seededRandom } from '../random';
 import { type DType, f32ToBf16, f32ToF16, safetensorsHeader } from './safetensors';
@@ -39,33 +40,33 @@ interface TensorSpec {
   init: 'normal' | 'norm';
 }
 
-/** The shape's tensors in the Hugging Face naming, layer by layer. */
+/** The shape's tensors in its architecture's naming, layer by layer; fused tensors stored fused (as on the Hub). */
 function tensorSpecs(config: Record<string, unknown>): TensorSpec[] {
-  const c = parseConfig(config);
-  const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, I = c.intermediate;
-  const out: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocab, d], init: 'normal' }];
+  const c = parseConfig(config), a = architecture(c.arch), N = a.names;
+  const d = c.hidden, dims = linearDims(c), biases = { qkv: c.qkvBias, o: c.oBias, mlp: c.mlpBias };
+  const out: TensorSpec[] = [{ name: N.embed, shape: [c.vocab, d], init: 'normal' }];
   for (let l = 0; l < c.layers; l++) {
-    const p = `model.layers.${l}.`;
-    const lin = (n: string, o: number, i: number, bias: boolean) => {
-      out.push({ name: `${p}${n}.weight`, shape: [o, i], init: 'normal' });
-      if (bias) out.push({ name: `${p}${n}.bias`, shape: [o], init: 'normal' });
+    const p = N.layerPrefix(l);
+    const lin = (n: LinearName) => {
+      const f = a.fused.find((x) => x.parts.includes(n));
+      if (f && f.parts[0] !== n) return; // written with its first part
+      const module = f ? f.name : N.linear[n];
+      const rows = f ? f.parts.reduce((s, x) => s + dims[x][0], 0) : dims[n][0];
+      out.push({ name: `${p}${module}.weight`, shape: [rows, dims[n][1]], init: 'normal' });
+      if (hasBias(biases, n)) out.push({ name: `${p}${module}.bias`, shape: [rows], init: 'normal' });
     };
-    out.push({ name: `${p}input_layernorm.weight`, shape: [d], init: 'norm' });
-    lin('self_attn.q_proj', qd, d, c.qkvBias);
-    lin('self_attn.k_proj', kvd, d, c.qkvBias);
-    lin('self_attn.v_proj', kvd, d, c.qkvBias);
+    out.push({ name: p + N.inputNorm, shape: [d], init: 'norm' });
+    (['q', 'k', 'v'] as const).forEach(lin);
     if (c.qkNorm) {
-      out.push({ name: `${p}self_attn.q_norm.weight`, shape: [c.headDim], init: 'norm' });
-      out.push({ name: `${p}self_attn.k_norm.weight`, shape: [c.headDim], init: 'norm' });
+      out.push({ name: p + N.qNorm, shape: [c.headDim], init: 'norm' });
+      out.push({ name: p + N.kNorm, shape: [c.headDim], init: 'norm' });
     }
-    lin('self_attn.o_proj', d, qd, c.oBias);
-    out.push({ name: `${p}post_attention_layernorm.weight`, shape: [d], init: 'norm' });
-    lin('mlp.gate_proj', I, d, c.mlpBias);
-    lin('mlp.up_proj', I, d, c.mlpBias);
-    lin('mlp.down_proj', d, I, c.mlpBias);
+    lin('o');
+    out.push({ name: p + N.postNorm, shape: [d], init: 'norm' });
+    (['gate', 'up', 'down'] as const).forEach(lin);
   }
-  out.push({ name: 'model.norm.weight', shape: [d], init: 'norm' });
-  if (!c.tied) out.push({ name: 'lm_head.weight', shape: [c.vocab, d], init: 'normal' });
+  out.push({ name: N.finalNorm, shape: [d], init: 'norm' });
+  if (!c.tied) out.push({ name: N.lmHead, shape: [c.vocab, d], init: 'normal' });
   return out;
 }
 

@@ -1,4 +1,4 @@
-// The forward pass of Llama / Qwen2 / Qwen3 decoders in WGSL dispatches, top to bottom:
+// The forward pass of the decoders of src/model/architectures.ts in WGSL dispatches, top to bottom:
 //   embed -> per layer [rmsnorm -> q,k,v -> (q/k norm) -> rope -> attention -> o (+residual)
 //                       -> rmsnorm -> gate, up -> swiglu -> down (+residual)] -> final norm -> LM head
 // Activations stay on the GPU in f32; a pass covers `batch` sequences of `seq` tokens (rows = batch * seq).
@@ -7,19 +7,15 @@ import type { Binding, CommandBatch, Gpu } from '../gpu/gpu';
 import { throwIfAborted } from '../errors';
 import type { OnProgress } from '../progress';
 import { progressTracker } from '../progress';
+import { architecture, hasBias, LINEAR_NAMES, type LinearName, linearDims } from './architectures';
 import type { Checkpoint } from './checkpoint';
 import type { ModelConfig } from './config';
 import { DenseLinear, type Linear } from './linear';
 import { attention, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, type RopeTable, type RowScore, scoreLogits, swiglu } from './ops';
-import { ropeTables } from './rope';
+import { ropeTables, usesLongFactors } from './rope';
 import { uploadWeight, type WeightFormat } from './weights';
 
-export type LinearName = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
-export const LINEAR_NAMES: LinearName[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
-export const HF_LINEAR: Record<LinearName, string> = {
-  q: 'self_attn.q_proj', k: 'self_attn.k_proj', v: 'self_attn.v_proj', o: 'self_attn.o_proj',
-  gate: 'mlp.gate_proj', up: 'mlp.up_proj', down: 'mlp.down_proj',
-};
+export { HF_LINEAR, LINEAR_NAMES, type LinearName } from './architectures';
 
 export interface LayerWeights {
   inputNorm: GPUBuffer;
@@ -90,6 +86,10 @@ export class Transformer {
   private scratch: GPUBuffer[] = [];
   private readonly lmHeadLinear: Linear;
   private rope: RopeTable;
+  /** Whether the rope table holds longrope's long factors (src/model/rope.ts usesLongFactors). */
+  private ropeLong = false;
+  /** Set while a generation's steps are recorded: the table may grow but not change its factors. */
+  private ropePinned = false;
 
   constructor(
     readonly gpu: Gpu,
@@ -114,9 +114,9 @@ export class Transformer {
     ckpt: Checkpoint,
     opts: { onProgress?: OnProgress; signal?: AbortSignal; linearLoader?: LinearLoader; weights?: WeightFormat; notes?: string[] } = {},
   ): Promise<Transformer> {
-    const c = ckpt.config;
+    const c = ckpt.config, N = architecture(c.arch).names;
     if (c.gptq && !opts.linearLoader) throw new Error('A GPTQ checkpoint: load it with loadModel() from src/quant/load.ts');
-    const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim;
+    const d = c.hidden;
     const ctx: LoadContext = { weights: opts.weights ?? 'auto', notes: opts.notes ?? [] };
     const tick = progressTracker(`load ${ckpt.id}`, c.layers + 2, opts.onProgress, 'layers');
     // small vectors (norms, biases) stay f32
@@ -128,30 +128,28 @@ export class Transformer {
     };
     tick(0);
     // the embedding's rows are gathered (f16: whole pairs); the LM head is a linear layer (rows of quads)
-    const embed = await uploadMatrix('model.embed_tokens.weight', [c.vocab, d], c.tied ? 4 : 2);
+    const embed = await uploadMatrix(N.embed, [c.vocab, d], c.tied ? 4 : 2);
     let head = embed;
-    if (!c.tied && ckpt.has('lm_head.weight')) head = await uploadMatrix('lm_head.weight', [c.vocab, d], 4);
-    const finalNorm = await upload('model.norm.weight', [d]);
+    if (!c.tied && ckpt.has(N.lmHead)) head = await uploadMatrix(N.lmHead, [c.vocab, d], 4);
+    const finalNorm = await upload(N.finalNorm, [d]);
     tick(1);
-    const dims: Record<LinearName, [number, number]> = {
-      q: [qd, d], k: [kvd, d], v: [kvd, d], o: [d, qd], gate: [c.intermediate, d], up: [c.intermediate, d], down: [d, c.intermediate],
-    };
+    const dims = linearDims(c);
+    const biases = { qkv: c.qkvBias, o: c.oBias, mlp: c.mlpBias };
     const layers: LayerWeights[] = [];
     for (let l = 0; l < c.layers; l++) {
       throwIfAborted(opts.signal, 'loading');
-      const p = `model.layers.${l}.`;
+      const p = N.layerPrefix(l);
       const linears = {} as Record<LinearName, Linear>;
       for (const n of LINEAR_NAMES) {
         const [out, inn] = dims[n];
-        const base = p + HF_LINEAR[n];
-        const hasBias = (['q', 'k', 'v'].includes(n) && c.qkvBias) || (n === 'o' && c.oBias) || (['gate', 'up', 'down'].includes(n) && c.mlpBias);
-        linears[n] = await (opts.linearLoader ?? denseLinearLoader)(gpu, ckpt, base, out, inn, hasBias, ctx);
+        // fused stored tensors arrive split: the checkpoint presents their parts under these names
+        linears[n] = await (opts.linearLoader ?? denseLinearLoader)(gpu, ckpt, p + N.linear[n], out, inn, hasBias(biases, n), ctx);
       }
       layers.push({
-        inputNorm: await upload(`${p}input_layernorm.weight`, [d]),
-        postNorm: await upload(`${p}post_attention_layernorm.weight`, [d]),
-        qNorm: c.qkNorm ? await upload(`${p}self_attn.q_norm.weight`, [c.headDim]) : undefined,
-        kNorm: c.qkNorm ? await upload(`${p}self_attn.k_norm.weight`, [c.headDim]) : undefined,
+        inputNorm: await upload(p + N.inputNorm, [d]),
+        postNorm: await upload(p + N.postNorm, [d]),
+        qNorm: c.qkNorm ? await upload(p + N.qNorm, [c.headDim]) : undefined,
+        kNorm: c.qkNorm ? await upload(p + N.kNorm, [c.headDim]) : undefined,
         linears,
       });
       tick(l + 2, `layer ${l + 1}/${c.layers}`);
@@ -169,12 +167,21 @@ export class Transformer {
     return m;
   }
 
+  /**
+   * A rope table of at least `positions` positions. longrope's factors follow the sequence's length as in
+   * transformers (long past original_max_position_embeddings, for every position), except while a generation
+   * is recorded, whose table is chosen for its whole length up front.
+   */
   private ensureRope(positions: number): void {
-    if (positions <= this.rope.positions) return;
+    const wantLong = usesLongFactors(this.config.rope, positions);
+    const switches = wantLong !== this.ropeLong && !(this.ropePinned && this.ropeLong);
+    if (positions <= this.rope.positions && !switches) return;
     const n = Math.max(positions, Math.min(this.config.maxPosition, 2 * this.rope.positions));
-    const { table } = ropeTables(this.config.rope, this.config.headDim, n);
+    const long = switches ? wantLong : this.ropeLong;
+    const { table } = ropeTables(this.config.rope, this.config.headDim, n, long);
     if (this.rope.buffer !== this.gpu.empty) this.rope.buffer.destroy();
     this.rope = { buffer: this.gpu.upload(table, 'rope.table'), positions: n };
+    this.ropeLong = long;
   }
 
   /** Activation buffers for at least `rows` rows (grown on demand, reused across passes). */
@@ -383,8 +390,11 @@ export class Transformer {
     // steps: the prompt, then one token each while the cache has room
     const total = Math.max(0, Math.min(maxNew, maxLen - P + 1));
     const maxChunk = Math.max(1, opts.stepsPerRead ?? (g.serialKernels ? 1 : 16));
-    // Every step of a chunk is recorded before any runs: the rope tables must not be regrown between them.
+    // Every step of a chunk is recorded before any runs: the rope tables must not be regrown between them, nor
+    // switch factors (transformers recomputes a longrope generation that crosses original_max_position_embeddings
+    // with the long factors; here the whole generation uses the factors of its full length).
     this.ensureRope(maxLen);
+    this.ropePinned = true;
     const cache = this.newCache(1, maxLen);
     const promptIds = g.upload(Uint32Array.from(prompt), 'prompt');
     const lastRow = g.upload(Uint32Array.of(P - 1), 'prompt last row');
@@ -442,6 +452,7 @@ export class Transformer {
       }
       await Promise.all(timed);
     } finally {
+      this.ropePinned = false;
       for (const buf of [...cache.k, ...cache.v, promptIds, lastRow, row0, next, logits, score, scores]) buf.destroy();
     }
     return out;

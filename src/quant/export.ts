@@ -1,11 +1,13 @@
 // Exports a quantized model as a GPTQModel / transformers checkpoint folder: model.safetensors with qweight,
 // qzeros, scales (f16) and g_idx per linear layer (original column order), every other tensor copied from the
-// source checkpoint, config.json with quantization_config, quantize_config.json, and the tokenizer files.
+// source checkpoint, config.json with quantization_config, quantize_config.json, and the tokenizer files. Layers
+// the architecture stores fused (Phi-3's qkv_proj, gate_up_proj) are written fused again, under the stored names.
 // The front ends write the files (a folder in Node, a zip or a picked folder in the browser).
 import type { Gpu } from '../gpu/gpu';
+import { architecture, type FusedTensor, LINEAR_NAMES, type LinearName } from '../model/architectures';
 import type { Checkpoint } from '../model/checkpoint';
 import { type DType, encodeSafetensors } from '../model/safetensors';
-import { HF_LINEAR, LINEAR_NAMES, type Transformer } from '../model/transformer';
+import type { Transformer } from '../model/transformer';
 import { LAB_VERSION } from '../version';
 import { reorderColumns } from './load';
 import { PackedLinear, type PackedWeights, qweightWords, type ZeroFormat, zeroWords } from './packed';
@@ -24,7 +26,9 @@ export function exportFormat(sym: boolean, requested?: ZeroFormat): ZeroFormat {
   return requested ?? (sym ? 'gptq' : 'gptq_v2');
 }
 
-async function packedTensors(gpu: Gpu, p: PackedWeights, base: string, format: ZeroFormat) {
+type Tensor = { name: string; dtype: DType; shape: number[]; data: ArrayBufferView };
+
+async function packedTensors(gpu: Gpu, p: PackedWeights, base: string, format: ZeroFormat): Promise<Tensor[]> {
   const words = qweightWords(p.cols, p.bits), zw = zeroWords(p.rows, p.bits);
   let qweight = await gpu.readU32(p.qweight, words * p.rows);
   if (p.order) {
@@ -45,7 +49,7 @@ async function packedTensors(gpu: Gpu, p: PackedWeights, base: string, format: Z
     qzeros = out;
   }
   const scales = new Uint16Array(await gpu.read(p.scales, Math.ceil((p.nGroups * p.rows) / 2) * 4)).slice(0, p.nGroups * p.rows);
-  const t: { name: string; dtype: DType; shape: number[]; data: ArrayBufferView }[] = [
+  const t: Tensor[] = [
     { name: `${base}.qweight`, dtype: 'I32', shape: [words, p.rows], data: qweight },
     { name: `${base}.qzeros`, dtype: 'I32', shape: [p.nGroups, zw], data: qzeros },
     { name: `${base}.scales`, dtype: 'F16', shape: [p.nGroups, p.rows], data: scales },
@@ -63,15 +67,27 @@ export async function exportQuantized(
   const first = model.layers[0].linears.q;
   if (!(first instanceof PackedLinear)) throw new Error('exportQuantized: the model is not quantized');
   const format = exportFormat(opts.sym, opts.format);
-  const tensors: { name: string; dtype: DType; shape: number[]; data: ArrayBufferView }[] = [];
+  const tensors: Tensor[] = [];
   const replaced = new Set<string>();
+  const arch = architecture(source.config.arch), N = arch.names;
   for (let l = 0; l < model.layers.length; l++) {
+    const p = N.layerPrefix(l);
+    const packed = new Map<LinearName, Tensor[]>();
     for (const n of LINEAR_NAMES) {
       const lin = model.layers[l].linears[n];
-      if (!(lin instanceof PackedLinear)) continue;
-      const base = `model.layers.${l}.${HF_LINEAR[n]}`;
-      tensors.push(...(await packedTensors(gpu, lin.packed, base, format)));
-      replaced.add(`${base}.weight`);
+      if (lin instanceof PackedLinear) packed.set(n, await packedTensors(gpu, lin.packed, p + N.linear[n], format));
+    }
+    for (const f of arch.fused) {
+      const parts = f.parts.map((n) => packed.get(n));
+      if (parts.every((t) => !t)) continue;
+      if (!parts.every((t) => t)) throw new Error(`exportQuantized: ${p}${f.name} is stored fused, but only some of ${f.parts.join(', ')} are quantized`);
+      tensors.push(...fuse(f, p + f.name, parts as Tensor[][], opts.bits));
+      replaced.add(`${p}${f.name}.weight`);
+      for (const n of f.parts) packed.delete(n);
+    }
+    for (const [n, t] of packed) {
+      tensors.push(...t);
+      replaced.add(`${p}${N.linear[n]}.weight`);
     }
   }
   for (const name of source.tensorNames()) {
@@ -108,4 +124,54 @@ export async function exportQuantized(
     }
   }
   return files;
+}
+
+/**
+ * The GPTQ tensors of a fused module from its parts' (each [qweight, qzeros, scales, g_idx] as packedTensors
+ * writes them): outputs stacked in the parts' order, as a GPTQ of the fused module stores them. The parts share
+ * their input, hence their Hessian and their g_idx.
+ */
+export function fuse(f: FusedTensor, base: string, parts: Tensor[][], bits: number): Tensor[] {
+  const get = (i: number, sfx: string) => parts[i].find((t) => t.name.endsWith(`.${sfx}`))!;
+  const outs = parts.map((_, i) => get(i, 'scales').shape[1]), total = outs.reduce((a, b) => a + b, 0);
+  const gIdx = get(0, 'g_idx');
+  for (let i = 1; i < parts.length; i++) {
+    const g = get(i, 'g_idx').data as Int32Array;
+    if (g.length !== (gIdx.data as Int32Array).length || g.some((v, k) => v !== (gIdx.data as Int32Array)[k])) {
+      throw new Error(`exportQuantized: ${f.parts[0]} and ${f.parts[i]} have different g_idx, so ${base} cannot be stored fused`);
+    }
+  }
+  /** Row-major [rows, cols_i] arrays side by side: [rows, sum cols_i]. */
+  const concatColumns = <T extends Int32Array | Uint32Array | Uint16Array>(arrays: T[], rows: number, make: (n: number) => T): T => {
+    const widths = arrays.map((a) => a.length / rows), width = widths.reduce((a, b) => a + b, 0);
+    const out = make(rows * width);
+    for (let r = 0; r < rows; r++) {
+      let at = r * width;
+      arrays.forEach((a, i) => (out.set(a.subarray(r * widths[i], (r + 1) * widths[i]), at), (at += widths[i])));
+    }
+    return out;
+  };
+  const qweights = parts.map((_, i) => get(i, 'qweight').data as Uint32Array);
+  const words = get(0, 'qweight').shape[0];
+  const scales = parts.map((_, i) => get(i, 'scales').data as Uint16Array);
+  const nGroups = get(0, 'scales').shape[0];
+  // zeros: each group's row of packed outputs, unpacked per part and packed again across all outputs
+  const zw = zeroWords(total, bits);
+  const qzeros = new Uint32Array(nGroups * zw);
+  for (let g = 0; g < nGroups; g++) {
+    const z = new Uint32Array(total);
+    let at = 0;
+    parts.forEach((_, i) => {
+      const t = get(i, 'qzeros'), w = t.shape[1];
+      z.set(unpackBits((t.data as Uint32Array).subarray(g * w, (g + 1) * w), bits, outs[i]), at);
+      at += outs[i];
+    });
+    qzeros.set(packBits(z, bits), g * zw);
+  }
+  return [
+    { name: `${base}.qweight`, dtype: 'I32', shape: [words, total], data: concatColumns(qweights, words, (n) => new Uint32Array(n)) },
+    { name: `${base}.qzeros`, dtype: 'I32', shape: [nGroups, zw], data: qzeros },
+    { name: `${base}.scales`, dtype: 'F16', shape: [nGroups, total], data: concatColumns(scales, nGroups, (n) => new Uint16Array(n)) },
+    { name: `${base}.g_idx`, dtype: 'I32', shape: [gIdx.shape[0]], data: gIdx.data },
+  ];
 }

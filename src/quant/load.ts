@@ -2,6 +2,7 @@
 // g_idx) uploaded as they are stored and run through the dequantizing kernel. The front ends load every
 // model through loadModel().
 import type { Gpu } from '../gpu/gpu';
+import { architecture } from '../model/architectures';
 import type { Checkpoint } from '../model/checkpoint';
 import type { GptqConfig } from '../model/config';
 import { CheckpointError } from '../model/errors';
@@ -48,7 +49,7 @@ export async function loadModel(
 /** The memory plan of loading a checkpoint for generation and evaluation (weights stored as `weights` says). */
 export function modelMemory(ckpt: Checkpoint, weights: WeightFormat, context = Math.min(ckpt.config.maxPosition, 4096)): MemoryOptions {
   const g = ckpt.config.gptq;
-  const stored = ckpt.info('model.embed_tokens.weight').dtype;
+  const stored = ckpt.info(architecture(ckpt.config.arch).names.embed).dtype;
   return {
     weights: keepsF16(weights, stored, ckpt.config.hidden, 4) ? 'f16' : 'f32',
     packed: g ? { bits: g.bits, groupSize: g.groupSize, actOrder: g.descAct } : undefined,

@@ -36,6 +36,9 @@ describe('config parsing', () => {
   it('marks Qwen2 q/k/v biases and Qwen3 q/k norms', () => {
     expect(parseConfig({ ...qwen3_0_6b, architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2' }).qkvBias).toBe(true);
     expect(parseConfig(qwen3_0_6b).qkNorm).toBe(true);
+    // transformers' Qwen3Attention: attention_bias gives q, k, v and o biases; Qwen2's o_proj never has one
+    expect(parseConfig({ ...qwen3_0_6b, attention_bias: true })).toMatchObject({ qkvBias: true, oBias: true, mlpBias: false });
+    expect(parseConfig({ ...qwen3_0_6b, architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', attention_bias: true })).toMatchObject({ qkvBias: true, oBias: false });
   });
   it('rejects an unsupported architecture with what to do', () => {
     expect(() => parseConfig({ ...qwen3_0_6b, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' })).toThrow(UnsupportedModelError);

@@ -3,7 +3,8 @@
 // WebGPU EP (Dawn, SwiftShader here), computes the lab's logits (1e-3 relative) and its greedy tokens: a float
 // Qwen3 (q/k norms) through external data files, a GPTQ 4-bit act-order asymmetric Llama (llama3 rope
 // scaling), a slice of Qwen3-0.6B (its widths, one layer), a Qwen2 (qkv bias) at 8 bits per
-// channel. Models the path does not cover are refused, nothing written.
+// channel, a Phi-3 (fused qkv_proj / gate_up_proj) at 4 bits. Models the path does not cover are refused, nothing
+// written.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -243,5 +244,25 @@ describe('transformers.js runs the exported folder as the lab runs the checkpoin
     const { ex } = await compare('qwen2-q8', gptq);
     expect(ex.modelFile).toBe('onnx/model_quantized.onnx');
     expect(ex.dtype).toBe('q8');
+  });
+
+  it('a Phi-3 (fused qkv_proj and gate_up_proj, exported fused) at 4 bits', async () => {
+    const gpu = await testGpu();
+    const src = await Checkpoint.open(dirFiles('tests/fixtures/tiny/phi3'));
+    const fp = (await loadModel(gpu, src)).model;
+    const opts: QuantizeOptions = { method: 'gptq', bits: 4, groupSize: 32, sym: true, actOrder: true, mode: 'shared', reconError: false };
+    const tokens = Int32Array.from({ length: 4 * 32 }, (_, i) => (i * 73 + 11) % src.config.vocab);
+    const q = await quantizeModel(fp, { tokens, count: 4, seqLen: 32, seed: 0 }, opts);
+    const gptq = await Checkpoint.open(memFiles('phi3-q4', await exportQuantized(gpu, src, q.model, opts)));
+    q.model.destroy();
+    fp.destroy();
+    expect(gptq.tensorNames()).toContain('model.layers.0.self_attn.qkv_proj.qweight');
+    const { ex } = await compare('phi3-q4', gptq);
+    expect(ex.dtype).toBe('q4');
+  });
+
+  it('refuses a longrope model whose context passes original_max_position_embeddings', async () => {
+    const longrope = await Checkpoint.open(dirFiles('tests/fixtures/tiny/phi3-longrope'));
+    await expect(exportOnnx(longrope)).rejects.toThrow(/longrope switches its rotary tables past 32 tokens.*Nothing was written/);
   });
 });

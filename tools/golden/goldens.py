@@ -6,7 +6,10 @@ safetensors, tokenizers and statsmodels are installed (the GPU machine's image h
 
 Writes (all small, committed under tests/fixtures/):
   tiny/<arch>/           random-weight tiny Qwen3 (f32), Llama (GQA, llama3 rope scaling, untied, bf16, sharded),
-                         Qwen2 (q/k/v bias, f16) checkpoints in the HF layout, + logits.safetensors
+                         Qwen2 (q/k/v bias, f16), Phi-3 (fused qkv_proj / gate_up_proj, f32) and Phi-3 with
+                         longrope (a sequence past original_max_position_embeddings and one within, a sliding
+                         window) checkpoints in the HF layout, + logits.safetensors
+                         (--only tiny --archs phi3,phi3-longrope writes some of them)
   logits/<model>.safetensors   transformers' logits of every trained model on fixed token ids
   eval/<model>.json      per-item log-likelihoods, greedy flags, cloze ranks, greedy generations, perplexity
                          sums of the default model, computed the lm-evaluation-harness way
@@ -61,7 +64,7 @@ def logits_of(model, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]
     return tokens, out
 
 
-def tiny_fixtures(out: Path) -> None:
+def tiny_fixtures(out: Path, archs: set[str] | None = None) -> None:
     from transformers import AutoConfig, AutoModelForCausalLM
 
     specs = {
@@ -79,11 +82,30 @@ def tiny_fixtures(out: Path) -> None:
                       num_attention_heads=4, num_key_value_heads=1, max_position_embeddings=64, rope_theta=10000.0,
                       rms_norm_eps=1e-6, tie_word_embeddings=False, initializer_range=0.1, use_sliding_window=False,
                       bos_token_id=None, eos_token_id=0),
+        "phi3": dict(model_type="phi3", vocab_size=256, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                     num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                     original_max_position_embeddings=64, rope_theta=10000.0, rms_norm_eps=1e-5,
+                     tie_word_embeddings=False, initializer_range=0.1, sliding_window=None, bos_token_id=1,
+                     eos_token_id=2, pad_token_id=0),
+        # longrope with factor 128 / 32 = 4: the 40-token sequence takes the long factors, the 20-token one the
+        # short ones; the sliding window (48) masks nothing within 48 tokens, the context the lab runs it at
+        "phi3-longrope": dict(model_type="phi3", vocab_size=256, hidden_size=64, intermediate_size=96,
+                              num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                              max_position_embeddings=128, original_max_position_embeddings=32, rope_theta=10000.0,
+                              rope_scaling={"rope_type": "longrope",
+                                            "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.5, 3.1, 3.8],
+                                            "long_factor": [1.0, 1.4, 2.2, 3.5, 5.0, 7.5, 11.0, 16.0]},
+                              rms_norm_eps=1e-5, tie_word_embeddings=False, initializer_range=0.1, sliding_window=48,
+                              bos_token_id=1, eos_token_id=2, pad_token_id=0),
     }
-    dtypes = {"qwen3": torch.float32, "llama": torch.bfloat16, "qwen2": torch.float16}
+    dtypes = {"qwen3": torch.float32, "llama": torch.bfloat16, "qwen2": torch.float16, "phi3": torch.float32,
+              "phi3-longrope": torch.float32}
     rng = random.Random(7)
     seqs = [[rng.randrange(256) for _ in range(20)], [rng.randrange(256) for _ in range(13)]]
+    long_seqs = [[rng.randrange(256) for _ in range(40)], [rng.randrange(256) for _ in range(20)]]
     for arch, spec in specs.items():
+        if archs is not None and arch not in archs:
+            continue
         torch.manual_seed(11)
         spec = dict(spec)
         model_type = spec.pop("model_type")
@@ -99,9 +121,10 @@ def tiny_fixtures(out: Path) -> None:
         shard = {"max_shard_size": "40KB"} if arch == "llama" else {}
         model.save_pretrained(d, safe_serialization=True, **shard)
         model = model.float()  # the golden is the stored (rounded) weights, computed in float32
-        tokens, logits = logits_of(model, seqs)
+        arch_seqs = long_seqs if arch == "phi3-longrope" else seqs
+        tokens, logits = logits_of(model, arch_seqs)
         save_st(d / "logits.safetensors", {"tokens": tokens, "logits": logits},
-                {"lengths": [len(s) for s in seqs], "transformers": __import__("transformers").__version__})
+                {"lengths": [len(s) for s in arch_seqs], "transformers": __import__("transformers").__version__})
         print(f"tiny {arch}: {sum(p.numel() for p in model.parameters())} params, dtype {dtypes[arch]}", flush=True)
 
 
@@ -362,13 +385,14 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("public/data"))
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--only", default="tiny,logits,eval,gptq,fit")
+    ap.add_argument("--archs", default=None, help="with tiny: only these tiny checkpoints (comma-separated)")
     a = ap.parse_args()
     torch.set_num_threads(8)
     only = set(a.only.split(","))
     if "fit" in only:
         fit_fixtures(a.out)
     if "tiny" in only:
-        tiny_fixtures(a.out)
+        tiny_fixtures(a.out, set(a.archs.split(",")) if a.archs else None)
     if "logits" in only:
         model_logits(a.models, a.out)
     if "eval" in only:

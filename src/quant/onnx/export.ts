@@ -6,7 +6,8 @@
 //   MatMul, + bias) -> (q/k RMSNorm) -> GroupQueryAttention (rope from the lab's own cos/sin tables) -> o
 //   -> SkipSimplifiedLayerNorm -> gate, up -> SiLU * up -> down] -> final norm -> LM head (Gemm)
 // The weights are the checkpoint's numbers: float layers as f32, GPTQ layers as MatMulNBits holding the same
-// codes, scales (f16 widened to f32) and zeros. Nothing is read from a GPU.
+// codes, scales (f16 widened to f32) and zeros. Nothing is read from a GPU. Tensor names come from the
+// architecture's entry (src/model/architectures.ts); fused tensors are read through the checkpoint's per-linear views.
 import type { Gpu } from '../../gpu/gpu';
 import { Checkpoint } from '../../model/checkpoint';
 import type { ModelConfig } from '../../model/config';
@@ -14,7 +15,8 @@ import { QuantlabError } from '../../errors';
 import { ropeTables } from '../../model/rope';
 import { f32ToF16 } from '../../model/safetensors';
 import { blobFiles } from '../../model/source';
-import { HF_LINEAR, type Transformer } from '../../model/transformer';
+import { architecture } from '../../model/architectures';
+import type { Transformer } from '../../model/transformer';
 import { LAB_VERSION } from '../../version';
 import { type ExportedFile, exportQuantized } from '../export';
 import type { QuantizeOptions } from '../quantize-model';
@@ -74,6 +76,9 @@ export function onnxExportProblem(config: ModelConfig, bits = config.gptq?.bits)
     return `${bits}-bit weights: onnxruntime-web's WebGPU MatMulNBits takes ${ONNX_BITS.join(', ')} bits only (quantize to one of those to export for transformers.js)`;
   }
   if (config.headDim % 16 !== 0) return `head_dim ${config.headDim}: onnxruntime-web's WebGPU GroupQueryAttention takes head sizes that are multiples of 16`;
+  if (config.rope.type === 'longrope' && config.maxPosition > config.rope.originalMaxPosition) {
+    return `longrope switches its rotary tables past ${config.rope.originalMaxPosition} tokens, which the exported graph (one cos/sin table) does not do yet`;
+  }
   return null;
 }
 
@@ -90,11 +95,13 @@ export async function exportQuantizedOnnx(gpu: Gpu, source: Checkpoint, model: T
 }
 
 export async function exportOnnx(ckpt: Checkpoint, opts: OnnxExportOptions = {}): Promise<OnnxExport> {
-  const c = ckpt.config;
+  const c = ckpt.config, N = architecture(c.arch).names;
   const problem = onnxExportProblem(c);
   if (problem) throw new OnnxExportError(ckpt.id, problem);
   const { dtype, file } = onnxModelFile(c);
   const notes: string[] = [];
+  const declared = Number(ckpt.rawConfig.max_position_embeddings);
+  if (declared > c.maxPosition) notes.push(`rotary tables for ${c.maxPosition} positions (the context the lab runs ${c.architecture} at; max_position_embeddings says ${declared}): longer sequences are refused by the graph`);
   const g = new Graph();
   const d = c.hidden, hd = c.headDim, qd = c.heads * hd, kvd = c.kvHeads * hd;
   const eps = { f: c.rmsEps };
@@ -116,8 +123,7 @@ export async function exportOnnx(ckpt: Checkpoint, opts: OnnxExportOptions = {})
   const cosCache = g.init('cos_cache', 'float32', [c.maxPosition, hd / 2], cos);
   const sinCache = g.init('sin_cache', 'float32', [c.maxPosition, hd / 2], sin);
 
-  const embedName = 'model.embed_tokens.weight';
-  const embed = g.init(embedName, 'float32', [c.vocab, d], await ckpt.f32(embedName, [c.vocab, d]));
+  const embed = g.init(N.embed, 'float32', [c.vocab, d], await ckpt.f32(N.embed, [c.vocab, d]));
   const norm = async (name: string, n: number) => g.init(name, 'float32', [n], await ckpt.f32(name, [n]));
   const linear = linearEmitter(g, ckpt, notes, opts.accuracyLevel ?? 0);
 
@@ -125,14 +131,14 @@ export async function exportOnnx(ckpt: Checkpoint, opts: OnnxExportOptions = {})
   let x = g.op('Gather', [embed, inputIds]);
   let residual = x, pending: string | null = null;
   for (let l = 0; l < c.layers; l++) {
-    const p = `model.layers.${l}.`;
-    const inNorm = await norm(`${p}input_layernorm.weight`, d);
+    const p = N.layerPrefix(l);
+    const inNorm = await norm(p + N.inputNorm, d);
     let h: string;
     if (pending === null) h = g.op('SimplifiedLayerNormalization', [residual, inNorm], { axis: -1, epsilon: eps, stash_type: 1 });
     else [h, , , residual] = g.node('SkipSimplifiedLayerNormalization', [pending, residual, inNorm], 4, { epsilon: eps }, 'com.microsoft');
-    let q = await linear(h, `${p}${HF_LINEAR.q}`, qd, d, c.qkvBias);
-    let k = await linear(h, `${p}${HF_LINEAR.k}`, kvd, d, c.qkvBias);
-    const v = await linear(h, `${p}${HF_LINEAR.v}`, kvd, d, c.qkvBias);
+    let q = await linear(h, p + N.linear.q, qd, d, c.qkvBias);
+    let k = await linear(h, p + N.linear.k, kvd, d, c.qkvBias);
+    const v = await linear(h, p + N.linear.v, kvd, d, c.qkvBias);
     if (c.qkNorm) {
       // Qwen3: RMSNorm over each head's vector, before the rotary embedding
       const headNorm = async (t: string, heads: number, w: string) => {
@@ -140,24 +146,24 @@ export async function exportOnnx(ckpt: Checkpoint, opts: OnnxExportOptions = {})
         const n = g.op('SimplifiedLayerNormalization', [r, await norm(w, hd)], { axis: -1, epsilon: eps, stash_type: 1 });
         return g.op('Reshape', [n, g.i64([0, 0, heads * hd])]);
       };
-      q = await headNorm(q, c.heads, `${p}self_attn.q_norm.weight`);
-      k = await headNorm(k, c.kvHeads, `${p}self_attn.k_norm.weight`);
+      q = await headNorm(q, c.heads, p + N.qNorm);
+      k = await headNorm(k, c.kvHeads, p + N.kNorm);
     }
     const [attn] = g.node('GroupQueryAttention', [q, k, v, past[l].k, past[l].v, seqlensK, total, cosCache, sinCache],
       [`/layers.${l}/attn/out`, `present.${l}.key`, `present.${l}.value`],
       { num_heads: c.heads, kv_num_heads: c.kvHeads, do_rotary: 1, rotary_interleaved: 0, scale: { f: 1 / Math.sqrt(hd) } }, 'com.microsoft');
     g.output(`present.${l}.key`, 'float32', [B, c.kvHeads, TOT, hd]);
     g.output(`present.${l}.value`, 'float32', [B, c.kvHeads, TOT, hd]);
-    const o = await linear(attn, `${p}${HF_LINEAR.o}`, d, qd, c.oBias);
-    const postNorm = await norm(`${p}post_attention_layernorm.weight`, d);
+    const o = await linear(attn, p + N.linear.o, d, qd, c.oBias);
+    const postNorm = await norm(p + N.postNorm, d);
     let h2: string;
     [h2, , , residual] = g.node('SkipSimplifiedLayerNormalization', [o, residual, postNorm], 4, { epsilon: eps }, 'com.microsoft');
-    const gate = await linear(h2, `${p}${HF_LINEAR.gate}`, c.intermediate, d, c.mlpBias);
-    const up = await linear(h2, `${p}${HF_LINEAR.up}`, c.intermediate, d, c.mlpBias);
+    const gate = await linear(h2, p + N.linear.gate, c.intermediate, d, c.mlpBias);
+    const up = await linear(h2, p + N.linear.up, c.intermediate, d, c.mlpBias);
     const act = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
-    pending = await linear(act, `${p}${HF_LINEAR.down}`, d, c.intermediate, c.mlpBias);
+    pending = await linear(act, p + N.linear.down, d, c.intermediate, c.mlpBias);
   }
-  const [final] = g.node('SkipSimplifiedLayerNormalization', [pending!, residual, await norm('model.norm.weight', d)], 1, { epsilon: eps }, 'com.microsoft');
+  const [final] = g.node('SkipSimplifiedLayerNormalization', [pending!, residual, await norm(N.finalNorm, d)], 1, { epsilon: eps }, 'com.microsoft');
   x = final;
 
   // ---- the last num_logits_to_keep positions (0: all), then the LM head (Gemm on the [vocab, hidden] matrix)
@@ -166,7 +172,7 @@ export async function exportOnnx(ckpt: Checkpoint, opts: OnnxExportOptions = {})
   const start = g.op('Unsqueeze', [g.op('Sub', [seq, kept]), g.i64([0])]);
   const last = g.op('Slice', [x, start, g.i64([2 ** 53]), g.i64([1])]);
   let head = embed;
-  if (!c.tied && ckpt.has('lm_head.weight')) head = g.init('lm_head.weight', 'float32', [c.vocab, d], await ckpt.f32('lm_head.weight', [c.vocab, d]));
+  if (!c.tied && ckpt.has(N.lmHead)) head = g.init(N.lmHead, 'float32', [c.vocab, d], await ckpt.f32(N.lmHead, [c.vocab, d]));
   const flat = g.op('Gemm', [g.op('Reshape', [last, g.i64([-1, d])]), head], { transB: 1 });
   const outShape = g.op('Concat', [g.op('Shape', [inputIds], { start: 0, end: 1 }), g.i64([-1, c.vocab])], { axis: 0 });
   g.node('Reshape', [flat, outShape], ['logits']);
