@@ -8,8 +8,8 @@
 // decoded 8 codes at a time (8*BITS bits: one word for 2 and 4 bits, a straddled word pair for 3, two words
 // for 8). Zeros: packed qzeros (+ zeroOffset for checkpoint_format "gptq"); scales: f16 pairs.
 // Entry points: main (GEMM, M > 1), gemv4 / gemv4_perm (M = 1, out features % 4 == 0), gemv (M = 1, any),
-// gemv4_swiglu (M = 1: an MLP's gate and up projections and its SwiGLU in one dispatch); quantize_x8, gemv4_i8 and
-// gemv4_swiglu_i8 (an experiment: M = 1 on an input rounded to int8, bench only).
+// gemv4_swiglu (M = 1: an MLP's gate and up projections and its SwiGLU in one dispatch), gather_input and
+// split_reduce. (The benchmark's int8-input experiment builds on the GEMV's readers: int8_input.wgsl.)
 
 struct Params {
   M: u32,
@@ -69,8 +69,8 @@ fn to_f32(c: vec4<u32>) -> vec4<f32> {
 
 // A code at bits [s, s + BITS) of a word with s + BITS <= 23 becomes a float without being shifted down: masked
 // in place under the exponent of 2^(23 - s), the float is 2^(23 - s) + code exactly, and one subtraction leaves
-// the code (one integer op per code where shift-then-mask takes two; NVIDIA issues integer ops at half rate:
-// 5-10% faster GEMVs on the H100, bench/results/).
+// the code (one integer op per code where shift-then-mask takes two, and NVIDIA GPUs issue integer ops at half
+// rate; measured in docs/performance.md, "Cheaper decode").
 fn code_in_place(w: vec4<u32>, s: u32) -> vec4<f32> {
   let e = (150u - s) << 23u; // the bits of 2^(23 - s)
   return bitcast<vec4<f32>>((w & vec4<u32>(MASK << s)) | vec4<u32>(e)) - vec4<f32>(bitcast<f32>(e));
@@ -200,8 +200,8 @@ fn store_part(base: u32, m: u32, n0: u32, v: vec4<f32>) {
 }
 
 // ---- GEMM without workgroup memory or barriers, for CPU adapters (SwiftShader), where a barrier costs a switch of
-// every invocation: each invocation a block of 4 rows x 4 outputs, decoding its own weights (main's staging
-// made this path ~50x slower per weight there than the dense one).
+// every invocation: each invocation a block of 4 rows x 4 outputs, decoding its own weights (main's staging,
+// barriers and all, is far slower there).
 @compute @workgroup_size(8, 8)
 fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * 4u;
@@ -328,8 +328,8 @@ fn words4(n0: u32, c: u32) -> array<vec4<u32>, 8> {
 
 fn chunk4(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Inputs32) -> vec4<f32> {
   // One flat loop for every bit width: once unrolled (BITS is a pipeline constant) the word index and the
-  // shifts are constants and the straddle test folds away for 2, 4 and 8 bits. (A nested word/code loop was
-  // not unrolled on the H100 and ran 2x slower.)
+  // shifts are constants and the straddle test folds away where codes do not straddle words. (A nested
+  // word/code loop was not unrolled: docs/experiments.md.)
   var d = vec4<f32>(0.0);
   for (var j = 0u; j < 32u; j++) {
     let bit = BITS * j;
@@ -378,8 +378,8 @@ fn inputs32_perm(c: u32) -> Inputs32 {
 // @if subgroups
 // The adapter's subgroup size (fixed: qmatmul compiles this variant only where min = max size), the K slices
 // a subgroup holds, and the partials per column quad left for the workgroup sum. The sum's bound stays a
-// pipeline constant so that its loop is unrolled (a bound computed at run time cost up to 60% on 4 x 128
-// shapes, whose sum reads 128 partials).
+// pipeline constant so that its loop is unrolled (a bound computed at run time was not, which the 4 x 128
+// shapes' sum of 128 partials pays for: docs/experiments.md).
 override SUBGROUP: u32 = 32u;
 override SLICES_PER_SUBGROUP: u32 = max(SUBGROUP / XW, 1u);
 override PARTIALS: u32 = KSLICES / SLICES_PER_SUBGROUP;
@@ -403,8 +403,8 @@ fn gemv4_stash(lid: vec3<u32>, acc: vec4<f32>, base: u32) {
 
 // 32 or more partials per column quad are added in two steps, FOLD invocations of the quad first taking
 // PARTIALS / FOLD each (gemv4_fold, then a barrier): the sum that ends every workgroup, which nothing overlaps
-// in the last ones, is then FOLD + PARTIALS / FOLD adds deep instead of PARTIALS. On the H100: the 8B gate+up+
-// SwiGLU GEMV 2-4% faster, 16 x 32 single matrices -2% to +1% (bench/results/2026-11-23-h100-gemv-fold-ab.txt).
+// in the last ones, is then FOLD + PARTIALS / FOLD adds deep instead of PARTIALS (measured in
+// docs/performance.md, "The end of every workgroup").
 override FOLD: u32 = select(1u, 4u, PARTIALS >= 32u && PARTIALS % 4u == 0u);
 override FOLD_SPAN: u32 = PARTIALS / FOLD;
 
@@ -441,9 +441,9 @@ fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
 }
 
 // Each invocation walks its K chunks two at a time, both chunks' words loaded before either is decoded:
-// twice the bytes in flight per invocation (7-10% faster on the H100 where K is long). gemv_inputs and
-// gemv_chunk are inputs32 and chunk4, or in the module's shader-f16 variant their half-precision versions
-// (end of file; a wrapper around the f16 decode, rather than this direct call, cost 10% on 4 x 128 shapes).
+// twice the bytes in flight per invocation, which pays where K is long. gemv_inputs and gemv_chunk are
+// inputs32 and chunk4, or in the module's shader-f16 variant their half-precision versions (end of file;
+// called directly: a wrapper around the f16 decode compiled to a slower kernel, docs/experiments.md).
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
@@ -482,11 +482,11 @@ fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
 // gemv4's two chunks). Saves two dispatches per decode step and layer (up, swiglu) and a second read of x.
 // The up projection's readers are the gate's, cloned by the shader loader with its bindings (`_up` names): one
 // function that reads a chunk's scales and zeros and decodes it, as in gemv4 (the same decode with the scales
-// and zeros read by its caller ran 8-10% slower at 4 bits on the H100, bench/results/).
+// and zeros read by its caller compiled to a slower kernel: docs/experiments.md).
 @group(0) @binding(9) var<storage, read> qweight4_up: array<vec4<u32>>;
 @group(0) @binding(10) var<storage, read> qzeros_up: array<u32>;
 @group(0) @binding(11) var<storage, read> scales4_up: array<vec2<u32>>;
-// @clone _up qweight4 qzeros scales4 words4 zeros4 chunk4 gemv_chunk chunk_i8
+// @clone _up qweight4 qzeros scales4 words4 zeros4 chunk4 gemv_chunk
 
 /** The workgroup's gate and up sums, and y = silu(gate) * up for its column quads. */
 fn gemv4_swiglu_finish(wg: vec3<u32>, lid: vec3<u32>, gate: vec4<f32>, up: vec4<f32>) {
@@ -514,89 +514,6 @@ fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     let xs = gemv_inputs(c);
     gate += gemv_chunk(n0, c, wgate, xs);
     up += gemv_chunk_up(n0, c, wup, xs);
-  }
-  gemv4_swiglu_finish(wg, lid, gate, up);
-}
-
-// ---- experiment: int8 inputs. quantize_x8 turns the input into int8 per 32-column chunk (absmax scale), 12 words
-// per chunk: words 2w and 2w + 1 hold inputs 8w + 2j and 8w + 2j + 1 (j = 0..3, a byte each), the lanes that a
-// 4-bit word's even and odd nibbles meet under dot4I8Packed; word 8 the chunk's sum of int8 inputs, word 9 its
-// scale. gemv4_i8 (BITS = 4) then sums code * input in integers, 2 dot4I8Packed per word and output.
-@group(0) @binding(7) var<storage, read_write> xqw: array<u32>;
-@group(0) @binding(1) var<storage, read> xq4: array<vec4<u32>>;
-
-@compute @workgroup_size(64)
-fn quantize_x8(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let c = gid.x;
-  if (c >= p.K / 32u) { return; }
-  var m = 0.0;
-  for (var i = 0u; i < 32u; i++) { m = max(m, abs(x[c * 32u + i])); }
-  let inv = select(0.0, 127.0 / m, m > 0.0);
-  var sum = 0i;
-  for (var w = 0u; w < 4u; w++) {
-    var e = 0u;
-    var o = 0u;
-    for (var j = 0u; j < 4u; j++) {
-      let qe = i32(round(x[c * 32u + 8u * w + 2u * j] * inv));
-      let qo = i32(round(x[c * 32u + 8u * w + 2u * j + 1u] * inv));
-      sum += qe + qo;
-      e |= (bitcast<u32>(qe) & 0xFFu) << (8u * j);
-      o |= (bitcast<u32>(qo) & 0xFFu) << (8u * j);
-    }
-    xqw[c * 12u + 2u * w] = e;
-    xqw[c * 12u + 2u * w + 1u] = o;
-  }
-  xqw[c * 12u + 8u] = bitcast<u32>(sum);
-  xqw[c * 12u + 9u] = bitcast<u32>(m / 127.0);
-}
-
-fn chunk_i8(n0: u32, c: u32, words: array<vec4<u32>, 8>) -> vec4<f32> {
-  let a = xq4[c * 3u];
-  let b = xq4[c * 3u + 1u];
-  let t = xq4[c * 3u + 2u];
-  let xs = array<u32, 8>(a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w);
-  let g = (c * 32u) / p.G;
-  let z = zeros4(g, n0);
-  let sp = scales4[(g * p.N + n0) / 4u];
-  let sc = vec4<f32>(unpack2x16float(sp.x), unpack2x16float(sp.y)) * bitcast<f32>(t.y);
-  var d = vec4<i32>(0);
-  for (var w = 0u; w < 4u; w++) {
-    let u = words[w];
-    let lo = u & vec4<u32>(0x0F0F0F0Fu);
-    let hi = (u >> vec4<u32>(4u)) & vec4<u32>(0x0F0F0F0Fu);
-    d += vec4<i32>(dot4I8Packed(lo.x, xs[2u * w]), dot4I8Packed(lo.y, xs[2u * w]), dot4I8Packed(lo.z, xs[2u * w]), dot4I8Packed(lo.w, xs[2u * w]))
-       + vec4<i32>(dot4I8Packed(hi.x, xs[2u * w + 1u]), dot4I8Packed(hi.y, xs[2u * w + 1u]), dot4I8Packed(hi.z, xs[2u * w + 1u]), dot4I8Packed(hi.w, xs[2u * w + 1u]));
-  }
-  return sc * (vec4<f32>(d) - z * f32(bitcast<i32>(t.x)));
-}
-
-// gemv4's loop with the int8 decode (WGSL cannot pass the decode as a parameter; see gemv4_perm)
-@compute @workgroup_size(XW, KSLICES)
-fn gemv4_i8(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
-  let chunks = p.K / 32u;
-  var acc = vec4<f32>(0.0);
-  var c = lid.y;
-  for (; c + KSLICES < chunks; c += 2u * KSLICES) {
-    let wa = words4(n0, c);
-    let wb = words4(n0, c + KSLICES);
-    acc += chunk_i8(n0, c, wa) + chunk_i8(n0, c + KSLICES, wb);
-  }
-  if (c < chunks) { acc += chunk_i8(n0, c, words4(n0, c)); }
-  gemv4_finish(lid, (wg.x * XW + lid.x) * 4u, acc);
-}
-
-// gemv4_swiglu on an int8 input (experiment)
-@compute @workgroup_size(XW, KSLICES)
-fn gemv4_swiglu_i8(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
-  var gate = vec4<f32>(0.0);
-  var up = vec4<f32>(0.0);
-  for (var c = lid.y; c < p.K / 32u; c += KSLICES) {
-    let wgate = words4(n0, c);
-    let wup = words4_up(n0, c);
-    gate += chunk_i8(n0, c, wgate);
-    up += chunk_i8_up(n0, c, wup);
   }
   gemv4_swiglu_finish(wg, lid, gate, up);
 }

@@ -1,6 +1,7 @@
 // The shader loader's feature blocks, and the bit identities the decoders of shaders/qmatmul.wgsl rest on.
 import { describe, expect, it } from 'vitest';
 import { emulateF16, expandShader, shaderNames, shaderSource } from '../../src/gpu/shaders';
+import { BIT_WIDTHS, FORMATS } from '../../src/model/formats';
 import { f16ToF32 } from '../../src/model/safetensors';
 import { testGpu } from '../helpers/gpu';
 import { nodeGpuApi } from '../../src/gpu/node';
@@ -36,6 +37,23 @@ describe('shader loader', () => {
     const up = f16.slice(f16.indexOf('fn gemv_chunk_up('));
     expect(up.slice(0, up.indexOf('\n}'))).toMatch(/zeros4_up\(g, n0\)[^]*scales4_up\[/);
     expect(shaderSource('qmatmul')).toMatch(/fn words4_up\(n0: u32, c: u32\)[^}]*qweight4_up\[/);
+  });
+
+  it('`// @include` appends another file after the file\'s own lines; a function copied by two `// @clone` lines is added once', () => {
+    const file = shaderSource('int8_input').split('\n');
+    const own = expandShader(shaderSource('int8_input').split('// ---- shaders/qmatmul.wgsl')[0], [], 'x').split('\n');
+    expect(file.findIndex((l) => l.startsWith('fn gemv4_i8('))).toBe(own.findIndex((l) => l.startsWith('fn gemv4_i8(')));
+    const text = file.join('\n');
+    expect(text.indexOf('// ---- shaders/qmatmul.wgsl')).toBeGreaterThan(text.indexOf('fn gemv4_swiglu_i8('));
+    expect(text.match(/^fn gemv4_finish\(/gm)).toHaveLength(1);
+    expect(text.match(/^fn zeros4_up\(/gm)).toHaveLength(1); // copied by both files' lines, the same copy
+    const up = text.slice(text.indexOf('fn chunk_i8_up('));
+    expect(up.slice(0, up.indexOf('\n}'))).toMatch(/zeros4_up\(g, n0\)[^]*scales4_up\[/);
+    expect(text).not.toMatch(/@include|@clone/);
+    expect(shaderSource('qmatmul')).not.toMatch(/i8|quantize_x8/); // the experiment stays out of the production kernels
+    expect(() => expandShader('// @include nothere\n', [], 'bad')).toThrow(/bad.wgsl:1: "\/\/ @include" names "nothere"/);
+    // two lines copying one function with different renames: refused
+    expect(() => expandShader(['// @include qmatmul', '// @clone _up zeros4'].join('\n'), [], 'bad')).toThrow(/bad.wgsl: two "\/\/ @clone _up" lines .* copy fn zeros4 differently/);
   });
 
   it('f16 emulated in f32: no f16 left, the pair bitcasts become unpack2x16float; other bitcasts to f16 types are refused', () => {
@@ -82,7 +100,7 @@ describe('code decoders (bit identities)', () => {
   const f32 = (bits: number) => new Float32Array(Uint32Array.of(bits >>> 0).buffer)[0];
 
   it('f32: a code masked in place under the exponent of 2^(23 - s) is 2^(23 - s) + code', () => {
-    for (const bits of [2, 3, 4, 8]) {
+    for (const bits of BIT_WIDTHS) {
       const mask = (1 << bits) - 1;
       for (let s = 0; s + bits <= 23; s++) {
         const e = ((150 - s) << 23) >>> 0;
@@ -95,7 +113,7 @@ describe('code decoders (bit identities)', () => {
   });
 
   it('f16 pairs: both halves masked under the exponent of 2^(10 - s) give 2^(10 - s) + code', () => {
-    for (const bits of [2, 4, 8]) {
+    for (const bits of FORMATS.filter((f) => f.f16Pairs === 'halves').map((f) => f.bits)) {
       const mask = (1 << bits) - 1;
       for (let s = 0; s + bits <= 10; s++) {
         const e = (((25 - s) << 10) * 0x10001) >>> 0;
