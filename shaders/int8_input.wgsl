@@ -3,9 +3,9 @@
 // chunk (absmax scale), 12 words per chunk: words 2w and 2w + 1 hold inputs 8w + 2j and 8w + 2j + 1 (j = 0..3,
 // a byte each), the lanes that a 4-bit word's even and odd nibbles meet under dot4I8Packed; word 8 the chunk's
 // sum of int8 inputs, word 9 its scale. gemv4_i8 (BITS = 4) then sums code * input in integers, 2 dot4I8Packed
-// per word and output. It reuses the packed GEMV's bindings, readers and workgroup sums (qmatmul.wgsl, below
+// per word and output. It reuses the packed GEMV's bindings, readers and workgroup sums (qgemv.wgsl, below
 // this file's last line once included); chunk_i8's up-projection copy reads the up projection's bindings.
-// @include qmatmul
+// @include qgemv
 // @clone _up chunk_i8 zeros4 qzeros scales4
 @group(0) @binding(7) var<storage, read_write> xqw: array<u32>;
 @group(0) @binding(1) var<storage, read> xq4: array<vec4<u32>>;

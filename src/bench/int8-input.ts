@@ -1,6 +1,6 @@
 // An experiment, run only by the benchmark (`quantlab bench --i8-experiment`; docs/experiments.md, "int8
 // inputs"): the 4-bit GEMV on an input rounded to int8 per 32-column chunk (shaders/int8_input.wgsl, which
-// builds on the packed GEMV of shaders/qmatmul.wgsl). The forward pass does not use it.
+// builds on the packed GEMV of shaders/qgemv.wgsl). The forward pass does not use it.
 import { type Binding, type CommandBatch, grid } from '../gpu/gpu';
 import { gemv4Spec, gemvShapeFor, type GemvShape, type PackedWeights, qmatmulParams, swigluShape, swigluUnfusable } from '../quant/packed';
 

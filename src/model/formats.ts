@@ -1,7 +1,7 @@
 // The packed formats: one entry per bit width the lab quantizes to, packs, runs and exports. Everything that
 // differs from one width to another is read from here (the checkpoint loader's and the sweep's checks, the
 // packing's word counts, which kernels take the weights and in which workgroup shapes); the kernels themselves
-// (shaders/qmatmul.wgsl) are written for any entry whose decode layouts they know. How to add a width:
+// (shaders/qpacked.wgsl, qgemm.wgsl, qgemv.wgsl) are written for any entry whose decode layouts they know. How to add a width:
 // docs/architecture.md.
 
 /** A GEMV workgroup shape: invocations along the outputs x slices of K (XW x KSLICES). */
@@ -10,13 +10,13 @@ export type GemvShape = readonly [number, number];
 export interface PackedFormat {
   readonly bits: number;
   /**
-   * How the f32 kernels (GEMM and GEMV: codes8, chunk4 in shaders/qmatmul.wgsl) read the codes of a row's
+   * How the f32 kernels (GEMM and GEMV: codes8 in shaders/qpacked.wgsl, chunk4 in qgemv.wgsl) read the codes of a row's
    * little-endian bitstream: 'word' when codes never straddle words (32 % bits == 0), 'straddle' when some
    * lie across two (3 bits: codes 10 and 21 of every 32), 'bytes' when 8 codes span two words (8 bits).
    */
   readonly f32Decode: 'word' | 'straddle' | 'bytes';
   /**
-   * How the f16 GEMV pairs two codes under one 32-bit op (gemv_inputs / gemv_chunk): 'halves' where codes j and
+   * How the f16 GEMV pairs two codes under one 32-bit op (qgemv.wgsl gemv_inputs / gemv_chunk): 'halves' where codes j and
    * j + 16/bits sit at the same position of a word's two 16-bit halves; 'shifted' for 3 bits (codes j and j + 5
    * lie 15 bits apart, lined up by shifting one half a bit, the two straddling codes in a fourth word); null
    * where the f16 GEMV does not take the width (the f32 one runs).

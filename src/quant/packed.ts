@@ -1,6 +1,7 @@
 // GPTQ-packed weights on the GPU (the GPTQModel / AutoGPTQ checkpoint layout, shaders/pack.wgsl), and the
-// Linear that multiplies by them through the dequantizing kernel (shaders/qmatmul.wgsl). A layer quantized
-// here and a layer imported from a GPTQ checkpoint are the same object.
+// Linear that multiplies by them through the dequantizing kernels (shaders/qgemm.wgsl, qgemv.wgsl; their layout
+// and decoders: qpacked.wgsl), chosen per bit width from the format registry (src/model/formats.ts). A layer
+// quantized here and a layer imported from a GPTQ checkpoint are the same object.
 import { type Binding, type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import type { ShaderFeature } from '../gpu/shaders';
 import { F16_GEMV_BITS, f16GemvTakesShape, formatOf, type GemvShape, KERNEL_CHUNK, qweightWords, zeroWords } from '../model/formats';
@@ -52,7 +53,7 @@ export function packWeights(
   opts: { descAct: boolean; format?: ZeroFormat; bias?: GPUBuffer },
 ): PackedWeights {
   const format = opts.format ?? 'gptq_v2';
-  formatOf(q.bits);
+  formatOf(q.bits); // a width the registry knows, or a clear error
   checkKernelShape(q.cols, q.groupSize, 'packWeights');
   const ww = qweightWords(q.cols, q.bits), zw = zeroWords(q.rows, q.bits);
   const out: PackedWeights = {
@@ -137,18 +138,18 @@ export function defaultGemvKernel(gpu: Gpu, p: PackedWeights): GemvKernel {
   return gpu.f16Kernels && f16GemvTakes(p) ? 'f16' : 'f32';
 }
 
-/** The uniforms of the entry points of qmatmul.wgsl (and of the benchmark's int8-input ones, which include it). */
+/** The uniforms of the packed kernels' entry points (qpacked.wgsl's Params; the benchmark's int8-input ones too). */
 export const qmatmulParams = (p: PackedWeights, M: number, flags: number, splits = 0) =>
   new Params().u32(M, p.rows, p.cols, p.groupSize === -1 ? p.cols : p.groupSize, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits);
 
 /** An act-order input [M, cols] in kernel order (x[:, order]), in a scratch buffer. */
 function gatherInput(b: CommandBatch, p: PackedWeights, x: Binding, M: number): GPUBuffer {
   const xk = b.gpu.scratch(M * p.cols * 4, 'input');
-  b.dispatch({ shader: 'qmatmul', entry: 'gather_input' }, { 1: x, 5: p.xidx!, 7: xk }, grid(M * p.cols, 256), qmatmulParams(p, M, 0));
+  b.dispatch({ shader: 'qpacked', entry: 'gather_input' }, { 1: x, 5: p.xidx!, 7: xk }, grid(M * p.cols, 256), qmatmulParams(p, M, 0));
   return xk;
 }
 
-/** y = x * dequant(W)^T through shaders/qmatmul.wgsl. */
+/** y = x * dequant(W)^T: the GEMV (qgemv.wgsl) for one row where the device runs it, else the GEMM (qgemm.wgsl). */
 export function qmatmul(
   b: CommandBatch,
   p: PackedWeights,
@@ -185,7 +186,7 @@ export function qmatmul(
       b.dispatch(gemv4Spec(b.gpu, xidx ? 'gemv4_perm' : 'gemv4', kernel, p.bits, XW, KSLICES), bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
     } else {
       // one output per invocation, for out features not a multiple of 4
-      b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, XW, KSLICES } }, [x, p.qweight, p.qzeros, p.scales, xidx ?? opts.empty, p.bias ?? opts.empty, y],
+      b.dispatch({ shader: 'qgemv', entry: 'gemv', constants: { BITS: p.bits, XW, KSLICES } }, [x, p.qweight, p.qzeros, p.scales, xidx ?? opts.empty, p.bias ?? opts.empty, y],
         Math.ceil(p.rows / XW), params(flags));
     }
     return;
@@ -194,24 +195,24 @@ export function qmatmul(
   if (opts.serial ?? b.gpu.serialKernels) {
     // CPU adapters: a 4 x 4 block per invocation, no workgroup memory, no barriers
     // (its input is in kernel order already: the xidx binding is a placeholder)
-    b.dispatch({ shader: 'qmatmul', entry: 'main_serial', constants: { BITS: p.bits } }, { ...gemm, 5: opts.empty }, [Math.ceil(p.rows / 32), Math.ceil(M / 32)], params(base));
+    b.dispatch({ shader: 'qgemm', entry: 'main_serial', constants: { BITS: p.bits } }, { ...gemm, 5: opts.empty }, [Math.ceil(p.rows / 32), Math.ceil(M / 32)], params(base));
     return;
   }
   const tiles: [number, number] = [Math.ceil(p.rows / 64), Math.ceil(M / 64)];
   const splits = opts.splitK ?? splitKFor(tiles[0] * tiles[1], p.cols / 32);
   if (splits <= 1) {
     // `part` is not written without the split flag, but it is a writable binding: not the read-only `empty`
-    b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: b.gpu.scratch(16, 'splitk') }, tiles, params(base));
+    b.dispatch({ shader: 'qgemm', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: b.gpu.scratch(16, 'splitk') }, tiles, params(base));
     return;
   }
   // too few tiles to fill the GPU: slices of K in parallel, then one pass adds them up
   const part = b.gpu.scratch(splits * M * p.rows * 4, 'splitk');
-  b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: part }, [...tiles, splits], params(base | 8, splits));
-  b.dispatch({ shader: 'qmatmul', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, grid(M * p.rows, 256), params(base, splits));
+  b.dispatch({ shader: 'qgemm', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: part }, [...tiles, splits], params(base | 8, splits));
+  b.dispatch({ shader: 'qgemm', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, grid(M * p.rows, 256), params(base, splits));
 }
 
-/** A 4-output GEMV entry point of qmatmul.wgsl (or of a shader that includes it), in its f16 / subgroup variant where asked and possible. */
-export function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: number, XW: number, KSLICES: number, shader = 'qmatmul') {
+/** A 4-output GEMV entry point of qgemv.wgsl (or of a shader that includes it), in its f16 / subgroup variant where asked and possible. */
+export function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: number, XW: number, KSLICES: number, shader = 'qgemv') {
   const features: ShaderFeature[] = kernel === 'f16' ? ['f16'] : [];
   const subgroup = gemvSubgroup(gpu, XW, KSLICES);
   if (subgroup) features.push('subgroups');
@@ -248,7 +249,7 @@ function whyUnfusable(gate: PackedWeights, up: PackedWeights): string | null {
 
 /**
  * y = silu(x W_gate^T) * (x W_up^T) for one token (M = 1), reading both packed matrices in one dispatch
- * (qmatmul.wgsl gemv4_swiglu); an act-order input is gathered first. Throws where swigluUnfusable says why.
+ * (qgemv.wgsl gemv4_swiglu); an act-order input is gathered first. Throws where swigluUnfusable says why.
  */
 export function qgemvSwiglu(
   b: CommandBatch,

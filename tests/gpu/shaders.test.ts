@@ -1,4 +1,5 @@
-// The shader loader's feature blocks, and the bit identities the decoders of shaders/qmatmul.wgsl rest on.
+// The shader loader's feature blocks, and the bit identities the packed decoders (shaders/qpacked.wgsl, qgemv.wgsl) rest on.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { emulateF16, expandShader, shaderNames, shaderSource } from '../../src/gpu/shaders';
 import { BIT_WIDTHS, FORMATS } from '../../src/model/formats';
@@ -8,8 +9,8 @@ import { nodeGpuApi } from '../../src/gpu/node';
 
 describe('shader loader', () => {
   it('keeps `// @if f16` blocks only for the f16 variant, line numbers unchanged', () => {
-    const plain = shaderSource('qmatmul');
-    const f16 = shaderSource('qmatmul', ['f16']);
+    const plain = shaderSource('qgemv');
+    const f16 = shaderSource('qgemv', ['f16']);
     expect(plain).not.toMatch(/f16>|Pairs16|@if|@else|@endif/);
     expect(plain.match(/fn gemv_chunk\(/g)).toHaveLength(1); // the @else branch
     expect(f16.startsWith('enable f16;\n')).toBe(true);
@@ -32,33 +33,34 @@ describe('shader loader', () => {
     expect(out).toContain('fn twice_2(i: u32) -> u32 {\n  return 2u * i;\n}');
     expect(out).not.toMatch(/fn other_2|@clone/);
     expect(() => expandShader('// @clone _2 missing\n', [], 'bad')).toThrow(/bad.wgsl:1: "\/\/ @clone" names "missing"/);
-    // the f16 and f32 readers of qmatmul's fused gate+up kernel: the up projection's bindings
-    const f16 = shaderSource('qmatmul', ['f16']);
+    // the f16 and f32 readers of the packed fused gate+up kernel: the up projection's bindings
+    const f16 = shaderSource('qgemv', ['f16']);
     const up = f16.slice(f16.indexOf('fn gemv_chunk_up('));
     expect(up.slice(0, up.indexOf('\n}'))).toMatch(/zeros4_up\(g, n0\)[^]*scales4_up\[/);
-    expect(shaderSource('qmatmul')).toMatch(/fn words4_up\(n0: u32, c: u32\)[^}]*qweight4_up\[/);
+    expect(shaderSource('qgemv')).toMatch(/fn words4_up\(n0: u32, c: u32\)[^}]*qweight4_up\[/);
   });
 
   it('`// @include` appends another file after the file\'s own lines; a function copied by two `// @clone` lines is added once', () => {
-    const file = shaderSource('int8_input').split('\n');
-    const own = expandShader(shaderSource('int8_input').split('// ---- shaders/qmatmul.wgsl')[0], [], 'x').split('\n');
-    expect(file.findIndex((l) => l.startsWith('fn gemv4_i8('))).toBe(own.findIndex((l) => l.startsWith('fn gemv4_i8(')));
-    const text = file.join('\n');
-    expect(text.indexOf('// ---- shaders/qmatmul.wgsl')).toBeGreaterThan(text.indexOf('fn gemv4_swiglu_i8('));
+    const text = shaderSource('int8_input');
+    const line = (t: string, s: string) => t.split('\n').findIndex((l) => l.startsWith(s));
+    expect(line(text, 'fn gemv4_i8(')).toBe(line(readFileSync('shaders/int8_input.wgsl', 'utf8'), 'fn gemv4_i8('));
+    // its include, and the include's own: qgemv after the file, qpacked after qgemv
+    expect(line(text, '// ---- shaders/qgemv.wgsl')).toBeGreaterThan(line(text, 'fn gemv4_swiglu_i8('));
+    expect(line(text, '// ---- shaders/qpacked.wgsl')).toBeGreaterThan(line(text, 'fn gemv4_swiglu('));
     expect(text.match(/^fn gemv4_finish\(/gm)).toHaveLength(1);
     expect(text.match(/^fn zeros4_up\(/gm)).toHaveLength(1); // copied by both files' lines, the same copy
     const up = text.slice(text.indexOf('fn chunk_i8_up('));
     expect(up.slice(0, up.indexOf('\n}'))).toMatch(/zeros4_up\(g, n0\)[^]*scales4_up\[/);
     expect(text).not.toMatch(/@include|@clone/);
-    expect(shaderSource('qmatmul')).not.toMatch(/i8|quantize_x8/); // the experiment stays out of the production kernels
+    for (const s of ['qpacked', 'qgemm', 'qgemv']) expect(shaderSource(s)).not.toMatch(/i8|quantize_x8/); // the experiment stays out of the production kernels
     expect(() => expandShader('// @include nothere\n', [], 'bad')).toThrow(/bad.wgsl:1: "\/\/ @include" names "nothere"/);
     // two lines copying one function with different renames: refused
-    expect(() => expandShader(['// @include qmatmul', '// @clone _up zeros4'].join('\n'), [], 'bad')).toThrow(/bad.wgsl: two "\/\/ @clone _up" lines .* copy fn zeros4 differently/);
+    expect(() => expandShader(['// @include qgemv', '// @clone _up zeros4'].join('\n'), [], 'bad')).toThrow(/bad.wgsl: two "\/\/ @clone _up" lines .* copy fn zeros4 differently/);
   });
 
   it('f16 emulated in f32: no f16 left, the pair bitcasts become unpack2x16float; other bitcasts to f16 types are refused', () => {
-    const f16 = shaderSource('qmatmul', ['f16']);
-    const emulated = emulateF16(f16, 'qmatmul');
+    const f16 = shaderSource('qgemv', ['f16']);
+    const emulated = emulateF16(f16, 'qgemv');
     expect(emulated).not.toMatch(/\bf16\b|enable/);
     expect(emulated.split('\n').length).toBe(f16.split('\n').length - 1); // line numbers kept past the enable line
     expect((emulated.match(/unpack2x16float\(/g) ?? []).length).toBe((f16.match(/unpack2x16float\(|bitcast<vec2<f16>>\(/g) ?? []).length);
@@ -87,7 +89,7 @@ const SRC = [
 describe('subgroups', () => {
   it('the layout check passes where subgroups are runs of consecutive invocations (SwiftShader: size 4)', async () => {
     const gpu = await testGpu();
-    // without it the kernels' subgroup sums (matmul gemv_subgroups, qmatmul gemv4_finish) would go untested here
+    // without it the kernels' subgroup sums (matmul gemv_subgroups, qgemv gemv4_finish) would go untested here
     if (/swiftshader/i.test(gpu.adapterName)) expect(gpu.subgroupReduce).toBe(true);
     if (!gpu.hasSubgroups) expect(gpu.subgroupReduce).toBe(false);
     const src = shaderSource('subgroups', ['subgroups']);
@@ -138,7 +140,7 @@ describe('WebGPU default limits', () => {
     const adapter = (await api.requestAdapter())!;
     const device = await adapter.requestDevice();
     expect(device.limits.maxStorageBuffersPerShaderStage).toBe(8);
-    for (const [shader, entry] of [['rope', 'rope_cache'], ['qmatmul', 'gemv4_swiglu'], ['matmul', 'gemv_swiglu']] as const) {
+    for (const [shader, entry] of [['rope', 'rope_cache'], ['qgemv', 'gemv4_swiglu'], ['matmul', 'gemv_swiglu']] as const) {
       device.pushErrorScope('validation');
       device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: shaderSource(shader) }), entryPoint: entry } });
       const error = await device.popErrorScope();
