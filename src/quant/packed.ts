@@ -138,7 +138,7 @@ export function defaultGemvKernel(gpu: Gpu, p: PackedWeights): GemvKernel {
   return gpu.f16Kernels && f16GemvTakes(p) ? 'f16' : 'f32';
 }
 
-/** The uniforms of the packed kernels' entry points (qpacked.wgsl's Params; the benchmark's int8-input ones too). */
+/** The uniforms of the packed kernels' entry points (Params in qpacked.wgsl; the benchmark's int8-input ones too). */
 export const qmatmulParams = (p: PackedWeights, M: number, flags: number, splits = 0) =>
   new Params().u32(M, p.rows, p.cols, p.groupSize === -1 ? p.cols : p.groupSize, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits);
 
