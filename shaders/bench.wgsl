@@ -62,9 +62,9 @@ fn fill_f16x2(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   outu[i] = pack2x16float(vec2<f32>(p.lo + (p.hi - p.lo) * unit(2u * i), p.lo + (p.hi - p.lo) * unit(2u * i + 1u)));
 }
 
-// A compute-bound spin of p.n dependent FMAs per invocation, queued right before each timed batch: the H100
-// clocks its SMs down under memory-bound work broken by host round trips (to ~500 MHz), which slows the
-// decode of the packed kernels; a busy ALU keeps the clock at its boost level.
+// A compute-bound spin of p.n dependent FMAs per invocation, queued right before each timed batch: a GPU may
+// clock its SMs down under memory-bound work broken by host round trips (docs/performance.md), which slows
+// the decode of the packed kernels; a busy ALU keeps the clock at its boost level.
 @compute @workgroup_size(256)
 fn spin(@builtin(global_invocation_id) gid: vec3<u32>) {
   var a = f32(gid.x) * 1e-9;

@@ -108,7 +108,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // ---- tiled GEMM (M > 1 on GPUs: prefill, evaluation, GPTQ calibration): 64 x 64 output tiles, 16 x 16
 // invocations each computing 4 rows x 4 outputs. Per 32-column chunk of K the workgroup stages x [32][64 rows]
 // and W [32][64 outputs] in workgroup memory, each element read once per tile, then runs 32 rank-1 updates from
-// there. The loads are qmatmul's GEMM's.
+// there. The loads are those of the packed GEMM (qgemm.wgsl).
 // Split-K (flag bit 2): with too few tiles to fill the GPU, workgroup z of nwg.z takes one slice of the chunks
 // and writes its raw sums to `part`; split_reduce adds the slices up (and the bias, and y when accumulating).
 @group(0) @binding(6) var<storage, read_write> part: array<f32>;

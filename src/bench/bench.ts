@@ -11,7 +11,8 @@ import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { gemvSwiglu, matmul } from '../model/ops';
 import type { OnProgress } from '../progress';
 import { shuffled } from '../random';
-import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvI8, qgemvSwiglu, qgemvSwigluI8, qmatmul, quantizeX8, int8InputBytes, qweightWords, readDequantized, zeroWords } from '../quant/packed';
+import { destroyPacked, f16GemvTakes, type GemvKernel, type GemvShape, type PackedWeights, packedBytes, qgemvSwiglu, qmatmul, qweightWords, readDequantized, zeroWords } from '../quant/packed';
+import { int8InputBytes, qgemvI8, qgemvSwigluI8, quantizeX8 } from './int8-input';
 import { matMulNBitsModel, type NBitsModel, nbitsRow } from './onnx';
 import type { OrtPeer } from './onnx-peer';
 
@@ -117,22 +118,22 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const WARMUP_MS = 200;
 /** GPU time each timed batch should take: enough that the GPU is busy, not waiting on the host, most of the time. */
 const BATCH_MS = 4;
-/** The clock primer before each timed batch: one wave of a large GPU, ~1 ms at full clock on the H100. */
+/** The clock primer before each timed batch: one wave of a large GPU (8 workgroups on each of 132 SMs), about a millisecond of ALU work at full clock. */
 const SPIN_GROUPS = 1056, SPIN_ITERATIONS = 100_000;
 
 /**
  * GPU seconds per dispatch: median over repeats of (pass time / dispatches). Each batch holds at least
  * `dispatches` dispatches, more for short kernels (BATCH_MS of work), in multiples of `dispatches` so rotated
  * weight copies are read equally often. Clocks: between batches the GPU waits for the host, and under
- * memory-bound work with such gaps the H100 lowered its SM clock to 345-600 MHz mid-run (nvidia-smi), slowing
- * the decode-bound kernels by up to 2x at random; a compute-bound primer (spin) queued before every batch keeps
- * the clock at boost, so that contenders are compared at the same clock (as profilers lock clocks).
+ * memory-bound work with such gaps a GPU may lower its SM clock mid-run (docs/performance.md, "The machines and
+ * the script"), slowing the decode-bound kernels at random; a compute-bound primer (spin) queued before every
+ * batch keeps the clock at boost, so that contenders are compared at the same clock (as profilers lock clocks).
  */
 async function gpuTime(gpu: Gpu, encode: (b: CommandBatch, i: number) => void, dispatches: number, repeats: number): Promise<number | null> {
   if (!gpu.hasTimestamps) return null;
   const run = async (n: number) => {
     if (!gpu.serialKernels) {
-      // ~1 ms of ALU work queued just before the timed batch (no host gap): see spin in shaders/bench.wgsl
+      // ALU work queued just before the timed batch (no host gap): see spin in shaders/bench.wgsl
       gpu.batch('spin').dispatch({ shader: 'bench', entry: 'spin' }, { 1: gpu.scratch(SPIN_GROUPS * 256 * 4, 'spin') }, SPIN_GROUPS, new Params().u32(SPIN_ITERATIONS, 0).f32(0, 0)).submit();
     }
     const b = gpu.batch('timed');
@@ -329,7 +330,7 @@ export async function runBench(gpu: Gpu, opts: BenchOptions = {}): Promise<Bench
         const xidx = order ? gpu.upload(Uint32Array.from(order), 'bench.xidx') : null;
         const permute = (p: PackedWeights, permuted: boolean) => (permuted ? { ...p, order, xidx } : p);
         // GPU times first, back to back, so that the GPU stays busy and at full clocks (the checks' and whole
-        // calls' host round trips leave it idle, and the H100 then drops its SM clock to a few hundred MHz);
+        // calls' host round trips leave it idle, and a GPU then lowers its SM clock);
         // then each contender's check and whole-call time
         const xq8 = opts.i8 && M === 1 && bits === 4 ? gpu.buffer(int8InputBytes(K), 'bench.xq') : null;
         const contenders = (order ? [false, true] : [false]).flatMap((permuted) => {
@@ -525,7 +526,7 @@ export function benchSummary(r: BenchReport): BenchSummaryRow[] {
 }
 
 /**
- * A saved benchmark report, to look at elsewhere (an H100 run's results in a laptop's Benchmark tab): the
+ * A saved benchmark report, to look at elsewhere (a GPU server's run in a laptop's Benchmark tab): the
  * tab's Save JSON (the report itself) or `quantlab bench --json` / `--out` (the report under `kernels`).
  */
 export function parseBenchReport(text: string, source: string): BenchReport {

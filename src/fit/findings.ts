@@ -1,4 +1,4 @@
-// The study's findings across knowledge levels (../shared/docs/science.md), checked on the user's fits:
+// The study's findings across knowledge levels (docs/study.md, "The published coefficients"), checked on the user's fits:
 // reasoning is precision-critical (largest |beta| and delta), application is scale-responsive (largest
 // |alpha|), memorisation is calibration-sensitive (largest |gamma|). Which level is "largest" is read from the
 // published per-level coefficients of the chosen family, not assumed: in the Llama-3 fit the largest |gamma|

@@ -1,4 +1,4 @@
-// The study's task-stratified scaling law of post-training quantization (../shared/docs/science.md):
+// The study's task-stratified scaling law of post-training quantization (docs/study.md, "The law"):
 //   -ln(Acc_adj) = A * N^alpha * (log2 B)^beta * (log2 C_b)^gamma * G^delta
 // fitted by OLS on ln(-ln Acc_adj) = ln A + alpha ln N + beta ln log2 B + gamma ln log2 C_b + delta ln G,
 // with the collapsed rows (Acc_adj <= 0.01) dropped, per knowledge level, with the ablations of Tables 1 and 5.
@@ -19,7 +19,7 @@ export interface FitRow {
   group_size: number;
   calib_size: number;
   method?: string;
-  /** The run's setting (results.ts settingOf) and seed: rows that differ in them are different points. */
+  /** The run's setting (src/sweep/results.ts settingOf) and seed: rows that differ in them are different points. */
   setting?: string;
   seed?: number;
   task: string;

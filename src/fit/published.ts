@@ -1,4 +1,4 @@
-// The study's published fits (../shared/docs/science.md), as presets to predict with on the user's data.
+// The study's published fits (docs/study.md, "The published coefficients"), as presets to predict with on the user's data.
 import type { Factor, FitLevel } from './law';
 import { predictLaw } from './law';
 

@@ -82,7 +82,7 @@ export function holdoutOf(spec: string | undefined): ((p: Pick<Point, 'model' | 
   return (p) => p.model === spec || p.model.endsWith(`/${spec}`);
 }
 
-/** The settings in these rows (results.ts settingOf) with their configuration counts, most configurations first. */
+/** The settings in these rows (src/sweep/results.ts settingOf) with their configuration counts, most configurations first. */
 export function settingsIn(rows: FitRow[]): { setting: string; configurations: number }[] {
   const configs = new Map<string, Set<string>>();
   for (const r of rows) {

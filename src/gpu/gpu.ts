@@ -63,7 +63,7 @@ const FEATURES_WANTED: GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shad
 
 export class Gpu {
   readonly pipelines = new Map<string, GPUComputePipeline>();
-  /** Each pipeline's bind group layout, asked of Dawn once (a call per dispatch cost ~10 us in Node). */
+  /** Each pipeline's bind group layout, asked of Dawn once (asking on every dispatch is costly in Node). */
   private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   readonly hasSubgroups: boolean;
   readonly hasF16: boolean;
@@ -75,7 +75,7 @@ export class Gpu {
   subgroupReduce = false;
   /**
    * Use the one-invocation-per-row kernel variants (no workgroup barriers). On CPU adapters (SwiftShader)
-   * a barrier costs a switch of every invocation, so reductions in workgroup memory are ~100x slower there.
+   * a barrier costs a switch of every invocation, so reductions in workgroup memory are far slower there.
    */
   serialKernels: boolean;
   /**
@@ -219,8 +219,8 @@ export class Gpu {
   }
 
   // ------------------------------------------------------------------ per-dispatch state, reused across batches
-  // Making a bind group costs ~20 us in Dawn (more through Chrome's GPU process), and a decode step of a small
-  // model is ~100 dispatches that repeat step after step: batches write their params into one persistent
+  // Making a bind group is costly in Dawn (more through Chrome's GPU process; docs/performance.md), and a
+  // decode step of a small model is ~100 dispatches that repeat step after step: batches write their params into one persistent
   // uniform buffer (queue writes run after the work submitted before them, so the next batch may overwrite
   // it), each distinct params content at the same offset from batch to batch, and bind groups are looked up
   // by (pipeline, params offset, buffers) rather than made anew.
@@ -352,9 +352,9 @@ export class Gpu {
 
   /**
    * Upload through a pooled MAP_WRITE buffer that is already mapped: copy into it, unmap, queue a copy, and map
-   * it again in the background. On the H100 through Dawn for Node a 7 MB writeBuffer took 5-6 ms, this 1 ms
-   * (tools/device/readback_probe.mjs). False (nothing done) when no pooled buffer of the size is ready; one is
-   * then made for the next call.
+   * it again in the background: for uploads of a few MB, several times faster than writeBuffer through Dawn for
+   * Node (docs/performance.md, "Whole calls"). False (nothing done) when no pooled buffer of the size is ready;
+   * one is then made for the next call.
    */
   private writeStaged(buffer: GPUBuffer, data: ArrayBufferView, offset: number): boolean {
     const len = data.byteLength;
@@ -410,7 +410,7 @@ export class Gpu {
     const out = stage.getMappedRange(0, size).slice(0, bytes);
     stage.unmap();
     // least recently used last out: a one-off large read (a check reading back a whole weight) must not keep
-    // the small buffer of a read made on every call from being reused (a new MAP_READ buffer costs ~1 ms in Dawn)
+    // the small buffer of a read made on every call from being reused (a new MAP_READ buffer is costly in Dawn)
     this.staging.push(stage);
     if (this.staging.length > 8) this.staging.shift()?.destroy();
     this.raisePending();

@@ -5,7 +5,7 @@
 // without it) and is dropped when the variant does not ask for it (WGSL rejects an f16 type anywhere in a
 // module without `enable f16`, even in an unused function). The same blocks select variants by a define
 // (KernelSpec.defines, e.g. `weights_f16`: the storage type of a binding), which adds no `enable` line. `// @clone SUFFIX name ...` copies functions
-// onto other bindings (see cloneFunctions).
+// onto other bindings (see cloneFunctions). `// @include NAME` adds another file's declarations (see includeFiles).
 
 const files = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<
   string,
@@ -33,7 +33,28 @@ export function shaderSource(name: string, features: readonly ShaderFeature[] = 
 /** A shader file's text as compiled: `enable` lines for the features, feature and define blocks resolved, clones added. */
 export function expandShader(text: string, features: readonly ShaderFeature[], name: string, defines: readonly string[] = []): string {
   const enables = features.map((f) => `enable ${f};\n`).join('');
-  return enables + cloneFunctions(keepFeatureBlocks(text, [...features, ...defines], name), name);
+  return enables + cloneFunctions(includeFiles(text, [...features, ...defines], name, [name]), name);
+}
+
+/**
+ * `// @include NAME` appends shaders/NAME.wgsl (its blocks resolved, its own includes followed) after the file's
+ * last line: a kernel kept apart from the family whose bindings and readers it uses (WGSL declarations may
+ * come in any order, and a module may declare entry points and bindings that the compiled one does not use).
+ * The file keeps its line numbers in compile errors; the included text follows a `// ---- shaders/NAME.wgsl` line.
+ * Its `// @clone` lines apply to the whole text.
+ */
+function includeFiles(text: string, features: readonly string[], name: string, seen: readonly string[]): string {
+  const added: string[] = [];
+  const lines = keepFeatureBlocks(text, features, name).split('\n').map((line, i) => {
+    const m = /^\s*\/\/ @include (\w+)\s*$/.exec(line);
+    if (!m) return line;
+    const other = byName.get(m[1]);
+    if (other === undefined) throw new Error(`shaders/${name}.wgsl:${i + 1}: "// @include" names "${m[1]}", which shaders/ does not have`);
+    if (seen.includes(m[1])) throw new Error(`shaders/${name}.wgsl:${i + 1}: "// @include ${m[1]}" includes itself`);
+    added.push(`// ---- shaders/${m[1]}.wgsl\n${includeFiles(other, features, m[1], [...seen, m[1]])}`);
+    return '';
+  });
+  return [...lines, ...added].join('\n');
 }
 
 /**
@@ -55,7 +76,8 @@ export function emulateF16(text: string, name: string): string {
  * `// @clone SUFFIX a b c ...` appends a copy of each listed function (from `fn a(` at the start of a line to
  * the first `}` that starts a line) in which every listed name, bindings and functions alike, takes the suffix:
  * one reader written once and run on other bindings (WGSL cannot pass a storage binding to a function). The
- * copies follow the file's last line, so compile errors keep pointing at the file's own lines.
+ * copies follow the file's last line, so compile errors keep pointing at the file's own lines. A function that
+ * several lines copy with the same suffix is added once.
  */
 function cloneFunctions(text: string, name: string): string {
   const lines = text.split('\n');
@@ -73,7 +95,11 @@ function cloneFunctions(text: string, name: string): string {
       if (start < 0) continue; // a binding (or a constant): renamed in the copies only
       const end = body.indexOf('\n}', start);
       if (end < 0) throw new Error(`shaders/${name}.wgsl: fn ${n} has no closing "}" at the start of a line`);
-      clones.push(body.slice(start, end + 2).replace(rename, `$1${suffix}`));
+      const copy = body.slice(start, end + 2).replace(rename, `$1${suffix}`);
+      // a function two lines copy (a file's and one it includes) must come out the same: it is added once
+      const before = clones.find((c) => c.startsWith(`fn ${n}${suffix}(`));
+      if (before === undefined) clones.push(copy);
+      else if (before !== copy) throw new Error(`shaders/${name}.wgsl: two "// @clone ${suffix}" lines (its own or an included file's) copy fn ${n} differently: list the names it uses alike in both`);
     }
   }
   const out = lines.join('\n');

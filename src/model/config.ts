@@ -111,8 +111,9 @@ export function parseConfig(raw: unknown, file = 'config.json'): ModelConfig {
   };
 }
 
-/** The bit widths the lab quantizes to, packs and runs (GPTQModel's). */
-export const BIT_WIDTHS: readonly number[] = [2, 3, 4, 8];
+// The bit widths the lab quantizes to, packs and runs: one per packed format (the registry in formats.ts).
+import { BIT_WIDTHS } from './formats';
+export { BIT_WIDTHS };
 
 export function parseGptqConfig(q: Record<string, unknown>, file = 'quantize_config.json'): GptqConfig {
   const bits = Number(q.bits);

@@ -15,7 +15,7 @@ export class TextTokenizer {
   readonly eosIds: number[];
   /**
    * The last few whole corpora tokenized (how, text, ids): a sweep evaluates the same WikiText-2 / held-out
-   * text and draws from the same calibration corpus for every configuration of a model, ~1 s of BPE each.
+   * text and draws from the same calibration corpus for every configuration of a model, a long BPE pass each.
    */
   private readonly corpora: { how: string; text: string; ids: number[] }[] = [];
 

@@ -1,8 +1,10 @@
 // GPTQ-packed weights on the GPU (the GPTQModel / AutoGPTQ checkpoint layout, shaders/pack.wgsl), and the
-// Linear that multiplies by them through the dequantizing kernel (shaders/qmatmul.wgsl). A layer quantized
-// here and a layer imported from a GPTQ checkpoint are the same object.
+// Linear that multiplies by them through the dequantizing kernels (shaders/qgemm.wgsl, qgemv.wgsl; their layout
+// and decoders: qpacked.wgsl), chosen per bit width from the format registry (src/model/formats.ts). A layer
+// quantized here and a layer imported from a GPTQ checkpoint are the same object.
 import { type Binding, type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import type { ShaderFeature } from '../gpu/shaders';
+import { F16_GEMV_BITS, f16GemvTakesShape, formatOf, type GemvShape, KERNEL_CHUNK, qweightWords, zeroWords } from '../model/formats';
 import type { Linear } from '../model/linear';
 import { splitKFor } from '../model/ops';
 import type { QuantizedWeights } from './gptq';
@@ -15,7 +17,7 @@ export type ZeroFormat = (typeof ZERO_FORMATS)[number];
 /**
  * Packed weights as the kernel reads them: the checkpoint layout, but in "kernel order" (column k of each
  * row's stream is input column order[k]; groups are groupSize consecutive columns of that order). Without
- * act-order the kernel order is the checkpoint's own; with it, exports and imports convert (src/quant/format.ts).
+ * act-order the kernel order is the checkpoint's own; with it, exports and imports convert (src/quant/export.ts, load.ts).
  */
 export interface PackedWeights {
   rows: number; // out features
@@ -36,8 +38,7 @@ export interface PackedWeights {
   bias?: GPUBuffer; // f32 [rows]
 }
 
-export const qweightWords = (cols: number, bits: number) => Math.ceil((cols * bits) / 32);
-export const zeroWords = (rows: number, bits: number) => Math.ceil((rows * bits) / 32);
+export { type GemvShape, qweightWords, zeroWords };
 
 function packParams(q: { rows: number; cols: number; bits: number; nGroups: number }, zeroOffset: number, words: number): Params {
   return new Params().u32(q.rows, q.cols, q.bits, q.nGroups, zeroOffset, words, 0, 0);
@@ -52,6 +53,7 @@ export function packWeights(
   opts: { descAct: boolean; format?: ZeroFormat; bias?: GPUBuffer },
 ): PackedWeights {
   const format = opts.format ?? 'gptq_v2';
+  formatOf(q.bits); // a width the registry knows, or a clear error
   checkKernelShape(q.cols, q.groupSize, 'packWeights');
   const ww = qweightWords(q.cols, q.bits), zw = zeroWords(q.rows, q.bits);
   const out: PackedWeights = {
@@ -83,43 +85,36 @@ export function packedBytes(p: PackedWeights): number {
 /** The kernel's constraint: 32-column chunks inside one group. */
 export function checkKernelShape(cols: number, groupSize: number, what: string): void {
   const G = groupSize === -1 ? cols : groupSize;
-  if (cols % 32 !== 0 || G % 32 !== 0) {
-    throw new RangeError(`${what}: the packed matmul needs in_features (${cols}) and the group size (${groupSize}) to be multiples of 32`);
+  if (cols % KERNEL_CHUNK !== 0 || G % KERNEL_CHUNK !== 0) {
+    throw new RangeError(`${what}: the packed matmul needs in_features (${cols}) and the group size (${groupSize}) to be multiples of ${KERNEL_CHUNK}`);
   }
 }
 
-/** GEMV workgroup shape: invocations along the outputs x slices of K (XW x KSLICES). */
-export type GemvShape = readonly [number, number];
-
 /**
- * The default GEMV shape for a `bits`-bit weight of `rows` x `cols`, chosen on the H100 with `quantlab bench
- * --gemv` (bench/results/2026-11-23-h100-gemv-shapes-*.json): 8 x 32 where there are many outputs; more K slices
- * where there are few outputs and a long K (down and attention projections), so that enough invocations stream
- * the weights: 4 x 64 for the f32 kernel, 4 x 128 for the f16 one (at 2 bits only below 1024 column quads:
- * 4 x 64 beyond, -gemv-shapes-f16-xw4.json); 16 x 32 for the f16 kernel on >= 12288 outputs. Capped at the
- * device's invocations per workgroup (256 by default in WebGPU).
+ * The default GEMV shape for a `bits`-bit weight of `rows` x `cols`, as measured with `quantlab bench --gemv`
+ * (docs/performance.md, "Shapes per weight"): 8 x 32 where there are many outputs; more K slices where there
+ * are few outputs and a long K (down and attention projections), so that enough invocations stream the weights:
+ * 4 x 64 for the f32 kernel, 4 x 128 for the f16 one below the format's f16DeepBelowQuads (4 x 64 beyond);
+ * 16 x 32 for the f16 kernel on >= 12288 outputs. Capped at the device's invocations per workgroup (256 by
+ * default in WebGPU).
  */
 export function gemvShapeFor(kernel: GemvKernel, bits: number, rows: number, cols: number, maxInvocations = 256): GemvShape {
-  const quads = rows / 4, chunks = cols / 32;
+  const quads = rows / 4, chunks = cols / KERNEL_CHUNK;
   let shape: [number, number] = [8, 32];
   if (kernel === 'f16' && rows >= 12288) shape = [16, 32];
-  else if (quads < 2048 && chunks >= 64) shape = kernel === 'f16' && (bits > 2 || quads < 1024) ? [4, 128] : [4, 64];
+  else if (quads < 2048 && chunks >= 64) shape = kernel === 'f16' && quads < formatOf(bits).shapes.f16DeepBelowQuads ? [4, 128] : [4, 64];
   while (shape[0] * shape[1] > maxInvocations && shape[1] > 32) shape[1] /= 2;
   while (shape[0] * shape[1] > maxInvocations && shape[0] > 1) shape[0] /= 2;
   return shape;
 }
 
 /**
- * The workgroup shape of the gate+up+SwiGLU GEMV (qgemvSwiglu): gemvShapeFor's, except where the H100 measured
- * better ones at the 8B MLP (14336 x 4096, two matrices: bench/results/2026-11-23-h100-gate-up-swiglu-shapes.json):
- * 16 x 16 for the 8-bit f16 kernel (43 us, 90% of the probe, against 47 us at 16 x 32) and 32 x 16 for the f32
- * kernel at 4 and 8 bits (33 / 44 us against 35 / 55 us at 8 x 32). Other sizes were not measured.
+ * The workgroup shape of the gate+up+SwiGLU GEMV (qgemvSwiglu): gemvShapeFor's, except on MLPs of >= 12288
+ * outputs where the format names a better one for the kernel (measured at the 8B MLP only: docs/performance.md).
  */
 export function swigluShapeFor(kernel: GemvKernel, bits: number, rows: number, cols: number, maxInvocations = 256): GemvShape {
   const base = gemvShapeFor(kernel, bits, rows, cols, maxInvocations);
-  let shape = base;
-  if (rows >= 12288 && kernel === 'f16' && bits === 8) shape = [16, 16];
-  else if (rows >= 12288 && kernel === 'f32' && bits >= 4) shape = [32, 16];
+  const shape = (rows >= 12288 && formatOf(bits).shapes.swiglu[kernel]) || base;
   return shape[0] * shape[1] <= maxInvocations ? shape : base;
 }
 
@@ -128,32 +123,33 @@ export function swigluShapeFor(kernel: GemvKernel, bits: number, rows: number, c
  * codes per op and sums each 32-column chunk in f16 — the default where the device has shader-f16.
  */
 export type GemvKernel = 'f32' | 'f16';
-const F16_GEMV_BITS = [2, 3, 4, 8];
 
-/** Whether the f16 GEMV takes these weights (bits 2/3/4/8, out features % 4 == 0); the device must have shader-f16. */
-export const f16GemvTakes = (p: PackedWeights) => F16_GEMV_BITS.includes(p.bits) && p.rows % 4 === 0;
+/** Whether the f16 GEMV takes these weights (a format with an f16 pair layout, out features % 4 == 0); the device must have shader-f16. */
+export const f16GemvTakes = (p: PackedWeights) => f16GemvTakesShape(p.bits, p.rows);
+const f16GemvBits = () => `bits ${F16_GEMV_BITS.slice(0, -1).join(', ')} or ${F16_GEMV_BITS[F16_GEMV_BITS.length - 1]}`;
 
 /**
  * The GEMV kernel qmatmul picks for these weights when the caller names none: f16 where it can run, except for
  * act-order weights below GATHER_GEMV_WEIGHTS, where the f32 kernel reading its input through the permutation
- * beats the f16 one behind a gather dispatch (bench/results/2026-11-23-h100-act-order-f16.txt).
+ * beats the f16 one behind a gather dispatch (docs/performance.md, "Act-order").
  */
 export function defaultGemvKernel(gpu: Gpu, p: PackedWeights): GemvKernel {
   if (p.xidx && p.rows * p.cols < GATHER_GEMV_WEIGHTS) return 'f32';
   return gpu.f16Kernels && f16GemvTakes(p) ? 'f16' : 'f32';
 }
 
-const qmatmulParams = (p: PackedWeights, M: number, flags: number, splits = 0) =>
+/** The uniforms of the packed kernels' entry points (Params in qpacked.wgsl; the benchmark's int8-input ones too). */
+export const qmatmulParams = (p: PackedWeights, M: number, flags: number, splits = 0) =>
   new Params().u32(M, p.rows, p.cols, p.groupSize === -1 ? p.cols : p.groupSize, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits);
 
 /** An act-order input [M, cols] in kernel order (x[:, order]), in a scratch buffer. */
 function gatherInput(b: CommandBatch, p: PackedWeights, x: Binding, M: number): GPUBuffer {
   const xk = b.gpu.scratch(M * p.cols * 4, 'input');
-  b.dispatch({ shader: 'qmatmul', entry: 'gather_input' }, { 1: x, 5: p.xidx!, 7: xk }, grid(M * p.cols, 256), qmatmulParams(p, M, 0));
+  b.dispatch({ shader: 'qpacked', entry: 'gather_input' }, { 1: x, 5: p.xidx!, 7: xk }, grid(M * p.cols, 256), qmatmulParams(p, M, 0));
   return xk;
 }
 
-/** y = x * dequant(W)^T through shaders/qmatmul.wgsl. */
+/** y = x * dequant(W)^T: the GEMV (qgemv.wgsl) for one row where the device runs it, else the GEMM (qgemm.wgsl). */
 export function qmatmul(
   b: CommandBatch,
   p: PackedWeights,
@@ -167,11 +163,11 @@ export function qmatmul(
   const base = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
   const kernel = gemv ? (opts.gemvKernel ?? defaultGemvKernel(b.gpu, p)) : 'f32';
   if (kernel === 'f16' && !f16GemvTakes(p)) {
-    throw new RangeError(`qmatmul: the f16 GEMV takes bits 2, 3, 4 or 8 and out features divisible by 4 (have ${p.bits} bits, ${p.rows} outputs); use gemvKernel 'f32'`);
+    throw new RangeError(`qmatmul: the f16 GEMV takes ${f16GemvBits()} and out features divisible by 4 (have ${p.bits} bits, ${p.rows} outputs); use gemvKernel 'f32'`);
   }
   // An act-order input is gathered into kernel order once (one pass over M x K) where that beats gathering it
   // inside the kernel: always for the GEMM (which only reads contiguous inputs), and for the GEMV of large
-  // matrices (measured on the H100); `gatherInput` overrides the f32 GEMV's choice (the f16 one always gathers).
+  // matrices (GATHER_GEMV_WEIGHTS); `gatherInput` overrides the f32 GEMV's choice (the f16 one always gathers).
   let xidx = p.xidx;
   if (xidx && (!gemv || kernel === 'f16' || (opts.gatherInput ?? p.rows * p.cols >= GATHER_GEMV_WEIGHTS))) {
     x = gatherInput(b, p, x, M);
@@ -190,7 +186,7 @@ export function qmatmul(
       b.dispatch(gemv4Spec(b.gpu, xidx ? 'gemv4_perm' : 'gemv4', kernel, p.bits, XW, KSLICES), bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
     } else {
       // one output per invocation, for out features not a multiple of 4
-      b.dispatch({ shader: 'qmatmul', entry: 'gemv', constants: { BITS: p.bits, XW, KSLICES } }, [x, p.qweight, p.qzeros, p.scales, xidx ?? opts.empty, p.bias ?? opts.empty, y],
+      b.dispatch({ shader: 'qgemv', entry: 'gemv', constants: { BITS: p.bits, XW, KSLICES } }, [x, p.qweight, p.qzeros, p.scales, xidx ?? opts.empty, p.bias ?? opts.empty, y],
         Math.ceil(p.rows / XW), params(flags));
     }
     return;
@@ -199,29 +195,29 @@ export function qmatmul(
   if (opts.serial ?? b.gpu.serialKernels) {
     // CPU adapters: a 4 x 4 block per invocation, no workgroup memory, no barriers
     // (its input is in kernel order already: the xidx binding is a placeholder)
-    b.dispatch({ shader: 'qmatmul', entry: 'main_serial', constants: { BITS: p.bits } }, { ...gemm, 5: opts.empty }, [Math.ceil(p.rows / 32), Math.ceil(M / 32)], params(base));
+    b.dispatch({ shader: 'qgemm', entry: 'main_serial', constants: { BITS: p.bits } }, { ...gemm, 5: opts.empty }, [Math.ceil(p.rows / 32), Math.ceil(M / 32)], params(base));
     return;
   }
   const tiles: [number, number] = [Math.ceil(p.rows / 64), Math.ceil(M / 64)];
   const splits = opts.splitK ?? splitKFor(tiles[0] * tiles[1], p.cols / 32);
   if (splits <= 1) {
     // `part` is not written without the split flag, but it is a writable binding: not the read-only `empty`
-    b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: b.gpu.scratch(16, 'splitk') }, tiles, params(base));
+    b.dispatch({ shader: 'qgemm', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: b.gpu.scratch(16, 'splitk') }, tiles, params(base));
     return;
   }
   // too few tiles to fill the GPU: slices of K in parallel, then one pass adds them up
   const part = b.gpu.scratch(splits * M * p.rows * 4, 'splitk');
-  b.dispatch({ shader: 'qmatmul', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: part }, [...tiles, splits], params(base | 8, splits));
-  b.dispatch({ shader: 'qmatmul', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, grid(M * p.rows, 256), params(base, splits));
+  b.dispatch({ shader: 'qgemm', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: part }, [...tiles, splits], params(base | 8, splits));
+  b.dispatch({ shader: 'qgemm', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, grid(M * p.rows, 256), params(base, splits));
 }
 
-/** A 4-output GEMV entry point of qmatmul.wgsl, in its f16 / subgroup variant where asked and possible. */
-function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: number, XW: number, KSLICES: number) {
+/** A 4-output GEMV entry point of qgemv.wgsl (or of a shader that includes it), in its f16 / subgroup variant where asked and possible. */
+export function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: number, XW: number, KSLICES: number, shader = 'qgemv') {
   const features: ShaderFeature[] = kernel === 'f16' ? ['f16'] : [];
   const subgroup = gemvSubgroup(gpu, XW, KSLICES);
   if (subgroup) features.push('subgroups');
   const constants = { BITS: bits, XW, KSLICES, ...(subgroup ? { SUBGROUP: subgroup } : {}) };
-  return { shader: 'qmatmul', entry, constants, features };
+  return { shader, entry, constants, features };
 }
 
 /** swigluUnfusable's verdicts by (gate, up): packed weights do not change once made, and decode steps ask every layer. */
@@ -253,7 +249,7 @@ function whyUnfusable(gate: PackedWeights, up: PackedWeights): string | null {
 
 /**
  * y = silu(x W_gate^T) * (x W_up^T) for one token (M = 1), reading both packed matrices in one dispatch
- * (qmatmul.wgsl gemv4_swiglu); an act-order input is gathered first. Throws where swigluUnfusable says why.
+ * (qgemv.wgsl gemv4_swiglu); an act-order input is gathered first. Throws where swigluUnfusable says why.
  */
 export function qgemvSwiglu(
   b: CommandBatch,
@@ -267,53 +263,19 @@ export function qgemvSwiglu(
   if (why) throw new RangeError(`qgemvSwiglu: ${why}; run gate, up and swiglu apart`);
   // the kernel gate and up would each take apart (f32 for small act-order weights): the same arithmetic fused or not
   const kernel = opts.gemvKernel ?? defaultGemvKernel(b.gpu, gate);
-  if (kernel === 'f16' && !f16GemvTakes(gate)) throw new RangeError(`qgemvSwiglu: the f16 GEMV takes bits 2, 3, 4 or 8 (have ${gate.bits}); use gemvKernel 'f32'`);
+  if (kernel === 'f16' && !f16GemvTakes(gate)) throw new RangeError(`qgemvSwiglu: the f16 GEMV takes ${f16GemvBits()} (have ${gate.bits}); use gemvKernel 'f32'`);
   const [XW, KSLICES] = swigluShape(b.gpu, 'qgemvSwiglu', kernel, gate, opts.gemvShape);
   const input = gate.xidx ? gatherInput(b, gate, x, 1) : x;
   const bindings = { 1: input, 2: gate.qweight, 3: gate.qzeros, 4: gate.scales, 7: y, 9: up.qweight, 10: up.qzeros, 11: up.scales };
   b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu', kernel, gate.bits, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
 }
 
-/**
- * Experiment (bench only): the 4-bit GEMV on an int8 input. quantize_x8 turns x into int8 per 32-column chunk
- * (absmax scale; 48 bytes per chunk), gemv4_i8 sums code x input with dot4I8Packed. `xq`: an input quantized
- * already, to time the GEMV alone.
- */
-export function qgemvI8(b: CommandBatch, p: PackedWeights, x: Binding, y: Binding, opts: { xq?: GPUBuffer; gemvShape?: GemvShape } = {}): void {
-  if (p.bits !== 4 || p.rows % 4 !== 0 || p.xidx) throw new RangeError('qgemvI8: 4-bit weights, out features % 4 == 0, no act-order');
-  // the f16 GEMV's shapes: also this kernel's best on the 8B shapes (bench/results/...-gemv-int8-input-experiment.json)
-  const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor('f16', p.bits, p.rows, p.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
-  const xq = opts.xq ?? quantizeX8(b, p, x);
-  b.dispatch(gemv4Spec(b.gpu, 'gemv4_i8', 'f32', p.bits, XW, KSLICES), { 1: xq, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: b.gpu.empty, 7: y },
-    Math.ceil(p.rows / (4 * XW)), qmatmulParams(p, 1, 0));
-}
-
 /** The fused GEMVs' workgroup shape: `shape`, or swigluShapeFor's; at most 512 invocations (their partial sums,
  *  two per K slice and column quad, fill the 1024 entries of partial4). */
-function swigluShape(gpu: Gpu, who: string, kernel: GemvKernel, gate: PackedWeights, shape?: GemvShape): GemvShape {
+export function swigluShape(gpu: Gpu, who: string, kernel: GemvKernel, gate: PackedWeights, shape?: GemvShape): GemvShape {
   const [XW, KSLICES] = shape ?? swigluShapeFor(kernel, gate.bits, gate.rows, gate.cols, Math.min(512, gpu.device.limits.maxComputeInvocationsPerWorkgroup));
   if (XW * KSLICES > 512) throw new RangeError(`${who}: a ${XW} x ${KSLICES} workgroup holds more than 512 invocations`);
   return [XW, KSLICES];
-}
-
-/** qgemvSwiglu on an int8 input (experiment): gemv4_swiglu_i8, after quantize_x8 unless `xq` is given. */
-export function qgemvSwigluI8(b: CommandBatch, gate: PackedWeights, up: PackedWeights, x: Binding, y: Binding, opts: { xq?: GPUBuffer; gemvShape?: GemvShape } = {}): void {
-  const why = swigluUnfusable(gate, up);
-  if (why || gate.bits !== 4 || gate.xidx) throw new RangeError(`qgemvSwigluI8: ${why ?? '4-bit weights without act-order only'}`);
-  const [XW, KSLICES] = swigluShape(b.gpu, 'qgemvSwigluI8', 'f16', gate, opts.gemvShape);
-  const xq = opts.xq ?? quantizeX8(b, gate, x);
-  const bindings = { 1: xq, 2: gate.qweight, 3: gate.qzeros, 4: gate.scales, 7: y, 9: up.qweight, 10: up.qzeros, 11: up.scales };
-  b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu_i8', 'f32', gate.bits, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
-}
-
-/** Bytes of an input of `cols` columns rounded to int8 (quantize_x8: 12 words per 32-column chunk). */
-export const int8InputBytes = (cols: number) => (cols / 32) * 48;
-
-/** x [1, cols] as int8 per 32-column chunk for gemv4_i8 (qmatmul.wgsl quantize_x8), in `out` or a scratch buffer. */
-export function quantizeX8(b: CommandBatch, p: PackedWeights, x: Binding, out?: GPUBuffer): GPUBuffer {
-  const xq = out ?? b.gpu.scratch(int8InputBytes(p.cols), 'xq');
-  b.dispatch({ shader: 'qmatmul', entry: 'quantize_x8' }, { 1: x, 7: xq }, grid(p.cols / 32, 64), qmatmulParams(p, 1, 0));
-  return xq;
 }
 
 const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
@@ -322,8 +284,7 @@ const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
  * The subgroup size with which gemv4 sums its K slices across subgroups first (gemv4_finish), or 0 for sums in
  * workgroup memory only. Needs subgroups laid out linearly with one fixed size, each holding whole K slices of
  * the same columns (XW a power of two, KSLICES a multiple of the slices a subgroup holds, so the workgroup is
- * whole subgroups). Only for XW <= 4: on the H100 that made the 4 x 64 / 4 x 128 GEMVs a median 2.5% faster (-1.5% to +16%), the 8 x 32 / 16 x 32 ones no faster
- * (bench/results/2026-11-23-h100-subgroups-ab.md).
+ * whole subgroups). Only for XW <= 4: wider shapes gained nothing from it (docs/performance.md, "Subgroups").
  */
 export function gemvSubgroup(gpu: Gpu, XW: number, KSLICES: number): number {
   const { subgroupMinSize: min, subgroupMaxSize: max } = gpu.adapter;

@@ -260,22 +260,6 @@ export function dequantRef(codes: ArrayLike<number>, scales: ArrayLike<number>, 
   return out;
 }
 
-/**
- * x rounded to int8 per 32-column chunk as the int8-input GEMV takes it (qmatmul.wgsl quantize_x8): scale =
- * max |x| / 127 over the chunk, q = round-half-to-even(x / scale) (WGSL's round); returns q * scale.
- */
-export function int8ChunksRef(x: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(x.length);
-  const roundEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
-  for (let c = 0; c < x.length; c += 32) {
-    let m = 0;
-    for (let i = c; i < c + 32; i++) m = Math.max(m, Math.abs(x[i]));
-    const inv = m > 0 ? Math.fround(127 / m) : 0;
-    for (let i = c; i < c + 32; i++) out[i] = roundEven(Math.fround(x[i] * inv)) * Math.fround(m / 127);
-  }
-  return out;
-}
-
 /** Values as one little-endian bitstream of `bits`-bit fields in 32-bit words (the GPTQ packing). */
 export function packBits(values: ArrayLike<number>, bits: number): Uint32Array {
   const out = new Uint32Array(Math.ceil((values.length * bits) / 32));

@@ -1,7 +1,6 @@
 // Scoring rules checked by hand against lm-evaluation-harness behaviour.
 import { describe, expect, it } from 'vitest';
 import { adjustForChance, argmax, cutAtStop, exactMatch, gsm8kExtract, multipleChoice, stderrOfMean } from '../../src/eval/metrics';
-import { rollingWindows } from '../../src/eval/perplexity';
 import { fewshotContext } from '../../src/eval/run';
 import { resolveTasks } from '../../src/eval/tasks';
 
@@ -49,15 +48,6 @@ describe('aggregates and prompts', () => {
     expect(adjustForChance(0.625, 0.25)).toBeCloseTo(0.5);
     expect(adjustForChance(0.2, 0)).toBe(0.2);
     expect(stderrOfMean([1, 0, 1, 0])).toBeCloseTo(Math.sqrt(1 / 3 / 4));
-  });
-  it('rolling windows predict every token exactly once (lm-eval, context_len = 1)', () => {
-    const toks = Array.from({ length: 23 }, (_, i) => 100 + i);
-    const ws = rollingWindows(toks, 0, 8);
-    expect(ws.flatMap((w) => w.targets)).toEqual(toks);
-    expect(ws[0].input).toEqual([0, ...toks.slice(0, 7)]);
-    for (const w of ws) expect(w.input.length).toBeLessThanOrEqual(8);
-    // each target is the token after its input position
-    for (const w of ws.slice(1)) expect(w.input[w.input.length - 1] + 1).toBe(w.targets[w.targets.length - 1]);
   });
   it('k-shot prompts are seeded, never include the item itself, and join with blank lines', () => {
     const pool = Array.from({ length: 6 }, (_, i) => ({ id: `i${i}`, context: `Q${i}`, choices: ['x'], gold: 0, target: ' x' }));

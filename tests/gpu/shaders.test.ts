@@ -1,14 +1,16 @@
-// The shader loader's feature blocks, and the bit identities the decoders of shaders/qmatmul.wgsl rest on.
+// The shader loader's feature blocks, and the bit identities the packed decoders (shaders/qpacked.wgsl, qgemv.wgsl) rest on.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { emulateF16, expandShader, shaderNames, shaderSource } from '../../src/gpu/shaders';
+import { BIT_WIDTHS, FORMATS } from '../../src/model/formats';
 import { f16ToF32 } from '../../src/model/safetensors';
 import { testGpu } from '../helpers/gpu';
 import { nodeGpuApi } from '../../src/gpu/node';
 
 describe('shader loader', () => {
   it('keeps `// @if f16` blocks only for the f16 variant, line numbers unchanged', () => {
-    const plain = shaderSource('qmatmul');
-    const f16 = shaderSource('qmatmul', ['f16']);
+    const plain = shaderSource('qgemv');
+    const f16 = shaderSource('qgemv', ['f16']);
     expect(plain).not.toMatch(/f16>|Pairs16|@if|@else|@endif/);
     expect(plain.match(/fn gemv_chunk\(/g)).toHaveLength(1); // the @else branch
     expect(f16.startsWith('enable f16;\n')).toBe(true);
@@ -31,16 +33,34 @@ describe('shader loader', () => {
     expect(out).toContain('fn twice_2(i: u32) -> u32 {\n  return 2u * i;\n}');
     expect(out).not.toMatch(/fn other_2|@clone/);
     expect(() => expandShader('// @clone _2 missing\n', [], 'bad')).toThrow(/bad.wgsl:1: "\/\/ @clone" names "missing"/);
-    // the f16 and f32 readers of qmatmul's fused gate+up kernel: the up projection's bindings
-    const f16 = shaderSource('qmatmul', ['f16']);
+    // the f16 and f32 readers of the packed fused gate+up kernel: the up projection's bindings
+    const f16 = shaderSource('qgemv', ['f16']);
     const up = f16.slice(f16.indexOf('fn gemv_chunk_up('));
     expect(up.slice(0, up.indexOf('\n}'))).toMatch(/zeros4_up\(g, n0\)[^]*scales4_up\[/);
-    expect(shaderSource('qmatmul')).toMatch(/fn words4_up\(n0: u32, c: u32\)[^}]*qweight4_up\[/);
+    expect(shaderSource('qgemv')).toMatch(/fn words4_up\(n0: u32, c: u32\)[^}]*qweight4_up\[/);
+  });
+
+  it('`// @include` appends another file after the file\'s own lines; a function copied by two `// @clone` lines is added once', () => {
+    const text = shaderSource('int8_input');
+    const line = (t: string, s: string) => t.split('\n').findIndex((l) => l.startsWith(s));
+    expect(line(text, 'fn gemv4_i8(')).toBe(line(readFileSync('shaders/int8_input.wgsl', 'utf8'), 'fn gemv4_i8('));
+    // its include, and the include's own: qgemv after the file, qpacked after qgemv
+    expect(line(text, '// ---- shaders/qgemv.wgsl')).toBeGreaterThan(line(text, 'fn gemv4_swiglu_i8('));
+    expect(line(text, '// ---- shaders/qpacked.wgsl')).toBeGreaterThan(line(text, 'fn gemv4_swiglu('));
+    expect(text.match(/^fn gemv4_finish\(/gm)).toHaveLength(1);
+    expect(text.match(/^fn zeros4_up\(/gm)).toHaveLength(1); // copied by both files' lines, the same copy
+    const up = text.slice(text.indexOf('fn chunk_i8_up('));
+    expect(up.slice(0, up.indexOf('\n}'))).toMatch(/zeros4_up\(g, n0\)[^]*scales4_up\[/);
+    expect(text).not.toMatch(/@include|@clone/);
+    for (const s of ['qpacked', 'qgemm', 'qgemv']) expect(shaderSource(s)).not.toMatch(/i8|quantize_x8/); // the experiment stays out of the production kernels
+    expect(() => expandShader('// @include nothere\n', [], 'bad')).toThrow(/bad.wgsl:1: "\/\/ @include" names "nothere"/);
+    // two lines copying one function with different renames: refused
+    expect(() => expandShader(['// @include qgemv', '// @clone _up zeros4'].join('\n'), [], 'bad')).toThrow(/bad.wgsl: two "\/\/ @clone _up" lines .* copy fn zeros4 differently/);
   });
 
   it('f16 emulated in f32: no f16 left, the pair bitcasts become unpack2x16float; other bitcasts to f16 types are refused', () => {
-    const f16 = shaderSource('qmatmul', ['f16']);
-    const emulated = emulateF16(f16, 'qmatmul');
+    const f16 = shaderSource('qgemv', ['f16']);
+    const emulated = emulateF16(f16, 'qgemv');
     expect(emulated).not.toMatch(/\bf16\b|enable/);
     expect(emulated.split('\n').length).toBe(f16.split('\n').length - 1); // line numbers kept past the enable line
     expect((emulated.match(/unpack2x16float\(/g) ?? []).length).toBe((f16.match(/unpack2x16float\(|bitcast<vec2<f16>>\(/g) ?? []).length);
@@ -69,7 +89,7 @@ const SRC = [
 describe('subgroups', () => {
   it('the layout check passes where subgroups are runs of consecutive invocations (SwiftShader: size 4)', async () => {
     const gpu = await testGpu();
-    // without it the kernels' subgroup sums (matmul gemv_subgroups, qmatmul gemv4_finish) would go untested here
+    // without it the kernels' subgroup sums (matmul gemv_subgroups, qgemv gemv4_finish) would go untested here
     if (/swiftshader/i.test(gpu.adapterName)) expect(gpu.subgroupReduce).toBe(true);
     if (!gpu.hasSubgroups) expect(gpu.subgroupReduce).toBe(false);
     const src = shaderSource('subgroups', ['subgroups']);
@@ -82,7 +102,7 @@ describe('code decoders (bit identities)', () => {
   const f32 = (bits: number) => new Float32Array(Uint32Array.of(bits >>> 0).buffer)[0];
 
   it('f32: a code masked in place under the exponent of 2^(23 - s) is 2^(23 - s) + code', () => {
-    for (const bits of [2, 3, 4, 8]) {
+    for (const bits of BIT_WIDTHS) {
       const mask = (1 << bits) - 1;
       for (let s = 0; s + bits <= 23; s++) {
         const e = ((150 - s) << 23) >>> 0;
@@ -95,7 +115,7 @@ describe('code decoders (bit identities)', () => {
   });
 
   it('f16 pairs: both halves masked under the exponent of 2^(10 - s) give 2^(10 - s) + code', () => {
-    for (const bits of [2, 4, 8]) {
+    for (const bits of FORMATS.filter((f) => f.f16Pairs === 'halves').map((f) => f.bits)) {
       const mask = (1 << bits) - 1;
       for (let s = 0; s + bits <= 10; s++) {
         const e = (((25 - s) << 10) * 0x10001) >>> 0;
@@ -120,7 +140,7 @@ describe('WebGPU default limits', () => {
     const adapter = (await api.requestAdapter())!;
     const device = await adapter.requestDevice();
     expect(device.limits.maxStorageBuffersPerShaderStage).toBe(8);
-    for (const [shader, entry] of [['rope', 'rope_cache'], ['qmatmul', 'gemv4_swiglu'], ['matmul', 'gemv_swiglu']] as const) {
+    for (const [shader, entry] of [['rope', 'rope_cache'], ['qgemv', 'gemv4_swiglu'], ['matmul', 'gemv_swiglu']] as const) {
       device.pushErrorScope('validation');
       device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: shaderSource(shader) }), entryPoint: entry } });
       const error = await device.popErrorScope();

@@ -3,14 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { matmulRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { defaultGemvKernel, int8InputBytes, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvI8, qgemvSwiglu, qgemvSwigluI8, qmatmul, quantizeX8, readDequantized, qweightWords, swigluUnfusable, zeroWords } from '../../src/quant/packed';
+import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvSwiglu, qmatmul, readDequantized, qweightWords, swigluUnfusable, zeroWords } from '../../src/quant/packed';
 import { splitKFor } from '../../src/model/ops';
-import { dequantRef, int8ChunksRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
+import { BIT_WIDTHS } from '../../src/model/formats';
+import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
 import { f16Label, maxRelErr, randomF32, testGpu, withF16 } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/gpu';
 
 describe('bitstream packing (CPU)', () => {
-  for (const bits of [2, 3, 4, 8]) {
+  for (const bits of BIT_WIDTHS) {
     it(`${bits}-bit round trip, values crossing word edges`, () => {
       const n = 101;
       const vals = Array.from({ length: n }, (_, i) => (i * 7 + 3) % 2 ** bits);
@@ -40,7 +41,7 @@ describe('GPU packing and the dequantizing matmul', () => {
     { rows: 132, cols: 288, G: 96 }, // rows past one workgroup of the 4-output GEMV (act-order input); 9 chunks: paired + tail
     { rows: 68, cols: 416, G: -1 }, // per channel, no act-order: the contiguous 4-output GEMV; 13 chunks: paired + tail
   ];
-  for (const bits of [2, 3, 4, 8]) {
+  for (const bits of BIT_WIDTHS) {
     for (const { rows, cols, G } of shapes) {
       it(`${bits}-bit ${rows}x${cols} G=${G}: pack = CPU pack, qmatmul = x . dequant(W)^T`, async () => {
         const gpu = await testGpu();
@@ -126,7 +127,7 @@ describe('GPU packing and the dequantizing matmul', () => {
       [4096, 4096, [4, 64], [4, 128], [4, 64]], [14336, 4096, [8, 32], [16, 32]], [4096, 14336, [4, 64], [4, 128], [4, 64]], [28672, 4096, [8, 32], [16, 32]],
     ];
     for (const [rows, cols, f32, f16, f16at2 = f16] of cases) {
-      for (const bits of [2, 3, 4, 8]) {
+      for (const bits of BIT_WIDTHS) {
         expect(gemvShapeFor('f32', bits, rows, cols, 1024), `f32 ${bits}-bit ${rows}x${cols}`).toEqual(f32);
         expect(gemvShapeFor('f16', bits, rows, cols, 1024), `f16 ${bits}-bit ${rows}x${cols}`).toEqual(bits === 2 ? f16at2 : f16);
       }
@@ -212,7 +213,7 @@ describe('GPU packing and the dequantizing matmul', () => {
     { rows: 36, cols: 96, G: 32, actOrder: true, format: 'gptq_v2' as const }, // outputs past one 8 x 4 workgroup's 32
     { rows: 132, cols: 288, G: 96, actOrder: false, format: 'gptq' as const }, // v1 zeros; 9 chunks
   ];
-  for (const bits of [2, 3, 4, 8]) {
+  for (const bits of BIT_WIDTHS) {
     for (const { rows, cols, G, actOrder, format } of fusedShapes) {
       it(`${bits}-bit ${rows}x${cols} G=${G}${actOrder ? ' act-order' : ''} ${format}: gate+up+SwiGLU GEMV = silu(x . Wg^T) * (x . Wu^T)`, async () => {
         const gpu = await testGpu();
@@ -260,40 +261,6 @@ describe('GPU packing and the dequantizing matmul', () => {
     expect(swigluUnfusable({ ...p, order: Int32Array.of(1, 0) }, { ...p, order: Int32Array.of(0, 1) })).toMatch(/different orders/);
     expect(swigluUnfusable({ ...p, order: Int32Array.of(1, 0) }, p)).toMatch(/different orders/);
     expect(() => qgemvSwiglu({} as never, p, { ...p, bits: 8 }, {} as never, {} as never)).toThrow(/differ in bits.*apart/);
-  });
-
-  it('int8-input 4-bit GEMVs (experiment): x rounded to int8 per chunk, then . dequant(W)^T in integers (and gate+up+SwiGLU)', async () => {
-    const gpu = await testGpu();
-    const rows = 36, cols = 160; // 9 column quads; 5 chunks: a pair per K slice and a tail
-    const q = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, 41, 0.3), 'W'), rows, cols, { bits: 4, groupSize: 32, sym: false });
-    const b = gpu.batch();
-    const packed = packWeights(gpu, b, q, { descAct: false, format: 'gptq' });
-    await b.submit();
-    const W = Float64Array.from(await readDequantized(gpu, packed));
-    const x = randomF32(cols, 42);
-    x.fill(0, 64, 96); // a chunk of zeros: scale 0, no NaN
-    const xBuf = gpu.upload(x, 'x');
-    const y = gpu.buffer(rows * 4, 'y'), y2 = gpu.buffer(rows * 4, 'y2');
-    const b2 = gpu.batch();
-    qgemvI8(b2, packed, xBuf, y);
-    const xq = quantizeX8(b2, packed, xBuf, gpu.buffer(int8InputBytes(cols), 'xq'));
-    qgemvI8(b2, packed, xBuf, y2, { xq, gemvShape: [2, 2] });
-    await b2.submit();
-    const got = await gpu.readF32(y, rows);
-    // exactly the rounded input's product (integer sums, one f32 scale), and within int8 rounding of x's own
-    expect(maxRelErr(got, matmulRef(int8ChunksRef(x), W, 1, rows, cols))).toBeLessThan(1e-5);
-    expect(maxRelErr(got, matmulRef(x, W, 1, rows, cols))).toBeLessThan(2e-2);
-    expect(maxRelErr(await gpu.readF32(y2, rows), got)).toBeLessThan(1e-6); // another shape: f32 partials summed in another order
-    expect(() => qgemvI8(gpu.batch(), { ...packed, bits: 8 }, xBuf, y)).toThrow(/4-bit/);
-    // and the gate+up+SwiGLU GEMV on it, with this matrix as gate and a second as up
-    const qu = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, 43, 0.3), 'Wu'), rows, cols, { bits: 4, groupSize: 32, sym: false });
-    const b3 = gpu.batch();
-    const up = packWeights(gpu, b3, qu, { descAct: false, format: 'gptq' });
-    qgemvSwigluI8(b3, packed, up, xBuf, y);
-    await b3.submit();
-    const xr = int8ChunksRef(x);
-    const want = swigluRef(matmulRef(xr, W, 1, rows, cols), matmulRef(xr, Float64Array.from(await readDequantized(gpu, up)), 1, rows, cols));
-    expect(maxRelErr(await gpu.readF32(y, rows), want)).toBeLessThan(1e-5);
   });
 
   it('v1 zeros ("gptq", stored zero - 1) read back as the same weights', async () => {

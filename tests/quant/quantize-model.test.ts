@@ -79,8 +79,8 @@ describe('quantizing qwen3-dict-74k', () => {
       expect(f16).toEqual(f32);
       // the f16 variants of the single-matrix GEMV (q, k, v, o, down) and of the fused gate+up+SwiGLU ran
       const made = [...gpu.pipelines.keys()].filter((k) => !before.has(k) && k.includes('|f16'));
-      expect(made.some((k) => k.startsWith('qmatmul|gemv4|'))).toBe(true);
-      expect(made.some((k) => k.startsWith('qmatmul|gemv4_swiglu|'))).toBe(true);
+      expect(made.some((k) => k.startsWith('qgemv|gemv4|'))).toBe(true);
+      expect(made.some((k) => k.startsWith('qgemv|gemv4_swiglu|'))).toBe(true);
     } finally {
       gpu.serialKernels = serial;
       res.model.destroy();

@@ -14,8 +14,9 @@ import { qweightWords, zeroWords } from '../packed';
 import { unpackBits } from '../reference';
 import { f16ToF32 } from '../../model/safetensors';
 
-/** The bit widths of MatMulNBits in onnxruntime-web's WebGPU execution provider (1.30: "Only 4b/8b/2b"). */
-export const ONNX_BITS: readonly number[] = [2, 4, 8];
+// The bit widths MatMulNBits takes: the packed formats marked `onnx` (src/model/formats.ts).
+import { ONNX_BITS } from '../../model/formats';
+export { ONNX_BITS };
 
 export interface NBitsWeights {
   K: number;
