@@ -17,11 +17,11 @@ const llama32_1b = {
 };
 
 describe('N, the non-embedding parameter count, from the config alone', () => {
-  it('Qwen3-0.6B = 440,467,456 (science.md)', () => expect(nonEmbeddingParams(parseConfig(qwen3_0_6b))).toBe(440_467_456));
-  it('Llama-3.2-1B = 973,146,112 (science.md)', () => expect(nonEmbeddingParams(parseConfig(llama32_1b))).toBe(973_146_112));
-  it('Qwen3-8B = 6,946,075,648 (science.md)', () =>
+  it('Qwen3-0.6B = 440,467,456 (docs/study.md, The factors)', () => expect(nonEmbeddingParams(parseConfig(qwen3_0_6b))).toBe(440_467_456));
+  it('Llama-3.2-1B = 973,146,112 (docs/study.md, The factors)', () => expect(nonEmbeddingParams(parseConfig(llama32_1b))).toBe(973_146_112));
+  it('Qwen3-8B = 6,946,075,648 (docs/study.md, The factors)', () =>
     expect(nonEmbeddingParams(parseConfig({ ...qwen3_0_6b, hidden_size: 4096, intermediate_size: 12288, num_hidden_layers: 36, num_attention_heads: 32, tie_word_embeddings: false }))).toBe(6_946_075_648));
-  it('Llama-3.1-8B = 6,979,588,096 (science.md)', () =>
+  it('Llama-3.1-8B = 6,979,588,096 (docs/study.md, The factors)', () =>
     expect(nonEmbeddingParams(parseConfig({ ...llama32_1b, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, head_dim: 128, tie_word_embeddings: false }))).toBe(6_979_588_096));
 });
 

@@ -16,7 +16,7 @@ describe('memory plan', () => {
     const plan = planMemory(qwen, { weights: 'f16', context: 0, passRows: 1 });
     const weights = plan.items.filter((i) => /embedding|layers/.test(i.what)).reduce((a, i) => a + i.bytes, 0);
     const linears = 2048 * 1024 + 2 * 1024 * 1024 + 1024 * 2048 + 3 * 3072 * 1024, norms = 2 * 1024 + 2 * 128; // a layer's
-    expect(28 * (linears + norms) + 1024).toBe(440_467_456); // N (science.md): the count is right
+    expect(28 * (linears + norms) + 1024).toBe(440_467_456); // N (docs/study.md, The factors): the count is right
     expect(weights).toBe(2 * (151936 * 1024 + 28 * linears) + 4 * 28 * norms); // linears in f16, norms in f32
     expect(plan.largest.what).toMatch(/embedding/);
     expect(planMemory(qwen, { weights: 'f32', context: 0, passRows: 1 }).items[0].bytes).toBe(151936 * 1024 * 4);

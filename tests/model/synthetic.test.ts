@@ -1,4 +1,4 @@
-// Real-shape checkpoints with random weights: the published configs give the published N (science.md), the
+// Real-shape checkpoints with random weights: the published configs give the published N (docs/study.md, The factors), the
 // files open as checkpoints (single file and shards with an index, tied and untied), a slice holds exactly the
 // first layers of the full-depth checkpoint, bf16 is rounded as torch rounds it, and the tokenizer's special
 // tokens sit at the published ids.
@@ -30,7 +30,7 @@ async function smallFiles(shape: string) {
 }
 
 describe('published shapes', () => {
-  it('give the N that science.md states for Qwen3-0.6B, Qwen3-1.7B and Llama-3.2-1B', () => {
+  it('give the N that docs/study.md states for Qwen3-0.6B, Qwen3-1.7B and Llama-3.2-1B', () => {
     const N = (s: string) => nonEmbeddingParams(parseConfig(PUBLISHED_SHAPES[s].config));
     expect(N('qwen3-0.6b')).toBe(440_467_456);
     expect(N('qwen3-1.7b')).toBe(1_409_410_048);
