@@ -5,12 +5,11 @@
 // is KR's, not KM's. A finding is judged by testing the difference between the study's level and each other
 // level, not by comparing point estimates.
 import jStatModule from 'jstat';
-import { COEF_NAME, type Factor, FULL, type LawFit, type Level } from './law';
+import { COEF_NAME, type Factor, FULL, type LawFit, type Level, LEVELS } from './law';
 import { type Coefficient, crossCovariance, tTwoSided } from './ols';
 import { findPublished, type PublishedFamily } from './published';
 
 const jStat = (jStatModule as unknown as { jStat?: typeof jStatModule.jStat }).jStat ?? (jStatModule as unknown as typeof jStatModule.jStat);
-const LEVELS: Level[] = ['KM', 'KA', 'KR'];
 
 /** The study's level's coefficient minus another level's, in the law's direction (> 0: the study's level larger). */
 export interface LevelDifference {

@@ -6,8 +6,9 @@ import { generalScore, type Level, LEVELS } from '../eval/tasks';
 import { type ClusterFit, clusterBootstrap, clusterRobust, type Coefficient, ols, olsPredict, type OlsResult, adjustedR2, RankDeficientError } from './ols';
 
 export type { Level };
+export { LEVELS };
 export type FitLevel = Level | 'General';
-export const FIT_LEVELS: FitLevel[] = ['General', 'KM', 'KA', 'KR'];
+export const FIT_LEVELS: FitLevel[] = ['General', ...LEVELS];
 export type Factor = 'N' | 'B' | 'C' | 'G';
 
 /** The fields of a results-store row that the fits read. */

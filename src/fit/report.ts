@@ -1,6 +1,6 @@
 // Fit results in the shapes the CLI and the UI show: the JSON of `quantlab fit --json`, and a text table.
 import { BIT_WIDTHS } from '../model/config';
-import { aggregate, FIT_LEVELS, type FitLevel, type FitRow, type LawFit, MIN_CLUSTERS, type Point, runKey, significant, verdictCoef } from './law';
+import { aggregate, FIT_LEVELS, LEVELS, type FitLevel, type FitRow, type LawFit, MIN_CLUSTERS, type Point, runKey, significant, verdictCoef } from './law';
 import { formatP } from './ols';
 import { fitOlderLaw } from './nls';
 import type { Finding } from './findings';
@@ -43,7 +43,7 @@ export function mergeIdentical(rows: ResultRow[]): { rows: ResultRow[]; merged: 
 /** Result rows the law can use: quantized, with an accuracy at a knowledge level; identical configurations merged. */
 export function fitRows(rows: ResultRow[], method = 'gptq'): FitRow[] {
   return mergeIdentical(rows).rows
-    .filter((r) => r.method === method && ['KM', 'KA', 'KR'].includes(r.level) && r.acc !== null && r.acc_chance !== null)
+    .filter((r) => r.method === method && (LEVELS as string[]).includes(r.level) && r.acc !== null && r.acc_chance !== null)
     .map((r) => ({ ...r, level: r.level as FitRow['level'], acc: r.acc!, acc_chance: r.acc_chance!, setting: settingOf(r) }));
 }
 

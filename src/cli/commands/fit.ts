@@ -1,4 +1,4 @@
-import { FACTOR_NAME, FIT_LEVELS, fitAll, FULL, outsideFit, predictLawInterval } from '../../fit/law';
+import { FACTOR_NAME, FIT_LEVELS, fitAll, FULL, outsideFit, predictLawInterval, type Level } from '../../fit/law';
 import { findings } from '../../fit/findings';
 import { formatP } from '../../fit/ols';
 import { APART_BITS, fitReport, fitRows, fitTable, holdoutOf, MAIN_BITS, olderLawFits, parseSize, publishedErrors, rowsOfBits, rowsOfSetting } from '../../fit/report';
@@ -58,7 +58,7 @@ export const fitCommand: Command = {
       if (found.some((f) => f.verdict !== 'not fitted')) {
         process.stdout.write(`the study's findings (${published ?? 'qwen3'} levels), in these results, by a test of the study's level against each other level (${found[0].inference === 'cluster' ? 'cluster-robust' : 'OLS'} errors):\n`);
         for (const f of found) {
-          const v = (l: 'KM' | 'KA' | 'KR') => (f.yours[l] ? f.yours[l]!.est.toFixed(3) : '-');
+          const v = (l: Level) => (f.yours[l] ? f.yours[l]!.est.toFixed(3) : '-');
           const d = f.differences.map((x) => `${f.studyLevel}-${x.other} ${x.est.toFixed(3)} ± ${x.se.toFixed(3)} p ${formatP(x.p)}`).join(', ');
           process.stdout.write(`  ${f.verdict.padEnd(15)} ${f.claim} (${f.coef}: study ${f.studyLevel}; KM ${v('KM')} KA ${v('KA')} KR ${v('KR')}${d ? `; ${d}` : ''})\n`);
         }

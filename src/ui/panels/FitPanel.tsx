@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { BIT_WIDTHS } from '../../model/config';
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
-import { aggregate, FACTOR_NAME, FIT_LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, outsideFit, type Point, predictLaw, predictLawInterval, runKey, significant, verdictCoef } from '../../fit/law';
+import { aggregate, FACTOR_NAME, FIT_LEVELS, LEVELS, type FitLevel, fitAll, FORMULAS, FULL, type LawFit, outsideFit, type Point, predictLaw, predictLawInterval, runKey, significant, verdictCoef } from '../../fit/law';
 import { formatP } from '../../fit/ols';
 import { effectiveBits } from '../../fit/nls';
 import { PUBLISHED, PUBLISHED_ABLATIONS, predictPublished, type PublishedFamily, publishedFor } from '../../fit/published';
@@ -241,7 +241,7 @@ const VERDICT_CHIP = { consistent: 'ok', 'not significant': 'warn', contradicted
 function Findings({ fits, family }: { fits: LawFit[]; family: PublishedFamily }) {
   const rows = findings(fits, family);
   const label = family === 'qwen3' ? 'Qwen3' : 'Llama-3';
-  const levels = ['KM', 'KA', 'KR'] as const;
+  const levels = LEVELS;
   const col = {
     published: columnFormat(rows.flatMap((f) => levels.map((l) => f.published[l]))),
     yours: columnFormat(rows.flatMap((f) => levels.map((l) => f.yours[l]?.est))),
