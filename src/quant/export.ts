@@ -13,6 +13,7 @@ import { reorderColumns } from './load';
 import { PackedLinear, type PackedWeights, qweightWords, type ZeroFormat, zeroWords } from './packed';
 import type { QuantizeOptions } from './quantize-model';
 import { packBits, unpackBits } from './reference';
+import { QUANTIZE_DEFAULTS } from './settings';
 
 export interface ExportedFile {
   name: string;
@@ -103,8 +104,8 @@ export async function exportQuantized(
     desc_act: opts.actOrder,
     sym: opts.sym,
     static_groups: opts.staticGroups ?? false,
-    true_sequential: (opts.mode ?? 'sequential') === 'sequential',
-    damp_percent: opts.percdamp ?? 0.01,
+    true_sequential: (opts.mode ?? QUANTIZE_DEFAULTS.mode) === 'sequential',
+    damp_percent: opts.percdamp ?? QUANTIZE_DEFAULTS.percdamp,
     damp_auto_increment: opts.dampIncrement ?? 0.01,
     lm_head: false,
     checkpoint_format: format,

@@ -4,6 +4,7 @@
 import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { hinvUpper } from './linalg';
 import { actOrderPerm, type QuantSettings } from './reference';
+import { QUANTIZE_DEFAULTS } from './settings';
 
 /** The reference's settings (the GPU's lazy-batch block is fixed at BLOCK = 128), and the GPU's own. */
 export interface GptqSettings extends Omit<QuantSettings, 'blockSize'> {
@@ -115,7 +116,7 @@ export async function gptqQuantize(
   const mean = fixed.reduce((a, b) => a + b, 0) / cols;
 
   // The inverse-Hessian factor, raising the dampening until the factorisation succeeds.
-  let pct = s.percdamp ?? 0.01;
+  let pct = s.percdamp ?? QUANTIZE_DEFAULTS.percdamp;
   const step = s.dampIncrement ?? 0.01;
   let hinv = await hinvUpper(gpu, H, perm, cols, Math.fround(pct * mean));
   while (!hinv.ok && pct + step < 1) {
