@@ -33,7 +33,7 @@ export function shaderSource(name: string, features: readonly ShaderFeature[] = 
 /** A shader file's text as compiled: `enable` lines for the features, feature and define blocks resolved, clones added. */
 export function expandShader(text: string, features: readonly ShaderFeature[], name: string, defines: readonly string[] = []): string {
   const enables = features.map((f) => `enable ${f};\n`).join('');
-  return enables + cloneFunctions(includeFiles(text, [...features, ...defines], name, [name]), name);
+  return enables + cloneFunctions(includeFiles(text, [...features, ...defines], name, [name], new Set([name])), name);
 }
 
 /**
@@ -41,17 +41,19 @@ export function expandShader(text: string, features: readonly ShaderFeature[], n
  * last line: a kernel kept apart from the family whose bindings and readers it uses (WGSL declarations may
  * come in any order, and a module may declare entry points and bindings that the compiled one does not use).
  * The file keeps its line numbers in compile errors; the included text follows a `// ---- shaders/NAME.wgsl` line.
- * Its `// @clone` lines apply to the whole text.
+ * Its `// @clone` lines apply to the whole text. A file reached by two paths is added once (`added`).
  */
-function includeFiles(text: string, features: readonly string[], name: string, seen: readonly string[]): string {
+function includeFiles(text: string, features: readonly string[], name: string, path: readonly string[], done: Set<string>): string {
   const added: string[] = [];
   const lines = keepFeatureBlocks(text, features, name).split('\n').map((line, i) => {
     const m = /^\s*\/\/ @include (\w+)\s*$/.exec(line);
     if (!m) return line;
     const other = byName.get(m[1]);
     if (other === undefined) throw new Error(`shaders/${name}.wgsl:${i + 1}: "// @include" names "${m[1]}", which shaders/ does not have`);
-    if (seen.includes(m[1])) throw new Error(`shaders/${name}.wgsl:${i + 1}: "// @include ${m[1]}" includes itself`);
-    added.push(`// ---- shaders/${m[1]}.wgsl\n${includeFiles(other, features, m[1], [...seen, m[1]])}`);
+    if (path.includes(m[1])) throw new Error(`shaders/${name}.wgsl:${i + 1}: "// @include ${m[1]}" leads back to itself (${[...path, m[1]].join(' -> ')})`);
+    if (done.has(m[1])) return '';
+    done.add(m[1]);
+    added.push(`// ---- shaders/${m[1]}.wgsl\n${includeFiles(other, features, m[1], [...path, m[1]], done)}`);
     return '';
   });
   return [...lines, ...added].join('\n');

@@ -170,13 +170,15 @@ export class Transformer {
   /**
    * A rope table of at least `positions` positions. longrope's factors follow the sequence's length as in
    * transformers (long past original_max_position_embeddings, for every position), except while a generation
-   * is recorded, whose table is chosen for its whole length up front.
+   * is recorded, whose table is chosen for its whole length up front. `length`: the longest sequence the pass
+   * feeds, which picks the factors (a generation's cache has one position more than it feeds).
    */
-  private ensureRope(positions: number): void {
-    const wantLong = usesLongFactors(this.config.rope, positions);
+  private ensureRope(positions: number, length = positions): void {
+    const wantLong = usesLongFactors(this.config.rope, length);
     const switches = wantLong !== this.ropeLong && !(this.ropePinned && this.ropeLong);
     if (positions <= this.rope.positions && !switches) return;
-    const n = Math.max(positions, Math.min(this.config.maxPosition, 2 * this.rope.positions));
+    // grow geometrically; a switch of factors alone recomputes the table at its size
+    const n = positions <= this.rope.positions ? this.rope.positions : Math.max(positions, Math.min(this.config.maxPosition, 2 * this.rope.positions));
     const long = switches ? wantLong : this.ropeLong;
     const { table } = ropeTables(this.config.rope, this.config.headDim, n, long);
     if (this.rope.buffer !== this.gpu.empty) this.rope.buffer.destroy();
@@ -393,7 +395,7 @@ export class Transformer {
     // Every step of a chunk is recorded before any runs: the rope tables must not be regrown between them, nor
     // switch factors (transformers recomputes a longrope generation that crosses original_max_position_embeddings
     // with the long factors; here the whole generation uses the factors of its full length).
-    this.ensureRope(maxLen);
+    this.ensureRope(maxLen, Math.max(P, P + total - 1));
     this.ropePinned = true;
     const cache = this.newCache(1, maxLen);
     const promptIds = g.upload(Uint32Array.from(prompt), 'prompt');

@@ -13,7 +13,7 @@ import { reorderColumns } from './load';
 import { PackedLinear, type PackedWeights, qweightWords, type ZeroFormat, zeroWords } from './packed';
 import type { QuantizeOptions } from './quantize-model';
 import { packBits, unpackBits } from './reference';
-import { QUANTIZE_DEFAULTS } from './settings';
+import { DAMP_INCREMENT, QUANTIZE_DEFAULTS } from './settings';
 
 export interface ExportedFile {
   name: string;
@@ -106,7 +106,7 @@ export async function exportQuantized(
     static_groups: opts.staticGroups ?? false,
     true_sequential: (opts.mode ?? QUANTIZE_DEFAULTS.mode) === 'sequential',
     damp_percent: opts.percdamp ?? QUANTIZE_DEFAULTS.percdamp,
-    damp_auto_increment: opts.dampIncrement ?? 0.01,
+    damp_auto_increment: opts.dampIncrement ?? DAMP_INCREMENT,
     lm_head: false,
     checkpoint_format: format,
     meta: { quantizer: [`quantlab:${LAB_VERSION}`], method: opts.method, calibration_sequences: opts.calibSize ?? null, calibration_seqlen: opts.seqLen ?? null },

@@ -4,7 +4,7 @@
 import { type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import { hinvUpper } from './linalg';
 import { actOrderPerm, type QuantSettings } from './reference';
-import { QUANTIZE_DEFAULTS } from './settings';
+import { DAMP_INCREMENT, QUANTIZE_DEFAULTS } from './settings';
 
 /** The reference's settings (the GPU's lazy-batch block is fixed at BLOCK = 128), and the GPU's own. */
 export interface GptqSettings extends Omit<QuantSettings, 'blockSize'> {
@@ -117,7 +117,7 @@ export async function gptqQuantize(
 
   // The inverse-Hessian factor, raising the dampening until the factorisation succeeds.
   let pct = s.percdamp ?? QUANTIZE_DEFAULTS.percdamp;
-  const step = s.dampIncrement ?? 0.01;
+  const step = s.dampIncrement ?? DAMP_INCREMENT;
   let hinv = await hinvUpper(gpu, H, perm, cols, Math.fround(pct * mean));
   while (!hinv.ok && pct + step < 1) {
     pct = Math.round((pct + step) * 1e6) / 1e6;

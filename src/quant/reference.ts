@@ -2,6 +2,8 @@
 // the IST-DASLab gptq.py / GPTQModel conventions (see tools/golden/gptq_reference.py for the list). The WGSL
 // kernels are tested against these; small shapes only.
 
+import { QUANTIZE_DEFAULTS } from './settings';
+
 export interface QuantSettings {
   bits: number;
   /** Columns per group; -1 = one group per output row (per channel). */
@@ -9,7 +11,7 @@ export interface QuantSettings {
   sym: boolean;
   actOrder: boolean;
   staticGroups?: boolean;
-  /** Dampening as a fraction of mean(diag H). GPTQModel's default 0.05; the reference gptq.py uses 0.01. */
+  /** Dampening as a fraction of mean(diag H) (default QUANTIZE_DEFAULTS'; the reference gptq.py uses 0.01). */
   percdamp?: number;
   /** Columns per lazy-batch block (gptq.py's blocksize, 128). */
   blockSize?: number;
@@ -170,7 +172,7 @@ export function gptqRef(Win: ArrayLike<number>, Hin: ArrayLike<number>, rows: nu
   for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) Hp[i * cols + j] = H[perm[i] * cols + perm[j]];
   let mean = 0;
   for (let i = 0; i < cols; i++) mean += Hp[i * cols + i];
-  const damp = (s.percdamp ?? 0.01) * (mean / cols);
+  const damp = (s.percdamp ?? QUANTIZE_DEFAULTS.percdamp) * (mean / cols);
   for (let i = 0; i < cols; i++) Hp[i * cols + i] += damp;
   const U = hinvUpperRef(Hp, cols);
   if (!U) return null;

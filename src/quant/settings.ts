@@ -33,6 +33,9 @@ export interface QuantizeSettings {
   calibText: string;
 }
 
+/** How much the dampening fraction rises each time a Cholesky factorisation fails (GPTQModel's damp_auto_increment). */
+export const DAMP_INCREMENT = 0.01;
+
 export const QUANTIZE_DEFAULTS: Readonly<QuantizeSettings> = Object.freeze({
   method: 'gptq',
   bits: 4,

@@ -1,7 +1,6 @@
 // The results store's row: one per (configuration, task), the same in IndexedDB, JSON Lines, CSV and the fits.
 // Export, import and merge (dedupe by configuration + task) live here; the storage backends are thin.
 import { InputFileError } from '../errors';
-import { QUANTIZE_DEFAULTS } from '../quant/settings';
 import { LAB_VERSION } from '../version';
 
 const NOT_RESULTS = 'Give results the lab wrote (Export CSV / JSON in the Sweep tab, quantlab sweep --out), gzipped or not; nothing was read.';
@@ -36,11 +35,15 @@ export interface ConfigKey {
  * Each column of a configuration's key, and whether it is part of the configuration's identity (configId: what
  * a resumed sweep counts as done, what merges dedupe on, what the fits never pool across) or why not. `id`
  * formats the value in the identity. Columns added after results were first written have `absent`: the value
- * rows written before them were run with (the setting's default then, which was never changed since); they
- * appear in the identity only where they differ from it, so that such rows, and configurations run with the
+ * rows written before them were run with (ROWS_BEFORE_COLUMNS: fixed here, so that a later change of a default
+ * cannot move old rows onto it); they appear in the identity only where they differ from it or are missing
+ * (a row stored before the column, read back from IndexedDB or a file as it was), so that such rows, and configurations run with the
  * default, keep the identity (and the shard) they always had. To add a setting: its column here, in ConfigKey
  * and COLUMNS, and in engine.ts's configKey (src/sweep/run-config.ts says where its option is declared).
  */
+/** The settings every row written before its column existed was run with (the defaults then). */
+const ROWS_BEFORE_COLUMNS = Object.freeze({ damp: 0.05, calibText: 'calib_dict.txt' });
+
 type KeyColumn<K extends keyof ConfigKey> =
   | { id: (v: ConfigKey[K]) => string; absent?: (k: ConfigKey) => ConfigKey[K] }
   | { not: string };
@@ -58,9 +61,9 @@ export const KEY_COLUMNS: { [K in keyof ConfigKey]-?: KeyColumn<K> } = {
   act_order: { id: (v) => (v ? 'act' : 'noact') },
   mode: { id: String },
   seed: { id: String },
-  damp: { id: (v) => `damp=${v}`, absent: (k) => (k.method === 'gptq' ? QUANTIZE_DEFAULTS.percdamp : null) },
+  damp: { id: (v) => `damp=${v}`, absent: (k) => (k.method === 'gptq' ? ROWS_BEFORE_COLUMNS.damp : null) },
   static_groups: { id: (v) => `static_groups=${v}`, absent: () => false },
-  calib_text: { id: (v) => `calib_text=${v}`, absent: (k) => (k.method === 'gptq' ? QUANTIZE_DEFAULTS.calibText : '') },
+  calib_text: { id: (v) => `calib_text=${v}`, absent: (k) => (k.method === 'gptq' ? ROWS_BEFORE_COLUMNS.calibText : '') },
 };
 
 export interface ResultRow extends ConfigKey {
@@ -103,7 +106,7 @@ export function configId(c: ConfigKey): string {
   for (const [name, col] of Object.entries(KEY_COLUMNS) as [keyof ConfigKey, KeyColumn<keyof ConfigKey>][]) {
     if ('not' in col) continue;
     const v = c[name];
-    if (col.absent && Object.is(v, col.absent(c))) continue;
+    if (col.absent && (v === undefined || Object.is(v, col.absent(c)))) continue;
     parts.push((col.id as (v: unknown) => string)(v));
   }
   return parts.join('|');
@@ -121,7 +124,7 @@ export function rowId(r: ResultRow): string {
 export function settingOf(c: ConfigKey): string {
   const later = (['damp', 'static_groups', 'calib_text'] as const).filter((k) => {
     const col = KEY_COLUMNS[k];
-    return 'id' in col && !Object.is(c[k], col.absent!(c));
+    return 'id' in col && c[k] !== undefined && !Object.is(c[k], col.absent!(c));
   }).map((k) => (KEY_COLUMNS[k] as { id: (v: unknown) => string }).id(c[k]));
   return [c.sym ? 'sym' : 'asym', c.act_order ? 'act-order' : 'no-act-order', c.mode || 'no-hessian', `seqlen=${c.seqlen}`, ...later].join(',');
 }

@@ -54,6 +54,9 @@ describe('shader loader', () => {
     expect(text).not.toMatch(/@include|@clone/);
     for (const s of ['qpacked', 'qgemm', 'qgemv']) expect(shaderSource(s)).not.toMatch(/i8|quantize_x8/); // the experiment stays out of the production kernels
     expect(() => expandShader('// @include nothere\n', [], 'bad')).toThrow(/bad.wgsl:1: "\/\/ @include" names "nothere"/);
+    // a file reached by two paths (qgemm and qgemv both include qpacked) is added once
+    const both = expandShader(['// @include qgemm', '// @include qgemv'].join('\n'), [], 'both');
+    expect(both.match(/^\/\/ ---- shaders\/qpacked\.wgsl$/gm)).toHaveLength(1);
     // two lines copying one function with different renames: refused
     expect(() => expandShader(['// @include qgemv', '// @clone _up zeros4'].join('\n'), [], 'bad')).toThrow(/bad.wgsl: two "\/\/ @clone _up" lines .* copy fn zeros4 differently/);
   });

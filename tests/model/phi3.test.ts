@@ -169,6 +169,18 @@ describe('tiny random Phi-3 checkpoints', () => {
     });
   }
 
+  it('phi3-longrope: a generation that feeds exactly the original length (32 tokens) keeps the short factors, as the full pass over it', { timeout: 300_000 }, async () => {
+    const gpu = await testGpu();
+    const model = await Transformer.load(gpu, await Checkpoint.open(dirFiles('tests/fixtures/tiny/phi3-longrope')));
+    const V = model.config.vocab, prompt = Array.from({ length: 20 }, (_, i) => (i * 53 + 7) % V);
+    // 13 tokens: the last is never fed back, so the longest sequence fed is 20 + 12 = 32
+    const out = await model.generate(prompt, 13, { stepsPerRead: 4 });
+    expect(out.length).toBe(13);
+    const [logits] = await model.logits([[...prompt, ...out.slice(0, -1)]]);
+    expect(out.map((_, j) => argmax(logits.subarray((prompt.length - 1 + j) * V, (prompt.length + j) * V)))).toEqual(out);
+    model.destroy();
+  });
+
   it('phi3-longrope: a long pass, then a short one, then a long one again use the factors of their own length', { timeout: 300_000 }, async () => {
     const gpu = await testGpu();
     const ckpt = await Checkpoint.open(dirFiles('tests/fixtures/tiny/phi3-longrope'));

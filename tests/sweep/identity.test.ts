@@ -135,6 +135,18 @@ describe('results written before the damping was recorded', () => {
     expect(configId(planned)).toBe(configId(g));
   });
 
+  it('a row stored before the columns, read back as it was (the Sweep tab\'s IndexedDB), keeps its identity and setting', () => {
+    const text = gunzipSync(readFileSync('examples/family-sweep-h100.jsonl.gz')).toString('utf8');
+    const raw = text.split('\n').filter(Boolean).slice(0, 200).map((l) => JSON.parse(l) as ConfigKey);
+    const parsed = parseResults(text, 'family-sweep-h100.jsonl.gz').slice(0, 200);
+    for (const [i, r] of raw.entries()) {
+      expect(r.damp).toBeUndefined();
+      expect(configId(r)).toBe(oldId(r));
+      expect(configId(r)).toBe(configId(parsed[i]));
+      expect(settingOf(r)).toBe(settingOf(parsed[i]));
+    }
+  });
+
   it('old CSV (no such columns, or empty cells) reads the same; new rows keep their value through CSV and JSON Lines', () => {
     const jsonl = gunzipSync(readFileSync('examples/family-sweep-h100.jsonl.gz')).toString('utf8').split('\n').slice(0, 60).join('\n');
     const rows = parseJsonl(jsonl);
