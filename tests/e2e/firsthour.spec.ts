@@ -2,19 +2,17 @@
 // stumble fixed (the lab without WebGPU, the results table, one perplexity for one model, importing over one's
 // own results, screens that agree with the state, the Fit tab's charts, the Benchmark tab on a CPU adapter).
 // Each runs on the smallest bundled model with a handful of items; the screens that changed are saved into
-// docs/screenshots/.
+// test-results/firsthour/ (the repository keeps only the screenshots its documents show).
 import { expect, type Page, test } from '@playwright/test';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
-const SHOTS = 'docs/screenshots';
 const EXAMPLE = 'examples/family-sweep-h100.jsonl.gz';
 const H100_BENCH = 'bench/results/2026-11-23-h100-bench-fold.json';
 const panel = (page: Page, name: string) => page.locator(`#panel-${name}`);
 const tab = (page: Page, name: string) => page.getByRole('tab', { name });
-/** The screen into docs/screenshots (JPEG, as the README's), and as PNG beside the test's other output. */
+/** The screen as PNG beside the test's other output. */
 async function shot(page: Page, name: string, fullPage = false): Promise<void> {
-  await page.screenshot({ path: `${SHOTS}/${name}.jpg`, type: 'jpeg', quality: 72, fullPage });
   await page.screenshot({ path: `test-results/firsthour/${name}.png`, fullPage });
 }
 

@@ -4,7 +4,7 @@
 // two matrices); its S subgroups walk the row's 32-column chunks (one vec4 of words each) side by side, so a
 // subgroup reads 512 contiguous bytes per row and step, and the sum over K ends in subgroupAdd. Thousands of
 // small workgroups balance across the SMs, where the GPTQ-layout GEMV's few hundred large ones do not
-// (bench/results/2026-11-23-h100-gemv-grid-experiments.json).
+// (bench/results/2026-11-23-h100-gemv-grid-experiments.json.gz).
 // Four inputs: f32 (decode as gemv4's, codes masked in place under 2^23), f16 pairs (decode as the lab's
 // shader-f16 GEMV, two codes per op), int8 per 32-column chunk (quantize_x8's layout, dot4I8Packed) and int16
 // per chunk split into low and high bytes (four integer dot products per word; more accurate than f16). The
