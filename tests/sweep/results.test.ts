@@ -6,15 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { jsonlStore } from '../../src/cli/jsonl-store';
 import { memoryStore } from '../../src/sweep/store';
 import { mergeRows, parseCsv, parseJsonl, parseResults, type ResultRow, resultsText, toCsv, toJsonl } from '../../src/sweep/results';
+import { resultRow } from '../helpers/rows';
 
-function row(over: Partial<ResultRow> = {}): ResultRow {
-  return {
-    model: 'qwen3-dict-74k', family: 'qwen3', n_params: 74112, method: 'gptq', bits: 4, group_size: 128, calib_size: 32, seqlen: 256,
-    sym: true, act_order: true, mode: 'sequential', seed: 0, damp: 0.05, static_groups: false, calib_text: 'calib_dict.txt', task: 'dict_ending_mc', level: 'KA', metric: 'acc_norm', acc: 0.45,
-    acc_chance: 0.25, acc_adj: 0.2667, stderr: 0.05, perplexity: null, items: 100, fewshot: 0, quant_seconds: 1.5, damp_used: 0.05, fallback: 'diagonal x1', calib_tokens: 8192, eval_seconds: 2,
-    adapter: 'nvidia, "H100", 80GB', lab_version: '0.1.0', created: '2026-11-23T00:00:00Z', ...over,
-  };
-}
+// CSV-special characters in the adapter, and a fallback, so that every column round-trips
+const row = (over: Partial<ResultRow> = {}): ResultRow => resultRow({ fallback: 'diagonal x1', adapter: 'nvidia, "H100", 80GB', ...over });
 
 describe('results rows', () => {
   it('round-trip through CSV (quotes, commas, nulls) and JSON Lines', () => {
