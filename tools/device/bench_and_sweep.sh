@@ -9,16 +9,9 @@
 set -uo pipefail
 WHAT=${1:-all}
 SWEEP_SECONDS=${2:-420}
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-exec > >(tee -a "$OUT/log.txt") 2>&1
+source tools/device/common.sh
 source .devcarry/env.sh || exit 1
-# onnxruntime-web, carried without its 26 MB wasm uncompressed
-ORT=/tmp/ortpkg/node_modules/onnxruntime-web
-mkdir -p $ORT/dist && cp .benchcarry/onnxruntime-web/package.json $ORT/ && cp .benchcarry/onnxruntime-web/dist/* $ORT/dist/
-[ -f $ORT/dist/ort-wasm-simd-threaded.asyncify.wasm ] || xz -dc .benchcarry/ort-wasm-simd-threaded.asyncify.wasm.xz > $ORT/dist/ort-wasm-simd-threaded.asyncify.wasm
-ln -sfn $ORT node_modules/onnxruntime-web
-export QUANTLAB_ORT_DIR=$ORT/dist
-Q="node dist-cli/quantlab.mjs"
+use_carried_ort
 date -u +"%Y-%m-%dT%H:%M:%SZ start"
 $Q gpu > "$OUT/gpu.json"; $Q gpu --f16 > "$OUT/gpu-f16.json"; head -c 400 "$OUT/gpu.json"; echo
 pids=()

@@ -11,12 +11,9 @@
 # fit-holdout.txt, targets.txt, log.txt
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-exec > >(tee -a "$OUT/log.txt") 2>&1
-Q="node dist-cli/quantlab.mjs"
+source tools/device/common.sh
 if [ "${1:-}" = "--dry-run" ]; then
-  export VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
-  [ -f dist-cli/quantlab.mjs ] || npm run -s build:cli
+  use_swiftshader
   MODELS=${MODELS:-qwen3-dict-74k}
   GRID=${GRID:---bits 2,3,4 --group 32,64 --calib 2 --seqlen 32 --limit 3 --ppl-windows 1}
   SWEEP_SECONDS=${2:-600}

@@ -13,8 +13,7 @@
 # table), log.txt. Off the GPU (a dry run on SwiftShader, no carry needed):
 #   MODELS=qwen3-dict-74k DECODE=8 PREFILL=32 REPS=1 bash tools/device/onnx_race.sh
 set -uo pipefail
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-exec > >(tee -a "$OUT/log.txt") 2>&1
+source tools/device/common.sh
 PROMPT=${PROMPT:-8}; DECODE=${DECODE:-128}; PREFILL=${PREFILL:-512}; REPS=${REPS:-3}
 COUNTS="--prompt $PROMPT --decode $DECODE --prefill $PREFILL --reps $REPS"
 targets=()
@@ -24,17 +23,12 @@ done
 [ ${#targets[@]} -eq 0 ] && read -r -a targets <<< "${MODELS:-qwen3-0.6b llama-3.2-1b qwen3-dict-2.4m}"
 if [ -f .devcarry/env.sh ]; then
   source .devcarry/env.sh || exit 1
-  # onnxruntime-web, carried without its 26 MB wasm uncompressed (as tools/device/bench_and_sweep.sh does)
-  ORT=/tmp/ortpkg/node_modules/onnxruntime-web
-  mkdir -p $ORT/dist && cp .benchcarry/onnxruntime-web/package.json $ORT/ && cp .benchcarry/onnxruntime-web/dist/* $ORT/dist/
-  [ -f $ORT/dist/ort-wasm-simd-threaded.asyncify.wasm ] || xz -dc .benchcarry/ort-wasm-simd-threaded.asyncify.wasm.xz > $ORT/dist/ort-wasm-simd-threaded.asyncify.wasm
-  mkdir -p node_modules && ln -sfn $ORT node_modules/onnxruntime-web
-  export QUANTLAB_ORT_DIR=$ORT/dist
+  use_carried_ort
 else
-  export VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+  use_swiftshader
 fi
 [ -f .onnxcarry/race.mjs ] || { echo "no .onnxcarry/race.mjs: run node tools/device/onnx_race_build.mjs and carry .onnxcarry"; exit 1; }
-Q="node dist-cli/quantlab.mjs"; R="node .onnxcarry/race.mjs"
+R="node .onnxcarry/race.mjs"
 W=${WORK:-/tmp/race}; mkdir -p "$W"
 date -u +"%Y-%m-%dT%H:%M:%SZ start"
 $Q gpu > "$OUT/gpu.json" 2>/dev/null; head -c 300 "$OUT/gpu.json"; echo

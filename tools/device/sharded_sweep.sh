@@ -34,12 +34,9 @@ if [ "$MODE" = "--prepare" ]; then
   exit 0
 fi
 
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-exec > >(tee -a "$OUT/log.txt") 2>&1
-Q="node dist-cli/quantlab.mjs"
+source tools/device/common.sh
 if [ "$MODE" = "--dry-run" ]; then
-  export VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd.json} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
-  [ -f dist-cli/quantlab.mjs ] || npm run -s build:cli
+  use_swiftshader
   GPUS=${GPUS:-2}
   PROCS_PER_GPU=${PROCS_PER_GPU:-1}
   MODELS=${MODELS:-qwen3-dict-74k}
