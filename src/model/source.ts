@@ -32,18 +32,23 @@ export function blobSource(name: string, blob: Blob): ByteSource {
   };
 }
 
-/** Files held as Blobs (a folder picked or dropped in the browser, or downloaded files). */
-export function blobFiles(id: string, files: Map<string, Blob>): ModelFiles {
+/** Model files held in a map by path, each opened through `source`. */
+export function mapFiles<T>(id: string, files: Map<string, T>, source: (name: string, file: T) => ByteSource): ModelFiles {
   return {
     id,
     has: (p) => files.has(p),
     list: () => [...files.keys()].sort(),
     open: async (p) => {
-      const b = files.get(p);
-      if (!b) throw new Error(`${id}: no file ${p}`);
-      return blobSource(`${id}/${p}`, b);
+      const f = files.get(p);
+      if (f === undefined) throw new Error(`${id}: no file ${p}`);
+      return source(`${id}/${p}`, f);
     },
   };
+}
+
+/** Files held as Blobs (a folder picked or dropped in the browser, or downloaded files). */
+export function blobFiles(id: string, files: Map<string, Blob>): ModelFiles {
+  return mapFiles(id, files, blobSource);
 }
 
 export async function readText(files: ModelFiles, path: string): Promise<string> {

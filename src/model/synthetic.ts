@@ -10,7 +10,7 @@ import { nonEmbeddingParams, parseConfig } from './config';
 import { hashString, seededRandom } from '../random';
 import { type DType, f32ToBf16, f32ToF16, safetensorsHeader } from './safetensors';
 import { PUBLISHED_SHAPES, SHAPE_NAMES, specialTokens } from './shapes';
-import { bytesSource, type ModelFiles } from './source';
+import { bytesSource, mapFiles, type ModelFiles } from './source';
 
 export interface SyntheticOptions {
   shape: string;
@@ -236,16 +236,7 @@ export function syntheticFiles(opts: SyntheticOptions, id = opts.shape): ModelFi
     }
     return out;
   };
-  return {
-    id,
-    has: (p) => files.has(p),
-    list: () => [...files.keys()].sort(),
-    open: async (p) => {
-      const f = files.get(p);
-      if (!f) throw new RangeError(`${id}: no file ${p}`);
-      return bytesSource(`${id}/${p}`, bytes(f));
-    },
-  };
+  return mapFiles(id, files, (name, f) => bytesSource(name, bytes(f)));
 }
 
 /** N and the file bytes of a synthetic checkpoint, before writing it. */
