@@ -9,30 +9,23 @@ import type { SweepOptions } from './engine';
 import type { ConfigKey } from './results';
 
 /** The quantization settings a sweep applies to every configuration (its grid gives method, bits, G and C_b). */
-export type SweepQuantSettings = Pick<QuantizeSettings, 'sym' | 'actOrder' | 'staticGroups' | 'mode' | 'percdamp' | 'seqLen' | 'seed' | 'calibText'>;
+const SWEEP_QUANT_KEYS = ['sym', 'actOrder', 'staticGroups', 'mode', 'percdamp', 'seqLen', 'seed', 'calibText'] as const;
+export type SweepQuantSettings = Pick<QuantizeSettings, (typeof SWEEP_QUANT_KEYS)[number]>;
+
+const pickQuant = (from: Partial<SweepQuantSettings>, fallback: SweepQuantSettings): SweepQuantSettings =>
+  Object.fromEntries(SWEEP_QUANT_KEYS.map((k) => [k, from[k] ?? fallback[k]])) as unknown as SweepQuantSettings;
 
 /** A sweep's settings where the options leave them out. */
 export const SWEEP_DEFAULTS = Object.freeze({
   methods: [QUANTIZE_DEFAULTS.method],
-  sym: QUANTIZE_DEFAULTS.sym,
-  actOrder: QUANTIZE_DEFAULTS.actOrder,
-  staticGroups: QUANTIZE_DEFAULTS.staticGroups,
-  mode: QUANTIZE_DEFAULTS.mode,
-  percdamp: QUANTIZE_DEFAULTS.percdamp,
-  seqLen: QUANTIZE_DEFAULTS.seqLen,
-  seed: QUANTIZE_DEFAULTS.seed,
-  calibText: QUANTIZE_DEFAULTS.calibText,
+  ...pickQuant({}, QUANTIZE_DEFAULTS),
   tasks: DEFAULT_TASKS,
   pplWindows: PPL_WINDOWS,
 });
 
 /** The quantization settings of a sweep, its defaults filled in. */
 export function sweepSettings(opts: Partial<SweepQuantSettings>): SweepQuantSettings {
-  const d = SWEEP_DEFAULTS;
-  return {
-    sym: opts.sym ?? d.sym, actOrder: opts.actOrder ?? d.actOrder, staticGroups: opts.staticGroups ?? d.staticGroups, mode: opts.mode ?? d.mode,
-    percdamp: opts.percdamp ?? d.percdamp, seqLen: opts.seqLen ?? d.seqLen, seed: opts.seed ?? d.seed, calibText: opts.calibText ?? d.calibText,
-  };
+  return pickQuant(opts, SWEEP_DEFAULTS);
 }
 
 /** How an option reaches the result rows: the key columns that record it (each in the identity), or why it changes no result. */
