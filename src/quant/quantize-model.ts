@@ -48,6 +48,11 @@ export interface LayerResult extends LayerReport {
   cols: number;
 }
 
+/** " (calibration passes and Hessians X s, solves Y s)" where calibration ran (the CLI's summary, the Quantize tab). */
+export function phasesText(r: { phases?: { calibration: number; solve: number }; calibration: unknown }): string {
+  return r.phases && r.calibration ? ` (calibration passes and Hessians ${r.phases.calibration.toFixed(1)} s, solves ${r.phases.solve.toFixed(1)} s)` : '';
+}
+
 export interface QuantizeResult {
   model: Transformer;
   layers: LayerResult[];

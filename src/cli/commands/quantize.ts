@@ -4,7 +4,7 @@ import { formatProgress } from '../../progress';
 import { type QuantizeField, quantizeProblems, withName } from '../../sweep/checks';
 import { corpusTokens, drawCalibration } from '../../quant/calibration';
 import { exportQuantized } from '../../quant/export';
-import { type LayerResult, quantizeModel } from '../../quant/quantize-model';
+import { type LayerResult, phasesText, quantizeModel } from '../../quant/quantize-model';
 import { METHODS, MODES, QUANTIZE_DEFAULTS as D } from '../../quant/settings';
 import { ZERO_FORMATS } from '../../quant/packed';
 import { UsageError } from '../args';
@@ -88,8 +88,7 @@ export function quantizeSummary(
   const o = r.options;
   const what = `${o.method.toUpperCase()} ${o.bits}-bit G=${o.groupSize === -1 ? 'channel' : o.groupSize}${r.calibration ? ` C_b=${r.calibration.count} (${r.calibration.seqLen} tokens each)` : ''}`;
   const measured = r.layers.filter((l) => Number.isFinite(l.reconError));
-  const phases = r.phases && r.calibration ? ` (calibration passes and Hessians ${r.phases.calibration.toFixed(1)} s, solves ${r.phases.solve.toFixed(1)} s)` : '';
-  const lines = [`${what} of ${r.model}: ${r.layers.length} linear layers in ${r.seconds.toFixed(1)} s${phases} on ${r.adapter}`];
+  const lines = [`${what} of ${r.model}: ${r.layers.length} linear layers in ${r.seconds.toFixed(1)} s${phasesText(r)} on ${r.adapter}`];
   if (measured.length) {
     const mean = measured.reduce((a, l) => a + l.reconError, 0) / measured.length;
     const worst = measured.reduce((a, l) => (l.reconError > a.reconError ? l : a));

@@ -5,7 +5,7 @@ import { corpusTokens, drawCalibration } from '../../quant/calibration';
 import { exportQuantized } from '../../quant/export';
 import { exportQuantizedOnnx, onnxExportProblem } from '../../quant/onnx/export';
 import { groupGrid, PackedLinear, readDequantized } from '../../quant/packed';
-import { type LayerResult, quantizeModel, type QuantizeOptions } from '../../quant/quantize-model';
+import { type LayerResult, phasesText, quantizeModel, type QuantizeOptions } from '../../quant/quantize-model';
 import { LAB_QUANTIZE_START, type QuantizeSettings } from '../../quant/settings';
 import { BIT_WIDTHS } from '../../model/config';
 import { quantizeProblems, withName } from '../../sweep/checks';
@@ -115,7 +115,7 @@ export function QuantizePanel() {
         </div>
         {problems.length > 0 && <p className="problem" role="alert" data-testid="quantize-problem">Cannot quantize: {problems.join('; ')}.</p>}
         {busy && <ProgressLine progress={progress} onCancel={cancel} />}
-        {quantized && !busy && <p className="muted small" data-testid="quantized-label">Active: {quantized.label}, {quantized.result.seconds.toFixed(1)} s{quantized.result.calibration ? ` (calibration passes and Hessians ${quantized.result.phases.calibration.toFixed(1)} s, solves ${quantized.result.phases.solve.toFixed(1)} s)` : ''}.</p>}
+        {quantized && !busy && <p className="muted small" data-testid="quantized-label">Active: {quantized.label}, {quantized.result.seconds.toFixed(1)} s{phasesText(quantized.result)}.</p>}
       </section>
       <LayerHeatmap layers={shown} nLayers={loaded.model.config.layers} />
       {quantized && !busy && <WeightHistogram />}
