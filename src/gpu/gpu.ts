@@ -499,10 +499,23 @@ const F32 = new Float32Array(1), U32 = new Uint32Array(F32.buffer);
 /** 32-bit little-endian words for a kernel's uniform Params struct, in declaration order. */
 export class Params {
   private words: number[] = [];
-  private kinds: ('u' | 'i' | 'f')[] = [];
+  private kinds: ('u' | 'i' | 'f' | 'p')[] = [];
   u32(...v: number[]): this {
     for (const x of v) (this.words.push(x >>> 0), this.kinds.push('u'));
     return this;
+  }
+  /**
+   * A u32 that is the step's position (a decode step's `past`): a frozen step (CommandBatch.freeze) has these
+   * words rewritten on the GPU before each replay, so one recording serves every position.
+   */
+  position(v: number): this {
+    this.words.push(v >>> 0);
+    this.kinds.push('p');
+    return this;
+  }
+  /** Byte offsets of the position words. */
+  get positionOffsets(): number[] {
+    return this.kinds.flatMap((k, i) => (k === 'p' ? [4 * i] : []));
   }
   i32(...v: number[]): this {
     for (const x of v) (this.words.push(x | 0), this.kinds.push('i'));
@@ -540,7 +553,91 @@ export type Bindings = Binding[] | Record<number, Binding>;
 
 type Op =
   | { kind: 'dispatch'; spec: KernelSpec; params?: Params; bindings: Bindings; groups: [number, number, number] }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'replay'; step: FrozenStep; positions: GPUBuffer; index: number };
+
+/** A dispatch or copy of a frozen step, ready to encode: no lookups left. */
+type FrozenOp =
+  | { kind: 'dispatch'; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; groups: [number, number, number] }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
+
+/**
+ * A recorded sequence of dispatches and copies (a decode step) with its own parameters buffer and bind
+ * groups, encoded again by CommandBatch.replay without recording it anew: recording costs the host several
+ * microseconds a dispatch (parameters, cache keys, lookups), encoding a frozen one only the three calls.
+ * The words marked Params.position are rewritten on the GPU before each replay (a copy from a buffer of
+ * positions), so one step serves every position; the buffers it binds must outlive it.
+ */
+export class FrozenStep {
+  constructor(
+    readonly ops: FrozenOp[],
+    private readonly ubo: GPUBuffer | null,
+    /** Byte offsets of the position words in `ubo`. */
+    readonly positionOffsets: number[],
+  ) {}
+
+  get dispatches(): number {
+    return this.ops.filter((o) => o.kind === 'dispatch').length;
+  }
+
+  /** Encodes: the position patches, then the ops, dispatches in passes broken only by copies. */
+  encode(enc: GPUCommandEncoder, positions: GPUBuffer, index: number, label: string): void {
+    for (const off of this.positionOffsets) enc.copyBufferToBuffer(positions, 4 * index, this.ubo!, off, 4);
+    let pass: GPUComputePassEncoder | null = null;
+    let last: GPUComputePipeline | null = null;
+    for (const op of this.ops) {
+      if (op.kind === 'copy') {
+        pass?.end();
+        pass = null;
+        enc.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
+        continue;
+      }
+      if (!pass) (pass = enc.beginComputePass({ label })), (last = null);
+      if (op.pipeline !== last) pass.setPipeline((last = op.pipeline));
+      pass.setBindGroup(0, op.bindGroup);
+      pass.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
+    }
+    pass?.end();
+  }
+
+  destroy(): void {
+    this.ubo?.destroy();
+  }
+}
+
+/** Offsets of each dispatch's params in a uniform buffer: one slot per distinct content, in order of first use. */
+function layoutParams(ops: Op[], align: number): { offsets: number[]; bytes: number; host: ArrayBuffer | null } {
+  const slots = new Map<string, number>();
+  let bytes = 0;
+  const offsets = ops.map((op) => {
+    if (op.kind !== 'dispatch' || !op.params) return -1;
+    const key = op.params.key;
+    let off = slots.get(key);
+    if (off === undefined) {
+      slots.set(key, (off = bytes));
+      bytes += Math.ceil(op.params.byteLength / align) * align;
+    }
+    return off;
+  });
+  if (bytes === 0) return { offsets, bytes, host: null };
+  const host = new ArrayBuffer(bytes);
+  const view = new DataView(host);
+  ops.forEach((op, i) => {
+    if (op.kind === 'dispatch' && op.params) op.params.writeTo(view, offsets[i]);
+  });
+  return { offsets, bytes, host };
+}
+
+function bindingPairs(bindings: Bindings): [number, Binding][] {
+  return Array.isArray(bindings) ? bindings.map((bind, k) => [k + 1, bind]) : Object.entries(bindings).map(([k, bind]) => [Number(k), bind]);
+}
+
+function bindEntries(params: Params | undefined, ubo: GPUBuffer | null, offset: number, pairs: [number, Binding][]): GPUBindGroupEntry[] {
+  const entries: GPUBindGroupEntry[] = [];
+  if (params && ubo) entries.push({ binding: 0, resource: { buffer: ubo, offset, size: params.byteLength } });
+  for (const [binding, bind] of pairs) entries.push({ binding, resource: isBuffer(bind) ? { buffer: bind } : bind });
+  return entries;
+}
 
 /**
  * Records dispatches and copies, then encodes them in one command buffer. Uniform parameters of all
@@ -566,35 +663,50 @@ export class CommandBatch {
     return this;
   }
 
+  /** Appends a frozen step at position positions[index] (u32 words). */
+  replay(step: FrozenStep, positions: GPUBuffer, index: number): this {
+    this.ops.push({ kind: 'replay', step, positions, index });
+    return this;
+  }
+
   get size(): number {
     return this.ops.length;
+  }
+
+  /**
+   * Turns what was recorded (dispatches and copies, no replays) into a FrozenStep with a parameters buffer of
+   * its own, and empties the batch. Nothing runs.
+   */
+  freeze(): FrozenStep {
+    const { device } = this.gpu;
+    if (this.ops.some((o) => o.kind === 'replay')) throw new Error('freeze: a frozen step cannot contain a replay');
+    const align = this.gpu.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
+    const { offsets, bytes, host } = layoutParams(this.ops, align);
+    let ubo: GPUBuffer | null = null;
+    if (host) {
+      ubo = device.createBuffer({ size: bytes, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: `${this.label}.params` });
+      device.queue.writeBuffer(ubo, 0, host);
+    }
+    const positions = new Set<number>();
+    const ops: FrozenOp[] = this.ops.map((op, i) => {
+      if (op.kind !== 'dispatch') return op as FrozenOp;
+      for (const off of op.params?.positionOffsets ?? []) positions.add(offsets[i] + off);
+      const pipeline = this.gpu.pipeline(op.spec);
+      const layout = pipeline.getBindGroupLayout(0);
+      const bindGroup = device.createBindGroup({ layout, entries: bindEntries(op.params, ubo, offsets[i], bindingPairs(op.bindings)) });
+      return { kind: 'dispatch', pipeline, bindGroup, groups: op.groups };
+    });
+    this.ops = [];
+    return new FrozenStep(ops, ubo, [...positions].sort((a, b) => a - b));
   }
 
   /** Encodes and submits. With `timestamps` (and the feature), resolves to the GPU time of the work in ns. */
   submit(opts: { timestamps?: boolean } = {}): Promise<number | null> {
     const { device } = this.gpu;
     const align = this.gpu.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
-    // params: one slot per distinct content, in order of first use (so a batch that repeats an earlier one's
-    // dispatches gets the same offsets, and the same bind groups)
-    const slots = new Map<string, number>();
-    let uboBytes = 0;
-    const offsets = this.ops.map((op) => {
-      if (op.kind !== 'dispatch' || !op.params) return -1;
-      const key = op.params.key;
-      let off = slots.get(key);
-      if (off === undefined) {
-        slots.set(key, (off = uboBytes));
-        uboBytes += Math.ceil(op.params.byteLength / align) * align;
-      }
-      return off;
-    });
+    const { offsets, bytes: uboBytes, host } = layoutParams(this.ops, align);
     let ubo: GPUBuffer | null = null;
-    if (uboBytes > 0) {
-      const host = new ArrayBuffer(uboBytes);
-      const view = new DataView(host);
-      this.ops.forEach((op, i) => {
-        if (op.kind === 'dispatch' && op.params) op.params.writeTo(view, offsets[i]);
-      });
+    if (host) {
       ubo = this.gpu.paramsBuffer(uboBytes);
       device.queue.writeBuffer(ubo, 0, host);
     }
@@ -612,11 +724,24 @@ export class CommandBatch {
       pass?.end();
       pass = null;
     };
+    // the timed span: from the first pass's start to an empty pass at the end
+    const stamp = (): GPUComputePassTimestampWrites | undefined => {
+      if (!querySet) return undefined;
+      const tw = { querySet, beginningOfPassWriteIndex: first ? 0 : undefined, endOfPassWriteIndex: 1 };
+      first = false;
+      return tw;
+    };
     const gpu = this.gpu;
     this.ops.forEach((op, i) => {
       if (op.kind === 'copy') {
         endPass();
         enc.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
+        return;
+      }
+      if (op.kind === 'replay') {
+        endPass();
+        if (querySet && first) enc.beginComputePass({ label: this.label, timestampWrites: stamp() }).end();
+        op.step.encode(enc, op.positions, op.index, this.label);
         return;
       }
       if (profQueries && profNames.length < 2048) {
@@ -625,26 +750,15 @@ export class CommandBatch {
         profNames.push(`${op.spec.shader}:${op.spec.entry ?? 'main'}`);
         pass = enc.beginComputePass({ label: this.label, timestampWrites: { querySet: profQueries, beginningOfPassWriteIndex: 2 * k, endOfPassWriteIndex: 2 * k + 1 } });
       } else if (!pass) {
-        const tw: GPUComputePassTimestampWrites | undefined = querySet
-          ? { querySet, beginningOfPassWriteIndex: first ? 0 : undefined, endOfPassWriteIndex: 1 }
-          : undefined;
-        pass = enc.beginComputePass({ label: this.label, timestampWrites: tw });
-        first = false;
+        pass = enc.beginComputePass({ label: this.label, timestampWrites: stamp() });
       }
       const pipeline = gpu.pipeline(op.spec);
-      const pairs: [number, Binding][] = Array.isArray(op.bindings)
-        ? op.bindings.map((bind, k) => [k + 1, bind])
-        : Object.entries(op.bindings).map(([k, bind]) => [Number(k), bind]);
+      const pairs = bindingPairs(op.bindings);
       let key = `${gpu.idOf(pipeline)}|${op.params && ubo ? `${gpu.idOf(ubo)}@${offsets[i]}` : ''}`;
       for (const [binding, bind] of pairs) {
         key += isBuffer(bind) ? `|${binding}:${gpu.idOf(bind)}` : `|${binding}:${gpu.idOf(bind.buffer)}@${bind.offset ?? 0}+${bind.size ?? ''}`;
       }
-      const bg = gpu.bindGroup(pipeline, key, () => {
-        const entries: GPUBindGroupEntry[] = [];
-        if (op.params && ubo) entries.push({ binding: 0, resource: { buffer: ubo, offset: offsets[i], size: op.params.byteLength } });
-        for (const [binding, bind] of pairs) entries.push({ binding, resource: isBuffer(bind) ? { buffer: bind } : bind });
-        return entries;
-      });
+      const bg = gpu.bindGroup(pipeline, key, () => bindEntries(op.params, ubo, offsets[i], pairs));
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
@@ -652,6 +766,7 @@ export class CommandBatch {
     endPass();
     let resolve: GPUBuffer | null = null;
     if (querySet) {
+      enc.beginComputePass({ label: this.label, timestampWrites: stamp() }).end(); // the span's end, after any copy or replay
       resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
       enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
     }

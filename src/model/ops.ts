@@ -177,7 +177,7 @@ export function ropeIntoCache(
 ): void {
   if (s.headDim % 2 !== 0 || s.headDim > 512) throw new RangeError(`ropeIntoCache: head_dim ${s.headDim} must be even and at most 512`);
   const empty = b.gpu.empty;
-  const params = new Params().u32(s.rows, s.seq, s.past, s.qHeads, s.kvHeads, s.headDim, s.maxLen, norm ? 1 : 0).f32(norm?.eps ?? 0).u32(t.table.positions);
+  const params = new Params().u32(s.rows, s.seq).position(s.past).u32(s.qHeads, s.kvHeads, s.headDim, s.maxLen, norm ? 1 : 0).f32(norm?.eps ?? 0).u32(t.table.positions);
   const [gy, gz] = rowGrid(s.rows);
   b.dispatch(
     { shader: 'rope', entry: 'rope_cache' },
@@ -195,8 +195,8 @@ const flashBytes = (hd: number) => 16 * (FLASH_ROWS * (hd / 4 + 1) + 32 * (Math.
 const DECODE_THREADS = 128;
 const decodeBytes = (hd: number) => 16 * (DECODE_THREADS / 4) * (hd / 4) + 8 * (DECODE_THREADS / 4);
 /**
- * decode: up to this many keys, one workgroup per (head, sequence) and one dispatch (a step's fixed cost is
- * its dispatch count); beyond, the keys are split across workgroups (at least DECODE_SPLIT_KEYS each, about
+ * decode: a cache of up to this many positions, one workgroup per (head, sequence) and one dispatch (a step's
+ * fixed cost is its dispatch count); beyond, the positions are split across workgroups (at least DECODE_SPLIT_KEYS each, about
  * DECODE_WORKGROUPS in all) and decode_combine merges them.
  */
 const DECODE_ONE_PASS_KEYS = 256;
@@ -231,7 +231,7 @@ export function attention(
   if (hd > 256) throw new Error(`attention: head_dim ${hd} > 256 is not supported`);
   if (s.heads % s.kvHeads !== 0) throw new Error(`attention: ${s.heads} heads are not a multiple of ${s.kvHeads} KV heads`);
   const params = (splits = 1, splitLen = 0) =>
-    new Params().u32(s.seq, s.past, s.kvLen, s.heads, s.kvHeads, hd).f32(1 / Math.sqrt(hd)).u32(splits, splitLen);
+    new Params().u32(s.seq).position(s.past).u32(s.kvLen, s.heads, s.kvHeads, hd).f32(1 / Math.sqrt(hd)).u32(splits, splitLen);
   if (variantOf(b, variant) === 'serial') {
     b.dispatch({ shader: 'attention', entry: hd % 4 === 0 ? 'serial_vec4' : 'serial' }, [q, k, v, out], [Math.ceil(s.seq / 64), s.heads, s.batch], params());
     return;
@@ -240,7 +240,9 @@ export function attention(
   const tiled = hd % 4 === 0 && hd <= 128;
   const constants = { HD4: hd / 4 };
   if (tiled && s.seq === 1 && gpu.subgroupReduce && (gpu.adapter.subgroupMinSize ?? 0) >= 4 && decodeBytes(hd) <= storage) {
-    const { splits, splitLen } = decodeSplits(s.past + 1, s.heads * s.batch);
+    // split by the cache's length, not the keys so far: the same dispatch at every position (a frozen decode
+    // step is replayed at each); splits past the last key find nothing and weigh nothing in decode_combine
+    const { splits, splitLen } = decodeSplits(s.kvLen, s.heads * s.batch);
     const p = params(splits, splitLen);
     const partials = splits > 1 ? gpu.scratch(s.batch * s.heads * splits * (hd / 4 + 1) * 16, 'attention.partials') : gpu.empty;
     b.dispatch({ shader: 'attention', entry: 'decode', constants, features: ['subgroups'] }, { 1: q, 2: k, 3: v, 4: out, 5: partials }, [s.heads, splits, s.batch], p);

@@ -3,7 +3,7 @@
 //                       -> rmsnorm -> gate, up -> swiglu -> down (+residual)] -> final norm -> LM head
 // Activations stay on the GPU in f32; a pass covers `batch` sequences of `seq` tokens (rows = batch * seq).
 
-import type { Binding, CommandBatch, Gpu } from '../gpu/gpu';
+import type { Binding, CommandBatch, FrozenStep, Gpu } from '../gpu/gpu';
 import { throwIfAborted } from '../errors';
 import type { OnProgress } from '../progress';
 import { progressTracker } from '../progress';
@@ -378,6 +378,8 @@ export class Transformer {
       signal?: AbortSignal;
       onToken?: (id: number) => void;
       stepsPerRead?: number;
+      /** false: record every step anew instead of replaying one frozen step (A/B timings, tests). */
+      replay?: boolean;
       /**
        * Filled with the CPU time spent recording and submitting steps (the decode loop's host cost) and, where the
        * adapter has timestamps, the GPU time of the submitted chunks (whole chunks: the decode's device cost).
@@ -405,6 +407,10 @@ export class Transformer {
     const logits = g.buffer(V * 4, 'logits');
     const score = g.buffer(16, 'score');
     const scores = g.buffer(16 * maxChunk, 'scores');
+    // Steps after the first are one step recorded once and replayed at each position (the position words of
+    // its parameters rewritten on the GPU from this table); profiling records each, to stamp each dispatch.
+    const positions = opts.replay !== false && !g.profiler ? g.upload(Uint32Array.from({ length: maxLen }, (_, i) => i), 'positions') : null;
+    let step: FrozenStep | null = null;
     const out: number[] = [];
     try {
       let t = 0, chunk = 1;
@@ -414,13 +420,25 @@ export class Transformer {
         const tRecord = performance.now();
         const steps = Math.min(chunk, total - t);
         const b = g.batch('generate');
-        for (let j = 0; j < steps; j++, t++) {
-          // step 0 reads the prompt; step t > 0 the token step t - 1 chose, at position P + t - 1
+        // step 0 reads the prompt; step t > 0 the token step t - 1 chose, at position P + t - 1
+        const record = (rec: CommandBatch, t: number) => {
           const s = t === 0 ? { batch: 1, seq: P, past: 0 } : { batch: 1, seq: 1, past: P + t - 1 };
-          const act = this.bodyFrom(b, t === 0 ? promptIds : next, s, cache);
-          this.head(b, act, t === 0 ? lastRow : row0, 1, logits);
-          scoreLogits(b, logits, row0, score, 1, V); // target id 0: only the argmax is read
-          b.copy(score, 8, next, 0, 4); // the argmax: the next step's input
+          const act = this.bodyFrom(rec, t === 0 ? promptIds : next, s, cache);
+          this.head(rec, act, t === 0 ? lastRow : row0, 1, logits);
+          scoreLogits(rec, logits, row0, score, 1, V); // target id 0: only the argmax is read
+          rec.copy(score, 8, next, 0, 4); // the argmax: the next step's input
+        };
+        for (let j = 0; j < steps; j++, t++) {
+          if (t > 0 && positions) {
+            if (!step) {
+              const rec = g.batch('generate.step');
+              record(rec, 1);
+              step = rec.freeze();
+            }
+            b.replay(step, positions, P + t - 1);
+          } else {
+            record(b, t);
+          }
           b.copy(score, 0, scores, 16 * j, 16);
         }
         const timing = opts.timing;
@@ -456,6 +474,8 @@ export class Transformer {
     } finally {
       this.ropePinned = false;
       for (const buf of [...cache.k, ...cache.v, promptIds, lastRow, row0, next, logits, score, scores]) buf.destroy();
+      positions?.destroy();
+      (step as FrozenStep | null)?.destroy();
     }
     return out;
   }

@@ -70,6 +70,8 @@ describe('greedy generation with the KV cache', () => {
     const chained = await model.generate(prompt, 12, { stepsPerRead: 4 });
     expect(chained.length).toBe(7);
     expect(await model.generate(prompt, 12, { stepsPerRead: 1 })).toEqual(chained);
+    // steps after the first are one frozen step replayed at each position: recording each anew agrees
+    expect(await model.generate(prompt, 12, { stepsPerRead: 4, replay: false })).toEqual(chained);
     const [logits] = await model.logits([[...prompt, ...chained.slice(0, -1)]]);
     const argmax = (t: number) => {
       let best = 0;
@@ -81,14 +83,19 @@ describe('greedy generation with the KV cache', () => {
     const eos = chained[2];
     expect(await model.generate(prompt, 12, { stepsPerRead: 4, eos: [eos] })).toEqual(chained.slice(0, chained.indexOf(eos) + 1));
     // decode steps as on a GPU (not SwiftShader's one-invocation kernels): GEMVs, each layer's q, k and v in
-    // one dispatch, each MLP's gate, up and SwiGLU in one; prompts through the tiled GEMM; the same tokens
+    // one dispatch, each MLP's gate, up and SwiGLU in one; prompts through the tiled GEMM; the same tokens,
+    // the 6 decode steps recorded once (replayed) or each anew
     const fused = vi.spyOn(DenseLinear.prototype, 'encodeGateUp'), qkv = vi.spyOn(DenseLinear.prototype, 'encodeQkv');
     const serial = gpu.serialKernels;
     gpu.serialKernels = false;
+    const fusedCalls = () => fused.mock.results.filter((r) => r.value === true).length;
     try {
       expect(await model.generate(prompt, 12, { stepsPerRead: 4 })).toEqual(chained);
-      expect(fused.mock.results.filter((r) => r.value === true).length).toBe(6 * model.config.layers);
-      expect(qkv.mock.results.filter((r) => r.value === true).length).toBe(6 * model.config.layers);
+      expect(fusedCalls()).toBe(model.config.layers);
+      expect(qkv.mock.results.filter((r) => r.value === true).length).toBe(model.config.layers);
+      fused.mockClear();
+      expect(await model.generate(prompt, 12, { stepsPerRead: 4, replay: false })).toEqual(chained);
+      expect(fusedCalls()).toBe(6 * model.config.layers);
     } finally {
       gpu.serialKernels = serial;
       fused.mockRestore();

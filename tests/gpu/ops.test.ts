@@ -57,6 +57,41 @@ describe('forward-pass kernels', () => {
     expect(gpu.bindGroupHits - hits).toBe(4);
   });
 
+  it('a frozen step replays with its position words rewritten on the GPU, each replay in order', async () => {
+    const gpu = await testGpu();
+    const V = 13, C = 6, idx = Uint32Array.from([5, 0, 12, 7, 3]);
+    const table = randomF32(V * C, 21);
+    const want = gatherRowsRef(table, idx, C);
+    const bytes = idx.length * C * 4;
+    const out = gpu.buffer(bytes, 'out'), blank = gpu.upload(new Float32Array(idx.length * C).fill(-1), 'blank');
+    // the step: clear `out`, then gather as many rows as the position says (the row count is the position word)
+    const rec = gpu.batch('step');
+    rec.copy(blank, 0, out, 0, bytes);
+    rec.dispatch({ shader: 'elementwise', entry: 'gather_rows' }, [gpu.upload(table, 't'), gpu.upload(idx, 'i'), out], [idx.length, 1], new Params().position(99).u32(C, 0, 0));
+    const step = rec.freeze();
+    expect(step.dispatches).toBe(1);
+    expect(step.positionOffsets).toEqual([0]);
+    expect(rec.size).toBe(0);
+    // three replays in one batch at positions 1, 4, 2 (table entries 1, 4, 2), each result copied out
+    const positions = gpu.upload(Uint32Array.from([0, 1, 2, 3, 4, 5]), 'positions');
+    const results = gpu.buffer(3 * bytes, 'results');
+    const b = gpu.batch();
+    [1, 4, 2].forEach((pos, j) => b.replay(step, positions, pos).copy(out, 0, results, j * bytes, bytes));
+    await b.submit();
+    const got = await gpu.readF32(results, 3 * idx.length * C);
+    [1, 4, 2].forEach((rows, j) => {
+      const r = got.subarray(j * idx.length * C, (j + 1) * idx.length * C);
+      expect(maxRelErr(r.subarray(0, rows * C), want.subarray(0, rows * C)), `replay at ${rows}`).toBe(0);
+      expect(r.subarray(rows * C).every((v) => v === -1), `nothing past row ${rows}`).toBe(true);
+    });
+    expect(() => {
+      const nested = gpu.batch();
+      nested.replay(step, positions, 1);
+      nested.freeze();
+    }).toThrow(/cannot contain a replay/);
+    step.destroy();
+  });
+
   it('uploads of 1-16 MiB go through the mapped staging pool and land intact, at an offset too', async () => {
     const gpu = await testGpu();
     const n = (3 << 20) / 8; // 1.5 MiB of f32

@@ -5,7 +5,7 @@
 #            the same windows, the lab's GPTQ export dequantized independently (numpy) vs the lab's packed forward
 #            pass (tools/golden/realsize_check.py)
 #   speed    load; decode tokens/s (NEW tokens after an 8-token prompt) and prefill of PREFILL tokens, float and
-#            4-bit, beside transformers bf16 (tools/golden/hf_speed.py) and, when dist-cli-old is carried, the
+#            4-bit, decode again recording every step anew (--record-steps), beside transformers bf16 (tools/golden/hf_speed.py) and, when dist-cli-old is carried, the
 #            previous build on the same checkpoints (tokens compared)
 #   gptq     the lab's GPTQ of the whole model (4-bit, G=128, act-order, sequential, C_b = CALIB x 2048) beside
 #            the PyTorch reference (tools/golden/gptq_model.py) and the previous build; GPTQ_FULL=1 adds C_b = 128
@@ -68,6 +68,9 @@ if ! skip speed; then
   gen decode-q4 "$Q" "$Q4" 8 "$NEW" --warmup
   gen prefill-float "$Q" "$M" "$PREFILL" 1 --warmup
   gen prefill-q4 "$Q" "$Q4" "$PREFILL" 1 --warmup
+  # the same build recording every decode step anew (what replaying one frozen step saves)
+  gen record-decode-float "$Q" "$M" 8 "$NEW" "--warmup --record-steps"
+  gen record-decode-q4 "$Q" "$Q4" 8 "$NEW" "--warmup --record-steps"
 fi
 if ! skip old && ! skip speed; then
   # the previous build on the same checkpoints (it has no --warmup: its first token includes compiling)

@@ -8,8 +8,8 @@ import { formatGenerationStats, generationClock } from '../../progress';
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'greedy text generation with a KV cache',
-  usage: `quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--warmup (generate once untimed first: pipelines compiled, caches warm)] [--profile (GPU time per kernel; each dispatch in its own pass)] [--json] ${WEIGHTS_USAGE}`,
-  flags: ['json', 'f16', 'ignore-eos', 'profile', 'warmup'],
+  usage: `quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--warmup (generate once untimed first: pipelines compiled, caches warm)] [--profile (GPU time per kernel; each dispatch in its own pass)] [--record-steps (record each decode step anew instead of replaying one: A/B timings)] [--json] ${WEIGHTS_USAGE}`,
+  flags: ['json', 'f16', 'ignore-eos', 'profile', 'warmup', 'record-steps'],
   async run(args) {
     const prompt = args.str('prompt');
     const maxTokens = args.int('max-tokens', 64, 1);
@@ -20,11 +20,12 @@ export const generateCommand: Command = {
     const ids = [...tokenizer.prefix, ...tokenizer.encode(prompt)];
     const loadSeconds = (performance.now() - t0) / 1000;
     const eos = args.flag('ignore-eos') ? [] : tokenizer.eosIds;
-    if (args.flag('warmup')) await model.generate(ids, maxTokens, { eos, stepsPerRead });
+    const replay = !args.flag('record-steps');
+    if (args.flag('warmup')) await model.generate(ids, maxTokens, { eos, stepsPerRead, replay });
     if (args.flag('profile')) gpu.profiler = new KernelProfile();
     const clock = generationClock();
     const timing: { recordMs: number; steps: number; gpuMs?: number } = { recordMs: 0, steps: 0 };
-    const out = await model.generate(ids, maxTokens, { eos, stepsPerRead, onToken: clock.onToken, timing });
+    const out = await model.generate(ids, maxTokens, { eos, stepsPerRead, replay, onToken: clock.onToken, timing });
     const st = clock.stats();
     const text = tokenizer.decode(out, true);
     const profile = gpu.profiler ? await reportProfile(gpu.profiler) : undefined;
