@@ -1,7 +1,9 @@
 // Dense f32 matmul of the linear layers: y[M, N] = x[M, K] * W[N, K]^T (+ bias[N]) (+ y if accumulating).
 // W is in the Hugging Face nn.Linear layout [out, in], so both operands are contiguous along K.
 // Each invocation computes a 4x4 block of y; `main` loads quads along K (K % 4 == 0), `main_scalar` any K (f32 W).
-// M = 1: gemv / gemv_subgroups, and gemv_swiglu(_subgroups) for an MLP's gate, up and SwiGLU in one dispatch.
+// M = 1: gemv / gemv_subgroups, and gemv_swiglu(_subgroups) for an MLP's gate, up and SwiGLU in one dispatch;
+// each may apply the RMSNorm in front of it (input_norm.wgsl).
+// @include input_norm
 
 struct Params {
   M: u32,
@@ -10,7 +12,7 @@ struct Params {
   flags: u32, // bit 0: add bias; bit 1: accumulate into y (residual add); bit 2: split-K partial sums
   nq: u32,    // gemv_qkv: rows of W_q, then nk rows of W_k, then the rest W_v
   nk: u32,
-  _a: u32,
+  eps: f32,   // the GEMVs' input norm (define input_norm: input_norm.wgsl)
   _b: u32,
 }
 
@@ -221,7 +223,7 @@ fn gemv_part(wg: vec3<u32>, li: u32) -> f32 {
 fn row_part(n: u32, li: u32) -> f32 {
   let K4 = p.K / 4u;
   var s = 0.0;
-  for (var k = li % (256u / ROWS); k < K4; k += 256u / ROWS) { s += dot(x4[k], wq(n * K4 + k)); }
+  for (var k = li % (256u / ROWS); k < K4; k += 256u / ROWS) { s += dot(normed4(k, x4[k]), wq(n * K4 + k)); }
   return s;
 }
 
@@ -249,6 +251,7 @@ fn row_sum(part: f32, li: u32) -> f32 {
 
 @compute @workgroup_size(256)
 fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  input_norm_begin4(li, 256u);
   let s = row_sum(gemv_part(wg, li), li);
   if (li % (256u / ROWS) == 0u) { gemv_store(wg, li, s); }
 }
@@ -265,6 +268,7 @@ fn swiglu_store(wg: vec3<u32>, li: u32, g: f32, u: f32) {
 
 @compute @workgroup_size(256)
 fn gemv_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  input_norm_begin4(li, 256u);
   let per = 256u / ROWS;
   red[li] = gemv_part(wg, li);
   red_up[li] = gemv_part_up(wg, li);
@@ -304,6 +308,7 @@ fn qkv_store(wg: vec3<u32>, li: u32, v: f32) {
 
 @compute @workgroup_size(256)
 fn gemv_qkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  input_norm_begin4(li, 256u);
   let s = row_sum(qkv_part(wg, li), li);
   if (li % (256u / ROWS) == 0u) { qkv_store(wg, li, s); }
 }
@@ -327,6 +332,7 @@ fn row_sum_subgroups(part: f32, li: u32, lane: u32, size: u32) -> f32 {
 @compute @workgroup_size(256)
 fn gemv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
     @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  input_norm_begin4(li, 256u);
   let s = row_sum_subgroups(gemv_part(wg, li), li, lane, size);
   if (li % (256u / ROWS) == 0u) { gemv_store(wg, li, s); }
 }
@@ -334,6 +340,7 @@ fn gemv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
 @compute @workgroup_size(256)
 fn gemv_qkv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
     @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  input_norm_begin4(li, 256u);
   let s = row_sum_subgroups(qkv_part(wg, li), li, lane, size);
   if (li % (256u / ROWS) == 0u) { qkv_store(wg, li, s); }
 }
@@ -341,6 +348,7 @@ fn gemv_qkv_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoc
 @compute @workgroup_size(256)
 fn gemv_swiglu_subgroups(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32,
     @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) size: u32) {
+  input_norm_begin4(li, 256u);
   let g = subgroupAdd(gemv_part(wg, li));
   let u = subgroupAdd(gemv_part_up(wg, li));
   // subgroups of >= 4 invocations leave <= 64 sums each: gate's at red[0 ..], up's at red[128 ..]

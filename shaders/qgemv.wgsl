@@ -2,7 +2,9 @@
 // (out features % 4 == 0; f32, or in the shader-f16 variant two codes per op), gemv (any out features),
 // gemv4_swiglu (an MLP's gate and up projections and its SwiGLU in one dispatch). Layout and decoders:
 // qpacked.wgsl. (The benchmark's int8-input experiment builds on these readers: int8_input.wgsl.)
+// Each 4-output GEMV may apply the RMSNorm in front of it (input_norm.wgsl).
 // @include qpacked
+// @include input_norm
 
 // gemv4: the same buffers seen as vec4s (4 adjacent outputs per load)
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
@@ -102,7 +104,7 @@ fn chunk4(n0: u32, c: u32, words: array<vec4<u32>, 8>, xs: Inputs32) -> vec4<f32
 fn inputs32(c: u32) -> Inputs32 {
   var r: Inputs32;
   for (var q = 0u; q < 8u; q++) {
-    let v = x4[c * 8u + q];
+    let v = normed4(c * 8u + q, x4[c * 8u + q]);
     r.v[4u * q] = v.x;
     r.v[4u * q + 1u] = v.y;
     r.v[4u * q + 2u] = v.z;
@@ -112,10 +114,23 @@ fn inputs32(c: u32) -> Inputs32 {
   return r;
 }
 
+/** input_norm_begin4 for gemv4_perm, which reads binding 1 as scalars (x). */
+fn input_norm_begin1(li: u32, n: u32) {
+// @if input_norm
+  let m = min(n, 64u);
+  var ss = 0.0;
+  if (li < m) {
+    for (var k = li; k < p.K; k += m) { ss += x[k] * x[k]; }
+  }
+  input_norm_total(li, m, ss);
+// @endif
+}
+
 fn inputs32_perm(c: u32) -> Inputs32 {
   var r: Inputs32;
   for (var j = 0u; j < 32u; j++) {
-    let v = x[xidx[c * 32u + j]];
+    let i = xidx[c * 32u + j];
+    let v = normed1(i, x[i]);
     r.v[j] = v;
     r.sum += v;
   }
@@ -193,6 +208,7 @@ fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
 // called directly: a wrapper around the f16 decode compiled to a slower kernel, docs/experiments.md).
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  input_norm_begin4(lid.y * XW + lid.x, XW * KSLICES);
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
   let chunks = p.K / 32u;
   var acc = vec4<f32>(0.0);
@@ -210,6 +226,7 @@ fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
 // pass the input reader as a parameter and the two read binding 1 as different types
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  input_norm_begin1(lid.y * XW + lid.x, XW * KSLICES);
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
   let chunks = p.K / 32u;
   var acc = vec4<f32>(0.0);
@@ -252,6 +269,7 @@ fn gemv4_swiglu_finish(wg: vec3<u32>, lid: vec3<u32>, gate: vec4<f32>, up: vec4<
 
 @compute @workgroup_size(XW, KSLICES)
 fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  input_norm_begin4(lid.y * XW + lid.x, XW * KSLICES);
   let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
   var gate = vec4<f32>(0.0);
   var up = vec4<f32>(0.0);
@@ -281,7 +299,7 @@ struct Pairs16 {
  *  with w = i / (CPW / 2), j = i % (CPW / 2), CPW = 32 / BITS codes per word (3 bits: below). */
 fn gemv_inputs(c: u32) -> Pairs16 {
   var xs: array<vec4<f32>, 8>;
-  for (var q = 0u; q < 8u; q++) { xs[q] = x4[c * 8u + q]; }
+  for (var q = 0u; q < 8u; q++) { xs[q] = normed4(c * 8u + q, x4[c * 8u + q]); }
   let cph = 16u / BITS;
   var r: Pairs16;
   for (var i = 0u; i < 16u; i++) {

@@ -20,6 +20,7 @@ struct Params {
   zeroOffset: u32,
   flags: u32,   // bit 0 bias, bit 1 accumulate, bit 2 permuted input (xidx), bit 3 split-K partials
   splits: u32,  // split_reduce: how many partial sums to add
+  eps: f32,     // the GEMVs' input norm (define input_norm: input_norm.wgsl)
 }
 
 override BITS: u32 = 4u;

@@ -3,26 +3,34 @@
 // forward pass reads packed weights directly through the dequantizing kernels.
 import type { Binding, CommandBatch, Gpu } from '../gpu/gpu';
 import { f16ToF32 } from './safetensors';
-import { gemvQkv, gemvSwiglu, matmul, widenF16 } from './ops';
+import { gemvQkv, gemvSwiglu, INPUT_NORM_BINDINGS, type InputNorm, matmul, widenF16 } from './ops';
 
 export interface Linear {
   readonly outFeatures: number;
   readonly inFeatures: number;
   /** Bytes of weight data read per full pass (for bandwidth figures). */
   readonly weightBytes: number;
-  encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate?: boolean): void;
+  /** y = x W^T (+ b), or with `norm` (where takesInputNorm says so) y = norm(x) W^T (+ b). */
+  encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate?: boolean, norm?: InputNorm): void;
+  /** Whether encode applies an InputNorm itself for `rows` rows (one token on a GPU: the GEMV). */
+  takesInputNorm?(rows: number): boolean;
   /**
-   * y = silu(this(x)) * up(x) (an MLP's gate, up and SwiGLU) in one step, where this linear and `up` allow it;
-   * false, recording nothing, where they do not (the caller runs gate, up and swiglu apart).
+   * y = silu(this(x)) * up(x) (an MLP's gate, up and SwiGLU) in one step, where this linear and `up` allow it
+   * (and apply `norm`, if given); false, recording nothing, where they do not (the caller runs gate, up and
+   * swiglu apart).
    */
-  encodeGateUp?(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number): boolean;
+  encodeGateUp?(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number, norm?: InputNorm): boolean;
   /**
    * y_q, y_k, y_v = this(x), k(x), v(x) (an attention block's projections of one input) in one step, where the
-   * three allow it; false, recording nothing, where they do not (the caller encodes them apart).
+   * three allow it (and apply `norm`, if given); false, recording nothing, where they do not (the caller
+   * encodes them apart).
    */
-  encodeQkv?(b: CommandBatch, k: Linear, v: Linear, x: Binding, y: { q: Binding; k: Binding; v: Binding }, rows: number): boolean;
+  encodeQkv?(b: CommandBatch, k: Linear, v: Linear, x: Binding, y: { q: Binding; k: Binding; v: Binding }, rows: number, norm?: InputNorm): boolean;
   destroy(): void;
 }
+
+/** Whether a fused GEMV of this GPU can bind an input norm's weight beside its own buffers. */
+export const fusedNormFits = (gpu: Gpu) => gpu.device.limits.maxStorageBuffersPerShaderStage >= INPUT_NORM_BINDINGS;
 
 /** q|k|v biases concatenated for the fused q/k/v GEMV, made once per q projection. */
 const qkvBiases = new WeakMap<DenseLinear, GPUBuffer>();
@@ -41,24 +49,29 @@ export class DenseLinear implements Linear {
     return this.outFeatures * this.inFeatures * (this.f16 ? 2 : 4);
   }
 
-  encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate = false): void {
-    matmul(b, x, this.weight, y, rows, this.outFeatures, this.inFeatures, { bias: this.bias, accumulate, empty: this.gpu.empty, wF16: this.f16 });
+  encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate = false, norm?: InputNorm): void {
+    matmul(b, x, this.weight, y, rows, this.outFeatures, this.inFeatures, { bias: this.bias, accumulate, empty: this.gpu.empty, wF16: this.f16, norm });
   }
 
-  encodeGateUp(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number): boolean {
+  /** One token on a GPU: matmul takes the GEMV (in features % 4 == 0), which can bind the norm. */
+  takesInputNorm(rows: number): boolean {
+    return rows === 1 && !this.gpu.serialKernels && this.inFeatures % 4 === 0 && fusedNormFits(this.gpu);
+  }
+
+  encodeGateUp(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number, norm?: InputNorm): boolean {
     // one token on a GPU (where matmul takes the GEMV), two bias-free weights of one shape and storage
     const ok = rows === 1 && !this.gpu.serialKernels && up instanceof DenseLinear && !this.bias && !up.bias && up.f16 === this.f16
-      && up.outFeatures === this.outFeatures && up.inFeatures === this.inFeatures && this.inFeatures % 4 === 0;
-    if (ok) gemvSwiglu(b, x, this.weight, up.weight, y, this.outFeatures, this.inFeatures, this.f16);
+      && up.outFeatures === this.outFeatures && up.inFeatures === this.inFeatures && this.inFeatures % 4 === 0 && (!norm || this.takesInputNorm(rows));
+    if (ok) gemvSwiglu(b, x, this.weight, up.weight, y, this.outFeatures, this.inFeatures, this.f16, norm);
     return ok;
   }
 
-  encodeQkv(b: CommandBatch, k: Linear, v: Linear, x: Binding, y: { q: Binding; k: Binding; v: Binding }, rows: number): boolean {
+  encodeQkv(b: CommandBatch, k: Linear, v: Linear, x: Binding, y: { q: Binding; k: Binding; v: Binding }, rows: number, norm?: InputNorm): boolean {
     // one token on a GPU, three float weights of one input, one storage, all with biases or none
     const ok = rows === 1 && !this.gpu.serialKernels && k instanceof DenseLinear && v instanceof DenseLinear
       && k.f16 === this.f16 && v.f16 === this.f16 && k.inFeatures === this.inFeatures && v.inFeatures === this.inFeatures
       && this.inFeatures % 4 === 0 && this.outFeatures % 2 === 0 && k.outFeatures % 2 === 0
-      && Boolean(this.bias) === Boolean(k.bias) && Boolean(this.bias) === Boolean(v.bias);
+      && Boolean(this.bias) === Boolean(k.bias) && Boolean(this.bias) === Boolean(v.bias) && (!norm || this.takesInputNorm(rows));
     if (!ok) return false;
     let bias: GPUBuffer | undefined;
     if (this.bias && k.bias && v.bias) {
@@ -73,7 +86,7 @@ export class DenseLinear implements Linear {
       }
     }
     gemvQkv(b, x, { q: this.weight, k: k.weight, v: v.weight }, y, { q: this.outFeatures, k: k.outFeatures, v: v.outFeatures }, this.inFeatures,
-      { bias, empty: this.gpu.empty, wF16: this.f16 });
+      { bias, empty: this.gpu.empty, wF16: this.f16, norm });
     return true;
   }
 

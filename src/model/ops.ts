@@ -15,16 +15,18 @@ export function matmul(
   M: number,
   N: number,
   K: number,
-  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; wF16?: boolean; tiled?: boolean; splitK?: number },
+  opts: { bias?: Binding; accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; wF16?: boolean; tiled?: boolean; splitK?: number; norm?: InputNorm },
 ): void {
   const flags = (opts.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
   const params = matmulParams(M, N, K, flags);
   if (opts.wF16 && K % 4 !== 0) throw new RangeError(`matmul: f16 weights need in features (${K}) divisible by 4`);
   // One token on a GPU: the GEMV reads W with coalesced vec4 loads (the 4x4-block GEMM would waste 3/4).
   if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1 && K % 4 === 0) {
-    b.dispatch(gemvSpec(b, 'gemv', opts.wF16), [x, w, opts.bias ?? opts.empty, y], rowGrid(Math.ceil(N / GEMV_ROWS)), params);
+    b.dispatch(gemvSpec(b, 'gemv', opts.wF16, opts.norm), { 1: x, 2: w, 3: opts.bias ?? opts.empty, 4: y, ...normBinding(opts.norm) }, rowGrid(Math.ceil(N / GEMV_ROWS)),
+      matmulParams(M, N, K, flags, 0, 0, opts.norm));
     return;
   }
+  if (opts.norm) throw new RangeError('matmul: only the one-token GEMV applies an input norm (takesInputNorm)');
   if (K % 4 === 0 && (opts.tiled ?? !b.gpu.serialKernels)) {
     // GPUs: 64 x 64 tiles staged in workgroup memory; sliced along K where the tiles are too few to fill the GPU
     const tiles: [number, number] = [Math.ceil(N / 64), Math.ceil(M / 64)];
@@ -58,8 +60,24 @@ export function splitKFor(tiles: number, chunks: number): number {
   return Math.max(1, Math.min(8, Math.floor(528 / tiles), Math.floor(chunks / 8)));
 }
 
-/** The Params of shaders/matmul.wgsl: M, N, K, flags, and the q and k row counts of the fused q/k/v GEMV. */
-const matmulParams = (M: number, N: number, K: number, flags: number, nq = 0, nk = 0) => new Params().u32(M, N, K, flags, nq, nk, 0, 0);
+/** The Params of shaders/matmul.wgsl: M, N, K, flags, the q and k row counts of the fused q/k/v GEMV, the input norm's eps. */
+const matmulParams = (M: number, N: number, K: number, flags: number, nq = 0, nk = 0, norm?: InputNorm) =>
+  new Params().u32(M, N, K, flags, nq, nk).f32(norm?.eps ?? 0).u32(0);
+
+/**
+ * An RMSNorm that a one-token GEMV applies to its input itself (x * rsqrt(mean(x^2) + eps) * weight, as
+ * `rmsnorm`): the norm's dispatch saved (shaders/input_norm.wgsl). The weight binds at 12.
+ */
+export interface InputNorm {
+  weight: Binding;
+  eps: number;
+}
+
+/** Storage bindings a fused GEMV can have with an input norm: its own (8 for q/k/v and packed gate/up) and the norm's weight. */
+export const INPUT_NORM_BINDINGS = 9;
+
+/** The norm's binding, if any. */
+export const normBinding = (norm?: InputNorm): Record<number, Binding> => (norm ? { 12: norm.weight } : {});
 
 /**
  * yq, yk, yv = x W_q^T, x W_k^T, x W_v^T (+ their biases, concatenated q|k|v in `bias`) for one token (M = 1), in
@@ -73,12 +91,12 @@ export function gemvQkv(
   y: { q: Binding; k: Binding; v: Binding },
   n: { q: number; k: number; v: number },
   K: number,
-  opts: { bias?: Binding; empty: GPUBuffer; wF16?: boolean },
+  opts: { bias?: Binding; empty: GPUBuffer; wF16?: boolean; norm?: InputNorm },
 ): void {
   if (K % 4 !== 0 || n.q % GEMV_ROWS !== 0 || n.k % GEMV_ROWS !== 0) throw new RangeError(`gemvQkv: in features (${K}) must be a multiple of 4 and q/k rows (${n.q}, ${n.k}) of ${GEMV_ROWS}`);
   const N = n.q + n.k + n.v;
-  b.dispatch(gemvSpec(b, 'gemv_qkv', opts.wF16), { 1: x, 2: w.q, 5: w.k, 6: w.v, 3: opts.bias ?? opts.empty, 4: y.q, 7: y.k, 8: y.v },
-    rowGrid(Math.ceil(N / GEMV_ROWS)), matmulParams(1, N, K, opts.bias ? 1 : 0, n.q, n.k));
+  b.dispatch(gemvSpec(b, 'gemv_qkv', opts.wF16, opts.norm), { 1: x, 2: w.q, 5: w.k, 6: w.v, 3: opts.bias ?? opts.empty, 4: y.q, 7: y.k, 8: y.v, ...normBinding(opts.norm) },
+    rowGrid(Math.ceil(N / GEMV_ROWS)), matmulParams(1, N, K, opts.bias ? 1 : 0, n.q, n.k, opts.norm));
 }
 
 /** The shader variant that reads float weights stored in f16 (pairs in u32s, widened to f32). */
@@ -88,9 +106,9 @@ const weightDefines = (f16?: boolean) => (f16 ? ['weights_f16'] : undefined);
 const GEMV_ROWS = 2;
 
 /** The GEMV entry `entry` of shaders/matmul.wgsl, or its `_subgroups` variant where no subgroup can span two rows. */
-function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu' | 'gemv_qkv', wF16?: boolean) {
+function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu' | 'gemv_qkv', wF16?: boolean, norm?: InputNorm) {
   const sub = b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / GEMV_ROWS;
-  const constants = { ROWS: GEMV_ROWS }, defines = weightDefines(wF16);
+  const constants = { ROWS: GEMV_ROWS }, defines = [...(weightDefines(wF16) ?? []), ...(norm ? ['input_norm'] : [])];
   return sub
     ? { shader: 'matmul', entry: `${entry}_subgroups`, constants, defines, features: ['subgroups' as const] }
     : { shader: 'matmul', entry, constants, defines };
@@ -100,9 +118,9 @@ function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu' | 'gemv_qkv', w
  * y = silu(x W_gate^T) * (x W_up^T) for one token (M = 1; K % 4 == 0) in one dispatch: an MLP's gate, up and
  * SwiGLU (matmul.wgsl gemv_swiglu), W_gate and W_up [N, K] f32.
  */
-export function gemvSwiglu(b: CommandBatch, x: Binding, wGate: Binding, wUp: Binding, y: Binding, N: number, K: number, wF16?: boolean): void {
+export function gemvSwiglu(b: CommandBatch, x: Binding, wGate: Binding, wUp: Binding, y: Binding, N: number, K: number, wF16?: boolean, norm?: InputNorm): void {
   if (K % 4 !== 0) throw new RangeError(`gemvSwiglu: in features (${K}) must be a multiple of 4`);
-  b.dispatch(gemvSpec(b, 'gemv_swiglu', wF16), { 1: x, 2: wGate, 4: y, 5: wUp }, rowGrid(Math.ceil(N / GEMV_ROWS)), matmulParams(1, N, K, 0));
+  b.dispatch(gemvSpec(b, 'gemv_swiglu', wF16, norm), { 1: x, 2: wGate, 4: y, 5: wUp, ...normBinding(norm) }, rowGrid(Math.ceil(N / GEMV_ROWS)), matmulParams(1, N, K, 0, 0, 0, norm));
 }
 
 /** out[i, :] = src[idx[i], :] for i < rows; `srcF16`: src stored in f16 (cols even), out f32. */

@@ -229,15 +229,26 @@ export class Transformer {
     const rows = s.batch * s.seq, d = c.hidden;
     const start = from ? TAP_ORDER.indexOf(from) : 0;
     this.ensureRope(s.past + s.seq);
+    // One token (a decode step): the GEMVs apply the input norms themselves where they can (the norm's dispatch
+    // saved); calibration passes (taps) read the normed inputs.
+    const fuseNorms = rows === 1 && !taps;
     // attention block
     if (start <= 0) {
-      rmsnorm(b, act.x, w.inputNorm, rows, d, c.rmsEps, act.h);
-      taps?.qkvIn?.(b, act.h, rows);
-      if (until === 'qkvIn') return;
-      if (!L.q.encodeQkv?.(b, L.k, L.v, act.h, { q: act.q, k: act.k, v: act.v }, rows)) {
-        L.q.encode(b, act.h, act.q, rows);
-        L.k.encode(b, act.h, act.k, rows);
-        L.v.encode(b, act.h, act.v, rows);
+      const qkv = { q: act.q, k: act.k, v: act.v };
+      const inputNorm = { weight: w.inputNorm, eps: c.rmsEps };
+      if (fuseNorms && L.q.encodeQkv?.(b, L.k, L.v, act.x, qkv, rows, inputNorm)) {
+        // q, k and v in one GEMV that norms its input
+      } else if (fuseNorms && [L.q, L.k, L.v].every((lin) => lin.takesInputNorm?.(rows))) {
+        for (const n of ['q', 'k', 'v'] as const) L[n].encode(b, act.x, qkv[n], rows, false, inputNorm);
+      } else {
+        rmsnorm(b, act.x, w.inputNorm, rows, d, c.rmsEps, act.h);
+        taps?.qkvIn?.(b, act.h, rows);
+        if (until === 'qkvIn') return;
+        if (!L.q.encodeQkv?.(b, L.k, L.v, act.h, qkv, rows)) {
+          L.q.encode(b, act.h, act.q, rows);
+          L.k.encode(b, act.h, act.k, rows);
+          L.v.encode(b, act.h, act.v, rows);
+        }
       }
       const norm = w.qNorm && w.kNorm ? { q: w.qNorm, k: w.kNorm, eps: c.rmsEps } : undefined;
       const heads = { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
@@ -263,7 +274,7 @@ export class Transformer {
       L.o.encode(b, act.attn, act.x, rows, true);
     }
     // MLP block
-    if (start <= 2) {
+    if (start <= 2 && !(fuseNorms && L.gate.encodeGateUp?.(b, L.up, act.x, act.gate, rows, { weight: w.postNorm, eps: c.rmsEps }))) {
       rmsnorm(b, act.x, w.postNorm, rows, d, c.rmsEps, act.h);
       taps?.gateUpIn?.(b, act.h, rows);
       if (until === 'gateUpIn') return;
@@ -282,6 +293,10 @@ export class Transformer {
   head(b: CommandBatch, act: Activations, rowIdx: Binding, n: number, logits: GPUBuffer): void {
     const c = this.config;
     gatherRows(b, act.x, rowIdx, act.h, n, c.hidden);
+    if (this.lmHeadLinear.takesInputNorm?.(n)) {
+      this.lmHeadLinear.encode(b, act.h, logits, n, false, { weight: this.finalNorm, eps: c.rmsEps });
+      return;
+    }
     rmsnorm(b, act.h, this.finalNorm, n, c.hidden, c.rmsEps);
     this.lmHeadLinear.encode(b, act.h, logits, n);
   }

@@ -5,8 +5,8 @@
 import { type Binding, type CommandBatch, type Gpu, grid, Params } from '../gpu/gpu';
 import type { ShaderFeature } from '../gpu/shaders';
 import { F16_GEMV_BITS, f16GemvTakesShape, formatOf, type GemvShape, KERNEL_CHUNK, qweightWords, zeroWords } from '../model/formats';
-import type { Linear } from '../model/linear';
-import { splitKFor } from '../model/ops';
+import { fusedNormFits, type Linear } from '../model/linear';
+import { type InputNorm, normBinding, splitKFor } from '../model/ops';
 import type { QuantizedWeights } from './gptq';
 import { f16ToF32 } from '../model/safetensors';
 import { unpackBits } from './reference';
@@ -139,8 +139,11 @@ export function defaultGemvKernel(gpu: Gpu, p: PackedWeights): GemvKernel {
 }
 
 /** The uniforms of the packed kernels' entry points (Params in qpacked.wgsl; the benchmark's int8-input ones too). */
-export const qmatmulParams = (p: PackedWeights, M: number, flags: number, splits = 0) =>
-  new Params().u32(M, p.rows, p.cols, p.groupSize === -1 ? p.cols : p.groupSize, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits);
+export const qmatmulParams = (p: PackedWeights, M: number, flags: number, splits = 0, norm?: InputNorm) =>
+  new Params().u32(M, p.rows, p.cols, p.groupSize === -1 ? p.cols : p.groupSize, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits).f32(norm?.eps ?? 0);
+
+/** Whether qmatmul's one-token GEMV on these weights gathers an act-order input first (large weights, GATHER_GEMV_WEIGHTS). */
+const gemvGathers = (p: PackedWeights) => Boolean(p.xidx) && p.rows * p.cols >= GATHER_GEMV_WEIGHTS;
 
 /** An act-order input [M, cols] in kernel order (x[:, order]), in a scratch buffer. */
 function gatherInput(b: CommandBatch, p: PackedWeights, x: Binding, M: number): GPUBuffer {
@@ -156,10 +159,14 @@ export function qmatmul(
   x: Binding,
   y: Binding,
   M: number,
-  opts: { accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape; gemvKernel?: GemvKernel; splitK?: number; gatherInput?: boolean; serial?: boolean },
+  opts: {
+    accumulate?: boolean; empty: GPUBuffer; gemv?: boolean; gemvShape?: GemvShape; gemvKernel?: GemvKernel; splitK?: number; gatherInput?: boolean; serial?: boolean;
+    /** Applied by the 4-output GEMV to its input (PackedLinear.takesInputNorm says where). */
+    norm?: InputNorm;
+  },
 ): void {
   const gemv = (opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1;
-  const params = (flags: number, splits = 0) => qmatmulParams(p, M, flags, splits);
+  const params = (flags: number, splits = 0) => qmatmulParams(p, M, flags, splits, opts.norm);
   const base = (p.bias ? 1 : 0) | (opts.accumulate ? 2 : 0);
   const kernel = gemv ? (opts.gemvKernel ?? defaultGemvKernel(b.gpu, p)) : 'f32';
   if (kernel === 'f16' && !f16GemvTakes(p)) {
@@ -170,9 +177,11 @@ export function qmatmul(
   // matrices (GATHER_GEMV_WEIGHTS); `gatherInput` overrides the f32 GEMV's choice (the f16 one always gathers).
   let xidx = p.xidx;
   if (xidx && (!gemv || kernel === 'f16' || (opts.gatherInput ?? p.rows * p.cols >= GATHER_GEMV_WEIGHTS))) {
+    if (opts.norm) throw new RangeError('qmatmul: an input norm cannot be applied to a gathered act-order input');
     x = gatherInput(b, p, x, M);
     xidx = null;
   }
+  if (opts.norm && (!gemv || p.rows % 4 !== 0)) throw new RangeError('qmatmul: only the 4-output one-token GEMV applies an input norm');
   if (gemv) {
     // xidx, when still set, is read by the kernel itself (flag bit 2)
     const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, p.bits, p.rows, p.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
@@ -181,9 +190,9 @@ export function qmatmul(
       // 4 outputs per invocation, vec4 loads of the packed words (the decode-time kernel); the contiguous
       // variant reads no input order, so its layout has no binding 5. The f16 kernel is gemv4 compiled with
       // shader-f16 (its input was gathered above).
-      const bindings: Record<number, Binding> = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y };
+      const bindings: Record<number, Binding> = { 1: x, 2: p.qweight, 3: p.qzeros, 4: p.scales, 6: p.bias ?? opts.empty, 7: y, ...normBinding(opts.norm) };
       if (xidx) bindings[5] = xidx;
-      b.dispatch(gemv4Spec(b.gpu, xidx ? 'gemv4_perm' : 'gemv4', kernel, p.bits, XW, KSLICES), bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
+      b.dispatch(gemv4Spec(b.gpu, xidx ? 'gemv4_perm' : 'gemv4', kernel, p.bits, XW, KSLICES, 'qgemv', opts.norm), bindings, Math.ceil(p.rows / (4 * XW)), params(flags));
     } else {
       // one output per invocation, for out features not a multiple of 4
       b.dispatch({ shader: 'qgemv', entry: 'gemv', constants: { BITS: p.bits, XW, KSLICES } }, [x, p.qweight, p.qzeros, p.scales, xidx ?? opts.empty, p.bias ?? opts.empty, y],
@@ -212,12 +221,12 @@ export function qmatmul(
 }
 
 /** A 4-output GEMV entry point of qgemv.wgsl (or of a shader that includes it), in its f16 / subgroup variant where asked and possible. */
-export function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: number, XW: number, KSLICES: number, shader = 'qgemv') {
+export function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: number, XW: number, KSLICES: number, shader = 'qgemv', norm?: InputNorm) {
   const features: ShaderFeature[] = kernel === 'f16' ? ['f16'] : [];
   const subgroup = gemvSubgroup(gpu, XW, KSLICES);
   if (subgroup) features.push('subgroups');
   const constants = { BITS: bits, XW, KSLICES, ...(subgroup ? { SUBGROUP: subgroup } : {}) };
-  return { shader, entry, constants, features };
+  return { shader, entry, constants, features, ...(norm ? { defines: ['input_norm'] } : {}) };
 }
 
 /** swigluUnfusable's verdicts by (gate, up): packed weights do not change once made, and decode steps ask every layer. */
@@ -257,17 +266,18 @@ export function qgemvSwiglu(
   up: PackedWeights,
   x: Binding,
   y: Binding,
-  opts: { gemvShape?: GemvShape; gemvKernel?: GemvKernel } = {},
+  opts: { gemvShape?: GemvShape; gemvKernel?: GemvKernel; norm?: InputNorm } = {},
 ): void {
   const why = swigluUnfusable(gate, up);
   if (why) throw new RangeError(`qgemvSwiglu: ${why}; run gate, up and swiglu apart`);
+  if (opts.norm && gate.xidx) throw new RangeError('qgemvSwiglu: an input norm cannot be applied to a gathered act-order input');
   // the kernel gate and up would each take apart (f32 for small act-order weights): the same arithmetic fused or not
   const kernel = opts.gemvKernel ?? defaultGemvKernel(b.gpu, gate);
   if (kernel === 'f16' && !f16GemvTakes(gate)) throw new RangeError(`qgemvSwiglu: the f16 GEMV takes ${f16GemvBits()} (have ${gate.bits}); use gemvKernel 'f32'`);
   const [XW, KSLICES] = swigluShape(b.gpu, 'qgemvSwiglu', kernel, gate, opts.gemvShape);
   const input = gate.xidx ? gatherInput(b, gate, x, 1) : x;
-  const bindings = { 1: input, 2: gate.qweight, 3: gate.qzeros, 4: gate.scales, 7: y, 9: up.qweight, 10: up.qzeros, 11: up.scales };
-  b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu', kernel, gate.bits, XW, KSLICES), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0));
+  const bindings = { 1: input, 2: gate.qweight, 3: gate.qzeros, 4: gate.scales, 7: y, 9: up.qweight, 10: up.qzeros, 11: up.scales, ...normBinding(opts.norm) };
+  b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu', kernel, gate.bits, XW, KSLICES, 'qgemv', opts.norm), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0, 0, opts.norm));
 }
 
 /** The fused GEMVs' workgroup shape: `shape`, or swigluShapeFor's; at most 512 invocations (their partial sums,
@@ -306,13 +316,18 @@ export class PackedLinear implements Linear {
   get weightBytes(): number {
     return packedBytes(this.packed);
   }
-  encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate = false): void {
-    qmatmul(b, this.packed, x, y, rows, { accumulate, empty: this.gpu.empty });
+  encode(b: CommandBatch, x: Binding, y: Binding, rows: number, accumulate = false, norm?: InputNorm): void {
+    qmatmul(b, this.packed, x, y, rows, { accumulate, empty: this.gpu.empty, norm });
   }
-  encodeGateUp(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number): boolean {
+  /** One token on a GPU through the 4-output GEMV, reading its own input (not one gathered into act order first). */
+  takesInputNorm(rows: number): boolean {
+    return rows === 1 && !this.gpu.serialKernels && this.packed.rows % 4 === 0 && !gemvGathers(this.packed) && fusedNormFits(this.gpu);
+  }
+  encodeGateUp(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number, norm?: InputNorm): boolean {
     // one token on a GPU (where qmatmul takes the GEMV), and weights the fused kernel takes
     if (rows !== 1 || this.gpu.serialKernels || !(up instanceof PackedLinear) || swigluUnfusable(this.packed, up.packed)) return false;
-    qgemvSwiglu(b, this.packed, up.packed, x, y);
+    if (norm && (this.packed.xidx || !fusedNormFits(this.gpu))) return false;
+    qgemvSwiglu(b, this.packed, up.packed, x, y, { norm });
     return true;
   }
   destroy(): void {

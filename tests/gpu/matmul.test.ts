@@ -1,9 +1,10 @@
 // matmul.wgsl against the float64 reference: the GEMM, the GEMV (workgroup and subgroup sums), the fused
-// gate+up+SwiGLU GEMV, each with weights stored in f32 and in f16 (widened in the kernel), on odd shapes.
+// gate+up+SwiGLU GEMV, each with weights stored in f32 and in f16 (widened in the kernel), on odd shapes; the
+// one-token GEMVs also with the RMSNorm in front of them applied by the kernel (input_norm.wgsl).
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu';
 import { gatherRows, gemvQkv, gemvSwiglu, matmul, widenF16 } from '../../src/model/ops';
-import { gatherRowsRef, matmulRef, swigluRef } from '../../src/model/reference';
+import { gatherRowsRef, matmulRef, rmsnormRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
 
@@ -28,6 +29,12 @@ function withSubgroups<T>(on: boolean, fn: () => T): T {
   } finally {
     gpu.subgroupReduce = before;
   }
+}
+
+/** A raw input and an RMSNorm for a GEMV to apply (weights around 1, eps as Qwen3's), with the normed input the reference reads. */
+function normedInput(K: number, seed: number): { x: Float32Array; norm: { weight: GPUBuffer; eps: number }; normed: Float64Array } {
+  const x = randomF32(K, seed, 3), g = randomF32(K, seed + 1).map((v) => 1 + 0.5 * v), eps = 1e-6;
+  return { x, norm: { weight: gpu.upload(g, 'norm'), eps }, normed: rmsnormRef(x, g, 1, K, eps) };
 }
 
 describe('matmul.wgsl against the float64 reference', () => {
@@ -79,18 +86,41 @@ describe('matmul.wgsl against the float64 reference', () => {
     }
   }
 
-  // an MLP's gate, up and SwiGLU in one dispatch (decode steps of a float model)
+  // the GEMV norming its own input (a decode step's final norm and lm_head)
   for (const [N, K] of [[37, 68], [301, 1024]] as const) {
     for (const f16 of [false, true]) {
       for (const subgroups of [false, true]) {
-        it.skipIf(subgroups && !linearSubgroups)(`gate+up+SwiGLU GEMV ${N}x${K}, ${f16 ? 'f16' : 'f32'} weights${subgroups ? `, ${SUBGROUP_SUMS}` : ''} = silu(x . Wg^T) * (x . Wu^T)`, async () => {
-          const x = randomF32(K, 5);
+        it.skipIf(subgroups && !linearSubgroups)(`GEMV ${N}x${K} with its input norm, ${f16 ? 'f16' : 'f32'} weights${subgroups ? `, ${SUBGROUP_SUMS}` : ''} = rmsnorm(x) . W^T + b`, async () => {
+          const { x, norm, normed } = normedInput(K, 40 + N);
+          const w = weights(gpu, randomF32(N * K, 42 + N), f16), bias = randomF32(N, 43);
+          const y = gpu.buffer(N * 4, 'y');
+          const b = gpu.batch();
+          withSubgroups(subgroups, () => matmul(b, gpu.upload(x, 'x'), w.buf, y, 1, N, K, { bias: gpu.upload(bias, 'b'), empty: gpu.empty, gemv: true, wF16: f16, norm }));
+          await b.submit();
+          expect(maxRelErr(await gpu.readF32(y, N), matmulRef(normed, w.values, 1, N, K, bias))).toBeLessThan(1e-5);
+        });
+      }
+    }
+  }
+
+  it('an input norm is refused by the GEMM: only the one-token GEMV applies it', () => {
+    expect(() => matmul(gpu.batch(), gpu.empty, gpu.empty, gpu.empty, 2, 4, 8, { empty: gpu.empty, norm: { weight: gpu.empty, eps: 1e-6 } })).toThrow(/only the one-token GEMV/);
+  });
+
+  // an MLP's gate, up and SwiGLU in one dispatch (decode steps of a float model)
+  for (const [N, K] of [[37, 68], [301, 1024]] as const) {
+    for (const f16 of [false, true]) {
+      for (const [subgroups, normed] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        const what = normed ? 'silu(n . Wg^T) * (n . Wu^T), n = rmsnorm(x) (the kernel norms its input)' : 'silu(x . Wg^T) * (x . Wu^T)';
+        it.skipIf(subgroups && !linearSubgroups)(`gate+up+SwiGLU GEMV ${N}x${K}, ${f16 ? 'f16' : 'f32'} weights${subgroups ? `, ${SUBGROUP_SUMS}` : ''} = ${what}`, async () => {
+          const input = normedInput(K, 5);
+          const x = normed ? input.x : randomF32(K, 5), ref = normed ? input.normed : x;
           const wg = weights(gpu, randomF32(N * K, 6 + N), f16), wu = weights(gpu, randomF32(N * K, 7 + N), f16);
           const y = gpu.buffer(N * 4, 'y');
           const b = gpu.batch();
-          withSubgroups(subgroups, () => gemvSwiglu(b, gpu.upload(x, 'x'), wg.buf, wu.buf, y, N, K, f16));
+          withSubgroups(subgroups, () => gemvSwiglu(b, gpu.upload(x, 'x'), wg.buf, wu.buf, y, N, K, f16, normed ? input.norm : undefined));
           await b.submit();
-          expect(maxRelErr(await gpu.readF32(y, N), swigluRef(matmulRef(x, wg.values, 1, N, K), matmulRef(x, wu.values, 1, N, K)))).toBeLessThan(1e-5);
+          expect(maxRelErr(await gpu.readF32(y, N), swigluRef(matmulRef(ref, wg.values, 1, N, K), matmulRef(ref, wu.values, 1, N, K)))).toBeLessThan(1e-5);
         });
       }
     }
@@ -98,20 +128,21 @@ describe('matmul.wgsl against the float64 reference', () => {
 
   // q, k and v of one input in one dispatch (decode steps of a float model), with and without q/k/v biases
   for (const f16 of [false, true]) {
-    for (const [bias, subgroups] of [[false, false], [true, false], [true, true]] as const) {
-      it.skipIf(subgroups && !linearSubgroups)(`q/k/v GEMV 64+32+30 x 132, ${f16 ? 'f16' : 'f32'} weights${bias ? ', biases' : ''}${subgroups ? `, ${SUBGROUP_SUMS}` : ''}`, async () => {
+    for (const [bias, subgroups, normed] of [[false, false, false], [true, false, false], [true, true, false], [false, false, true], [true, true, true]] as const) {
+      it.skipIf(subgroups && !linearSubgroups)(`q/k/v GEMV 64+32+30 x 132, ${f16 ? 'f16' : 'f32'} weights${bias ? ', biases' : ''}${subgroups ? `, ${SUBGROUP_SUMS}` : ''}${normed ? ', norming its input' : ''}`, async () => {
         const n = { q: 64, k: 32, v: 30 }, K = 132;
-        const x = randomF32(K, 31);
+        const input = normedInput(K, 31);
+        const x = normed ? input.x : randomF32(K, 31), ref = normed ? input.normed : x;
         const w = { q: weights(gpu, randomF32(n.q * K, 32), f16), k: weights(gpu, randomF32(n.k * K, 33), f16), v: weights(gpu, randomF32(n.v * K, 34), f16) };
         const bq = randomF32(n.q + n.k + n.v, 35);
         const y = { q: gpu.buffer(n.q * 4, 'yq'), k: gpu.buffer(n.k * 4, 'yk'), v: gpu.buffer(n.v * 4, 'yv') };
         const b = gpu.batch();
         withSubgroups(subgroups, () => gemvQkv(b, gpu.upload(x, 'x'), { q: w.q.buf, k: w.k.buf, v: w.v.buf }, y, n, K,
-          { bias: bias ? gpu.upload(bq, 'b') : undefined, empty: gpu.empty, wF16: f16 }));
+          { bias: bias ? gpu.upload(bq, 'b') : undefined, empty: gpu.empty, wF16: f16, norm: normed ? input.norm : undefined }));
         await b.submit();
         let off = 0;
         for (const p of ['q', 'k', 'v'] as const) {
-          const want = matmulRef(x, w[p].values, 1, n[p], K, bias ? bq.subarray(off, off + n[p]) : undefined);
+          const want = matmulRef(ref, w[p].values, 1, n[p], K, bias ? bq.subarray(off, off + n[p]) : undefined);
           off += n[p];
           expect(maxRelErr(await gpu.readF32(y[p], n[p]), want), p).toBeLessThan(1e-5);
         }

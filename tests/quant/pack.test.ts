@@ -1,6 +1,6 @@
 // Packing in the GPTQ layout, and the matmul that reads it, against CPU references.
 import { describe, expect, it } from 'vitest';
-import { matmulRef, swigluRef } from '../../src/model/reference';
+import { matmulRef, rmsnormRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
 import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvSwiglu, qmatmul, readDequantized, qweightWords, swigluUnfusable, zeroWords } from '../../src/quant/packed';
@@ -249,6 +249,49 @@ describe('GPU packing and the dequantizing matmul', () => {
         }
       });
     }
+  }
+
+  // the 4-output GEMVs norming their own input (a decode step's input and post-attention norms): contiguous
+  // and act-order inputs, f32 and f16 arithmetic, workgroup and subgroup sums, and the fused gate+up+SwiGLU
+  for (const bits of BIT_WIDTHS) {
+    it(`${bits}-bit GEMVs with the input norm applied in the kernel = rmsnorm(x) . dequant(W)^T`, async () => {
+      const gpu = await testGpu();
+      const rows = 132, cols = 288, G = 96;
+      const pack = async (seed: number, order: Int32Array | null) => {
+        const q = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, seed, 0.3), 'W'), rows, cols, { bits, groupSize: G, sym: false });
+        q.order = order;
+        const b = gpu.batch();
+        const packed = packWeights(gpu, b, q, { descAct: Boolean(order), format: 'gptq_v2' });
+        await b.submit();
+        return { packed, W: Float64Array.from(await readDequantized(gpu, packed)) };
+      };
+      const x = randomF32(cols, 91, 3), g = randomF32(cols, 92).map((v) => 1 + 0.5 * v), eps = 1e-6;
+      const norm = { weight: gpu.upload(g, 'norm'), eps }, normed = rmsnormRef(x, g, 1, cols, eps);
+      const plain = await pack(bits + 1, null), permuted = await pack(bits + 2, Int32Array.from({ length: cols }, (_, k) => (k * 7 + 2) % cols));
+      const subgroups = gpu.subgroupReduce;
+      const cases = [[plain, 'f32', [8, 4], false], [plain, 'f32', [2, 8], subgroups], [permuted, 'f32', [8, 4], false], [permuted, 'f32', [2, 8], subgroups], [plain, 'f16', [8, 4], false]] as const;
+      for (const [w, kernel, shape, sub] of cases) {
+        const y = gpu.buffer(rows * 4, 'y');
+        gpu.subgroupReduce = sub;
+        await withF16(gpu, async () => {
+          const b = gpu.batch();
+          qmatmul(b, w.packed, gpu.upload(x, 'x'), y, 1, { empty: gpu.empty, gemv: true, gemvShape: [...shape], gemvKernel: kernel, gatherInput: false, norm });
+          await b.submit();
+        });
+        gpu.subgroupReduce = subgroups;
+        const what = `${w === permuted ? 'act-order ' : ''}${kernel === 'f16' ? f16Label(gpu) : kernel} ${shape.join('x')}${sub && gemvSubgroup(gpu, shape[0], shape[1]) ? ', subgroup sums' : ''}`;
+        expect(maxRelErr(await gpu.readF32(y, rows), matmulRef(normed, w.W, 1, rows, cols)), what).toBeLessThan(kernel === 'f16' ? 1e-2 : 1e-5);
+      }
+      const up = await pack(bits + 3, null);
+      const y = gpu.buffer(rows * 4, 'y');
+      const b = gpu.batch();
+      qgemvSwiglu(b, plain.packed, up.packed, gpu.upload(x, 'x'), y, { gemvShape: [8, 4], gemvKernel: 'f32', norm });
+      await b.submit();
+      expect(maxRelErr(await gpu.readF32(y, rows), swigluRef(matmulRef(normed, plain.W, 1, rows, cols), matmulRef(normed, up.W, 1, rows, cols))), 'gate+up+SwiGLU').toBeLessThan(1e-5);
+      // an input gathered into act order first cannot be normed on the way: refused, not silently wrong
+      expect(() => qmatmul(gpu.batch(), permuted.packed, gpu.empty, gpu.empty, 1, { empty: gpu.empty, gemv: true, gatherInput: true, norm })).toThrow(/gathered act-order input/);
+      expect(() => qmatmul(gpu.batch(), plain.packed, gpu.empty, gpu.empty, 2, { empty: gpu.empty, norm })).toThrow(/only the 4-output one-token GEMV/);
+    });
   }
 
   it('gate and up that one GEMV cannot take together are refused with the reason', () => {

@@ -51,14 +51,15 @@ describe('quantizing qwen3-dict-74k', () => {
     for (let i = 0; i < a.length; i++) (err = Math.max(err, Math.abs(a[i] - b[i]))), (mag = Math.max(mag, Math.abs(b[i])));
     expect(err / mag).toBeLessThan(1e-4);
     // decode steps as on a GPU (not SwiftShader's one-invocation kernels): GEMVs, and each MLP's gate, up and
-    // SwiGLU in one dispatch (act-order: gate and up share their permutation), give the dense model's tokens
+    // SwiGLU in one dispatch (act-order: gate and up share their permutation), give the dense model's tokens;
+    // the decode step is recorded once (then replayed): one fused dispatch per layer
     const serial = gpu.serialKernels;
     const fused = vi.spyOn(PackedLinear.prototype, 'encodeGateUp');
     gpu.serialKernels = false;
     try {
       const prompt = ids.slice(0, 6);
       expect(await res.model.generate(prompt, 10)).toEqual(await dense.generate(prompt, 10));
-      expect(fused.mock.results.filter((r) => r.value === true).length).toBeGreaterThanOrEqual(9 * fp.config.layers);
+      expect(fused.mock.results.filter((r) => r.value === true).length).toBe(fp.config.layers);
     } finally {
       gpu.serialKernels = serial;
       fused.mockRestore();
