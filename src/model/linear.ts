@@ -3,7 +3,7 @@
 // forward pass reads packed weights directly through the dequantizing kernels.
 import type { Binding, CommandBatch, Gpu } from '../gpu/gpu';
 import { f16ToF32 } from './safetensors';
-import { gemvQkv, gemvSwiglu, INPUT_NORM_BINDINGS, type InputNorm, matmul, widenF16 } from './ops';
+import { gemvQkv, gemvSwiglu, INPUT_NORM_BINDINGS, INPUT_NORM_WORKGROUP_BYTES, type InputNorm, matmul, widenF16 } from './ops';
 
 export interface Linear {
   readonly outFeatures: number;
@@ -29,8 +29,9 @@ export interface Linear {
   destroy(): void;
 }
 
-/** Whether a fused GEMV of this GPU can bind an input norm's weight beside its own buffers. */
-export const fusedNormFits = (gpu: Gpu) => gpu.device.limits.maxStorageBuffersPerShaderStage >= INPUT_NORM_BINDINGS;
+/** Whether this GPU's GEMVs can norm their own input: the norm's weight bound beside their buffers, its sum in workgroup memory. */
+export const fusedNormFits = (gpu: Gpu) =>
+  gpu.device.limits.maxStorageBuffersPerShaderStage >= INPUT_NORM_BINDINGS && gpu.device.limits.maxComputeWorkgroupStorageSize >= INPUT_NORM_WORKGROUP_BYTES;
 
 /** q|k|v biases concatenated for the fused q/k/v GEMV, made once per q projection. */
 const qkvBiases = new WeakMap<DenseLinear, GPUBuffer>();

@@ -75,6 +75,8 @@ export interface InputNorm {
 
 /** Storage bindings a fused GEMV can have with an input norm: its own (8 for q/k/v and packed gate/up) and the norm's weight. */
 export const INPUT_NORM_BINDINGS = 9;
+/** Workgroup memory of a GEMV with an input norm: the packed ones' 16 KiB of partial sums and the norm's 64 floats. */
+export const INPUT_NORM_WORKGROUP_BYTES = 16384 + 256;
 
 /** The norm's binding, if any. */
 export const normBinding = (norm?: InputNorm): Record<number, Binding> => (norm ? { 12: norm.weight } : {});

@@ -6,6 +6,9 @@ import { BIT_WIDTHS, FORMATS } from '../../src/model/formats';
 import { f16ToF32 } from '../../src/model/safetensors';
 import { testGpu } from '../helpers/gpu';
 import { nodeGpuApi } from '../../src/gpu/node';
+import { INPUT_NORM_BINDINGS, INPUT_NORM_WORKGROUP_BYTES } from '../../src/model/ops';
+import { fusedNormFits } from '../../src/model/linear';
+import type { Gpu } from '../../src/gpu/gpu';
 
 describe('shader loader', () => {
   it('keeps `// @if f16` blocks only for the f16 variant, line numbers unchanged', () => {
@@ -166,5 +169,29 @@ describe('WebGPU default limits', () => {
     expect(entries).toBeGreaterThan(50);
     expect(tooMany).toEqual([]);
     device.destroy();
+  });
+
+  // The GEMVs that norm their own input bind the norm's weight beside their buffers (the fused q/k/v and
+  // gate+up ones then need INPUT_NORM_BINDINGS storage buffers) and sum its squares in 256 bytes of workgroup
+  // memory (past the default 16 KiB in the packed ones, which fill it): the forward pass norms apart below that.
+  it('the GEMVs norming their input build with INPUT_NORM_BINDINGS storage buffers and 16 KiB + 256 bytes of workgroup memory, not less', async () => {
+    const api = await nodeGpuApi();
+    const build = async (maxStorageBuffersPerShaderStage: number, maxComputeWorkgroupStorageSize: number) => {
+      const adapter = (await api.requestAdapter())!; // an adapter makes one device
+      const device = await adapter.requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage, maxComputeWorkgroupStorageSize } });
+      const failed: string[] = [];
+      for (const [shader, entry] of [['matmul', 'gemv_qkv'], ['matmul', 'gemv_swiglu'], ['matmul', 'gemv'], ['qgemv', 'gemv4_swiglu'], ['qgemv', 'gemv4'], ['qgemv', 'gemv4_perm']] as const) {
+        device.pushErrorScope('validation');
+        device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: shaderSource(shader, [], ['input_norm']) }), entryPoint: entry } });
+        if (await device.popErrorScope()) failed.push(`${shader}:${entry}`);
+      }
+      device.destroy();
+      return failed;
+    };
+    expect(await build(INPUT_NORM_BINDINGS, INPUT_NORM_WORKGROUP_BYTES)).toEqual([]);
+    expect(await build(INPUT_NORM_BINDINGS - 1, INPUT_NORM_WORKGROUP_BYTES)).toEqual(['matmul:gemv_qkv', 'qgemv:gemv4_swiglu']);
+    expect(await build(INPUT_NORM_BINDINGS, INPUT_NORM_WORKGROUP_BYTES - 256)).toEqual(['qgemv:gemv4_swiglu', 'qgemv:gemv4', 'qgemv:gemv4_perm']);
+    const withLimits = (buffers: number, bytes: number) => ({ device: { limits: { maxStorageBuffersPerShaderStage: buffers, maxComputeWorkgroupStorageSize: bytes } } }) as unknown as Gpu;
+    expect([withLimits(INPUT_NORM_BINDINGS, INPUT_NORM_WORKGROUP_BYTES), withLimits(8, 32768), withLimits(16, 16384)].map(fusedNormFits)).toEqual([true, false, false]);
   });
 });
