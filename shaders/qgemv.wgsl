@@ -283,6 +283,74 @@ fn gemv4_swiglu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   gemv4_swiglu_finish(wg, lid, gate, up);
 }
 
+// ---- q, k and v of one input in one dispatch (M = 1): each matrix's packed words as stored (bindings 2, 9 and 10,
+// each [K words, its rows]), their zeros and scales concatenated along the rows (nq + nk + nv = N rows, in
+// bindings 3 and 4: made once by packed.ts), outputs to 7, 11 and 13. nq and nk are multiples of a workgroup's
+// 4 XW outputs, so each workgroup reads one matrix, chosen once. Saves two dispatches per decode step and layer.
+@group(0) @binding(9) var<storage, read> qweight4_k: array<vec4<u32>>;
+@group(0) @binding(10) var<storage, read> qweight4_v: array<vec4<u32>>;
+@group(0) @binding(11) var<storage, read_write> y4_k: array<vec4<f32>>;
+@group(0) @binding(13) var<storage, read_write> y4_v: array<vec4<f32>>;
+
+/** The matrix a workgroup's outputs lie in (0 q, 1 k, 2 v), its first row among the N, and its row count. */
+struct QkvPart {
+  m: u32,
+  base: u32,
+  rows: u32,
+}
+
+fn qkv_part(wg: vec3<u32>) -> QkvPart {
+  let first = wg.x * XW * 4u;
+  if (first >= p.nq + p.nk) { return QkvPart(2u, p.nq + p.nk, p.N - p.nq - p.nk); }
+  if (first >= p.nq) { return QkvPart(1u, p.nq, p.nk); }
+  return QkvPart(0u, 0u, p.nq);
+}
+
+/** words4 of the workgroup's matrix, for its rows n0 .. n0 + 3 (counted within it). */
+fn qkv_words4(q: QkvPart, n0: u32, c: u32) -> array<vec4<u32>, 8> {
+  var words: array<vec4<u32>, 8>;
+  for (var w = 0u; w < BITS; w++) {
+    let i = ((c * BITS + w) * q.rows + n0) / 4u;
+    if (q.m == 0u) { words[w] = qweight4[i]; } else if (q.m == 1u) { words[w] = qweight4_k[i]; } else { words[w] = qweight4_v[i]; }
+  }
+  return words;
+}
+
+/** The workgroup's sums into its matrix's output (gemv4_finish without bias or accumulation). */
+fn qkv_finish(wg: vec3<u32>, lid: vec3<u32>, q: QkvPart, acc: vec4<f32>) {
+  gemv4_stash(lid, acc, 0u);
+  workgroupBarrier();
+  gemv4_fold(lid, 0u);
+  if (FOLD > 1u) { workgroupBarrier(); }
+  let n = (wg.x * XW + lid.x) * 4u;
+  if (lid.y == 0u && n < p.N) {
+    let s = gemv4_total(lid, 0u);
+    let i = (n - q.base) / 4u;
+    if (q.m == 0u) { y4[i] = s; } else if (q.m == 1u) { y4_k[i] = s; } else { y4_v[i] = s; }
+  }
+}
+
+@compute @workgroup_size(XW, KSLICES)
+fn gemv4_qkv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  input_norm_begin4(lid.y * XW + lid.x, XW * KSLICES);
+  let q = qkv_part(wg);
+  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u); // among the N rows: the concatenated zeros and scales
+  var acc = vec4<f32>(0.0);
+  for (var c = lid.y; c < p.K / 32u; c += KSLICES) { acc += gemv_chunk(n0, c, qkv_words4(q, n0 - q.base, c), gemv_inputs(c)); }
+  qkv_finish(wg, lid, q, acc);
+}
+
+// gemv4_qkv reading its input through the act-order permutation that q, k and v share (f32, as gemv4_perm)
+@compute @workgroup_size(XW, KSLICES)
+fn gemv4_qkv_perm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  input_norm_begin1(lid.y * XW + lid.x, XW * KSLICES);
+  let q = qkv_part(wg);
+  let n0 = min((wg.x * XW + lid.x) * 4u, p.N - 4u);
+  var acc = vec4<f32>(0.0);
+  for (var c = lid.y; c < p.K / 32u; c += KSLICES) { acc += chunk4(n0, c, qkv_words4(q, n0 - q.base, c), inputs32_perm(c)); }
+  qkv_finish(wg, lid, q, acc);
+}
+
 // @if f16
 // ---- GEMV in half precision (shader-f16; bits 2, 3, 4 and 8): the gemv4 loop with two codes per 32-bit op. A
 // word's two 16-bit halves hold codes j and j + 16/BITS at the same bit position s (3 bits: in words made from

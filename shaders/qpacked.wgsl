@@ -21,6 +21,8 @@ struct Params {
   flags: u32,   // bit 0 bias, bit 1 accumulate, bit 2 permuted input (xidx), bit 3 split-K partials
   splits: u32,  // split_reduce: how many partial sums to add
   eps: f32,     // the GEMVs' input norm (define input_norm: input_norm.wgsl)
+  nq: u32,      // gemv4_qkv: rows of q, then nk rows of k, then v (N in all)
+  nk: u32,
 }
 
 override BITS: u32 = 4u;

@@ -139,8 +139,9 @@ export function defaultGemvKernel(gpu: Gpu, p: PackedWeights): GemvKernel {
 }
 
 /** The uniforms of the packed kernels' entry points (Params in qpacked.wgsl; the benchmark's int8-input ones too). */
-export const qmatmulParams = (p: PackedWeights, M: number, flags: number, splits = 0, norm?: InputNorm) =>
-  new Params().u32(M, p.rows, p.cols, p.groupSize === -1 ? p.cols : p.groupSize, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits).f32(norm?.eps ?? 0);
+export const qmatmulParams = (p: Pick<PackedWeights, 'rows' | 'cols' | 'groupSize' | 'bits' | 'format'>, M: number, flags: number, splits = 0, norm?: InputNorm, nq = 0, nk = 0) =>
+  new Params().u32(M, p.rows, p.cols, p.groupSize === -1 ? p.cols : p.groupSize, zeroWords(p.rows, p.bits), p.format === 'gptq' ? 1 : 0, flags, splits)
+    .f32(norm?.eps ?? 0).u32(nq, nk);
 
 /** Whether qmatmul's one-token GEMV on these weights gathers an act-order input first (large weights, GATHER_GEMV_WEIGHTS). */
 const gemvGathers = (p: PackedWeights) => Boolean(p.xidx) && p.rows * p.cols >= GATHER_GEMV_WEIGHTS;
@@ -280,6 +281,89 @@ export function qgemvSwiglu(
   b.dispatch(gemv4Spec(b.gpu, 'gemv4_swiglu', kernel, gate.bits, XW, KSLICES, 'qgemv', opts.norm), bindings, Math.ceil(gate.rows / (4 * XW)), qmatmulParams(gate, 1, 0, 0, opts.norm));
 }
 
+/** q, k, v whose zeros and scales were concatenated for qgemvQkv, by q: made once (packed weights do not change). */
+const qkvTables = new WeakMap<PackedWeights, { k: PackedWeights; v: PackedWeights; qzeros: GPUBuffer; scales: GPUBuffer }>();
+
+/** Storage buffers gemv4_qkv binds: input, three weights, zeros, scales, three outputs; + the order, + an input norm. */
+const qkvBindings = (q: PackedWeights, norm?: InputNorm) => 9 + (q.xidx ? 1 : 0) + (norm ? 1 : 0);
+
+/**
+ * Why an attention block's q, k and v cannot run as one gemv4_qkv dispatch on this GPU, or null when they
+ * can: one input size, bits, groups, zero format and input order (act-order: the Hessian they share), no
+ * biases, an input read as stored (not gathered first: GATHER_GEMV_WEIGHTS), q and k rows in whole workgroups
+ * of the shape the GEMV takes and in whole words of zeros, and storage bindings for all of it.
+ */
+export function qkvUnfusable(gpu: Gpu, q: PackedWeights, k: PackedWeights, v: PackedWeights, norm?: InputNorm): string | null {
+  for (const o of [k, v]) {
+    const differs = (['cols', 'bits', 'groupSize', 'format'] as const).find((f) => q[f] !== o[f]);
+    if (differs) return `q, k and v differ in ${differs}`;
+    const a = q.order, b = o.order;
+    if ((a === null) !== (b === null) || (a && b && a.some((x, i) => x !== b[i]))) return 'q, k and v read their input in different orders';
+  }
+  if (q.bias || k.bias || v.bias) return 'a projection has a bias';
+  if (gemvGathers(q)) return 'the input is gathered into act order first';
+  const N = q.rows + k.rows + v.rows;
+  const [XW] = gemvShapeFor(defaultGemvKernel(gpu, q), q.bits, N, q.cols, gpu.device.limits.maxComputeInvocationsPerWorkgroup);
+  for (const [name, rows] of [['q', q.rows], ['k', k.rows], ['v', v.rows]] as const) {
+    if ((name !== 'v' && rows % (4 * XW) !== 0) || rows % 4 !== 0) return `${name}'s ${rows} rows are not whole workgroups of ${4 * XW} outputs`;
+    if ((rows * q.bits) % 32 !== 0) return `${name}'s ${rows} rows are not whole words of ${q.bits}-bit zeros`;
+  }
+  const need = qkvBindings(q, norm), have = gpu.device.limits.maxStorageBuffersPerShaderStage;
+  if (have < need) return `the GPU binds ${have} storage buffers per shader, the fused GEMV needs ${need}`;
+  if (norm && !fusedNormFits(gpu)) return 'the GPU lacks the workgroup memory of the input norm';
+  return null;
+}
+
+/** q, k and v's zeros and scales concatenated along the rows (per group), for gemv4_qkv; made on first use. */
+function qkvTablesOf(b: CommandBatch, q: PackedWeights, k: PackedWeights, v: PackedWeights): { qzeros: GPUBuffer; scales: GPUBuffer } {
+  const have = qkvTables.get(q);
+  if (have && have.k === k && have.v === v) return have;
+  const gpu = b.gpu, parts = [q, k, v], N = q.rows + k.rows + v.rows, zw = zeroWords(N, q.bits);
+  const qzeros = gpu.buffer(q.nGroups * zw * 4, 'qkv.qzeros'), scales = gpu.buffer(q.nGroups * N * 2, 'qkv.scales');
+  const enc = gpu.batch('qkv.tables');
+  for (let g = 0; g < q.nGroups; g++) {
+    let row = 0;
+    for (const m of parts) {
+      const mzw = zeroWords(m.rows, m.bits);
+      enc.copy(m.qzeros, g * mzw * 4, qzeros, (g * zw + (row * m.bits) / 32) * 4, mzw * 4);
+      enc.copy(m.scales, g * m.rows * 2, scales, (g * N + row) * 2, m.rows * 2);
+      row += m.rows;
+    }
+  }
+  void enc.submit(); // queued before any batch that reads them
+  if (have) (have.qzeros.destroy(), have.scales.destroy());
+  const made = { k, v, qzeros, scales };
+  qkvTables.set(q, made);
+  return made;
+}
+
+/**
+ * y_q, y_k, y_v = x q^T, x k^T, x v^T for one token (M = 1) in one dispatch (qgemv.wgsl gemv4_qkv, or
+ * gemv4_qkv_perm for act-order weights), with the input norm applied on the way where given. Throws where
+ * qkvUnfusable says why.
+ */
+export function qgemvQkv(
+  b: CommandBatch,
+  w: { q: PackedWeights; k: PackedWeights; v: PackedWeights },
+  x: Binding,
+  y: { q: Binding; k: Binding; v: Binding },
+  opts: { gemvShape?: GemvShape; gemvKernel?: GemvKernel; norm?: InputNorm } = {},
+): void {
+  const { q, k, v } = w;
+  const why = qkvUnfusable(b.gpu, q, k, v, opts.norm);
+  if (why) throw new RangeError(`qgemvQkv: ${why}; run q, k and v apart`);
+  const N = q.rows + k.rows + v.rows;
+  const kernel = q.xidx ? 'f32' : (opts.gemvKernel ?? defaultGemvKernel(b.gpu, q));
+  if (kernel === 'f16' && !f16GemvTakesShape(q.bits, N)) throw new RangeError(`qgemvQkv: the f16 GEMV takes ${f16GemvBits()} (have ${q.bits}); use gemvKernel 'f32'`);
+  const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, q.bits, N, q.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
+  if (q.rows % (4 * XW) !== 0 || k.rows % (4 * XW) !== 0) throw new RangeError(`qgemvQkv: q and k rows must be whole workgroups of ${4 * XW} outputs`);
+  const t = qkvTablesOf(b, q, k, v);
+  const bindings: Record<number, Binding> = { 1: x, 2: q.qweight, 3: t.qzeros, 4: t.scales, 7: y.q, 9: k.qweight, 10: v.qweight, 11: y.k, 13: y.v, ...normBinding(opts.norm) };
+  if (q.xidx) bindings[5] = q.xidx;
+  b.dispatch(gemv4Spec(b.gpu, q.xidx ? 'gemv4_qkv_perm' : 'gemv4_qkv', kernel, q.bits, XW, KSLICES, 'qgemv', opts.norm), bindings, Math.ceil(N / (4 * XW)),
+    qmatmulParams({ ...q, rows: N }, 1, 0, 0, opts.norm, q.rows, k.rows));
+}
+
 /** The fused GEMVs' workgroup shape: `shape`, or swigluShapeFor's; at most 512 invocations (their partial sums,
  *  two per K slice and column quad, fill the 1024 entries of partial4). */
 export function swigluShape(gpu: Gpu, who: string, kernel: GemvKernel, gate: PackedWeights, shape?: GemvShape): GemvShape {
@@ -323,6 +407,13 @@ export class PackedLinear implements Linear {
   takesInputNorm(rows: number): boolean {
     return rows === 1 && !this.gpu.serialKernels && this.packed.rows % 4 === 0 && !gemvGathers(this.packed) && fusedNormFits(this.gpu);
   }
+  encodeQkv(b: CommandBatch, k: Linear, v: Linear, x: Binding, y: { q: Binding; k: Binding; v: Binding }, rows: number, norm?: InputNorm): boolean {
+    // one token on a GPU (where qmatmul takes the GEMV), and weights the fused kernel takes
+    if (rows !== 1 || this.gpu.serialKernels || !(k instanceof PackedLinear) || !(v instanceof PackedLinear)) return false;
+    if (qkvUnfusable(this.gpu, this.packed, k.packed, v.packed, norm)) return false;
+    qgemvQkv(b, { q: this.packed, k: k.packed, v: v.packed }, x, y, { norm });
+    return true;
+  }
   encodeGateUp(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number, norm?: InputNorm): boolean {
     // one token on a GPU (where qmatmul takes the GEMV), and weights the fused kernel takes
     if (rows !== 1 || this.gpu.serialKernels || !(up instanceof PackedLinear) || swigluUnfusable(this.packed, up.packed)) return false;
@@ -332,6 +423,8 @@ export class PackedLinear implements Linear {
   }
   destroy(): void {
     destroyPacked(this.packed);
+    const t = qkvTables.get(this.packed);
+    if (t) (t.qzeros.destroy(), t.scales.destroy(), qkvTables.delete(this.packed));
   }
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { matmulRef, rmsnormRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { rtnQuantize } from '../../src/quant/gptq';
-import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvSwiglu, qmatmul, readDequantized, qweightWords, swigluUnfusable, zeroWords } from '../../src/quant/packed';
+import { defaultGemvKernel, gemvShapeFor, swigluShapeFor, gemvSubgroup, type PackedWeights, packWeights, qgemvQkv, qgemvSwiglu, qkvUnfusable, qmatmul, readDequantized, qweightWords, swigluUnfusable, zeroWords } from '../../src/quant/packed';
 import { splitKFor } from '../../src/model/ops';
 import { BIT_WIDTHS } from '../../src/model/formats';
 import { dequantRef, packBits, packQweightRef, unpackBits } from '../../src/quant/reference';
@@ -293,6 +293,66 @@ describe('GPU packing and the dequantizing matmul', () => {
       expect(() => qmatmul(gpu.batch(), plain.packed, gpu.empty, gpu.empty, 2, { empty: gpu.empty, norm })).toThrow(/only the 4-output one-token GEMV/);
     });
   }
+
+  // an attention block's q, k and v in one GEMV dispatch (the decode step of a quantized model): each matrix's
+  // words as stored, their zeros and scales concatenated once; contiguous and act-order inputs, f32 and f16
+  // arithmetic, subgroup sums, with and without the input norm
+  for (const bits of BIT_WIDTHS) {
+    it(`${bits}-bit q/k/v GEMV 64+32+32 x 288 G=96 = x . dequant(W_q, W_k, W_v)^T, each in its own output`, async () => {
+      const gpu = await testGpu();
+      const cols = 288, G = 96, rows = { q: 64, k: 32, v: 32 };
+      const pack = async (n: number, seed: number, order: Int32Array | null) => {
+        const q = await rtnQuantize(gpu, gpu.upload(randomF32(n * cols, seed, 0.3), 'W'), n, cols, { bits, groupSize: G, sym: false });
+        q.order = order;
+        const b = gpu.batch();
+        const packed = packWeights(gpu, b, q, { descAct: Boolean(order), format: 'gptq_v2' });
+        await b.submit();
+        return { packed, W: Float64Array.from(await readDequantized(gpu, packed)) };
+      };
+      const x = randomF32(cols, 93, 3), g = randomF32(cols, 94).map((v) => 1 + 0.5 * v), eps = 1e-6;
+      const norm = { weight: gpu.upload(g, 'norm'), eps }, normed = rmsnormRef(x, g, 1, cols, eps);
+      const order = Int32Array.from({ length: cols }, (_, k) => (k * 11 + 5) % cols);
+      const sets = { plain: {} as Record<'q' | 'k' | 'v', Awaited<ReturnType<typeof pack>>>, permuted: {} as Record<'q' | 'k' | 'v', Awaited<ReturnType<typeof pack>>> };
+      for (const [i, n] of (['q', 'k', 'v'] as const).entries()) {
+        sets.plain[n] = await pack(rows[n], bits * 10 + i, null);
+        sets.permuted[n] = await pack(rows[n], bits * 10 + i + 5, order);
+      }
+      const subgroups = gpu.subgroupReduce;
+      const cases = [['plain', 'f32', [8, 4], false, false], ['plain', 'f32', [2, 8], subgroups, true], ['plain', 'f16', [8, 4], false, true],
+        ['permuted', 'f32', [8, 4], false, false], ['permuted', 'f32', [4, 8], subgroups, true]] as const;
+      for (const [set, kernel, shape, sub, withNorm] of cases) {
+        const w = sets[set];
+        const w3 = { q: w.q.packed, k: w.k.packed, v: w.v.packed };
+        expect(qkvUnfusable(gpu, w3.q, w3.k, w3.v, withNorm ? norm : undefined)).toBeNull();
+        const y = { q: gpu.buffer(rows.q * 4, 'yq'), k: gpu.buffer(rows.k * 4, 'yk'), v: gpu.buffer(rows.v * 4, 'yv') };
+        gpu.subgroupReduce = sub;
+        await withF16(gpu, async () => {
+          const b = gpu.batch();
+          qgemvQkv(b, w3, gpu.upload(x, 'x'), y, { gemvShape: [...shape], gemvKernel: kernel, norm: withNorm ? norm : undefined });
+          await b.submit();
+        });
+        gpu.subgroupReduce = subgroups;
+        const input = withNorm ? normed : x;
+        for (const n of ['q', 'k', 'v'] as const) {
+          const what = `${set} ${kernel === 'f16' ? f16Label(gpu) : kernel} ${shape.join('x')}${withNorm ? ', input norm' : ''}: ${n}`;
+          expect(maxRelErr(await gpu.readF32(y[n], rows[n]), matmulRef(input, w[n].W, 1, rows[n], cols)), what).toBeLessThan(kernel === 'f16' ? 1e-2 : 1e-5);
+        }
+      }
+    });
+  }
+
+  it('q, k and v that one GEMV cannot take together are refused with the reason', async () => {
+    const gpu = await testGpu();
+    const p = { rows: 64, cols: 128, bits: 4, groupSize: 32, format: 'gptq_v2', order: null, xidx: null } as unknown as PackedWeights;
+    const k = { ...p, rows: 32 }, v = { ...p, rows: 32 };
+    expect(qkvUnfusable(gpu, p, k, v)).toBeNull();
+    expect(qkvUnfusable(gpu, p, { ...k, bits: 8 }, v)).toMatch(/differ in bits/);
+    expect(qkvUnfusable(gpu, p, k, { ...v, bias: {} as GPUBuffer })).toMatch(/bias/);
+    expect(qkvUnfusable(gpu, { ...p, rows: 36 }, k, v)).toMatch(/q's 36 rows are not whole workgroups/);
+    expect(qkvUnfusable(gpu, { ...p, bits: 3 }, { ...k, bits: 3, rows: 40 }, { ...v, bits: 3 })).toMatch(/k's 40 rows/);
+    expect(qkvUnfusable(gpu, { ...p, order: Int32Array.of(1, 0) }, k, v)).toMatch(/different orders/);
+    expect(() => qgemvQkv({ gpu } as never, { q: p, k: { ...k, bits: 8 }, v }, gpu.empty, { q: gpu.empty, k: gpu.empty, v: gpu.empty })).toThrow(/differ in bits.*apart/);
+  });
 
   it('gate and up that one GEMV cannot take together are refused with the reason', () => {
     const p = { rows: 64, cols: 128, bits: 4, groupSize: 32, format: 'gptq_v2', order: null } as unknown as PackedWeights;

@@ -54,15 +54,18 @@ describe('quantizing qwen3-dict-74k', () => {
     // SwiGLU in one dispatch (act-order: gate and up share their permutation), give the dense model's tokens;
     // the decode step is recorded once (then replayed): one fused dispatch per layer
     const serial = gpu.serialKernels;
-    const fused = vi.spyOn(PackedLinear.prototype, 'encodeGateUp');
+    const fused = vi.spyOn(PackedLinear.prototype, 'encodeGateUp'), qkv = vi.spyOn(PackedLinear.prototype, 'encodeQkv');
     gpu.serialKernels = false;
     try {
       const prompt = ids.slice(0, 6);
       expect(await res.model.generate(prompt, 10)).toEqual(await dense.generate(prompt, 10));
       expect(fused.mock.results.filter((r) => r.value === true).length).toBe(fp.config.layers);
+      // q, k and v in one GEMV reading the act-order input through the order they share, norming it on the way
+      expect(qkv.mock.results.filter((r) => r.value === true).length).toBe(fp.config.layers);
     } finally {
       gpu.serialKernels = serial;
       fused.mockRestore();
+      qkv.mockRestore();
     }
     res.model.destroy();
     dense.destroy();
@@ -78,9 +81,10 @@ describe('quantizing qwen3-dict-74k', () => {
       const before = new Set(gpu.pipelines.keys());
       const f16 = await withF16(gpu, () => res.model.generate(prompt, 10));
       expect(f16).toEqual(f32);
-      // the f16 variants of the single-matrix GEMV (q, k, v, o, down) and of the fused gate+up+SwiGLU ran
+      // the f16 variants of the single-matrix GEMV (o, down), of the fused q/k/v and of the fused gate+up+SwiGLU ran
       const made = [...gpu.pipelines.keys()].filter((k) => !before.has(k) && k.includes('|f16'));
       expect(made.some((k) => k.startsWith('qgemv|gemv4|'))).toBe(true);
+      expect(made.some((k) => k.startsWith('qgemv|gemv4_qkv|'))).toBe(true);
       expect(made.some((k) => k.startsWith('qgemv|gemv4_swiglu|'))).toBe(true);
     } finally {
       gpu.serialKernels = serial;
