@@ -33,6 +33,16 @@ describe('bitstream packing (CPU)', () => {
   });
 });
 
+/** Random weights quantized (RTN, asymmetric) and packed (gptq_v2), with the dense weights they stand for (original column order). */
+async function packedRandom(gpu: Gpu, rows: number, cols: number, bits: number, G: number, seed: number, order: Int32Array | null) {
+  const q = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, seed, 0.3), 'W'), rows, cols, { bits, groupSize: G, sym: false });
+  q.order = order;
+  const b = gpu.batch();
+  const packed = packWeights(gpu, b, q, { descAct: Boolean(order), format: 'gptq_v2' });
+  await b.submit();
+  return { packed, W: Float64Array.from(await readDequantized(gpu, packed)) };
+}
+
 describe('GPU packing and the dequantizing matmul', () => {
   const shapes = [
     { rows: 40, cols: 96, G: 32 },
@@ -257,14 +267,7 @@ describe('GPU packing and the dequantizing matmul', () => {
     it(`${bits}-bit GEMVs with the input norm applied in the kernel = rmsnorm(x) . dequant(W)^T`, async () => {
       const gpu = await testGpu();
       const rows = 132, cols = 288, G = 96;
-      const pack = async (seed: number, order: Int32Array | null) => {
-        const q = await rtnQuantize(gpu, gpu.upload(randomF32(rows * cols, seed, 0.3), 'W'), rows, cols, { bits, groupSize: G, sym: false });
-        q.order = order;
-        const b = gpu.batch();
-        const packed = packWeights(gpu, b, q, { descAct: Boolean(order), format: 'gptq_v2' });
-        await b.submit();
-        return { packed, W: Float64Array.from(await readDequantized(gpu, packed)) };
-      };
+      const pack = (seed: number, order: Int32Array | null) => packedRandom(gpu, rows, cols, bits, G, seed, order);
       const x = randomF32(cols, 91, 3), g = randomF32(cols, 92).map((v) => 1 + 0.5 * v), eps = 1e-6;
       const norm = { weight: gpu.upload(g, 'norm'), eps }, normed = rmsnormRef(x, g, 1, cols, eps);
       const plain = await pack(bits + 1, null), permuted = await pack(bits + 2, Int32Array.from({ length: cols }, (_, k) => (k * 7 + 2) % cols));
@@ -301,18 +304,12 @@ describe('GPU packing and the dequantizing matmul', () => {
     it(`${bits}-bit q/k/v GEMV 64+32+32 x 288 G=96 = x . dequant(W_q, W_k, W_v)^T, each in its own output`, async () => {
       const gpu = await testGpu();
       const cols = 288, G = 96, rows = { q: 64, k: 32, v: 32 };
-      const pack = async (n: number, seed: number, order: Int32Array | null) => {
-        const q = await rtnQuantize(gpu, gpu.upload(randomF32(n * cols, seed, 0.3), 'W'), n, cols, { bits, groupSize: G, sym: false });
-        q.order = order;
-        const b = gpu.batch();
-        const packed = packWeights(gpu, b, q, { descAct: Boolean(order), format: 'gptq_v2' });
-        await b.submit();
-        return { packed, W: Float64Array.from(await readDequantized(gpu, packed)) };
-      };
+      const pack = (n: number, seed: number, order: Int32Array | null) => packedRandom(gpu, n, cols, bits, G, seed, order);
       const x = randomF32(cols, 93, 3), g = randomF32(cols, 94).map((v) => 1 + 0.5 * v), eps = 1e-6;
       const norm = { weight: gpu.upload(g, 'norm'), eps }, normed = rmsnormRef(x, g, 1, cols, eps);
       const order = Int32Array.from({ length: cols }, (_, k) => (k * 11 + 5) % cols);
-      const sets = { plain: {} as Record<'q' | 'k' | 'v', Awaited<ReturnType<typeof pack>>>, permuted: {} as Record<'q' | 'k' | 'v', Awaited<ReturnType<typeof pack>>> };
+      type Packed = Awaited<ReturnType<typeof packedRandom>>;
+      const sets = { plain: {} as Record<'q' | 'k' | 'v', Packed>, permuted: {} as Record<'q' | 'k' | 'v', Packed> };
       for (const [i, n] of (['q', 'k', 'v'] as const).entries()) {
         sets.plain[n] = await pack(rows[n], bits * 10 + i, null);
         sets.permuted[n] = await pack(rows[n], bits * 10 + i + 5, order);
