@@ -348,6 +348,9 @@ describe('GPU packing and the dequantizing matmul', () => {
     expect(qkvUnfusable(gpu, { ...p, rows: 36 }, k, v)).toMatch(/q's 36 rows are not whole workgroups/);
     expect(qkvUnfusable(gpu, { ...p, bits: 3 }, { ...k, bits: 3, rows: 40 }, { ...v, bits: 3 })).toMatch(/k's 40 rows/);
     expect(qkvUnfusable(gpu, { ...p, order: Int32Array.of(1, 0) }, k, v)).toMatch(/different orders/);
+    // a device with WebGPU's default 8 storage buffers per shader stage runs them apart
+    const small = new Proxy(gpu, { get: (t, key) => (key === 'device' ? { limits: { ...gpu.device.limits, maxStorageBuffersPerShaderStage: 8 } } : Reflect.get(t, key)) });
+    expect(qkvUnfusable(small, p, k, v)).toMatch(/binds 8 storage buffers per shader, the fused GEMV needs 9/);
     expect(() => qgemvQkv({ gpu } as never, { q: p, k: { ...k, bits: 8 }, v }, gpu.empty, { q: gpu.empty, k: gpu.empty, v: gpu.empty })).toThrow(/differ in bits.*apart/);
   });
 
