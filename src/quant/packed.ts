@@ -233,6 +233,21 @@ export function gemv4Spec(gpu: Gpu, entry: string, kernel: GemvKernel, bits: num
 /** swigluUnfusable's verdicts by (gate, up): packed weights do not change once made, and decode steps ask every layer. */
 const unfusable = new WeakMap<PackedWeights, WeakMap<PackedWeights, string | null>>();
 
+/** sameOrder's answers by pair: comparing two orders costs a pass over K, and decode steps ask every layer. */
+const sameOrders = new WeakMap<PackedWeights, WeakMap<PackedWeights, boolean>>();
+
+/** Whether two packed matrices read their input in the same order (both contiguous, or one act-order permutation). */
+function sameOrder(a: PackedWeights, b: PackedWeights): boolean {
+  let byB = sameOrders.get(a);
+  if (!byB) sameOrders.set(a, (byB = new WeakMap()));
+  let same = byB.get(b);
+  if (same === undefined) {
+    const x = a.order, y = b.order;
+    byB.set(b, (same = x === null ? y === null : y !== null && x.length === y.length && x.every((v, i) => v === y[i])));
+  }
+  return same;
+}
+
 /**
  * Why an MLP's gate and up projections cannot run as one gemv4_swiglu dispatch, or null when they can: the
  * same shape, bits, groups, zero format and input order (GPTQ's act-order permutation depends on the Hessian
@@ -252,8 +267,7 @@ function whyUnfusable(gate: PackedWeights, up: PackedWeights): string | null {
   if (same) return `gate and up differ in ${same} (${gate[same]} vs ${up[same]})`;
   if (gate.bias || up.bias) return 'a projection has a bias';
   if (gate.rows % 4 !== 0) return `out features (${gate.rows}) are not a multiple of 4`;
-  const a = gate.order, o = up.order;
-  if ((a === null) !== (o === null) || (a && o && a.some((v, i) => v !== o[i]))) return 'gate and up read their input in different orders';
+  if (!sameOrder(gate, up)) return 'gate and up read their input in different orders';
   return null;
 }
 
@@ -287,31 +301,43 @@ const qkvTables = new WeakMap<PackedWeights, { k: PackedWeights; v: PackedWeight
 /** Storage buffers gemv4_qkv binds: input, three weights, zeros, scales, three outputs; + the order, + an input norm. */
 const qkvBindings = (q: PackedWeights, norm?: InputNorm) => 9 + (q.xidx ? 1 : 0) + (norm ? 1 : 0);
 
+/** How gemv4_qkv runs q, k and v (kernel and workgroup shape), or why it cannot. */
+type QkvPlan = { why: string } | { why: null; kernel: GemvKernel; shape: GemvShape };
+
 /**
- * Why an attention block's q, k and v cannot run as one gemv4_qkv dispatch on this GPU, or null when they
- * can: one input size, bits, groups, zero format and input order (act-order: the Hessian they share), no
- * biases, an input read as stored (not gathered first: GATHER_GEMV_WEIGHTS), q and k rows in whole workgroups
- * of the shape the GEMV takes and in whole words of zeros, and storage bindings for all of it.
+ * The fused q/k/v GEMV's kernel and shape (`opts`, else the defaults), or why it cannot run on this GPU: one
+ * input size, bits, groups, zero format and input order (act-order: the Hessian they share), no biases, an
+ * input read as stored (not gathered first: GATHER_GEMV_WEIGHTS), q and k rows in whole workgroups of the
+ * shape and every matrix's rows in whole words of zeros, and storage bindings for all of it.
  */
-export function qkvUnfusable(gpu: Gpu, q: PackedWeights, k: PackedWeights, v: PackedWeights, norm?: InputNorm): string | null {
+function qkvPlan(gpu: Gpu, q: PackedWeights, k: PackedWeights, v: PackedWeights, opts: { gemvShape?: GemvShape; gemvKernel?: GemvKernel; norm?: InputNorm }): QkvPlan {
+  const why = (text: string) => ({ why: text });
   for (const o of [k, v]) {
     const differs = (['cols', 'bits', 'groupSize', 'format'] as const).find((f) => q[f] !== o[f]);
-    if (differs) return `q, k and v differ in ${differs}`;
-    const a = q.order, b = o.order;
-    if ((a === null) !== (b === null) || (a && b && a.some((x, i) => x !== b[i]))) return 'q, k and v read their input in different orders';
+    if (differs) return why(`q, k and v differ in ${differs}`);
+    if (!sameOrder(q, o)) return why('q, k and v read their input in different orders');
   }
-  if (q.bias || k.bias || v.bias) return 'a projection has a bias';
-  if (gemvGathers(q)) return 'the input is gathered into act order first';
+  if (q.bias || k.bias || v.bias) return why('a projection has a bias');
+  if (gemvGathers(q)) return why('the input is gathered into act order first');
   const N = q.rows + k.rows + v.rows;
-  const [XW] = gemvShapeFor(defaultGemvKernel(gpu, q), q.bits, N, q.cols, gpu.device.limits.maxComputeInvocationsPerWorkgroup);
+  // act-order inputs are read through the order by the f32 kernel only (as gemv4_perm)
+  const kernel = q.xidx ? 'f32' : (opts.gemvKernel ?? defaultGemvKernel(gpu, q));
+  if (kernel === 'f16' && !f16GemvTakesShape(q.bits, N)) return why(`the f16 GEMV takes ${f16GemvBits()} (have ${q.bits}); use gemvKernel 'f32'`);
+  const shape = opts.gemvShape ?? gemvShapeFor(kernel, q.bits, N, q.cols, gpu.device.limits.maxComputeInvocationsPerWorkgroup);
+  const XW = shape[0];
   for (const [name, rows] of [['q', q.rows], ['k', k.rows], ['v', v.rows]] as const) {
-    if ((name !== 'v' && rows % (4 * XW) !== 0) || rows % 4 !== 0) return `${name}'s ${rows} rows are not whole workgroups of ${4 * XW} outputs`;
-    if ((rows * q.bits) % 32 !== 0) return `${name}'s ${rows} rows are not whole words of ${q.bits}-bit zeros`;
+    if ((name !== 'v' && rows % (4 * XW) !== 0) || rows % 4 !== 0) return why(`${name}'s ${rows} rows are not whole workgroups of ${4 * XW} outputs`);
+    if ((rows * q.bits) % 32 !== 0) return why(`${name}'s ${rows} rows are not whole words of ${q.bits}-bit zeros`);
   }
-  const need = qkvBindings(q, norm), have = gpu.device.limits.maxStorageBuffersPerShaderStage;
-  if (have < need) return `the GPU binds ${have} storage buffers per shader, the fused GEMV needs ${need}`;
-  if (norm && !fusedNormFits(gpu)) return 'the GPU lacks the workgroup memory of the input norm';
-  return null;
+  const need = qkvBindings(q, opts.norm), have = gpu.device.limits.maxStorageBuffersPerShaderStage;
+  if (have < need) return why(`the GPU binds ${have} storage buffers per shader, the fused GEMV needs ${need}`);
+  if (opts.norm && !fusedNormFits(gpu)) return why('the GPU lacks the workgroup memory of the input norm');
+  return { why: null, kernel, shape };
+}
+
+/** Why an attention block's q, k and v cannot run as one gemv4_qkv dispatch on this GPU (qkvPlan's defaults), or null when they can. */
+export function qkvUnfusable(gpu: Gpu, q: PackedWeights, k: PackedWeights, v: PackedWeights, norm?: InputNorm): string | null {
+  return qkvPlan(gpu, q, k, v, { norm }).why;
 }
 
 /** q, k and v's zeros and scales concatenated along the rows (per group), for gemv4_qkv; made on first use. */
@@ -349,19 +375,25 @@ export function qgemvQkv(
   y: { q: Binding; k: Binding; v: Binding },
   opts: { gemvShape?: GemvShape; gemvKernel?: GemvKernel; norm?: InputNorm } = {},
 ): void {
-  const { q, k, v } = w;
-  const why = qkvUnfusable(b.gpu, q, k, v, opts.norm);
-  if (why) throw new RangeError(`qgemvQkv: ${why}; run q, k and v apart`);
+  const plan = qkvPlan(b.gpu, w.q, w.k, w.v, opts);
+  if (plan.why !== null) throw new RangeError(`qgemvQkv: ${plan.why}; run q, k and v apart`);
+  recordQkv(b, w, x, y, plan, opts.norm);
+}
+
+function recordQkv(
+  b: CommandBatch,
+  { q, k, v }: { q: PackedWeights; k: PackedWeights; v: PackedWeights },
+  x: Binding,
+  y: { q: Binding; k: Binding; v: Binding },
+  { kernel, shape: [XW, KSLICES] }: { kernel: GemvKernel; shape: GemvShape },
+  norm?: InputNorm,
+): void {
   const N = q.rows + k.rows + v.rows;
-  const kernel = q.xidx ? 'f32' : (opts.gemvKernel ?? defaultGemvKernel(b.gpu, q));
-  if (kernel === 'f16' && !f16GemvTakesShape(q.bits, N)) throw new RangeError(`qgemvQkv: the f16 GEMV takes ${f16GemvBits()} (have ${q.bits}); use gemvKernel 'f32'`);
-  const [XW, KSLICES] = opts.gemvShape ?? gemvShapeFor(kernel, q.bits, N, q.cols, b.gpu.device.limits.maxComputeInvocationsPerWorkgroup);
-  if (q.rows % (4 * XW) !== 0 || k.rows % (4 * XW) !== 0) throw new RangeError(`qgemvQkv: q and k rows must be whole workgroups of ${4 * XW} outputs`);
   const t = qkvTablesOf(b, q, k, v);
-  const bindings: Record<number, Binding> = { 1: x, 2: q.qweight, 3: t.qzeros, 4: t.scales, 7: y.q, 9: k.qweight, 10: v.qweight, 11: y.k, 13: y.v, ...normBinding(opts.norm) };
+  const bindings: Record<number, Binding> = { 1: x, 2: q.qweight, 3: t.qzeros, 4: t.scales, 7: y.q, 9: k.qweight, 10: v.qweight, 11: y.k, 13: y.v, ...normBinding(norm) };
   if (q.xidx) bindings[5] = q.xidx;
-  b.dispatch(gemv4Spec(b.gpu, q.xidx ? 'gemv4_qkv_perm' : 'gemv4_qkv', kernel, q.bits, XW, KSLICES, 'qgemv', opts.norm), bindings, Math.ceil(N / (4 * XW)),
-    qmatmulParams({ ...q, rows: N }, 1, 0, 0, opts.norm, q.rows, k.rows));
+  b.dispatch(gemv4Spec(b.gpu, q.xidx ? 'gemv4_qkv_perm' : 'gemv4_qkv', kernel, q.bits, XW, KSLICES, 'qgemv', norm), bindings, Math.ceil(N / (4 * XW)),
+    qmatmulParams({ ...q, rows: N }, 1, 0, 0, norm, q.rows, k.rows));
 }
 
 /** The fused GEMVs' workgroup shape: `shape`, or swigluShapeFor's; at most 512 invocations (their partial sums,
@@ -410,8 +442,10 @@ export class PackedLinear implements Linear {
   encodeQkv(b: CommandBatch, k: Linear, v: Linear, x: Binding, y: { q: Binding; k: Binding; v: Binding }, rows: number, norm?: InputNorm): boolean {
     // one token on a GPU (where qmatmul takes the GEMV), and weights the fused kernel takes
     if (rows !== 1 || this.gpu.serialKernels || !(k instanceof PackedLinear) || !(v instanceof PackedLinear)) return false;
-    if (qkvUnfusable(this.gpu, this.packed, k.packed, v.packed, norm)) return false;
-    qgemvQkv(b, { q: this.packed, k: k.packed, v: v.packed }, x, y, { norm });
+    const w = { q: this.packed, k: k.packed, v: v.packed };
+    const plan = qkvPlan(this.gpu, w.q, w.k, w.v, { norm });
+    if (plan.why !== null) return false;
+    recordQkv(b, w, x, y, plan, norm);
     return true;
   }
   encodeGateUp(b: CommandBatch, up: Linear, x: Binding, y: Binding, rows: number, norm?: InputNorm): boolean {
