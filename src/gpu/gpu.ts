@@ -212,7 +212,8 @@ export class Gpu {
     return p;
   }
 
-  private bindGroupLayout(p: GPUComputePipeline): GPUBindGroupLayout {
+  /** A pipeline's bind group layout, asked of Dawn once per pipeline. */
+  bindGroupLayout(p: GPUComputePipeline): GPUBindGroupLayout {
     let l = this.layouts.get(p);
     if (!l) this.layouts.set(p, (l = p.getBindGroupLayout(0)));
     return l;
@@ -692,8 +693,7 @@ export class CommandBatch {
       if (op.kind !== 'dispatch') return op as FrozenOp;
       for (const off of op.params?.positionOffsets ?? []) positions.add(offsets[i] + off);
       const pipeline = this.gpu.pipeline(op.spec);
-      const layout = pipeline.getBindGroupLayout(0);
-      const bindGroup = device.createBindGroup({ layout, entries: bindEntries(op.params, ubo, offsets[i], bindingPairs(op.bindings)) });
+      const bindGroup = device.createBindGroup({ layout: this.gpu.bindGroupLayout(pipeline), entries: bindEntries(op.params, ubo, offsets[i], bindingPairs(op.bindings)) });
       return { kind: 'dispatch', pipeline, bindGroup, groups: op.groups };
     });
     this.ops = [];
