@@ -189,11 +189,16 @@ fn gemv4_total(lid: vec3<u32>, base: u32) -> vec4<f32> {
   return s;
 }
 
-fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
+/** Every invocation's sums stashed and folded, ready for gemv4_total (holds barriers: every invocation calls it). */
+fn gemv4_reduce(lid: vec3<u32>, acc: vec4<f32>) {
   gemv4_stash(lid, acc, 0u);
   workgroupBarrier();
   gemv4_fold(lid, 0u);
   if (FOLD > 1u) { workgroupBarrier(); }
+}
+
+fn gemv4_finish(lid: vec3<u32>, n0: u32, acc: vec4<f32>) {
+  gemv4_reduce(lid, acc);
   if (lid.y == 0u && n0 < p.N) {
     var s = gemv4_total(lid, 0u);
     if ((p.flags & 1u) != 0u) { s += vec4<f32>(bias[n0], bias[n0 + 1u], bias[n0 + 2u], bias[n0 + 3u]); }
@@ -318,10 +323,7 @@ fn qkv_words4(q: QkvPart, n0: u32, c: u32) -> array<vec4<u32>, 8> {
 
 /** The workgroup's sums into its matrix's output (gemv4_finish without bias or accumulation). */
 fn qkv_finish(wg: vec3<u32>, lid: vec3<u32>, q: QkvPart, acc: vec4<f32>) {
-  gemv4_stash(lid, acc, 0u);
-  workgroupBarrier();
-  gemv4_fold(lid, 0u);
-  if (FOLD > 1u) { workgroupBarrier(); }
+  gemv4_reduce(lid, acc);
   let n = (wg.x * XW + lid.x) * 4u;
   if (lid.y == 0u && n < p.N) {
     let s = gemv4_total(lid, 0u);
