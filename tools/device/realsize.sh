@@ -9,10 +9,11 @@
 #            previous build on the same checkpoints (tokens compared)
 #   gptq     the lab's GPTQ of the whole model (4-bit, G=128, act-order, sequential, C_b = CALIB x 2048) beside
 #            the PyTorch reference (tools/golden/gptq_model.py) and the previous build; GPTQ_FULL=1 adds C_b = 128
-#   profile  GPU time per kernel of a decode and of a GPTQ run
+#   profile  GPU time per kernel of a decode (float and 4-bit, every step recorded, a pass per dispatch) and a prefill
+#   profile-gptq  GPU time per kernel of a GPTQ run
 # Before (on this machine): bash tools/device/prepare_carry.sh; for the A/B, the previous build's CLI in dist-cli-old
 # device run, carry [".devcarry", "dist-cli", "dist-cli-old"]: bash tools/device/realsize.sh qwen3-0.6b
-# Env: CALIB (default 8), SKIP (space-separated steps: gptq check speed peers old old-gptq gptq-ref profile), GPTQ_FULL.
+# Env: CALIB (default 8), SKIP (space-separated steps: gptq check speed peers old old-gptq gptq-ref profile profile-gptq), GPTQ_FULL.
 # Writes into $OUT: summary-<shape>.json (every step's JSON) and log-<shape>.txt. Off the GPU (a dry run of
 # the lab's side on SwiftShader):
 #   LAYERS=1 TOKENS=16 NEW=4 PREFILL=32 WINDOWS=1 CALIB=1 QARGS="--seqlen 64" SKIP="check peers gptq-ref" bash tools/device/realsize.sh smollm2-135m
@@ -79,9 +80,18 @@ if ! skip old && ! skip speed; then
 fi
 if ! skip profile; then
   stamp "profiles"
-  # a prefill (a decode step's small kernels are timed whole above: a pass per dispatch inflates them)
+  # decode: each step recorded (a frozen step has no per-dispatch stamps), each dispatch in a pass of its own;
+  # the kernels' sum over the steps, beside the whole step's GPU time above, shows what the gaps between cost
+  gen profile-decode-float "$Q" "$M" 8 32 "--profile --warmup"
+  echo "profile-decode-float"; grep -A24 "GPU time by kernel" "$W/profile-decode-float.err"
+  if [ -f "$Q4/config.json" ]; then
+    gen profile-decode-q4 "$Q" "$Q4" 8 32 "--profile --warmup"
+    echo "profile-decode-q4"; grep -A24 "GPU time by kernel" "$W/profile-decode-q4.err"
+  fi
   gen profile-prefill "$Q" "$M" "$PREFILL" 1 "--profile --warmup"
   echo "profile-prefill"; grep -A16 "GPU time by kernel" "$W/profile-prefill.err"
+fi
+if ! skip profile-gptq; then
   rm -rf "$W/q4p"; $Q quantize --model "$M" --bits 4 --group 128 --calib "$CALIB" --profile --out "$W/q4p" $F16 ${QARGS:-} --json > "$R/quantize-profile.json" 2> "$W/qp.err"
   echo "quantize-profile"; grep -A25 "GPU time by kernel" "$W/qp.err"
 fi
