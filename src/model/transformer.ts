@@ -289,15 +289,19 @@ export class Transformer {
     L.down.encode(b, act.gate, act.x, rows, true);
   }
 
-  /** logits[i] = lm_head(norm(x[rowIdx[i]])) for n selected rows; uses act.h as scratch. */
-  head(b: CommandBatch, act: Activations, rowIdx: Binding, n: number, logits: GPUBuffer): void {
+  /**
+   * logits[i] = lm_head(norm(x[rowIdx[i]])) for n selected rows; uses act.h as scratch. rowIdx null: x holds
+   * just those n rows (a decode step's one token), read where they are.
+   */
+  head(b: CommandBatch, act: Activations, rowIdx: Binding | null, n: number, logits: GPUBuffer): void {
     const c = this.config;
-    gatherRows(b, act.x, rowIdx, act.h, n, c.hidden);
+    if (rowIdx) gatherRows(b, act.x, rowIdx, act.h, n, c.hidden);
+    const x = rowIdx ? act.h : act.x;
     if (this.lmHeadLinear.takesInputNorm?.(n)) {
-      this.lmHeadLinear.encode(b, act.h, logits, n, false, { weight: this.finalNorm, eps: c.rmsEps });
+      this.lmHeadLinear.encode(b, x, logits, n, false, { weight: this.finalNorm, eps: c.rmsEps });
       return;
     }
-    rmsnorm(b, act.h, this.finalNorm, n, c.hidden, c.rmsEps);
+    rmsnorm(b, x, this.finalNorm, n, c.hidden, c.rmsEps, rowIdx ? undefined : act.h);
     this.lmHeadLinear.encode(b, act.h, logits, n);
   }
 
@@ -439,7 +443,7 @@ export class Transformer {
         const record = (rec: CommandBatch, t: number) => {
           const s = t === 0 ? { batch: 1, seq: P, past: 0 } : { batch: 1, seq: 1, past: P + t - 1 };
           const act = this.bodyFrom(rec, t === 0 ? promptIds : next, s, cache);
-          this.head(rec, act, t === 0 ? lastRow : row0, 1, logits);
+          this.head(rec, act, t === 0 ? lastRow : null, 1, logits);
           scoreLogits(rec, logits, row0, score, 1, V); // target id 0: only the argmax is read
           rec.copy(score, 8, next, 0, 4); // the argmax: the next step's input
         };
