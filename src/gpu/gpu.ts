@@ -451,6 +451,15 @@ export class Gpu {
    */
   profiler: KernelProfile | null = null;
 
+  /**
+   * Ablation (`generate --ablate`): while set, batches drop the dispatches of these kernels (shader:entry), so a
+   * step's GPU time without them shows what they cost where they run, gaps included. The results are wrong.
+   */
+  omitKernels: ReadonlySet<string> | null = null;
+
+  /** While set, every dispatch recorded adds one to its kernel's count (shader:entry). */
+  dispatchCounts: Map<string, number> | null = null;
+
   destroy(): void {
     this.destroyed = true;
     for (const s of this.staging) s.destroy();
@@ -654,7 +663,11 @@ export class CommandBatch {
     const g = typeof groups === 'number' ? [groups, 1, 1] : groups;
     const max = this.gpu.adapter.limits.maxComputeWorkgroupsPerDimension;
     const dims: [number, number, number] = [Math.max(1, g[0] ?? 1), Math.max(1, g[1] ?? 1), Math.max(1, g[2] ?? 1)];
-    if (dims.some((d) => d > max)) throw new Error(`${spec.shader}:${spec.entry ?? 'main'}: ${dims.join('x')} workgroups exceed ${max} per dimension`);
+    const name = `${spec.shader}:${spec.entry ?? 'main'}`;
+    if (dims.some((d) => d > max)) throw new Error(`${name}: ${dims.join('x')} workgroups exceed ${max} per dimension`);
+    const counts = this.gpu.dispatchCounts;
+    if (counts) counts.set(name, (counts.get(name) ?? 0) + 1);
+    if (this.gpu.omitKernels?.has(name)) return this;
     this.ops.push({ kind: 'dispatch', spec, params, bindings, groups: dims });
     return this;
   }

@@ -128,4 +128,41 @@ describe('greedy generation with the KV cache', () => {
       model.destroy();
     }
   });
+
+  // generate --ablate: a decode step's kernels counted (a generation of 3 steps less one of 2), then each left out
+  it('ablation: a decode step counted kernel by kernel (the head reads the one row in place: no gather); a kernel left out does not run', async () => {
+    const gpu = await testGpu();
+    const model = await Transformer.load(gpu, await Checkpoint.open(dirFiles('tests/fixtures/tiny/qwen3')));
+    const serial = gpu.serialKernels;
+    gpu.serialKernels = false;
+    const prompt = [5, 9, 2];
+    try {
+      const count = async (steps: number) => {
+        gpu.dispatchCounts = new Map();
+        await model.generate(prompt, steps, { replay: false });
+        const c = gpu.dispatchCounts;
+        gpu.dispatchCounts = null;
+        return c;
+      };
+      const two = await count(2), three = await count(3);
+      const step = new Map([...three].map(([k, n]) => [k.replace(/_subgroups$/, ''), n - (two.get(k) ?? 0)]));
+      const L = model.config.layers;
+      // the embedding's gather, 6 a layer, the LM head's GEMV with the final norm, the argmax
+      expect([...step.values()].reduce((a, n) => a + n, 0)).toBe(6 * L + 3);
+      expect(step.get('elementwise:gather_rows')).toBe(1);
+      expect(step.get('matmul:gemv_qkv')).toBe(L);
+      expect(step.get('logits:main')).toBe(1);
+      const tokens = await model.generate(prompt, 4);
+      // the argmax left out: no step writes the scores, so the tokens read back are not the model's
+      gpu.omitKernels = new Set(['logits:main']);
+      const blind = await model.generate(prompt, 4, { eos: [] });
+      gpu.omitKernels = null;
+      expect(blind).not.toEqual(tokens);
+      expect(await model.generate(prompt, 4)).toEqual(tokens);
+    } finally {
+      gpu.omitKernels = null;
+      gpu.serialKernels = serial;
+      model.destroy();
+    }
+  });
 });

@@ -9,7 +9,7 @@
 #            previous build on the same checkpoints (tokens compared)
 #   gptq     the lab's GPTQ of the whole model (4-bit, G=128, act-order, sequential, C_b = CALIB x 2048) beside
 #            the PyTorch reference (tools/golden/gptq_model.py) and the previous build; GPTQ_FULL=1 adds C_b = 128
-#   profile  GPU time per kernel of a decode (float and 4-bit, every step recorded, a pass per dispatch) and a prefill
+#   profile  what each kernel of a decode step costs (float and 4-bit, generate --ablate), GPU time per kernel of a prefill
 #   profile-gptq  GPU time per kernel of a GPTQ run
 # Before (on this machine): bash tools/device/prepare_carry.sh; for the A/B, the previous build's CLI in dist-cli-old
 # device run, carry [".devcarry", "dist-cli", "dist-cli-old"]: bash tools/device/realsize.sh qwen3-0.6b
@@ -80,13 +80,13 @@ if ! skip old && ! skip speed; then
 fi
 if ! skip profile; then
   stamp "profiles"
-  # decode: each step recorded (a frozen step has no per-dispatch stamps), each dispatch in a pass of its own;
-  # the kernels' sum over the steps, beside the whole step's GPU time above, shows what the gaps between cost
-  gen profile-decode-float "$Q" "$M" 8 32 "--profile --warmup"
-  echo "profile-decode-float"; grep -A24 "GPU time by kernel" "$W/profile-decode-float.err"
+  # decode: the step's GPU time with each kernel left out in turn (--ablate: what each costs where it runs, gaps
+  # included; a pass per dispatch, as --profile times it, adds tens of microseconds to each)
+  gen ablate-decode-float "$Q" "$M" 8 "$NEW" "--warmup --ablate"
+  echo "ablate-decode-float"; grep -A30 "GPU time a step" "$W/ablate-decode-float.err"
   if [ -f "$Q4/config.json" ]; then
-    gen profile-decode-q4 "$Q" "$Q4" 8 32 "--profile --warmup"
-    echo "profile-decode-q4"; grep -A24 "GPU time by kernel" "$W/profile-decode-q4.err"
+    gen ablate-decode-q4 "$Q" "$Q4" 8 "$NEW" "--warmup --ablate"
+    echo "ablate-decode-q4"; grep -A30 "GPU time a step" "$W/ablate-decode-q4.err"
   fi
   gen profile-prefill "$Q" "$M" "$PREFILL" 1 "--profile --warmup"
   echo "profile-prefill"; grep -A16 "GPU time by kernel" "$W/profile-prefill.err"
