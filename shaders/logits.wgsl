@@ -7,7 +7,7 @@
 struct Params {
   rows: u32,
   vocab: u32,
-  _a: u32,
+  splits: u32, // argmax_merge: splits per row
   _b: u32,
 }
 
@@ -70,6 +70,62 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lidv
     let lse = gmax + log(rv[0]);
     out[r] = Score(xt - lse, ri[0], gidx, lse);
   }
+}
+
+// ---- the argmax alone (greedy decoding), in two passes so that one row's vocabulary spreads over the GPU (main
+// walks a 152K vocabulary in one workgroup, ~600 dependent loads per invocation: most of a small model's decode
+// step). argmax_split: workgroup (split, row) takes SPLIT logits of its row and writes (max, its lowest id) to
+// part; argmax_merge: a workgroup per row merges the row's p.splits splits and writes out[row].argmax (and the max
+// in .lse; .logprob and .rank are not computed: 0). Ties go to the lowest id, as in main.
+@group(0) @binding(4) var<storage, read_write> part: array<vec2<u32>>; // (bitcast max, id) per (row, split)
+const SPLIT: u32 = 2048u;
+
+/** The workgroup's (max, lowest id of it) from each invocation's; rv / ri hold the result at 0 after. */
+fn reduce_argmax(lid: u32, mx: f32, mi: u32) {
+  rv[lid] = mx;
+  ri[lid] = mi;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      let a = rv[lid];
+      let b = rv[lid + s];
+      if (b > a || (b == a && ri[lid + s] < ri[lid])) { rv[lid] = b; ri[lid] = ri[lid + s]; }
+    }
+    workgroupBarrier();
+  }
+}
+
+@compute @workgroup_size(WG)
+fn argmax_split(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
+  let lid = lidv.x;
+  let split = wg.x;
+  let r = wg.y;
+  let c0 = split * SPLIT;
+  let c1 = min(p.vocab, c0 + SPLIT);
+  var mx = -3.4e38;
+  var mi = c0;
+  for (var c = c0 + lid; c < c1; c += WG) {
+    let x = logits[r * p.vocab + c];
+    if (x > mx) { mx = x; mi = c; }
+  }
+  reduce_argmax(lid, mx, mi);
+  if (lid == 0u) { part[r * nwg.x + split] = vec2<u32>(bitcast<u32>(rv[0]), ri[0]); }
+}
+
+@compute @workgroup_size(WG)
+fn argmax_merge(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lidv: vec3<u32>) {
+  let lid = lidv.x;
+  let r = wg.x;
+  let n = p.splits;
+  var mx = -3.4e38;
+  var mi = 0u;
+  for (var i = lid; i < n; i += WG) {
+    let e = part[r * n + i];
+    let x = bitcast<f32>(e.x);
+    if (x > mx || (x == mx && e.y < mi)) { mx = x; mi = e.y; }
+  }
+  reduce_argmax(lid, mx, mi);
+  if (lid == 0u) { out[r] = Score(0.0, 0u, ri[0], rv[0]); }
 }
 
 // ---- one invocation per row, one pass with an online log-sum-exp: for CPU adapters (no barriers)

@@ -282,6 +282,26 @@ export function scoreLogits(b: CommandBatch, logits: Binding, targets: Binding, 
   b.dispatch({ shader: 'logits', entry: serial ? 'serial' : 'main' }, [logits, targets, out], serial ? serialGrid(rows) : rowGrid(rows), new Params().u32(rows, vocab, 0, 0));
 }
 
+/** Logits per workgroup of argmax_split (shaders/logits.wgsl SPLIT). */
+const ARGMAX_SPLIT = 2048;
+
+/**
+ * The argmax of each row of logits into out[row].argmax (greedy decoding; .lse holds the max, .logprob and .rank
+ * are 0): on GPUs in two passes, the rows' vocabularies split across workgroups; elsewhere scoreLogits.
+ */
+export function argmaxLogits(b: CommandBatch, logits: Binding, out: Binding, rows: number, vocab: number, variant?: Variant): void {
+  if (variantOf(b, variant) === 'serial') {
+    scoreLogits(b, logits, b.gpu.empty, out, rows, vocab, 'serial');
+    return;
+  }
+  const splits = Math.ceil(vocab / ARGMAX_SPLIT);
+  if (rows > b.gpu.adapter.limits.maxComputeWorkgroupsPerDimension) throw new RangeError(`argmaxLogits: ${rows} rows exceed one grid dimension`);
+  const part = b.gpu.scratch(rows * splits * 8, 'argmax.part');
+  const params = new Params().u32(rows, vocab, splits, 0);
+  b.dispatch({ shader: 'logits', entry: 'argmax_split' }, { 1: logits, 4: part }, [splits, rows], params);
+  b.dispatch({ shader: 'logits', entry: 'argmax_merge' }, { 3: out, 4: part }, [rows], params);
+}
+
 export interface RowScore {
   logprob: number;
   rank: number;

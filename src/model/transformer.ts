@@ -11,7 +11,7 @@ import { architecture, hasBias, LINEAR_NAMES, type LinearName, linearDims } from
 import type { Checkpoint } from './checkpoint';
 import type { ModelConfig } from './config';
 import { DenseLinear, type Linear } from './linear';
-import { attention, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, type RopeTable, type RowScore, scoreLogits, swiglu } from './ops';
+import { argmaxLogits, attention, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, type RopeTable, type RowScore, scoreLogits, swiglu } from './ops';
 import { ropeTables, usesLongFactors } from './rope';
 import { uploadWeight, type WeightFormat } from './weights';
 
@@ -421,7 +421,6 @@ export class Transformer {
     const cache = this.newCache(1, maxLen);
     const promptIds = g.upload(Uint32Array.from(prompt), 'prompt');
     const lastRow = g.upload(Uint32Array.of(P - 1), 'prompt last row');
-    const row0 = g.upload(Uint32Array.of(0), 'row 0');
     const next = g.buffer(4, 'next token');
     const logits = g.buffer(V * 4, 'logits');
     const score = g.buffer(16, 'score');
@@ -444,7 +443,7 @@ export class Transformer {
           const s = t === 0 ? { batch: 1, seq: P, past: 0 } : { batch: 1, seq: 1, past: P + t - 1 };
           const act = this.bodyFrom(rec, t === 0 ? promptIds : next, s, cache);
           this.head(rec, act, t === 0 ? lastRow : null, 1, logits);
-          scoreLogits(rec, logits, row0, score, 1, V); // target id 0: only the argmax is read
+          argmaxLogits(rec, logits, score, 1, V); // only the argmax is read
           rec.copy(score, 8, next, 0, 4); // the argmax: the next step's input
         };
         for (let j = 0; j < steps; j++, t++) {
@@ -492,7 +491,7 @@ export class Transformer {
       await Promise.all(timed);
     } finally {
       this.ropePinned = false;
-      for (const buf of [...cache.k, ...cache.v, promptIds, lastRow, row0, next, logits, score, scores]) buf.destroy();
+      for (const buf of [...cache.k, ...cache.v, promptIds, lastRow, next, logits, score, scores]) buf.destroy();
       positions?.destroy();
       (step as FrozenStep | null)?.destroy();
     }

@@ -1,6 +1,6 @@
 // Every forward-pass kernel against its float64 reference, on odd shapes.
 import { describe, expect, it } from 'vitest';
-import { decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, scoreLogits, swiglu } from '../../src/model/ops';
+import { argmaxLogits, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, scoreLogits, swiglu } from '../../src/model/ops';
 import { gatherRowsRef, ropeRef, rmsnormRef, scoreRowRef, swigluRef } from '../../src/model/reference';
 import { ropeTables } from '../../src/model/rope';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
@@ -211,5 +211,23 @@ describe('forward-pass kernels', () => {
       expect(got[r].lse).toBeCloseTo(want.lse, 4);
     }
     expect(got[2].argmax).toBe(100);
+  });
+
+  // greedy decoding's argmax, the vocabulary split across workgroups (2048 logits each) and merged
+  for (const variant of ['workgroup', 'serial'] as const) it(`argmax of logits (${variant}): a vocabulary over many splits, ties to the lower id`, async () => {
+    const gpu = await testGpu();
+    const rows = 3, V = 151_937; // Qwen's vocabulary size, plus one: the last split holds one logit
+    const logits = randomF32(rows * V, 16, 8);
+    logits[0 * V + 2047] = 40; logits[0 * V + 2048] = 40; // a tie across a split boundary
+    logits[1 * V + V - 1] = 41; // the last logit
+    logits[2 * V + 90_000] = 39; logits[2 * V + 4] = 39; // a tie, the lower id in the first split
+    const out = gpu.buffer(rows * 16, 'scores');
+    const b = gpu.batch();
+    argmaxLogits(b, gpu.upload(logits, 'l'), out, rows, V, variant);
+    await b.submit();
+    const got = decodeScores(await gpu.read(out, rows * 16), rows).map((r) => r.argmax);
+    const want = Array.from({ length: rows }, (_, r) => scoreRowRef(logits.subarray(r * V, (r + 1) * V), 0).argmax);
+    expect(want).toEqual([2047, V - 1, 4]);
+    expect(got).toEqual(want);
   });
 });
