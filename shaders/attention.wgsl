@@ -10,6 +10,8 @@
 //                   workgroup memory and shared by the block's rows (head_dim % 4 == 0, <= 128)
 //   decode          one query row per sequence (seq == 1) on GPUs with subgroups: 4 invocations per key,
 //                   keys split across workgroups (flash-decoding); decode_combine merges the splits
+//   decode_rope     decode that first norms (Qwen3) and rotates this step's q and k itself and writes k and v
+//                   into the cache: what rope.wgsl rope_cache does in a dispatch of its own (head_dim % 32 == 0)
 //   main            any head_dim <= 256: a workgroup per (query row, head, sequence)
 //   serial(_vec4)   one invocation per query row, no barriers: CPU adapters
 
@@ -23,6 +25,9 @@ struct Params {
   scale: f32,
   splits: u32,   // decode: workgroups along the keys per (head, sequence); 1: no decode_combine pass
   splitLen: u32, // decode: keys per split
+  eps: f32,      // decode_rope: the q/k norms' epsilon
+  positions: u32, // decode_rope: positions of the rope table
+  normed: u32,   // decode_rope: 1 where q and k heads are RMS-normed first (Qwen3)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -306,22 +311,19 @@ var<workgroup> dm: array<f32, NQ>;
 var<workgroup> dl: array<f32, NQ>;
 var<workgroup> dacc: array<vec4<f32>, DACC_LEN>;
 
-@compute @workgroup_size(DT)
-fn decode(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let h = wg.x;
-  let split = wg.y;
-  let b = wg.z;
+/**
+ * Keys [split * splitLen, (split + 1) * splitLen) of sequence b, up to its last (p.past), against head h's query
+ * qv (this lane's vec4s, scaled): the head's output (splits == 1) or the split's partial result. Key row newRow
+ * comes from kn / vn (this step's key and value, which other workgroups may still be writing to the cache)
+ * instead of the cache; 0xffffffff: none.
+ */
+fn decode_keys(h: u32, split: u32, b: u32, t: u32, qv: array<vec4<f32>, NV>, newRow: u32, kn: array<vec4<f32>, NV>, vn: array<vec4<f32>, NV>) {
   let quad = t / 4u;
   let lane = t % 4u;
   let kvh = h / (p.heads / p.kvHeads);
   let stride = p.kvHeads * HD4;
   let base = b * p.kvLen * stride + kvh * HD4;
   let qo = (b * p.heads + h) * HD4;
-  var qv = array<vec4<f32>, NV>();
-  for (var i = 0u; i < NVH; i++) {
-    let d4 = lane + 4u * i;
-    if (d4 < HD4) { qv[i] = q4[qo + d4] * p.scale; }
-  }
   let j0 = split * p.splitLen;
   let j1 = min(p.past + 1u, j0 + p.splitLen);
   var m = NEG;
@@ -332,13 +334,14 @@ fn decode(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
     let j = it + quad;
     let valid = j < j1;
     let row = base + min(j, j1 - 1u) * stride;
+    let fresh = j == newRow;
     var part = 0.0;
     var vv = array<vec4<f32>, NV>();
     for (var i = 0u; i < NVH; i++) {
       let d4 = lane + 4u * i;
       if (d4 < HD4) {
-        part += dot(qv[i], k4[row + d4]);
-        vv[i] = v4[row + d4];
+        part += dot(qv[i], select(k4[row + d4], kn[i], fresh));
+        vv[i] = select(v4[row + d4], vn[i], fresh);
       }
     }
     // the same sum in every invocation of the quad: (a + b) + (c + d) and (c + d) + (a + b) are equal
@@ -387,6 +390,90 @@ fn decode(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index)
       if (t == 0u) { partials[r] = vec4<f32>(mx, sum, 0.0, 0.0); }
     }
   }
+}
+
+@compute @workgroup_size(DT)
+fn decode(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let lane = t % 4u;
+  let qo = (wg.z * p.heads + wg.x) * HD4;
+  var qv = array<vec4<f32>, NV>();
+  for (var i = 0u; i < NVH; i++) {
+    let d4 = lane + 4u * i;
+    if (d4 < HD4) { qv[i] = q4[qo + d4] * p.scale; }
+  }
+  decode_keys(wg.x, wg.y, wg.z, t, qv, 0xffffffffu, array<vec4<f32>, NV>(), array<vec4<f32>, NV>());
+}
+
+// ---- decode_rope: decode with rope_cache's work done first in the same dispatch. Every workgroup norms and
+// rotates its head's q, and the key of its KV head at this step's position (kNew: [batch, kvHeads * hd], raw
+// from the k projection); it takes that key and this step's value (vNew) from registers, and the first q
+// head of each KV head writes them into the cache (binding 2 and 3, read_write here) in the split that holds
+// the position. A lane's vec4s d4 = lane + 4i pair for the rotation with d4 + HD4 / 2 at i + NVH / 2, in the
+// same invocation, when head_dim % 32 == 0 (ops.ts checks).
+@group(0) @binding(2) var<storage, read_write> k4_rw: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> v4_rw: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> kNew4: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> vNew4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> rope4: array<vec4<f32>>;   // [cos | sin], each [positions, hd / 2]
+@group(0) @binding(9) var<storage, read> qkNorm4: array<vec4<f32>>; // [q norm | k norm] weights (p.normed)
+
+/** A head held as this lane's vec4s, RMS-normed (weights at vec4 normAt of qkNorm4) where p.normed, then rotated to pos. */
+fn normed_rotated_head(x0: array<vec4<f32>, NV>, lane: u32, normAt: u32, pos: u32) -> array<vec4<f32>, NV> {
+  var x = x0;
+  if (p.normed != 0u) {
+    var ss = 0.0;
+    for (var i = 0u; i < NVH; i++) { ss += dot(x[i], x[i]); }
+    ss += subgroupShuffleXor(ss, 1u);
+    ss += subgroupShuffleXor(ss, 2u);
+    let inv = inverseSqrt(ss / f32(p.headDim) + p.eps);
+    for (var i = 0u; i < NVH; i++) { x[i] = x[i] * inv * qkNorm4[normAt + lane + 4u * i]; }
+  }
+  let half = p.headDim / 2u;
+  let cs0 = pos * half / 4u;
+  let sn0 = (p.positions + pos) * half / 4u;
+  var y = x;
+  for (var i = 0u; i < NVH / 2u; i++) {
+    let d4 = lane + 4u * i;
+    let c = rope4[cs0 + d4];
+    let s = rope4[sn0 + d4];
+    let lo = x[i];
+    let hi = x[i + NVH / 2u];
+    y[i] = lo * c - hi * s;
+    y[i + NVH / 2u] = hi * c + lo * s;
+  }
+  return y;
+}
+
+// @clone _rw decode_keys k4 v4
+@compute @workgroup_size(DT)
+fn decode_rope(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let h = wg.x;
+  let split = wg.y;
+  let b = wg.z;
+  let lane = t % 4u;
+  let kvh = h / (p.heads / p.kvHeads);
+  let qo = (b * p.heads + h) * HD4;
+  let ko = (b * p.kvHeads + kvh) * HD4;
+  var q = array<vec4<f32>, NV>();
+  var k = array<vec4<f32>, NV>();
+  var v = array<vec4<f32>, NV>();
+  for (var i = 0u; i < NVH; i++) {
+    let d4 = lane + 4u * i;
+    q[i] = q4[qo + d4];
+    k[i] = kNew4[ko + d4];
+    v[i] = vNew4[ko + d4];
+  }
+  var qv = normed_rotated_head(q, lane, 0u, p.past);
+  for (var i = 0u; i < NVH; i++) { qv[i] = qv[i] * p.scale; }
+  let kn = normed_rotated_head(k, lane, HD4, p.past);
+  if (h % (p.heads / p.kvHeads) == 0u && p.past / p.splitLen == split && t < 4u) {
+    let row = (b * p.kvLen + p.past) * p.kvHeads * HD4 + kvh * HD4;
+    for (var i = 0u; i < NVH; i++) {
+      k4_rw[row + lane + 4u * i] = kn[i];
+      v4_rw[row + lane + 4u * i] = v[i];
+    }
+  }
+  decode_keys_rw(h, split, b, t, qv, p.past, kn, v);
 }
 // @endif
 

@@ -250,8 +250,7 @@ export function attention(
   const hd = s.headDim;
   if (hd > 256) throw new Error(`attention: head_dim ${hd} > 256 is not supported`);
   if (s.heads % s.kvHeads !== 0) throw new Error(`attention: ${s.heads} heads are not a multiple of ${s.kvHeads} KV heads`);
-  const params = (splits = 1, splitLen = 0) =>
-    new Params().u32(s.seq).position(s.past).u32(s.kvLen, s.heads, s.kvHeads, hd).f32(1 / Math.sqrt(hd)).u32(splits, splitLen);
+  const params = (splits = 1, splitLen = 0) => attentionParams(s, splits, splitLen);
   if (variantOf(b, variant) === 'serial') {
     b.dispatch({ shader: 'attention', entry: hd % 4 === 0 ? 'serial_vec4' : 'serial' }, [q, k, v, out], [Math.ceil(s.seq / 64), s.heads, s.batch], params());
     return;
@@ -259,14 +258,8 @@ export function attention(
   const gpu = b.gpu, storage = gpu.adapter.limits.maxComputeWorkgroupStorageSize;
   const tiled = hd % 4 === 0 && hd <= 128;
   const constants = { HD4: hd / 4 };
-  if (tiled && s.seq === 1 && gpu.subgroupReduce && (gpu.adapter.subgroupMinSize ?? 0) >= 4 && decodeBytes(hd) <= storage) {
-    // split by the cache's length, not the keys so far: the same dispatch at every position (a frozen decode
-    // step is replayed at each); splits past the last key find nothing and weigh nothing in decode_combine
-    const { splits, splitLen } = decodeSplits(s.kvLen, s.heads * s.batch);
-    const p = params(splits, splitLen);
-    const partials = splits > 1 ? gpu.scratch(s.batch * s.heads * splits * (hd / 4 + 1) * 16, 'attention.partials') : gpu.empty;
-    b.dispatch({ shader: 'attention', entry: 'decode', constants, features: ['subgroups'] }, { 1: q, 2: k, 3: v, 4: out, 5: partials }, [s.heads, splits, s.batch], p);
-    if (splits > 1) b.dispatch({ shader: 'attention', entry: 'decode_combine', constants }, { 4: out, 5: partials }, [s.heads, s.batch], p);
+  if (tiled && s.seq === 1 && decodeFits(b, hd)) {
+    decodeDispatches(b, 'decode', { 1: q, 2: k, 3: v, 4: out }, s);
     return;
   }
   if (tiled && flashBytes(hd) <= storage) {
@@ -274,6 +267,65 @@ export function attention(
     return;
   }
   b.dispatch({ shader: 'attention', entry: 'main' }, [q, k, v, out], [s.seq, s.heads, s.batch], params());
+}
+
+type AttentionShape = { batch: number; seq: number; past: number; kvLen: number; heads: number; kvHeads: number; headDim: number };
+
+/** attention.wgsl's Params; the position (past) is rewritten where a frozen decode step is replayed. */
+function attentionParams(s: AttentionShape, splits: number, splitLen: number, rope?: { positions: number; eps: number; normed: boolean }): Params {
+  return new Params().u32(s.seq).position(s.past).u32(s.kvLen, s.heads, s.kvHeads, s.headDim).f32(1 / Math.sqrt(s.headDim)).u32(splits, splitLen)
+    .f32(rope?.eps ?? 0).u32(rope?.positions ?? 0, rope?.normed ? 1 : 0);
+}
+
+/** Whether decode (and decode_rope) run here: subgroups in aligned runs of 4+, the workgroup memory they use. */
+function decodeFits(b: CommandBatch, hd: number): boolean {
+  const gpu = b.gpu;
+  return gpu.subgroupReduce && (gpu.adapter.subgroupMinSize ?? 0) >= 4 && decodeBytes(hd) <= gpu.adapter.limits.maxComputeWorkgroupStorageSize;
+}
+
+/**
+ * decode or decode_rope over the cache, split by the cache's length, not the keys so far: the same dispatch at
+ * every position (a frozen decode step is replayed at each); splits past the last key find nothing and weigh
+ * nothing in decode_combine.
+ */
+function decodeDispatches(b: CommandBatch, entry: 'decode' | 'decode_rope', bindings: Record<number, Binding>, s: AttentionShape, rope?: { positions: number; eps: number; normed: boolean }): void {
+  const gpu = b.gpu, hd = s.headDim, constants = { HD4: hd / 4 };
+  const { splits, splitLen } = decodeSplits(s.kvLen, s.heads * s.batch);
+  const p = attentionParams(s, splits, splitLen, rope);
+  const partials = splits > 1 ? gpu.scratch(s.batch * s.heads * splits * (hd / 4 + 1) * 16, 'attention.partials') : gpu.empty;
+  b.dispatch({ shader: 'attention', entry, constants, features: ['subgroups'] }, { ...bindings, 5: partials }, [s.heads, splits, s.batch], p);
+  if (splits > 1) b.dispatch({ shader: 'attention', entry: 'decode_combine', constants }, { 4: bindings[4], 5: partials }, [s.heads, s.batch], p);
+}
+
+/** Storage buffers decode_rope binds (attention.wgsl): q, the k and v caches, out, partials, this step's k and v, the rope table, the q/k norms. */
+export const DECODE_ROPE_BINDINGS = 9;
+
+/**
+ * A decode step's attention with rope_cache's work inside (one dispatch instead of two where the cache is short
+ * enough for one split): q and this step's k normed (Qwen3's q/k norms, `qkNorm` = [q weights | k weights]) and
+ * rotated to position s.past, k and v written into the cache at it, then attention over the cache. Returns
+ * false, recording nothing, where it cannot run (CPU adapters, no aligned subgroups, head_dim not a multiple
+ * of 32 or above 128, fewer storage bindings than it needs): then ropeIntoCache + attention.
+ */
+export function attentionRopeDecode(
+  b: CommandBatch,
+  t: { q: Binding; k: Binding; v: Binding; table: RopeTable; kCache: Binding; vCache: Binding; out: Binding },
+  s: AttentionShape,
+  norm?: { qk: Binding; eps: number },
+  variant?: Variant,
+): boolean {
+  const hd = s.headDim;
+  if (s.seq !== 1 || hd % 32 !== 0 || hd > 128 || s.heads % s.kvHeads !== 0 || variantOf(b, variant) === 'serial' || !decodeFits(b, hd)) return false;
+  if (b.gpu.device.limits.maxStorageBuffersPerShaderStage < DECODE_ROPE_BINDINGS) return false;
+  decodeDispatches(
+    b,
+    'decode_rope',
+    // without norms, binding 9 (never read) takes the table: `empty` may already be bound writable as `partials`
+    { 1: t.q, 2: t.kCache, 3: t.vCache, 4: t.out, 6: t.k, 7: t.v, 8: t.table.buffer, 9: norm?.qk ?? t.table.buffer },
+    s,
+    { positions: t.table.positions, eps: norm?.eps ?? 0, normed: Boolean(norm) },
+  );
+  return true;
 }
 
 /** Per row of logits: target log-prob, its rank, the argmax and the log-sum-exp (16 bytes per row). */

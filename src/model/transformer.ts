@@ -11,7 +11,7 @@ import { architecture, hasBias, LINEAR_NAMES, type LinearName, linearDims } from
 import type { Checkpoint } from './checkpoint';
 import type { ModelConfig } from './config';
 import { DenseLinear, type Linear } from './linear';
-import { argmaxLogits, attention, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, type RopeTable, type RowScore, scoreLogits, swiglu } from './ops';
+import { argmaxLogits, attention, attentionRopeDecode, decodeScores, gatherRows, rmsnorm, rope, ropeIntoCache, type RopeTable, type RowScore, scoreLogits, swiglu } from './ops';
 import { ropeTables, usesLongFactors } from './rope';
 import { uploadWeight, type WeightFormat } from './weights';
 
@@ -22,6 +22,8 @@ export interface LayerWeights {
   postNorm: GPUBuffer;
   qNorm?: GPUBuffer;
   kNorm?: GPUBuffer;
+  /** [q norm | k norm] in one buffer: the decode attention that norms and rotates q and k itself binds it once. */
+  qkNorm?: GPUBuffer;
   linears: Record<LinearName, Linear>;
 }
 
@@ -145,13 +147,14 @@ export class Transformer {
         // fused stored tensors arrive split: the checkpoint presents their parts under these names
         linears[n] = await (opts.linearLoader ?? denseLinearLoader)(gpu, ckpt, p + N.linear[n], out, inn, hasBias(biases, n), ctx);
       }
-      layers.push({
-        inputNorm: await upload(p + N.inputNorm, [d]),
-        postNorm: await upload(p + N.postNorm, [d]),
-        qNorm: c.qkNorm ? await upload(p + N.qNorm, [c.headDim]) : undefined,
-        kNorm: c.qkNorm ? await upload(p + N.kNorm, [c.headDim]) : undefined,
-        linears,
-      });
+      const qNorm = c.qkNorm ? await upload(p + N.qNorm, [c.headDim]) : undefined;
+      const kNorm = c.qkNorm ? await upload(p + N.kNorm, [c.headDim]) : undefined;
+      let qkNorm: GPUBuffer | undefined;
+      if (qNorm && kNorm) {
+        qkNorm = gpu.buffer(8 * c.headDim, `${p}qk_norm`);
+        gpu.batch('qk norms').copy(qNorm, 0, qkNorm, 0, 4 * c.headDim).copy(kNorm, 0, qkNorm, 4 * c.headDim, 4 * c.headDim).submit();
+      }
+      layers.push({ inputNorm: await upload(p + N.inputNorm, [d]), postNorm: await upload(p + N.postNorm, [d]), qNorm, kNorm, qkNorm, linears });
       tick(l + 2, `layer ${l + 1}/${c.layers}`);
     }
     await gpu.flush();
@@ -163,7 +166,7 @@ export class Transformer {
     const layers = this.layers.map((l, i) => ({ ...l, linears: linears[i] }));
     const m = new Transformer(this.gpu, this.config, this.embedTokens, this.lmHead, this.finalNorm, layers, this.f16);
     for (const b of [this.embedTokens, this.lmHead, this.finalNorm]) m.shared.add(b);
-    for (const l of this.layers) for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm]) if (b) m.shared.add(b);
+    for (const l of this.layers) for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.qkNorm]) if (b) m.shared.add(b);
     return m;
   }
 
@@ -252,21 +255,22 @@ export class Transformer {
       }
       const norm = w.qNorm && w.kNorm ? { q: w.qNorm, k: w.kNorm, eps: c.rmsEps } : undefined;
       const heads = { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
-      let keys: GPUBuffer = act.k, values: GPUBuffer = act.v, kvLen = s.seq;
-      if (cache) {
+      const shape = { batch: s.batch, seq: s.seq, past: s.past, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
+      const qk = w.qkNorm ? { qk: w.qkNorm, eps: c.rmsEps } : undefined;
+      if (cache && attentionRopeDecode(b, { q: act.q, k: act.k, v: act.v, table: this.rope, kCache: cache.k[l], vCache: cache.v[l], out: act.attn }, { ...shape, kvLen: cache.maxLen }, qk)) {
+        // a decode step: q/k norms, rope, the cache writes and the attention in one dispatch
+      } else if (cache) {
         // q/k norms, rope and the cache writes in one dispatch (a decode step's fixed cost is its dispatch count)
         ropeIntoCache(b, { q: act.q, k: act.k, v: act.v, table: this.rope, kCache: cache.k[l], vCache: cache.v[l] }, { ...heads, maxLen: cache.maxLen }, norm);
-        keys = cache.k[l];
-        values = cache.v[l];
-        kvLen = cache.maxLen;
+        attention(b, act.q, cache.k[l], cache.v[l], act.attn, { ...shape, kvLen: cache.maxLen });
       } else {
         if (norm) {
           rmsnorm(b, act.q, norm.q, rows * c.heads, c.headDim, c.rmsEps);
           rmsnorm(b, act.k, norm.k, rows * c.kvHeads, c.headDim, c.rmsEps);
         }
         rope(b, act.q, act.k, this.rope, heads);
+        attention(b, act.q, act.k, act.v, act.attn, { ...shape, kvLen: s.seq });
       }
-      attention(b, act.q, keys, values, act.attn, { batch: s.batch, seq: s.seq, past: s.past, kvLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim });
     }
     if (start <= 1) {
       taps?.oIn?.(b, act.attn, rows);
@@ -508,7 +512,7 @@ export class Transformer {
     this.releaseActivations();
     const bufs = new Set<GPUBuffer>([this.embedTokens, this.lmHead, this.finalNorm, this.rope.buffer]);
     for (const l of this.layers) {
-      for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm]) if (b) bufs.add(b);
+      for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.qkNorm]) if (b) bufs.add(b);
       for (const lin of Object.values(l.linears)) lin.destroy();
     }
     bufs.delete(this.gpu.empty);

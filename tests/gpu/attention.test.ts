@@ -3,8 +3,9 @@
 // decode_combine, main) run here by forcing the 'workgroup' variant. Each case checks which kernels ran, so
 // that it tests the kernel it names.
 import { describe, expect, it, vi } from 'vitest';
-import { attention, decodeSplits } from '../../src/model/ops';
-import { attentionRef } from '../../src/model/reference';
+import { attention, attentionRopeDecode, decodeSplits } from '../../src/model/ops';
+import { attentionRef, rmsnormRef, ropeRef } from '../../src/model/reference';
+import { ropeTables } from '../../src/model/rope';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
 
 type Shape = { batch: number; seq: number; past: number; kvLen: number; heads: number; kvHeads: number; headDim: number };
@@ -63,6 +64,63 @@ describe('attention kernels (workgroup variant)', () => {
       expect(err).toBeLessThan(1e-5);
     });
   }
+
+  // decode_rope: q and this step's k normed (Qwen3) and rotated, k and v written into the cache at the step's
+  // position, then attention over the cache, in one dispatch (+ decode_combine past one split): against the
+  // float64 norm, rope and attention references, and the cache row by row
+  const ropeDecodes = [
+    { name: 'Qwen3-like: q/k norms, GQA 2, hd 128, 9 keys of a 16-position cache', s: { batch: 1, past: 8, kvLen: 16, heads: 4, kvHeads: 2, headDim: 128 }, norm: true },
+    { name: 'Llama-like: GQA 4, hd 64, batch 2, the first position', s: { batch: 2, past: 0, kvLen: 5, heads: 8, kvHeads: 2, headDim: 64 }, norm: false },
+    { name: 'hd 32, MHA, 300 keys (split: the new key in the last split)', s: { batch: 1, past: 299, kvLen: 300, heads: 3, kvHeads: 3, headDim: 32 }, norm: true },
+    { name: '10 keys of a 5000-position cache (empty splits), GQA 7, hd 64', s: { batch: 1, past: 9, kvLen: 5000, heads: 14, kvHeads: 2, headDim: 64 }, norm: true },
+  ];
+  for (const { name, s, norm } of ropeDecodes) {
+    it(`decode_rope: ${name}`, async (ctx) => {
+      const gpu = await testGpu();
+      if (!gpu.subgroupReduce) ctx.skip('the adapter has no subgroups laid out as aligned runs (decode needs them)');
+      const { batch, past, kvLen, heads, kvHeads, headDim: hd } = s, kvd = kvHeads * hd, eps = 1e-6;
+      const { cos, sin, table } = ropeTables({ theta: 10000, type: 'default', factor: 1, lowFreqFactor: 1, highFreqFactor: 1, originalMaxPosition: 64 }, hd, kvLen);
+      const q = randomF32(batch * heads * hd, 50, 2), k = randomF32(batch * kvd, 51, 2), v = randomF32(batch * kvd, 52);
+      const qw = randomF32(hd, 53), kw = randomF32(hd, 54);
+      const kc0 = randomF32(batch * kvLen * kvd, 55, 2), vc0 = randomF32(batch * kvLen * kvd, 56);
+      const kCache = gpu.upload(kc0, 'kc'), vCache = gpu.upload(vc0, 'vc'), out = gpu.upload(new Float32Array(q.length).fill(NaN), 'o');
+      const b = gpu.batch();
+      const dispatch = vi.spyOn(b, 'dispatch');
+      const ran = attentionRopeDecode(
+        b,
+        { q: gpu.upload(q, 'q'), k: gpu.upload(k, 'k'), v: gpu.upload(v, 'v'), table: { buffer: gpu.upload(table, 'rope'), positions: kvLen }, kCache, vCache, out },
+        { ...s, seq: 1 },
+        norm ? { qk: gpu.upload(Float32Array.from([...qw, ...kw]), 'qk'), eps } : undefined,
+        'workgroup',
+      );
+      expect(ran).toBe(true);
+      expect(dispatch.mock.calls.map(([spec]) => spec.entry)).toEqual(decodeSplits(kvLen, heads * batch).splits > 1 ? ['decode_rope', 'decode_combine'] : ['decode_rope']);
+      await b.submit();
+      const normed = (x: Float32Array, w: Float32Array, n: number) => (norm ? rmsnormRef(x, w, n, hd, eps) : x);
+      const qRot = ropeRef(normed(q, qw, batch * heads), batch, heads, hd, 1, past, cos, sin);
+      const kRot = ropeRef(normed(k, kw, batch * kvHeads), batch, kvHeads, hd, 1, past, cos, sin);
+      const kWant = Float64Array.from(kc0), vWant = Float64Array.from(vc0);
+      for (let i = 0; i < batch; i++) {
+        kWant.set(kRot.subarray(i * kvd, (i + 1) * kvd), (i * kvLen + past) * kvd);
+        vWant.set(v.subarray(i * kvd, (i + 1) * kvd), (i * kvLen + past) * kvd);
+      }
+      expect(maxRelErr(await gpu.readF32(kCache, kc0.length), kWant)).toBeLessThan(1e-5);
+      expect(maxRelErr(await gpu.readF32(vCache, vc0.length), vWant)).toBe(0);
+      const want = attentionRef(Float32Array.from(qRot), Float32Array.from(kWant), Float32Array.from(vWant), { ...s, seq: 1 });
+      expect(maxRelErr(await gpu.readF32(out, q.length), want)).toBeLessThan(1e-5);
+    });
+  }
+
+  it('decode_rope is declined (nothing recorded) where it cannot run: head_dim not a multiple of 32, several rows, CPU kernels', async () => {
+    const gpu = await testGpu();
+    const e = gpu.empty, t = { q: e, k: e, v: e, table: { buffer: e, positions: 8 }, kCache: e, vCache: e, out: e };
+    const shape = { batch: 1, seq: 1, past: 3, kvLen: 8, heads: 2, kvHeads: 1, headDim: 48 };
+    const b = gpu.batch();
+    expect(attentionRopeDecode(b, t, shape, undefined, 'workgroup')).toBe(false);
+    expect(attentionRopeDecode(b, t, { ...shape, headDim: 64, seq: 2 }, undefined, 'workgroup')).toBe(false);
+    expect(attentionRopeDecode(b, t, { ...shape, headDim: 64 }, undefined, 'serial')).toBe(false);
+    expect(b.size).toBe(0);
+  });
 
   it('decode splits: one pass for a few keys, whole splits of at least 128 keys beyond, never an empty split', () => {
     expect(decodeSplits(1, 16)).toEqual({ splits: 1, splitLen: 1 });

@@ -104,6 +104,35 @@ describe('greedy generation with the KV cache', () => {
     model.destroy();
   });
 
+  // head_dim 32: decode steps run the attention that norms and rotates q and k and writes the cache itself
+  // (decode_rope); the tiny fixtures' head dims (8, 16) keep rope_cache + decode
+  for (const name of ['llama-dict-788k', 'qwen3-dict-788k']) it(`${name}: decode with rope inside the attention agrees with the full forward pass`, async () => {
+    const gpu = await testGpu();
+    const model = await Transformer.load(gpu, await Checkpoint.open(dirFiles(`public/models/${name}`)));
+    const V = model.config.vocab;
+    const prompt = Array.from({ length: 9 }, (_, i) => (i * 37 + 11) % V);
+    const serial = gpu.serialKernels;
+    gpu.serialKernels = false;
+    gpu.dispatchCounts = new Map();
+    try {
+      const replayed = await model.generate(prompt, 6, { stepsPerRead: 4, eos: [] });
+      expect(gpu.dispatchCounts.get('attention:decode_rope')).toBe(model.config.layers); // recorded once, replayed
+      expect(gpu.dispatchCounts.get('rope:rope_cache')).toBe(model.config.layers); // the prompt's step
+      expect(await model.generate(prompt, 6, { stepsPerRead: 4, eos: [], replay: false })).toEqual(replayed);
+      const [logits] = await model.logits([[...prompt, ...replayed.slice(0, -1)]]);
+      const argmax = (t: number) => {
+        let best = 0;
+        for (let i = 1; i < V; i++) if (logits[t * V + i] > logits[t * V + best]) best = i;
+        return best;
+      };
+      expect(replayed.map((_, j) => argmax(prompt.length - 1 + j))).toEqual(replayed);
+    } finally {
+      gpu.dispatchCounts = null;
+      gpu.serialKernels = serial;
+      model.destroy();
+    }
+  });
+
   // A decode step's cost on a GPU is mostly the CPU recording its dispatches: what one layer records
   it('a decode step of a Qwen3 layer: 6 dispatches (the norms in the GEMVs that read them; q, k and v in one; q/k norms, rope and the cache writes in one), no copies', async () => {
     const gpu = await testGpu();

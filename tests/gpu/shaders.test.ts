@@ -6,9 +6,9 @@ import { BIT_WIDTHS, FORMATS } from '../../src/model/formats';
 import { f16ToF32 } from '../../src/model/safetensors';
 import { testGpu } from '../helpers/gpu';
 import { nodeGpuApi } from '../../src/gpu/node';
-import { INPUT_NORM_BINDINGS, INPUT_NORM_WORKGROUP_BYTES } from '../../src/model/ops';
+import { attentionRopeDecode, DECODE_ROPE_BINDINGS, INPUT_NORM_BINDINGS, INPUT_NORM_WORKGROUP_BYTES } from '../../src/model/ops';
 import { fusedNormFits } from '../../src/model/linear';
-import type { Gpu } from '../../src/gpu/gpu';
+import type { CommandBatch, Gpu } from '../../src/gpu/gpu';
 
 describe('shader loader', () => {
   it('keeps `// @if f16` blocks only for the f16 variant, line numbers unchanged', () => {
@@ -195,5 +195,36 @@ describe('WebGPU default limits', () => {
     expect(await build(INPUT_NORM_BINDINGS, INPUT_NORM_WORKGROUP_BYTES - 256)).toEqual(['qgemv:gemv4_swiglu', 'qgemv:gemv4', 'qgemv:gemv4_perm']);
     const withLimits = (buffers: number, bytes: number) => ({ device: { limits: { maxStorageBuffersPerShaderStage: buffers, maxComputeWorkgroupStorageSize: bytes } } }) as unknown as Gpu;
     expect([withLimits(INPUT_NORM_BINDINGS, INPUT_NORM_WORKGROUP_BYTES), withLimits(8, 32768), withLimits(16, 16384)].map(fusedNormFits)).toEqual([true, false, false]);
+  });
+
+  // The decode attention that norms and rotates q and k and writes the cache itself (attention.wgsl decode_rope)
+  // binds 9 storage buffers; below that the step keeps rope_cache + decode (attentionRopeDecode declines)
+  it('decode_rope builds with DECODE_ROPE_BINDINGS storage buffers, not fewer, and is declined below them', async (ctx) => {
+    const api = await nodeGpuApi();
+    const build = async (maxStorageBuffersPerShaderStage: number) => {
+      const adapter = (await api.requestAdapter())!;
+      if (!adapter.features.has('subgroups')) ctx.skip('the adapter has no subgroups (decode needs them)');
+      const device = await adapter.requestDevice({ requiredFeatures: ['subgroups'], requiredLimits: { maxStorageBuffersPerShaderStage } });
+      device.pushErrorScope('validation');
+      const module = device.createShaderModule({ code: shaderSource('attention', ['subgroups']) });
+      device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'decode_rope', constants: { HD4: 16 } } });
+      const error = await device.popErrorScope();
+      device.destroy();
+      return error ? 'refused' : 'built';
+    };
+    expect(await build(DECODE_ROPE_BINDINGS)).toBe('built');
+    expect(await build(DECODE_ROPE_BINDINGS - 1)).toBe('refused');
+    const gpu = { serialKernels: false, subgroupReduce: true, adapter: { subgroupMinSize: 32, limits: { maxComputeWorkgroupStorageSize: 32768 } } };
+    const e = {} as GPUBuffer, t = { q: e, k: e, v: e, table: { buffer: e, positions: 8 }, kCache: e, vCache: e, out: e };
+    const shape = { batch: 1, seq: 1, past: 3, kvLen: 8, heads: 2, kvHeads: 1, headDim: 64 };
+    const declines = (buffers: number) => {
+      const b = { gpu: { ...gpu, device: { limits: { maxStorageBuffersPerShaderStage: buffers } } }, dispatch: () => { throw new Error('recorded'); } } as unknown as CommandBatch;
+      try {
+        return !attentionRopeDecode(b, t, shape);
+      } catch {
+        return false;
+      }
+    };
+    expect([declines(DECODE_ROPE_BINDINGS - 1), declines(DECODE_ROPE_BINDINGS)]).toEqual([true, false]);
   });
 });
