@@ -271,7 +271,7 @@ export function attention(
 
 type AttentionShape = { batch: number; seq: number; past: number; kvLen: number; heads: number; kvHeads: number; headDim: number };
 
-/** attention.wgsl's Params; the position (past) is rewritten where a frozen decode step is replayed. */
+/** The Params of shaders/attention.wgsl; the position (past) is rewritten where a frozen decode step is replayed. */
 function attentionParams(s: AttentionShape, splits: number, splitLen: number, rope?: { positions: number; eps: number; normed: boolean }): Params {
   return new Params().u32(s.seq).position(s.past).u32(s.kvLen, s.heads, s.kvHeads, s.headDim).f32(1 / Math.sqrt(s.headDim)).u32(splits, splitLen)
     .f32(rope?.eps ?? 0).u32(rope?.positions ?? 0, rope?.normed ? 1 : 0);
