@@ -8,7 +8,7 @@
 set -uo pipefail
 SHAPE=${1:-qwen3-0.6b}; OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 source .devcarry/env.sh > /dev/null || exit 1
-Q="node dist-cli/quantlab.mjs"; OLD="node dist-cli-old/quantlab.mjs"; W=${WORK:-/tmp/decode-ab}; mkdir -p "$W"
+Q="node dist-cli/quantlab.mjs"; OLD="node dist-cli-old/quantlab.mjs"; W=${WORK:-/tmp/decode-ab}/$SHAPE; mkdir -p "$W"
 date -u +"%Y-%m-%dT%H:%M:%SZ start $SHAPE"
 $Q gpu --f16 2> /dev/null | head -c 240; echo
 [ -f "$W/float/config.json" ] || $Q synth --shape "$SHAPE" ${LAYERS:+--layers $LAYERS} --out "$W/float" > /dev/null || exit 1
