@@ -43,17 +43,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lidv
     if (x > mx) { mx = x; mi = c; }
     if (x > xt) { greater += 1u; }
   }
-  rv[lid] = mx;
-  ri[lid] = mi;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      let a = rv[lid];
-      let b = rv[lid + s];
-      if (b > a || (b == a && ri[lid + s] < ri[lid])) { rv[lid] = b; ri[lid] = ri[lid + s]; }
-    }
-    workgroupBarrier();
-  }
+  reduce_argmax(lid, mx, mi);
   let gmax = rv[0];
   let gidx = ri[0];
   workgroupBarrier();

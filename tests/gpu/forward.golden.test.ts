@@ -57,6 +57,18 @@ describe('forward pass matches transformers', () => {
   }
 });
 
+/** The argmax of the cache-free forward pass's logits at each generated token's position (prompt, then tokens). */
+async function fullPassArgmax(model: Transformer, prompt: number[], tokens: number[]): Promise<number[]> {
+  const V = model.config.vocab;
+  const [logits] = await model.logits([[...prompt, ...tokens.slice(0, -1)]]);
+  return tokens.map((_, j) => {
+    const t = prompt.length - 1 + j;
+    let best = 0;
+    for (let i = 1; i < V; i++) if (logits[t * V + i] > logits[t * V + best]) best = i;
+    return best;
+  });
+}
+
 describe('greedy generation with the KV cache', () => {
   // Steps chained on the GPU (each step's argmax copied into the next step's input, several steps per read)
   // against the cache-free forward pass: every generated token must be the argmax of the full pass's logits at
@@ -72,13 +84,7 @@ describe('greedy generation with the KV cache', () => {
     expect(await model.generate(prompt, 12, { stepsPerRead: 1 })).toEqual(chained);
     // steps after the first are one frozen step replayed at each position: recording each anew agrees
     expect(await model.generate(prompt, 12, { stepsPerRead: 4, replay: false })).toEqual(chained);
-    const [logits] = await model.logits([[...prompt, ...chained.slice(0, -1)]]);
-    const argmax = (t: number) => {
-      let best = 0;
-      for (let i = 1; i < V; i++) if (logits[t * V + i] > logits[t * V + best]) best = i;
-      return best;
-    };
-    expect(chained.map((_, j) => argmax(prompt.length - 1 + j))).toEqual(chained);
+    expect(await fullPassArgmax(model, prompt, chained)).toEqual(chained);
     // an EOS in the middle of a chunk ends the output there
     const eos = chained[2];
     expect(await model.generate(prompt, 12, { stepsPerRead: 4, eos: [eos] })).toEqual(chained.slice(0, chained.indexOf(eos) + 1));
@@ -119,13 +125,7 @@ describe('greedy generation with the KV cache', () => {
       expect(gpu.dispatchCounts.get('attention:decode_rope')).toBe(model.config.layers); // recorded once, replayed
       expect(gpu.dispatchCounts.get('rope:rope_cache')).toBe(model.config.layers); // the prompt's step
       expect(await model.generate(prompt, 6, { stepsPerRead: 4, eos: [], replay: false })).toEqual(replayed);
-      const [logits] = await model.logits([[...prompt, ...replayed.slice(0, -1)]]);
-      const argmax = (t: number) => {
-        let best = 0;
-        for (let i = 1; i < V; i++) if (logits[t * V + i] > logits[t * V + best]) best = i;
-        return best;
-      };
-      expect(replayed.map((_, j) => argmax(prompt.length - 1 + j))).toEqual(replayed);
+      expect(await fullPassArgmax(model, prompt, replayed)).toEqual(replayed);
     } finally {
       gpu.dispatchCounts = null;
       gpu.serialKernels = serial;
