@@ -3,7 +3,7 @@
 # Dawn) on the same GPTQ 4-bit weights and GPU: decode tokens/s (DECODE new tokens after a PROMPT-token prompt)
 # and prefill time (a PREFILL-token prompt to its first token), medians of REPS runs after a warm-up.
 # Before (on this machine): bash tools/device/prepare_carry.sh && node tools/device/onnx_race_build.mjs
-# device run, carry [".devcarry", ".benchcarry", "dist-cli", ".onnxcarry"]:
+# device run, carry [".devcarry", ".benchcarry", "dist-cli", ".onnxcarry"] (63.5 MiB with the tree, of 64):
 #   bash tools/device/onnx_race.sh [--model DIR ...]
 # Targets: the arguments (--model DIR, repeatable: a GPTQ checkpoint, or a float one quantized here RTN 4-bit G=128),
 # else MODELS (default "qwen3-0.6b llama-3.2-1b qwen3-dict-2.4m"): a published shape's name (`quantlab synth`: random
@@ -27,7 +27,9 @@ if [ -f .devcarry/env.sh ]; then
 else
   use_swiftshader
 fi
-[ -f .onnxcarry/race.mjs ] || { echo "no .onnxcarry/race.mjs: run node tools/device/onnx_race_build.mjs and carry .onnxcarry"; exit 1; }
+[ -f .onnxcarry/race.mjs.xz ] || { echo "no .onnxcarry/race.mjs.xz: run node tools/device/onnx_race_build.mjs and carry .onnxcarry"; exit 1; }
+if command -v xz > /dev/null; then xz -dc .onnxcarry/race.mjs.xz > .onnxcarry/race.mjs
+else python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' .onnxcarry/race.mjs.xz .onnxcarry/race.mjs; fi || exit 1
 R="node .onnxcarry/race.mjs"
 W=${WORK:-/tmp/race}; mkdir -p "$W"
 date -u +"%Y-%m-%dT%H:%M:%SZ start"

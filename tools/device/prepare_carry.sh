@@ -3,6 +3,7 @@
 #   .devcarry   node, the Vulkan loader and Dawn for Node (../shared/device/prepare.sh)
 #   .benchcarry onnxruntime-web's package.json and the dist files the bench imports, its 26 MB wasm xz'd
 #   dist-cli    the CLI bundle (npm run build:cli)
+#   .onnxcarry  the race against transformers.js, one xz'd module (tools/device/onnx_race_build.mjs)
 # Then: device run, carry [".devcarry", ".benchcarry", "dist-cli"], e.g. bash tools/device/bench_and_sweep.sh bench
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
@@ -18,5 +19,9 @@ if [ ! -s .benchcarry/ort-wasm-simd-threaded.asyncify.wasm.xz ] || [ $wasm -nt .
   xz -T0 -9 -c $wasm > .benchcarry/ort-wasm-simd-threaded.asyncify.wasm.xz
 fi
 npm run -s build:cli > /dev/null
-du -sh .devcarry .benchcarry dist-cli
+node tools/device/onnx_race_build.mjs > /dev/null
+du -sh .devcarry .benchcarry dist-cli .onnxcarry
+tree=$(git ls-files -z | xargs -0 stat -c %s | awk '{s += $1} END {print s}')
+carry=$(du -sb .devcarry .benchcarry dist-cli .onnxcarry | awk '{s += $1} END {print s}')
+echo "the race's carry with the tree: $(( (tree + carry) / 1048576 )) MiB of 64"
 echo "tracked: $(git ls-files -z | du -ch --files0-from=- | tail -1)"
