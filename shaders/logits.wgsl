@@ -68,7 +68,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lidv
 // part; argmax_merge: a workgroup per row merges the row's p.splits splits and writes out[row].argmax (and the max
 // in .lse; .logprob and .rank are not computed: 0). Ties go to the lowest id, as in main.
 @group(0) @binding(4) var<storage, read_write> part: array<vec2<u32>>; // (bitcast max, id) per (row, split)
-const SPLIT: u32 = 2048u;
+override SPLIT: u32; // logits a workgroup of argmax_split (ops.ts ARGMAX_SPLIT)
 
 /** The workgroup's (max, lowest id of it) from each invocation's; rv / ri hold the result at 0 after. */
 fn reduce_argmax(lid: u32, mx: f32, mi: u32) {

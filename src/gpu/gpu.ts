@@ -663,11 +663,14 @@ export class CommandBatch {
     const g = typeof groups === 'number' ? [groups, 1, 1] : groups;
     const max = this.gpu.adapter.limits.maxComputeWorkgroupsPerDimension;
     const dims: [number, number, number] = [Math.max(1, g[0] ?? 1), Math.max(1, g[1] ?? 1), Math.max(1, g[2] ?? 1)];
-    const name = `${spec.shader}:${spec.entry ?? 'main'}`;
-    if (dims.some((d) => d > max)) throw new Error(`${name}: ${dims.join('x')} workgroups exceed ${max} per dimension`);
-    const counts = this.gpu.dispatchCounts;
-    if (counts) counts.set(name, (counts.get(name) ?? 0) + 1);
-    if (this.gpu.omitKernels?.has(name)) return this;
+    if (dims.some((d) => d > max)) throw new Error(`${spec.shader}:${spec.entry ?? 'main'}: ${dims.join('x')} workgroups exceed ${max} per dimension`);
+    const { dispatchCounts: counts, omitKernels: omit } = this.gpu;
+    if (counts || omit) {
+      // ablation only: recording otherwise builds no name per dispatch
+      const name = `${spec.shader}:${spec.entry ?? 'main'}`;
+      if (counts) counts.set(name, (counts.get(name) ?? 0) + 1);
+      if (omit?.has(name)) return this;
+    }
     this.ops.push({ kind: 'dispatch', spec, params, bindings, groups: dims });
     return this;
   }

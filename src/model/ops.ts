@@ -334,7 +334,7 @@ export function scoreLogits(b: CommandBatch, logits: Binding, targets: Binding, 
   b.dispatch({ shader: 'logits', entry: serial ? 'serial' : 'main' }, [logits, targets, out], serial ? serialGrid(rows) : rowGrid(rows), new Params().u32(rows, vocab, 0, 0));
 }
 
-/** Logits per workgroup of argmax_split (shaders/logits.wgsl SPLIT). */
+/** Logits per workgroup of argmax_split (its pipeline constant SPLIT). */
 const ARGMAX_SPLIT = 2048;
 
 /**
@@ -350,7 +350,7 @@ export function argmaxLogits(b: CommandBatch, logits: Binding, out: Binding, row
   if (rows > b.gpu.adapter.limits.maxComputeWorkgroupsPerDimension) throw new RangeError(`argmaxLogits: ${rows} rows exceed one grid dimension`);
   const part = b.gpu.scratch(rows * splits * 8, 'argmax.part');
   const params = new Params().u32(rows, vocab, splits, 0);
-  b.dispatch({ shader: 'logits', entry: 'argmax_split' }, { 1: logits, 4: part }, [splits, rows], params);
+  b.dispatch({ shader: 'logits', entry: 'argmax_split', constants: { SPLIT: ARGMAX_SPLIT } }, { 1: logits, 4: part }, [splits, rows], params);
   b.dispatch({ shader: 'logits', entry: 'argmax_merge' }, { 3: out, 4: part }, [rows], params);
 }
 

@@ -27,6 +27,9 @@ export interface LayerWeights {
   linears: Record<LinearName, Linear>;
 }
 
+/** A layer's vector buffers (norm weights), the ones a quantized copy shares. */
+const layerVectors = (l: LayerWeights): GPUBuffer[] => [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.qkNorm].filter((b): b is GPUBuffer => b !== undefined);
+
 /** Activation buffers for one pass of `rows` rows. */
 export interface Activations {
   rows: number;
@@ -166,7 +169,7 @@ export class Transformer {
     const layers = this.layers.map((l, i) => ({ ...l, linears: linears[i] }));
     const m = new Transformer(this.gpu, this.config, this.embedTokens, this.lmHead, this.finalNorm, layers, this.f16);
     for (const b of [this.embedTokens, this.lmHead, this.finalNorm]) m.shared.add(b);
-    for (const l of this.layers) for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.qkNorm]) if (b) m.shared.add(b);
+    for (const l of this.layers) for (const b of layerVectors(l)) m.shared.add(b);
     return m;
   }
 
@@ -512,7 +515,7 @@ export class Transformer {
     this.releaseActivations();
     const bufs = new Set<GPUBuffer>([this.embedTokens, this.lmHead, this.finalNorm, this.rope.buffer]);
     for (const l of this.layers) {
-      for (const b of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.qkNorm]) if (b) bufs.add(b);
+      for (const b of layerVectors(l)) bufs.add(b);
       for (const lin of Object.values(l.linears)) lin.destroy();
     }
     bufs.delete(this.gpu.empty);

@@ -59,11 +59,14 @@ async function ablate(gpu: Gpu, model: Transformer, ids: number[], maxTokens: nu
   if (!gpu.hasTimestamps) throw new UsageError(`--ablate needs timestamp queries, which ${gpu.adapterName} does not offer (quantlab gpu lists its features).`);
   // one decode step's dispatches: a generation of 3 steps less one of 2, each step recorded
   const count = async (steps: number) => {
-    gpu.dispatchCounts = new Map();
-    await model.generate(ids, steps, { eos: [], stepsPerRead: opts.stepsPerRead, replay: false });
-    const c = gpu.dispatchCounts;
-    gpu.dispatchCounts = null;
-    return c;
+    const counts = new Map<string, number>();
+    gpu.dispatchCounts = counts;
+    try {
+      await model.generate(ids, steps, { eos: [], stepsPerRead: opts.stepsPerRead, replay: false });
+    } finally {
+      gpu.dispatchCounts = null;
+    }
+    return counts;
   };
   const two = await count(2), three = await count(3);
   const perStep = [...three].map(([kernel, n]) => ({ kernel, dispatches: n - (two.get(kernel) ?? 0) })).filter((r) => r.dispatches > 0);
