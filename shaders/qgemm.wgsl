@@ -92,6 +92,48 @@ fn store_part(base: u32, m: u32, n0: u32, v: vec4<f32>) {
   }
 }
 
+// ---- the GEMM on matrix units: mma_tile.wgsl's tile, its weights decoded to f16 in workgroup memory; split-K
+// as `main`
+// @if subgroup_matrix
+// @include mma_tile
+fn mma_x4(m: u32, k: u32) -> vec4<f32> {
+  let o = m * p.K + k;
+  return vec4<f32>(x[o], x[o + 1u], x[o + 2u], x[o + 3u]);
+}
+fn mma_split() -> bool {
+  return (p.flags & 8u) != 0u;
+}
+fn mma_stage_w(t: u32, nt: u32, k0: u32) {
+  // 64 outputs x 4 runs of 8 codes: two per invocation (consecutive invocations, consecutive outputs: coalesced)
+  let g = k0 / p.G;
+  let wbase = (k0 / 32u) * BITS;
+  for (var i = t; i < 256u; i += 128u) {
+    let r = i % 64u;
+    let e = i / 64u;
+    let n = nt + r;
+    var lo = vec4<f32>(0.0);
+    var hi = vec4<f32>(0.0);
+    if (n < p.N) {
+      let codes = codes8(n, wbase, e);
+      let s = scale_at(g * p.N + n);
+      let z = f32(zero_code(g, n) + p.zeroOffset);
+      lo = s * (codes.a - z);
+      hi = s * (codes.b - z);
+    }
+    let o = r * 32u + 8u * e;
+    for (var j = 0u; j < 4u; j++) {
+      wt_h[o + j] = f16(lo[j]);
+      wt_h[o + 4u + j] = f16(hi[j]);
+    }
+  }
+}
+@compute @workgroup_size(128)
+fn main_mma(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32,
+            @builtin(subgroup_id) sg: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  mma_tile(wg, nwg, t, sg, lane);
+}
+// @endif
+
 // ---- GEMM without workgroup memory or barriers, for CPU adapters (SwiftShader), where a barrier costs a switch of
 // every invocation: each invocation a block of 4 rows x 4 outputs, decoding its own weights (main's staging,
 // barriers and all, is far slower there).

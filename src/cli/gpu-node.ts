@@ -3,12 +3,25 @@ import { openNodeGpu } from '../gpu/node';
 import type { Gpu } from '../gpu/gpu';
 import type { Args } from './args';
 import { log } from './command';
+import { verifyMatrixUnits } from '../quant/matrix-units';
 
-export async function cliGpu(args?: Args): Promise<Gpu> {
-  const toggles: string[] = [];
-  // NVIDIA's Vulkan driver exposes shader-f16 in Dawn only behind this toggle (see README, GPU notes).
-  if (args?.flag('f16')) toggles.push('enable-dawn-features=vulkan_enable_f16_on_nvidia');
+/**
+ * --f16's Dawn toggles: NVIDIA's Vulkan driver exposes shader-f16 in Dawn only behind the first (see README, GPU
+ * notes); the second lets Dawn offer its experimental features, the matrix units among them (Gpu.matrixUnits).
+ */
+export const F16_TOGGLES = ['enable-dawn-features=vulkan_enable_f16_on_nvidia,allow_unsafe_apis'];
+
+export function cliGpu(args?: Args): Promise<Gpu> {
+  return openCliGpu(args?.flag('f16') ?? false);
+}
+
+/** The GPU as the CLI's commands open it: --f16's toggles when `f16`, the matrix units checked before use. */
+export async function openCliGpu(f16: boolean): Promise<Gpu> {
+  const toggles = f16 ? F16_TOGGLES : [];
   const gpu = await openNodeGpu({ dawnToggles: toggles, onLost: (e) => log(e.message) });
+  // QUANTLAB_MATRIX_UNITS=0: the f32 GEMMs even where the matrix units are offered (A/B timings)
+  if (process.env.QUANTLAB_MATRIX_UNITS === '0') gpu.matrixUnits = false;
+  await verifyMatrixUnits(gpu, (m) => log(`warning: ${m}`));
   // QUANTLAB_GPU_KERNELS=1: the GPU kernel variants on a CPU adapter too (to look at the host's side of a decode
   // step on a machine without a GPU; slow)
   if (process.env.QUANTLAB_GPU_KERNELS === '1') gpu.serialKernels = false;

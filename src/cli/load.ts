@@ -9,7 +9,7 @@ import { log } from './command';
 import { openCheckpoint } from './model';
 
 /** The usage text of the options of every command that loads a model on the GPU (--f16 is a flag: list it in `flags`). */
-export const WEIGHTS_USAGE = '[--weights auto|f16|f32 (float weights on the GPU; auto: f16 for a bf16/f16 checkpoint, f32 for an f32 one)] [--f16 (NVIDIA through Dawn: expose shader-f16, for the f16 4-bit GEMV)]';
+export const WEIGHTS_USAGE = '[--weights auto|f16|f32 (float weights on the GPU; auto: f16 for a bf16/f16 checkpoint, f32 for an f32 one)] [--f16 (through Dawn: expose shader-f16 on NVIDIA, for the f16 4-bit GEMV, and the matrix units where Dawn offers them, for the GEMMs)]';
 
 /** The model of an opened checkpoint on the GPU (no tokenizer: token ids need none). */
 export async function loadCheckpointModel(gpu: Gpu, ckpt: Checkpoint, args: Args) {

@@ -7,11 +7,11 @@
 // lab / tjs print one JSON object: medians over --reps timed runs after a warm-up run, and the first run's tokens.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { openNodeGpu } from '../gpu/node';
 import { Checkpoint } from '../model/checkpoint';
 import { generationClock } from '../progress';
 import { loadModel } from '../quant/load';
 import { Args } from './args';
+import { openCliGpu } from './gpu-node';
 import { dirFiles } from './files';
 import { nodeTransformers, webgpuSessionOptions } from './transformers-node';
 
@@ -26,7 +26,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const promptIds = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (1000 + i * 7919) % vocab);
 
 async function raceLab(model: string, f16: boolean, n: Counts) {
-  const gpu = await openNodeGpu({ dawnToggles: f16 ? ['enable-dawn-features=vulkan_enable_f16_on_nvidia'] : [] });
+  const gpu = await openCliGpu(f16);
   const ckpt = await Checkpoint.open(dirFiles(model));
   const lab = (await loadModel(gpu, ckpt)).model;
   const c = lab.config, short = promptIds(n.prompt, c.vocab);

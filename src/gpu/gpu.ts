@@ -59,7 +59,11 @@ const LIMITS_WANTED = [
 /** Uploads between these sizes go through writeStaged (smaller ones: writeBuffer is faster). */
 const STAGED_WRITE_MIN = 1 << 20, STAGED_WRITE_MAX = 16 << 20;
 
-const FEATURES_WANTED: GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16'] as GPUFeatureName[];
+/** The matrix units: Dawn offers them where its allow_unsafe_apis toggle is on (Chrome: the unsafe-WebGPU flag). */
+const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
+const FEATURES_WANTED: GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16', SUBGROUP_MATRIX] as GPUFeatureName[];
+
+interface SubgroupMatrixConfig { componentType: string; resultComponentType: string; M: number; N: number; K: number }
 
 export class Gpu {
   readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -84,6 +88,12 @@ export class Gpu {
    * the f16 kernels' logic runs on SwiftShader. hasF16 stays false.
    */
   emulateF16 = false;
+  /**
+   * The GEMMs (M > 1: prefill, evaluation, calibration) multiply on the matrix units (shaders/mma_tile.wgsl:
+   * inputs rounded to f16, f32 sums): the device has subgroup matrices of f16 x f16 -> f32 16 x 16 x 16, shader-f16,
+   * and subgroups of a fixed 32 invocations. Set when the device opens; tests and A/B runs may turn it off.
+   */
+  matrixUnits = false;
   /** Whether the f16 kernel variants run here: the adapter has shader-f16, or tests emulate it. */
   get f16Kernels(): boolean {
     return this.hasF16 || this.emulateF16;
@@ -159,6 +169,10 @@ export class Gpu {
     };
     const gpu = new Gpu(device, summary, opts.onLost);
     if (gpu.hasSubgroups) gpu.subgroupReduce = await gpu.subgroupLayoutIsLinear();
+    const configs = [...((info as { subgroupMatrixConfigs?: Iterable<SubgroupMatrixConfig> }).subgroupMatrixConfigs ?? [])];
+    gpu.matrixUnits = device.features.has(SUBGROUP_MATRIX) && gpu.hasF16 && gpu.hasSubgroups && !gpu.serialKernels
+      && info.subgroupMinSize === 32 && info.subgroupMaxSize === 32
+      && configs.some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16);
     return gpu;
   }
 
@@ -189,6 +203,9 @@ export class Gpu {
     if (p) return p;
     if (features.includes('subgroups') && !this.hasSubgroups) {
       throw new GpuValidationError(spec.shader, entry, 'the adapter has no "subgroups" feature; use the fallback variant');
+    }
+    if (features.includes('subgroup_matrix') && !this.device.features.has(SUBGROUP_MATRIX)) {
+      throw new GpuValidationError(spec.shader, entry, `the device has no "${SUBGROUP_MATRIX}" feature; use the f32 GEMM`);
     }
     if (features.includes('f16') && !this.hasF16 && !emulated) {
       throw new GpuValidationError(spec.shader, entry, 'the adapter has no "shader-f16" feature; use the f32 variant');

@@ -17,7 +17,18 @@ for (const [path, text] of Object.entries(files)) {
   byName.set(path.replace(/^.*\//, '').replace(/\.wgsl$/, ''), text);
 }
 
-export type ShaderFeature = 'subgroups' | 'f16';
+export type ShaderFeature = 'subgroups' | 'f16' | 'subgroup_matrix';
+
+/**
+ * The directives each feature puts in front of a module. subgroup_matrix (the matrix units; Dawn's experimental
+ * extension) is used with f16 and subgroups; its uniformity analysis is stricter than its kernels need (they call
+ * it in workgroup-uniform control flow).
+ */
+const DIRECTIVES: Record<ShaderFeature, string> = {
+  subgroups: 'enable subgroups;\n',
+  f16: 'enable f16;\n',
+  subgroup_matrix: 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium_experimental.subgroup_matrix_uniformity);\n',
+};
 
 export function shaderNames(): string[] {
   return [...byName.keys()].sort();
@@ -32,7 +43,7 @@ export function shaderSource(name: string, features: readonly ShaderFeature[] = 
 
 /** A shader file's text as compiled: `enable` lines for the features, feature and define blocks resolved, clones added. */
 export function expandShader(text: string, features: readonly ShaderFeature[], name: string, defines: readonly string[] = []): string {
-  const enables = features.map((f) => `enable ${f};\n`).join('');
+  const enables = features.map((f) => DIRECTIVES[f]).join('');
   return enables + cloneFunctions(includeFiles(text, [...features, ...defines], name, [name], new Set([name])), name);
 }
 

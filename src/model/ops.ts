@@ -1,8 +1,11 @@
 // Typed launchers of the forward-pass kernels (shaders/*.wgsl). Each records one dispatch into a batch;
 // shapes and the grid live here, the math lives in the WGSL.
 import { type Binding, type CommandBatch, grid, Params } from '../gpu/gpu';
+import type { ShaderFeature } from '../gpu/shaders';
 
 const TILE = 32; // matmul: 8x8 invocations x 4x4 outputs each
+/** The shader features of the GEMMs on matrix units (Gpu.matrixUnits). */
+export const MMA_FEATURES: ShaderFeature[] = ['f16', 'subgroups', 'subgroup_matrix'];
 /** A grid of one workgroup per row, spread over x and y when rows exceed the per-dimension limit. */
 export const rowGrid = (rows: number): [number, number] => grid(rows);
 
@@ -22,7 +25,8 @@ export function matmul(
   if (opts.wF16 && K % 4 !== 0) throw new RangeError(`matmul: f16 weights need in features (${K}) divisible by 4`);
   // One token on a GPU: the GEMV reads W with coalesced vec4 loads (the 4x4-block GEMM would waste 3/4).
   if ((opts.gemv ?? (M === 1 && !b.gpu.serialKernels)) && M === 1 && K % 4 === 0) {
-    b.dispatch(gemvSpec(b, 'gemv', opts.wF16, opts.norm), { 1: x, 2: w, 3: opts.bias ?? opts.empty, 4: y, ...normBinding(opts.norm) }, rowGrid(Math.ceil(N / GEMV_ROWS)),
+    const rows = gemvRows(b, N);
+    b.dispatch(gemvSpec(b, 'gemv', opts.wF16, opts.norm, rows), { 1: x, 2: w, 3: opts.bias ?? opts.empty, 4: y, ...normBinding(opts.norm) }, rowGrid(Math.ceil(N / rows)),
       matmulParams(M, N, K, flags, 0, 0, opts.norm));
     return;
   }
@@ -31,7 +35,11 @@ export function matmul(
     // GPUs: 64 x 64 tiles staged in workgroup memory; sliced along K where the tiles are too few to fill the GPU
     const tiles: [number, number] = [Math.ceil(N / 64), Math.ceil(M / 64)];
     const splits = opts.splitK ?? splitKFor(tiles[0] * tiles[1], Math.ceil(K / 32));
-    const spec = { shader: 'matmul', entry: 'tiled', defines: weightDefines(opts.wF16) };
+    // the matrix units take f16 weights in runs of 32 columns (mma_tile.wgsl); else the f32 tile
+    const mma = b.gpu.matrixUnits && opts.wF16 && K % 32 === 0;
+    const spec = mma
+      ? { shader: 'matmul', entry: 'tiled_mma', defines: ['weights_f16'], features: MMA_FEATURES }
+      : { shader: 'matmul', entry: 'tiled', defines: weightDefines(opts.wF16) };
     if (splits <= 1) {
       // `part` is not written without the split flag, but it is a writable binding: not the read-only `empty`
       b.dispatch(spec, { 1: x, 2: w, 3: opts.bias ?? opts.empty, 4: y, 6: b.gpu.scratch(16, 'splitk') }, tiles, params);
@@ -106,11 +114,21 @@ const weightDefines = (f16?: boolean) => (f16 ? ['weights_f16'] : undefined);
 
 /** Rows per workgroup of the fp32 GEMVs (matmul.wgsl). */
 const GEMV_ROWS = 2;
+/**
+ * Rows per workgroup of a GEMV as wide as a vocabulary (N >= WIDE_GEMV_N), one subgroup a row: with 2 rows, each
+ * of the LM head's ~76K workgroups re-reads x and re-sums its norm for 4 KiB of weights.
+ */
+export const WIDE_GEMV_ROWS = 8, WIDE_GEMV_N = 16384;
+
+/** The rows per workgroup of an N-row GEMV: WIDE_GEMV_ROWS where N is wide and a subgroup fits in a row's share. */
+export function gemvRows(b: CommandBatch, N: number): number {
+  return N >= WIDE_GEMV_N && b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / WIDE_GEMV_ROWS ? WIDE_GEMV_ROWS : GEMV_ROWS;
+}
 
 /** The GEMV entry `entry` of shaders/matmul.wgsl, or its `_subgroups` variant where no subgroup can span two rows. */
-function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu' | 'gemv_qkv', wF16?: boolean, norm?: InputNorm) {
-  const sub = b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / GEMV_ROWS;
-  const constants = { ROWS: GEMV_ROWS }, defines = [...(weightDefines(wF16) ?? []), ...(norm ? ['input_norm'] : [])];
+function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu' | 'gemv_qkv', wF16?: boolean, norm?: InputNorm, rows = GEMV_ROWS) {
+  const sub = b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / rows;
+  const constants = { ROWS: rows }, defines = [...(weightDefines(wF16) ?? []), ...(norm ? ['input_norm'] : [])];
   return sub
     ? { shader: 'matmul', entry: `${entry}_subgroups`, constants, defines, features: ['subgroups' as const] }
     : { shader: 'matmul', entry, constants, defines };

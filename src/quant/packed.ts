@@ -6,7 +6,7 @@ import { type Binding, type CommandBatch, type Gpu, grid, Params } from '../gpu/
 import type { ShaderFeature } from '../gpu/shaders';
 import { F16_GEMV_BITS, f16GemvTakesShape, formatOf, type GemvShape, KERNEL_CHUNK, qweightWords, zeroWords } from '../model/formats';
 import { fusedNormFits, type Linear } from '../model/linear';
-import { type InputNorm, normBinding, splitKFor } from '../model/ops';
+import { type InputNorm, MMA_FEATURES, normBinding, splitKFor } from '../model/ops';
 import type { QuantizedWeights } from './gptq';
 import { f16ToF32 } from '../model/safetensors';
 import { unpackBits } from './reference';
@@ -210,14 +210,18 @@ export function qmatmul(
   }
   const tiles: [number, number] = [Math.ceil(p.rows / 64), Math.ceil(M / 64)];
   const splits = opts.splitK ?? splitKFor(tiles[0] * tiles[1], p.cols / 32);
+  // the weights decoded to f16 in workgroup memory and multiplied on the matrix units where the device has them
+  const spec = b.gpu.matrixUnits
+    ? { shader: 'qgemm', entry: 'main_mma', constants: { BITS: p.bits }, features: MMA_FEATURES }
+    : { shader: 'qgemm', entry: 'main', constants: { BITS: p.bits } };
   if (splits <= 1) {
     // `part` is not written without the split flag, but it is a writable binding: not the read-only `empty`
-    b.dispatch({ shader: 'qgemm', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: b.gpu.scratch(16, 'splitk') }, tiles, params(base));
+    b.dispatch(spec, { ...gemm, 8: b.gpu.scratch(16, 'splitk') }, tiles, params(base));
     return;
   }
   // too few tiles to fill the GPU: slices of K in parallel, then one pass adds them up
   const part = b.gpu.scratch(splits * M * p.rows * 4, 'splitk');
-  b.dispatch({ shader: 'qgemm', entry: 'main', constants: { BITS: p.bits } }, { ...gemm, 8: part }, [...tiles, splits], params(base | 8, splits));
+  b.dispatch(spec, { ...gemm, 8: part }, [...tiles, splits], params(base | 8, splits));
   b.dispatch({ shader: 'qgemm', entry: 'split_reduce' }, { 6: p.bias ?? opts.empty, 7: y, 8: part }, grid(M * p.rows, 256), params(base, splits));
 }
 

@@ -6,6 +6,7 @@ import { openBrowserGpu } from '../gpu/browser';
 import type { Gpu } from '../gpu/gpu';
 import { QuantlabError } from '../errors';
 import { gpuSelfTest, type SelfTest } from '../model/selftest';
+import { verifyMatrixUnits } from '../quant/matrix-units';
 import type { Checkpoint } from '../model/checkpoint';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { Transformer } from '../model/transformer';
@@ -91,6 +92,7 @@ export function LabProvider({ children }: { children: ReactNode }) {
     openBrowserGpu({ onLost: (e) => setGpuError(toBanner(e)) })
       .then(async (g) => {
         if (!alive) return g.destroy();
+        await verifyMatrixUnits(g, (m) => console.warn(m));
         setGpu(g);
         setSelfTest(await gpuSelfTest(g));
       })

@@ -3,7 +3,7 @@
 // one-token GEMVs also with the RMSNorm in front of them applied by the kernel (input_norm.wgsl).
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu';
-import { gatherRows, gemvQkv, gemvSwiglu, matmul, widenF16 } from '../../src/model/ops';
+import { WIDE_GEMV_N, WIDE_GEMV_ROWS, gatherRows, gemvQkv, gemvRows, gemvSwiglu, matmul, widenF16 } from '../../src/model/ops';
 import { gatherRowsRef, matmulRef, rmsnormRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
 import { maxRelErr, randomF32, testGpu } from '../helpers/gpu';
@@ -100,6 +100,25 @@ describe('matmul.wgsl against the float64 reference', () => {
           expect(maxRelErr(await gpu.readF32(y, N), matmulRef(normed, w.values, 1, N, K, bias))).toBeLessThan(1e-5);
         });
       }
+    }
+  }
+
+  // a GEMV as wide as a vocabulary: WIDE_GEMV_ROWS rows a workgroup with subgroup sums, an odd last workgroup
+  for (const f16 of [false, true]) {
+    for (const subgroups of [false, true]) {
+      const N = WIDE_GEMV_N + 37, K = 68;
+      it.skipIf(subgroups && !linearSubgroups)(`wide GEMV ${N}x${K} with its input norm, ${f16 ? 'f16' : 'f32'} weights${subgroups ? `, ${SUBGROUP_SUMS}, ${WIDE_GEMV_ROWS} rows a workgroup` : ''}`, async () => {
+        const { x, norm, normed } = normedInput(K, 50);
+        const w = weights(gpu, randomF32(N * K, 51), f16);
+        const y = gpu.buffer(N * 4, 'y');
+        const b = gpu.batch();
+        withSubgroups(subgroups, () => {
+          expect(gemvRows(b, N)).toBe(subgroups ? WIDE_GEMV_ROWS : 2);
+          matmul(b, gpu.upload(x, 'x'), w.buf, y, 1, N, K, { empty: gpu.empty, gemv: true, wF16: f16, norm });
+        });
+        await b.submit();
+        expect(maxRelErr(await gpu.readF32(y, N), matmulRef(normed, w.values, 1, N, K))).toBeLessThan(1e-5);
+      });
     }
   }
 

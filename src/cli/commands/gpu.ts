@@ -1,6 +1,7 @@
 import type { Command } from '../command';
 import { printJson } from '../command';
 import { cliGpu } from '../gpu-node';
+import { checkMatrixUnits } from '../../quant/matrix-units';
 
 export const gpuCommand: Command = {
   name: 'gpu',
@@ -9,7 +10,8 @@ export const gpuCommand: Command = {
   flags: ['f16'],
   async run(args) {
     const gpu = await cliGpu(args);
-    printJson({ adapter: gpu.adapter, subgroups: gpu.hasSubgroups, shaderF16: gpu.hasF16, timestampQuery: gpu.hasTimestamps });
+    const matrixUnits = gpu.matrixUnits ? await checkMatrixUnits(gpu) : null;
+    printJson({ adapter: gpu.adapter, subgroups: gpu.hasSubgroups, shaderF16: gpu.hasF16, timestampQuery: gpu.hasTimestamps, matrixUnits });
     gpu.destroy();
   },
 };

@@ -30,11 +30,19 @@ import { ONNX_BITS, toMatMulNBits } from './matmulnbits';
 const DTYPE_OF_BITS: Record<number, { dtype: string; suffix: string }> = { 2: { dtype: 'q2', suffix: '_q2' }, 4: { dtype: 'q4', suffix: '_q4' }, 8: { dtype: 'q8', suffix: '_quantized' } };
 const FLOAT_DTYPE = { dtype: 'fp32', suffix: '' };
 
+/**
+ * Initializers together larger than this go to external data files. Not only for protobuf's 2 GiB: onnxruntime-web's
+ * WebGPU EP uploads an external initializer to the GPU straight from the file's buffer, while an inline one passes
+ * through its wasm heap (4 GiB) with the whole model file. The Llama-3.2-1B shape at 4 bits (1.5 GB inline) failed
+ * to load in transformers.js with std::bad_alloc; the bundled models (a few MB) stay one file.
+ */
+export const EXTERNAL_DATA_ABOVE = 2 ** 28;
+
 /** Files copied as they are, when the checkpoint has them (what transformers.js's tokenizer and generation read). */
 const COPY = ['generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
 
 export interface OnnxExportOptions {
-  /** Initializers go to external data files when together larger than this (default: 2 GiB, protobuf's limit, less 64 MiB). */
+  /** Initializers go to external data files when together larger than this (default EXTERNAL_DATA_ABOVE). */
   externalAbove?: number;
   /** Largest external data file (default 2 GiB - 1 MiB). */
   chunkBytes?: number;
@@ -185,7 +193,7 @@ export async function exportOnnx(ckpt: Checkpoint, opts: OnnxExportOptions = {})
   if (q) Object.assign(metadata, { bits: String(q.bits), group_size: String(q.groupSize), desc_act: String(q.descAct), sym: String(q.sym) });
   const enc = g.encode({
     fileName: onnxName,
-    externalAbove: opts.externalAbove ?? 2 ** 31 - 2 ** 26, // a margin under protobuf's 2 GiB for the graph itself
+    externalAbove: opts.externalAbove ?? EXTERNAL_DATA_ABOVE,
     chunkBytes: opts.chunkBytes ?? 2 ** 31 - 2 ** 20,
     metadata,
     opsets: { '': 17, 'com.microsoft': 1 },
