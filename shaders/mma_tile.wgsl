@@ -68,10 +68,10 @@ fn mma_tile(wg: vec3<u32>, nwg: vec3<u32>, t: u32, sg: u32, lane: u32) {
     workgroupBarrier();
     for (var kk = 0u; kk < 32u; kk += 16u) {
       // inputs row-major [m][k]; weights [n][k] are the right matrix [k][n] column-major
-      let a0 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&xt_h, rm * 32u + kk, false, 32u);
-      let a1 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&xt_h, (rm + 16u) * 32u + kk, false, 32u);
-      let b0 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&wt_h, rn * 32u + kk, true, 32u);
-      let b1 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&wt_h, (rn + 16u) * 32u + kk, true, 32u);
+      let a0 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xt_h, rm * 32u + kk, 32u);
+      let a1 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xt_h, (rm + 16u) * 32u + kk, 32u);
+      let b0 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&wt_h, rn * 32u + kk, 32u);
+      let b1 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&wt_h, (rn + 16u) * 32u + kk, 32u);
       c00 = subgroupMatrixMultiplyAccumulate(a0, b0, c00);
       c01 = subgroupMatrixMultiplyAccumulate(a0, b1, c01);
       c10 = subgroupMatrixMultiplyAccumulate(a1, b0, c10);
@@ -80,19 +80,19 @@ fn mma_tile(wg: vec3<u32>, nwg: vec3<u32>, t: u32, sg: u32, lane: u32) {
     workgroupBarrier();
   }
   // through workgroup memory: the bounds, the bias and the accumulation are applied per element
-  subgroupMatrixStore(&out_t, sg * 256u, c00, false, 16u);
+  subgroupMatrixStore<row_major>(&out_t, sg * 256u, c00, 16u);
   workgroupBarrier();
   mma_emit(sg, lane, mt + rm, nt + rn, wg.z);
   workgroupBarrier();
-  subgroupMatrixStore(&out_t, sg * 256u, c01, false, 16u);
+  subgroupMatrixStore<row_major>(&out_t, sg * 256u, c01, 16u);
   workgroupBarrier();
   mma_emit(sg, lane, mt + rm, nt + rn + 16u, wg.z);
   workgroupBarrier();
-  subgroupMatrixStore(&out_t, sg * 256u, c10, false, 16u);
+  subgroupMatrixStore<row_major>(&out_t, sg * 256u, c10, 16u);
   workgroupBarrier();
   mma_emit(sg, lane, mt + rm + 16u, nt + rn, wg.z);
   workgroupBarrier();
-  subgroupMatrixStore(&out_t, sg * 256u, c11, false, 16u);
+  subgroupMatrixStore<row_major>(&out_t, sg * 256u, c11, 16u);
   workgroupBarrier();
   mma_emit(sg, lane, mt + rm + 16u, nt + rn + 16u, wg.z);
 }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# GPU machine, a short visit: what the matrix units and the Dawn toggles they need do to prefill and decode, one
+# published shape (random weights, float and RTN 4-bit G=128), this build beside a previous one (OLD, a CLI bundle
+# built from an older commit), every run warmed up first:
+#   plain   no --f16 (no toggles: f32 arithmetic on f16-stored weights)
+#   f16     --f16 (shader-f16 and allow_unsafe_apis: the matrix units offered) with QUANTLAB_MATRIX_UNITS=0
+#   mma     --f16, the GEMMs on the matrix units (this build only)
+# device run, carry [".devcarry", "dist-cli", "$OLD"]: OLD=dist-cli-prev bash tools/device/prefill_ab.sh [SHAPE]
+# Off the GPU: DEVCARRY_ICD=/usr/lib/chromium/vk_swiftshader_icd.json LAYERS=1 PREFILL=32 TOKENS=4 bash tools/device/prefill_ab.sh smollm2-135m
+set -uo pipefail
+SHAPE=${1:-qwen3-0.6b}; OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+source .devcarry/env.sh > /dev/null || exit 1
+OLDDIR=${OLD:-dist-cli-prev}; W=${WORK:-/tmp/decode-ab}/$SHAPE; mkdir -p "$W"
+date -u +"%Y-%m-%dT%H:%M:%SZ start $SHAPE"
+Q="node dist-cli/quantlab.mjs"
+$Q gpu --f16 > "$OUT/gpu.json" 2> "$W/gpu.err"; python3 -c "import json,sys;d=json.load(open(sys.argv[1]));print(d['adapter']['description'], '; matrix units:', json.dumps(d.get('matrixUnits')))" "$OUT/gpu.json" || head -c 600 "$OUT/gpu.json"
+[ -f "$W/float/config.json" ] || $Q synth --shape "$SHAPE" ${LAYERS:+--layers $LAYERS} --out "$W/float" > /dev/null || exit 1
+[ -f "$W/q4/config.json" ] || $Q quantize --model "$W/float" --method rtn --bits 4 --group 128 --out "$W/q4" > /dev/null || exit 1
+prompt=$(python3 -c "print(('the quick brown fox jumps over the lazy dog ' * 64)[:${PREFILL:-512} - 1])")
+show() { python3 -c "
+import json,sys
+t=open(sys.argv[1]).read(); t=t[t.find('{'):]
+d=json.loads(t)
+print(sys.argv[2].ljust(28), 'prompt', d.get('prompt_tokens'), 'first token', round(d['first_token_seconds']*1000,2), 'ms; gpu', round(d.get('gpu_ms_per_step') or 0,3), 'ms/step; decode', round(d.get('decode_tokens_per_second') or 0,1), 'tok/s; tokens', hash(tuple(d['tokens']))%100000)" "$1" "$2"; }
+run() { # name cli env flags model prompt tokens
+  local name=$1 cli=$2 envs=$3 flags=$4 model=$5 p=$6 n=$7
+  env $envs node "$cli/quantlab.mjs" generate --model "$W/$model" --prompt "$p" --max-tokens "$n" --ignore-eos --json --warmup $flags > "$OUT/$name.json" 2> "$W/$name.err" && show "$OUT/$name.json" "$name" || { echo "$name failed"; tail -3 "$W/$name.err"; }
+}
+for m in float q4; do
+  for what in prefill decode; do
+    if [ $what = prefill ]; then p=$prompt; n=1; else p="the quick"; n=${TOKENS:-128}; fi
+    [ -d "$OLDDIR" ] && run "$what-$m-old-plain" "$OLDDIR" "" "" $m "$p" $n
+    run "$what-$m-new-plain" dist-cli "" "" $m "$p" $n
+    [ -d "$OLDDIR" ] && run "$what-$m-old-f16" "$OLDDIR" "" "--f16" $m "$p" $n
+    run "$what-$m-new-f16" dist-cli "QUANTLAB_MATRIX_UNITS=0" "--f16" $m "$p" $n
+    run "$what-$m-new-mma" dist-cli "" "--f16" $m "$p" $n
+  done
+  $Q generate --model "$W/$m" --prompt "$prompt" --max-tokens 1 --ignore-eos --json --warmup --f16 --profile > /dev/null 2> "$OUT/profile-mma-$m.err" && grep -A8 "GPU time by kernel" "$OUT/profile-mma-$m.err"
+done
+date -u +"%Y-%m-%dT%H:%M:%SZ done"
