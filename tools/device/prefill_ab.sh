@@ -37,4 +37,21 @@ for m in float q4; do
   done
   $Q generate --model "$W/$m" --prompt "$prompt" --max-tokens 1 --ignore-eos --json --warmup --f16 --profile > /dev/null 2> "$OUT/profile-mma-$m.err" && grep -A8 "GPU time by kernel" "$OUT/profile-mma-$m.err"
 done
+# the packed GEMM alone at M = PREFILL, the Qwen3-0.6B / Llama-3.2-1B shapes, with and without the matrix units
+B=(bench --f16 --shapes ${BENCH_SHAPES:-1024x4096,1024x3072,3072x1024,2048x8192,8192x2048} --batches ${PREFILL:-512} --bits 4 --no-ort --gemv-kernels f32 --json)
+for mu in 1 0; do
+  QUANTLAB_MATRIX_UNITS=$mu timeout 150 $Q "${B[@]}" --out "$OUT/bench-mma$mu.json" > /dev/null 2> "$W/bench-mma$mu.err" || tail -3 "$W/bench-mma$mu.err"
+done
+python3 - "$OUT" <<'PY'
+import json, os, sys
+rows = {}
+for mu in ('1', '0'):
+    p = os.path.join(sys.argv[1], f'bench-mma{mu}.json')
+    if not os.path.exists(p): continue
+    for r in json.load(open(p))['kernels']['rows']:
+        if r['M'] > 1: rows.setdefault((f"{r['K']}x{r['N']}", r['M'], r['contender']), {})[mu] = r
+for (shape, m, who), v in rows.items():
+    f = lambda r: '-' if r is None else f"{r['gpuMicros']:.1f} us ({2 * r['M'] * r['K'] * r['N'] / r['gpuMicros'] / 1e6:.1f} TFLOP/s, {r['check']})"
+    print(f"GEMM {shape} M={m} {who}: with matrix units {f(v.get('1'))}; without {f(v.get('0'))}")
+PY
 date -u +"%Y-%m-%dT%H:%M:%SZ done"
