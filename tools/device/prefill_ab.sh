@@ -35,7 +35,13 @@ for m in float q4; do
     run "$what-$m-new-f16" dist-cli "QUANTLAB_MATRIX_UNITS=0" "--f16" $m "$p" $n
     run "$what-$m-new-mma" dist-cli "" "--f16" $m "$p" $n
   done
-  $Q generate --model "$W/$m" --prompt "$prompt" --max-tokens 1 --ignore-eos --json --warmup --f16 --profile > /dev/null 2> "$OUT/profile-mma-$m.err" && grep -A8 "GPU time by kernel" "$OUT/profile-mma-$m.err"
+  # GPU time by kernel (a pass per dispatch): this build with and without the matrix units, and the previous build
+  for v in mma f16 old; do
+    case $v in mma) cli=dist-cli; envs="" ;; f16) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=0 ;; old) cli=$OLDDIR; envs="" ;; esac
+    [ -d "$cli" ] || continue
+    env $envs node "$cli/quantlab.mjs" generate --model "$W/$m" --prompt "$prompt" --max-tokens 1 --ignore-eos --json --warmup --f16 --profile > /dev/null 2> "$OUT/profile-$v-$m.err" \
+      && { echo "profile $v $m"; grep -A5 "GPU time by kernel" "$OUT/profile-$v-$m.err"; }
+  done
 done
 # the packed GEMM alone at M = PREFILL, the Qwen3-0.6B / Llama-3.2-1B shapes, with and without the matrix units
 B=(bench --f16 --shapes ${BENCH_SHAPES:-1024x4096,1024x3072,3072x1024,2048x8192,8192x2048} --batches ${PREFILL:-512} --bits 4 --no-ort --gemv-kernels f32 --json)
