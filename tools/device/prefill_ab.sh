@@ -6,10 +6,12 @@
 #   f16     --f16 (shader-f16 and allow_unsafe_apis: the matrix units offered) with QUANTLAB_MATRIX_UNITS=0
 #   mma     --f16, the GEMMs on the matrix units (this build only)
 # device run, carry [".devcarry", "dist-cli", "$OLD"]: OLD=dist-cli-prev bash tools/device/prefill_ab.sh [SHAPE]
+# Knobs: CKPTS (float q4), WHAT (prefill decode), VARIANTS (the five above), PROFILES (mma f16 old), BENCH (1).
 # Off the GPU: DEVCARRY_ICD=/usr/lib/chromium/vk_swiftshader_icd.json LAYERS=1 PREFILL=32 TOKENS=4 bash tools/device/prefill_ab.sh smollm2-135m
 set -uo pipefail
 SHAPE=${1:-qwen3-0.6b}; OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 source .devcarry/env.sh > /dev/null || exit 1
+[ -f "${OLD:-dist-cli-prev}.mjs.xz" ] && { mkdir -p "${OLD:-dist-cli-prev}"; xz -dc "${OLD:-dist-cli-prev}.mjs.xz" > "${OLD:-dist-cli-prev}/quantlab.mjs"; }
 OLDDIR=${OLD:-dist-cli-prev}; W=${WORK:-/tmp/decode-ab}/$SHAPE; mkdir -p "$W"
 date -u +"%Y-%m-%dT%H:%M:%SZ start $SHAPE"
 Q="node dist-cli/quantlab.mjs"
@@ -26,17 +28,21 @@ run() { # name cli env flags model prompt tokens
   local name=$1 cli=$2 envs=$3 flags=$4 model=$5 p=$6 n=$7
   env $envs node "$cli/quantlab.mjs" generate --model "$W/$model" --prompt "$p" --max-tokens "$n" --ignore-eos --json --warmup $flags > "$OUT/$name.json" 2> "$W/$name.err" && show "$OUT/$name.json" "$name" || { echo "$name failed"; tail -3 "$W/$name.err"; }
 }
-for m in float q4; do
-  for what in prefill decode; do
+for m in ${CKPTS:-float q4}; do
+  for what in ${WHAT:-prefill decode}; do
     if [ $what = prefill ]; then p=$prompt; n=1; else p="the quick"; n=${TOKENS:-128}; fi
-    [ -d "$OLDDIR" ] && run "$what-$m-old-plain" "$OLDDIR" "" "" $m "$p" $n
-    run "$what-$m-new-plain" dist-cli "" "" $m "$p" $n
-    [ -d "$OLDDIR" ] && run "$what-$m-old-f16" "$OLDDIR" "" "--f16" $m "$p" $n
-    run "$what-$m-new-f16" dist-cli "QUANTLAB_MATRIX_UNITS=0" "--f16" $m "$p" $n
-    run "$what-$m-new-mma" dist-cli "" "--f16" $m "$p" $n
+    for v in ${VARIANTS:-old-plain new-plain old-f16 new-f16 new-mma}; do
+      case $v in
+        old-plain) [ -d "$OLDDIR" ] && run "$what-$m-$v" "$OLDDIR" "" "" $m "$p" $n ;;
+        new-plain) run "$what-$m-$v" dist-cli "" "" $m "$p" $n ;;
+        old-f16) [ -d "$OLDDIR" ] && run "$what-$m-$v" "$OLDDIR" "" "--f16" $m "$p" $n ;;
+        new-f16) run "$what-$m-$v" dist-cli "QUANTLAB_MATRIX_UNITS=0" "--f16" $m "$p" $n ;;
+        new-mma) run "$what-$m-$v" dist-cli "" "--f16" $m "$p" $n ;;
+      esac
+    done
   done
   # GPU time by kernel (a pass per dispatch): this build with and without the matrix units, and the previous build
-  for v in mma f16 old; do
+  for v in ${PROFILES-mma f16 old}; do
     case $v in mma) cli=dist-cli; envs="" ;; f16) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=0 ;; old) cli=$OLDDIR; envs="" ;; esac
     [ -d "$cli" ] || continue
     env $envs node "$cli/quantlab.mjs" generate --model "$W/$m" --prompt "$prompt" --max-tokens 1 --ignore-eos --json --warmup --f16 --profile > /dev/null 2> "$OUT/profile-$v-$m.err" \
@@ -44,8 +50,8 @@ for m in float q4; do
   done
 done
 # the packed GEMM alone at M = PREFILL, the Qwen3-0.6B / Llama-3.2-1B shapes, with and without the matrix units
-B=(bench --f16 --shapes ${BENCH_SHAPES:-1024x4096,1024x3072,3072x1024,2048x8192,8192x2048} --batches ${PREFILL:-512} --bits 4 --no-ort --gemv-kernels f32 --json)
-for mu in 1 0; do
+[ "${BENCH:-1}" = 1 ] && B=(bench --f16 --shapes ${BENCH_SHAPES:-1024x4096,1024x3072,3072x1024,2048x8192,8192x2048} --batches ${PREFILL:-512} --bits 4 --no-ort --gemv-kernels f32 --json)
+for mu in $([ "${BENCH:-1}" = 1 ] && echo 1 0); do
   QUANTLAB_MATRIX_UNITS=$mu timeout 150 $Q "${B[@]}" --out "$OUT/bench-mma$mu.json" > /dev/null 2> "$W/bench-mma$mu.err" || tail -3 "$W/bench-mma$mu.err"
 done
 python3 - "$OUT" <<'PY'
