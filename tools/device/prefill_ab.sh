@@ -11,7 +11,11 @@
 set -uo pipefail
 SHAPE=${1:-qwen3-0.6b}; OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 source .devcarry/env.sh > /dev/null || exit 1
-[ -f "${OLD:-dist-cli-prev}.mjs.xz" ] && { mkdir -p "${OLD:-dist-cli-prev}"; xz -dc "${OLD:-dist-cli-prev}.mjs.xz" > "${OLD:-dist-cli-prev}/quantlab.mjs"; }
+# a build may travel xz'd as <dir>.mjs.xz: OLD, and REV (a third build, e.g. one change reverted; default dist-cli-rev)
+for d in "${OLD:-dist-cli-prev}" "${REV:-dist-cli-rev}"; do
+  [ -f "$d.mjs.xz" ] && { mkdir -p "$d"; xz -dc "$d.mjs.xz" > "$d/quantlab.mjs"; }
+done
+REVDIR=${REV:-dist-cli-rev}
 OLDDIR=${OLD:-dist-cli-prev}; W=${WORK:-/tmp/decode-ab}/$SHAPE; mkdir -p "$W"
 date -u +"%Y-%m-%dT%H:%M:%SZ start $SHAPE"
 Q="node dist-cli/quantlab.mjs"
@@ -38,12 +42,13 @@ for m in ${CKPTS:-float q4}; do
         old-f16) [ -d "$OLDDIR" ] && run "$what-$m-$v" "$OLDDIR" "" "--f16" $m "$p" $n ;;
         new-f16) run "$what-$m-$v" dist-cli "QUANTLAB_MATRIX_UNITS=0" "--f16" $m "$p" $n ;;
         new-mma) run "$what-$m-$v" dist-cli "" "--f16" $m "$p" $n ;;
+        rev-f16) [ -d "$REVDIR" ] && run "$what-$m-$v" "$REVDIR" "QUANTLAB_MATRIX_UNITS=0" "--f16" $m "$p" $n ;;
       esac
     done
   done
   # GPU time by kernel (a pass per dispatch): this build with and without the matrix units, and the previous build
   for v in ${PROFILES-mma f16 old}; do
-    case $v in mma) cli=dist-cli; envs="" ;; f16) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=0 ;; old) cli=$OLDDIR; envs="" ;; esac
+    case $v in mma) cli=dist-cli; envs="" ;; f16) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=0 ;; old) cli=$OLDDIR; envs="" ;; rev) cli=$REVDIR; envs=QUANTLAB_MATRIX_UNITS=0 ;; esac
     [ -d "$cli" ] || continue
     env $envs node "$cli/quantlab.mjs" generate --model "$W/$m" --prompt "$prompt" --max-tokens 1 --ignore-eos --json --warmup --f16 --profile > /dev/null 2> "$OUT/profile-$v-$m.err" \
       && { echo "profile $v $m"; grep -A5 "GPU time by kernel" "$OUT/profile-$v-$m.err"; }
