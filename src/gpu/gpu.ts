@@ -19,6 +19,8 @@ export interface AdapterSummary {
   isFallbackAdapter: boolean;
   subgroupMinSize?: number;
   subgroupMaxSize?: number;
+  /** The matrix units' shapes (Dawn's experimental subgroup matrices); empty where not offered. */
+  subgroupMatrixConfigs: SubgroupMatrixConfig[];
   features: string[];
   limits: Record<string, number>;
 }
@@ -29,6 +31,8 @@ export interface GpuOptions {
   onLost?: (err: DeviceLostError) => void;
   /** Node only: Dawn toggles, e.g. 'enable-dawn-features=vulkan_enable_f16_on_nvidia'. */
   dawnToggles?: string[];
+  /** Multiply the GEMMs on the matrix units where the device offers them (Gpu.matrixUnits); off by default. */
+  matrixUnits?: boolean;
 }
 
 export interface KernelSpec {
@@ -63,7 +67,7 @@ const STAGED_WRITE_MIN = 1 << 20, STAGED_WRITE_MAX = 16 << 20;
 const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
 const FEATURES_WANTED: GPUFeatureName[] = ['subgroups', 'timestamp-query', 'shader-f16', SUBGROUP_MATRIX] as GPUFeatureName[];
 
-interface SubgroupMatrixConfig { componentType: string; resultComponentType: string; M: number; N: number; K: number }
+export interface SubgroupMatrixConfig { componentType: string; resultComponentType: string; M: number; N: number; K: number }
 
 export class Gpu {
   readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -89,9 +93,13 @@ export class Gpu {
    */
   emulateF16 = false;
   /**
-   * The GEMMs (M > 1: prefill, evaluation, calibration) multiply on the matrix units (shaders/mma_tile.wgsl:
-   * inputs rounded to f16, f32 sums): the device has subgroup matrices of f16 x f16 -> f32 16 x 16 x 16, shader-f16,
-   * and subgroups of a fixed 32 invocations. Set when the device opens; tests and A/B runs may turn it off.
+   * The device could multiply the GEMMs on its matrix units (shaders/mma_tile.wgsl: inputs rounded to f16, f32
+   * sums): it has subgroup matrices of f16 x f16 -> f32 16 x 16 x 16, shader-f16, and subgroups of a fixed 32.
+   */
+  readonly matrixUnitsOffered: boolean;
+  /**
+   * The GEMMs (M > 1: prefill, evaluation, calibration) do run on the matrix units: where offered and asked for
+   * (GpuOptions.matrixUnits; off by default: on an H200 they were not faster than the f32 tiles, docs/realsize.md).
    */
   matrixUnits = false;
   /** Whether the f16 kernel variants run here: the adapter has shader-f16, or tests emulate it. */
@@ -120,6 +128,9 @@ export class Gpu {
     this.hasF16 = f.has('shader-f16');
     this.hasTimestamps = f.has('timestamp-query');
     this.serialKernels = adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(`${adapter.architecture} ${adapter.description}`);
+    this.matrixUnitsOffered = f.has(SUBGROUP_MATRIX) && this.hasF16 && this.hasSubgroups && !this.serialKernels
+      && adapter.subgroupMinSize === 32 && adapter.subgroupMaxSize === 32
+      && adapter.subgroupMatrixConfigs.some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16);
     this.empty = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'empty' });
     this.lost = device.lost.then((info) => {
       if (this.destroyed || info.reason === 'destroyed') return null;
@@ -164,15 +175,14 @@ export class Gpu {
       isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
       subgroupMinSize: info.subgroupMinSize,
       subgroupMaxSize: info.subgroupMaxSize,
+      subgroupMatrixConfigs: [...((info as { subgroupMatrixConfigs?: Iterable<SubgroupMatrixConfig> }).subgroupMatrixConfigs ?? [])]
+        .map((c) => ({ componentType: c.componentType, resultComponentType: c.resultComponentType, M: c.M, N: c.N, K: c.K })),
       features: [...device.features].sort(),
       limits,
     };
     const gpu = new Gpu(device, summary, opts.onLost);
     if (gpu.hasSubgroups) gpu.subgroupReduce = await gpu.subgroupLayoutIsLinear();
-    const configs = [...((info as { subgroupMatrixConfigs?: Iterable<SubgroupMatrixConfig> }).subgroupMatrixConfigs ?? [])];
-    gpu.matrixUnits = device.features.has(SUBGROUP_MATRIX) && gpu.hasF16 && gpu.hasSubgroups && !gpu.serialKernels
-      && info.subgroupMinSize === 32 && info.subgroupMaxSize === 32
-      && configs.some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16);
+    gpu.matrixUnits = gpu.matrixUnitsOffered && Boolean(opts.matrixUnits);
     return gpu;
   }
 

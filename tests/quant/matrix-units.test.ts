@@ -20,7 +20,9 @@ describe('GEMMs on matrix units', () => {
 
   it('a device without the feature refuses them by name; a failed check turns them off and says why', async () => {
     const gpu = await testGpu();
-    expect(gpu.matrixUnits).toBe(false); // SwiftShader offers none
+    expect(gpu.matrixUnitsOffered).toBe(false); // SwiftShader offers none
+    expect(gpu.adapter.subgroupMatrixConfigs).toEqual([]);
+    expect(gpu.matrixUnits).toBe(false);
     expect(() => gpu.pipeline({ shader: 'matmul', entry: 'tiled_mma', features: MMA_FEATURES, defines: ['weights_f16'] })).toThrow(/chromium-experimental-subgroup-matrix/);
     expect(await verifyMatrixUnits(gpu, () => undefined)).toBeNull(); // nothing to check where they are off
     // on as if offered: the check cannot build its kernels, so it fails, and the f32 GEMMs stay in use

@@ -3,8 +3,8 @@
 # published shape (random weights, float and RTN 4-bit G=128), this build beside a previous one (OLD, a CLI bundle
 # built from an older commit), every run warmed up first:
 #   plain   no --f16 (no toggles: f32 arithmetic on f16-stored weights)
-#   f16     --f16 (shader-f16 and allow_unsafe_apis: the matrix units offered) with QUANTLAB_MATRIX_UNITS=0
-#   mma     --f16, the GEMMs on the matrix units (this build only)
+#   f16     --f16 (shader-f16 and allow_unsafe_apis: the matrix units offered, not used)
+#   mma     --f16 with QUANTLAB_MATRIX_UNITS=1: the GEMMs on the matrix units (this build only)
 # device run, carry [".devcarry", "dist-cli", "$OLD"]: OLD=dist-cli-prev bash tools/device/prefill_ab.sh [SHAPE]
 # Knobs: CKPTS (float q4), WHAT (prefill decode), VARIANTS (the five above), PROFILES (mma f16 old), BENCH (1).
 # Off the GPU: DEVCARRY_ICD=/usr/lib/chromium/vk_swiftshader_icd.json LAYERS=1 PREFILL=32 TOKENS=4 bash tools/device/prefill_ab.sh smollm2-135m
@@ -41,14 +41,14 @@ for m in ${CKPTS:-float q4}; do
         new-plain) run "$what-$m-$v" dist-cli "" "" $m "$p" $n ;;
         old-f16) [ -d "$OLDDIR" ] && run "$what-$m-$v" "$OLDDIR" "" "--f16" $m "$p" $n ;;
         new-f16) run "$what-$m-$v" dist-cli "QUANTLAB_MATRIX_UNITS=0" "--f16" $m "$p" $n ;;
-        new-mma) run "$what-$m-$v" dist-cli "" "--f16" $m "$p" $n ;;
+        new-mma) run "$what-$m-$v" dist-cli "QUANTLAB_MATRIX_UNITS=1" "--f16" $m "$p" $n ;;
         rev-f16) [ -d "$REVDIR" ] && run "$what-$m-$v" "$REVDIR" "QUANTLAB_MATRIX_UNITS=0" "--f16" $m "$p" $n ;;
       esac
     done
   done
   # GPU time by kernel (a pass per dispatch): this build with and without the matrix units, and the previous build
   for v in ${PROFILES-mma f16 old}; do
-    case $v in mma) cli=dist-cli; envs="" ;; f16) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=0 ;; old) cli=$OLDDIR; envs="" ;; rev) cli=$REVDIR; envs=QUANTLAB_MATRIX_UNITS=0 ;; esac
+    case $v in mma) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=1 ;; f16) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=0 ;; old) cli=$OLDDIR; envs="" ;; rev) cli=$REVDIR; envs=QUANTLAB_MATRIX_UNITS=0 ;; esac
     [ -d "$cli" ] || continue
     env $envs node "$cli/quantlab.mjs" generate --model "$W/$m" --prompt "$prompt" --max-tokens 1 --ignore-eos --json --warmup --f16 --profile > /dev/null 2> "$OUT/profile-$v-$m.err" \
       && { echo "profile $v $m"; grep -A5 "GPU time by kernel" "$OUT/profile-$v-$m.err"; }
