@@ -58,17 +58,19 @@ fn w_at(n: u32, k: u32) -> f32 {
 override WG_X: u32 = 8;
 override WG_Y: u32 = 8;
 
-/** Row m's outputs n0 .. n0 + 3 (those in range), plus the bias and y as the flags ask. */
-fn store(m: u32, n0: u32, v: vec4<f32>) {
-  if (m >= p.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    let n = n0 + j;
-    if (n >= p.N) { return; }
-    var r = v[j];
-    if ((p.flags & 1u) != 0u) { r += bias[n]; }
-    let o = m * p.N + n;
-    if ((p.flags & 2u) != 0u) { r += y[o]; }
-    y[o] = r;
+fn store(acc: array<vec4<f32>, 4>, m0: u32, n0: u32) {
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + i;
+    if (m >= p.M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + j;
+      if (n >= p.N) { break; }
+      var v = acc[i][j];
+      if ((p.flags & 1u) != 0u) { v += bias[n]; }
+      let o = m * p.N + n;
+      if ((p.flags & 2u) != 0u) { v += y[o]; }
+      y[o] = v;
+    }
   }
 }
 
@@ -102,7 +104,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let a3 = x4[r3 + k];
     acc[3] += vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
   }
-  for (var i = 0u; i < 4u; i++) { store(m0 + i, n0, acc[i]); }
+  store(acc, m0, n0);
 }
 
 // ---- tiled GEMM (M > 1 on GPUs: prefill, evaluation, GPTQ calibration): 64 x 64 output tiles, 16 x 16
@@ -168,9 +170,8 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     return;
   }
-  for (var i = 0u; i < 4u; i++) { store(m0 + i, n0, acc[i]); }
+  store(acc, m0, n0);
 }
-
 
 // ---- the tiled GEMM on matrix units (f16 weights, K % 32 == 0): mma_tile.wgsl's tile, split-K as `tiled`
 // @if subgroup_matrix
@@ -181,6 +182,24 @@ fn mma_x4(m: u32, k: u32) -> vec4<f32> {
 }
 fn mma_split() -> bool {
   return (p.flags & 4u) != 0u;
+}
+fn mma_store(m: u32, n0: u32, v: vec4<f32>) {
+  if (m >= p.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    if (n >= p.N) { return; }
+    var r = v[j];
+    if ((p.flags & 1u) != 0u) { r += bias[n]; }
+    let o = m * p.N + n;
+    if ((p.flags & 2u) != 0u) { r += y[o]; }
+    y[o] = r;
+  }
+}
+fn mma_store_part(z: u32, m: u32, n0: u32, v: vec4<f32>) {
+  if (m >= p.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    if (n0 + j < p.N) { part[(z * p.M + m) * p.N + n0 + j] = v[j]; }
+  }
 }
 fn mma_stage_w(t: u32, nt: u32, k0: u32) {
   // 64 outputs x 4 loads of 8 columns: two per invocation
@@ -231,7 +250,7 @@ fn main_scalar(@builtin(global_invocation_id) gid: vec3<u32>) {
       acc[i][j] = s;
     }
   }
-  for (var i = 0u; i < 4u; i++) { store(m0 + i, n0, acc[i]); }
+  store(acc, m0, n0);
 }
 
 // ---- GEMV (M = 1) for GPUs: ROWS rows per workgroup of 256, vec4 loads strided across the workgroup so

@@ -103,6 +103,12 @@ fn mma_x4(m: u32, k: u32) -> vec4<f32> {
 fn mma_split() -> bool {
   return (p.flags & 8u) != 0u;
 }
+fn mma_store(m: u32, n0: u32, v: vec4<f32>) {
+  store(m, n0, v);
+}
+fn mma_store_part(z: u32, m: u32, n0: u32, v: vec4<f32>) {
+  store_part(z * p.M * p.N, m, n0, v);
+}
 fn mma_stage_w(t: u32, nt: u32, k0: u32) {
   // 64 outputs x 4 runs of 8 codes: two per invocation (consecutive invocations, consecutive outputs: coalesced)
   let g = k0 / p.G;
