@@ -22,6 +22,11 @@ interface Counts {
   reps: number;
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The k largest logits of a row as [token, logit] pairs, largest first. */
+function topLogits(row: Float32Array, k = 20): [number, number][] {
+  return Array.from(row.keys()).sort((a, b) => row[b] - row[a]).slice(0, k).map((i) => [i, row[i]]);
+}
+
 /** The same token ids on both sides: a fixed walk through the vocabulary. */
 const promptIds = (n: number, vocab: number) => Array.from({ length: n }, (_, i) => (1000 + i * 7919) % vocab);
 
@@ -40,14 +45,17 @@ async function raceLab(model: string, f16: boolean, n: Counts) {
     if (r === 0) tokens = out;
     rates.push(clock.stats().decodeTokensPerSecond ?? NaN);
   }
-  await lab.generate(long, 1, { eos: [] });
+  // the prefill's own token and its last position's top logits: whether both runtimes computed the long prompt alike
+  const prefillToken = (await lab.generate(long, 1, { eos: [] }))[0];
+  const [all] = await lab.logits([long]);
+  const prefillTop = topLogits(all.subarray((prefill - 1) * c.vocab, prefill * c.vocab));
   const ms: number[] = [];
   for (let r = 0; r < n.reps; r++) {
     const t0 = performance.now();
     await lab.generate(long, 1, { eos: [] });
     ms.push(performance.now() - t0);
   }
-  const res = { runtime: 'quantlab', model, adapter: gpu.adapterName, f16: gpu.f16Kernels, ...n, prefill_tokens: prefill, decode_tokens_per_second: median(rates), prefill_ms: median(ms), runs: { rates, ms }, tokens };
+  const res = { runtime: 'quantlab', model, adapter: gpu.adapterName, f16: gpu.f16Kernels, ...n, prefill_tokens: prefill, decode_tokens_per_second: median(rates), prefill_ms: median(ms), runs: { rates, ms }, tokens, prefill_token: prefillToken, prefill_top: prefillTop };
   lab.destroy();
   gpu.destroy();
   return res;
@@ -78,7 +86,13 @@ async function raceTjs(onnx: string, n: Counts) {
     rates.push((g.times.length - 2) / ((g.times[g.times.length - 1] - g.times[1]) / 1000));
   }
   const prefill = Math.min(n.prefill, config.max_position_embeddings - 1);
-  await generate(prefill, 1);
+  const prefillToken = (await generate(prefill, 1)).tokens[0];
+  const { input_ids, attention_mask } = ids(prefill);
+  const { logits } = await (model as unknown as (x: object) => Promise<{ logits: { data: Float32Array; dims: number[] } }>)({
+    input_ids, attention_mask, num_logits_to_keep: new t.Tensor('int64', BigInt64Array.from([1n]), []),
+  });
+  const V = config.vocab_size;
+  const prefillTop = topLogits(logits.data.subarray(logits.data.length - V));
   const ms: number[] = [];
   for (let r = 0; r < n.reps; r++) {
     const t0 = performance.now();
@@ -86,7 +100,7 @@ async function raceTjs(onnx: string, n: Counts) {
     ms.push(performance.now() - t0);
   }
   await model.dispose();
-  return { runtime: `transformers.js ${t.env.version} on onnxruntime-web ${t.env.backends.onnx.versions?.web ?? ''} (WebGPU EP)`, model: dir, ...n, prefill_tokens: prefill, decode_tokens_per_second: median(rates), prefill_ms: median(ms), runs: { rates, ms }, tokens };
+  return { runtime: `transformers.js ${t.env.version} on onnxruntime-web ${t.env.backends.onnx.versions?.web ?? ''} (WebGPU EP)`, model: dir, ...n, prefill_tokens: prefill, decode_tokens_per_second: median(rates), prefill_ms: median(ms), runs: { rates, ms }, tokens, prefill_token: prefillToken, prefill_top: prefillTop };
 }
 
 async function main(argv: string[]) {

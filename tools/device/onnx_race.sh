@@ -9,8 +9,9 @@
 # else MODELS (default "qwen3-0.6b llama-3.2-1b qwen3-dict-2.4m"): a published shape's name (`quantlab synth`: random
 # bf16 weights, then RTN 4-bit G=128 here), or a bundled model (GPTQ 4-bit G=128 here, 32 calibration sequences).
 # Each target is exported with `quantlab export --format onnx`; the lab runs the GPTQ folder with f32 and --f16
-# kernels, transformers.js the ONNX folder. Writes into $OUT: race-<name>-{lab,lab-f16,tjs}.json, race.md (the
-# table), log.txt. Off the GPU (a dry run on SwiftShader, no carry needed):
+# kernels, transformers.js the ONNX folder. Writes into $OUT: race.md (the table), gpu.json and
+# race-files.tgz (race-<name>-{lab,lab-f16,tjs,export}.json and each side's stderr). Off the GPU (a dry run on
+# SwiftShader, no carry needed):
 #   MODELS=qwen3-dict-74k DECODE=8 PREFILL=32 REPS=1 bash tools/device/onnx_race.sh
 set -uo pipefail
 source tools/device/common.sh
@@ -65,9 +66,18 @@ def load(n, s):
 gpu = json.load(open(os.path.join(out, 'gpu.json'))) if os.path.exists(os.path.join(out, 'gpu.json')) else {}
 ad = gpu.get('adapter', {})
 print(f"GPU: {' / '.join(str(ad.get(k, '')) for k in ('vendor', 'device', 'description')) if isinstance(ad, dict) else ad}; lab f16 = --f16 (shader-f16 through Dawn's NVIDIA toggle)\n")
-print('| model | lab decode tok/s (f32 / f16) | transformers.js decode tok/s | lab / tjs | lab prefill ms (f32 / f16) | tjs prefill ms | tjs / lab | prefill tokens | greedy tokens agree |')
-print('|---|---|---|---|---|---|---|---|---|')
+print('| model | lab decode tok/s (f32 / f16) | transformers.js decode tok/s | lab / tjs | lab prefill ms (f32 / f16) | tjs prefill ms | tjs / lab | prefill tokens | greedy tokens agree | prefill: token lab / tjs; its top-20 logits, shared, max rel. diff |')
+print('|---|---|---|---|---|---|---|---|---|---|')
 f = lambda x, d=1: '–' if x is None else f'{x:.{d}f}'
+def top_diff(a, t):
+    # the last prompt position's 20 largest logits on each side: how many ids both lists hold, and the largest
+    # difference on those relative to the lab's largest logit
+    if not (a and t and a.get('prefill_top') and t.get('prefill_top')): return '–'
+    la, lt = dict(a['prefill_top']), dict(t['prefill_top'])
+    common = set(la) & set(lt)
+    if not common: return '0 of 20'
+    scale = max(1.0, max(abs(v) for v in la.values()))
+    return f"{len(common)} of 20, {max(abs(la[i] - lt[i]) for i in common) / scale:.1e}"
 for n in names:
     a, b, t = load(n, 'lab'), load(n, 'lab-f16'), load(n, 'tjs')
     best = max([x['decode_tokens_per_second'] for x in (a, b) if x] or [None]) if (a or b) else None
@@ -78,6 +88,10 @@ for n in names:
         agree = f"first {k} of {len(a['tokens'])}"
     print(f"| {n} | {f(a and a['decode_tokens_per_second'])} / {f(b and b['decode_tokens_per_second'])} | {f(t and t['decode_tokens_per_second'])} | "
           f"{f(best / t['decode_tokens_per_second'], 2) if best and t else '–'}x | {f(a and a['prefill_ms'])} / {f(b and b['prefill_ms'])} | {f(t and t['prefill_ms'])} | "
-          f"{f(t['prefill_ms'] / bestp, 2) if bestp and t else '–'}x | {(a or t or {}).get('prefill_tokens', '–')} | {agree} |")
+          f"{f(t['prefill_ms'] / bestp, 2) if bestp and t else '–'}x | {(a or t or {}).get('prefill_tokens', '–')} | {agree} | "
+          f"{(a or {}).get('prefill_token', '–')} / {(t or {}).get('prefill_token', '–')}; {top_diff(a, t)} |")
 PY
 date -u +"%Y-%m-%dT%H:%M:%SZ done"
+# a device run hands back only a few files: the per-side JSON, the export reports and the sides' stderr travel as one archive
+cp "$W"/*.err "$OUT/" 2> /dev/null
+(cd "$OUT" && tar czf race-files.tgz race-*.json *.err 2> /dev/null && rm -f race-*.json *.err)
