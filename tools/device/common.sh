@@ -2,6 +2,7 @@
 # the CLI is $Q; use_swiftshader sets up a dry run on a machine without a GPU, use_carried_ort the peer.
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 exec > >(tee -a "$OUT/log.txt") 2>&1
+source tools/device/unpack_bundles.sh
 Q="node dist-cli/quantlab.mjs"
 
 # WebGPU on SwiftShader (the CPU Vulkan driver Chromium ships), the CLI built if it is not.

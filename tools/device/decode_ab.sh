@@ -9,6 +9,7 @@
 set -uo pipefail
 SHAPE=${1:-qwen3-0.6b}; OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 source .devcarry/env.sh > /dev/null || exit 1
+source tools/device/unpack_bundles.sh
 OLDDIR=${OLD:-dist-cli-old}; Q="node dist-cli/quantlab.mjs"; OLD="node $OLDDIR/quantlab.mjs"; W=${WORK:-/tmp/decode-ab}/$SHAPE; mkdir -p "$W"
 date -u +"%Y-%m-%dT%H:%M:%SZ start $SHAPE"
 $Q gpu --f16 > "$OUT/gpu.json" 2> /dev/null; python3 -c "import json,sys;d=json.load(open(sys.argv[1]));print(d['adapter']['description'], '; matrix units:', json.dumps(d.get('matrixUnits')))" "$OUT/gpu.json"

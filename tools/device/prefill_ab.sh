@@ -5,17 +5,16 @@
 #   plain   no --f16 (no toggles: f32 arithmetic on f16-stored weights)
 #   f16     --f16 (shader-f16 and allow_unsafe_apis: the matrix units offered, not used)
 #   mma     --f16 with QUANTLAB_MATRIX_UNITS=1: the GEMMs on the matrix units (this build only)
-# device run, carry [".devcarry", "dist-cli", "$OLD"]: OLD=dist-cli-prev bash tools/device/prefill_ab.sh [SHAPE]
+#   rev-f16 a third build (REV) as f16
+# device run, carry [".devcarry", ".bundles"] (bash tools/device/prepare_carry.sh; OLD / REV bundles put in .bundles by hand):
+#   OLD=dist-cli-prev REV=dist-cli-rewrite bash tools/device/prefill_ab.sh [SHAPE]
 # Knobs: CKPTS (float q4), WHAT (prefill decode), VARIANTS (the five above), PROFILES (mma f16 old), BENCH (1).
 # Off the GPU: DEVCARRY_ICD=/usr/lib/chromium/vk_swiftshader_icd.json LAYERS=1 PREFILL=32 TOKENS=4 bash tools/device/prefill_ab.sh smollm2-135m
 set -uo pipefail
 SHAPE=${1:-qwen3-0.6b}; OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 source .devcarry/env.sh > /dev/null || exit 1
-# a build may travel xz'd as <dir>.mjs.xz: OLD, and REV (a third build, e.g. one change reverted; default dist-cli-rev)
-for d in "${OLD:-dist-cli-prev}" "${REV:-dist-cli-rev}"; do
-  [ -f "$d.mjs.xz" ] && { mkdir -p "$d"; xz -dc "$d.mjs.xz" > "$d/quantlab.mjs"; }
-done
-REVDIR=${REV:-dist-cli-rev}
+source tools/device/unpack_bundles.sh
+REVDIR=${REV:-dist-cli-rewrite}
 OLDDIR=${OLD:-dist-cli-prev}; W=${WORK:-/tmp/decode-ab}/$SHAPE; mkdir -p "$W"
 date -u +"%Y-%m-%dT%H:%M:%SZ start $SHAPE"
 Q="node dist-cli/quantlab.mjs"
