@@ -2,7 +2,7 @@
 // gate+up+SwiGLU GEMV, each with weights stored in f32 and in f16 (widened in the kernel), on odd shapes; the
 // one-token GEMVs also with the RMSNorm in front of them applied by the kernel (input_norm.wgsl).
 import { describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/gpu';
+import type { CommandBatch, Gpu } from '../../src/gpu/gpu';
 import { WIDE_GEMV_N, WIDE_GEMV_ROWS, gatherRows, gemvQkv, gemvRows, gemvSwiglu, matmul, widenF16 } from '../../src/model/ops';
 import { gatherRowsRef, matmulRef, rmsnormRef, swigluRef } from '../../src/model/reference';
 import { f16ToF32, f32ToF16 } from '../../src/model/safetensors';
@@ -102,6 +102,14 @@ describe('matmul.wgsl against the float64 reference', () => {
       }
     }
   }
+
+  it('a GEMV takes WIDE_GEMV_ROWS rows a workgroup only from WIDE_GEMV_N rows and where a subgroup fits a row\'s share', () => {
+    const batch = (subgroupReduce: boolean, subgroupMaxSize: number) => ({ gpu: { subgroupReduce, adapter: { subgroupMaxSize } } }) as unknown as CommandBatch;
+    expect(gemvRows(batch(true, 32), WIDE_GEMV_N)).toBe(WIDE_GEMV_ROWS);
+    expect(gemvRows(batch(true, 32), WIDE_GEMV_N - 1)).toBe(2);
+    expect(gemvRows(batch(true, 64), WIDE_GEMV_N)).toBe(2); // 64 lanes would span two rows of 32 invocations
+    expect(gemvRows(batch(false, 32), WIDE_GEMV_N)).toBe(2);
+  });
 
   // a GEMV as wide as a vocabulary: WIDE_GEMV_ROWS rows a workgroup with subgroup sums, an odd last workgroup
   for (const f16 of [false, true]) {
