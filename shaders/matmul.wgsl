@@ -176,30 +176,13 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // ---- the tiled GEMM on matrix units (f16 weights, K % 32 == 0): mma_tile.wgsl's tile, split-K as `tiled`
 // @if subgroup_matrix
 // @include mma_tile
+// @include gemm_store
 @group(0) @binding(2) var<storage, read> wh8: array<vec4<u32>>; // W as f16, 8 to a load
 fn mma_x4(m: u32, k: u32) -> vec4<f32> {
   return x4[(m * p.K + k) / 4u];
 }
 fn mma_split() -> bool {
   return (p.flags & 4u) != 0u;
-}
-fn mma_store(m: u32, n0: u32, v: vec4<f32>) {
-  if (m >= p.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    let n = n0 + j;
-    if (n >= p.N) { return; }
-    var r = v[j];
-    if ((p.flags & 1u) != 0u) { r += bias[n]; }
-    let o = m * p.N + n;
-    if ((p.flags & 2u) != 0u) { r += y[o]; }
-    y[o] = r;
-  }
-}
-fn mma_store_part(z: u32, m: u32, n0: u32, v: vec4<f32>) {
-  if (m >= p.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    if (n0 + j < p.N) { part[(z * p.M + m) * p.N + n0 + j] = v[j]; }
-  }
 }
 fn mma_stage_w(t: u32, nt: u32, k0: u32) {
   // 64 outputs x 4 loads of 8 columns: two per invocation

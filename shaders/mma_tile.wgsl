@@ -4,11 +4,10 @@
 //   mma_x4(m, k) -> vec4<f32>      inputs x[m, k .. k + 3]
 //   mma_stage_w(t, nt, k0)         the tile's weights for columns k0 .. k0 + 31 into wt_h[n * 32 + k] (0 past N)
 //   mma_split() -> bool            whether to write raw partial sums (split-K) rather than y
-//   mma_store(m, n0, v)            row m's outputs n0 .. n0 + 3 into y (those in range; bias, accumulation)
-//   mma_store_part(z, m, n0, v)    the same raw, into split z's partial sums
-// and p.M, p.N, p.K (K % 32 == 0). A workgroup is 4 subgroups of 32 invocations (lab: only where the subgroup size
-// is fixed at 32), each computing a 32 x 32 quarter of the tile as 2 x 2 result matrices of 16 x 16. The inputs
-// are rounded to f16 when staged: the sums stay f32.
+// and p.M, p.N, p.K (K % 32 == 0), and include gemm_store.wgsl, whose store_row / store_part write the results.
+// A workgroup is 4 subgroups of 32 invocations (lab: only where the subgroup size is fixed at 32), each computing
+// a 32 x 32 quarter of the tile as 2 x 2 result matrices of 16 x 16. The inputs are rounded to f16 when staged:
+// the sums stay f32.
 
 var<workgroup> xt_h: array<f16, 2048>; // [64 rows][32 columns] of the inputs
 var<workgroup> wt_h: array<f16, 2048>; // [64 outputs][32 columns] of the weights
@@ -40,11 +39,12 @@ fn mma_emit(sg: u32, lane: u32, m0: u32, n0: u32, z: u32) {
   let lo = vec4<f32>(out_t[o], out_t[o + 1u], out_t[o + 2u], out_t[o + 3u]);
   let hi = vec4<f32>(out_t[o + 4u], out_t[o + 5u], out_t[o + 6u], out_t[o + 7u]);
   if (mma_split()) {
-    mma_store_part(z, m0 + r, n0 + c, lo);
-    mma_store_part(z, m0 + r, n0 + c + 4u, hi);
+    let base = z * p.M * p.N;
+    store_part(base, m0 + r, n0 + c, lo);
+    store_part(base, m0 + r, n0 + c + 4u, hi);
   } else {
-    mma_store(m0 + r, n0 + c, lo);
-    mma_store(m0 + r, n0 + c + 4u, hi);
+    store_row(m0 + r, n0 + c, lo);
+    store_row(m0 + r, n0 + c + 4u, hi);
   }
 }
 

@@ -1,6 +1,7 @@
 // The GEMM on packed weights (M > 1: prefill, evaluation): the tiled kernel with split-K, and an untiled one
 // for CPU adapters. Entry points: main, main_serial, split_reduce. Layout and decoders: qpacked.wgsl.
 // @include qpacked
+// @include gemm_store
 
 // split-K: the GEMM's partial sums [splits][M][N], summed by split_reduce
 @group(0) @binding(8) var<storage, read_write> part: array<f32>;
@@ -79,18 +80,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     store_part(base, m0 + 3u, n0, acc3);
     return;
   }
-  store(m0, n0, acc0);
-  store(m0 + 1u, n0, acc1);
-  store(m0 + 2u, n0, acc2);
-  store(m0 + 3u, n0, acc3);
+  store_row(m0, n0, acc0);
+  store_row(m0 + 1u, n0, acc1);
+  store_row(m0 + 2u, n0, acc2);
+  store_row(m0 + 3u, n0, acc3);
 }
 
-fn store_part(base: u32, m: u32, n0: u32, v: vec4<f32>) {
-  if (m >= p.M) { return; }
-  for (var c = 0u; c < 4u; c++) {
-    if (n0 + c < p.N) { part[base + m * p.N + n0 + c] = v[c]; }
-  }
-}
 
 // ---- the GEMM on matrix units: mma_tile.wgsl's tile, its weights decoded to f16 in workgroup memory; split-K
 // as `main`
@@ -102,12 +97,6 @@ fn mma_x4(m: u32, k: u32) -> vec4<f32> {
 }
 fn mma_split() -> bool {
   return (p.flags & 8u) != 0u;
-}
-fn mma_store(m: u32, n0: u32, v: vec4<f32>) {
-  store(m, n0, v);
-}
-fn mma_store_part(z: u32, m: u32, n0: u32, v: vec4<f32>) {
-  store_part(z * p.M * p.N, m, n0, v);
 }
 fn mma_stage_w(t: u32, nt: u32, k0: u32) {
   // 64 outputs x 4 runs of 8 codes: two per invocation (consecutive invocations, consecutive outputs: coalesced)
@@ -165,7 +154,7 @@ fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
     }
   }
-  for (var i = 0u; i < 4u; i++) { store(m0 + i, n0, acc[i]); }
+  for (var i = 0u; i < 4u; i++) { store_row(m0 + i, n0, acc[i]); }
 }
 
 // y[m, n] = sum over the splits of part[z, m, n] (+ bias) (+ y)
@@ -180,15 +169,3 @@ fn split_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   y[e] = s;
 }
 
-fn store(m: u32, n0: u32, v: vec4<f32>) {
-  if (m >= p.M) { return; }
-  for (var c = 0u; c < 4u; c++) {
-    let n = n0 + c;
-    if (n >= p.N) { return; }
-    var r = v[c];
-    if ((p.flags & 1u) != 0u) { r += bias[n]; }
-    let o = m * p.N + n;
-    if ((p.flags & 2u) != 0u) { r += y[o]; }
-    y[o] = r;
-  }
-}

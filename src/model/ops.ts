@@ -120,14 +120,17 @@ const GEMV_ROWS = 2;
  */
 export const WIDE_GEMV_ROWS = 8, WIDE_GEMV_N = 16384;
 
+/** Whether a GEMV of `rows` rows per workgroup of 256 sums with subgroups: they are aligned runs no wider than a row's share. */
+const gemvSubgroupSums = (b: CommandBatch, rows: number) => b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / rows;
+
 /** The rows per workgroup of an N-row GEMV: WIDE_GEMV_ROWS where N is wide and a subgroup fits in a row's share. */
 export function gemvRows(b: CommandBatch, N: number): number {
-  return N >= WIDE_GEMV_N && b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / WIDE_GEMV_ROWS ? WIDE_GEMV_ROWS : GEMV_ROWS;
+  return N >= WIDE_GEMV_N && gemvSubgroupSums(b, WIDE_GEMV_ROWS) ? WIDE_GEMV_ROWS : GEMV_ROWS;
 }
 
 /** The GEMV entry `entry` of shaders/matmul.wgsl, or its `_subgroups` variant where no subgroup can span two rows. */
 function gemvSpec(b: CommandBatch, entry: 'gemv' | 'gemv_swiglu' | 'gemv_qkv', wF16?: boolean, norm?: InputNorm, rows = GEMV_ROWS) {
-  const sub = b.gpu.subgroupReduce && (b.gpu.adapter.subgroupMaxSize ?? 128) <= 256 / rows;
+  const sub = gemvSubgroupSums(b, rows);
   const constants = { ROWS: rows }, defines = [...(weightDefines(wF16) ?? []), ...(norm ? ['input_norm'] : [])];
   return sub
     ? { shader: 'matmul', entry: `${entry}_subgroups`, constants, defines, features: ['subgroups' as const] }

@@ -3,6 +3,16 @@
 
 export type Vec = ArrayLike<number>;
 
+/** max |got - want| / max(1, max |want|): how the kernel tests and the on-device checks measure a kernel's error. */
+export function maxRelErr(got: Vec, want: Vec): number {
+  let err = 0, mag = 1;
+  for (let i = 0; i < want.length; i++) {
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+    mag = Math.max(mag, Math.abs(want[i]));
+  }
+  return err / mag;
+}
+
 /** y[M,N] = x[M,K] * W[N,K]^T (+ bias) */
 export function matmulRef(x: Vec, w: Vec, M: number, N: number, K: number, bias?: Vec): Float64Array {
   const y = new Float64Array(M * N);

@@ -260,12 +260,14 @@ export class Transformer {
       const heads = { rows, seq: s.seq, past: s.past, qHeads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
       const shape = { batch: s.batch, seq: s.seq, past: s.past, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
       const qk = w.qkNorm ? { qk: w.qkNorm, eps: c.rmsEps } : undefined;
-      if (cache && attentionRopeDecode(b, { q: act.q, k: act.k, v: act.v, table: this.rope, kCache: cache.k[l], vCache: cache.v[l], out: act.attn }, { ...shape, kvLen: cache.maxLen }, qk)) {
-        // a decode step: q/k norms, rope, the cache writes and the attention in one dispatch
-      } else if (cache) {
-        // q/k norms, rope and the cache writes in one dispatch (a decode step's fixed cost is its dispatch count)
-        ropeIntoCache(b, { q: act.q, k: act.k, v: act.v, table: this.rope, kCache: cache.k[l], vCache: cache.v[l] }, { ...heads, maxLen: cache.maxLen }, norm);
-        attention(b, act.q, cache.k[l], cache.v[l], act.attn, { ...shape, kvLen: cache.maxLen });
+      if (cache) {
+        // a decode step's q/k norms, rope, cache writes and attention in one dispatch where the device runs it; else
+        // the norms, rope and cache writes in one dispatch (a step's fixed cost is its dispatch count), then attention
+        const t = { q: act.q, k: act.k, v: act.v, table: this.rope, kCache: cache.k[l], vCache: cache.v[l] };
+        if (!attentionRopeDecode(b, { ...t, out: act.attn }, { ...shape, kvLen: cache.maxLen }, qk)) {
+          ropeIntoCache(b, t, { ...heads, maxLen: cache.maxLen }, norm);
+          attention(b, act.q, cache.k[l], cache.v[l], act.attn, { ...shape, kvLen: cache.maxLen });
+        }
       } else {
         if (norm) {
           rmsnorm(b, act.q, norm.q, rows * c.heads, c.headDim, c.rmsEps);

@@ -4,7 +4,7 @@
 // split-K, on shapes with partial tiles; the reference multiplies the same f16-rounded inputs and weights.
 import type { Gpu } from '../gpu/gpu';
 import { matmul } from '../model/ops';
-import { matmulRef } from '../model/reference';
+import { matmulRef, maxRelErr } from '../model/reference';
 import { f16ToF32, f32ToF16 } from '../model/safetensors';
 import { seededRandom } from '../random';
 import { rtnQuantize } from './gptq';
@@ -17,21 +17,22 @@ export interface MatrixUnitCheck {
   maxRelErr: number;
 }
 
+export interface MatrixUnitReport {
+  ok: boolean;
+  checks: MatrixUnitCheck[];
+}
+
 /** Largest relative error accepted: the sums are f32 either way; only their order differs. */
 export const MATRIX_UNIT_TOLERANCE = 1e-4;
 
 /** Runs the matrix-unit GEMMs against float64 (Gpu.matrixUnits must be on); ok when every case is within tolerance. */
-export async function checkMatrixUnits(gpu: Gpu): Promise<{ ok: boolean; checks: MatrixUnitCheck[] }> {
+export async function checkMatrixUnits(gpu: Gpu): Promise<MatrixUnitReport> {
   if (!gpu.matrixUnits) throw new Error('checkMatrixUnits: this device does not use matrix units (Gpu.matrixUnits is off)');
   const rnd = seededRandom(7);
   const random = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * scale);
   const toHalf = (v: Float32Array) => f16ToF32(Uint16Array.from(v, (x) => f32ToF16(x)));
   const checks: MatrixUnitCheck[] = [];
-  const compare = (name: string, got: Float32Array, want: Float64Array) => {
-    let err = 0, mag = 1;
-    for (let i = 0; i < want.length; i++) (err = Math.max(err, Math.abs(got[i] - want[i]))), (mag = Math.max(mag, Math.abs(want[i])));
-    checks.push({ name, maxRelErr: err / mag });
-  };
+  const compare = (name: string, got: Float32Array, want: Float64Array) => checks.push({ name, maxRelErr: maxRelErr(got, want) });
   // 70 rows and 130 outputs: a full and a partial tile each way; K = 96: three chunks, sliced unevenly by 2
   const [M, N, K] = [70, 130, 96];
   const x = random(M * K, 2), xh = toHalf(x);
@@ -67,13 +68,30 @@ export async function checkMatrixUnits(gpu: Gpu): Promise<{ ok: boolean; checks:
   return { ok: checks.every((c) => c.maxRelErr < MATRIX_UNIT_TOLERANCE), checks };
 }
 
+/** checkMatrixUnits, a failure to run it reported as a failed check (its message as the case's name). */
+function reportMatrixUnits(gpu: Gpu): Promise<MatrixUnitReport> {
+  return checkMatrixUnits(gpu).catch((e: unknown) => ({ ok: false, checks: [{ name: `the check itself: ${e instanceof Error ? e.message : String(e)}`, maxRelErr: NaN }] }));
+}
+
+/** Where the device offers matrix units, their check whether or not this run uses them (quantlab gpu); else null. */
+export async function checkOfferedMatrixUnits(gpu: Gpu): Promise<MatrixUnitReport | null> {
+  if (!gpu.matrixUnitsOffered) return null;
+  const used = gpu.matrixUnits;
+  gpu.matrixUnits = true;
+  try {
+    return await reportMatrixUnits(gpu);
+  } finally {
+    gpu.matrixUnits = used;
+  }
+}
+
 /**
  * Where the device offers matrix units: checks their GEMMs (checkMatrixUnits) and, should any case fail, turns
  * them off (the f32 GEMMs run instead) and says so through `warn`. Entry points call it once the device opens.
  */
-export async function verifyMatrixUnits(gpu: Gpu, warn: (message: string) => void): Promise<{ ok: boolean; checks: MatrixUnitCheck[] } | null> {
+export async function verifyMatrixUnits(gpu: Gpu, warn: (message: string) => void): Promise<MatrixUnitReport | null> {
   if (!gpu.matrixUnits) return null;
-  const result = await checkMatrixUnits(gpu).catch((e: unknown) => ({ ok: false, checks: [{ name: `the check itself: ${e instanceof Error ? e.message : String(e)}`, maxRelErr: NaN }] }));
+  const result = await reportMatrixUnits(gpu);
   if (!result.ok) {
     gpu.matrixUnits = false;
     const bad = result.checks.filter((c) => !(c.maxRelErr < MATRIX_UNIT_TOLERANCE)).map((c) => `${c.name}: ${c.maxRelErr}`).join('; ');

@@ -35,12 +35,5 @@ export function randomF32(n: number, seed: number, scale = 1): Float32Array {
   return out;
 }
 
-/** max |a - b| / max(1, max |b|): the error measure of the kernel tests. */
-export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let err = 0, mag = 1;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    mag = Math.max(mag, Math.abs(b[i]));
-  }
-  return err / mag;
-}
+/** The kernel tests' error measure (one home: src/model/reference.ts). */
+export { maxRelErr } from '../../src/model/reference';

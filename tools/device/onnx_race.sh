@@ -70,14 +70,15 @@ print('| model | lab decode tok/s (f32 / f16) | transformers.js decode tok/s | l
 print('|---|---|---|---|---|---|---|---|---|---|')
 f = lambda x, d=1: '–' if x is None else f'{x:.{d}f}'
 def top_diff(a, t):
-    # the last prompt position's 20 largest logits on each side: how many ids both lists hold, and the largest
-    # difference on those relative to the lab's largest logit
+    # the last prompt position's 20 largest logits on each side: the largest ones (the prefill's tokens), how many
+    # ids both lists hold, and the largest difference on those relative to the lab's largest logit
     if not (a and t and a.get('prefill_top') and t.get('prefill_top')): return '–'
     la, lt = dict(a['prefill_top']), dict(t['prefill_top'])
     common = set(la) & set(lt)
-    if not common: return '0 of 20'
+    tokens = f"{a['prefill_top'][0][0]} / {t['prefill_top'][0][0]}; "
+    if not common: return tokens + '0 of 20'
     scale = max(1.0, max(abs(v) for v in la.values()))
-    return f"{len(common)} of 20, {max(abs(la[i] - lt[i]) for i in common) / scale:.1e}"
+    return tokens + f"{len(common)} of 20, {max(abs(la[i] - lt[i]) for i in common) / scale:.1e}"
 for n in names:
     a, b, t = load(n, 'lab'), load(n, 'lab-f16'), load(n, 'tjs')
     best = max([x['decode_tokens_per_second'] for x in (a, b) if x] or [None]) if (a or b) else None
@@ -89,7 +90,7 @@ for n in names:
     print(f"| {n} | {f(a and a['decode_tokens_per_second'])} / {f(b and b['decode_tokens_per_second'])} | {f(t and t['decode_tokens_per_second'])} | "
           f"{f(best / t['decode_tokens_per_second'], 2) if best and t else '–'}x | {f(a and a['prefill_ms'])} / {f(b and b['prefill_ms'])} | {f(t and t['prefill_ms'])} | "
           f"{f(t['prefill_ms'] / bestp, 2) if bestp and t else '–'}x | {(a or t or {}).get('prefill_tokens', '–')} | {agree} | "
-          f"{(a or {}).get('prefill_token', '–')} / {(t or {}).get('prefill_token', '–')}; {top_diff(a, t)} |")
+          f"{top_diff(a, t)} |")
 PY
 date -u +"%Y-%m-%dT%H:%M:%SZ done"
 # a device run hands back only a few files: the per-side JSON, the export reports and the sides' stderr travel as one archive
