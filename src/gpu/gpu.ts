@@ -684,7 +684,18 @@ function bindEntries(params: Params | undefined, ubo: GPUBuffer | null, offset: 
  */
 export class CommandBatch {
   private ops: Op[] = [];
+  /** GPU times (ns) of the parts already sent by `flush` with timestamps, summed into submit's. */
+  private flushed: Promise<number | null>[] = [];
   constructor(readonly gpu: Gpu, private readonly label: string) {}
+
+  /**
+   * Sends what is recorded so far and goes on recording: the GPU starts on a long pass (a prompt's layers)
+   * while the host records the rest, instead of waiting for all of it. The queue keeps the parts in order, so
+   * the work is the same as one submit. With `timestamps`, the part's GPU time joins submit's total.
+   */
+  flush(opts: { timestamps?: boolean } = {}): void {
+    if (this.ops.length) this.flushed.push(this.send(opts));
+  }
 
   dispatch(spec: KernelSpec, bindings: Bindings, groups: number | [number, number?, number?], params?: Params): this {
     const g = typeof groups === 'number' ? [groups, 1, 1] : groups;
@@ -724,6 +735,7 @@ export class CommandBatch {
   freeze(): FrozenStep {
     const { device } = this.gpu;
     if (this.ops.some((o) => o.kind === 'replay')) throw new Error('freeze: a frozen step cannot contain a replay');
+    if (this.flushed.length) throw new Error('freeze: part of this batch was already sent (flush); a frozen step must be whole');
     const align = this.gpu.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
     const { offsets, bytes, host } = layoutParams(this.ops, align);
     let ubo: GPUBuffer | null = null;
@@ -743,8 +755,18 @@ export class CommandBatch {
     return new FrozenStep(ops, ubo, [...positions].sort((a, b) => a - b));
   }
 
-  /** Encodes and submits. With `timestamps` (and the feature), resolves to the GPU time of the work in ns. */
+  /**
+   * Encodes and submits. With `timestamps` (and the feature), resolves to the GPU time of the work in ns (of
+   * every part, where `flush` sent some before: their spans summed, the host's gaps between them left out).
+   */
   submit(opts: { timestamps?: boolean } = {}): Promise<number | null> {
+    const parts = [...this.flushed, this.send(opts)];
+    this.flushed = [];
+    if (parts.length === 1) return parts[0];
+    return Promise.all(parts).then((ns) => (ns.every((t) => t === null) ? null : ns.reduce<number>((a, t) => a + (t ?? 0), 0)));
+  }
+
+  private send(opts: { timestamps?: boolean }): Promise<number | null> {
     const { device } = this.gpu;
     const align = this.gpu.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
     const { offsets, bytes: uboBytes, host } = layoutParams(this.ops, align);

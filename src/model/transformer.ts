@@ -28,6 +28,8 @@ export interface LayerWeights {
 }
 
 /** A layer's vector buffers (norm weights), the ones a quantized copy shares. */
+/** Passes of at least this many rows (batch x seq) are sent to the GPU a layer at a time (bodyFrom). */
+const FLUSH_ROWS = 32;
 const layerVectors = (l: LayerWeights): GPUBuffer[] => [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.qkNorm].filter((b): b is GPUBuffer => b !== undefined);
 
 /** Activation buffers for one pass of `rows` rows. */
@@ -323,12 +325,20 @@ export class Transformer {
     return this.bodyFrom(b, ids, s, cache);
   }
 
-  /** Records embed + all layers for the token ids already on the GPU in `ids` (u32 [batch * seq]). */
-  private bodyFrom(b: CommandBatch, ids: Binding, s: PassShape, cache?: KVCache): Activations {
+  /**
+   * Records embed + all layers for the token ids already on the GPU in `ids` (u32 [batch * seq]). A pass of
+   * FLUSH_ROWS rows or more is sent a layer at a time (`timestamps`: each part timed), so that the GPU runs the
+   * first layers while the host records the rest: a 512-token prompt's ~400 dispatches take milliseconds to
+   * record, which one submit at the end would add to its time to the first token.
+   */
+  private bodyFrom(b: CommandBatch, ids: Binding, s: PassShape, cache?: KVCache, timestamps = false): Activations {
     const rows = s.batch * s.seq;
     const act = this.activations(rows);
     this.embed(b, ids, act.x, rows);
-    for (let l = 0; l < this.config.layers; l++) this.layer(b, l, act, s, cache);
+    for (let l = 0; l < this.config.layers; l++) {
+      this.layer(b, l, act, s, cache);
+      if (rows >= FLUSH_ROWS) b.flush({ timestamps });
+    }
     return act;
   }
 
@@ -450,7 +460,7 @@ export class Transformer {
         // step 0 reads the prompt; step t > 0 the token step t - 1 chose, at position P + t - 1
         const record = (rec: CommandBatch, t: number) => {
           const s = t === 0 ? { batch: 1, seq: P, past: 0 } : { batch: 1, seq: 1, past: P + t - 1 };
-          const act = this.bodyFrom(rec, t === 0 ? promptIds : next, s, cache);
+          const act = this.bodyFrom(rec, t === 0 ? promptIds : next, s, cache, Boolean(opts.timing));
           this.head(rec, act, t === 0 ? lastRow : null, 1, logits);
           argmaxLogits(rec, logits, score, 1, V); // only the argmax is read
           rec.copy(score, 8, next, 0, 4); // the argmax: the next step's input

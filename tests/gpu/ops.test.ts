@@ -57,6 +57,36 @@ describe('forward-pass kernels', () => {
     expect(gpu.bindGroupHits - hits).toBe(4);
   });
 
+  it('a batch sent in parts (flush) runs as one submit: each part with its own params, later parts reading earlier ones', async () => {
+    const gpu = await testGpu();
+    const V = 11, C = 8, idx = Uint32Array.from([7, 2, 9, 4]);
+    const table = randomF32(V * C, 13);
+    const want = gatherRowsRef(table, idx, C);
+    const bytes = idx.length * C * 4;
+    const blank = () => gpu.upload(new Float32Array(idx.length * C).fill(-1), 'out');
+    const a = blank(), b2 = blank(), c = blank();
+    const b = gpu.batch('parts');
+    gatherRows(b, gpu.upload(table, 't'), gpu.upload(idx, 'i'), a, 1, C); // params slot 0: one row
+    b.flush({ timestamps: true });
+    // the next part's params go to the same slot of the same buffer: written after the first part ran
+    gatherRows(b, gpu.upload(table, 't2'), gpu.upload(idx, 'i2'), b2, 4, C);
+    b.flush(); // an empty flush sends nothing
+    b.flush();
+    b.copy(a, 0, c, 0, bytes); // reads what the first part wrote
+    const ns = await b.submit({ timestamps: true });
+    if (gpu.hasTimestamps) expect(ns).toBeGreaterThan(0);
+    else expect(ns).toBeNull();
+    const one = await gpu.readF32(c, idx.length * C), four = await gpu.readF32(b2, idx.length * C);
+    expect(maxRelErr(one.subarray(0, C), want.subarray(0, C))).toBe(0);
+    expect(one.subarray(C).every((v) => v === -1), 'the first part: one row').toBe(true);
+    expect(maxRelErr(four, want)).toBe(0);
+    const partial = gpu.batch('partial');
+    gatherRows(partial, gpu.upload(table, 't3'), gpu.upload(idx, 'i3'), a, 1, C);
+    partial.flush();
+    gatherRows(partial, gpu.upload(table, 't4'), gpu.upload(idx, 'i4'), a, 2, C);
+    expect(() => partial.freeze()).toThrow(/already sent/);
+  });
+
   it('a frozen step replays with its position words rewritten on the GPU, each replay in order', async () => {
     const gpu = await testGpu();
     const V = 13, C = 6, idx = Uint32Array.from([5, 0, 12, 7, 3]);
