@@ -116,6 +116,20 @@ function fill(b: CommandBatch, entry: 'fill_f32' | 'fill_u32' | 'fill_f16x2', bu
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const WARMUP_MS = 200;
+
+/**
+ * Untimed runs of `run` before a timed one: the first compiles pipelines and fills caches; the rest, back to
+ * back for `ms`, bring the GPU's clocks up. A GPU left idle for a second (loading a model, compiling) drops its
+ * SM clock (an H100 to 345-600 MHz from 1980) and takes a few hundred milliseconds of work to raise it again: a
+ * single warm-up run leaves a 50-ms prefill timed at whatever clock the idle left (measured: the same float
+ * prefill 38-130 ms across runs, docs/realsize.md).
+ */
+export async function warmUp(run: () => Promise<unknown>, ms = 500): Promise<void> {
+  await run();
+  const t0 = performance.now();
+  do await run();
+  while (performance.now() - t0 < ms);
+}
 /** GPU time each timed batch should take: enough that the GPU is busy, not waiting on the host, most of the time. */
 const BATCH_MS = 4;
 /** The clock primer before each timed batch: one wave of a large GPU (8 workgroups on each of 132 SMs), about a millisecond of ALU work at full clock. */

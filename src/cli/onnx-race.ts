@@ -4,11 +4,12 @@
 //   node race.mjs make --shape qwen3-0.6b|llama-3.2-1b --out DIR   a GPTQ 4-bit G=128 checkpoint of random weights
 //   node race.mjs lab --model GPTQ_DIR [--f16] [--prompt 8] [--decode 128] [--prefill 512] [--reps 3]
 //   node race.mjs tjs --onnx ONNX_DIR [the same counts]
-// lab / tjs print one JSON object: medians over --reps timed runs after a warm-up run, and the first run's tokens.
+// lab / tjs print one JSON object: medians over --reps timed runs after a warm-up (warmUp: compiled, clocks up), and the first run's tokens.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Checkpoint } from '../model/checkpoint';
 import { generationClock } from '../progress';
+import { warmUp } from '../bench/bench';
 import { loadModel } from '../quant/load';
 import { Args } from './args';
 import { openCliGpu } from './gpu-node';
@@ -36,7 +37,7 @@ async function raceLab(model: string, f16: boolean, n: Counts) {
   const lab = (await loadModel(gpu, ckpt)).model;
   const c = lab.config, short = promptIds(n.prompt, c.vocab);
   const prefill = Math.min(n.prefill, c.maxPosition - 1), long = promptIds(prefill, c.vocab);
-  await lab.generate(short, 8, { eos: [] }); // warm-up: pipelines compiled, buffers made
+  await warmUp(() => lab.generate(short, 8, { eos: [] })); // pipelines compiled, buffers made, clocks up
   const rates: number[] = [];
   let tokens: number[] = [];
   for (let r = 0; r < n.reps; r++) {
@@ -45,10 +46,10 @@ async function raceLab(model: string, f16: boolean, n: Counts) {
     if (r === 0) tokens = out;
     rates.push(clock.stats().decodeTokensPerSecond ?? NaN);
   }
-  await lab.generate(long, 1, { eos: [] });
   // the last prompt position's largest logits (the first: the prefill's token): whether both runtimes computed the long prompt alike
   const [all] = await lab.logits([long]);
   const prefillTop = topLogits(all.subarray((prefill - 1) * c.vocab, prefill * c.vocab));
+  await warmUp(() => lab.generate(long, 1, { eos: [] }));
   const ms: number[] = [];
   for (let r = 0; r < n.reps; r++) {
     const t0 = performance.now();
@@ -76,7 +77,7 @@ async function raceTjs(onnx: string, n: Counts) {
     const out = (await model.generate({ ...ids(k), max_new_tokens: newTokens, eos_token_id: [], do_sample: false, streamer } as never)) as unknown as { tolist(): bigint[][] };
     return { times, tokens: out.tolist()[0].slice(k).map(Number) };
   };
-  await generate(n.prompt, 8);
+  await warmUp(() => generate(n.prompt, 8));
   const rates: number[] = [];
   let tokens: number[] = [];
   for (let r = 0; r < n.reps; r++) {
@@ -86,13 +87,13 @@ async function raceTjs(onnx: string, n: Counts) {
     rates.push((g.times.length - 2) / ((g.times[g.times.length - 1] - g.times[1]) / 1000));
   }
   const prefill = Math.min(n.prefill, config.max_position_embeddings - 1);
-  await generate(prefill, 1);
   const { input_ids, attention_mask } = ids(prefill);
   const { logits } = await (model as unknown as (x: object) => Promise<{ logits: { data: Float32Array; dims: number[] } }>)({
     input_ids, attention_mask, num_logits_to_keep: new t.Tensor('int64', BigInt64Array.from([1n]), []),
   });
   const V = config.vocab_size;
   const prefillTop = topLogits(logits.data.subarray(logits.data.length - V));
+  await warmUp(() => generate(prefill, 1));
   const ms: number[] = [];
   for (let r = 0; r < n.reps; r++) {
     const t0 = performance.now();

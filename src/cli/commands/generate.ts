@@ -6,11 +6,12 @@ import { cliGpu } from '../gpu-node';
 import { loadForCli, WEIGHTS_USAGE } from '../load';
 import { UsageError } from '../args';
 import { formatGenerationStats, generationClock } from '../../progress';
+import { warmUp } from '../../bench/bench';
 
 export const generateCommand: Command = {
   name: 'generate',
   summary: 'greedy text generation with a KV cache',
-  usage: `quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--warmup (generate once untimed first: pipelines compiled, caches warm)] [--profile (GPU time per kernel; each dispatch in its own pass)] [--record-steps (record each decode step anew instead of replaying one: A/B timings)] [--ablate (then the decode's GPU time without each of its kernels in turn: what each costs where it runs)] [--json] ${WEIGHTS_USAGE}`,
+  usage: `quantlab generate --model PATH|ID (a GPTQ checkpoint, e.g. one written by quantize, runs packed) --prompt "..." [--max-tokens 64] [--steps-per-read N (decode steps chained on the GPU per readback; default 16, 1 on CPU adapters)] [--ignore-eos (all --max-tokens tokens: for timing decode)] [--warmup (generate untimed first, then again for half a second: pipelines compiled, caches warm, GPU clocks up)] [--profile (GPU time per kernel; each dispatch in its own pass)] [--record-steps (record each decode step anew instead of replaying one: A/B timings)] [--ablate (then the decode's GPU time without each of its kernels in turn: what each costs where it runs)] [--json] ${WEIGHTS_USAGE}`,
   flags: ['json', 'f16', 'ignore-eos', 'profile', 'warmup', 'record-steps', 'ablate'],
   async run(args) {
     const prompt = args.str('prompt');
@@ -23,7 +24,7 @@ export const generateCommand: Command = {
     const loadSeconds = (performance.now() - t0) / 1000;
     const eos = args.flag('ignore-eos') ? [] : tokenizer.eosIds;
     const replay = !args.flag('record-steps');
-    if (args.flag('warmup')) await model.generate(ids, maxTokens, { eos, stepsPerRead, replay });
+    if (args.flag('warmup')) await warmUp(() => model.generate(ids, maxTokens, { eos, stepsPerRead, replay }));
     if (args.flag('profile')) gpu.profiler = new KernelProfile();
     const clock = generationClock();
     const timing: { recordMs: number; steps: number; gpuMs?: number } = { recordMs: 0, steps: 0 };
