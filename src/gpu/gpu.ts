@@ -676,6 +676,9 @@ function bindEntries(params: Params | undefined, ubo: GPUBuffer | null, offset: 
   return entries;
 }
 
+/** Parts of one batch whose GPU time is stamped (flush): more are sent untimed. */
+const MAX_TIMED_PARTS = 128;
+
 /**
  * Records dispatches and copies, then encodes them in one command buffer. Uniform parameters of all
  * dispatches go into the device's params buffer, written just before the submit; bind groups come from the
@@ -684,17 +687,22 @@ function bindEntries(params: Params | undefined, ubo: GPUBuffer | null, offset: 
  */
 export class CommandBatch {
   private ops: Op[] = [];
-  /** GPU times (ns) of the parts already sent by `flush` with timestamps, summed into submit's. */
-  private flushed: Promise<number | null>[] = [];
+  /** Timestamp pairs of the parts sent with timestamps (by flush, then submit): one query set, resolved once. */
+  private stamps: { set: GPUQuerySet; used: number } | null = null;
+  /** Parts sent by flush (freeze refuses a batch that is no longer whole). */
+  private parts = 0;
   constructor(readonly gpu: Gpu, private readonly label: string) {}
 
   /**
    * Sends what is recorded so far and goes on recording: the GPU starts on a long pass (a prompt's layers)
    * while the host records the rest, instead of waiting for all of it. The queue keeps the parts in order, so
-   * the work is the same as one submit. With `timestamps`, the part's GPU time joins submit's total.
+   * the work is the same as one submit. With `timestamps`, the part's GPU time joins submit's total (its two
+   * stamps go into the batch's query set, read back once by submit: a flush costs an encoder and a submit).
    */
   flush(opts: { timestamps?: boolean } = {}): void {
-    if (this.ops.length) this.flushed.push(this.send(opts));
+    if (!this.ops.length) return;
+    this.send(opts, false);
+    this.parts++;
   }
 
   dispatch(spec: KernelSpec, bindings: Bindings, groups: number | [number, number?, number?], params?: Params): this {
@@ -735,7 +743,7 @@ export class CommandBatch {
   freeze(): FrozenStep {
     const { device } = this.gpu;
     if (this.ops.some((o) => o.kind === 'replay')) throw new Error('freeze: a frozen step cannot contain a replay');
-    if (this.flushed.length) throw new Error('freeze: part of this batch was already sent (flush); a frozen step must be whole');
+    if (this.parts) throw new Error('freeze: part of this batch was already sent (flush); a frozen step must be whole');
     const align = this.gpu.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
     const { offsets, bytes, host } = layoutParams(this.ops, align);
     let ubo: GPUBuffer | null = null;
@@ -760,13 +768,12 @@ export class CommandBatch {
    * every part, where `flush` sent some before: their spans summed, the host's gaps between them left out).
    */
   submit(opts: { timestamps?: boolean } = {}): Promise<number | null> {
-    const parts = [...this.flushed, this.send(opts)];
-    this.flushed = [];
-    if (parts.length === 1) return parts[0];
-    return Promise.all(parts).then((ns) => (ns.every((t) => t === null) ? null : ns.reduce<number>((a, t) => a + (t ?? 0), 0)));
+    this.parts = 0;
+    return this.send(opts, true);
   }
 
-  private send(opts: { timestamps?: boolean }): Promise<number | null> {
+  /** Encodes and submits what is recorded; `last`: the batch's end, where the parts' timestamps are resolved. */
+  private send(opts: { timestamps?: boolean }, last: boolean): Promise<number | null> {
     const { device } = this.gpu;
     const align = this.gpu.adapter.limits.minUniformBufferOffsetAlignment ?? 256;
     const { offsets, bytes: uboBytes, host } = layoutParams(this.ops, align);
@@ -777,7 +784,11 @@ export class CommandBatch {
     }
     const profile = this.gpu.hasTimestamps ? this.gpu.profiler : null;
     const timed = Boolean(opts.timestamps && this.gpu.hasTimestamps) && !profile;
-    const querySet = timed ? device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+    // this part's stamps: a begin and an end in the batch's query set (parts past its capacity go untimed)
+    if (timed) this.stamps ??= { set: device.createQuerySet({ type: 'timestamp', count: 2 * MAX_TIMED_PARTS }), used: 0 };
+    const base = timed && this.stamps!.used < 2 * MAX_TIMED_PARTS ? this.stamps!.used : -1;
+    if (base >= 0) this.stamps!.used += 2;
+    const querySet = base >= 0 ? this.stamps!.set : null;
     // profiling: one pass per dispatch, its begin and end stamped (at most 4096 stamps per query set)
     const dispatches = profile ? this.ops.filter((o) => o.kind === 'dispatch').length : 0;
     const profQueries = profile && dispatches ? device.createQuerySet({ type: 'timestamp', count: Math.min(4096, 2 * dispatches) }) : null;
@@ -792,7 +803,7 @@ export class CommandBatch {
     // the timed span: from the first pass's start to an empty pass at the end
     const stamp = (): GPUComputePassTimestampWrites | undefined => {
       if (!querySet) return undefined;
-      const tw = { querySet, beginningOfPassWriteIndex: first ? 0 : undefined, endOfPassWriteIndex: 1 };
+      const tw = { querySet, beginningOfPassWriteIndex: first ? base : undefined, endOfPassWriteIndex: base + 1 };
       first = false;
       return tw;
     };
@@ -829,12 +840,14 @@ export class CommandBatch {
       pass.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
     });
     endPass();
+    if (querySet) enc.beginComputePass({ label: this.label, timestampWrites: stamp() }).end(); // the span's end, after any copy or replay
     let resolve: GPUBuffer | null = null;
-    if (querySet) {
-      enc.beginComputePass({ label: this.label, timestampWrites: stamp() }).end(); // the span's end, after any copy or replay
-      resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      enc.resolveQuerySet(querySet, 0, 2, resolve, 0);
+    const stamps = last ? this.stamps : null;
+    if (stamps?.used) {
+      resolve = device.createBuffer({ size: 8 * stamps.used, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      enc.resolveQuerySet(stamps.set, 0, stamps.used, resolve, 0);
     }
+    if (last) this.stamps = null;
     let profResolve: GPUBuffer | null = null;
     if (profQueries && profNames.length) {
       profResolve = device.createBuffer({ size: 16 * profNames.length, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
@@ -851,13 +864,18 @@ export class CommandBatch {
         profQueries?.destroy();
       }));
     }
-    if (!resolve) return Promise.resolve(null);
+    if (!resolve || !stamps) {
+      stamps?.set.destroy();
+      return Promise.resolve(null);
+    }
     const res = resolve;
-    return this.gpu.read(res, 16).then((buf) => {
+    return this.gpu.read(res, 8 * stamps.used).then((buf) => {
       const t = new BigUint64Array(buf);
       res.destroy();
-      querySet?.destroy();
-      return Number(t[1] - t[0]);
+      stamps.set.destroy();
+      let ns = 0;
+      for (let k = 0; k < stamps.used; k += 2) ns += Number(t[k + 1] - t[k]);
+      return ns;
     });
   }
 }
