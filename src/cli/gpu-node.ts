@@ -18,8 +18,10 @@ export function cliGpu(args?: Args): Promise<Gpu> {
 /** The GPU as the CLI's commands open it: --f16's toggles when `f16`, the matrix units checked before use. */
 export async function openCliGpu(f16: boolean): Promise<Gpu> {
   const toggles = f16 ? F16_TOGGLES : [];
-  // QUANTLAB_MATRIX_UNITS=1: the GEMMs on the matrix units where Dawn offers them (with --f16's toggles)
-  const gpu = await openNodeGpu({ dawnToggles: toggles, onLost: (e) => log(e.message), matrixUnits: process.env.QUANTLAB_MATRIX_UNITS === '1' });
+  // QUANTLAB_MATRIX_UNITS=1: the f16-weight GEMMs on the matrix units where Dawn offers them (with --f16's
+  // toggles); =all: the packed ones too
+  const env = process.env.QUANTLAB_MATRIX_UNITS;
+  const gpu = await openNodeGpu({ dawnToggles: toggles, onLost: (e) => log(e.message), matrixUnits: env === 'all' ? 'all' : env === '1' ? 'dense' : undefined });
   await verifyMatrixUnits(gpu, (m) => log(`warning: ${m}`));
   // QUANTLAB_GPU_KERNELS=1: the GPU kernel variants on a CPU adapter too (to look at the host's side of a decode
   // step on a machine without a GPU; slow)

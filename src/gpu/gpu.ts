@@ -31,8 +31,12 @@ export interface GpuOptions {
   onLost?: (err: DeviceLostError) => void;
   /** Node only: Dawn toggles, e.g. 'enable-dawn-features=vulkan_enable_f16_on_nvidia'. */
   dawnToggles?: string[];
-  /** Multiply the GEMMs on the matrix units where the device offers them (Gpu.matrixUnits); off by default. */
-  matrixUnits?: boolean;
+  /**
+   * Which GEMMs to multiply on the matrix units where the device offers them (off by default): 'dense', those
+   * with f16 float weights (Gpu.matrixUnits; measured faster than the f32 tiles); 'all', the packed ones too
+   * (Gpu.packedOnMatrixUnits; measured slower so far: docs/realsize.md).
+   */
+  matrixUnits?: 'dense' | 'all';
 }
 
 export interface KernelSpec {
@@ -98,10 +102,12 @@ export class Gpu {
    */
   readonly matrixUnitsOffered: boolean;
   /**
-   * The GEMMs (M > 1: prefill, evaluation, calibration) do run on the matrix units: where offered and asked for
-   * (GpuOptions.matrixUnits; off by default: on an H200 they were not faster than the f32 tiles, docs/realsize.md).
+   * The GEMMs with f16 float weights (M > 1: prefill, evaluation, calibration) run on the matrix units: where
+   * offered and asked for (GpuOptions.matrixUnits; off by default: their inputs are rounded to f16).
    */
   matrixUnits = false;
+  /** The packed GEMMs too (GpuOptions.matrixUnits 'all'; only where `matrixUnits` is on). */
+  packedOnMatrixUnits = false;
   /** Whether the f16 kernel variants run here: the adapter has shader-f16, or tests emulate it. */
   get f16Kernels(): boolean {
     return this.hasF16 || this.emulateF16;
@@ -183,6 +189,7 @@ export class Gpu {
     const gpu = new Gpu(device, summary, opts.onLost);
     if (gpu.hasSubgroups) gpu.subgroupReduce = await gpu.subgroupLayoutIsLinear();
     gpu.matrixUnits = gpu.matrixUnitsOffered && Boolean(opts.matrixUnits);
+    gpu.packedOnMatrixUnits = gpu.matrixUnits && opts.matrixUnits === 'all';
     return gpu;
   }
 

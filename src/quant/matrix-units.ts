@@ -55,11 +55,18 @@ export async function checkMatrixUnits(gpu: Gpu): Promise<MatrixUnitReport> {
     await b.submit();
     for (const buf of [q.codes, q.scales, q.zeros]) buf.destroy();
     const wq = toHalf(await readDequantized(gpu, packed));
-    for (const splitK of [1, 2]) {
-      const b2 = gpu.batch('mma.packed');
-      qmatmul(b2, packed, bx, by, M, { empty: gpu.empty, gemv: false, serial: false, splitK });
-      await b2.submit();
-      compare(`packed 4-bit G=32 ${M}x${N}x${K}${splitK > 1 ? `, split-K ${splitK}` : ''}`, await gpu.readF32(by, M * N), matmulRef(xh, wq, M, N, K));
+    // the packed GEMM on the matrix units whether or not this run puts it there (GpuOptions.matrixUnits 'all')
+    const packedOn = gpu.packedOnMatrixUnits;
+    gpu.packedOnMatrixUnits = true;
+    try {
+      for (const splitK of [1, 2]) {
+        const b2 = gpu.batch('mma.packed');
+        qmatmul(b2, packed, bx, by, M, { empty: gpu.empty, gemv: false, serial: false, splitK });
+        await b2.submit();
+        compare(`packed 4-bit G=32 ${M}x${N}x${K}${splitK > 1 ? `, split-K ${splitK}` : ''}`, await gpu.readF32(by, M * N), matmulRef(xh, wq, M, N, K));
+      }
+    } finally {
+      gpu.packedOnMatrixUnits = packedOn;
     }
     destroyPacked(packed);
   } finally {
@@ -94,6 +101,7 @@ export async function verifyMatrixUnits(gpu: Gpu, warn: (message: string) => voi
   const result = await reportMatrixUnits(gpu);
   if (!result.ok) {
     gpu.matrixUnits = false;
+    gpu.packedOnMatrixUnits = false;
     const bad = result.checks.filter((c) => !(c.maxRelErr < MATRIX_UNIT_TOLERANCE)).map((c) => `${c.name}: ${c.maxRelErr}`).join('; ');
     warn(`the GEMMs on this GPU's matrix units differ from float64 (${bad}; tolerance ${MATRIX_UNIT_TOLERANCE}): using the f32 GEMMs instead`);
   }

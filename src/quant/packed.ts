@@ -211,7 +211,7 @@ export function qmatmul(
   const tiles: [number, number] = [Math.ceil(p.rows / 64), Math.ceil(M / 64)];
   const splits = opts.splitK ?? splitKFor(tiles[0] * tiles[1], p.cols / 32);
   // the weights decoded to f16 in workgroup memory and multiplied on the matrix units where the device has them
-  const spec = b.gpu.matrixUnits
+  const spec = b.gpu.matrixUnits && b.gpu.packedOnMatrixUnits
     ? { shader: 'qgemm', entry: 'main_mma', constants: { BITS: p.bits }, features: MMA_FEATURES }
     : { shader: 'qgemm', entry: 'main', constants: { BITS: p.bits } };
   if (splits <= 1) {

@@ -3,9 +3,11 @@
 // the refusal on a device without the feature, and the fallback when the check fails.
 import { describe, expect, it } from 'vitest';
 import { shaderSource } from '../../src/gpu/shaders';
-import { MMA_FEATURES } from '../../src/model/ops';
+import { matmul, MMA_FEATURES } from '../../src/model/ops';
 import { verifyMatrixUnits } from '../../src/quant/matrix-units';
-import { testGpu } from '../helpers/gpu';
+import { rtnQuantize } from '../../src/quant/gptq';
+import { destroyPacked, packWeights, qmatmul } from '../../src/quant/packed';
+import { randomF32, testGpu } from '../helpers/gpu';
 
 describe('GEMMs on matrix units', () => {
   it('their variants carry the experimental directives and the shared tile; the others do not', () => {
@@ -18,6 +20,37 @@ describe('GEMMs on matrix units', () => {
     }
   });
 
+  it('which GEMMs go to them: f16 float weights where on, the packed ones only with packedOnMatrixUnits', async () => {
+    const gpu = await testGpu();
+    const [M, N, K] = [64, 64, 64];
+    const W = gpu.upload(randomF32(N * K, 3), 'w');
+    const q = await rtnQuantize(gpu, W, N, K, { bits: 4, groupSize: 32, sym: false });
+    const pb = gpu.batch('pack');
+    const packed = packWeights(gpu, pb, q, { descAct: false, format: 'gptq_v2' });
+    await pb.submit();
+    const x = gpu.buffer(M * K * 4, 'x'), y = gpu.buffer(M * N * 4, 'y'), wh = gpu.buffer(N * K * 2, 'wh');
+    // the kernels each scope records (recording only: SwiftShader cannot build the matrix-unit pipelines)
+    const kernels = (units: boolean, packedToo: boolean) => {
+      [gpu.matrixUnits, gpu.packedOnMatrixUnits] = [units, packedToo];
+      const counts = new Map<string, number>();
+      gpu.dispatchCounts = counts;
+      const b = gpu.batch('record');
+      matmul(b, x, wh, y, M, N, K, { empty: gpu.empty, wF16: true, tiled: true, splitK: 1 });
+      qmatmul(b, packed, x, y, M, { empty: gpu.empty, gemv: false, serial: false, splitK: 1 });
+      gpu.dispatchCounts = null;
+      [gpu.matrixUnits, gpu.packedOnMatrixUnits] = [false, false];
+      return [...counts.keys()];
+    };
+    try {
+      expect(kernels(false, false)).toEqual(['matmul:tiled', 'qgemm:main']);
+      expect(kernels(true, false)).toEqual(['matmul:tiled_mma', 'qgemm:main']);
+      expect(kernels(true, true)).toEqual(['matmul:tiled_mma', 'qgemm:main_mma']);
+    } finally {
+      for (const buf of [W, x, y, wh, q.codes, q.scales, q.zeros]) buf.destroy();
+      destroyPacked(packed);
+    }
+  });
+
   it('a device without the feature refuses them by name; a failed check turns them off and says why', async () => {
     const gpu = await testGpu();
     expect(gpu.matrixUnitsOffered).toBe(false); // SwiftShader offers none
@@ -27,10 +60,12 @@ describe('GEMMs on matrix units', () => {
     expect(await verifyMatrixUnits(gpu, () => undefined)).toBeNull(); // nothing to check where they are off
     // on as if offered: the check cannot build its kernels, so it fails, and the f32 GEMMs stay in use
     gpu.matrixUnits = true;
+    gpu.packedOnMatrixUnits = true;
     const warnings: string[] = [];
     const result = await verifyMatrixUnits(gpu, (m) => warnings.push(m));
     expect(result?.ok).toBe(false);
     expect(gpu.matrixUnits).toBe(false);
+    expect(gpu.packedOnMatrixUnits).toBe(false);
     expect(warnings.join('\n')).toMatch(/matrix units differ from float64 .*chromium-experimental-subgroup-matrix.*using the f32 GEMMs instead/);
   });
 });

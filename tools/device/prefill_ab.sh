@@ -4,7 +4,7 @@
 # built from an older commit), every run warmed up first:
 #   plain   no --f16 (no toggles: f32 arithmetic on f16-stored weights)
 #   f16     --f16 (shader-f16 and allow_unsafe_apis: the matrix units offered, not used)
-#   mma     --f16 with QUANTLAB_MATRIX_UNITS=1: the GEMMs on the matrix units (this build only)
+#   mma     --f16 with QUANTLAB_MATRIX_UNITS=all: every GEMM on the matrix units (this build only)
 #   rev-f16 a third build (REV) as f16
 # device run, carry [".devcarry", ".bundles"] (bash tools/device/prepare_carry.sh; OLD / REV bundles put in .bundles by hand):
 #   OLD=dist-cli-prev REV=dist-cli-rewrite bash tools/device/prefill_ab.sh [SHAPE]
@@ -40,14 +40,14 @@ for m in ${CKPTS:-float q4}; do
         new-plain) run "$what-$m-$v" dist-cli "" "" $m "$p" $n ;;
         old-f16) [ -d "$OLDDIR" ] && run "$what-$m-$v" "$OLDDIR" "" "--f16" $m "$p" $n ;;
         new-f16) run "$what-$m-$v" dist-cli "QUANTLAB_MATRIX_UNITS=0" "--f16" $m "$p" $n ;;
-        new-mma) run "$what-$m-$v" dist-cli "QUANTLAB_MATRIX_UNITS=1" "--f16" $m "$p" $n ;;
+        new-mma) run "$what-$m-$v" dist-cli "QUANTLAB_MATRIX_UNITS=all" "--f16" $m "$p" $n ;;
         rev-f16) [ -d "$REVDIR" ] && run "$what-$m-$v" "$REVDIR" "QUANTLAB_MATRIX_UNITS=0" "--f16" $m "$p" $n ;;
       esac
     done
   done
   # GPU time by kernel (a pass per dispatch): this build with and without the matrix units, and the previous build
   for v in ${PROFILES-mma f16 old}; do
-    case $v in mma) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=1 ;; f16) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=0 ;; old) cli=$OLDDIR; envs="" ;; rev) cli=$REVDIR; envs=QUANTLAB_MATRIX_UNITS=0 ;; esac
+    case $v in mma) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=all ;; f16) cli=dist-cli; envs=QUANTLAB_MATRIX_UNITS=0 ;; old) cli=$OLDDIR; envs="" ;; rev) cli=$REVDIR; envs=QUANTLAB_MATRIX_UNITS=0 ;; esac
     [ -d "$cli" ] || continue
     env $envs node "$cli/quantlab.mjs" generate --model "$W/$m" --prompt "$prompt" --max-tokens 1 --ignore-eos --json --warmup --f16 --profile > /dev/null 2> "$OUT/profile-$v-$m.err" \
       && { echo "profile $v $m"; grep -A5 "GPU time by kernel" "$OUT/profile-$v-$m.err"; }
@@ -56,7 +56,7 @@ done
 # the packed GEMM alone at M = PREFILL, the Qwen3-0.6B / Llama-3.2-1B shapes, with and without the matrix units
 [ "${BENCH:-1}" = 1 ] && B=(bench --f16 --shapes ${BENCH_SHAPES:-1024x4096,1024x3072,3072x1024,2048x8192,8192x2048} --batches ${PREFILL:-512} --bits 4 --no-ort --gemv-kernels f32 --json)
 for mu in $([ "${BENCH:-1}" = 1 ] && echo 1 0); do
-  QUANTLAB_MATRIX_UNITS=$mu timeout 150 $Q "${B[@]}" --out "$OUT/bench-mma$mu.json" > /dev/null 2> "$W/bench-mma$mu.err" || tail -3 "$W/bench-mma$mu.err"
+  QUANTLAB_MATRIX_UNITS=$([ $mu = 1 ] && echo all || echo 0) timeout 150 $Q "${B[@]}" --out "$OUT/bench-mma$mu.json" > /dev/null 2> "$W/bench-mma$mu.err" || tail -3 "$W/bench-mma$mu.err"
 done
 python3 - "$OUT" <<'PY'
 import json, os, sys

@@ -14,7 +14,7 @@ p=$(python3 -c "print(('the quick brown fox jumps over the lazy dog ' * 64)[:511
 nvidia-smi --query-gpu=timestamp,clocks.sm,utilization.gpu --format=csv,noheader -lms 50 > "$OUT/smi.txt" 2> /dev/null & S=$!
 echo "time round model build first_token_ms gpu_ms record_ms first_token_id"
 for r in $(seq ${REPS:-3}); do for m in float q4; do for v in old-f16 new-f16 rev-f16 new-mma; do
-  case $v in old-f16) cli=dist-cli-prev; e=X=0;; new-f16) cli=dist-cli; e=QUANTLAB_MATRIX_UNITS=0;; rev-f16) cli=dist-cli-rewrite; e=QUANTLAB_MATRIX_UNITS=0;; new-mma) cli=dist-cli; e=QUANTLAB_MATRIX_UNITS=1;; esac
+  case $v in old-f16) cli=dist-cli-prev; e=X=0;; new-f16) cli=dist-cli; e=QUANTLAB_MATRIX_UNITS=0;; rev-f16) cli=dist-cli-rewrite; e=QUANTLAB_MATRIX_UNITS=0;; new-mma) cli=dist-cli; e=QUANTLAB_MATRIX_UNITS=all;; esac
   [ -d $cli ] || continue
   echo -n "$(date +%T.%N | cut -c1-12) $r $m $v "
   env $e node $cli/quantlab.mjs generate --model $W/$m --prompt "$p" --max-tokens 1 --ignore-eos --json --warmup --f16 2> /dev/null \
