@@ -1,6 +1,6 @@
 // Node adapters for model files: a checkpoint directory on disk, read in ranges; folders written whole.
 import { CheckpointError } from '../model/errors';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { ByteSource, ModelFiles } from '../model/source';
 import { UsageError } from './args';
@@ -32,11 +32,18 @@ export function fileSource(path: string, name = path): ByteSource {
 export function dirFiles(dir: string): ModelFiles {
   const root = resolve(dir);
   const list: string[] = [];
+  // links are followed: a Hugging Face cache snapshot (snapshots/REV/) is links into blobs/; a linked folder is
+  // walked once (its real path), so a link cycle ends
+  const seen = new Set<string>();
   const walk = (d: string) => {
+    const real = realpathSync(d);
+    if (seen.has(real)) return;
+    seen.add(real);
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) list.push(relative(root, p).split('\\').join('/'));
+      const kind = e.isSymbolicLink() ? statSync(p, { throwIfNoEntry: false }) : e;
+      if (kind?.isDirectory()) walk(p);
+      else if (kind?.isFile()) list.push(relative(root, p).split('\\').join('/'));
     }
   };
   try {

@@ -4,7 +4,7 @@
 // refused when the checkpoint opens, before any GPU work, by the built CLI with exit 1 and one message that
 // names the file and says what to do (no stack trace).
 import { spawnSync } from 'node:child_process';
-import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,23 @@ describe('broken real-shape checkpoints are refused when they open', () => {
   it('the good one opens', () => {
     const r = info(good);
     expect(r.status, r.stderr).toBe(0);
+  });
+
+  it('a Hugging Face cache snapshot, every file a link into blobs/, opens as the folder does (a link cycle too)', () => {
+    // models--org--name/{blobs/HASH, snapshots/REV/FILE -> ../../blobs/HASH}, as huggingface_hub writes it
+    const repo = join(root, 'models--org--name'), snap = join(repo, 'snapshots', 'rev1');
+    mkdirSync(join(repo, 'blobs'), { recursive: true });
+    mkdirSync(snap, { recursive: true });
+    const names = readdirSync(good).sort();
+    names.forEach((f, i) => {
+      linkSync(join(good, f), join(repo, 'blobs', `blob${i}`));
+      symlinkSync(join('..', '..', 'blobs', `blob${i}`), join(snap, f));
+    });
+    symlinkSync('.', join(snap, 'loop'));
+    expect([...dirFiles(snap).list()].sort()).toEqual(names);
+    const r = info(snap);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(info(good).stdout.split(good).join(snap));
   });
 
   it('a tensor shape that config.json does not imply: the shard, the tensor, both shapes; before the GPU', async () => {

@@ -76,7 +76,7 @@ describe('quantlab eval picks the task suite from the model, says so, and takes 
 
   it('a bundled model (its config.json records the dictionary suite), copied under a name without "-dict-"', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'quantlab-suite-')), 'my-model');
-    cpSync('public/models/qwen3-dict-74k', dir, { recursive: true });
+    cpSync('public/models/qwen3-dict-74k', dir, { recursive: true, dereference: true }); // its tokenizer.json is a link to the family's one
     const r = run(dir);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/task suite: dict \(config\.json records task_suite "dict"/);
