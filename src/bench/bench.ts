@@ -127,8 +127,7 @@ const WARMUP_MS = 200;
 export async function warmUp(run: () => Promise<unknown>, ms = 500): Promise<void> {
   await run();
   const t0 = performance.now();
-  do await run();
-  while (performance.now() - t0 < ms);
+  while (performance.now() - t0 < ms) await run();
 }
 /** GPU time each timed batch should take: enough that the GPU is busy, not waiting on the host, most of the time. */
 const BATCH_MS = 4;

@@ -1,7 +1,7 @@
 // Node adapters for model files: a checkpoint directory on disk, read in ranges; folders written whole.
 import { CheckpointError } from '../model/errors';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { ByteSource, ModelFiles } from '../model/source';
 import { UsageError } from './args';
 
@@ -32,22 +32,32 @@ export function fileSource(path: string, name = path): ByteSource {
 export function dirFiles(dir: string): ModelFiles {
   const root = resolve(dir);
   const list: string[] = [];
-  // links are followed: a Hugging Face cache snapshot (snapshots/REV/) is links into blobs/; a linked folder is
-  // walked once (its real path), so a link cycle ends
-  const seen = new Set<string>();
-  const walk = (d: string) => {
-    const real = realpathSync(d);
-    if (seen.has(real)) return;
-    seen.add(real);
+  // Links to files are followed (a Hugging Face cache snapshot, snapshots/REV/, is links into blobs/); links to
+  // folders only inside the model folder and not back into a folder being walked (a cycle). A link that cannot
+  // be followed (dangling, a loop, unreadable) is left out, as a missing file.
+  let realRoot = '';
+  const walk = (d: string, ancestors: Set<string>) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      const kind = e.isSymbolicLink() ? statSync(p, { throwIfNoEntry: false }) : e;
-      if (kind?.isDirectory()) walk(p);
-      else if (kind?.isFile()) list.push(relative(root, p).split('\\').join('/'));
+      if (!e.isSymbolicLink()) {
+        if (e.isDirectory()) walk(p, new Set([...ancestors, realpathSync(p)]));
+        else if (e.isFile()) list.push(relative(root, p).split('\\').join('/'));
+        continue;
+      }
+      let target: { real: string; dir: boolean; file: boolean };
+      try {
+        const st = statSync(p);
+        target = { real: realpathSync(p), dir: st.isDirectory(), file: st.isFile() };
+      } catch {
+        continue;
+      }
+      if (target.file) list.push(relative(root, p).split('\\').join('/'));
+      else if (target.dir && !ancestors.has(target.real) && (target.real + sep).startsWith(realRoot + sep)) walk(p, new Set([...ancestors, target.real]));
     }
   };
   try {
-    walk(root);
+    realRoot = realpathSync(root);
+    walk(root, new Set([realRoot]));
   } catch (e) {
     throw new CheckpointError(dir, `cannot be read as a model folder (${(e as Error).message})`, 'Pass the folder holding config.json and model.safetensors (the Hugging Face layout).');
   }

@@ -20,8 +20,10 @@ export async function openCliGpu(f16: boolean): Promise<Gpu> {
   const toggles = f16 ? F16_TOGGLES : [];
   // QUANTLAB_MATRIX_UNITS=1: the f16-weight GEMMs on the matrix units where Dawn offers them (with --f16's
   // toggles); =all: the packed ones too
-  const env = process.env.QUANTLAB_MATRIX_UNITS;
-  const gpu = await openNodeGpu({ dawnToggles: toggles, onLost: (e) => log(e.message), matrixUnits: env === 'all' ? 'all' : env === '1' ? 'dense' : undefined });
+  const env = process.env.QUANTLAB_MATRIX_UNITS ?? '';
+  const scope = ({ 1: 'dense', dense: 'dense', all: 'all' } as const)[env as '1' | 'dense' | 'all'];
+  if (!scope && !['', '0'].includes(env)) log(`warning: QUANTLAB_MATRIX_UNITS=${env} is not 1 (or dense), all or 0: the matrix units stay off`);
+  const gpu = await openNodeGpu({ dawnToggles: toggles, onLost: (e) => log(e.message), matrixUnits: scope });
   await verifyMatrixUnits(gpu, (m) => log(`warning: ${m}`));
   // QUANTLAB_GPU_KERNELS=1: the GPU kernel variants on a CPU adapter too (to look at the host's side of a decode
   // step on a machine without a GPU; slow)

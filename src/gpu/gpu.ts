@@ -696,6 +696,8 @@ export class CommandBatch {
   private ops: Op[] = [];
   /** Timestamp pairs of the parts sent with timestamps (by flush, then submit): one query set, resolved once. */
   private stamps: { set: GPUQuerySet; used: number } | null = null;
+  /** A part went without timestamps (asked so, or past the query set): submit's total would leave it out. */
+  private untimedPart = false;
   /** Parts sent by flush (freeze refuses a batch that is no longer whole). */
   private parts = 0;
   constructor(readonly gpu: Gpu, private readonly label: string) {}
@@ -772,11 +774,15 @@ export class CommandBatch {
 
   /**
    * Encodes and submits. With `timestamps` (and the feature), resolves to the GPU time of the work in ns (of
-   * every part, where `flush` sent some before: their spans summed, the host's gaps between them left out).
+   * every part, where `flush` sent some before: their spans summed, the host's gaps between them left out);
+   * null where the feature is missing or any part went untimed.
    */
   submit(opts: { timestamps?: boolean } = {}): Promise<number | null> {
     this.parts = 0;
-    return this.send(opts, true);
+    const sent = this.send(opts, true);
+    const whole = !this.untimedPart;
+    this.untimedPart = false;
+    return whole ? sent : sent.then(() => null);
   }
 
   /** Encodes and submits what is recorded; `last`: the batch's end, where the parts' timestamps are resolved. */
@@ -791,10 +797,13 @@ export class CommandBatch {
     }
     const profile = this.gpu.hasTimestamps ? this.gpu.profiler : null;
     const timed = Boolean(opts.timestamps && this.gpu.hasTimestamps) && !profile;
-    // this part's stamps: a begin and an end in the batch's query set (parts past its capacity go untimed)
-    if (timed) this.stamps ??= { set: device.createQuerySet({ type: 'timestamp', count: 2 * MAX_TIMED_PARTS }), used: 0 };
-    const base = timed && this.stamps!.used < 2 * MAX_TIMED_PARTS ? this.stamps!.used : -1;
+    // this part's stamps: a begin and an end in the batch's query set (a batch sent whole needs 2; parts past
+    // the capacity go untimed)
+    const capacity = last && !this.stamps ? 2 : 2 * MAX_TIMED_PARTS;
+    if (timed) this.stamps ??= { set: device.createQuerySet({ type: 'timestamp', count: capacity }), used: 0 };
+    const base = timed && this.stamps!.used + 2 <= this.stamps!.set.count ? this.stamps!.used : -1;
     if (base >= 0) this.stamps!.used += 2;
+    else this.untimedPart = true;
     const querySet = base >= 0 ? this.stamps!.set : null;
     // profiling: one pass per dispatch, its begin and end stamped (at most 4096 stamps per query set)
     const dispatches = profile ? this.ops.filter((o) => o.kind === 'dispatch').length : 0;

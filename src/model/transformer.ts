@@ -27,9 +27,9 @@ export interface LayerWeights {
   linears: Record<LinearName, Linear>;
 }
 
-/** A layer's vector buffers (norm weights), the ones a quantized copy shares. */
 /** Passes of at least this many rows (batch x seq) are sent to the GPU a layer at a time (bodyFrom). */
 const FLUSH_ROWS = 32;
+/** A layer's vector buffers (norm weights), the ones a quantized copy shares. */
 const layerVectors = (l: LayerWeights): GPUBuffer[] => [l.inputNorm, l.postNorm, l.qNorm, l.kNorm, l.qkNorm].filter((b): b is GPUBuffer => b !== undefined);
 
 /** Activation buffers for one pass of `rows` rows. */

@@ -99,11 +99,20 @@ export async function checkOfferedMatrixUnits(gpu: Gpu): Promise<MatrixUnitRepor
 export async function verifyMatrixUnits(gpu: Gpu, warn: (message: string) => void): Promise<MatrixUnitReport | null> {
   if (!gpu.matrixUnits) return null;
   const result = await reportMatrixUnits(gpu);
-  if (!result.ok) {
-    gpu.matrixUnits = false;
-    gpu.packedOnMatrixUnits = false;
-    const bad = result.checks.filter((c) => !(c.maxRelErr < MATRIX_UNIT_TOLERANCE)).map((c) => `${c.name}: ${c.maxRelErr}`).join('; ');
-    warn(`the GEMMs on this GPU's matrix units differ from float64 (${bad}; tolerance ${MATRIX_UNIT_TOLERANCE}): using the f32 GEMMs instead`);
-  }
+  applyMatrixUnitReport(gpu, result, warn);
   return result;
+}
+
+/** Turns off what a check found wrong: every GEMM on the matrix units, or only the packed ones (warning why). */
+export function applyMatrixUnitReport(gpu: Gpu, result: MatrixUnitReport, warn: (message: string) => void): void {
+  const failed = result.checks.filter((c) => !(c.maxRelErr < MATRIX_UNIT_TOLERANCE));
+  if (failed.length) {
+    // only packed cases off: the dense GEMMs (float weights) stay on the matrix units, the packed ones do not
+    const denseOk = failed.every((c) => c.name.startsWith('packed'));
+    const what = denseOk ? 'the packed GEMMs' : 'the GEMMs';
+    gpu.matrixUnits = denseOk;
+    gpu.packedOnMatrixUnits = false;
+    const bad = failed.map((c) => `${c.name}: ${c.maxRelErr}`).join('; ');
+    warn(`${what} on this GPU's matrix units differ from float64 (${bad}; tolerance ${MATRIX_UNIT_TOLERANCE}): using the f32 ones instead`);
+  }
 }

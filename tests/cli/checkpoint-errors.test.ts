@@ -60,8 +60,16 @@ describe('broken real-shape checkpoints are refused when they open', () => {
       linkSync(join(good, f), join(repo, 'blobs', `blob${i}`));
       symlinkSync(join('..', '..', 'blobs', `blob${i}`), join(snap, f));
     });
+    // links the walk must not follow or cannot: a cycle, one out of the folder, a dangling one, one to itself
     symlinkSync('.', join(snap, 'loop'));
-    expect([...dirFiles(snap).list()].sort()).toEqual(names);
+    symlinkSync('..', join(snap, 'up'));
+    symlinkSync('nowhere', join(snap, 'dangling.json'));
+    symlinkSync('self', join(snap, 'self'));
+    // a folder reached through a link before its own name: listed under both
+    mkdirSync(join(snap, 'z_dir'));
+    writeFileSync(join(snap, 'z_dir', 'w.txt'), 'w');
+    symlinkSync('z_dir', join(snap, 'a_link'));
+    expect([...dirFiles(snap).list()].sort()).toEqual([...names, 'a_link/w.txt', 'z_dir/w.txt'].sort());
     const r = info(snap);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe(info(good).stdout.split(good).join(snap));

@@ -70,8 +70,8 @@ describe('forward-pass kernels', () => {
     b.flush({ timestamps: true });
     // the next part's params go to the same slot of the same buffer: written after the first part ran
     gatherRows(b, gpu.upload(table, 't2'), gpu.upload(idx, 'i2'), b2, 4, C);
-    b.flush(); // an empty flush sends nothing
-    b.flush();
+    b.flush({ timestamps: true });
+    b.flush(); // empty: sends nothing (an untimed part would leave the total without one)
     b.copy(a, 0, c, 0, bytes); // reads what the first part wrote
     const ns = await b.submit({ timestamps: true });
     if (gpu.hasTimestamps) expect(ns).toBeGreaterThan(0);
@@ -80,6 +80,12 @@ describe('forward-pass kernels', () => {
     expect(maxRelErr(one.subarray(0, C), want.subarray(0, C))).toBe(0);
     expect(one.subarray(C).every((v) => v === -1), 'the first part: one row').toBe(true);
     expect(maxRelErr(four, want)).toBe(0);
+    // a part sent without timestamps: the total would leave it out, so there is none
+    const mixed = gpu.batch('mixed');
+    gatherRows(mixed, gpu.upload(table, 't5'), gpu.upload(idx, 'i5'), a, 1, C);
+    mixed.flush();
+    gatherRows(mixed, gpu.upload(table, 't6'), gpu.upload(idx, 'i6'), a, 1, C);
+    expect(await mixed.submit({ timestamps: true })).toBeNull();
     const partial = gpu.batch('partial');
     gatherRows(partial, gpu.upload(table, 't3'), gpu.upload(idx, 'i3'), a, 1, C);
     partial.flush();

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { shaderSource } from '../../src/gpu/shaders';
 import { matmul, MMA_FEATURES } from '../../src/model/ops';
-import { verifyMatrixUnits } from '../../src/quant/matrix-units';
+import { applyMatrixUnitReport, verifyMatrixUnits } from '../../src/quant/matrix-units';
 import { rtnQuantize } from '../../src/quant/gptq';
 import { destroyPacked, packWeights, qmatmul } from '../../src/quant/packed';
 import { randomF32, testGpu } from '../helpers/gpu';
@@ -66,6 +66,29 @@ describe('GEMMs on matrix units', () => {
     expect(result?.ok).toBe(false);
     expect(gpu.matrixUnits).toBe(false);
     expect(gpu.packedOnMatrixUnits).toBe(false);
-    expect(warnings.join('\n')).toMatch(/matrix units differ from float64 .*chromium-experimental-subgroup-matrix.*using the f32 GEMMs instead/);
+    expect(warnings.join('\n')).toMatch(/the GEMMs on this GPU's matrix units differ from float64 .*chromium-experimental-subgroup-matrix.*using the f32 ones instead/);
+  });
+
+  it('a check where only packed cases fail keeps the float-weight GEMMs on the matrix units', async () => {
+    const gpu = await testGpu();
+    const report = (packedErr: number, denseErr = 1e-7) => ({
+      ok: false,
+      checks: [{ name: 'dense f16 70x130x96, bias', maxRelErr: denseErr }, { name: 'packed 4-bit G=32 70x130x96', maxRelErr: packedErr }],
+    });
+    const warnings: string[] = [];
+    try {
+      [gpu.matrixUnits, gpu.packedOnMatrixUnits] = [true, true];
+      applyMatrixUnitReport(gpu, report(0.02), (m) => warnings.push(m));
+      expect([gpu.matrixUnits, gpu.packedOnMatrixUnits]).toEqual([true, false]);
+      expect(warnings.pop()).toMatch(/^the packed GEMMs .*packed 4-bit G=32 70x130x96: 0.02/);
+      [gpu.matrixUnits, gpu.packedOnMatrixUnits] = [true, true];
+      applyMatrixUnitReport(gpu, report(0.02, NaN), (m) => warnings.push(m));
+      expect([gpu.matrixUnits, gpu.packedOnMatrixUnits]).toEqual([false, false]);
+      expect(warnings.pop()).toMatch(/^the GEMMs .*dense f16 70x130x96, bias: NaN/);
+      applyMatrixUnitReport(gpu, { ok: true, checks: report(1e-7).checks }, (m) => warnings.push(m));
+      expect(warnings).toEqual([]);
+    } finally {
+      [gpu.matrixUnits, gpu.packedOnMatrixUnits] = [false, false];
+    }
   });
 });
