@@ -127,13 +127,12 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // reads 32 consecutive elements of a row (coalesced) and writes whole vec4s to workgroup memory
     let k = li % 32u;
     let col = c * 32u + k;
-    let m1 = p.M - 1u;
     for (var h = 0u; h < 2u; h++) {
       let q = li / 32u + 8u * h;
-      let r = mt + 4u * q;
       var xv = vec4<f32>(0.0);
       if (col < p.K) {
-        xv = vec4<f32>(x1[min(r, m1) * p.K + col], x1[min(r + 1u, m1) * p.K + col], x1[min(r + 2u, m1) * p.K + col], x1[min(r + 3u, m1) * p.K + col]);
+        let i = quad_at(mt + 4u * q, p.M, col);
+        xv = vec4<f32>(x1[i.x], x1[i.y], x1[i.z], x1[i.w]);
       }
       xt[k * 16u + q] = xv;
     }
@@ -192,18 +191,23 @@ fn stage_weights(li: u32, nt: u32, k0: u32) {
 fn stage_weights(li: u32, nt: u32, k0: u32) {
   let k = li % 32u;
   let col = k0 + k;
-  let n1 = p.N - 1u;
   for (var h = 0u; h < 2u; h++) {
     let q = li / 32u + 8u * h;
-    let n = nt + 4u * q;
     var wv = vec4<f32>(0.0);
     if (col < p.K) {
-      wv = vec4<f32>(w1[min(n, n1) * p.K + col], w1[min(n + 1u, n1) * p.K + col], w1[min(n + 2u, n1) * p.K + col], w1[min(n + 3u, n1) * p.K + col]);
+      let i = quad_at(nt + 4u * q, p.N, col);
+      wv = vec4<f32>(w1[i.x], w1[i.y], w1[i.z], w1[i.w]);
     }
     wt[k * 16u + q] = wv;
   }
 }
 // @endif
+
+/** Flat indices of column `col` in rows r .. r + 3 of a [rows, K] matrix, rows past the last clamped to it. */
+fn quad_at(r: u32, rows: u32, col: u32) -> vec4<u32> {
+  let last = rows - 1u;
+  return vec4<u32>(min(r, last), min(r + 1u, last), min(r + 2u, last), min(r + 3u, last)) * p.K + col;
+}
 
 // ---- the tiled GEMM on matrix units (f16 weights, K % 32 == 0): mma_tile.wgsl's tile, split-K as `tiled`
 // @if subgroup_matrix
