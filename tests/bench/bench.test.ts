@@ -2,12 +2,25 @@
 // onnxruntime-web's, computes what the float64 reference computes before it is timed.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { type BenchReport, type BenchRow, benchMarkdown, benchSummary, parseBenchReport, ratioText, runBench, summaryRate, SMALL_SHAPES } from '../../src/bench/bench';
+import { type BenchReport, type BenchRow, benchMarkdown, benchSummary, parseBenchReport, ratioText, runBench, summaryRate, SMALL_SHAPES, warmUp } from '../../src/bench/bench';
 import { matMulNBitsModel, nbitsRow } from '../../src/bench/onnx';
 import { nodeOrtPeer } from '../../src/cli/ort-node';
 import { testGpu } from '../helpers/gpu';
 
 describe('kernel benchmark', () => {
+  it('warmUp: one run, then runs back to back until the time is up (none more for a run longer than it)', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let runs = 0;
+    const t0 = performance.now();
+    await warmUp(async () => (runs++, sleep(10)), 60);
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(60);
+    expect(runs).toBeGreaterThanOrEqual(2); // the first, then at least one in the time (six at 10 ms each, unloaded)
+    runs = 0;
+    await warmUp(async () => (runs++, sleep(30)), 0);
+    expect(runs).toBe(1);
+  });
+
   it('MatMulNBits models: B holds low nibble first, zero point 8', () => {
     const m = matMulNBitsModel(64, 4, 32, 4, 9);
     const row = nbitsRow(m, 1, 64);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GPU machine, one call (under 10 minutes) for what the build of 2026-12-07 left to measure:
+# GPU machine, one call (under 10 minutes; run on 2026-12-07: bench/results/2026-12-07-h100-race-llama.txt and
+# 2026-12-07-h100-prefill-clocks.txt, section 1):
 #   1. prefill and decode of the Qwen3-0.6B shape: this build, the build before the matrix units (OLD) and the
 #      build with the rewritten f32 tile (REV), f16, and this build on the matrix units (prefill_ab.sh)
 #   2. the race against transformers.js at the Llama-3.2-1B shape (its export now in external data) and again
