@@ -1,6 +1,6 @@
 // Node adapters for model files: a checkpoint directory on disk, read in ranges; folders written whole.
 import { CheckpointError } from '../model/errors';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { ByteSource, ModelFiles } from '../model/source';
 import { UsageError } from './args';
@@ -29,13 +29,17 @@ export function fileSource(path: string, name = path): ByteSource {
   };
 }
 
+/** The files a checkpoint is read from (a dangling link to one of these refuses the folder). */
+const MODEL_FILE = /(^|\/)(config\.json|quantize_config\.json|generation_config\.json|tokenizer(_config)?\.json|[^/]*\.safetensors(\.index\.json)?)$/;
+
 export function dirFiles(dir: string): ModelFiles {
   const root = resolve(dir);
   const list: string[] = [];
   // Links to files are followed (a Hugging Face cache snapshot, snapshots/REV/, is links into blobs/); links to
   // folders only inside the model folder and not back into a folder being walked (a cycle). A link that cannot
-  // be followed (dangling, a loop, unreadable) is left out, as a missing file.
+  // be followed (dangling, a loop, unreadable) is left out, as a missing file, unless a model needs it (below).
   let realRoot = '';
+  const broken: string[] = [];
   const walk = (d: string, ancestors: Set<string>) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
@@ -49,6 +53,7 @@ export function dirFiles(dir: string): ModelFiles {
         const st = statSync(p);
         target = { real: realpathSync(p), dir: st.isDirectory(), file: st.isFile() };
       } catch {
+        broken.push(relative(root, p).split('\\').join('/'));
         continue;
       }
       if (target.file) list.push(relative(root, p).split('\\').join('/'));
@@ -60,6 +65,17 @@ export function dirFiles(dir: string): ModelFiles {
     walk(root, new Set([realRoot]));
   } catch (e) {
     throw new CheckpointError(dir, `cannot be read as a model folder (${(e as Error).message})`, 'Pass the folder holding config.json and model.safetensors (the Hugging Face layout).');
+  }
+  // a model file that is a dangling link: a Hugging Face cache whose download broke off before that blob
+  const needed = broken.find((p) => MODEL_FILE.test(p));
+  if (needed) {
+    let to = '';
+    try {
+      to = ` to ${readlinkSync(join(root, needed))}`;
+    } catch {
+      // not readable as a link either: named without its target
+    }
+    throw new CheckpointError(`${dir}/${needed}`, `is a link${to} that leads nowhere (a download that broke off?)`, 'Download the model again (a Hugging Face cache: huggingface-cli download with the model\'s id), or pick a complete folder; nothing was loaded.');
   }
   const set = new Set(list);
   return {

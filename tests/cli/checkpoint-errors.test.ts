@@ -73,6 +73,11 @@ describe('broken real-shape checkpoints are refused when they open', () => {
     const r = info(snap);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe(info(good).stdout.split(good).join(snap));
+    // a download that broke off: the snapshot's link to a shard's blob leads nowhere
+    const cut = join(repo, 'snapshots', 'rev2');
+    mkdirSync(cut);
+    names.forEach((f, i) => symlinkSync(join('..', '..', 'blobs', f === SHARD(2) ? 'blob-never-written' : `blob${i}`), join(cut, f)));
+    expect(refused(cut)).toBe(`quantlab info: ${cut}/${SHARD(2)}: is a link to ../../blobs/blob-never-written that leads nowhere (a download that broke off?). Download the model again (a Hugging Face cache: huggingface-cli download with the model's id), or pick a complete folder; nothing was loaded.\n`);
   });
 
   it('a tensor shape that config.json does not imply: the shard, the tensor, both shapes; before the GPU', async () => {
