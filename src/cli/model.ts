@@ -6,8 +6,10 @@ import { Checkpoint } from '../model/checkpoint';
 import { modelBaseUrl } from '../model/hub';
 import type { ModelFiles } from '../model/source';
 import { dirFiles } from './files';
+import { labPath } from './package-root';
 
-export const BUNDLED_MODELS_DIR = 'public/models';
+/** The bundled models (public/models of the lab's folder, wherever quantlab runs from). */
+export const BUNDLED_MODELS_DIR = labPath('public/models');
 
 /** The folder --model names here: a path as given, or a bundled model's; null for a URL or Hub id. */
 function localModelDir(spec: string): string | null {

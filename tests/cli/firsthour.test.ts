@@ -47,6 +47,21 @@ describe('quantlab quantize', () => {
   });
 });
 
+describe('quantlab run from another folder', () => {
+  it('finds the bundled models and data in its own folder, not the working directory\'s', () => {
+    const away = tmp();
+    const run = (...args: string[]) => spawnSync(process.execPath, [join(process.cwd(), 'bin/quantlab.mjs'), ...args], { encoding: 'utf8', cwd: away });
+    const info = run('info', '--model', 'qwen3-dict-74k', '--json');
+    expect(info.status, info.stderr).toBe(0);
+    expect(JSON.parse(info.stdout).hidden_size).toBe(64);
+    // eval's default data (public/data): the same perplexity as from the repository
+    const here = cli('eval', '--model', 'qwen3-dict-74k', '--tasks', 'ppl', '--ppl-windows', '1');
+    const there = run('eval', '--model', 'qwen3-dict-74k', '--tasks', 'ppl', '--ppl-windows', '1');
+    expect(there.status, there.stderr).toBe(0);
+    expect(JSON.parse(there.stdout).perplexity[0].ppl).toBe(JSON.parse(here.stdout).perplexity[0].ppl);
+  });
+});
+
 describe('one perplexity-window default', () => {
   it('eval and sweep measure the float model over the same windows, and say how many', () => {
     const e = cli('eval', '--model', 'qwen3-dict-74k', '--tasks', 'ppl');

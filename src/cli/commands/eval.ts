@@ -4,7 +4,7 @@ import { SUITES, suiteForModel } from '../../eval/tasks';
 import { formatProgress } from '../../progress';
 import type { Command } from '../command';
 import { log, memoryReport, printJson, taskList } from '../command';
-import { nodeDataReader } from '../data';
+import { DATA_DIR, nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
 import { loadForCli, WEIGHTS_USAGE } from '../load';
 import { writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ export const evalCommand: Command = {
     const pplWindows = args.limit('ppl-windows');
     const fewshot = args.has('fewshot') ? args.int('fewshot') : undefined;
     const seed = args.int('seed', EVAL_SEED);
-    const data = nodeDataReader(args.str('data', 'public/data'));
+    const data = nodeDataReader(args.str('data', DATA_DIR));
     const gpu = await cliGpu(args);
     const { ckpt, tokenizer, model } = await loadForCli(gpu, args);
     const suite = suiteArg ?? suiteForModel(ckpt.rawConfig).suite;

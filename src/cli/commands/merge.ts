@@ -8,6 +8,7 @@ import type { Command } from '../command';
 import { log, printJson, readUserFile } from '../command';
 import { plannedGrid } from '../plan';
 import { GRID_FLAGS, GRID_USAGE, sweepOptions } from './sweep';
+import { DATA_DIR } from '../data';
 
 /** Options that ask for a grid check: any of the sweep's grid options. */
 const GRID_OPTIONS = ['model', 'preset', 'bits', 'group', 'calib', 'methods'];
@@ -34,7 +35,7 @@ export const mergeCommand: Command = {
       // without --model: the models the results name
       const specs = args.has('model') ? args.list('model') : [...new Set(merged.rows.map((r) => r.model))];
       if (!specs.length) throw new UsageError('no models to check the grid for: give --model (the results hold none)');
-      gaps = gridGaps(await plannedGrid(sweepOptions(args, specs), args.str('data', 'public/data')), merged.rows, shards);
+      gaps = gridGaps(await plannedGrid(sweepOptions(args, specs), args.str('data', DATA_DIR)), merged.rows, shards);
     }
 
     writeAtomically(out, format.gzip ? gzipSync(format.text(merged.rows)) : format.text(merged.rows));

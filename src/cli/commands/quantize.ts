@@ -11,7 +11,7 @@ import { UsageError } from '../args';
 import type { Command } from '../command';
 import { log, memoryReport, printJson, readUserFile, reportProfile } from '../command';
 import { KernelProfile } from '../../gpu/gpu';
-import { nodeDataReader } from '../data';
+import { DATA_DIR, nodeDataReader } from '../data';
 import { checkReplaceable, writeFolder } from '../files';
 import { cliGpu } from '../gpu-node';
 import { loadForCli, WEIGHTS_USAGE } from '../load';
@@ -51,7 +51,7 @@ export const quantizeCommand: Command = {
     const calibFile = args.optStr('calib-text');
     const calibText = method !== 'gptq' ? null
       : calibFile ? readUserFile(calibFile, '--calib-text').toString('utf8')
-      : await nodeDataReader(args.str('data', 'public/data')).read(D.calibText);
+      : await nodeDataReader(args.str('data', DATA_DIR)).read(D.calibText);
     const gpu = await cliGpu(args);
     const { ckpt, tokenizer, model } = await loadForCli(gpu, args);
     const seqLen = Math.min(seqLenArg, model.config.maxPosition);

@@ -10,7 +10,7 @@ import { type Args, asUsage, UsageError } from '../args';
 import { METHODS, MODES } from '../../quant/settings';
 import type { Command } from '../command';
 import { log, printJson, taskList } from '../command';
-import { nodeDataReader } from '../data';
+import { DATA_DIR, nodeDataReader } from '../data';
 import { cliGpu } from '../gpu-node';
 import { ADAPTER_INDEX_USAGE, useAdapterIndex } from '../adapter-index';
 import { jsonlStore } from '../jsonl-store';
@@ -74,7 +74,7 @@ export const sweepCommand: Command = {
     if (args.has('shard') && shardText === undefined) throw new UsageError('--shard needs a value: I/N, e.g. 0/4');
     const adapterIndex = args.has('adapter-index') ? args.int('adapter-index') : undefined;
     const out = args.str('out');
-    const data = nodeDataReader(args.str('data', 'public/data'));
+    const data = nodeDataReader(args.str('data', DATA_DIR));
     // a shard's configurations need their keys: each model's config is read (no GPU, no weights) to plan them
     const plan = await planShard(opts, async (m) => ({ ckpt: await modelHead(m.id) }));
     const grid = `${opts.models.length} model(s) x ${opts.points.length} points + baselines`;
