@@ -65,7 +65,7 @@ describe('quantlab with saved files and bad input', () => {
     // a model or a data folder that is not there: exit 1 with what to do, before any work
     for (const [args, says] of [
       [['sweep', '--model', 'no-such-model', '--out', 'x.jsonl'], /"no-such-model" is neither a local folder, a bundled model, a URL nor a Hugging Face id/],
-      [['eval', '--model', 'qwen3-dict-74k', '--data', 'no-such-dir'], /The data folder no-such-dir does not exist\. Run quantlab from the repository/],
+      [['eval', '--model', 'qwen3-dict-74k', '--data', 'no-such-dir'], /The data folder no-such-dir does not exist\. Pass --data DIR \(a folder laid out as public\/data\)/],
     ] as const) {
       const r = quantlab(...args);
       expect(r.status, args.join(' ')).toBe(1);
