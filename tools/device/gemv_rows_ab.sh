@@ -6,8 +6,9 @@
 #     dense GEMV 8 rows a workgroup, as the LM head already is): tokens/s, GPU ms a step, the tokens' hash
 #   decode of RTN 4-bit G=128 weights, this build without and with --f16: the race of 12-07 (after its 500-ms
 #     warm-up) had the lab's f16 decode at 657 tokens/s against 907 without, where the build before had 929 / 902
-# Before: bash tools/device/prepare_carry.sh; the two bundles put in .bundles (git worktree add /tmp/b COMMIT, link
-# node_modules, edit, npx vite build --config vite.cli.config.ts, xz -9 -c dist-cli/quantlab.mjs > .bundles/NAME.mjs.xz).
+# Before: bash tools/device/prepare_carry.sh, and the two bundles (tools/device/build_bundle.sh):
+#   bash tools/device/build_bundle.sh HEAD dist-cli-rows8 src/model/ops.ts 's/^const GEMV_ROWS = 2;/const GEMV_ROWS = 8;/'
+#   dist-cli-prev: 03a0b4f with generate.ts's --warmup running 500 ms more (see prefill_repeat.sh's note on clocks)
 # device run, carry [".devcarry", ".bundles"]: bash tools/device/gemv_rows_ab.sh
 # Off the GPU: DEVCARRY_ICD=/usr/lib/chromium/vk_swiftshader_icd.json WORK=/tmp/ab8-dry SHAPE=smollm2-135m LAYERS=1 bash tools/device/gemv_rows_ab.sh
 set -uo pipefail
