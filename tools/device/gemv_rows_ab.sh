@@ -8,7 +8,8 @@
 #     warm-up) had the lab's f16 decode at 657 tokens/s against 907 without, where the build before had 929 / 902
 # Before: bash tools/device/prepare_carry.sh, and the two bundles (tools/device/build_bundle.sh):
 #   bash tools/device/build_bundle.sh HEAD dist-cli-rows8 src/model/ops.ts 's/^const GEMV_ROWS = 2;/const GEMV_ROWS = 8;/'
-#   dist-cli-prev: 03a0b4f with generate.ts's --warmup running 500 ms more (see prefill_repeat.sh's note on clocks)
+#   bash tools/device/build_bundle.sh 03a0b4f dist-cli-prev src/cli/commands/generate.ts "s/^    if (args.flag('warmup')) await model.generate(ids, maxTokens, { eos, stepsPerRead, replay });\$/    if (args.flag('warmup')) { const g = () => model.generate(ids, maxTokens, { eos, stepsPerRead, replay }); await g(); const tw = performance.now(); while (performance.now() - tw < 500) await g(); }/"
+#   (dist-cli-prev: the build before the matrix units, with the 500-ms warm-up this build has: the GPU's clock up)
 # device run, carry [".devcarry", ".bundles"]: bash tools/device/gemv_rows_ab.sh
 # Off the GPU: DEVCARRY_ICD=/usr/lib/chromium/vk_swiftshader_icd.json WORK=/tmp/ab8-dry SHAPE=smollm2-135m LAYERS=1 bash tools/device/gemv_rows_ab.sh
 set -uo pipefail
