@@ -4,6 +4,7 @@
 // M = 1: gemv / gemv_subgroups, and gemv_swiglu(_subgroups) for an MLP's gate, up and SwiGLU in one dispatch;
 // each may apply the RMSNorm in front of it (input_norm.wgsl).
 // @include input_norm
+// @include gemm_store
 
 struct Params {
   M: u32,
@@ -49,29 +50,13 @@ fn wq(i: u32) -> vec4<f32> {
 override WG_X: u32 = 8;
 override WG_Y: u32 = 8;
 
-fn store(acc: array<vec4<f32>, 4>, m0: u32, n0: u32) {
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + i;
-    if (m >= p.M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + j;
-      if (n >= p.N) { break; }
-      var v = acc[i][j];
-      if ((p.flags & 1u) != 0u) { v += bias[n]; }
-      let o = m * p.N + n;
-      if ((p.flags & 2u) != 0u) { v += y[o]; }
-      y[o] = v;
-    }
-  }
-}
-
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * 4u;
   let m0 = gid.y * 4u;
   if (n0 >= p.N || m0 >= p.M) { return; }
   let K4 = p.K / 4u;
-  // Out-of-range rows re-read the last row (results discarded by store): no branches in the loop.
+  // Out-of-range rows re-read the last row (results discarded by store_rows): no branches in the loop.
   let r0 = min(m0, p.M - 1u) * K4;
   let r1 = min(m0 + 1u, p.M - 1u) * K4;
   let r2 = min(m0 + 2u, p.M - 1u) * K4;
@@ -95,7 +80,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let a3 = x4[r3 + k];
     acc[3] += vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
   }
-  store(acc, m0, n0);
+  store_rows(acc, m0, n0);
 }
 
 // ---- tiled GEMM (M > 1 on GPUs: prefill, evaluation, GPTQ calibration): 64 x 64 output tiles, 16 x 16
@@ -152,16 +137,10 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let m0 = mt + 4u * lid.y;
   let n0 = nt + 4u * lid.x;
   if ((p.flags & 4u) != 0u) {
-    for (var i = 0u; i < 4u; i++) {
-      let m = m0 + i;
-      if (m >= p.M) { break; }
-      for (var j = 0u; j < 4u; j++) {
-        if (n0 + j < p.N) { part[(wg.z * p.M + m) * p.N + n0 + j] = acc[i][j]; }
-      }
-    }
+    store_parts(wg.z, acc, m0, n0);
     return;
   }
-  store(acc, m0, n0);
+  store_rows(acc, m0, n0);
 }
 
 // The tile's weights for the 32 columns from k0: wt[k * 16 + q] = W[nt + 4q .. nt + 4q + 3, k0 + k] (zeros past
@@ -212,7 +191,6 @@ fn quad_at(r: u32, rows: u32, col: u32) -> vec4<u32> {
 // ---- the tiled GEMM on matrix units (f16 weights, K % 32 == 0): mma_tile.wgsl's tile, split-K as `tiled`
 // @if subgroup_matrix
 // @include mma_tile
-// @include gemm_store
 @group(0) @binding(2) var<storage, read> wh8: array<vec4<u32>>; // W as f16, 8 to a load
 fn mma_x4(m: u32, k: u32) -> vec4<f32> {
   return x4[(m * p.K + k) / 4u];
@@ -269,7 +247,7 @@ fn main_scalar(@builtin(global_invocation_id) gid: vec3<u32>) {
       acc[i][j] = s;
     }
   }
-  store(acc, m0, n0);
+  store_rows(acc, m0, n0);
 }
 
 // ---- GEMV (M = 1) for GPUs: ROWS rows per workgroup of 256, vec4 loads strided across the workgroup so

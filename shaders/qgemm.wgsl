@@ -70,20 +70,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     }
     workgroupBarrier();
   }
+  let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   let m0 = mt + 4u * lid.y;
   let n0 = nt + 4u * lid.x;
   if ((p.flags & 8u) != 0u) {
-    let base = wg.z * p.M * p.N;
-    store_part(base, m0, n0, acc0);
-    store_part(base, m0 + 1u, n0, acc1);
-    store_part(base, m0 + 2u, n0, acc2);
-    store_part(base, m0 + 3u, n0, acc3);
+    store_parts(wg.z, acc, m0, n0);
     return;
   }
-  store_row(m0, n0, acc0);
-  store_row(m0 + 1u, n0, acc1);
-  store_row(m0 + 2u, n0, acc2);
-  store_row(m0 + 3u, n0, acc3);
+  store_rows(acc, m0, n0);
 }
 
 
@@ -154,7 +148,7 @@ fn main_serial(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
     }
   }
-  for (var i = 0u; i < 4u; i++) { store_row(m0 + i, n0, acc[i]); }
+  store_rows(acc, m0, n0);
 }
 
 // y[m, n] = sum over the splits of part[z, m, n] (+ bias) (+ y)
