@@ -40,12 +40,13 @@ export function dirFiles(dir: string): ModelFiles {
   // be followed (dangling, a loop, unreadable) is left out, as a missing file, unless a model needs it (below).
   let realRoot = '';
   const broken: string[] = [];
+  const rel = (p: string) => relative(root, p).split('\\').join('/');
   const walk = (d: string, ancestors: Set<string>) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (!e.isSymbolicLink()) {
         if (e.isDirectory()) walk(p, new Set([...ancestors, realpathSync(p)]));
-        else if (e.isFile()) list.push(relative(root, p).split('\\').join('/'));
+        else if (e.isFile()) list.push(rel(p));
         continue;
       }
       let target: { real: string; dir: boolean; file: boolean };
@@ -53,10 +54,10 @@ export function dirFiles(dir: string): ModelFiles {
         const st = statSync(p);
         target = { real: realpathSync(p), dir: st.isDirectory(), file: st.isFile() };
       } catch {
-        broken.push(relative(root, p).split('\\').join('/'));
+        broken.push(rel(p));
         continue;
       }
-      if (target.file) list.push(relative(root, p).split('\\').join('/'));
+      if (target.file) list.push(rel(p));
       else if (target.dir && !ancestors.has(target.real) && (target.real + sep).startsWith(realRoot + sep)) walk(p, new Set([...ancestors, target.real]));
     }
   };
