@@ -12,6 +12,7 @@ export const LINEAR_NAMES: LinearName[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'do
 export interface TensorNames {
   embed: string;
   finalNorm: string;
+  /** The LM head's module (its tensor: `${lmHead}.weight`; quantized: `.qweight` etc.), as GPTQModel names it too. */
   lmHead: string;
   layerPrefix(l: number): string;
   inputNorm: string;
@@ -26,7 +27,7 @@ export interface TensorNames {
 export const LLAMA_NAMES: TensorNames = {
   embed: 'model.embed_tokens.weight',
   finalNorm: 'model.norm.weight',
-  lmHead: 'lm_head.weight',
+  lmHead: 'lm_head',
   layerPrefix: (l) => `model.layers.${l}.`,
   inputNorm: 'input_layernorm.weight',
   postNorm: 'post_attention_layernorm.weight',

@@ -5,7 +5,7 @@
 // every reader (the loaders, the GPTQ loader, the ONNX export) sees one layout.
 
 import { architecture, fusedLayout, hasBias, LINEAR_NAMES, linearDims } from './architectures';
-import { type ModelConfig, nonEmbeddingParams, parseConfig, parseGptqConfig } from './config';
+import { type ModelConfig, moduleGptq, nonEmbeddingParams, parseConfig, parseGptqConfig } from './config';
 import { CheckpointError } from './errors';
 import { decodeTensor, DTYPE_BYTES, SafetensorsFile, type TensorInfo } from './safetensors';
 import { type ModelFiles, readText } from './source';
@@ -113,34 +113,37 @@ export class Checkpoint {
       if (this.has(name)) this.expectShape(name, shape);
       else if (!optional) throw missing(name);
     };
+    /** A linear layer: its packed tensors where it is stored GPTQ-packed (at its own `dynamic` settings), else its weight. */
+    const expectLinear = (base: string, out: number, inn: number, bias: boolean, optional = false) => {
+      const q = c.gptq && moduleGptq(c.gptq, base);
+      if (q && this.has(`${base}.qweight`)) {
+        const G = q.groupSize === -1 ? inn : q.groupSize, nGroups = Math.ceil(inn / G);
+        expect(`${base}.qweight`, [Math.ceil((inn * q.bits) / 32), out]);
+        expect(`${base}.scales`, [nGroups, out]);
+        if (!this.has(`${base}.qzeros`)) throw missing(`${base}.qzeros`);
+        const z = this.info(`${base}.qzeros`).shape;
+        // GPTQ writers pad qzeros' columns differently: at least the packed zeros of every output
+        if (z.length !== 2 || z[0] !== nGroups || z[1] * 32 < out * q.bits) this.expectShape(`${base}.qzeros`, [nGroups, Math.ceil((out * q.bits) / 32)]);
+        expect(`${base}.g_idx`, [inn], true);
+        expect(`${base}.bias`, [out], true);
+      } else {
+        expect(`${base}.weight`, [out, inn], optional);
+        expect(`${base}.bias`, [out], !bias);
+      }
+    };
     const d = c.hidden;
     const dims = linearDims(c);
     const biases = { qkv: c.qkvBias, o: c.oBias, mlp: c.mlpBias };
     expect(N.embed, [c.vocab, d]);
     expect(N.finalNorm, [d]);
-    if (!c.tied) expect(N.lmHead, [c.vocab, d], true); // absent: the embedding serves (as transformers ties it)
+    // absent: the embedding serves (as transformers ties it)
+    if (!c.tied) expectLinear(N.lmHead, c.vocab, d, false, true);
     for (let l = 0; l < c.layers; l++) {
       const p = N.layerPrefix(l);
       expect(p + N.inputNorm, [d]);
       expect(p + N.postNorm, [d]);
       if (c.qkNorm) (expect(p + N.qNorm, [c.headDim]), expect(p + N.kNorm, [c.headDim]));
-      for (const n of LINEAR_NAMES) {
-        const base = p + N.linear[n], [out, inn] = dims[n];
-        if (c.gptq && this.has(`${base}.qweight`)) {
-          const G = c.gptq.groupSize === -1 ? inn : c.gptq.groupSize, nGroups = Math.ceil(inn / G);
-          expect(`${base}.qweight`, [Math.ceil((inn * c.gptq.bits) / 32), out]);
-          expect(`${base}.scales`, [nGroups, out]);
-          if (!this.has(`${base}.qzeros`)) throw missing(`${base}.qzeros`);
-          const z = this.info(`${base}.qzeros`).shape;
-          // GPTQ writers pad qzeros' columns differently: at least the packed zeros of every output
-          if (z.length !== 2 || z[0] !== nGroups || z[1] * 32 < out * c.gptq.bits) this.expectShape(`${base}.qzeros`, [nGroups, Math.ceil((out * c.gptq.bits) / 32)]);
-          expect(`${base}.g_idx`, [inn], true);
-          expect(`${base}.bias`, [out], true);
-        } else {
-          expect(`${base}.weight`, [out, inn]);
-          expect(`${base}.bias`, [out], !hasBias(biases, n));
-        }
-      }
+      for (const n of LINEAR_NAMES) expectLinear(p + N.linear[n], ...dims[n], hasBias(biases, n));
     }
   }
 

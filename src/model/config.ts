@@ -17,6 +17,20 @@ export interface GptqConfig {
   checkpointFormat: string; // "gptq" (v1 zeros stored minus one) or "gptq_v2"
   staticGroups: boolean;
   dampPercent?: number;
+  /** The LM head is quantized too (GPTQModel's lm_head): lm_head.qweight etc., its settings from `dynamic` where given. */
+  lmHead: boolean;
+  /** GPTQModel's per-module overrides (quantization_config.dynamic), in their order: the first match applies. */
+  dynamic: GptqOverride[];
+}
+
+/**
+ * One entry of GPTQModel's `dynamic`: modules whose name matches `pattern` (anchored at the start, as Python's
+ * re.match) are left float ("-:" keys) or quantized with these settings in place of the model's.
+ */
+export interface GptqOverride {
+  pattern: RegExp;
+  skip: boolean;
+  settings: Partial<Pick<GptqConfig, 'bits' | 'groupSize' | 'sym' | 'descAct'>>;
 }
 
 export interface ModelConfig {
@@ -116,19 +130,58 @@ import { BIT_WIDTHS } from './formats';
 export { BIT_WIDTHS };
 
 export function parseGptqConfig(q: Record<string, unknown>, file = 'quantize_config.json'): GptqConfig {
-  const bits = Number(q.bits);
-  if (!BIT_WIDTHS.includes(bits)) throw new UnsupportedModelError(`${file}: GPTQ bits ${String(q.bits)} not supported (${BIT_WIDTHS.join(', ')} are).`);
-  const groupSize = Number(q.group_size ?? -1);
-  if (!(groupSize === -1 || (Number.isInteger(groupSize) && groupSize > 0))) throw new CheckpointError(file, `group_size ${String(q.group_size)} is invalid`);
   return {
-    bits,
-    groupSize,
+    bits: parseBits(q.bits, file),
+    groupSize: parseGroupSize(q.group_size ?? -1, file),
     descAct: q.desc_act === true,
     sym: q.sym !== false,
     checkpointFormat: String(q.checkpoint_format ?? 'gptq'),
     staticGroups: q.static_groups === true,
     dampPercent: typeof q.damp_percent === 'number' ? q.damp_percent : undefined,
+    lmHead: q.lm_head === true,
+    dynamic: parseDynamic(q.dynamic, file),
   };
+}
+
+function parseBits(v: unknown, file: string): number {
+  const bits = Number(v);
+  if (!BIT_WIDTHS.includes(bits)) throw new UnsupportedModelError(`${file}: GPTQ bits ${String(v)} not supported (${BIT_WIDTHS.join(', ')} are).`);
+  return bits;
+}
+
+function parseGroupSize(v: unknown, file: string): number {
+  const g = Number(v);
+  if (!(g === -1 || (Number.isInteger(g) && g > 0))) throw new CheckpointError(file, `group_size ${String(v)} is invalid`);
+  return g;
+}
+
+function parseDynamic(d: unknown, file: string): GptqOverride[] {
+  if (d === undefined || d === null) return [];
+  if (typeof d !== 'object' || Array.isArray(d)) throw new CheckpointError(file, '"dynamic" must map module-name patterns to settings');
+  return Object.entries(d as Record<string, unknown>).map(([key, v]) => {
+    const skip = key.startsWith('-:');
+    const raw = key.startsWith('-:') || key.startsWith('+:') ? key.slice(2) : key;
+    let pattern: RegExp;
+    try {
+      pattern = new RegExp(`^(?:${raw})`);
+    } catch {
+      throw new CheckpointError(file, `"dynamic" key ${JSON.stringify(key)} is not a regular expression this lab can read`);
+    }
+    const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+    const settings: GptqOverride['settings'] = {};
+    if (o.bits !== undefined) settings.bits = parseBits(o.bits, `${file} (dynamic ${key})`);
+    if (o.group_size !== undefined) settings.groupSize = parseGroupSize(o.group_size, `${file} (dynamic ${key})`);
+    if (o.sym !== undefined) settings.sym = o.sym !== false;
+    if (o.desc_act !== undefined) settings.descAct = o.desc_act === true;
+    return { pattern, skip, settings };
+  });
+}
+
+/** The GPTQ settings of one module (e.g. "lm_head", "model.layers.3.mlp.down_proj"): null where `dynamic` leaves it float. */
+export function moduleGptq(cfg: GptqConfig, module: string): GptqConfig | null {
+  const rule = cfg.dynamic.find((r) => r.pattern.test(module));
+  if (!rule) return cfg;
+  return rule.skip ? null : { ...cfg, ...rule.settings };
 }
 
 /** Parameters of one decoder layer, as the study counts them (weights, biases, norms). */

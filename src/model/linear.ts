@@ -91,13 +91,18 @@ export class DenseLinear implements Linear {
     return true;
   }
 
-  /** W in f32 on the GPU for kernels that read f32 (the quantizers): the weight itself, or a widened copy to destroy. */
-  async f32Weight(): Promise<{ buffer: GPUBuffer; release(): void }> {
-    if (!this.f16) return { buffer: this.weight, release: () => undefined };
-    const n = this.outFeatures * this.inFeatures;
+  /**
+   * Rows [row, row + count) of W in f32 on the GPU for kernels that read f32 (the quantizers): the weight itself,
+   * or a widened (or sliced) copy to destroy. A slice starts where a binding may: row x in_features x 2 bytes a
+   * multiple of 256 (rows in 32s do, for in_features in 4s).
+   */
+  async f32Weight(row = 0, count = this.outFeatures): Promise<{ buffer: GPUBuffer; release(): void }> {
+    const k = this.inFeatures, n = count * k;
+    if (!this.f16 && row === 0 && count === this.outFeatures) return { buffer: this.weight, release: () => undefined };
     const buffer = this.gpu.buffer(n * 4, 'weight.f32');
     const b = this.gpu.batch('widen');
-    widenF16(b, this.weight, buffer, n);
+    if (this.f16) widenF16(b, row === 0 && count === this.outFeatures ? this.weight : { buffer: this.weight, offset: row * k * 2, size: n * 2 }, buffer, n);
+    else b.copy(this.weight, row * k * 4, buffer, 0, n * 4);
     await b.submit();
     return { buffer, release: () => buffer.destroy() };
   }

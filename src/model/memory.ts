@@ -11,12 +11,14 @@ export interface MemoryOptions {
   weights: 'f16' | 'f32';
   /** GPTQ-packed linear layers (a GPTQ checkpoint, or the result of quantizing): bits and group size. */
   packed?: { bits: number; groupSize: number; actOrder: boolean };
+  /** A GPTQ-packed LM head (GPTQModel's lm_head), apart from the embedding. */
+  packedHead?: { bits: number; groupSize: number };
   /** Positions of the KV cache (generation). */
   context: number;
   /** Rows of the largest pass (batch x sequence). */
   passRows: number;
   /** Quantizing: calibration tokens (C_b x seqlen), rows per pass, sequential or shared Hessians, stages kept. */
-  quantize?: { bits: number; groupSize: number; calibTokens: number; maxRows: number; mode: 'sequential' | 'shared' | 'rtn'; keepStages: boolean };
+  quantize?: { bits: number; groupSize: number; calibTokens: number; maxRows: number; mode: 'sequential' | 'shared' | 'rtn'; keepStages: boolean; head?: { bits: number; groupSize: number } };
 }
 
 export interface MemoryItem {
@@ -34,16 +36,21 @@ export interface MemoryPlan {
 
 const F32 = 4;
 
+/** The bytes of a linear layer [rows, cols], float in `fw` bytes or packed: codes, f16 scales, packed zeros, the input order with act-order. */
+function linearBytes([rows, cols]: [number, number], fw: number, packed?: { bits: number; groupSize: number; actOrder?: boolean }): number {
+  if (!packed) return rows * cols * fw;
+  const G = packed.groupSize === -1 ? cols : packed.groupSize, groups = Math.ceil(cols / G);
+  return Math.ceil((cols * packed.bits) / 32) * 4 * rows + groups * rows * 2 + groups * Math.ceil((rows * packed.bits) / 32) * 4 + (packed.actOrder ? cols * 4 : 0);
+}
+
+/** Rows of the LM head (of `d` columns) one solve takes at a time (src/quant/quantize-model.ts quantizeHead): ~128 MiB of f32, in 32s. */
+export const headSliceRows = (d: number) => Math.max(32, Math.floor((128 * 2 ** 20) / (d * 4 * 32)) * 32);
+
 /** The bytes of a decoder layer's weights (float in `fw` bytes, or packed), and of its largest linear layer. */
 function layerBytes(c: ModelConfig, fw: number, packed?: MemoryOptions['packed']): { layer: number; largest: number } {
   const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, I = c.intermediate;
   const shapes: [number, number][] = [[qd, d], [kvd, d], [kvd, d], [d, qd], [I, d], [I, d], [d, I]];
-  const linear = ([rows, cols]: [number, number]) => {
-    if (!packed) return rows * cols * fw;
-    const G = packed.groupSize === -1 ? cols : packed.groupSize, groups = Math.ceil(cols / G);
-    // codes, f16 scales, packed zeros, and the input order with act-order
-    return Math.ceil((cols * packed.bits) / 32) * 4 * rows + groups * rows * 2 + groups * Math.ceil((rows * packed.bits) / 32) * 4 + (packed.actOrder ? cols * 4 : 0);
-  };
+  const linear = (s: [number, number]) => linearBytes(s, fw, packed);
   const small = (2 * d + 2 * c.headDim + (c.qkvBias ? qd + 2 * kvd : 0)) * F32; // norms, biases
   return { layer: shapes.reduce((a, s) => a + linear(s), 0) + small, largest: Math.max(...shapes.map(linear)) };
 }
@@ -56,7 +63,9 @@ export function planMemory(c: ModelConfig, o: MemoryOptions): MemoryPlan {
   const embed = c.vocab * d * fw;
   const items: MemoryItem[] = [
     { what: `embedding (${c.vocab} x ${d}, ${o.weights})`, bytes: embed, largest: embed },
-    ...(c.tied ? [] : [{ what: `LM head (${c.vocab} x ${d}, ${o.weights})`, bytes: embed, largest: embed }]),
+    ...(o.packedHead
+      ? [{ what: `LM head (${c.vocab} x ${d}, ${o.packedHead.bits}-bit packed)`, bytes: linearBytes([c.vocab, d], fw, o.packedHead), largest: Math.ceil((d * o.packedHead.bits) / 32) * 4 * c.vocab }]
+      : c.tied ? [] : [{ what: `LM head (${c.vocab} x ${d}, ${o.weights})`, bytes: embed, largest: embed }]),
     { what: `${c.layers} layers (${o.packed ? `${o.packed.bits}-bit packed` : o.weights})`, bytes: c.layers * layers.layer, largest: layers.largest },
   ];
   if (o.context > 0) items.push({ what: `KV cache (${o.context} positions)`, bytes: c.layers * 2 * o.context * kvd * F32, largest: o.context * kvd * F32 });
@@ -79,6 +88,11 @@ export function planMemory(c: ModelConfig, o: MemoryOptions): MemoryPlan {
     }
     // the packed copy built while the float model stays loaded
     items.push({ what: `packed weights being built (${q.bits}-bit)`, bytes: c.layers * layerBytes(c, fw, { bits: q.bits, groupSize: q.groupSize, actOrder: q.mode !== 'rtn' }).layer, largest: 0 });
+    if (q.head) {
+      // the head's packed copy, and one slice of its rows in the solve: f32 rows, their permuted copy and codes (x2), error rows
+      const slice = Math.min(c.vocab, headSliceRows(d)) * d * F32;
+      items.push({ what: `LM head being quantized (${q.head.bits}-bit, ${Math.min(c.vocab, headSliceRows(d))} rows at a time)`, bytes: linearBytes([c.vocab, d], fw, q.head) + 4 * slice + (q.mode !== 'rtn' ? 2 * slice : 0), largest: Math.ceil((d * q.head.bits) / 32) * 4 * c.vocab });
+    }
   }
   let largest = { what: '', bytes: 0 };
   for (const i of items) if (i.largest > largest.bytes) largest = { what: i.what, bytes: i.largest };
@@ -105,6 +119,7 @@ export function checkPlan(c: ModelConfig, o: MemoryOptions, limits: { maxBuffer:
   if (!over) return plan;
   if (o.weights === 'f32') tryWith('f16 weights (--weights f16; the Model tab\'s weight storage)', { ...o, weights: 'f16' });
   if (o.context > 2048) tryWith('a shorter context (2048 positions)', { ...o, context: 2048 });
+  if (o.quantize?.head) tryWith('the LM head left float (without --lm-head)', { ...o, quantize: { ...o.quantize, head: undefined } });
   if (o.quantize && o.quantize.mode !== 'rtn') {
     if (o.quantize.keepStages) tryWith('not keeping the calibration stages (--no-keep-stages)', { ...o, quantize: { ...o.quantize, keepStages: false } });
     if (o.quantize.calibTokens > 8 * 2048) tryWith('fewer calibration sequences (--calib 8)', { ...o, quantize: { ...o.quantize, calibTokens: 8 * 2048 } });
@@ -128,6 +143,7 @@ export function lessMemory(c: ModelConfig, o: MemoryOptions): string[] {
   if (o.weights === 'f32') alts.push(['f16 weights (--weights f16)', { ...o, weights: 'f16' }]);
   if (o.context > 2048) alts.push(['a context of 2048', { ...o, context: 2048 }]);
   if (o.passRows > 1024) alts.push(['passes of 1024 rows', { ...o, passRows: 1024 }]);
+  if (o.quantize?.head) alts.push(['the LM head left float', { ...o, quantize: { ...o.quantize, head: undefined } }]);
   if (o.quantize && o.quantize.mode !== 'rtn') {
     if (o.quantize.keepStages) alts.push(['not keeping the calibration stages', { ...o, quantize: { ...o.quantize, keepStages: false } }]);
     if (o.quantize.calibTokens > 8 * 2048) alts.push(['8 calibration sequences', { ...o, quantize: { ...o.quantize, calibTokens: 8 * 2048 } }]);

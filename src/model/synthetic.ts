@@ -66,7 +66,7 @@ function tensorSpecs(config: Record<string, unknown>): TensorSpec[] {
     (['gate', 'up', 'down'] as const).forEach(lin);
   }
   out.push({ name: N.finalNorm, shape: [d], init: 'norm' });
-  if (!c.tied) out.push({ name: N.lmHead, shape: [c.vocab, d], init: 'normal' });
+  if (!c.tied) out.push({ name: `${N.lmHead}.weight`, shape: [c.vocab, d], init: 'normal' });
   return out;
 }
 

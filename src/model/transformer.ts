@@ -91,7 +91,6 @@ export class Transformer {
   private act: Activations | null = null;
   /** Per-pass uploads (token ids, row indices), freed once the pass has been read back. */
   private scratch: GPUBuffer[] = [];
-  private readonly lmHeadLinear: Linear;
   private rope: RopeTable;
   /** Whether the rope table holds longrope's long factors (src/model/rope.ts usesLongFactors). */
   private ropeLong = false;
@@ -102,19 +101,34 @@ export class Transformer {
     readonly gpu: Gpu,
     readonly config: ModelConfig,
     readonly embedTokens: GPUBuffer,
-    readonly lmHead: GPUBuffer,
+    lmHead: Linear,
     readonly finalNorm: GPUBuffer,
     readonly layers: LayerWeights[],
-    /** Whether the embedding and the LM head are stored in f16 (src/model/weights.ts). */
-    readonly f16: { embed: boolean; head: boolean } = { embed: false, head: false },
+    /** Whether the embedding is stored in f16 (src/model/weights.ts). */
+    readonly embedF16 = false,
   ) {
+    this.headLinear = lmHead;
     this.rope = { buffer: gpu.empty, positions: 0 };
-    this.lmHeadLinear = new DenseLinear(gpu, lmHead, config.vocab, config.hidden, undefined, f16.head);
     this.ensureRope(Math.min(config.maxPosition, 512));
   }
 
   /** Buffers shared with the model this one was derived from (not destroyed with it). */
   private shared = new Set<GPUBuffer>();
+  /** Whether the LM head is the one of the model this one was derived from. */
+  private sharedHead = false;
+  private headLinear: Linear;
+
+  /** The LM head: the embedding's matrix where tied, its own float matrix, or packed (GPTQModel's lm_head). */
+  get lmHead(): Linear {
+    return this.headLinear;
+  }
+
+  /** Gives a derived model its own LM head (a quantized one), destroyed with it. */
+  setLmHead(head: Linear): void {
+    if (!this.sharedHead) throw new Error('setLmHead: only a derived model that shares its source\'s head can take its own');
+    this.headLinear = head;
+    this.sharedHead = false;
+  }
 
   static async load(
     gpu: Gpu,
@@ -136,8 +150,11 @@ export class Transformer {
     tick(0);
     // the embedding's rows are gathered (f16: whole pairs); the LM head is a linear layer (rows of quads)
     const embed = await uploadMatrix(N.embed, [c.vocab, d], c.tied ? 4 : 2);
-    let head = embed;
-    if (!c.tied && ckpt.has(N.lmHead)) head = await uploadMatrix(N.lmHead, [c.vocab, d], 4);
+    const dense = (w: { buffer: GPUBuffer; f16: boolean }) => new DenseLinear(gpu, w.buffer, c.vocab, d, undefined, w.f16);
+    let head: Linear = dense(embed);
+    // GPTQModel's quantized LM head (lm_head.qweight ...: quant/load.ts), or an untied float one
+    if (!c.tied && opts.linearLoader && ckpt.has(`${N.lmHead}.qweight`)) head = await opts.linearLoader(gpu, ckpt, N.lmHead, c.vocab, d, false, ctx);
+    else if (!c.tied && ckpt.has(`${N.lmHead}.weight`)) head = dense(await uploadMatrix(`${N.lmHead}.weight`, [c.vocab, d], 4));
     const finalNorm = await upload(N.finalNorm, [d]);
     tick(1);
     const dims = linearDims(c);
@@ -163,14 +180,15 @@ export class Transformer {
       tick(l + 2, `layer ${l + 1}/${c.layers}`);
     }
     await gpu.flush();
-    return new Transformer(gpu, c, embed.buffer, head.buffer, finalNorm, layers, { embed: embed.f16, head: head.f16 });
+    return new Transformer(gpu, c, embed.buffer, head, finalNorm, layers, embed.f16);
   }
 
-  /** A model with the same embeddings and norms but other linear layers (a quantized copy). */
-  derive(linears: Record<LinearName, Linear>[]): Transformer {
+  /** A model with the same embeddings and norms but other linear layers (a quantized copy), and its own LM head if given. */
+  derive(linears: Record<LinearName, Linear>[], lmHead?: Linear): Transformer {
     const layers = this.layers.map((l, i) => ({ ...l, linears: linears[i] }));
-    const m = new Transformer(this.gpu, this.config, this.embedTokens, this.lmHead, this.finalNorm, layers, this.f16);
-    for (const b of [this.embedTokens, this.lmHead, this.finalNorm]) m.shared.add(b);
+    const m = new Transformer(this.gpu, this.config, this.embedTokens, lmHead ?? this.lmHead, this.finalNorm, layers, this.embedF16);
+    for (const b of [this.embedTokens, this.finalNorm]) m.shared.add(b);
+    if (!lmHead) m.sharedHead = true;
     for (const l of this.layers) for (const b of layerVectors(l)) m.shared.add(b);
     return m;
   }
@@ -224,7 +242,7 @@ export class Transformer {
 
   /** x = embed_tokens[tokens] */
   embed(b: CommandBatch, tokens: Binding, x: GPUBuffer, rows: number): void {
-    gatherRows(b, this.embedTokens, tokens, x, rows, this.config.hidden, this.f16.embed);
+    gatherRows(b, this.embedTokens, tokens, x, rows, this.config.hidden, this.embedF16);
   }
 
   /**
@@ -308,12 +326,12 @@ export class Transformer {
     const c = this.config;
     if (rowIdx) gatherRows(b, act.x, rowIdx, act.h, n, c.hidden);
     const x = rowIdx ? act.h : act.x;
-    if (this.lmHeadLinear.takesInputNorm?.(n)) {
-      this.lmHeadLinear.encode(b, x, logits, n, false, { weight: this.finalNorm, eps: c.rmsEps });
+    if (this.lmHead.takesInputNorm?.(n)) {
+      this.lmHead.encode(b, x, logits, n, false, { weight: this.finalNorm, eps: c.rmsEps });
       return;
     }
     rmsnorm(b, x, this.finalNorm, n, c.hidden, c.rmsEps, rowIdx ? undefined : act.h);
-    this.lmHeadLinear.encode(b, act.h, logits, n);
+    this.lmHead.encode(b, act.h, logits, n);
   }
 
   // ------------------------------------------------------------------ whole passes
@@ -525,7 +543,9 @@ export class Transformer {
 
   destroy(): void {
     this.releaseActivations();
-    const bufs = new Set<GPUBuffer>([this.embedTokens, this.lmHead, this.finalNorm, this.rope.buffer]);
+    const bufs = new Set<GPUBuffer>([this.embedTokens, this.finalNorm, this.rope.buffer]);
+    // a tied head's matrix is the embedding's (in the set above)
+    if (!this.sharedHead && !(this.lmHead instanceof DenseLinear && this.lmHead.weight === this.embedTokens)) this.lmHead.destroy();
     for (const l of this.layers) {
       for (const b of layerVectors(l)) bufs.add(b);
       for (const lin of Object.values(l.linears)) lin.destroy();

@@ -1,6 +1,7 @@
 // Exports a quantized model as a GPTQModel / transformers checkpoint folder: model.safetensors with qweight,
 // qzeros, scales (f16) and g_idx per linear layer (original column order), every other tensor copied from the
-// source checkpoint, config.json with quantization_config, quantize_config.json, and the tokenizer files. Layers
+// source checkpoint, config.json with quantization_config, quantize_config.json, and the tokenizer files. A
+// quantized LM head is lm_head.qweight ... with its settings in `dynamic`, the embedding kept float (untied). Layers
 // the architecture stores fused (Phi-3's qkv_proj, gate_up_proj) are written fused again, under the stored names.
 // The front ends write the files (a folder in Node, a zip or a picked folder in the browser).
 import type { Gpu } from '../gpu/gpu';
@@ -91,6 +92,12 @@ export async function exportQuantized(
       replaced.add(`${p}${N.linear[n]}.weight`);
     }
   }
+  // GPTQModel's quantized LM head: lm_head.qweight ... beside the float embedding (a tied head is untied)
+  const head = model.lmHead instanceof PackedLinear ? model.lmHead.packed : null;
+  if (head) {
+    tensors.push(...(await packedTensors(gpu, head, N.lmHead, format)));
+    replaced.add(`${N.lmHead}.weight`);
+  }
   for (const name of source.tensorNames()) {
     if (replaced.has(name)) continue;
     const info = source.info(name);
@@ -107,11 +114,13 @@ export async function exportQuantized(
     true_sequential: (opts.mode ?? QUANTIZE_DEFAULTS.mode) === 'sequential',
     damp_percent: opts.percdamp ?? QUANTIZE_DEFAULTS.percdamp,
     damp_auto_increment: opts.dampIncrement ?? DAMP_INCREMENT,
-    lm_head: false,
+    lm_head: head !== null,
+    // the head's own settings, as GPTQModel records them (a per-module override)
+    ...(head ? { dynamic: { [N.lmHead]: { bits: head.bits, group_size: head.groupSize, sym: head.sym, desc_act: false } } } : {}),
     checkpoint_format: format,
     meta: { quantizer: [`quantlab:${LAB_VERSION}`], method: opts.method, calibration_sequences: opts.calibSize ?? null, calibration_seqlen: opts.seqLen ?? null },
   };
-  const config = { ...source.rawConfig, quantization_config: quantizeConfig };
+  const config = { ...source.rawConfig, ...(head ? { tie_word_embeddings: false } : {}), quantization_config: quantizeConfig };
   const json = (o: unknown) => new TextEncoder().encode(JSON.stringify(o, null, 2) + '\n');
   const files: ExportedFile[] = [
     { name: 'model.safetensors', data: encodeSafetensors(tensors, { format: 'pt', quantizer: `quantlab ${LAB_VERSION}` }) },

@@ -197,8 +197,18 @@ function encodeBlock(
   }
 }
 
+type MatmulFn = (b: CommandBatch, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, M: number, N: number, K: number) => void;
+
 /** ||(W - What) X||^2 / ||W X||^2 from H (the n/2 of H = 2/n X^T X cancels). */
-export async function reconstructionError(gpu: Gpu, W: GPUBuffer, H: GPUBuffer, q: QuantizedWeights, matmul: (b: CommandBatch, x: GPUBuffer, w: GPUBuffer, y: GPUBuffer, M: number, N: number, K: number) => void): Promise<number> {
+export async function reconstructionError(gpu: Gpu, W: GPUBuffer, H: GPUBuffer, q: QuantizedWeights, matmul: MatmulFn): Promise<number> {
+  return errorRatio(await reconstructionSums(gpu, W, H, q, matmul));
+}
+
+/** The ratio of reconstructionSums' parts (0 where W X is 0). */
+export const errorRatio = (s: { num: number; den: number }): number => (s.den > 0 ? s.num / s.den : 0);
+
+/** ||(W - What) X||^2 and ||W X||^2 apart (sums over rows: a matrix quantized in slices of rows adds them up). */
+export async function reconstructionSums(gpu: Gpu, W: GPUBuffer, H: GPUBuffer, q: QuantizedWeights, matmul: MatmulFn): Promise<{ num: number; den: number }> {
   const { rows, cols } = q;
   const D = gpu.buffer(rows * cols * 4, 'recon.D');
   const DH = gpu.buffer(rows * cols * 4, 'recon.DH');
@@ -218,5 +228,5 @@ export async function reconstructionError(gpu: Gpu, W: GPUBuffer, H: GPUBuffer, 
   for (const x of [D, DH, num, den, order]) x.destroy();
   let sn = 0, sd = 0;
   for (let i = 0; i < rows; i++) (sn += n[i]), (sd += d[i]);
-  return sd > 0 ? sn / sd : 0;
+  return { num: sn, den: sd };
 }

@@ -4,7 +4,7 @@
 import type { Gpu } from '../gpu/gpu';
 import { architecture } from '../model/architectures';
 import type { Checkpoint } from '../model/checkpoint';
-import type { GptqConfig } from '../model/config';
+import { type GptqConfig, moduleGptq } from '../model/config';
 import { CheckpointError } from '../model/errors';
 import { f32ToF16 } from '../model/safetensors';
 import type { OnProgress } from '../progress';
@@ -48,11 +48,13 @@ export async function loadModel(
 
 /** The memory plan of loading a checkpoint for generation and evaluation (weights stored as `weights` says). */
 export function modelMemory(ckpt: Checkpoint, weights: WeightFormat, context = Math.min(ckpt.config.maxPosition, 4096)): MemoryOptions {
-  const g = ckpt.config.gptq;
-  const stored = ckpt.info(architecture(ckpt.config.arch).names.embed).dtype;
+  const g = ckpt.config.gptq, N = architecture(ckpt.config.arch).names;
+  const stored = ckpt.info(N.embed).dtype;
+  const head = g && !ckpt.config.tied && ckpt.has(`${N.lmHead}.qweight`) ? moduleGptq(g, N.lmHead) : null;
   return {
     weights: keepsF16(weights, stored, ckpt.config.hidden, 4) ? 'f16' : 'f32',
     packed: g ? { bits: g.bits, groupSize: g.groupSize, actOrder: g.descAct } : undefined,
+    packedHead: head ? { bits: head.bits, groupSize: head.groupSize } : undefined,
     context,
     passRows: 4096,
   };
@@ -83,9 +85,11 @@ function u32View(b: Uint8Array): Uint32Array {
 
 export function gptqLinearLoader(cfg: GptqConfig, notes: string[]): LinearLoader {
   return async (gpu, ckpt, base, out, inn, bias, ctx) => {
-    if (!ckpt.has(`${base}.qweight`)) return denseLinearLoader(gpu, ckpt, base, out, inn, bias, ctx);
-    const bits = cfg.bits;
-    const G = cfg.groupSize === -1 ? inn : cfg.groupSize;
+    // a module's own settings where GPTQModel's `dynamic` gives them (an 8-bit LM head beside 4-bit layers)
+    const mc = moduleGptq(cfg, base);
+    if (!mc || !ckpt.has(`${base}.qweight`)) return denseLinearLoader(gpu, ckpt, base, out, inn, bias, ctx);
+    const bits = mc.bits;
+    const G = mc.groupSize === -1 ? inn : mc.groupSize;
     const nGroups = Math.ceil(inn / G);
     const ww = qweightWords(inn, bits), zw = zeroWords(out, bits);
     const file = `${ckpt.id}: ${base}`;
@@ -96,10 +100,10 @@ export function gptqLinearLoader(cfg: GptqConfig, notes: string[]): LinearLoader
     ckpt.expectShape(`${base}.qweight`, [ww, out]);
     const zshape = ckpt.info(`${base}.qzeros`).shape;
     if (zshape[0] !== nGroups || zshape[1] * 32 < out * bits) {
-      throw new CheckpointError(file, `qzeros has shape [${zshape}], expected [${nGroups}, ${zw}] for ${out} outputs at ${bits} bits, group ${cfg.groupSize}`);
+      throw new CheckpointError(file, `qzeros has shape [${zshape}], expected [${nGroups}, ${zw}] for ${out} outputs at ${bits} bits, group ${mc.groupSize}`);
     }
     ckpt.expectShape(`${base}.scales`, [nGroups, out]);
-    checkKernelShape(inn, cfg.groupSize, file);
+    checkKernelShape(inn, mc.groupSize, file);
     let qwHost = u32View(await ckpt.bytes(`${base}.qweight`));
     const qzBytes = u32View(await ckpt.bytes(`${base}.qzeros`));
     const qzeros = gpu.upload(qzBytes, `${base}.qzeros`);
@@ -127,12 +131,12 @@ export function gptqLinearLoader(cfg: GptqConfig, notes: string[]): LinearLoader
     const order = kernelOrder(gIdxHost, G, nGroups, file);
     if (order) qwHost = reorderColumns(qwHost, out, inn, bits, order);
     const qweight = gpu.upload(qwHost, `${base}.qweight`);
-    const dialect = detectZeroFormat(unpackBits(qzBytes.subarray(0, zw), bits, out), bits, cfg.sym, cfg.checkpointFormat);
+    const dialect = detectZeroFormat(unpackBits(qzBytes.subarray(0, zw), bits, out), bits, mc.sym, mc.checkpointFormat);
     if (dialect.note) notes.push(dialect.note);
     let biasBuf: GPUBuffer | undefined;
     if (ckpt.has(`${base}.bias`)) biasBuf = gpu.upload(await ckpt.f32(`${base}.bias`, [out]), `${base}.bias`);
     const packed: PackedWeights = {
-      rows: out, cols: inn, bits, groupSize: cfg.groupSize, nGroups, sym: cfg.sym, descAct: cfg.descAct, format: dialect.format,
+      rows: out, cols: inn, bits, groupSize: mc.groupSize, nGroups, sym: mc.sym, descAct: mc.descAct, format: dialect.format,
       qweight, qzeros, scales, order, xidx: order ? gpu.upload(Uint32Array.from(order), `${base}.order`) : null, gIdxHost, bias: biasBuf,
     };
     return new PackedLinear(gpu, packed);

@@ -45,6 +45,20 @@ function packParams(q: { rows: number; cols: number; bits: number; nGroups: numb
 }
 
 
+/** The buffers of packed weights shaped as `q` (unwritten). */
+export function allocPacked(gpu: Gpu, q: Omit<QuantizedWeights, 'codes' | 'scales' | 'zeros'>, opts: { descAct: boolean; format: ZeroFormat; bias?: GPUBuffer }): PackedWeights {
+  return {
+    rows: q.rows, cols: q.cols, bits: q.bits, groupSize: q.groupSize, nGroups: q.nGroups, sym: q.sym, descAct: opts.descAct, format: opts.format,
+    qweight: gpu.buffer(qweightWords(q.cols, q.bits) * q.rows * 4, 'qweight'),
+    qzeros: gpu.buffer(q.nGroups * zeroWords(q.rows, q.bits) * 4, 'qzeros'),
+    scales: gpu.buffer(Math.ceil((q.nGroups * q.rows) / 2) * 4, 'scales'),
+    order: q.order,
+    xidx: q.order ? gpu.upload(Uint32Array.from(q.order), 'xidx') : null,
+    gIdxHost: q.gIdxHost,
+    bias: opts.bias,
+  };
+}
+
 /** Packs codes / scales / zeros (from gptqQuantize or rtnQuantize) into the checkpoint layout, on the GPU. */
 export function packWeights(
   gpu: Gpu,
@@ -56,21 +70,29 @@ export function packWeights(
   formatOf(q.bits); // a width the registry knows, or a clear error
   checkKernelShape(q.cols, q.groupSize, 'packWeights');
   const ww = qweightWords(q.cols, q.bits), zw = zeroWords(q.rows, q.bits);
-  const out: PackedWeights = {
-    rows: q.rows, cols: q.cols, bits: q.bits, groupSize: q.groupSize, nGroups: q.nGroups, sym: q.sym, descAct: opts.descAct, format,
-    qweight: gpu.buffer(ww * q.rows * 4, 'qweight'),
-    qzeros: gpu.buffer(q.nGroups * zw * 4, 'qzeros'),
-    scales: gpu.buffer(Math.ceil((q.nGroups * q.rows) / 2) * 4, 'scales'),
-    order: q.order,
-    xidx: q.order ? gpu.upload(Uint32Array.from(q.order), 'xidx') : null,
-    gIdxHost: q.gIdxHost,
-    bias: opts.bias,
-  };
+  const out = allocPacked(gpu, q, { ...opts, format });
   const off = format === 'gptq' ? 1 : 0;
   b.dispatch({ shader: 'pack', entry: 'pack_weight' }, { 1: q.codes, 2: out.qweight }, grid(ww * q.rows, 64), packParams(q, off, ww));
   b.dispatch({ shader: 'pack', entry: 'pack_zeros' }, { 1: q.zeros, 2: out.qzeros }, grid(zw * q.nGroups, 64), packParams(q, off, zw));
   b.dispatch({ shader: 'pack', entry: 'pack_scales' }, { 1: q.scales, 2: out.scales }, grid(Math.ceil((q.nGroups * q.rows) / 2), 64), packParams(q, off, 0));
   return out;
+}
+
+/**
+ * Copies `src` (rows [r0, r0 + src.rows) of a matrix quantized a slice of rows at a time, with the same columns,
+ * settings and order) into `dst`. Each word row of qweight, each group's scales and zeros is a run of the
+ * slice's outputs: r0 and src.rows in 32s keep them on whole words (the last slice may end the matrix anywhere).
+ */
+export function copyPackedRows(b: CommandBatch, src: PackedWeights, dst: PackedWeights, r0: number): void {
+  const n = src.rows, ww = qweightWords(src.cols, src.bits);
+  if (r0 % 32 !== 0 || (r0 + n !== dst.rows && n % 32 !== 0)) throw new RangeError(`copyPackedRows: rows ${r0}..${r0 + n} of ${dst.rows} are not in 32s`);
+  for (let w = 0; w < ww; w++) b.copy(src.qweight, w * n * 4, dst.qweight, (w * dst.rows + r0) * 4, n * 4);
+  const zSrc = zeroWords(n, src.bits), zDst = zeroWords(dst.rows, src.bits);
+  for (let g = 0; g < src.nGroups; g++) {
+    b.copy(src.qzeros, g * zSrc * 4, dst.qzeros, (g * zDst + (r0 * src.bits) / 32) * 4, zSrc * 4);
+    // f16 scales two to a word: even row counts keep the runs whole (copyBufferToBuffer moves 4-byte multiples)
+    b.copy(src.scales, g * n * 2, dst.scales, (g * dst.rows + r0) * 2, Math.ceil(n / 2) * 4);
+  }
 }
 
 export function destroyPacked(p: PackedWeights): void {

@@ -8,19 +8,19 @@
 
 import { GpuOutOfMemoryError } from '../gpu/errors';
 import { throwIfAborted } from '../errors';
-import type { Gpu } from '../gpu/gpu';
+import type { CommandBatch, Gpu } from '../gpu/gpu';
 import { DenseLinear, type Linear } from '../model/linear';
-import { matmul } from '../model/ops';
-import { checkPlan } from '../model/memory';
+import { matmul, rmsnorm } from '../model/ops';
+import { checkPlan, headSliceRows } from '../model/memory';
 import type { Activations, LayerTaps, LinearName, Transformer } from '../model/transformer';
 import { LINEAR_NAMES } from '../model/transformer';
 import type { OnProgress } from '../progress';
 import { progressTracker } from '../progress';
 import type { CalibrationSet } from './calibration';
-import { destroyQuantized, type GptqSettings, gptqQuantize, type LayerReport, reconstructionError, rtnQuantize } from './gptq';
+import { destroyQuantized, errorRatio, type GptqSettings, gptqQuantize, type LayerReport, type QuantizedWeights, reconstructionSums, rtnQuantize } from './gptq';
 import { GpuHessian } from './hessian';
-import { PackedLinear, packWeights, type ZeroFormat } from './packed';
-import { type Method, type Mode, QUANTIZE_DEFAULTS } from './settings';
+import { allocPacked, copyPackedRows, destroyPacked, PackedLinear, type PackedWeights, packWeights, type ZeroFormat } from './packed';
+import { type HeadSettings, type Method, type Mode, QUANTIZE_DEFAULTS } from './settings';
 
 export { METHODS, MODES } from './settings';
 
@@ -39,6 +39,13 @@ export interface QuantizeOptions extends GptqSettings {
    * (heads x head_dim + intermediate) x 4 bytes); false reruns each group's pass from the layer's start.
    */
   keepStages?: boolean;
+  /**
+   * Quantize the LM head too (GPTQModel's lm_head), at these settings, after the layers: its Hessian from the
+   * final-normed outputs of the quantized layers. A tied head gets its own packed matrix; the embedding stays float.
+   */
+  lmHead?: HeadSettings;
+  /** Rows of the LM head solved at a time, in 32s (default: headSliceRows, ~128 MiB of f32). */
+  headSlice?: number;
 }
 
 export interface LayerResult extends LayerReport {
@@ -64,6 +71,13 @@ export interface QuantizeResult {
   phases: { calibration: number; solve: number };
   options: QuantizeOptions;
   calibration: { count: number; seqLen: number; seed: number } | null;
+  /** The LM head's report, where it was quantized. */
+  head?: HeadResult;
+}
+
+export interface HeadResult extends LayerReport {
+  rows: number;
+  cols: number;
 }
 
 export interface QuantizeHooks {
@@ -136,6 +150,19 @@ class CalibrationStream {
     this.keepStages = false;
   }
 
+  /** Records `tap` on every micro-batch's final-normed stream (the LM head's input, after the last layer). */
+  async finalNormed(model: Transformer, tap: (b: CommandBatch, x: GPUBuffer, rows: number, count: number) => void): Promise<void> {
+    const c = model.config;
+    for (const mb of this.batches) {
+      const rows = mb.count * this.calib.seqLen;
+      const act = model.activations(rows);
+      const b = model.gpu.batch('calib.head');
+      rmsnorm(b, mb.x, model.finalNorm, rows, c.hidden, c.rmsEps, act.h);
+      tap(b, act.h, rows, mb.count);
+      await b.submit();
+    }
+  }
+
   /** Runs layer l of `model` on every micro-batch, from the tap `from` (or the start) to `until` (or the end). */
   async run(model: Transformer, l: number, taps: (count: number) => LayerTaps | undefined, part: { from?: keyof LayerTaps; until?: keyof LayerTaps; keep: boolean }): Promise<void> {
     const L = this.calib.seqLen, d = model.config.hidden;
@@ -172,9 +199,11 @@ class CalibrationStream {
 
 export type SharedHessians = Map<string, GpuHessian>;
 const hkey = (l: number, g: number) => `${l}:${g}`;
+/** The LM head's shared Hessian. */
+const HEAD_KEY = 'head';
 
-/** Every Hessian of the float model from one pass over the calibration set (shared mode). */
-export async function computeSharedHessians(fp: Transformer, calib: CalibrationSet, hooks: Pick<QuantizeHooks, 'onProgress' | 'signal'> = {}, maxRows = 4096): Promise<SharedHessians> {
+/** Every Hessian of the float model from one pass over the calibration set (shared mode); the LM head's too with `head`. */
+export async function computeSharedHessians(fp: Transformer, calib: CalibrationSet, hooks: Pick<QuantizeHooks, 'onProgress' | 'signal'> = {}, maxRows = 4096, head = false): Promise<SharedHessians> {
   const hs: SharedHessians = new Map();
   const stream = new CalibrationStream(fp, calib, maxRows);
   const tick = progressTracker('Hessians (float model)', fp.config.layers, hooks.onProgress, 'layers');
@@ -190,6 +219,11 @@ export async function computeSharedHessians(fp: Transformer, calib: CalibrationS
         return taps;
       }, { keep: true });
       tick(l + 1, `layer ${l + 1}/${fp.config.layers}`);
+    }
+    if (head) {
+      const H = new GpuHessian(fp.gpu, fp.config.hidden, 'H.head');
+      hs.set(HEAD_KEY, H);
+      await stream.finalNormed(fp, (b, x, rows, count) => H.add(b, x, rows, count));
     }
     await fp.gpu.flush();
     return hs;
@@ -221,18 +255,20 @@ export async function quantizeModel(
   // Hessians, the calibration passes), naming a setting that fits
   checkPlan(c, {
     weights: fp.layers[0].linears.q instanceof DenseLinear && fp.layers[0].linears.q.f16 ? 'f16' : 'f32', context: 0, passRows: 1,
-    quantize: { bits: opts.bits, groupSize: opts.groupSize, calibTokens: calib ? calib.count * calib.seqLen : 0, maxRows: opts.maxRows ?? 4096, mode: mode === 'none' ? 'rtn' : mode, keepStages: opts.keepStages !== false },
+    quantize: { bits: opts.bits, groupSize: opts.groupSize, calibTokens: calib ? calib.count * calib.seqLen : 0, maxRows: opts.maxRows ?? 4096, mode: mode === 'none' ? 'rtn' : mode, keepStages: opts.keepStages !== false, head: opts.lmHead },
   }, { maxBuffer: Math.min(gpu.adapter.limits.maxStorageBufferBindingSize, gpu.adapter.limits.maxBufferSize) }, 'Quantizing this model');
   const linears: Record<LinearName, Linear>[] = fp.layers.map((l) => ({ ...l.linears }));
   const q = fp.derive(linears);
   const results: LayerResult[] = [];
-  const total = c.layers * LINEAR_NAMES.length;
+  let head: { linear: PackedLinear; result: HeadResult } | null = null;
+  const total = c.layers * LINEAR_NAMES.length + (opts.lmHead ? 1 : 0);
   const tick = progressTracker(`${opts.method.toUpperCase()} ${opts.bits}-bit G=${opts.groupSize}`, total, hooks.onProgress, 'linears');
   let stream: CalibrationStream | null = null;
   let ownHessians: SharedHessians | null = null;
   try {
     let hessians = hooks.hessians ?? null;
-    if (mode === 'shared' && !hessians) hessians = ownHessians = await computeSharedHessians(fp, calib!, hooks, opts.maxRows);
+    if (mode === 'shared' && !hessians) hessians = ownHessians = await computeSharedHessians(fp, calib!, hooks, opts.maxRows, Boolean(opts.lmHead));
+    if (mode === 'shared' && opts.lmHead && !hessians!.has(HEAD_KEY)) throw new Error('quantizeModel: the shared Hessians were computed without the LM head\'s (computeSharedHessians(..., head = true))');
     if (mode === 'sequential') {
       stream = new CalibrationStream(fp, calib!, opts.maxRows ?? 4096);
       if (opts.keepStages !== false) await stream.keepLayerStages();
@@ -258,23 +294,15 @@ export async function quantizeModel(
           if (!(src instanceof DenseLinear)) throw new Error('Only float models can be quantized (this one is already quantized).');
           const t1 = performance.now();
           const { rows, cols } = { rows: src.outFeatures, cols: src.inFeatures };
-          let report: Omit<LayerReport, 'reconError' | 'seconds'>;
-          let qw;
           const W = await src.f32Weight(); // the solve reads f32: f16-stored weights are widened for it
-          let reconError = NaN;
+          let solved: Solved;
           try {
-            if (opts.method === 'rtn' || !H) {
-              qw = await rtnQuantize(gpu, W.buffer, rows, cols, opts);
-              report = { method: 'rtn', loss: NaN, dampPercent: null, fallback: null };
-            } else {
-              ({ q: qw, report } = await gptqQuantize(gpu, W.buffer, H.H, rows, cols, opts));
-            }
-            if (H && opts.reconError !== false) {
-              reconError = await reconstructionError(gpu, W.buffer, H.H, qw, (b, x, w, y, M, N, K) => matmul(b, x, w, y, M, N, K, { empty: gpu.empty }));
-            }
+            solved = await solveLinear(gpu, W.buffer, H, rows, cols, opts);
           } finally {
             W.release();
           }
+          const { qw, report } = solved;
+          const reconError = solved.recon ? errorRatio(solved.recon) : NaN;
           const b = gpu.batch('pack');
           const packed = packWeights(gpu, b, qw, { descAct: opts.actOrder, format: opts.format, bias: src.bias ? copyBuffer(gpu, b, src.bias, rows * 4) : undefined });
           await b.submit();
@@ -290,21 +318,107 @@ export async function quantizeModel(
       // The next layer's inputs: this layer's outputs with its quantized weights.
       if (stream) await stream.finishLayer(q, l);
     }
+    if (opts.lmHead) {
+      throwIfAborted(hooks.signal, 'quantization');
+      const src = fp.lmHead;
+      if (!(src instanceof DenseLinear)) throw new Error('Only a float LM head can be quantized (this one is already quantized).');
+      let H: GpuHessian | null = null;
+      if (mode === 'sequential') {
+        const hess = (H = new GpuHessian(gpu, c.hidden, 'H.head'));
+        await stream!.finalNormed(q, (b, x, rows, count) => hess.add(b, x, rows, count));
+      } else if (mode === 'shared') {
+        H = hessians!.get(HEAD_KEY)!;
+      }
+      try {
+        head = await quantizeHead(gpu, src, H, opts, opts.lmHead);
+      } finally {
+        if (mode === 'sequential') H?.destroy();
+      }
+      q.setLmHead(head.linear);
+      tick(results.length + 1, 'LM head');
+    }
     await gpu.flush();
-    const seconds = (performance.now() - t0) / 1000, solve = results.reduce((a, r) => a + r.seconds, 0);
+    const seconds = (performance.now() - t0) / 1000, solve = results.reduce((a, r) => a + r.seconds, 0) + (head?.result.seconds ?? 0);
     return {
       model: q, layers: results, seconds, phases: { calibration: Math.max(0, seconds - solve), solve }, options: opts,
       calibration: calib ? { count: calib.count, seqLen: calib.seqLen, seed: calib.seed } : null,
+      ...(head ? { head: head.result } : {}),
     };
   } catch (e) {
     // Free what was built; the float model is untouched.
     for (const l of linears) for (const lin of Object.values(l)) if (lin instanceof PackedLinear) lin.destroy();
+    if (head && q.lmHead !== head.linear) head.linear.destroy();
     q.releaseActivations();
     throw e;
   } finally {
     stream?.destroy();
     if (ownHessians) destroyHessians(ownHessians);
   }
+}
+
+type Solved = { qw: QuantizedWeights; report: Omit<LayerReport, 'reconError' | 'seconds'>; recon: { num: number; den: number } | null };
+
+/** GPTQ of W [rows, cols] over H (RTN where asked or there is no H), and its reconstruction sums where measured. */
+async function solveLinear(gpu: Gpu, W: GPUBuffer, H: GpuHessian | null, rows: number, cols: number, opts: QuantizeOptions): Promise<Solved> {
+  let qw: QuantizedWeights, report: Solved['report'];
+  if (opts.method === 'rtn' || !H) {
+    qw = await rtnQuantize(gpu, W, rows, cols, opts);
+    report = { method: 'rtn', loss: NaN, dampPercent: null, fallback: null };
+  } else {
+    ({ q: qw, report } = await gptqQuantize(gpu, W, H.H, rows, cols, opts));
+  }
+  const recon = H && opts.reconError !== false
+    ? await reconstructionSums(gpu, W, H.H, qw, (b, x, w, y, M, N, K) => matmul(b, x, w, y, M, N, K, { empty: gpu.empty }))
+    : null;
+  return { qw, report, recon };
+}
+
+/**
+ * The LM head quantized a slice of rows at a time (a vocabulary's f32 matrix and the solve's copies of it would
+ * be GiBs; GPTQ solves each row on its own given H), each slice packed into the whole head's buffers.
+ * Symmetric or not as `s` says, no act-order (GPTQModel's head settings), the layers' other settings.
+ */
+async function quantizeHead(gpu: Gpu, src: DenseLinear, H: GpuHessian | null, opts: QuantizeOptions, s: HeadSettings): Promise<{ linear: PackedLinear; result: HeadResult }> {
+  const t0 = performance.now();
+  const rows = src.outFeatures, cols = src.inFeatures;
+  const settings: QuantizeOptions = { ...opts, bits: s.bits, groupSize: s.groupSize, sym: s.sym, actOrder: false, staticGroups: false };
+  // slices in 32s of rows keep each slice's words whole in the head's buffers; an odd vocabulary goes in one piece
+  if (opts.headSlice !== undefined && (opts.headSlice <= 0 || opts.headSlice % 32 !== 0)) throw new RangeError(`quantizeModel: headSlice ${opts.headSlice} is not a positive multiple of 32`);
+  const step = rows % 2 === 0 ? (opts.headSlice ?? headSliceRows(cols)) : rows;
+  let head: PackedWeights | null = null;
+  let first: Solved['report'] | null = null;
+  let loss = 0, measured = false;
+  const recon = { num: 0, den: 0 };
+  try {
+    for (let r0 = 0; r0 < rows; r0 += step) {
+      const n = Math.min(step, rows - r0);
+      const W = await src.f32Weight(r0, n);
+      let solved: Solved;
+      try {
+        solved = await solveLinear(gpu, W.buffer, H, n, cols, settings);
+      } finally {
+        W.release();
+      }
+      const b = gpu.batch('pack.head');
+      const part = packWeights(gpu, b, solved.qw, { descAct: false, format: opts.format });
+      if (n === rows) head = part;
+      else {
+        head ??= allocPacked(gpu, { ...solved.qw, rows }, { descAct: false, format: part.format });
+        copyPackedRows(b, part, head, r0);
+      }
+      await b.submit();
+      destroyQuantized(solved.qw);
+      if (part !== head) destroyPacked(part);
+      first ??= solved.report;
+      loss += solved.report.loss;
+      if (solved.recon) (measured = true), (recon.num += solved.recon.num), (recon.den += solved.recon.den);
+    }
+  } catch (e) {
+    if (head) destroyPacked(head);
+    throw e;
+  }
+  const result: HeadResult = { ...first!, loss, reconError: measured ? errorRatio(recon) : NaN, seconds: (performance.now() - t0) / 1000, rows, cols };
+  return { linear: new PackedLinear(gpu, head!), result };
 }
 
 function copyBuffer(gpu: Gpu, b: import('../gpu/gpu').CommandBatch, src: GPUBuffer, bytes: number): GPUBuffer {

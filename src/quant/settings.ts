@@ -31,7 +31,31 @@ export interface QuantizeSettings {
   seed: number;
   /** The calibration text under the data folder (documents separated by blank lines). */
   calibText: string;
+  /** Quantize the LM head too (GPTQModel's lm_head), at its own bits and group size; symmetric, no act-order. */
+  lmHead: boolean;
+  lmHeadBits: number;
+  lmHeadGroupSize: number;
 }
+
+/** How a quantized LM head is quantized (QuantizeOptions.lmHead). */
+export interface HeadSettings {
+  bits: number;
+  groupSize: number;
+  sym: boolean;
+}
+
+/**
+ * GPTQModel's settings for a quantized LM head where none are given: 8-bit, groups of 32, symmetric, no act-order
+ * (its lm_head_quant_config). The vocabulary's logits are what every token is chosen from: finer than the layers.
+ */
+export const LM_HEAD_DEFAULTS: Readonly<HeadSettings> = Object.freeze({ bits: 8, groupSize: 32, sym: true });
+
+/** The head's settings that `s` asks for, or undefined where the head stays float. */
+export const headSettings = (s: Pick<QuantizeSettings, 'lmHead' | 'lmHeadBits' | 'lmHeadGroupSize'>): HeadSettings | undefined =>
+  s.lmHead ? { bits: s.lmHeadBits, groupSize: s.lmHeadGroupSize, sym: LM_HEAD_DEFAULTS.sym } : undefined;
+
+/** The bit widths a quantization packs: the layers', and the head's where it is quantized. */
+export const packedWidths = (o: { bits: number; lmHead?: HeadSettings }): number[] => [o.bits, ...(o.lmHead ? [o.lmHead.bits] : [])];
 
 /** How much the dampening fraction rises each time a Cholesky factorisation fails (GPTQModel's damp_auto_increment). */
 export const DAMP_INCREMENT = 0.01;
@@ -51,6 +75,9 @@ export const QUANTIZE_DEFAULTS: Readonly<QuantizeSettings> = Object.freeze({
   mode: 'sequential',
   seed: 0,
   calibText: 'calib_dict.txt',
+  lmHead: false,
+  lmHeadBits: LM_HEAD_DEFAULTS.bits,
+  lmHeadGroupSize: LM_HEAD_DEFAULTS.groupSize,
 });
 
 /**

@@ -30,9 +30,11 @@ export interface QuantizeChoice {
   calib: number;
   percdamp: number;
   seqLen: number;
+  /** The LM head's bits and group size, where it is quantized too. */
+  lmHead?: { bits: number; groupSize: number };
 }
 
-export type QuantizeField = 'point' | 'calibration' | 'damp' | 'seqLen';
+export type QuantizeField = 'point' | 'calibration' | 'damp' | 'seqLen' | 'head';
 
 /** A problem after the name of what it is about: "--damp must be ...", "Items per task must be ...", "--calib: GPTQ needs ...". */
 export function withName(name: string, problem: string): string {
@@ -50,6 +52,8 @@ export function quantizeProblems(q: QuantizeChoice): { field: QuantizeField; pro
   if (damp) out.push({ field: 'damp', problem: damp });
   const len = wholeNumberProblem(q.seqLen, 1);
   if (len) out.push({ field: 'seqLen', problem: len });
+  const head = q.lmHead && quantPointProblem(q.lmHead.bits, q.lmHead.groupSize, 0);
+  if (head) out.push({ field: 'head', problem: head });
   return out;
 }
 

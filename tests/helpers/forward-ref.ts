@@ -63,9 +63,10 @@ export function invFreqRef(raw: Record<string, unknown>, headDim: number, seqLen
 
 /**
  * Logits [positions.length][vocab] of one sequence. `raw` is config.json as written; weights by their Hugging
- * Face names (lm_head.weight when the embeddings are untied).
+ * Face names (lm_head.weight when the embeddings are untied). `onHeadInput` sees the LM head's input: the
+ * final-normed rows of those positions [positions.length, hidden].
  */
-export async function forwardRef(raw: Record<string, unknown>, weight: WeightFn, tokens: number[], positions: number[]): Promise<Float64Array[]> {
+export async function forwardRef(raw: Record<string, unknown>, weight: WeightFn, tokens: number[], positions: number[], onHeadInput?: (x: Float64Array) => void): Promise<Float64Array[]> {
   const d = Number(raw.hidden_size), heads = Number(raw.num_attention_heads);
   const kvHeads = Number(raw.num_key_value_heads ?? heads), hd = Number(raw.head_dim ?? d / heads);
   const I = Number(raw.intermediate_size), V = Number(raw.vocab_size), L = Number(raw.num_hidden_layers);
@@ -117,6 +118,7 @@ export async function forwardRef(raw: Record<string, unknown>, weight: WeightFn,
   const rows = new Float64Array(positions.length * d);
   positions.forEach((t, r) => rows.set(x.subarray(t * d, (t + 1) * d), r * d));
   const normed = rmsnormRef(rows, await weight('model.norm.weight'), positions.length, d, eps);
+  onHeadInput?.(normed);
   const head = raw.tie_word_embeddings === false ? await weight('lm_head.weight') : embed;
   const logits = matmulRef(normed, head, positions.length, V, d);
   return positions.map((_, r) => logits.subarray(r * V, (r + 1) * V));

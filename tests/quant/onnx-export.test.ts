@@ -2,7 +2,7 @@
 // GPTQ definition on the CPU), and transformers.js, running the exported folder in Node on onnxruntime-web's
 // WebGPU EP (Dawn, SwiftShader here), computes the lab's logits (1e-3 relative) and its greedy tokens: a float
 // Qwen3 (q/k norms) through external data files, a GPTQ 4-bit act-order asymmetric Llama (llama3 rope
-// scaling), a slice of Qwen3-0.6B (its widths, one layer), a Qwen2 (qkv bias) at 8 bits per
+// scaling) with its LM head quantized at 8 bits, a slice of Qwen3-0.6B (its widths, one layer), a Qwen2 (qkv bias) at 8 bits per
 // channel, a Phi-3 (fused qkv_proj / gate_up_proj) at 4 bits. Models the path does not cover are refused, nothing
 // written.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -256,25 +256,29 @@ describe('transformers.js runs the exported folder as the lab runs the checkpoin
     expect(config['transformers.js_config']).toEqual({ dtype: 'fp32', use_external_data_format: { 'model.onnx': data.length } });
   });
 
-  it('a GPTQ 4-bit act-order asymmetric Llama with llama3 rope scaling', async () => {
+  it('a GPTQ 4-bit act-order asymmetric Llama with llama3 rope scaling, its LM head quantized too (8-bit G=32, GPTQModel lm_head)', async () => {
     const gpu = await testGpu();
     const src = await Checkpoint.open(dirFiles('public/models/llama-dict-74k'));
     expect(src.config.rope.type).toBe('llama3');
     const tok = await TextTokenizer.load(src.files, src.config);
     const fp = (await loadModel(gpu, src)).model;
     const calib = drawCalibration(corpusTokens(tok, readFileSync('public/data/calib_dict.txt', 'utf8').slice(0, 50_000)), 4, 64, 3, tok.prefix);
-    const opts: QuantizeOptions = { method: 'gptq', bits: 4, groupSize: 32, sym: false, actOrder: true, mode: 'shared', reconError: false };
+    const opts: QuantizeOptions = { method: 'gptq', bits: 4, groupSize: 32, sym: false, actOrder: true, mode: 'shared', reconError: false, lmHead: { bits: 8, groupSize: 32, sym: true } };
     const q = await quantizeModel(fp, calib, opts);
     const gptq = await Checkpoint.open(memFiles('llama-gptq', await exportQuantized(gpu, src, q.model, opts)));
     q.model.destroy();
     fp.destroy();
     const { ex } = await compare('llama-q4', gptq, {}, NEW, { windows: 2, seq: 24, cpuSeq: 128 });
     expect(ex.modelFile).toBe('onnx/model_q4.onnx');
-    // the act-order layers read their input through a Gather; the zero points are carried
+    // the act-order layers read their input through a Gather; the zero points are carried; the head is one more
+    // MatMulNBits, 8 bits, in the checkpoint's order, its symmetric zeros left out
     const graph = decodeModel(ex.files.find((f) => f.name === ex.modelFile)!.data).graph!;
     const nbits = graph.node!.filter((n) => n.opType === 'MatMulNBits');
-    expect(nbits).toHaveLength(7 * gptq.config.layers);
-    expect(nbits.every((n) => n.input!.length === 4)).toBe(true);
+    expect(nbits).toHaveLength(7 * gptq.config.layers + 1);
+    const head = nbits.find((n) => n.input!.some((i) => i.startsWith('lm_head.')))!;
+    expect(Number(head.attribute!.find((a) => a.name === 'bits')!.i)).toBe(8);
+    expect(head.input).toHaveLength(3);
+    expect(nbits.filter((n) => n !== head).every((n) => n.input!.length === 4)).toBe(true);
     expect(graph.node!.filter((n) => n.opType === 'Gather' && n.input![1]?.endsWith('.input_order'))).toHaveLength(7 * gptq.config.layers);
   });
 

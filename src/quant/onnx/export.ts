@@ -10,7 +10,7 @@
 // architecture's entry (src/model/architectures.ts); fused tensors are read through the checkpoint's per-linear views.
 import type { Gpu } from '../../gpu/gpu';
 import { Checkpoint } from '../../model/checkpoint';
-import type { ModelConfig } from '../../model/config';
+import { type ModelConfig, moduleGptq } from '../../model/config';
 import { QuantlabError } from '../../errors';
 import { ropeTables } from '../../model/rope';
 import { f32ToF16 } from '../../model/safetensors';
@@ -20,6 +20,7 @@ import type { Transformer } from '../../model/transformer';
 import { LAB_VERSION } from '../../version';
 import { type ExportedFile, exportQuantized } from '../export';
 import type { QuantizeOptions } from '../quantize-model';
+import { packedWidths } from '../settings';
 import { detectZeroFormat } from '../load';
 import { checkKernelShape, qweightWords, zeroWords } from '../packed';
 import { unpackBits } from '../reference';
@@ -69,6 +70,9 @@ export class OnnxExportError extends QuantlabError {
 }
 
 /** The dtype and file transformers.js would load for this checkpoint. */
+/** The bit widths of a checkpoint's packed modules. */
+const packedBits = (c: ModelConfig): number[] => (c.gptq ? [c.gptq.bits, ...c.gptq.dynamic.flatMap((r) => (r.skip || r.settings.bits === undefined ? [] : [r.settings.bits]))] : []);
+
 export function onnxModelFile(config: ModelConfig): { dtype: string; file: string } {
   const d = config.gptq ? DTYPE_OF_BITS[config.gptq.bits] : FLOAT_DTYPE;
   if (!d) throw new OnnxExportError(config.architecture, onnxExportProblem(config)!);
@@ -76,12 +80,14 @@ export function onnxModelFile(config: ModelConfig): { dtype: string; file: strin
 }
 
 /**
- * Why this model (with weights of `bits` bits, by default its checkpoint's) cannot be exported to ONNX, naming
- * what is missing; null when it can. Checked before anything is written.
+ * Why this model (with packed weights of the widths `bits`, by default its checkpoint's: the layers' and any
+ * `dynamic` module's) cannot be exported to ONNX, naming what is missing; null when it can. Checked before
+ * anything is written.
  */
-export function onnxExportProblem(config: ModelConfig, bits = config.gptq?.bits): string | null {
-  if (bits !== undefined && !ONNX_BITS.includes(bits)) {
-    return `${bits}-bit weights: onnxruntime-web's WebGPU MatMulNBits takes ${ONNX_BITS.join(', ')} bits only (quantize to one of those to export for transformers.js)`;
+export function onnxExportProblem(config: ModelConfig, bits = packedBits(config)): string | null {
+  const bad = bits.find((b) => !ONNX_BITS.includes(b));
+  if (bad !== undefined) {
+    return `${bad}-bit weights: onnxruntime-web's WebGPU MatMulNBits takes ${ONNX_BITS.join(', ')} bits only (quantize to one of those to export for transformers.js)`;
   }
   if (config.headDim % 16 !== 0) return `head_dim ${config.headDim}: onnxruntime-web's WebGPU GroupQueryAttention takes head sizes that are multiples of 16`;
   if (config.rope.type === 'longrope' && config.maxPosition > config.rope.originalMaxPosition) {
@@ -95,7 +101,7 @@ export function onnxExportProblem(config: ModelConfig, bits = config.gptq?.bits)
  * files the lab exports, read back as a checkpoint, so that both exports read the same numbers.
  */
 export async function exportQuantizedOnnx(gpu: Gpu, source: Checkpoint, model: Transformer, opts: QuantizeOptions, onnxOpts: OnnxExportOptions = {}): Promise<OnnxExport> {
-  const problem = onnxExportProblem(source.config, opts.bits);
+  const problem = onnxExportProblem(source.config, packedWidths(opts));
   if (problem) throw new OnnxExportError(source.id, problem);
   const files = await exportQuantized(gpu, source, model, opts);
   const gptq = await Checkpoint.open(blobFiles(`${source.id} (${opts.bits}-bit)`, new Map(files.map((f) => [f.name, new Blob([f.data as Uint8Array<ArrayBuffer>])]))));
@@ -179,9 +185,14 @@ export async function exportOnnx(ckpt: Checkpoint, opts: OnnxExportOptions = {})
   const kept = g.op('Where', [g.op('Equal', [keep, g.i64([0], true)]), seq, keep]);
   const start = g.op('Unsqueeze', [g.op('Sub', [seq, kept]), g.i64([0])]);
   const last = g.op('Slice', [x, start, g.i64([2 ** 53]), g.i64([1])]);
-  let head = embed;
-  if (!c.tied && ckpt.has(N.lmHead)) head = g.init(N.lmHead, 'float32', [c.vocab, d], await ckpt.f32(N.lmHead, [c.vocab, d]));
-  const flat = g.op('Gemm', [g.op('Reshape', [last, g.i64([-1, d])]), head], { transB: 1 });
+  const rows = g.op('Reshape', [last, g.i64([-1, d])]);
+  let flat: string;
+  if (!c.tied && ckpt.has(`${N.lmHead}.qweight`)) {
+    flat = await linear(rows, N.lmHead, c.vocab, d, false); // GPTQModel's quantized head: MatMulNBits as the layers
+  } else {
+    const head = !c.tied && ckpt.has(`${N.lmHead}.weight`) ? g.init(`${N.lmHead}.weight`, 'float32', [c.vocab, d], await ckpt.f32(`${N.lmHead}.weight`, [c.vocab, d])) : embed;
+    flat = g.op('Gemm', [rows, head], { transB: 1 });
+  }
   const outShape = g.op('Concat', [g.op('Shape', [inputIds], { start: 0, end: 1 }), g.i64([-1, c.vocab])], { axis: 0 });
   g.node('Reshape', [flat, outShape], ['logits']);
   g.output('logits', 'float32', [B, 'logits_length', c.vocab]);
@@ -225,9 +236,10 @@ export async function exportOnnx(ckpt: Checkpoint, opts: OnnxExportOptions = {})
  * kernel order for act-order), MatMul on W^T for float ones. Returns the output's name.
  */
 function linearEmitter(g: Graph, ckpt: Checkpoint, notes: string[], accuracyLevel: number) {
-  const q = ckpt.config.gptq;
+  const gptq = ckpt.config.gptq;
   return async (x: string, base: string, out: number, inn: number, bias: boolean): Promise<string> => {
     let y: string;
+    const q = gptq && moduleGptq(gptq, base); // the module's own settings where `dynamic` gives them
     if (q && ckpt.has(`${base}.qweight`)) {
       const file = `${ckpt.id}: ${base}`;
       const G = q.groupSize === -1 ? inn : q.groupSize, nGroups = Math.ceil(inn / G);

@@ -6,7 +6,7 @@ import { exportQuantized } from '../../quant/export';
 import { exportQuantizedOnnx, onnxExportProblem } from '../../quant/onnx/export';
 import { groupGrid, PackedLinear, readDequantized } from '../../quant/packed';
 import { type LayerResult, phasesText, quantizeModel, type QuantizeOptions } from '../../quant/quantize-model';
-import { LAB_QUANTIZE_START, type QuantizeSettings } from '../../quant/settings';
+import { headSettings, LAB_QUANTIZE_START, packedWidths, type QuantizeSettings } from '../../quant/settings';
 import { BIT_WIDTHS } from '../../model/config';
 import { quantizeProblems, withName } from '../../sweep/checks';
 import { browserData, saveFile, zip } from '../browser';
@@ -14,8 +14,9 @@ import { useLab } from '../lab';
 import { Check, fmt, NoModel, ProgressLine, Select, useTask } from '../widgets';
 
 const GROUPS = [32, 64, 128, 1024, -1];
-const FIELD = { point: 'Bits / G / C_b', calibration: 'Calibration C_b', damp: 'Damp', seqLen: 'Sequence length' } as const;
+const FIELD = { point: 'Bits / G / C_b', calibration: 'Calibration C_b', damp: 'Damp', seqLen: 'Sequence length', head: 'LM head' } as const;
 const numberOrNaN = (v: string) => (v === '' ? NaN : Number(v));
+const headError = (e: number) => (Number.isFinite(e) ? e.toExponential(2) : 'not measured (RTN)');
 
 export function QuantizePanel() {
   const { gpu, loaded, quantized, setQuantized, report, inform } = useLab();
@@ -25,7 +26,7 @@ export function QuantizePanel() {
   const set = <K extends keyof typeof opts>(k: K, v: (typeof opts)[K]) => setOpts((o) => ({ ...o, [k]: v }));
   const maxLen = loaded?.model.config.maxPosition ?? 2048;
   // the CLI's checks (src/sweep/checks.ts), named as this tab's fields
-  const problems = quantizeProblems({ ...opts, seqLen: opts.seqLen }).map((p) => withName(FIELD[p.field], p.problem));
+  const problems = quantizeProblems({ ...opts, lmHead: headSettings(opts) }).map((p) => withName(FIELD[p.field], p.problem));
 
   async function run() {
     if (!gpu || !loaded || problems.length) return;
@@ -38,13 +39,13 @@ export function QuantizePanel() {
         const corpus = corpusTokens(loaded.tokenizer, await browserData.read(opts.calibText));
         calib = drawCalibration(corpus, opts.calib, seqLen, opts.seed, loaded.tokenizer.prefix);
       }
-      const qo: QuantizeOptions = { method: opts.method, bits: opts.bits, groupSize: opts.groupSize, sym: opts.sym, actOrder: opts.method === 'gptq' && opts.actOrder, staticGroups: opts.staticGroups, percdamp: opts.percdamp, mode: opts.mode };
+      const qo: QuantizeOptions = { method: opts.method, bits: opts.bits, groupSize: opts.groupSize, sym: opts.sym, actOrder: opts.method === 'gptq' && opts.actOrder, staticGroups: opts.staticGroups, percdamp: opts.percdamp, mode: opts.mode, lmHead: headSettings(opts) };
       const result = await quantizeModel(loaded.model, calib, qo, {
         signal,
         onProgress: setProgress,
         onLayer: (r) => setLayers((ls) => [...ls, r]),
       });
-      const label = `${opts.method.toUpperCase()} ${opts.bits}-bit G=${opts.groupSize === -1 ? 'channel' : opts.groupSize}${opts.method === 'gptq' ? ` C_b=${opts.calib}` : ''}`;
+      const label = `${opts.method.toUpperCase()} ${opts.bits}-bit G=${opts.groupSize === -1 ? 'channel' : opts.groupSize}${opts.method === 'gptq' ? ` C_b=${opts.calib}` : ''}${opts.lmHead ? `, head ${opts.lmHeadBits}-bit` : ''}`;
       setQuantized({ result, label });
       inform(`${label}: ${result.layers.length} linear layers in ${result.seconds.toFixed(1)} s. Evaluate and Generate now use the quantized model.`);
     });
@@ -73,7 +74,7 @@ export function QuantizePanel() {
       report(e);
     }
   }
-  const onnxProblem = quantized ? onnxExportProblem(quantized.result.model.config, quantized.result.options.bits) : null;
+  const onnxProblem = quantized ? onnxExportProblem(quantized.result.model.config, packedWidths(quantized.result.options)) : null;
 
   if (!loaded) return <NoModel title="Quantize" what="Quantizing" />;
   const shown = busy ? layers : (quantized?.result.layers ?? layers);
@@ -105,6 +106,11 @@ export function QuantizePanel() {
           <Check label="symmetric" title="Symmetric quantization: the zero point sits in the middle of the range (GPTQModel's default)" checked={opts.sym} onChange={(v) => set('sym', v)} />
           <Check label="act-order" title="Quantize columns in order of decreasing Hessian diagonal (desc_act)" checked={opts.actOrder} onChange={(v) => set('actOrder', v)} />
           <Check label="static groups" title="Compute every group's scale before the solve, on the original column order" checked={opts.staticGroups} onChange={(v) => set('staticGroups', v)} />
+          <Check label="LM head" title="Quantize the LM head too (GPTQModel's lm_head; symmetric, no act-order): a large vocabulary's head is much of a small model's bytes. A tied head gets its own packed matrix; the embedding stays float" checked={opts.lmHead} onChange={(v) => set('lmHead', v)} />
+          {opts.lmHead && <Select label="head bits" title="Bits of the LM head (GPTQModel's default: 8)" value={opts.lmHeadBits}
+            options={BIT_WIDTHS.map((b) => ({ value: b, label: `${b}-bit` }))} onChange={(v) => set('lmHeadBits', v)} />}
+          {opts.lmHead && <Select label="head G" title="Group size of the LM head (GPTQModel's default: 32)" value={opts.lmHeadGroupSize}
+            options={GROUPS.map((g) => ({ value: g, label: g === -1 ? 'per channel' : String(g) }))} onChange={(v) => set('lmHeadGroupSize', v)} />}
         </div>
         <div className="controls">
           <button onClick={run} disabled={!gpu || busy || problems.length > 0} data-testid="quantize" title={problems.join('; ') || undefined}>Quantize</button>
@@ -115,7 +121,7 @@ export function QuantizePanel() {
         </div>
         {problems.length > 0 && <p className="problem" role="alert" data-testid="quantize-problem">Cannot quantize: {problems.join('; ')}.</p>}
         {busy && <ProgressLine progress={progress} onCancel={cancel} />}
-        {quantized && !busy && <p className="muted small" data-testid="quantized-label">Active: {quantized.label}, {quantized.result.seconds.toFixed(1)} s{phasesText(quantized.result)}.</p>}
+        {quantized && !busy && <p className="muted small" data-testid="quantized-label">Active: {quantized.label}, {quantized.result.seconds.toFixed(1)} s{phasesText(quantized.result)}.{quantized.result.head && ` LM head ${quantized.result.options.lmHead!.bits}-bit: error ${headError(quantized.result.head.reconError)}.`}</p>}
       </section>
       <LayerHeatmap layers={shown} nLayers={loaded.model.config.layers} />
       {quantized && !busy && <WeightHistogram />}
