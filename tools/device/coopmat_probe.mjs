@@ -1,8 +1,9 @@
 // Does Dawn give WGSL the GPU's matrix units here? Prints the adapter's subgroup matrix configurations
 // (chromium-experimental-subgroup-matrix: VK_KHR_cooperative_matrix on Vulkan) and, where it has f16 inputs
 // with f32 results, runs a plain tiled GEMM on them (C = A W^T, A f32 rounded to f16 on load, W f16): checked
-// against float64 on the same rounded inputs, then timed beside the lab's f32 GEMM shapes.
-//   source .devcarry/env.sh && node tools/device/coopmat_probe.mjs
+// against float64 on the same rounded inputs, then timed beside the lab's f32 GEMM shapes. Tiles: BM x BN outputs a
+// workgroup, BK columns staged a step, WM x WN subgroups; aF16: A stored in f16 (staging copies instead of rounding).
+//   source .devcarry/env.sh && node tools/device/coopmat_probe.mjs [tiles]   (tiles: wide = the tile sweep of 2026-12-07)
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
@@ -23,14 +24,15 @@ if (!adapter.features.has(FEATURE) || !cfg) {
 }
 const device = await adapter.requestDevice({
   requiredFeatures: ['subgroups', 'shader-f16', FEATURE, 'timestamp-query'].filter((f) => adapter.features.has(f)),
-  requiredLimits: { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30, maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize },
+  requiredLimits: { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30, maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX },
 });
 device.addEventListener('uncapturederror', (e) => { console.error('uncaptured:', e.error.message); process.exit(1); });
 const T = cfg.M; // square configurations only below (16x16x16 on NVIDIA)
 if (cfg.N !== T || cfg.K !== T) { console.log('non-square configuration: not probed'); process.exit(0); }
 
 // A workgroup of SG subgroups (subgroupMaxSize each) computes a BM x BN tile, each subgroup RM x RN tiles of T x T.
-const kernel = ({ BM, BN, BK, WM, WN, SGS }) => {
+const kernel = ({ BM, BN, BK, WM, WN, SGS, aF16 = false }) => {
   const RM = BM / WM / T, RN = BN / WN / T, WG = WM * WN * SGS;
   const accs = Array.from({ length: RM * RN }, (_, i) => i);
   return { WG, code: `
@@ -38,7 +40,7 @@ enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
 diagnostic(off, chromium_experimental.subgroup_matrix_uniformity);
-@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(0) var<storage, read> a: array<vec4<${aF16 ? 'f16' : 'f32'}>>;
 @group(0) @binding(1) var<storage, read> w: array<vec4<f16>>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 override M: u32; override N: u32; override K: u32;
@@ -90,15 +92,22 @@ const qs = device.createQuerySet({ type: 'timestamp', count: 2 });
 const resolveBuf = device.createBuffer({ size: 16, usage: U.QUERY_RESOLVE | U.COPY_SRC });
 const rb = device.createBuffer({ size: 16, usage: U.MAP_READ | U.COPY_DST });
 
-async function run(k, Mm, Nn, Kk, check) {
+/** A shape's inputs on the GPU (A in f32 and in f16, W in f16) and its output, made once for every tile. */
+function inputs(Mm, Nn, Kk) {
+  const A = Float32Array.from({ length: Mm * Kk }, (_, i) => Math.sin(i * 0.37) * 2);
+  const Ah = toHalf(A);
+  const Wh = toHalf(Float32Array.from({ length: Nn * Kk }, (_, i) => Math.cos(i * 0.11) * 0.05));
+  return { A, Ah, Wh, a: buf(A), ah: buf(Ah), w: buf(Wh), c: device.createBuffer({ size: Mm * Nn * 4, usage: U.STORAGE | U.COPY_SRC }), destroy() { [this.a, this.ah, this.w, this.c].forEach((b) => b.destroy()); } };
+}
+
+async function run(k, Mm, Nn, Kk, check, shared) {
+  const io = shared ?? inputs(Mm, Nn, Kk);
   const { WG, code } = kernel(k);
   const mod = device.createShaderModule({ code });
   const info = await mod.getCompilationInfo();
   for (const m of info.messages) console.log(m.type, m.lineNum, m.message);
   const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: mod, entryPoint: 'main', constants: { M: Mm, N: Nn, K: Kk } } });
-  const A = Float32Array.from({ length: Mm * Kk }, (_, i) => Math.sin(i * 0.37) * 2);
-  const Wh = toHalf(Float32Array.from({ length: Nn * Kk }, (_, i) => Math.cos(i * 0.11) * 0.05));
-  const a = buf(A), w = buf(Wh), c = device.createBuffer({ size: Mm * Nn * 4, usage: U.STORAGE | U.COPY_SRC });
+  const { A, Wh, w, c } = io, a = k.aF16 ? io.ah : io.a;
   const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [a, w, c].map((buffer, binding) => ({ binding, resource: { buffer } })) });
   const groups = [Nn / k.BN, Mm / k.BM];
   const once = async (n) => {
@@ -129,11 +138,30 @@ async function run(k, Mm, Nn, Kk, check) {
   for (let i = 0; i < 3; i++) await once(5);
   const ts = []; for (let i = 0; i < 5; i++) ts.push(await once(10));
   const ns = ts.sort((x, y) => x - y)[2];
-  [a, w, c].forEach((b) => b.destroy());
-  return { tile: `${k.BM}x${k.BN}x${k.BK} ${k.WM}x${k.WN} subgroups`, shape: `${Mm}x${Nn}x${Kk}`, us: +(ns / 1e3).toFixed(1), tflops: +((2 * Mm * Nn * Kk) / ns / 1e3).toFixed(1), maxRelErr: err };
+  if (!shared) io.destroy();
+  return { tile: `${k.BM}x${k.BN}x${k.BK} ${k.WM}x${k.WN} subgroups${k.aF16 ? ', A f16' : ''}`, shape: `${Mm}x${Nn}x${Kk}`, us: +(ns / 1e3).toFixed(1), tflops: +((2 * Mm * Nn * Kk) / ns / 1e3).toFixed(1), maxRelErr: err };
 }
 
 const SGS = info.subgroupMaxSize ?? 32;
+if (process.argv[2] === 'wide') {
+  // which tile, staging and input precision reach what on the Llama-3.2-1B prefill shapes (q/k/v, gate+up, down) and a square one
+  const sweep = [
+    { BM: 64, BN: 64, BK: 32, WM: 2, WN: 2 }, { BM: 64, BN: 64, BK: 32, WM: 2, WN: 2, aF16: true }, { BM: 64, BN: 64, BK: 64, WM: 2, WN: 2, aF16: true },
+    { BM: 128, BN: 64, BK: 32, WM: 4, WN: 2 }, { BM: 128, BN: 64, BK: 32, WM: 4, WN: 2, aF16: true }, { BM: 64, BN: 128, BK: 32, WM: 2, WN: 4, aF16: true },
+    { BM: 128, BN: 128, BK: 32, WM: 4, WN: 4, aF16: true }, { BM: 128, BN: 128, BK: 32, WM: 2, WN: 4, aF16: true },
+  ].map((t) => ({ ...t, SGS }));
+  console.log(JSON.stringify(await run(sweep[4], 256, 256, 512, true)));
+  console.log(JSON.stringify(await run(sweep[6], 256, 256, 512, true)));
+  for (const [Mm, Nn, Kk] of [[512, 3072, 2048], [512, 16384, 2048], [512, 2048, 8192], [4096, 4096, 4096]]) {
+    const io = inputs(Mm, Nn, Kk);
+    for (const k of sweep) {
+      if (k.WM * k.WN * SGS > adapter.limits.maxComputeInvocationsPerWorkgroup) continue;
+      try { console.log(JSON.stringify(await run(k, Mm, Nn, Kk, false, io))); } catch (e) { console.log('failed', JSON.stringify(k), e.message); }
+    }
+    io.destroy();
+  }
+  process.exit(0);
+}
 const tiles = [
   { BM: 64, BN: 64, BK: 32, WM: 2, WN: 2, SGS },
   { BM: 128, BN: 128, BK: 32, WM: 2, WN: 2, SGS },
