@@ -296,13 +296,15 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // ---- decode: one query row per sequence (seq == 1), on adapters whose subgroups are aligned runs of at least
 // 4 invocations (Gpu.subgroupReduce). A workgroup of DT per (head, split, sequence) takes keys
 // [split * splitLen, (split + 1) * splitLen) of its sequence. Each 4 consecutive invocations (a quad, inside
-// one subgroup) take one key at a time, invocation i of the quad reading vec4 i, i + 4, .. of the key's row (a
-// quad reads 64 contiguous bytes, whole 32-byte sectors), the dot product summed over the quad by two
-// shuffles; each quad keeps a running max, sum and output of its own. The workgroup then merges its quads and
-// writes the output (splits == 1) or its partial result for decode_combine. Splits follow heads in the grid,
-// so the heads that share a KV head read the same split at about the same time (the repeats hit L2).
+// one subgroup) take two keys at a time, j and j + NQ, both keys' and both values' loads issued before any is
+// used (at batch 1 the time is a chain of memory round trips: two keys a quad halve it), invocation i of the
+// quad reading vec4 i, i + 4, .. of each row (a quad reads 64 contiguous bytes, whole 32-byte sectors), the two
+// dot products summed over the quad by two vec2 shuffles; each quad keeps a running max, sum and output of its
+// own. The workgroup then merges its quads and writes the output (splits == 1) or its partial result for
+// decode_combine. Splits follow heads in the grid, so the heads that share a KV head read the same split at
+// about the same time (the repeats hit L2).
 const DT: u32 = 128u;      // invocations (ops.ts DECODE_THREADS)
-const NQ: u32 = DT / 4u;   // keys in flight per workgroup
+const NQ: u32 = DT / 4u;   // quads; 2 NQ keys in flight per workgroup (ops.ts decodeSplits)
 const NV: u32 = 8u;        // vec4 of a row per invocation: head_dim <= 128
 override NVH: u32 = (HD4 + 3u) / 4u;
 // @if subgroups
@@ -315,7 +317,9 @@ var<workgroup> dacc: array<vec4<f32>, DACC_LEN>;
  * Keys [split * splitLen, (split + 1) * splitLen) of sequence b, up to its last (p.past), against head h's query
  * qv (this lane's vec4s, scaled): the head's output (splits == 1) or the split's partial result. Key row newRow
  * comes from kn / vn (this step's key and value, which other workgroups may still be writing to the cache)
- * instead of the cache; 0xffffffff: none.
+ * instead of the cache; 0xffffffff: none. newRow is the sequence's last key (p.past), so the last of its split:
+ * quad 0 takes it before the loop, which stops short of it: kn / vn are not held across the loop, which already
+ * holds 4 NV vec4 a lane in flight (two keys' and two values' rows) besides qv and acc.
  */
 fn decode_keys(h: u32, split: u32, b: u32, t: u32, qv: array<vec4<f32>, NV>, newRow: u32, kn: array<vec4<f32>, NV>, vn: array<vec4<f32>, NV>) {
   let quad = t / 4u;
@@ -329,30 +333,48 @@ fn decode_keys(h: u32, split: u32, b: u32, t: u32, qv: array<vec4<f32>, NV>, new
   var m = NEG;
   var l = 0.0;
   var acc = array<vec4<f32>, NV>();
-  // a trip count shared by the whole workgroup (the shuffles need every invocation); keys past j1 weigh 0
-  for (var it = j0; it < j1; it += NQ) {
-    let j = it + quad;
-    let valid = j < j1;
-    let row = base + min(j, j1 - 1u) * stride;
-    let fresh = j == newRow;
+  var jl = j1; // the loop's keys: [j0, jl)
+  if (newRow >= j0 && newRow < j1) { // uniform: every invocation runs the shuffles
+    jl = newRow;
     var part = 0.0;
-    var vv = array<vec4<f32>, NV>();
+    for (var i = 0u; i < NVH; i++) {
+      if (lane + 4u * i < HD4) { part += dot(qv[i], kn[i]); }
+    }
+    var s = part + subgroupShuffleXor(part, 1u);
+    s += subgroupShuffleXor(s, 2u);
+    if (quad == 0u) {
+      m = s;
+      l = 1.0;
+      acc = vn;
+    }
+  }
+  // a trip count shared by the whole workgroup (the shuffles need every invocation); keys past jl weigh 0 and
+  // read row jl - 1 (a cached row, not newRow's)
+  for (var it = j0; it < jl; it += 2u * NQ) {
+    let j = vec2<u32>(it + quad, it + quad + NQ);
+    let valid = j < vec2<u32>(jl);
+    let ra = base + min(j.x, jl - 1u) * stride;
+    let rb = base + min(j.y, jl - 1u) * stride;
+    var part = vec2<f32>(0.0);
+    var va = array<vec4<f32>, NV>();
+    var vb = array<vec4<f32>, NV>();
     for (var i = 0u; i < NVH; i++) {
       let d4 = lane + 4u * i;
       if (d4 < HD4) {
-        part += dot(qv[i], select(k4[row + d4], kn[i], fresh));
-        vv[i] = select(v4[row + d4], vn[i], fresh);
+        part += vec2<f32>(dot(qv[i], k4[ra + d4]), dot(qv[i], k4[rb + d4]));
+        va[i] = v4[ra + d4];
+        vb[i] = v4[rb + d4];
       }
     }
-    // the same sum in every invocation of the quad: (a + b) + (c + d) and (c + d) + (a + b) are equal
+    // the same sums in every invocation of the quad: (a + b) + (c + d) and (c + d) + (a + b) are equal
     var s = part + subgroupShuffleXor(part, 1u);
     s += subgroupShuffleXor(s, 2u);
-    s = select(NEG, s, valid);
-    let mx = max(m, s);
+    s = select(vec2<f32>(NEG), s, valid);
+    let mx = max(m, max(s.x, s.y));
     let corr = exp(m - mx);
-    let w = select(0.0, exp(s - mx), valid);
-    l = l * corr + w;
-    for (var i = 0u; i < NVH; i++) { acc[i] = acc[i] * corr + w * vv[i]; }
+    let w = select(vec2<f32>(0.0), exp(s - mx), valid);
+    l = l * corr + w.x + w.y;
+    for (var i = 0u; i < NVH; i++) { acc[i] = acc[i] * corr + w.x * va[i] + w.y * vb[i]; }
     m = mx;
   }
   if (lane == 0u) {

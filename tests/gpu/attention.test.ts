@@ -46,6 +46,10 @@ const decodes = [
   decode('5000 keys (split), GQA 4, hd 128, batch 2', 5000, { batch: 2, kvLen: 5000, heads: 4, kvHeads: 1, headDim: 128 }),
   decode('40 keys, hd 72 (a row not a whole number of quad reads)', 40, { batch: 2, kvLen: 40, heads: 3, kvHeads: 1, headDim: 72 }),
   decode('9 keys, hd 8', 9, { batch: 2, kvLen: 16, heads: 4, kvHeads: 4, headDim: 8 }),
+  // a quad takes keys j and j + 32 per trip (64 keys a trip): a second key past the end, one whole trip, a trip and one key
+  decode('33 keys, GQA 2, hd 128', 33, { batch: 1, kvLen: 40, heads: 4, kvHeads: 2, headDim: 128 }),
+  decode('64 keys, hd 64, batch 2', 64, { batch: 2, kvLen: 64, heads: 2, kvHeads: 1, headDim: 64 }),
+  decode('65 keys, GQA 2, hd 128', 65, { batch: 1, kvLen: 70, heads: 4, kvHeads: 2, headDim: 128 }),
   // every quad busy with head dims < 16: more merge groups than quads
   decode('60 keys, hd 8, GQA 3 (the tiny llama)', 60, { batch: 1, kvLen: 64, heads: 6, kvHeads: 2, headDim: 8 }),
   decode('100 keys, hd 12', 100, { batch: 1, kvLen: 100, heads: 2, kvHeads: 1, headDim: 12 }),
@@ -72,6 +76,8 @@ describe('attention kernels (workgroup variant)', () => {
     { name: 'Qwen3-like: q/k norms, GQA 2, hd 128, 9 keys of a 16-position cache', s: { batch: 1, past: 8, kvLen: 16, heads: 4, kvHeads: 2, headDim: 128 }, norm: true },
     { name: 'Llama-like: GQA 4, hd 64, batch 2, the first position', s: { batch: 2, past: 0, kvLen: 5, heads: 8, kvHeads: 2, headDim: 64 }, norm: false },
     { name: 'hd 32, MHA, 300 keys (split: the new key in the last split)', s: { batch: 1, past: 299, kvLen: 300, heads: 3, kvHeads: 3, headDim: 32 }, norm: true },
+    { name: 'Qwen3-like: hd 128, GQA 2, 65 keys (a whole trip of 64 cached keys, then the new key)', s: { batch: 1, past: 64, kvLen: 80, heads: 4, kvHeads: 2, headDim: 128 }, norm: true },
+    { name: 'hd 64, 257 keys of a 300-position cache (the last split holds only the new key)', s: { batch: 1, past: 256, kvLen: 300, heads: 2, kvHeads: 1, headDim: 64 }, norm: false },
     { name: '10 keys of a 5000-position cache (empty splits), GQA 7, hd 64', s: { batch: 1, past: 9, kvLen: 5000, heads: 14, kvHeads: 2, headDim: 64 }, norm: true },
   ];
   for (const { name, s, norm } of ropeDecodes) {
