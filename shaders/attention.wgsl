@@ -296,17 +296,19 @@ fn flash(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // ---- decode: one query row per sequence (seq == 1), on adapters whose subgroups are aligned runs of at least
 // 4 invocations (Gpu.subgroupReduce). A workgroup of DT per (head, split, sequence) takes keys
 // [split * splitLen, (split + 1) * splitLen) of its sequence. Each 4 consecutive invocations (a quad, inside
-// one subgroup) take two keys at a time, j and j + NQ, both keys' and both values' loads issued before any is
-// used (at batch 1 the time is a chain of memory round trips: two keys a quad halve it), invocation i of the
-// quad reading vec4 i, i + 4, .. of each row (a quad reads 64 contiguous bytes, whole 32-byte sectors), the two
+// one subgroup) take KEYS keys at a time (two at head_dim 128: j and j + NQ, both keys' and both values' loads
+// issued before any is used; at batch 1 the time is a chain of memory round trips), invocation i of the
+// quad reading vec4 i, i + 4, .. of each row (a quad reads 64 contiguous bytes, whole 32-byte sectors), the
 // dot products summed over the quad by two vec2 shuffles; each quad keeps a running max, sum and output of its
 // own. The workgroup then merges its quads and writes the output (splits == 1) or its partial result for
 // decode_combine. Splits follow heads in the grid, so the heads that share a KV head read the same split at
 // about the same time (the repeats hit L2).
 const DT: u32 = 128u;      // invocations (ops.ts DECODE_THREADS)
-const NQ: u32 = DT / 4u;   // quads; 2 NQ keys in flight per workgroup (ops.ts decodeSplits)
+const NQ: u32 = DT / 4u;   // quads; KEYS NQ keys in flight per workgroup (ops.ts decodeSplits)
 const NV: u32 = 8u;        // vec4 of a row per invocation: head_dim <= 128
 override NVH: u32 = (HD4 + 3u) / 4u;
+// keys a quad takes a trip: two where rows are 128 wide; at head_dim 64 and 32 two were slower (docs/experiments.md)
+override KEYS: u32 = select(1u, 2u, HD4 == 32u);
 // @if subgroups
 override DACC_LEN: u32 = NQ * HD4;
 var<workgroup> dm: array<f32, NQ>;
@@ -350,9 +352,9 @@ fn decode_keys(h: u32, split: u32, b: u32, t: u32, qv: array<vec4<f32>, NV>, new
   }
   // a trip count shared by the whole workgroup (the shuffles need every invocation); keys past jl weigh 0 and
   // read row jl - 1 (a cached row, not newRow's)
-  for (var it = j0; it < jl; it += 2u * NQ) {
+  for (var it = j0; it < jl; it += KEYS * NQ) {
     let j = vec2<u32>(it + quad, it + quad + NQ);
-    let valid = j < vec2<u32>(jl);
+    let valid = (j < vec2<u32>(jl)) & vec2<bool>(true, KEYS == 2u);
     let ra = base + min(j.x, jl - 1u) * stride;
     let rb = base + min(j.y, jl - 1u) * stride;
     var part = vec2<f32>(0.0);
@@ -361,9 +363,12 @@ fn decode_keys(h: u32, split: u32, b: u32, t: u32, qv: array<vec4<f32>, NV>, new
     for (var i = 0u; i < NVH; i++) {
       let d4 = lane + 4u * i;
       if (d4 < HD4) {
-        part += vec2<f32>(dot(qv[i], k4[ra + d4]), dot(qv[i], k4[rb + d4]));
+        part.x += dot(qv[i], k4[ra + d4]);
         va[i] = v4[ra + d4];
-        vb[i] = v4[rb + d4];
+        if (KEYS == 2u) {
+          part.y += dot(qv[i], k4[rb + d4]);
+          vb[i] = v4[rb + d4];
+        }
       }
     }
     // the same sums in every invocation of the quad: (a + b) + (c + d) and (c + d) + (a + b) are equal

@@ -232,7 +232,7 @@ export function ropeIntoCache(
 const FLASH_ROWS = 32;
 /** Workgroup memory of flash at head_dim hd (fq, fkv with rows padded by a vec4, fp, fmax): 31 KiB at hd 128. */
 const flashBytes = (hd: number) => 16 * (FLASH_ROWS * (hd / 4 + 1) + 32 * (Math.min(hd / 4, 16) + 1) + FLASH_ROWS * 9) + 4 * FLASH_ROWS * 8;
-/** Invocations per workgroup of decode and decode_combine (DT): a quad per 2 keys, so DT / 2 keys in flight. */
+/** Invocations per workgroup of decode and decode_combine (DT): a quad per key, two at head_dim 128 (attention.wgsl KEYS). */
 const DECODE_THREADS = 128;
 const decodeBytes = (hd: number) => 16 * (DECODE_THREADS / 4) * (hd / 4) + 8 * (DECODE_THREADS / 4);
 /**
@@ -247,7 +247,7 @@ const DECODE_WORKGROUPS = 512;
 /** How decode splits `keys` keys for `rows` (head, sequence) pairs. */
 export function decodeSplits(keys: number, rows: number): { splits: number; splitLen: number } {
   if (keys <= DECODE_ONE_PASS_KEYS) return { splits: 1, splitLen: keys };
-  const inFlight = DECODE_THREADS / 2; // a split of whole trips through decode's key loop
+  const inFlight = DECODE_THREADS / 2; // a split of whole trips through decode's key loop (of 2 keys a quad at most)
   const want = Math.min(Math.ceil(keys / DECODE_SPLIT_KEYS), Math.max(1, Math.floor(DECODE_WORKGROUPS / rows)), DECODE_THREADS);
   const splitLen = Math.ceil(keys / want / inFlight) * inFlight;
   return { splits: Math.ceil(keys / splitLen), splitLen };
