@@ -45,6 +45,22 @@ describe('quantlab quantize', () => {
     expect(printed.layers).toHaveLength(14);
     expect(printed).toEqual(JSON.parse(readFileSync(join(out, 'quantize-report.json'), 'utf8')));
   });
+
+  it('--lm-head-bits quantizes the LM head too: reported, written untied with its settings, and the folder generates', () => {
+    const out = join(tmp(), 'head');
+    const r = cli('quantize', '--model', 'qwen3-dict-74k', '--method', 'rtn', '--lm-head-bits', '4', '--lm-head-group', '64', '--out', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/LM head \(2048 x 64\): RTN, error not measured/);
+    const report = JSON.parse(readFileSync(join(out, 'quantize-report.json'), 'utf8'));
+    expect(report.options.lmHead).toEqual({ bits: 4, groupSize: 64, sym: true });
+    expect(report.head).toMatchObject({ method: 'rtn', rows: 2048, cols: 64 });
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config.tie_word_embeddings).toBe(false);
+    expect(config.quantization_config.dynamic).toEqual({ lm_head: { bits: 4, group_size: 64, sym: true, desc_act: false } });
+    const gen = cli('generate', '--model', out, '--prompt', 'dog (noun):', '--max-tokens', '4', '--json');
+    expect(gen.status, gen.stderr).toBe(0);
+    expect(JSON.parse(gen.stdout).tokens).toHaveLength(4);
+  });
 });
 
 describe('quantlab run from another folder', () => {

@@ -47,6 +47,7 @@ describe('quantlab with saved files and bad input', () => {
       [['quantize', '--model', 'qwen3-dict-74k', '--calib', '0', '--out', 'q'], /GPTQ needs at least 1 calibration sequence/],
       [['quantize', '--model', 'qwen3-dict-74k', '--damp', '5', '--out', 'q'], /--damp must be a fraction between 0 and 1/],
       [['quantize', '--model', 'qwen3-dict-74k', '--format', 'v3', '--out', 'q'], /--format: "v3" is not one of gptq, gptq_v2/],
+      [['quantize', '--model', 'qwen3-dict-74k', '--lm-head-bits', '5', '--out', 'q'], /--lm-head-bits \/ --lm-head-group: bit width 5 cannot run/],
       [['sweep', '--model', 'qwen3-dict-74k', '--preset', 'big', '--out', 'x.jsonl'], /--preset: Unknown preset "big"; one of quick/],
       [['sweep', '--model', 'qwen3-dict-74k', '--tasks', 'foo', '--out', 'x.jsonl'], /--tasks: Unknown task "foo"/],
       [['sweep', '--model', 'qwen3-dict-74k', '--methods', 'gptq,awq', '--out', 'x.jsonl'], /--methods: "awq" is not one of gptq, rtn/],
