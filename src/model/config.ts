@@ -28,6 +28,8 @@ export interface GptqConfig {
  * re.match) are left float ("-:" keys) or quantized with these settings in place of the model's.
  */
 export interface GptqOverride {
+  /** The key as written ("-:..." / "+:..." / bare). */
+  key: string;
   pattern: RegExp;
   skip: boolean;
   settings: Partial<Pick<GptqConfig, 'bits' | 'groupSize' | 'sym' | 'descAct'>>;
@@ -173,7 +175,7 @@ function parseDynamic(d: unknown, file: string): GptqOverride[] {
     if (o.group_size !== undefined) settings.groupSize = parseGroupSize(o.group_size, `${file} (dynamic ${key})`);
     if (o.sym !== undefined) settings.sym = o.sym !== false;
     if (o.desc_act !== undefined) settings.descAct = o.desc_act === true;
-    return { pattern, skip, settings };
+    return { key, pattern, skip, settings };
   });
 }
 

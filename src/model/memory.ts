@@ -43,8 +43,12 @@ function linearBytes([rows, cols]: [number, number], fw: number, packed?: { bits
   return Math.ceil((cols * packed.bits) / 32) * 4 * rows + groups * rows * 2 + groups * Math.ceil((rows * packed.bits) / 32) * 4 + (packed.actOrder ? cols * 4 : 0);
 }
 
-/** Rows of the LM head (of `d` columns) one solve takes at a time (src/quant/quantize-model.ts quantizeHead): ~128 MiB of f32, in 32s. */
-export const headSliceRows = (d: number) => Math.max(32, Math.floor((128 * 2 ** 20) / (d * 4 * 32)) * 32);
+/**
+ * Rows of an LM head [rows, d] one solve takes at a time (src/quant/quantize-model.ts quantizeHead): ~128 MiB of
+ * f32, in 32s (slices keep their packed words whole in the head's); all of them where `rows` is odd (its f16
+ * scales' runs would not start on whole words).
+ */
+export const headSliceRows = (rows: number, d: number) => (rows % 2 ? rows : Math.min(rows, Math.max(32, Math.floor((128 * 2 ** 20) / (d * 4 * 32)) * 32)));
 
 /** The bytes of a decoder layer's weights (float in `fw` bytes, or packed), and of its largest linear layer. */
 function layerBytes(c: ModelConfig, fw: number, packed?: MemoryOptions['packed']): { layer: number; largest: number } {
@@ -90,8 +94,8 @@ export function planMemory(c: ModelConfig, o: MemoryOptions): MemoryPlan {
     items.push({ what: `packed weights being built (${q.bits}-bit)`, bytes: c.layers * layerBytes(c, fw, { bits: q.bits, groupSize: q.groupSize, actOrder: q.mode !== 'rtn' }).layer, largest: 0 });
     if (q.head) {
       // the head's packed copy, and one slice of its rows in the solve: f32 rows, their permuted copy and codes (x2), error rows
-      const slice = Math.min(c.vocab, headSliceRows(d)) * d * F32;
-      items.push({ what: `LM head being quantized (${q.head.bits}-bit, ${Math.min(c.vocab, headSliceRows(d))} rows at a time)`, bytes: linearBytes([c.vocab, d], fw, q.head) + 4 * slice + (q.mode !== 'rtn' ? 2 * slice : 0), largest: Math.ceil((d * q.head.bits) / 32) * 4 * c.vocab });
+      const slice = headSliceRows(c.vocab, d) * d * F32;
+      items.push({ what: `LM head being quantized (${q.head.bits}-bit, ${headSliceRows(c.vocab, d)} rows at a time)`, bytes: linearBytes([c.vocab, d], fw, q.head) + 4 * slice + (q.mode !== 'rtn' ? 2 * slice : 0), largest: Math.max(Math.ceil((d * q.head.bits) / 32) * 4 * c.vocab, slice) });
     }
   }
   let largest = { what: '', bytes: 0 };

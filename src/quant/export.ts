@@ -68,7 +68,8 @@ export async function exportQuantized(
 ): Promise<ExportedFile[]> {
   const first = model.layers[0].linears.q;
   if (!(first instanceof PackedLinear)) throw new Error('exportQuantized: the model is not quantized');
-  const format = exportFormat(opts.sym, opts.format);
+  // v1 cannot store an asymmetric zero of 0: v2 where the layers or the head are asymmetric
+  const format = exportFormat(opts.sym && (opts.lmHead?.sym ?? true), opts.format);
   const tensors: Tensor[] = [];
   const replaced = new Set<string>();
   const arch = architecture(source.config.arch), N = arch.names;

@@ -81,11 +81,12 @@ export function packWeights(
 /**
  * Copies `src` (rows [r0, r0 + src.rows) of a matrix quantized a slice of rows at a time, with the same columns,
  * settings and order) into `dst`. Each word row of qweight, each group's scales and zeros is a run of the
- * slice's outputs: r0 and src.rows in 32s keep them on whole words (the last slice may end the matrix anywhere).
+ * slice's outputs: r0 and src.rows in 32s keep them on whole words (the last slice may end the matrix at any even
+ * row: the f16 scales are copied in whole words).
  */
 export function copyPackedRows(b: CommandBatch, src: PackedWeights, dst: PackedWeights, r0: number): void {
   const n = src.rows, ww = qweightWords(src.cols, src.bits);
-  if (r0 % 32 !== 0 || (r0 + n !== dst.rows && n % 32 !== 0)) throw new RangeError(`copyPackedRows: rows ${r0}..${r0 + n} of ${dst.rows} are not in 32s`);
+  if (r0 % 32 !== 0 || (r0 + n !== dst.rows && n % 32 !== 0) || n % 2 !== 0 || dst.rows % 2 !== 0) throw new RangeError(`copyPackedRows: rows ${r0}..${r0 + n} of ${dst.rows} are not in 32s (the last slice: an even count)`);
   for (let w = 0; w < ww; w++) b.copy(src.qweight, w * n * 4, dst.qweight, (w * dst.rows + r0) * 4, n * 4);
   const zSrc = zeroWords(n, src.bits), zDst = zeroWords(dst.rows, src.bits);
   for (let g = 0; g < src.nGroups; g++) {

@@ -19,7 +19,8 @@ import { progressTracker } from '../progress';
 import type { CalibrationSet } from './calibration';
 import { destroyQuantized, errorRatio, type GptqSettings, gptqQuantize, type LayerReport, type QuantizedWeights, reconstructionSums, rtnQuantize } from './gptq';
 import { GpuHessian } from './hessian';
-import { allocPacked, copyPackedRows, destroyPacked, PackedLinear, type PackedWeights, packWeights, type ZeroFormat } from './packed';
+import { allocPacked, checkKernelShape, copyPackedRows, destroyPacked, PackedLinear, type PackedWeights, packWeights, type ZeroFormat } from './packed';
+import { formatOf } from '../model/formats';
 import { type HeadSettings, type Method, type Mode, QUANTIZE_DEFAULTS } from './settings';
 
 export { METHODS, MODES } from './settings';
@@ -251,6 +252,12 @@ export async function quantizeModel(
   const t0 = performance.now();
   const mode = opts.method === 'rtn' ? 'none' : (opts.mode ?? QUANTIZE_DEFAULTS.mode);
   if (opts.method === 'gptq' && !calib && !hooks.hessians) throw new Error('GPTQ needs calibration data (or shared Hessians)');
+  if (opts.lmHead) {
+    // the head's settings checked before any layer is quantized, not after
+    formatOf(opts.lmHead.bits);
+    checkKernelShape(c.hidden, opts.lmHead.groupSize, 'quantizeModel: the LM head');
+    if (opts.headSlice !== undefined && (opts.headSlice <= 0 || opts.headSlice % 32 !== 0)) throw new RangeError(`quantizeModel: headSlice ${opts.headSlice} is not a positive multiple of 32`);
+  }
   // refused before any work where a buffer of the plan cannot fit the adapter (the solve's f32 copies and
   // Hessians, the calibration passes), naming a setting that fits
   checkPlan(c, {
@@ -323,13 +330,13 @@ export async function quantizeModel(
       const src = fp.lmHead;
       if (!(src instanceof DenseLinear)) throw new Error('Only a float LM head can be quantized (this one is already quantized).');
       let H: GpuHessian | null = null;
-      if (mode === 'sequential') {
-        const hess = (H = new GpuHessian(gpu, c.hidden, 'H.head'));
-        await stream!.finalNormed(q, (b, x, rows, count) => hess.add(b, x, rows, count));
-      } else if (mode === 'shared') {
-        H = hessians!.get(HEAD_KEY)!;
-      }
       try {
+        if (mode === 'sequential') {
+          const hess = (H = new GpuHessian(gpu, c.hidden, 'H.head'));
+          await stream!.finalNormed(q, (b, x, rows, count) => hess.add(b, x, rows, count));
+        } else if (mode === 'shared') {
+          H = hessians!.get(HEAD_KEY)!;
+        }
         head = await quantizeHead(gpu, src, H, opts, opts.lmHead);
       } finally {
         if (mode === 'sequential') H?.destroy();
@@ -347,7 +354,7 @@ export async function quantizeModel(
   } catch (e) {
     // Free what was built; the float model is untouched.
     for (const l of linears) for (const lin of Object.values(l)) if (lin instanceof PackedLinear) lin.destroy();
-    if (head && q.lmHead !== head.linear) head.linear.destroy();
+    head?.linear.destroy();
     q.releaseActivations();
     throw e;
   } finally {
@@ -382,9 +389,7 @@ async function quantizeHead(gpu: Gpu, src: DenseLinear, H: GpuHessian | null, op
   const t0 = performance.now();
   const rows = src.outFeatures, cols = src.inFeatures;
   const settings: QuantizeOptions = { ...opts, bits: s.bits, groupSize: s.groupSize, sym: s.sym, actOrder: false, staticGroups: false };
-  // slices in 32s of rows keep each slice's words whole in the head's buffers; an odd vocabulary goes in one piece
-  if (opts.headSlice !== undefined && (opts.headSlice <= 0 || opts.headSlice % 32 !== 0)) throw new RangeError(`quantizeModel: headSlice ${opts.headSlice} is not a positive multiple of 32`);
-  const step = rows % 2 === 0 ? (opts.headSlice ?? headSliceRows(cols)) : rows;
+  const step = rows % 2 === 0 && opts.headSlice ? opts.headSlice : headSliceRows(rows, cols);
   let head: PackedWeights | null = null;
   let first: Solved['report'] | null = null;
   let loss = 0, measured = false;
@@ -399,16 +404,20 @@ async function quantizeHead(gpu: Gpu, src: DenseLinear, H: GpuHessian | null, op
       } finally {
         W.release();
       }
-      const b = gpu.batch('pack.head');
-      const part = packWeights(gpu, b, solved.qw, { descAct: false, format: opts.format });
-      if (n === rows) head = part;
-      else {
-        head ??= allocPacked(gpu, { ...solved.qw, rows }, { descAct: false, format: part.format });
-        copyPackedRows(b, part, head, r0);
+      let part: PackedWeights | null = null;
+      try {
+        const b = gpu.batch('pack.head');
+        part = packWeights(gpu, b, solved.qw, { descAct: false, format: opts.format });
+        if (n === rows) head = part;
+        else {
+          head ??= allocPacked(gpu, { ...solved.qw, rows }, { descAct: false, format: part.format });
+          copyPackedRows(b, part, head, r0);
+        }
+        await b.submit();
+      } finally {
+        destroyQuantized(solved.qw);
+        if (part && part !== head) destroyPacked(part);
       }
-      await b.submit();
-      destroyQuantized(solved.qw);
-      if (part !== head) destroyPacked(part);
       first ??= solved.report;
       loss += solved.report.loss;
       if (solved.recon) (measured = true), (recon.num += solved.recon.num), (recon.den += solved.recon.den);

@@ -10,7 +10,7 @@ import type { Gpu } from '../../src/gpu/gpu';
 import { Checkpoint } from '../../src/model/checkpoint';
 import { moduleGptq, parseGptqConfig } from '../../src/model/config';
 import { DenseLinear } from '../../src/model/linear';
-import { checkPlan, planMemory } from '../../src/model/memory';
+import { checkPlan, headSliceRows, planMemory } from '../../src/model/memory';
 import { SafetensorsFile } from '../../src/model/safetensors';
 import { blobFiles, bytesSource } from '../../src/model/source';
 import { TextTokenizer } from '../../src/model/tokenizer';
@@ -66,7 +66,7 @@ describe('the LM head quantized (GPTQModel lm_head)', () => {
   it('GPTQ in slices of rows packs what one piece packs; the packed head computes what its dequantized matrix does', async () => {
     const opts: QuantizeOptions = { method: 'gptq', bits: 4, groupSize: 32, sym: true, actOrder: true, percdamp: 0.01, lmHead: HEAD };
     const whole = await quantizeModel(fp, calib, opts);
-    const sliced = await quantizeModel(fp, calib, { ...opts, headSlice: 96 }); // 2048 rows: 21 slices, the last of 32
+    const sliced = await quantizeModel(fp, calib, { ...opts, headSlice: 96 }); // 2048 rows: 22 slices, the last of 32
     expect(whole.head).toMatchObject({ method: 'gptq', rows: ckpt.config.vocab, cols: ckpt.config.hidden, fallback: null });
     expect(whole.head!.reconError).toBeGreaterThan(0);
     expect(whole.head!.reconError).toBeLessThan(0.01);
@@ -141,6 +141,8 @@ describe('the LM head quantized (GPTQModel lm_head)', () => {
     const plan = (head?: typeof HEAD) => ({ weights: 'f32' as const, context: 0, passRows: 1, quantize: { bits: 4, groupSize: 32, calibTokens: 0, maxRows: 4096, mode: 'rtn' as const, keepStages: false, head } });
     // a memory budget the float head fits and the quantized one (its packed copy and a slice's solve beside the float model) does not
     const budget = (planMemory(c, plan(HEAD)).total + planMemory(c, plan()).total) / 2;
+    // slices of ~128 MiB of f32 in 32s; an odd vocabulary (its f16 scales' runs off whole words) in one piece, as planned
+    expect([headSliceRows(151936, 1024), headSliceRows(128256, 2048), headSliceRows(32001, 4096)]).toEqual([32768, 16384, 32001]);
     expect(() => checkPlan(c, plan(HEAD), { maxBuffer: 2 ** 30, budget })).toThrow(/LM head being quantized \(8-bit, 2048 rows at a time\).*What would fit: the LM head left float/s);
   });
 });
@@ -156,6 +158,8 @@ describe('GPTQModel dynamic (per-module settings)', () => {
     expect(moduleGptq(cfg, 'model.layers.1.mlp.down_proj')).toMatchObject({ bits: 8, groupSize: 128 });
     expect(moduleGptq(cfg, 'model.layers.0.self_attn.q_proj')).toMatchObject({ bits: 4, groupSize: 128 });
     expect(moduleGptq(cfg, 'lm_head')).toMatchObject({ bits: 8, groupSize: 32 });
+    // anchored at the start, as Python's re.match: a bare "mlp" names no module
+    expect(moduleGptq(parseGptqConfig({ bits: 4, dynamic: { mlp: { bits: 8 } } }), 'model.layers.0.mlp.up_proj')).toMatchObject({ bits: 4 });
     expect(() => parseGptqConfig({ bits: 4, dynamic: { lm_head: { bits: 5 } } })).toThrow(/GPTQ bits 5 not supported/);
     expect(() => parseGptqConfig({ bits: 4, dynamic: { '+:(': {} } })).toThrow(/"dynamic" key "\+:\(" is not a regular expression/);
   });

@@ -43,7 +43,8 @@ export const infoCommand: Command = {
       n_params_non_embedding_from_tensors: c.gptq ? null : ckpt.nonEmbeddingFromTensors(),
       dtypes,
       tensor_bytes: bytes,
-      quantization: c.gptq,
+      // dynamic's keys as written (a RegExp prints as {})
+      quantization: c.gptq && { ...c.gptq, dynamic: Object.fromEntries(c.gptq.dynamic.map((r) => [r.key, r.skip ? {} : r.settings])) },
       memory: { weights: opts.weights, context: opts.context, gpu_bytes: plan.total, items: plan.items, largest_buffer: plan.largest },
     };
     if (args.flag('json')) return printJson(info);

@@ -26,7 +26,7 @@ export function EvaluatePanel() {
   const problem = evalProblem({ tasks: chosen, limit });
   const [withFloat, setWithFloat] = useState(false);
   type Scored = { report: EvalReport; key: ConfigKey };
-  const [result, setResult] = useState<Scored & { label: string; quantSeconds: number; baseline?: Scored } | null>(null);
+  const [result, setResult] = useState<Scored & { label: string; quantSeconds: number; baseline?: Scored; notSaved?: string } | null>(null);
   const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
 
   async function run() {
@@ -49,12 +49,14 @@ export function EvaluatePanel() {
       };
       // the float model on the same items, for the quantized model's loss per task
       const baseline = quantized && withFloat ? { report: await evaluate(loaded.model, loaded.tokenizer, browserData, opts), key: fpKey } : undefined;
-      setResult({ report: r, label: quantized?.label ?? 'float model', key, quantSeconds: quantized?.result.seconds ?? 0, baseline });
+      // the results store keys a configuration by its layers' settings (the study's): a quantized head has no column there
+      const notSaved = quantized?.result.head ? 'The LM head is quantized too: the results store keys configurations by the layers\' settings only (as the study does), so these scores are not saved beside them.' : undefined;
+      setResult({ report: r, label: quantized?.label ?? 'float model', key, quantSeconds: quantized?.result.seconds ?? 0, baseline, notSaved });
     });
   }
 
   async function save() {
-    if (!result || !gpu) return;
+    if (!result || !gpu || result.notSaved) return;
     const rows = [
       ...reportRows(result.key, result.report, result.quantSeconds, gpu.adapterName),
       ...(result.baseline ? reportRows(result.baseline.key, result.baseline.report, 0, gpu.adapterName) : []),
@@ -101,7 +103,7 @@ export function EvaluatePanel() {
             </label>
           )}
           <button onClick={run} disabled={busy || !gpu || problem !== null} data-testid="evaluate" title={problem ?? undefined}>Evaluate</button>
-          {result && !busy && <button className="ghost" onClick={save} title="Add these scores to the results store, beside the sweep's">Save to results</button>}
+          {result && !busy && <button className="ghost" onClick={save} disabled={Boolean(result.notSaved)} title={result.notSaved ?? 'Add these scores to the results store, beside the sweep\'s'}>Save to results</button>}
         </div>
         {problem && <p className="problem" role="alert" data-testid="eval-problem">Cannot evaluate: {problem}.</p>}
         <p className="muted small">Perplexity: over {PPL_WINDOWS} windows of the held-out text, as in the Sweep tab and the CLI.</p>

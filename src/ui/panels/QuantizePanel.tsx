@@ -106,7 +106,7 @@ export function QuantizePanel() {
           <Check label="symmetric" title="Symmetric quantization: the zero point sits in the middle of the range (GPTQModel's default)" checked={opts.sym} onChange={(v) => set('sym', v)} />
           <Check label="act-order" title="Quantize columns in order of decreasing Hessian diagonal (desc_act)" checked={opts.actOrder} onChange={(v) => set('actOrder', v)} />
           <Check label="static groups" title="Compute every group's scale before the solve, on the original column order" checked={opts.staticGroups} onChange={(v) => set('staticGroups', v)} />
-          <Check label="LM head" title="Quantize the LM head too (GPTQModel's lm_head; symmetric, no act-order): a large vocabulary's head is much of a small model's bytes. A tied head gets its own packed matrix; the embedding stays float" checked={opts.lmHead} onChange={(v) => set('lmHead', v)} />
+          <Check label="LM head" title="Quantize the LM head too (GPTQModel's lm_head; symmetric, no act-order): a large vocabulary's head is much of a small model's bytes. A tied head gets its own packed matrix; the embedding stays float. GPTQModel and vLLM load such a head, transformers' GPTQ loader does not" checked={opts.lmHead} onChange={(v) => set('lmHead', v)} />
           {opts.lmHead && <Select label="head bits" title="Bits of the LM head (GPTQModel's default: 8)" value={opts.lmHeadBits}
             options={BIT_WIDTHS.map((b) => ({ value: b, label: `${b}-bit` }))} onChange={(v) => set('lmHeadBits', v)} />}
           {opts.lmHead && <Select label="head G" title="Group size of the LM head (GPTQModel's default: 32)" value={opts.lmHeadGroupSize}
