@@ -1,7 +1,7 @@
 // The whole flow a newcomer goes through, in Chromium on SwiftShader, one test per tab on one page: open the lab
 // (the guided tour), see the bundled model, quantize it and generate with it beside the float model, evaluate it,
 // run the quick demo sweep and import the family sweep over it, export the results and reload to find them still
-// there, fit them (tables, charts, the 3D surface), run the kernel benchmark. The page and the loaded model are
+// there, fit them (tables, charts, the 3D surface), run the kernel benchmark; last, quantize the LM head too. The page and the loaded model are
 // shared; a test that needs what an earlier one left (the quantized model, the imported results) is skipped,
 // saying so, when that one failed, and the tests that need nothing still run. Screenshots of every panel go to
 // test-results/screens/. No console errors are allowed.
@@ -216,4 +216,22 @@ test('Benchmark: small shapes on this adapter beside onnxruntime-web, the report
   await expect(h100.locator('td')).toHaveText(['8B gate/up 4096×14336', '1', 'quantlab 4-bit G=128 f16', '14.2', '70% of probe', '5.5×', '20×']);
   await expect(page.getByTestId('bench-summary').locator('tbody tr', { hasText: '8B gate/up 4096×14336' }).nth(1).locator('td').nth(4)).toHaveText('20.2 TFLOP/s');
   await page.screenshot({ path: `${SHOTS}/6-benchmark-h100.png` });
+});
+
+test('Quantize: the LM head too (RTN), whose scores Evaluate keeps out of the layers-keyed results store', async () => {
+  test.setTimeout(420_000);
+  await page.getByRole('tab', { name: 'Quantize' }).click();
+  const q = panel(page, 'Quantize');
+  await q.getByLabel('Method').selectOption('rtn');
+  await q.getByLabel('LM head').check();
+  await expect(q.getByLabel('head bits')).toHaveValue('8'); // GPTQModel's default
+  await page.getByTestId('quantize').click();
+  await expect(page.getByTestId('quantized-label')).toContainText('RTN 4-bit G=128, head 8-bit', { timeout: 300_000 });
+  await expect(page.getByTestId('quantized-label')).toContainText('LM head 8-bit: error not measured (RTN)');
+  await page.getByRole('tab', { name: 'Evaluate' }).click();
+  await page.getByTestId('eval-limit').fill('1');
+  await page.getByTestId('eval-with-float').uncheck();
+  await page.getByTestId('evaluate').click();
+  await expect(page.getByTestId('eval-results')).toContainText('General', { timeout: 300_000 });
+  await expect(page.getByRole('button', { name: 'Save to results' })).toBeDisabled();
 });
