@@ -57,6 +57,9 @@ describe('quantlab quantize', () => {
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect(config.tie_word_embeddings).toBe(false);
     expect(config.quantization_config.dynamic).toEqual({ lm_head: { bits: 4, group_size: 64, sym: true, desc_act: false } });
+    const info = cli('info', '--model', out);
+    expect(info.stdout).toMatch(/GPTQ 4-bit, group 128, .*; LM head 4-bit, group 64/);
+    expect(info.stdout).toMatch(/LM head \(2048 x 64, 4-bit packed\)/);
     const gen = cli('generate', '--model', out, '--prompt', 'dog (noun):', '--max-tokens', '4', '--json');
     expect(gen.status, gen.stderr).toBe(0);
     expect(JSON.parse(gen.stdout).tokens).toHaveLength(4);

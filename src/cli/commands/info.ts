@@ -1,4 +1,5 @@
-import { totalParams } from '../../model/config';
+import { architecture } from '../../model/architectures';
+import { type GptqConfig, moduleGptq, totalParams } from '../../model/config';
 import { describePlan, planMemory } from '../../model/memory';
 import { WEIGHT_FORMATS } from '../../model/weights';
 import { modelMemory } from '../../quant/load';
@@ -51,10 +52,16 @@ export const infoCommand: Command = {
     const lines = [
       `${ckpt.id}: ${c.architecture}, ${c.layers} layers, hidden ${c.hidden}, MLP ${c.intermediate}, ${c.heads} heads (${c.kvHeads} key/value) of ${c.headDim}, vocabulary ${fmt(c.vocab)}, context ${fmt(c.maxPosition)}`,
       `N = ${fmt(ckpt.nonEmbeddingParams)} non-embedding parameters (${fmt(totalParams(c))} in all); embeddings ${c.tied ? 'tied' : 'untied'}; rope ${c.rope.type} (theta ${c.rope.theta})`,
-      `stored: ${dtypes.join(', ')}, ${formatBytes(bytes)} of tensors${c.gptq ? `; GPTQ ${c.gptq.bits}-bit, group ${c.gptq.groupSize}, act-order ${c.gptq.descAct ? 'on' : 'off'}, ${c.gptq.sym ? 'symmetric' : 'asymmetric'}` : ''}`,
+      `stored: ${dtypes.join(', ')}, ${formatBytes(bytes)} of tensors${c.gptq ? `; GPTQ ${c.gptq.bits}-bit, group ${c.gptq.groupSize}, act-order ${c.gptq.descAct ? 'on' : 'off'}, ${c.gptq.sym ? 'symmetric' : 'asymmetric'}${headText(c.gptq, architecture(c.arch).names.lmHead)}` : ''}`,
       `GPU memory to run it (${opts.packed ? 'packed layers, ' : ''}${opts.weights} float weights, ${fmt(opts.context)}-position KV cache):`,
       ...describePlan(plan).map((l) => `  ${l}`),
     ];
     process.stdout.write(lines.join('\n') + '\n');
   },
 };
+
+/** The quantized LM head's settings, where the checkpoint has one (GPTQModel's lm_head, its settings in dynamic). */
+function headText(g: GptqConfig, module: string): string {
+  const h = g.lmHead ? moduleGptq(g, module) : null;
+  return h ? `; LM head ${h.bits}-bit, group ${h.groupSize}` : '';
+}
