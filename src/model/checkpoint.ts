@@ -7,6 +7,7 @@
 import { architecture, fusedLayout, hasBias, LINEAR_NAMES, linearDims } from './architectures';
 import { type ModelConfig, moduleGptq, nonEmbeddingParams, parseConfig, parseGptqConfig } from './config';
 import { CheckpointError } from './errors';
+import { qweightWords, zeroWords } from './formats';
 import { decodeTensor, DTYPE_BYTES, SafetensorsFile, type TensorInfo } from './safetensors';
 import { type ModelFiles, readText } from './source';
 
@@ -118,12 +119,12 @@ export class Checkpoint {
       const q = c.gptq && moduleGptq(c.gptq, base);
       if (q && this.has(`${base}.qweight`)) {
         const G = q.groupSize === -1 ? inn : q.groupSize, nGroups = Math.ceil(inn / G);
-        expect(`${base}.qweight`, [Math.ceil((inn * q.bits) / 32), out]);
+        expect(`${base}.qweight`, [qweightWords(inn, q.bits), out]);
         expect(`${base}.scales`, [nGroups, out]);
         if (!this.has(`${base}.qzeros`)) throw missing(`${base}.qzeros`);
         const z = this.info(`${base}.qzeros`).shape;
         // GPTQ writers pad qzeros' columns differently: at least the packed zeros of every output
-        if (z.length !== 2 || z[0] !== nGroups || z[1] * 32 < out * q.bits) this.expectShape(`${base}.qzeros`, [nGroups, Math.ceil((out * q.bits) / 32)]);
+        if (z.length !== 2 || z[0] !== nGroups || z[1] * 32 < out * q.bits) this.expectShape(`${base}.qzeros`, [nGroups, zeroWords(out, q.bits)]);
         expect(`${base}.g_idx`, [inn], true);
         expect(`${base}.bias`, [out], true);
       } else {

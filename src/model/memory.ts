@@ -4,6 +4,7 @@
 // a total budget; a plan that cannot fit is refused with the setting that would make it fit.
 import { QuantlabError } from '../errors';
 import type { ModelConfig } from './config';
+import { qweightWords, zeroWords } from './formats';
 import { formatBytes } from '../progress';
 
 export interface MemoryOptions {
@@ -40,8 +41,11 @@ const F32 = 4;
 function linearBytes([rows, cols]: [number, number], fw: number, packed?: { bits: number; groupSize: number; actOrder?: boolean }): number {
   if (!packed) return rows * cols * fw;
   const G = packed.groupSize === -1 ? cols : packed.groupSize, groups = Math.ceil(cols / G);
-  return Math.ceil((cols * packed.bits) / 32) * 4 * rows + groups * rows * 2 + groups * Math.ceil((rows * packed.bits) / 32) * 4 + (packed.actOrder ? cols * 4 : 0);
+  return qweightBytes([rows, cols], packed.bits) + groups * rows * 2 + groups * zeroWords(rows, packed.bits) * 4 + (packed.actOrder ? cols * 4 : 0);
 }
+
+/** The bytes of a packed linear's codes (qweight), its largest buffer. */
+const qweightBytes = ([rows, cols]: [number, number], bits: number) => qweightWords(cols, bits) * 4 * rows;
 
 /**
  * Rows of an LM head [rows, d] one solve takes at a time (src/quant/quantize-model.ts quantizeHead): ~128 MiB of
@@ -68,7 +72,7 @@ export function planMemory(c: ModelConfig, o: MemoryOptions): MemoryPlan {
   const items: MemoryItem[] = [
     { what: `embedding (${c.vocab} x ${d}, ${o.weights})`, bytes: embed, largest: embed },
     ...(o.packedHead
-      ? [{ what: `LM head (${c.vocab} x ${d}, ${o.packedHead.bits}-bit packed)`, bytes: linearBytes([c.vocab, d], fw, o.packedHead), largest: Math.ceil((d * o.packedHead.bits) / 32) * 4 * c.vocab }]
+      ? [{ what: `LM head (${c.vocab} x ${d}, ${o.packedHead.bits}-bit packed)`, bytes: linearBytes([c.vocab, d], fw, o.packedHead), largest: qweightBytes([c.vocab, d], o.packedHead.bits) }]
       : c.tied ? [] : [{ what: `LM head (${c.vocab} x ${d}, ${o.weights})`, bytes: embed, largest: embed }]),
     { what: `${c.layers} layers (${o.packed ? `${o.packed.bits}-bit packed` : o.weights})`, bytes: c.layers * layers.layer, largest: layers.largest },
   ];
@@ -95,7 +99,7 @@ export function planMemory(c: ModelConfig, o: MemoryOptions): MemoryPlan {
     if (q.head) {
       // the head's packed copy, and one slice of its rows in the solve: f32 rows, their permuted copy and codes (x2), error rows
       const slice = headSliceRows(c.vocab, d) * d * F32;
-      items.push({ what: `LM head being quantized (${q.head.bits}-bit, ${headSliceRows(c.vocab, d)} rows at a time)`, bytes: linearBytes([c.vocab, d], fw, q.head) + 4 * slice + (q.mode !== 'rtn' ? 2 * slice : 0), largest: Math.max(Math.ceil((d * q.head.bits) / 32) * 4 * c.vocab, slice) });
+      items.push({ what: `LM head being quantized (${q.head.bits}-bit, ${headSliceRows(c.vocab, d)} rows at a time)`, bytes: linearBytes([c.vocab, d], fw, q.head) + 4 * slice + (q.mode !== 'rtn' ? 2 * slice : 0), largest: Math.max(qweightBytes([c.vocab, d], q.head.bits), slice) });
     }
   }
   let largest = { what: '', bytes: 0 };

@@ -430,7 +430,7 @@ async function quantizeHead(gpu: Gpu, src: DenseLinear, H: GpuHessian | null, op
   return { linear: new PackedLinear(gpu, head!), result };
 }
 
-function copyBuffer(gpu: Gpu, b: import('../gpu/gpu').CommandBatch, src: GPUBuffer, bytes: number): GPUBuffer {
+function copyBuffer(gpu: Gpu, b: CommandBatch, src: GPUBuffer, bytes: number): GPUBuffer {
   const dst = gpu.buffer(bytes, 'bias');
   b.copy(src, 0, dst, 0, bytes);
   return dst;

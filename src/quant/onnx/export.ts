@@ -69,10 +69,10 @@ export class OnnxExportError extends QuantlabError {
   }
 }
 
-/** The dtype and file transformers.js would load for this checkpoint. */
 /** The bit widths of a checkpoint's packed modules. */
 const packedBits = (c: ModelConfig): number[] => (c.gptq ? [c.gptq.bits, ...c.gptq.dynamic.flatMap((r) => (r.skip || r.settings.bits === undefined ? [] : [r.settings.bits]))] : []);
 
+/** The dtype and file transformers.js would load for this checkpoint. */
 export function onnxModelFile(config: ModelConfig): { dtype: string; file: string } {
   const d = config.gptq ? DTYPE_OF_BITS[config.gptq.bits] : FLOAT_DTYPE;
   if (!d) throw new OnnxExportError(config.architecture, onnxExportProblem(config)!);
