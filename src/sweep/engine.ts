@@ -14,11 +14,11 @@ import type { Progress } from '../progress';
 import { type CalibrationSet, corpusTokens, drawCalibration } from '../quant/calibration';
 import { loadModel } from '../quant/load';
 import { computeSharedHessians, destroyHessians, quantizeModel, type QuantizeResult, type SharedHessians } from '../quant/quantize-model';
-import type { Method as QuantMethod } from '../quant/settings';
+import type { HeadSettings, Method as QuantMethod } from '../quant/settings';
 import type { QuantPoint } from './grid';
 import { SWEEP_DEFAULTS, type SweepQuantSettings, sweepSettings } from './run-config';
 import { LAB_VERSION } from '../version';
-import { type ConfigKey, configId, type ResultRow } from './results';
+import { type ConfigKey, configId, headColumns, type ResultRow } from './results';
 import { type Shard, shardOf, unfinishedTasks } from './shard';
 import type { ResultStore } from './store';
 
@@ -45,6 +45,8 @@ export interface SweepOptions extends Partial<SweepQuantSettings> {
   baseline?: boolean;
   /** Run only this shard's configurations (shardOf their identity); the others are another process's. */
   shard?: Shard;
+  /** Quantize every configuration's LM head too, so (GPTQModel's lm_head); default: the head stays float, as in the study. */
+  lmHead?: HeadSettings;
 }
 
 export interface SweepStatus {
@@ -280,6 +282,7 @@ export function configKey(opts: SweepOptions, c: PlannedConfig, ckpt: Pick<Check
     damp: gptq ? s.percdamp : null,
     static_groups: gptq ? s.staticGroups : false,
     calib_text: gptq ? s.calibText : '',
+    ...headColumns(fp ? undefined : opts.lmHead),
   };
 }
 
@@ -388,7 +391,7 @@ export class SweepRunner {
               corpus ??= corpusTokens(tokenizer, await this.data.read(settings.calibText));
               calib = drawCalibration(corpus, p.calib, seqLen, settings.seed, tokenizer.prefix);
               if (settings.mode === 'shared') {
-                hessians = await computeSharedHessians(fp, calib, { signal: hooks.signal, onProgress: (x) => status(label, x) });
+                hessians = await computeSharedHessians(fp, calib, { signal: hooks.signal, onProgress: (x) => status(label, x) }, undefined, Boolean(opts.lmHead));
               }
             }
             const res = await quantizeModel(
@@ -396,7 +399,7 @@ export class SweepRunner {
               c.method === 'gptq' ? calib : null,
               {
                 method: c.method, bits: p.bits, groupSize: p.groupSize, sym: settings.sym, actOrder: c.method === 'gptq' && settings.actOrder,
-                staticGroups: settings.staticGroups, mode: settings.mode, percdamp: settings.percdamp, reconError: false,
+                staticGroups: settings.staticGroups, mode: settings.mode, percdamp: settings.percdamp, reconError: false, lmHead: opts.lmHead,
               },
               { signal: hooks.signal, onProgress: (x) => status(label, x), hessians: hessians ?? undefined },
             );

@@ -1,6 +1,7 @@
 // The results store's row: one per (configuration, task), the same in IndexedDB, JSON Lines, CSV and the fits.
 // Export, import and merge (dedupe by configuration + task) live here; the storage backends are thin.
 import { InputFileError } from '../errors';
+import type { HeadSettings } from '../quant/settings';
 import { LAB_VERSION } from '../version';
 
 const NOT_RESULTS = 'Give results the lab wrote (Export CSV / JSON in the Sweep tab, quantlab sweep --out), gzipped or not; nothing was read.';
@@ -29,6 +30,10 @@ export interface ConfigKey {
   static_groups: boolean;
   /** The calibration text (a file of the data folder); '' without calibration. */
   calib_text: string;
+  /** The LM head's bits where it is quantized too (GPTQModel's lm_head); 16 where it stays float (the study's). */
+  lm_head_bits: number;
+  /** The quantized LM head's group size (-1 = per channel); 0 where the head stays float. */
+  lm_head_group_size: number;
 }
 
 /**
@@ -42,7 +47,7 @@ export interface ConfigKey {
  * and COLUMNS, and in engine.ts's configKey (src/sweep/run-config.ts says where its option is declared).
  */
 /** The settings every row written before its column existed was run with (the defaults then). */
-const ROWS_BEFORE_COLUMNS = Object.freeze({ damp: 0.05, calibText: 'calib_dict.txt' });
+const ROWS_BEFORE_COLUMNS = Object.freeze({ damp: 0.05, calibText: 'calib_dict.txt', lmHeadBits: 16, lmHeadGroupSize: 0 });
 
 type KeyColumn<K extends keyof ConfigKey> =
   | { id: (v: ConfigKey[K]) => string; absent?: (k: ConfigKey) => ConfigKey[K] }
@@ -64,7 +69,17 @@ export const KEY_COLUMNS: { [K in keyof ConfigKey]-?: KeyColumn<K> } = {
   damp: { id: (v) => `damp=${v}`, absent: (k) => (k.method === 'gptq' ? ROWS_BEFORE_COLUMNS.damp : null) },
   static_groups: { id: (v) => `static_groups=${v}`, absent: () => false },
   calib_text: { id: (v) => `calib_text=${v}`, absent: (k) => (k.method === 'gptq' ? ROWS_BEFORE_COLUMNS.calibText : '') },
+  lm_head_bits: { id: (v) => `lm_head_bits=${v}`, absent: () => ROWS_BEFORE_COLUMNS.lmHeadBits },
+  lm_head_group_size: { id: (v) => `lm_head_G=${v}`, absent: () => ROWS_BEFORE_COLUMNS.lmHeadGroupSize },
 };
+
+/** The key's LM head columns for a head quantized with `head`, or left float (undefined; the float baseline's too). */
+export function headColumns(head: HeadSettings | undefined): Pick<ConfigKey, 'lm_head_bits' | 'lm_head_group_size'> {
+  return head ? { lm_head_bits: head.bits, lm_head_group_size: head.groupSize } : { lm_head_bits: ROWS_BEFORE_COLUMNS.lmHeadBits, lm_head_group_size: ROWS_BEFORE_COLUMNS.lmHeadGroupSize };
+}
+
+/** Whether the configuration quantized its LM head too. */
+const headQuantized = (c: ConfigKey) => c.lm_head_bits !== undefined && c.lm_head_bits !== ROWS_BEFORE_COLUMNS.lmHeadBits;
 
 export interface ResultRow extends ConfigKey {
   task: string;
@@ -92,12 +107,12 @@ export interface ResultRow extends ConfigKey {
 
 export const COLUMNS: (keyof ResultRow)[] = [
   'model', 'family', 'n_params', 'method', 'bits', 'group_size', 'calib_size', 'seqlen', 'sym', 'act_order', 'mode', 'seed',
-  'damp', 'static_groups', 'calib_text',
+  'damp', 'static_groups', 'calib_text', 'lm_head_bits', 'lm_head_group_size',
   'task', 'level', 'metric', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot',
   'quant_seconds', 'damp_used', 'fallback', 'calib_tokens', 'eval_seconds', 'adapter', 'lab_version', 'created',
 ];
 
-const NUMERIC = new Set<keyof ResultRow>(['n_params', 'bits', 'group_size', 'calib_size', 'seqlen', 'seed', 'damp', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot', 'quant_seconds', 'damp_used', 'calib_tokens', 'eval_seconds']);
+const NUMERIC = new Set<keyof ResultRow>(['n_params', 'bits', 'group_size', 'calib_size', 'seqlen', 'seed', 'damp', 'lm_head_bits', 'lm_head_group_size', 'acc', 'acc_chance', 'acc_adj', 'stderr', 'perplexity', 'items', 'fewshot', 'quant_seconds', 'damp_used', 'calib_tokens', 'eval_seconds']);
 const BOOLEAN = new Set<keyof ResultRow>(['sym', 'act_order', 'static_groups']);
 
 /** The identity of a configuration (without the task): its identity columns (KEY_COLUMNS), in their order. */
@@ -119,10 +134,10 @@ export function rowId(r: ResultRow): string {
 /**
  * The setting a configuration was run in beyond model, method, B, G, C_b and seed: what a fit must not pool
  * across (sym or asym zeros, act-order, sequential or shared Hessians, calibration length, and any later
- * identity column off its default: dampening, static groups, calibration text).
+ * identity column off its default: dampening, static groups, calibration text, a quantized LM head).
  */
 export function settingOf(c: ConfigKey): string {
-  const later = (['damp', 'static_groups', 'calib_text'] as const).filter((k) => {
+  const later = (['damp', 'static_groups', 'calib_text', 'lm_head_bits', 'lm_head_group_size'] as const).filter((k) => {
     const col = KEY_COLUMNS[k];
     return 'id' in col && c[k] !== undefined && !Object.is(c[k], col.absent!(c));
   }).map((k) => (KEY_COLUMNS[k] as { id: (v: unknown) => string }).id(c[k]));
@@ -154,10 +169,13 @@ export function mergeRows(into: ResultRow[], incoming: ResultRow[], opts: { keep
   return { added, replaced, written: [...written.values()] };
 }
 
-/** A configuration in words: "qwen3-dict-74k GPTQ 4-bit G=128 C_b=32", "... RTN 3-bit G=32", "... float baseline". */
+const groupText = (g: number) => (g === -1 ? 'channel' : String(g));
+
+/** A configuration in words: "qwen3-dict-74k GPTQ 4-bit G=128 C_b=32", "... RTN 3-bit G=32, head 8-bit G=32", "... float baseline". */
 export function configLabel(c: ConfigKey): string {
   if (c.method === 'fp') return `${c.model} float baseline`;
-  return `${c.model} ${c.method.toUpperCase()} ${c.bits}-bit G=${c.group_size === -1 ? 'channel' : c.group_size}${c.method === 'gptq' ? ` C_b=${c.calib_size}` : ''}`;
+  const head = headQuantized(c) ? `, head ${c.lm_head_bits}-bit G=${groupText(c.lm_head_group_size)}` : '';
+  return `${c.model} ${c.method.toUpperCase()} ${c.bits}-bit G=${groupText(c.group_size)}${c.method === 'gptq' ? ` C_b=${c.calib_size}` : ''}${head}`;
 }
 
 /** A stored configuration that an import would replace: its tasks measured on more items in the file. */

@@ -50,6 +50,7 @@ export const SWEEP_OPTIONS: { [K in keyof SweepOptions]-?: OptionRole } = {
   seqLen: { key: ['seqlen'] },
   seed: { key: ['seed'] },
   calibText: { key: ['calib_text'] },
+  lmHead: { key: ['lm_head_bits', 'lm_head_group_size'] },
   tasks: { not: 'which tasks run: each row is one task (its task column, part of rowId)' },
   suite: { not: 'which tasks run: the tasks of each suite have their own names, perplexity texts included (the task column)' },
   limit: {

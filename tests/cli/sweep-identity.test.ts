@@ -42,3 +42,40 @@ describe('quantlab sweep --damp', () => {
     expect(resumed.stderr).toContain('0 configuration(s) run, 2 already done');
   });
 });
+
+describe('quantlab sweep --lm-head-bits', () => {
+  it('quantizes every configuration\'s LM head as quantize does, records it in the rows, and resumes by it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ql-head-'));
+    const out = join(dir, 'results.jsonl');
+    const rtn = ['sweep', '--model', 'qwen3-dict-74k', '--methods', 'rtn', '--bits', '4', '--group', '128', '--calib', '0', '--tasks', 'ppl', '--ppl-windows', '1'];
+    const head = ['--lm-head-bits', '2', '--lm-head-group', '32'];
+    const first = cli(...rtn, ...head, '--out', out);
+    expect(first.status, first.stderr).toBe(0);
+    const rows = parseJsonl(readFileSync(out, 'utf8'));
+    const q = rows.find((r) => r.method === 'rtn')!;
+    expect(q).toMatchObject({ lm_head_bits: 2, lm_head_group_size: 32 });
+    // the float baseline's head is float, whatever the sweep quantizes
+    expect(rows.find((r) => r.method === 'fp')).toMatchObject({ lm_head_bits: 16, lm_head_group_size: 0 });
+
+    // the same quantization through quantize and eval (export, load, evaluate): the same perplexity
+    const ckpt = join(dir, 'q');
+    const quantize = cli('quantize', '--model', 'qwen3-dict-74k', '--method', 'rtn', '--bits', '4', '--group', '128', '--calib', '0', ...head, '--out', ckpt);
+    expect(quantize.status, quantize.stderr).toBe(0);
+    const ev = cli('eval', '--model', ckpt, '--tasks', 'ppl', '--ppl-windows', '1');
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(q.perplexity).toBeCloseTo(JSON.parse(ev.stdout).perplexity[0].ppl, 3);
+
+    // resumed with the head: done; without it: the float-head configuration is another one, and a 2-bit head costs perplexity
+    const again = cli(...rtn, ...head, '--out', out);
+    expect(again.stderr).toContain('0 configuration(s) run, 2 already done');
+    const plain = cli(...rtn, '--out', out);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain('1 configuration(s) run, 1 already done');
+    const floatHead = parseJsonl(readFileSync(out, 'utf8')).filter((r) => r.method === 'rtn').find((r) => r.lm_head_bits === 16)!;
+    expect(q.perplexity!).toBeGreaterThan(floatHead.perplexity! * 1.01);
+
+    const bad = cli(...rtn, '--lm-head-bits', '5', '--dry-run', '--out', out);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--lm-head-bits / --lm-head-group');
+  });
+});

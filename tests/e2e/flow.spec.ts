@@ -1,7 +1,7 @@
 // The whole flow a newcomer goes through, in Chromium on SwiftShader, one test per tab on one page: open the lab
 // (the guided tour), see the bundled model, quantize it and generate with it beside the float model, evaluate it,
 // run the quick demo sweep and import the family sweep over it, export the results and reload to find them still
-// there, fit them (tables, charts, the 3D surface), run the kernel benchmark; last, quantize the LM head too. The page and the loaded model are
+// there, fit them (tables, charts, the 3D surface), run the kernel benchmark; last, quantize the LM head too and save its scores. The page and the loaded model are
 // shared; a test that needs what an earlier one left (the quantized model, the imported results) is skipped,
 // saying so, when that one failed, and the tests that need nothing still run. Screenshots of every panel go to
 // test-results/screens/. No console errors are allowed.
@@ -218,7 +218,7 @@ test('Benchmark: small shapes on this adapter beside onnxruntime-web, the report
   await page.screenshot({ path: `${SHOTS}/6-benchmark-h100.png` });
 });
 
-test('Quantize: the LM head too (RTN), whose scores Evaluate keeps out of the layers-keyed results store', async () => {
+test('Quantize: the LM head too (RTN); its scores saved as a configuration of their own', async () => {
   test.setTimeout(420_000);
   await page.getByRole('tab', { name: 'Quantize' }).click();
   const q = panel(page, 'Quantize');
@@ -233,5 +233,17 @@ test('Quantize: the LM head too (RTN), whose scores Evaluate keeps out of the la
   await page.getByTestId('eval-with-float').uncheck();
   await page.getByTestId('evaluate').click();
   await expect(page.getByTestId('eval-results')).toContainText('General', { timeout: 300_000 });
-  await expect(page.getByRole('button', { name: 'Save to results' })).toBeDisabled();
+  await page.getByRole('button', { name: 'Save to results' }).click();
+  await expect(page.getByText(/result rows saved/)).toBeVisible();
+  // the Sweep tab's table: a configuration of its own, in a setting of its own (the fits do not pool it)
+  await page.getByRole('tab', { name: 'Sweep' }).click();
+  await expect(page.getByTestId('sweep-head')).toHaveValue('0'); // the sweep's own head: float unless chosen
+  await expect(page.getByTestId('results-table')).toBeVisible();
+  // with other results stored (the earlier tests'), the table offers its Setting filter: the head's setting is one
+  const setting = page.getByTestId('filter-setting');
+  if (await setting.count()) {
+    await setting.selectOption(await setting.locator('option', { hasText: 'lm_head_bits=8,lm_head_G=32' }).getAttribute('value'));
+    await expect(page.getByTestId('result-config')).toHaveCount(1);
+  }
+  await expect(page.locator('[data-testid="result-config"][data-config$="RTN 4-bit G=128, head 8-bit G=32"]')).toHaveCount(1);
 });

@@ -244,7 +244,7 @@ describe('the study\'s General score and bit-widths', () => {
 
 describe('configurations with identical results', () => {
   const base: ResultRow = {
-    model: 'tiny', family: 'f', n_params: 74048, method: 'gptq', bits: 3, group_size: 128, calib_size: 8, seqlen: 256, sym: true, act_order: true, mode: 'sequential', seed: 0, damp: 0.05, static_groups: false, calib_text: 'calib_dict.txt',
+    model: 'tiny', family: 'f', n_params: 74048, method: 'gptq', bits: 3, group_size: 128, calib_size: 8, seqlen: 256, sym: true, act_order: true, mode: 'sequential', seed: 0, damp: 0.05, static_groups: false, calib_text: 'calib_dict.txt', lm_head_bits: 16, lm_head_group_size: 0,
     task: 'ppl', level: '', metric: 'token_ppl@256', acc: null, acc_chance: null, acc_adj: null, stderr: null, perplexity: 20.123456789, items: 8, fewshot: 0,
     quant_seconds: 1, damp_used: 0.05, fallback: '', calib_tokens: 2048, eval_seconds: 1, adapter: 'x', lab_version: '0', created: '',
   };

@@ -47,7 +47,7 @@ describe('estimateSweep', () => {
 
   it('learns from stored rows of the same adapter only, and only sequential GPTQ rows time the calibration', () => {
     const row = (over: Partial<ResultRow>): ResultRow => ({
-      model: 'm', family: 'qwen3', n_params: 1, method: 'fp', bits: 16, group_size: 0, calib_size: 0, seqlen: 0, sym: true, act_order: false, mode: '', seed: 0, damp: null, static_groups: false, calib_text: '',
+      model: 'm', family: 'qwen3', n_params: 1, method: 'fp', bits: 16, group_size: 0, calib_size: 0, seqlen: 0, sym: true, act_order: false, mode: '', seed: 0, damp: null, static_groups: false, calib_text: '', lm_head_bits: 16, lm_head_group_size: 0,
       task: 'ppl_heldout_dict', level: '', metric: 'token_ppl@256', acc: null, acc_chance: null, acc_adj: null, stderr: null, perplexity: 30, items: 8, fewshot: 0,
       quant_seconds: 0, damp_used: null, fallback: '', calib_tokens: 0, eval_seconds: 4, adapter: 'here', lab_version: '0.1.0', created: '2026-12-06T00:00:00Z', ...over,
     });
@@ -66,7 +66,7 @@ describe('estimateSweep', () => {
 
 describe('previewMerge', () => {
   const row = (over: Partial<ResultRow>): ResultRow => ({
-    model: 'qwen3-dict-74k', family: 'qwen3', n_params: 74112, method: 'fp', bits: 16, group_size: 0, calib_size: 0, seqlen: 0, sym: true, act_order: false, mode: '', seed: 0, damp: null, static_groups: false, calib_text: '',
+    model: 'qwen3-dict-74k', family: 'qwen3', n_params: 74112, method: 'fp', bits: 16, group_size: 0, calib_size: 0, seqlen: 0, sym: true, act_order: false, mode: '', seed: 0, damp: null, static_groups: false, calib_text: '', lm_head_bits: 16, lm_head_group_size: 0,
     task: 'dict_ending_mc', level: 'KA', metric: 'acc_norm', acc: 0.5, acc_chance: 0.25, acc_adj: 1 / 3, stderr: 0.05, perplexity: null, items: 3, fewshot: 0,
     quant_seconds: 0, damp_used: null, fallback: '', calib_tokens: 0, eval_seconds: 1, adapter: 'a', lab_version: '0.1.0', created: '2026-12-06T00:00:00Z', ...over,
   });

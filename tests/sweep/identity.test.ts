@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { QUANTIZE_DEFAULTS } from '../../src/quant/settings';
 import { configKey, planSweep, type SweepModel, type SweepOptions } from '../../src/sweep/engine';
-import { type ConfigKey, configId, KEY_COLUMNS, parseCsv, parseJsonl, parseResults, settingOf, toCsv } from '../../src/sweep/results';
+import { type ConfigKey, configId, configLabel, KEY_COLUMNS, parseCsv, parseJsonl, parseResults, settingOf, toCsv } from '../../src/sweep/results';
 import { SWEEP_DEFAULTS, SWEEP_OPTIONS } from '../../src/sweep/run-config';
 
 const model = (id: string): SweepModel => ({ id, open: () => Promise.reject(new Error('not opened in this test')) });
@@ -39,10 +39,12 @@ const OTHER: { [K in keyof SweepOptions]-?: SweepOptions[K] } = {
   pplWindows: 2,
   baseline: false,
   shard: { index: 1, count: 2 },
+  lmHead: { bits: 8, groupSize: 32, sym: true },
 };
 
-// what round-to-nearest quantizes with: its bits, G and zeros; it takes no calibration, Hessian or dampening
-const RTN_USES = new Set(['models', 'points', 'methods', 'sym']);
+// what round-to-nearest quantizes with: its bits, G and zeros (and the LM head, where quantized too); it takes no
+// calibration, Hessian or dampening
+const RTN_USES = new Set(['models', 'points', 'methods', 'sym', 'lmHead']);
 
 /** The planned configurations' keys, by method. */
 function keys(opts: SweepOptions): Map<string, ConfigKey> {
@@ -88,7 +90,7 @@ describe('the identity of a configuration', () => {
 
   const key: ConfigKey = {
     model: 'qwen3-dict-74k', family: 'qwen3', n_params: 74112, method: 'gptq', bits: 4, group_size: 128, calib_size: 32, seqlen: 256,
-    sym: true, act_order: true, mode: 'sequential', seed: 0, damp: 0.05, static_groups: false, calib_text: 'calib_dict.txt',
+    sym: true, act_order: true, mode: 'sequential', seed: 0, damp: 0.05, static_groups: false, calib_text: 'calib_dict.txt', lm_head_bits: 16, lm_head_group_size: 0,
   };
   const other = (v: unknown): unknown => (typeof v === 'boolean' ? !v : typeof v === 'number' ? v + 1 : v === null ? 0.1 : `${String(v)}-other`);
   for (const [col, how] of Object.entries(KEY_COLUMNS) as [keyof ConfigKey, (typeof KEY_COLUMNS)[keyof ConfigKey]][]) {
@@ -106,11 +108,17 @@ describe('the identity of a configuration', () => {
     expect(configId({ ...k, damp: 0.1 })).toBe('qwen3-dict-74k|gptq|4|128|32|256|sym|act|sequential|0|damp=0.1');
   });
 
-  it('the fits do not pool configurations of another damping, static groups or calibration text', () => {
+  it('the fits do not pool configurations of another damping, static groups, calibration text or LM head', () => {
     const k = keys(base).get('gptq')!;
-    const settings = new Set([k, { ...k, damp: 0.1 }, { ...k, static_groups: true }, { ...k, calib_text: 'x.txt' }].map(settingOf));
-    expect(settings.size).toBe(4);
+    const head = keys({ ...base, lmHead: { bits: 8, groupSize: 32, sym: true } }).get('gptq')!;
+    const settings = new Set([k, { ...k, damp: 0.1 }, { ...k, static_groups: true }, { ...k, calib_text: 'x.txt' }, head, { ...head, lm_head_group_size: 128 }].map(settingOf));
+    expect(settings.size).toBe(6);
     expect(settingOf(k)).toBe('sym,act-order,sequential,seqlen=64');
+    expect(settingOf(head)).toBe('sym,act-order,sequential,seqlen=64,lm_head_bits=8,lm_head_G=32');
+    expect(configLabel(head)).toBe('qwen3-dict-74k GPTQ 4-bit G=128 C_b=32, head 8-bit G=32');
+    expect(configLabel(k)).toBe('qwen3-dict-74k GPTQ 4-bit G=128 C_b=32');
+    // the float baseline has no quantized head, whatever the sweep quantizes
+    expect(keys({ ...base, lmHead: { bits: 8, groupSize: 32, sym: true } }).get('fp')).toMatchObject({ lm_head_bits: 16, lm_head_group_size: 0 });
   });
 
 });
@@ -127,6 +135,7 @@ describe('results written before the damping was recorded', () => {
     for (const r of rows) {
       const gptq = r.method === 'gptq';
       expect([r.damp, r.static_groups, r.calib_text]).toEqual(gptq ? [QUANTIZE_DEFAULTS.percdamp, false, QUANTIZE_DEFAULTS.calibText] : [null, false, '']);
+      expect([r.lm_head_bits, r.lm_head_group_size]).toEqual([16, 0]);
       expect(configId(r)).toBe(oldId(r));
     }
     // and match the configurations a sweep with the defaults plans today
@@ -152,15 +161,15 @@ describe('results written before the damping was recorded', () => {
     const rows = parseJsonl(jsonl);
     // a CSV written then: the same table without the three columns
     const [header, ...lines] = toCsv(rows).trim().split('\n').map((l) => l.split(','));
-    const keep = header.map((h) => !['damp', 'static_groups', 'calib_text'].includes(h));
+    const keep = header.map((h) => !['damp', 'static_groups', 'calib_text', 'lm_head_bits', 'lm_head_group_size'].includes(h));
     const oldCsv = [header, ...lines].map((cells) => cells.filter((_, j) => keep[j]).join(',')).join('\n');
     expect(oldCsv.split('\n')[0]).not.toContain('damp,');
     expect(parseCsv(oldCsv).map(configId)).toEqual(rows.map(configId));
     const g = rows.findIndex((r) => r.method === 'gptq');
     expect(g).toBeGreaterThanOrEqual(0);
-    const mine = rows.map((r, i) => (i === g ? { ...r, damp: 0.1, static_groups: true, calib_text: 'x.txt' } : r));
+    const mine = rows.map((r, i) => (i === g ? { ...r, damp: 0.1, static_groups: true, calib_text: 'x.txt', lm_head_bits: 4, lm_head_group_size: -1 } : r));
     for (const back of [parseCsv(toCsv(mine)), parseJsonl(mine.map((r) => JSON.stringify(r)).join('\n'))]) {
-      expect(back[g]).toMatchObject({ damp: 0.1, static_groups: true, calib_text: 'x.txt' });
+      expect(back[g]).toMatchObject({ damp: 0.1, static_groups: true, calib_text: 'x.txt', lm_head_bits: 4, lm_head_group_size: -1 });
       expect(back.map(configId)).toEqual(mine.map(configId));
     }
   });

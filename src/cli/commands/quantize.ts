@@ -5,9 +5,9 @@ import { type QuantizeField, quantizeProblems, withName } from '../../sweep/chec
 import { corpusTokens, drawCalibration } from '../../quant/calibration';
 import { exportQuantized } from '../../quant/export';
 import { type HeadResult, type LayerResult, phasesText, quantizeModel } from '../../quant/quantize-model';
-import { headSettings, METHODS, MODES, QUANTIZE_DEFAULTS as D } from '../../quant/settings';
+import { type HeadSettings, headSettings, METHODS, MODES, QUANTIZE_DEFAULTS as D } from '../../quant/settings';
 import { ZERO_FORMATS } from '../../quant/packed';
-import { UsageError } from '../args';
+import { type Args, UsageError } from '../args';
 import type { Command } from '../command';
 import { log, memoryReport, printJson, readUserFile, reportProfile } from '../command';
 import { KernelProfile } from '../../gpu/gpu';
@@ -21,10 +21,21 @@ const QUANTIZE_OPTION: Record<QuantizeField, string> = {
   point: '--bits / --group / --calib', calibration: '--calib', damp: '--damp', seqLen: '--seqlen', head: '--lm-head-bits / --lm-head-group',
 };
 
+/** The LM head's options (quantize, sweep). */
+export const HEAD_USAGE = `[--lm-head (quantize the LM head too: ${D.lmHeadBits}-bit G=${D.lmHeadGroupSize} symmetric, as GPTQModel) [--lm-head-bits B] [--lm-head-group G]]`;
+
+/** The LM head's settings the options ask for, or undefined where it stays float; --lm-head-bits or --lm-head-group alone imply --lm-head. */
+export function headOptions(args: Args): HeadSettings | undefined {
+  return headSettings({
+    lmHead: args.flag('lm-head') || args.has('lm-head-bits') || args.has('lm-head-group'),
+    lmHeadBits: args.num('lm-head-bits', D.lmHeadBits), lmHeadGroupSize: args.num('lm-head-group', D.lmHeadGroupSize),
+  });
+}
+
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'quantize a model with GPTQ (or RTN) on the GPU and export it in the GPTQModel format',
-  usage: `quantlab quantize --model PATH --bits ${D.bits} --group ${D.groupSize} --calib ${D.calib} [--seqlen L (default ${D.seqLen}, capped at the model's context)] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp ${D.percdamp}] [--method ${METHODS.join('|')}] [--mode ${MODES.join('|')}] [--calib-text FILE] [--seed S (default ${D.seed})] [--format gptq|gptq_v2] [--lm-head (quantize the LM head too: ${D.lmHeadBits}-bit G=${D.lmHeadGroupSize} symmetric, as GPTQModel) [--lm-head-bits B] [--lm-head-group G]] [--data DIR (default public/data)] --out DIR [--json (the per-layer report on stdout; it is always saved as DIR/quantize-report.json)] [--profile (GPU time per kernel)] ${WEIGHTS_USAGE}`,
+  usage: `quantlab quantize --model PATH --bits ${D.bits} --group ${D.groupSize} --calib ${D.calib} [--seqlen L (default ${D.seqLen}, capped at the model's context)] [--sym|--asym] [--act-order|--no-act-order] [--static-groups] [--damp ${D.percdamp}] [--method ${METHODS.join('|')}] [--mode ${MODES.join('|')}] [--calib-text FILE] [--seed S (default ${D.seed})] [--format gptq|gptq_v2] ${HEAD_USAGE} [--data DIR (default public/data)] --out DIR [--json (the per-layer report on stdout; it is always saved as DIR/quantize-report.json)] [--profile (GPU time per kernel)] ${WEIGHTS_USAGE}`,
   flags: ['sym', 'asym', 'act-order', 'no-act-order', 'static-groups', 'lm-head', 'profile', 'f16', 'json'],
   async run(args) {
     // everything the user typed is checked before the model loads
@@ -34,11 +45,7 @@ export const quantizeCommand: Command = {
     const count = args.num('calib', D.calib);
     const seqLenArg = args.num('seqlen', D.seqLen);
     const percdamp = args.num('damp', D.percdamp);
-    // --lm-head-bits or --lm-head-group alone imply --lm-head
-    const lmHead = headSettings({
-      lmHead: args.flag('lm-head') || args.has('lm-head-bits') || args.has('lm-head-group'),
-      lmHeadBits: args.num('lm-head-bits', D.lmHeadBits), lmHeadGroupSize: args.num('lm-head-group', D.lmHeadGroupSize),
-    });
+    const lmHead = headOptions(args);
     // the checks the Quantize tab runs too (src/sweep/checks.ts)
     const problem = quantizeProblems({ method, bits, groupSize, calib: count, percdamp, seqLen: seqLenArg, lmHead })[0];
     if (problem) throw new UsageError(withName(QUANTIZE_OPTION[problem.field], problem.problem));

@@ -1,7 +1,7 @@
 import { formatProgress, formatSeconds } from '../../progress';
-import { sweepProblem } from '../../sweep/checks';
+import { sweepProblem, withName } from '../../sweep/checks';
 import { describeConfig, planShard, SweepRunner, type SweepModel, type SweepOptions } from '../../sweep/engine';
-import { findPreset, gridPoints, type GridSpec, PRESETS } from '../../sweep/grid';
+import { findPreset, gridPoints, type GridSpec, PRESETS, quantPointProblem } from '../../sweep/grid';
 import { SWEEP_DEFAULTS as D } from '../../sweep/run-config';
 import { parseShard } from '../../sweep/shard';
 import { TextTokenizer } from '../../model/tokenizer';
@@ -16,11 +16,12 @@ import { ADAPTER_INDEX_USAGE, useAdapterIndex } from '../adapter-index';
 import { jsonlStore } from '../jsonl-store';
 import { modelHead } from '../plan';
 import { checkModelSpec, resolveModelFiles } from '../model';
+import { HEAD_USAGE, headOptions } from './quantize';
 
 /** The options that define a sweep's grid: `quantlab sweep` runs them, `quantlab merge` checks results against them. */
 const DEFAULT_GRID = PRESETS[0].grid;
-export const GRID_USAGE = `--model PATH[,PATH...] [--preset ${PRESETS.map((p) => p.id).join('|')}] [--bits ${DEFAULT_GRID.bits} --group ${DEFAULT_GRID.groups} --calib ${DEFAULT_GRID.calib} (default: the ${PRESETS[0].id} preset's)] [--methods ${METHODS.join(',')} (default ${D.methods})] [--tasks ${D.tasks}] [--limit N] [--mode ${MODES.join('|')}] [--asym] [--no-act-order] [--static-groups] [--damp ${D.percdamp}] [--seqlen L (default ${D.seqLen}, capped at the model's context)] [--ppl-windows N (default ${D.pplWindows})] [--seed S (default ${D.seed})] [--data DIR (default public/data)]`;
-export const GRID_FLAGS = ['asym', 'no-act-order', 'static-groups'];
+export const GRID_USAGE = `--model PATH[,PATH...] [--preset ${PRESETS.map((p) => p.id).join('|')}] [--bits ${DEFAULT_GRID.bits} --group ${DEFAULT_GRID.groups} --calib ${DEFAULT_GRID.calib} (default: the ${PRESETS[0].id} preset's)] [--methods ${METHODS.join(',')} (default ${D.methods})] [--tasks ${D.tasks}] [--limit N] [--mode ${MODES.join('|')}] [--asym] [--no-act-order] [--static-groups] [--damp ${D.percdamp}] [--seqlen L (default ${D.seqLen}, capped at the model's context)] [--ppl-windows N (default ${D.pplWindows})] [--seed S (default ${D.seed})] ${HEAD_USAGE} [--data DIR (default public/data)]`;
+export const GRID_FLAGS = ['asym', 'no-act-order', 'static-groups', 'lm-head'];
 
 /** A sweep's options from the command line (every value checked before anything runs); `modelSpecs`: --model's. */
 export function sweepOptions(args: Args, modelSpecs = args.list('model')): SweepOptions & { models: SweepModel[] } {
@@ -45,6 +46,9 @@ export function sweepOptions(args: Args, modelSpecs = args.list('model')): Sweep
   // the checks the Sweep tab runs too (src/sweep/checks.ts)
   const problem = sweepProblem({ models: models.length, grid, methods, limit });
   if (problem) throw new UsageError(`--calib / --methods / --limit: ${problem}`);
+  const lmHead = headOptions(args);
+  const headProblem = lmHead && quantPointProblem(lmHead.bits, lmHead.groupSize, 0);
+  if (headProblem) throw new UsageError(withName('--lm-head-bits / --lm-head-group', headProblem));
   return {
     models,
     points,
@@ -60,6 +64,7 @@ export function sweepOptions(args: Args, modelSpecs = args.list('model')): Sweep
     limit,
     pplWindows: args.has('ppl-windows') ? args.int('ppl-windows', undefined, 1) : undefined,
     seqLen: args.has('seqlen') ? args.int('seqlen', undefined, 1) : chosenPreset?.seqLen,
+    lmHead,
   };
 }
 

@@ -5,7 +5,7 @@ import { QUANTIZE_DEFAULTS } from '../../quant/settings';
 import { evalProblem } from '../../sweep/checks';
 import { LEVELS, type Suite, suiteForModel, TASKS } from '../../eval/tasks';
 import { reportRows } from '../../sweep/engine';
-import type { ConfigKey } from '../../sweep/results';
+import { type ConfigKey, headColumns } from '../../sweep/results';
 import { browserData } from '../browser';
 import { useLab } from '../lab';
 import { fmt, NoModel, ProgressLine, Select, useTask } from '../widgets';
@@ -26,7 +26,7 @@ export function EvaluatePanel() {
   const problem = evalProblem({ tasks: chosen, limit });
   const [withFloat, setWithFloat] = useState(false);
   type Scored = { report: EvalReport; key: ConfigKey };
-  const [result, setResult] = useState<Scored & { label: string; quantSeconds: number; baseline?: Scored; notSaved?: string } | null>(null);
+  const [result, setResult] = useState<Scored & { label: string; quantSeconds: number; baseline?: Scored } | null>(null);
   const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
 
   async function run() {
@@ -38,7 +38,7 @@ export function EvaluatePanel() {
       const fpKey: ConfigKey = {
         model: loaded.name, family: loaded.ckpt.config.arch, n_params: loaded.ckpt.nonEmbeddingParams,
         method: 'fp', bits: 16, group_size: 0, calib_size: 0, seqlen: 0, sym: true, act_order: false, mode: '', seed: 0,
-        damp: null, static_groups: false, calib_text: '',
+        damp: null, static_groups: false, calib_text: '', ...headColumns(undefined),
       };
       const key: ConfigKey = !o ? fpKey : {
         ...fpKey, method: o.method, bits: o.bits, group_size: o.groupSize,
@@ -46,17 +46,16 @@ export function EvaluatePanel() {
         sym: o.sym, act_order: o.actOrder, mode: o.method === 'gptq' ? (o.mode ?? QUANTIZE_DEFAULTS.mode) : '', seed: quantized?.result.calibration?.seed ?? 0,
         // the Quantize tab calibrates on the bundled text
         ...(o.method === 'gptq' ? { damp: o.percdamp ?? QUANTIZE_DEFAULTS.percdamp, static_groups: !!o.staticGroups, calib_text: QUANTIZE_DEFAULTS.calibText } : {}),
+        ...headColumns(o.lmHead),
       };
       // the float model on the same items, for the quantized model's loss per task
       const baseline = quantized && withFloat ? { report: await evaluate(loaded.model, loaded.tokenizer, browserData, opts), key: fpKey } : undefined;
-      // the results store keys a configuration by its layers' settings (the study's): a quantized head has no column there
-      const notSaved = quantized?.result.head ? 'The LM head is quantized too: the results store keys configurations by the layers\' settings only (as the study does), so these scores are not saved beside them.' : undefined;
-      setResult({ report: r, label: quantized?.label ?? 'float model', key, quantSeconds: quantized?.result.seconds ?? 0, baseline, notSaved });
+      setResult({ report: r, label: quantized?.label ?? 'float model', key, quantSeconds: quantized?.result.seconds ?? 0, baseline });
     });
   }
 
   async function save() {
-    if (!result || !gpu || result.notSaved) return;
+    if (!result || !gpu) return;
     const rows = [
       ...reportRows(result.key, result.report, result.quantSeconds, gpu.adapterName),
       ...(result.baseline ? reportRows(result.baseline.key, result.baseline.report, 0, gpu.adapterName) : []),
@@ -103,7 +102,7 @@ export function EvaluatePanel() {
             </label>
           )}
           <button onClick={run} disabled={busy || !gpu || problem !== null} data-testid="evaluate" title={problem ?? undefined}>Evaluate</button>
-          {result && !busy && <button className="ghost" onClick={save} disabled={Boolean(result.notSaved)} title={result.notSaved ?? 'Add these scores to the results store, beside the sweep\'s'}>Save to results</button>}
+          {result && !busy && <button className="ghost" onClick={save} title="Add these scores to the results store, beside the sweep's">Save to results</button>}
         </div>
         {problem && <p className="problem" role="alert" data-testid="eval-problem">Cannot evaluate: {problem}.</p>}
         <p className="muted small">Perplexity: over {PPL_WINDOWS} windows of the held-out text, as in the Sweep tab and the CLI.</p>

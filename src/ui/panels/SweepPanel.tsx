@@ -2,6 +2,7 @@ import { useMemo, useRef, useState } from 'react';
 import { SWEEP_DEFAULTS } from '../../sweep/run-config';
 import { BIT_WIDTHS } from '../../model/config';
 import { LAB_ITEMS_PER_TASK } from '../../eval/settings';
+import { type HeadSettings, LM_HEAD_DEFAULTS } from '../../quant/settings';
 import { PPL_WINDOWS } from '../../eval/run';
 import { Checkpoint } from '../../model/checkpoint';
 import { fetchModelFiles } from '../../model/hub';
@@ -18,6 +19,13 @@ import { NumberChoice, ProgressLine, Select } from '../widgets';
 import { useBundledModels } from './ModelPanel';
 import { ResultsTable } from './ResultsTable';
 
+/** What the Sweep tab offers for the LM head: float (the study's), GPTQModel's default, or as the layers' usual 4-bit. */
+const HEADS: { label: string; settings?: HeadSettings }[] = [
+  { label: 'float (as the study)' },
+  { label: `${LM_HEAD_DEFAULTS.bits}-bit G=${LM_HEAD_DEFAULTS.groupSize} (GPTQModel's)`, settings: LM_HEAD_DEFAULTS },
+  { label: '4-bit G=128', settings: { ...LM_HEAD_DEFAULTS, bits: 4, groupSize: 128 } },
+];
+
 export function SweepPanel() {
   const { gpu, gpuError, store, results, refreshResults, addResults, clearResults, report, inform } = useLab();
   const bundled = useBundledModels();
@@ -26,6 +34,7 @@ export function SweepPanel() {
   const [grid, setGrid] = useState(PRESETS[0].grid);
   const [methods, setMethods] = useState<('gptq' | 'rtn')[]>([...SWEEP_DEFAULTS.methods]);
   const [mode, setMode] = useState<'sequential' | 'shared'>(SWEEP_DEFAULTS.mode);
+  const [head, setHead] = useState(0);
   const [limit, setLimit] = useState(LAB_ITEMS_PER_TASK);
   const [status, setStatus] = useState<SweepStatus | null>(null);
   const [running, setRunning] = useState(false);
@@ -46,12 +55,12 @@ export function SweepPanel() {
   // the CLI's checks (src/sweep/checks.ts): what it refuses, Run is disabled for, with the same words
   const problem = sweepProblem({ models: chosenModels.length, grid, methods, limit });
   const opts: SweepOptions = {
-    models: sweepModels, points: problem ? [] : gridPoints(grid), methods, mode, tasks: [...SWEEP_DEFAULTS.tasks], limit, pplWindows: PPL_WINDOWS,
+    models: sweepModels, points: problem ? [] : gridPoints(grid), methods, mode, tasks: [...SWEEP_DEFAULTS.tasks], limit, pplWindows: PPL_WINDOWS, lmHead: HEADS[head].settings,
   };
   const plan = problem ? [] : planSweep(opts);
   // before a run: from the rows this adapter measured (those already stored count as if they will run again)
   const estimate = useMemo(() => (gpu && plan.length ? estimateSweep(plan, timesFromRows(results, gpu.adapterName), opts) : undefined),
-    [gpu, results, plan.length, preset, grid, methods, mode, limit, chosenModels.join()]); // eslint-disable-line react-hooks/exhaustive-deps
+    [gpu, results, plan.length, preset, grid, methods, mode, head, limit, chosenModels.join()]); // eslint-disable-line react-hooks/exhaustive-deps
   const [pending, setPending] = useState<{ name: string; rows: ResultRow[]; preview: ReturnType<typeof previewMerge> } | null>(null);
 
   async function run() {
@@ -132,6 +141,8 @@ export function SweepPanel() {
             onChange={(id) => { setPreset(id); const p = PRESETS.find((x) => x.id === id); if (p) setGrid(p.grid); }} />
           <Select label="Hessians" title="Sequential (faithful, GPTQModel) or shared from the float model (faster; reused across B and G)" value={mode}
             options={[{ value: 'sequential', label: 'sequential' }, { value: 'shared', label: 'shared (faster)' }]} onChange={setMode} />
+          <Select label="LM head" title="Quantize every configuration's LM head too (GPTQModel's lm_head), or leave it float as the study does; the results record it, and the Fit tab fits each choice apart" value={head} testId="sweep-head"
+            options={HEADS.map((h, i) => ({ value: i, label: h.label }))} onChange={setHead} />
           <label className="field" title="Items per task in each evaluation (the mini suite); fewer is faster, noisier">
             Items per task
             <input type="number" min={1} max={500} value={limit} onChange={(e) => setLimit(Number(e.target.value))} data-testid="sweep-limit" />
