@@ -2,7 +2,7 @@
 // g_idx) uploaded as they are stored and run through the dequantizing kernel. The front ends load every
 // model through loadModel().
 import type { Gpu } from '../gpu/gpu';
-import { architecture } from '../model/architectures';
+import { architecture, LINEAR_NAMES } from '../model/architectures';
 import type { Checkpoint } from '../model/checkpoint';
 import { type GptqConfig, moduleGptq } from '../model/config';
 import { CheckpointError } from '../model/errors';
@@ -53,11 +53,33 @@ export function modelMemory(ckpt: Checkpoint, weights: WeightFormat, context = M
   const head = g && !ckpt.config.tied && ckpt.has(`${N.lmHead}.qweight`) ? moduleGptq(g, N.lmHead) : null;
   return {
     weights: keepsF16(weights, stored, ckpt.config.hidden, 4) ? 'f16' : 'f32',
-    packed: g ? { bits: g.bits, groupSize: g.groupSize, actOrder: g.descAct } : undefined,
+    packed: g ? layersPacked(g, ckpt) : undefined,
     packedHead: head ? { bits: head.bits, groupSize: head.groupSize } : undefined,
     context,
     passRows: 4096,
   };
+}
+
+/**
+ * The layers' packing for the memory plan, which prices every layer alike: where GPTQModel's `dynamic` gives some
+ * layer modules other settings (8-bit down projections beside 4-bit layers), the most bits and the finest groups
+ * any of them has, so that the plan errs high, not low. (Modules it leaves float are priced packed.)
+ */
+function layersPacked(g: GptqConfig, ckpt: Checkpoint): { bits: number; groupSize: number; actOrder: boolean } {
+  const N = architecture(ckpt.config.arch).names;
+  let bits = g.bits, groupSize = g.groupSize, actOrder = g.descAct;
+  if (g.dynamic.length) {
+    for (let l = 0; l < ckpt.config.layers; l++) {
+      for (const n of LINEAR_NAMES) {
+        const m = moduleGptq(g, N.layerPrefix(l) + N.linear[n]);
+        if (!m) continue;
+        bits = Math.max(bits, m.bits);
+        if (m.groupSize !== -1 && (groupSize === -1 || m.groupSize < groupSize)) groupSize = m.groupSize;
+        actOrder ||= m.descAct;
+      }
+    }
+  }
+  return { bits, groupSize, actOrder };
 }
 
 /**
