@@ -139,7 +139,7 @@ def model_logits(models: Path, out: Path) -> None:
         tok = AutoTokenizer.from_pretrained(mdir)
         model = load_model(mdir)
         # One real sentence per model (random token ids are covered by the tiny fixtures): keeps the files small.
-        seqs = [[0] + encode(tok, "dog (noun): a member of the genus Canis that has been domesticated")]
+        seqs = [[0] + encode(tok, "dog (noun): a member of the genus")]
         tokens, logits = logits_of(model, seqs)
         save_st(out / "logits" / f"{mdir.name}.safetensors", {"tokens": tokens, "logits": logits},
                 {"lengths": [len(s) for s in seqs]})
