@@ -18,7 +18,7 @@ import type { HeadSettings, Method as QuantMethod } from '../quant/settings';
 import type { QuantPoint } from './grid';
 import { SWEEP_DEFAULTS, type SweepQuantSettings, sweepSettings } from './run-config';
 import { LAB_VERSION } from '../version';
-import { type ConfigKey, configId, headColumns, type ResultRow } from './results';
+import { type ConfigKey, configId, configLabel, headColumns, type ResultRow } from './results';
 import { type Shard, shardOf, unfinishedTasks } from './shard';
 import type { ResultStore } from './store';
 
@@ -80,11 +80,13 @@ export interface PlannedConfig {
   point: QuantPoint | null;
 }
 
-export function describeConfig(c: { model: { id: string }; method: string; point: QuantPoint | null }): string {
-  const name = c.model.id.replace(/^.*models\//, '');
-  if (c.method === 'fp') return `${name} float baseline`;
-  // round-to-nearest takes no calibration: its configuration has no C_b
-  return `${name} ${c.method.toUpperCase()} ${c.point!.bits}-bit G=${c.point!.groupSize}${c.method === 'gptq' ? ` C_b=${c.point!.calib}` : ''}`;
+/** A planned configuration in words (results.ts configLabel), its model by its folder's name; `head`: the sweep's lmHead. */
+export function describeConfig(c: { model: { id: string }; method: PlannedConfig['method']; point: QuantPoint | null }, head?: HeadSettings): string {
+  const p = c.point;
+  return configLabel({
+    model: c.model.id.replace(/^.*models\//, ''), method: c.method, bits: p?.bits ?? 16, group_size: p?.groupSize ?? 0, calib_size: p?.calib ?? 0,
+    ...headColumns(c.method === 'fp' ? undefined : head),
+  });
 }
 
 // --- How long a sweep will take ---------------------------------------------------------------------------
@@ -349,7 +351,7 @@ export class SweepRunner {
           throwIfAborted(hooks.signal, 'sweep');
           await hooks.gate?.();
           configStart = performance.now();
-          const label = describeConfig(c);
+          const label = describeConfig(c, opts.lmHead);
           status(label, { what: 'loading model', done: 0, total: 1 });
           if (!loaded) {
             const { ckpt, tokenizer } = await open(model);

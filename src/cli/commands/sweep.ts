@@ -87,7 +87,7 @@ export const sweepCommand: Command = {
       ? `sweep: shard ${opts.shard.index}/${opts.shard.count}: ${plan.length} of the grid's configurations (${grid}) -> ${out}`
       : `sweep: ${plan.length} configurations (${grid}) -> ${out}`);
     if (args.flag('dry-run')) {
-      printJson(plan.map(describeConfig));
+      printJson(plan.map((c) => describeConfig(c, opts.lmHead)));
       return;
     }
     if (adapterIndex !== undefined) await useAdapterIndex(adapterIndex);
