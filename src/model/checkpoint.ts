@@ -116,7 +116,7 @@ export class Checkpoint {
     };
     /** A linear layer: its packed tensors where it is stored GPTQ-packed (at its own `dynamic` settings), else its weight. */
     const expectLinear = (base: string, out: number, inn: number, bias: boolean, optional = false) => {
-      const q = c.gptq && moduleGptq(c.gptq, base);
+      const q = c.gptq && moduleGptq(c.gptq, this.storedModule(base));
       if (q && this.has(`${base}.qweight`)) {
         const G = q.groupSize === -1 ? inn : q.groupSize, nGroups = Math.ceil(inn / G);
         expect(`${base}.qweight`, [qweightWords(inn, q.bits), out]);
@@ -167,7 +167,8 @@ export class Checkpoint {
         if (w) this.expectShape(w.name, [total, inn]);
         if (b) this.expectShape(b.name, [total]);
         for (const t of [qw, sc]) if (t && (t.shape.length !== 2 || t.shape[1] !== total)) this.expectShape(t.name, [t.shape[0], total]);
-        const bits = c.gptq?.bits;
+        // the fused module's own bits where GPTQModel's `dynamic` gives it some (null: left float)
+        const bits = c.gptq ? moduleGptq(c.gptq, F)?.bits : undefined;
         if (qz && (!bits || qz.shape.length !== 2 || qz.shape[1] * 32 < total * bits)) {
           this.expectShape(qz.name, [qz.shape[0], Math.ceil((total * (bits ?? 32)) / 32)]);
         }
@@ -204,6 +205,14 @@ export class Checkpoint {
 
   tensorNames(): string[] {
     return [...this.where.keys()].sort();
+  }
+
+  /**
+   * The module a linear layer is stored as: its own name, or the fused module that holds it (Phi-3's
+   * self_attn.qkv_proj for q_proj): what GPTQModel's per-module settings (`dynamic`) name.
+   */
+  storedModule(base: string): string {
+    return this.storedAs.get(`${base}.weight`)?.slice(0, -'.weight'.length) ?? base;
   }
 
   /** Whether the tensor is stored, or is a part of a stored fused tensor. */

@@ -71,7 +71,7 @@ function layersPacked(g: GptqConfig, ckpt: Checkpoint): { bits: number; groupSiz
   if (g.dynamic.length) {
     for (let l = 0; l < ckpt.config.layers; l++) {
       for (const n of LINEAR_NAMES) {
-        const m = moduleGptq(g, N.layerPrefix(l) + N.linear[n]);
+        const m = moduleGptq(g, ckpt.storedModule(N.layerPrefix(l) + N.linear[n]));
         if (!m) continue;
         bits = Math.max(bits, m.bits);
         if (m.groupSize !== -1 && (groupSize === -1 || m.groupSize < groupSize)) groupSize = m.groupSize;
@@ -107,8 +107,9 @@ function u32View(b: Uint8Array): Uint32Array {
 
 export function gptqLinearLoader(cfg: GptqConfig, notes: string[]): LinearLoader {
   return async (gpu, ckpt, base, out, inn, bias, ctx) => {
-    // a module's own settings where GPTQModel's `dynamic` gives them (an 8-bit LM head beside 4-bit layers)
-    const mc = moduleGptq(cfg, base);
+    // a module's own settings where GPTQModel's `dynamic` gives them (an 8-bit LM head beside 4-bit layers), by
+    // the name it is stored under (a fused module's for its parts)
+    const mc = moduleGptq(cfg, ckpt.storedModule(base));
     if (!mc || !ckpt.has(`${base}.qweight`)) return denseLinearLoader(gpu, ckpt, base, out, inn, bias, ctx);
     const bits = mc.bits;
     const G = mc.groupSize === -1 ? inn : mc.groupSize;

@@ -1,11 +1,12 @@
 // Export to the GPTQModel format and load it back: the re-imported model computes the same logits as the
 // quantized model in memory, for symmetric v1 zeros with act-order and for asymmetric v2 zeros; a model stored
-// with fused tensors (Phi-3) is written fused again, under the names of the Hub's checkpoints.
+// with fused tensors (Phi-3) is written fused again, under the names of the Hub's checkpoints, and GPTQModel's
+// per-module settings (`dynamic`) reach a fused module's parts by the fused name.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { dirFiles } from '../../src/cli/files';
 import { Checkpoint } from '../../src/model/checkpoint';
-import { SafetensorsFile } from '../../src/model/safetensors';
+import { encodeSafetensors, SafetensorsFile } from '../../src/model/safetensors';
 import type { Transformer } from '../../src/model/transformer';
 import { blobFiles, bytesSource } from '../../src/model/source';
 import { TextTokenizer } from '../../src/model/tokenizer';
@@ -86,4 +87,37 @@ describe('export and import of a model with fused tensors (Phi-3)', () => {
       for (const m of [q.model, loaded.model, fp]) m.destroy();
     });
   }
+});
+
+describe('GPTQModel dynamic on a fused module (Phi-3)', () => {
+  it('a rule naming layer 1\'s gate_up_proj gives both its parts those settings: 8-bit gate and up beside 4-bit layers, the logits of that model in memory', async () => {
+    const gpu = await testGpu();
+    const ckpt = await Checkpoint.open(dirFiles('tests/fixtures/tiny/phi3'));
+    const fp = (await loadModel(gpu, ckpt)).model;
+    const rtn = (bits: number) => ({ method: 'rtn' as const, bits, groupSize: 32, sym: true, actOrder: false, reconError: false });
+    const [q4, q8] = [await quantizeModel(fp, null, rtn(4)), await quantizeModel(fp, null, rtn(8))];
+    const [four, eight] = [await exportQuantized(gpu, ckpt, q4.model, rtn(4)), await exportQuantized(gpu, ckpt, q8.model, rtn(8))];
+    const tensors = async (files: typeof four) => {
+      const st = await SafetensorsFile.open(bytesSource('m', files.find((f) => f.name === 'model.safetensors')!.data));
+      return Promise.all(st.names.map(async (name) => ({ name, dtype: st.info(name).dtype, shape: st.info(name).shape, data: await st.bytes(name) })));
+    };
+    // as GPTQModel writes it: the fused module stored at its own bits, named in `dynamic` by its stored name
+    const fused = (name: string) => name.startsWith('model.layers.1.mlp.gate_up_proj.');
+    const weights = encodeSafetensors([...(await tensors(four)).filter((t) => !fused(t.name)), ...(await tensors(eight)).filter((t) => fused(t.name))]);
+    const config = JSON.parse(new TextDecoder().decode(four.find((f) => f.name === 'config.json')!.data));
+    config.quantization_config.dynamic = { '+:.*\\.1\\.mlp\\.gate_up_proj': { bits: 8 } };
+    const files = new Map(four.map((f) => [f.name, new Blob([f.data as Uint8Array<ArrayBuffer>])]));
+    files.set('model.safetensors', new Blob([weights as Uint8Array<ArrayBuffer>]));
+    files.set('config.json', new Blob([JSON.stringify(config)]));
+    const mixed = await Checkpoint.open(blobFiles('mixed', files));
+    expect(mixed.storedModule('model.layers.1.mlp.up_proj')).toBe('model.layers.1.mlp.gate_up_proj');
+    expect(mixed.storedModule('model.layers.1.mlp.down_proj')).toBe('model.layers.1.mlp.down_proj');
+    const loaded = (await loadModel(gpu, mixed)).model;
+    const bits = (m: Transformer, l: number, n: 'gate' | 'up' | 'down' | 'q') => (m.layers[l].linears[n] as PackedLinear).packed.bits;
+    expect([bits(loaded, 1, 'gate'), bits(loaded, 1, 'up'), bits(loaded, 1, 'down'), bits(loaded, 0, 'up'), bits(loaded, 1, 'q')]).toEqual([8, 8, 4, 4, 4]);
+    // the same model in memory: the 4-bit one with layer 1's gate and up from the 8-bit one
+    const expected = q4.model.derive(q4.model.layers.map((l, i) => (i === 1 ? { ...l.linears, gate: q8.model.layers[1].linears.gate, up: q8.model.layers[1].linears.up } : l.linears)));
+    await expectSameLogits(expected, loaded, Array.from({ length: 24 }, (_, i) => (i * 29 + 3) % ckpt.config.vocab));
+    for (const m of [loaded, q4.model, q8.model, fp]) m.destroy();
+  });
 });
