@@ -33,7 +33,7 @@ export async function plannedGrid(opts: SweepOptions, dataDir: string): Promise<
   for (const m of opts.models) {
     const head = await modelHead(m.id);
     const tasks = await plannedItems(head.tokenizer, data, evalOptions(opts, opts.suite ?? suiteForModel(head.rawConfig).suite), head.config.maxPosition);
-    for (const c of plan.filter((p) => p.model === m)) planned.push({ key: configKey(opts, c, head), label: describeConfig(c, opts.lmHead), tasks });
+    for (const c of plan.filter((p) => p.model === m)) planned.push({ key: configKey(opts, c, head), label: describeConfig(c, opts), tasks });
   }
   return planned;
 }

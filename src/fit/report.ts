@@ -5,7 +5,7 @@ import { formatP } from './ols';
 import { fitOlderLaw } from './nls';
 import type { Finding } from './findings';
 import { predictPublished, type PublishedFamily, publishedFor } from './published';
-import { type ResultRow, settingOf } from '../sweep/results';
+import { configId, type ResultRow, settingOf } from '../sweep/results';
 
 /**
  * Configurations of one model, method, B and C_b (and setting, seed) that differ only in G and gave identical
@@ -15,8 +15,9 @@ import { type ResultRow, settingOf } from '../sweep/results';
  * configuration is never merged: equal accuracies alone can be chance.
  */
 export function mergeIdentical(rows: ResultRow[]): { rows: ResultRow[]; merged: { kept: ResultRow; same_as_groups: number[] }[] } {
-  const configOf = (r: ResultRow) => [r.model, r.method, r.bits, r.group_size, r.calib_size, r.seqlen, r.sym, r.act_order, r.mode, r.seed].join('|');
-  const withoutG = (r: ResultRow) => [r.model, r.method, r.bits, r.calib_size, r.seqlen, r.sym, r.act_order, r.mode, r.seed].join('|');
+  // a configuration's identity (every setting that changes a result), and the same with G left out
+  const configOf = (r: ResultRow) => configId(r);
+  const withoutG = (r: ResultRow) => configId({ ...r, group_size: 0 });
   const configs = new Map<string, ResultRow[]>();
   for (const r of rows) (configs.get(configOf(r)) ?? configs.set(configOf(r), []).get(configOf(r))!).push(r);
   const bySignature = new Map<string, ResultRow[][]>();

@@ -212,7 +212,9 @@ export class Checkpoint {
    * self_attn.qkv_proj for q_proj): what GPTQModel's per-module settings (`dynamic`) name.
    */
   storedModule(base: string): string {
-    return this.storedAs.get(`${base}.weight`)?.slice(0, -'.weight'.length) ?? base;
+    // a part presented from a fused tensor (a Phi-3 stored unfused keeps its own names)
+    const view = this.views.get(`${base}.qweight`) ?? this.views.get(`${base}.weight`);
+    return view ? view.stored.slice(0, view.stored.lastIndexOf('.')) : base;
   }
 
   /** Whether the tensor is stored, or is a part of a stored fused tensor. */

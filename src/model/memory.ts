@@ -11,7 +11,12 @@ export interface MemoryOptions {
   /** Float weights in f16 or f32 (src/model/weights.ts); ignored for layers stored packed. */
   weights: 'f16' | 'f32';
   /** GPTQ-packed linear layers (a GPTQ checkpoint, or the result of quantizing): bits and group size. */
-  packed?: { bits: number; groupSize: number; actOrder: boolean };
+  packed?: PackedSettings;
+  /**
+   * Each layer's linears (q, k, v, o, gate, up, down) packed at their own settings, null where left float: a
+   * checkpoint whose GPTQModel `dynamic` gives some modules other settings. Replaces `packed` for the layers.
+   */
+  packedLayers?: (PackedSettings | null)[][];
   /** A GPTQ-packed LM head (GPTQModel's lm_head), apart from the embedding. */
   packedHead?: { bits: number; groupSize: number };
   /** Positions of the KV cache (generation). */
@@ -37,6 +42,13 @@ export interface MemoryPlan {
 
 const F32 = 4;
 
+/** How a linear layer is packed: bits, group size (-1: per channel), and whether it stores an input order (act-order). */
+export interface PackedSettings {
+  bits: number;
+  groupSize: number;
+  actOrder: boolean;
+}
+
 /** The bytes of a linear layer [rows, cols], float in `fw` bytes or packed: codes, f16 scales, packed zeros, the input order with act-order. */
 function linearBytes([rows, cols]: [number, number], fw: number, packed?: { bits: number; groupSize: number; actOrder?: boolean }): number {
   if (!packed) return rows * cols * fw;
@@ -54,27 +66,40 @@ const qweightBytes = ([rows, cols]: [number, number], bits: number) => qweightWo
  */
 export const headSliceRows = (rows: number, d: number) => (rows % 2 ? rows : Math.min(rows, Math.max(32, Math.floor((128 * 2 ** 20) / (d * 4 * 32)) * 32)));
 
-/** The bytes of a decoder layer's weights (float in `fw` bytes, or packed), and of its largest linear layer. */
-function layerBytes(c: ModelConfig, fw: number, packed?: MemoryOptions['packed']): { layer: number; largest: number } {
+/**
+ * The bytes of a decoder layer's weights (float in `fw` bytes, or packed), and of its largest linear layer;
+ * `packed`: one setting for every linear, or each linear's (q, k, v, o, gate, up, down; null: float).
+ */
+function layerBytes(c: ModelConfig, fw: number, packed?: PackedSettings | (PackedSettings | null)[]): { layer: number; largest: number } {
   const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, I = c.intermediate;
   const shapes: [number, number][] = [[qd, d], [kvd, d], [kvd, d], [d, qd], [I, d], [I, d], [d, I]];
-  const linear = (s: [number, number]) => linearBytes(s, fw, packed);
+  const linear = (s: [number, number], i: number) => linearBytes(s, fw, (Array.isArray(packed) ? packed[i] : packed) ?? undefined);
   const small = (2 * d + 2 * c.headDim + (c.qkvBias ? qd + 2 * kvd : 0)) * F32; // norms, biases
-  return { layer: shapes.reduce((a, s) => a + linear(s), 0) + small, largest: Math.max(...shapes.map(linear)) };
+  return { layer: shapes.reduce((a, s, i) => a + linear(s, i), 0) + small, largest: Math.max(...shapes.map(linear)) };
+}
+
+/** How the layers are stored, in words: "4-bit packed", "4/8-bit packed, some float", "f16". */
+function layersStorage(o: MemoryOptions): string {
+  if (!o.packedLayers) return o.packed ? `${o.packed.bits}-bit packed` : o.weights;
+  const all = o.packedLayers.flat(), bits = [...new Set(all.filter((p) => p).map((p) => p!.bits))].sort((a, b) => a - b);
+  const float = all.some((p) => !p) ? `${bits.length ? ', some' : ''} ${o.weights}` : '';
+  return `${bits.length ? `${bits.join('/')}-bit packed` : ''}${float}`.trim();
 }
 
 /** The GPU bytes a model needs, item by item. */
 export function planMemory(c: ModelConfig, o: MemoryOptions): MemoryPlan {
   const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, I = c.intermediate;
   const fw = o.weights === 'f16' ? 2 : 4;
-  const layers = layerBytes(c, fw, o.packed);
+  const layers = o.packedLayers
+    ? o.packedLayers.map((l) => layerBytes(c, fw, l)).reduce((a, l) => ({ layer: a.layer + l.layer, largest: Math.max(a.largest, l.largest) }), { layer: 0, largest: 0 })
+    : (({ layer, largest }) => ({ layer: c.layers * layer, largest }))(layerBytes(c, fw, o.packed));
   const embed = c.vocab * d * fw;
   const items: MemoryItem[] = [
     { what: `embedding (${c.vocab} x ${d}, ${o.weights})`, bytes: embed, largest: embed },
     ...(o.packedHead
       ? [{ what: `LM head (${c.vocab} x ${d}, ${o.packedHead.bits}-bit packed)`, bytes: linearBytes([c.vocab, d], fw, o.packedHead), largest: qweightBytes([c.vocab, d], o.packedHead.bits) }]
       : c.tied ? [] : [{ what: `LM head (${c.vocab} x ${d}, ${o.weights})`, bytes: embed, largest: embed }]),
-    { what: `${c.layers} layers (${o.packed ? `${o.packed.bits}-bit packed` : o.weights})`, bytes: c.layers * layers.layer, largest: layers.largest },
+    { what: `${c.layers} layers (${layersStorage(o)})`, bytes: layers.layer, largest: layers.largest },
   ];
   if (o.context > 0) items.push({ what: `KV cache (${o.context} positions)`, bytes: c.layers * 2 * o.context * kvd * F32, largest: o.context * kvd * F32 });
   const R = o.passRows;

@@ -9,7 +9,7 @@ import { CheckpointError } from '../model/errors';
 import { f32ToF16 } from '../model/safetensors';
 import type { OnProgress } from '../progress';
 import { keepsF16, type WeightFormat } from '../model/weights';
-import { checkPlan, lessMemory, type MemoryOptions, ModelTooLargeError, planMemory } from '../model/memory';
+import { checkPlan, lessMemory, type MemoryOptions, ModelTooLargeError, type PackedSettings, planMemory } from '../model/memory';
 import { GpuOutOfMemoryError } from '../gpu/errors';
 import { denseLinearLoader, type LinearLoader, Transformer } from '../model/transformer';
 import { checkKernelShape, PackedLinear, type PackedWeights, qweightWords, type ZeroFormat, zeroWords } from './packed';
@@ -53,7 +53,8 @@ export function modelMemory(ckpt: Checkpoint, weights: WeightFormat, context = M
   const head = g && !ckpt.config.tied && ckpt.has(`${N.lmHead}.qweight`) ? moduleGptq(g, N.lmHead) : null;
   return {
     weights: keepsF16(weights, stored, ckpt.config.hidden, 4) ? 'f16' : 'f32',
-    packed: g ? layersPacked(g, ckpt) : undefined,
+    packed: g ? { bits: g.bits, groupSize: g.groupSize, actOrder: g.descAct } : undefined,
+    packedLayers: g ? packedLayers(g, ckpt) : undefined,
     packedHead: head ? { bits: head.bits, groupSize: head.groupSize } : undefined,
     context,
     passRows: 4096,
@@ -61,25 +62,16 @@ export function modelMemory(ckpt: Checkpoint, weights: WeightFormat, context = M
 }
 
 /**
- * The layers' packing for the memory plan, which prices every layer alike: where GPTQModel's `dynamic` gives some
- * layer modules other settings (8-bit down projections beside 4-bit layers), the most bits and the finest groups
- * any of them has, so that the plan errs high, not low. (Modules it leaves float are priced packed.)
+ * Each layer's linears at their own settings, where GPTQModel's `dynamic` gives some modules others (null: a
+ * module left float); undefined without `dynamic`, where every layer is packed at the base settings.
  */
-function layersPacked(g: GptqConfig, ckpt: Checkpoint): { bits: number; groupSize: number; actOrder: boolean } {
+function packedLayers(g: GptqConfig, ckpt: Checkpoint): (PackedSettings | null)[][] | undefined {
+  if (!g.dynamic.length) return undefined;
   const N = architecture(ckpt.config.arch).names;
-  let bits = g.bits, groupSize = g.groupSize, actOrder = g.descAct;
-  if (g.dynamic.length) {
-    for (let l = 0; l < ckpt.config.layers; l++) {
-      for (const n of LINEAR_NAMES) {
-        const m = moduleGptq(g, ckpt.storedModule(N.layerPrefix(l) + N.linear[n]));
-        if (!m) continue;
-        bits = Math.max(bits, m.bits);
-        if (m.groupSize !== -1 && (groupSize === -1 || m.groupSize < groupSize)) groupSize = m.groupSize;
-        actOrder ||= m.descAct;
-      }
-    }
-  }
-  return { bits, groupSize, actOrder };
+  return Array.from({ length: ckpt.config.layers }, (_, l) => LINEAR_NAMES.map((n) => {
+    const base = N.layerPrefix(l) + N.linear[n], m = moduleGptq(g, ckpt.storedModule(base));
+    return m && ckpt.has(`${base}.qweight`) ? { bits: m.bits, groupSize: m.groupSize, actOrder: m.descAct } : null;
+  }));
 }
 
 /**

@@ -41,6 +41,11 @@ export function withName(name: string, problem: string): string {
   return problem.startsWith('must ') ? `${name} ${problem}` : `${name}: ${problem}`;
 }
 
+/** What stops a quantized LM head's settings from running (bits and group size as the layers'); null when nothing does. */
+export function headProblem(head: { bits: number; groupSize: number } | undefined): string | null {
+  return head ? quantPointProblem(head.bits, head.groupSize, 0) : null;
+}
+
 /** What stops one quantization from running, each with the field it is about (point: bits, G and C_b); [] when nothing does. */
 export function quantizeProblems(q: QuantizeChoice): { field: QuantizeField; problem: string }[] {
   const out: { field: QuantizeField; problem: string }[] = [];
@@ -52,7 +57,7 @@ export function quantizeProblems(q: QuantizeChoice): { field: QuantizeField; pro
   if (damp) out.push({ field: 'damp', problem: damp });
   const len = wholeNumberProblem(q.seqLen, 1);
   if (len) out.push({ field: 'seqLen', problem: len });
-  const head = q.lmHead && quantPointProblem(q.lmHead.bits, q.lmHead.groupSize, 0);
+  const head = headProblem(q.lmHead);
   if (head) out.push({ field: 'head', problem: head });
   return out;
 }

@@ -80,12 +80,12 @@ export interface PlannedConfig {
   point: QuantPoint | null;
 }
 
-/** A planned configuration in words (results.ts configLabel), its model by its folder's name; `head`: the sweep's lmHead. */
-export function describeConfig(c: { model: { id: string }; method: PlannedConfig['method']; point: QuantPoint | null }, head?: HeadSettings): string {
+/** A planned configuration of a sweep with these options in words (results.ts configLabel), its model by its folder's name. */
+export function describeConfig(c: { model: { id: string }; method: PlannedConfig['method']; point: QuantPoint | null }, opts: Pick<SweepOptions, 'lmHead'>): string {
   const p = c.point;
   return configLabel({
     model: c.model.id.replace(/^.*models\//, ''), method: c.method, bits: p?.bits ?? 16, group_size: p?.groupSize ?? 0, calib_size: p?.calib ?? 0,
-    ...headColumns(c.method === 'fp' ? undefined : head),
+    ...headColumns(c.method === 'fp' ? undefined : opts.lmHead),
   });
 }
 
@@ -351,7 +351,7 @@ export class SweepRunner {
           throwIfAborted(hooks.signal, 'sweep');
           await hooks.gate?.();
           configStart = performance.now();
-          const label = describeConfig(c, opts.lmHead);
+          const label = describeConfig(c, opts);
           status(label, { what: 'loading model', done: 0, total: 1 });
           if (!loaded) {
             const { ckpt, tokenizer } = await open(model);

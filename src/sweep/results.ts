@@ -79,7 +79,7 @@ export function headColumns(head: HeadSettings | undefined): Pick<ConfigKey, 'lm
 }
 
 /** Whether the configuration quantized its LM head too. */
-const headQuantized = (c: Pick<ConfigKey, 'lm_head_bits'>) => c.lm_head_bits !== undefined && c.lm_head_bits !== ROWS_BEFORE_COLUMNS.lmHeadBits;
+export const headQuantized = (c: Pick<ConfigKey, 'lm_head_bits'>) => c.lm_head_bits !== undefined && c.lm_head_bits !== ROWS_BEFORE_COLUMNS.lmHeadBits;
 
 export interface ResultRow extends ConfigKey {
   task: string;

@@ -74,6 +74,17 @@ describe('quantlab sweep --lm-head-bits', () => {
     const floatHead = parseJsonl(readFileSync(out, 'utf8')).filter((r) => r.method === 'rtn').find((r) => r.lm_head_bits === 16)!;
     expect(q.perplexity!).toBeGreaterThan(floatHead.perplexity! * 1.01);
 
+    // GPTQ with shared Hessians (the head's among them, from the float model): the same as quantize --mode shared
+    const shared = ['--methods', 'gptq', '--bits', '4', '--group', '128', '--calib', '8', '--seqlen', '32', '--mode', 'shared', ...head];
+    const sweepShared = cli('sweep', '--model', 'qwen3-dict-74k', ...shared, '--tasks', 'ppl', '--ppl-windows', '1', '--out', join(dir, 'shared.jsonl'));
+    expect(sweepShared.status, sweepShared.stderr).toBe(0);
+    const g = parseJsonl(readFileSync(join(dir, 'shared.jsonl'), 'utf8')).find((r) => r.method === 'gptq')!;
+    expect(g).toMatchObject({ mode: 'shared', lm_head_bits: 2, lm_head_group_size: 32 });
+    const qShared = cli('quantize', '--model', 'qwen3-dict-74k', ...shared.filter((a) => a !== '--methods' && a !== 'gptq'), '--out', join(dir, 'qs'));
+    expect(qShared.status, qShared.stderr).toBe(0);
+    const evShared = cli('eval', '--model', join(dir, 'qs'), '--tasks', 'ppl', '--ppl-windows', '1');
+    expect(g.perplexity).toBeCloseTo(JSON.parse(evShared.stdout).perplexity[0].ppl, 3);
+
     const bad = cli(...rtn, '--lm-head-bits', '5', '--dry-run', '--out', out);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--lm-head-bits / --lm-head-group');

@@ -274,6 +274,13 @@ describe('configurations with identical results', () => {
     expect(aggregate([{ model: 'm', n_params: 1e6, bits: 3, group_size: 32, calib_size: 8, task: 't', level: 'KM', acc: 0.5, acc_chance: 0, fallback: 'rtn x1' }], 'KM')[0].fell_back).toBe(true);
   });
 
+  it('configurations that differ in a later identity column (dampening, the LM head) are never one point, nor are their tasks pooled', () => {
+    const rows = [...config({ group_size: 128 }, 0.4), ...config({ group_size: 1024 }, 0.4), ...config({ group_size: 128, lm_head_bits: 8, lm_head_group_size: 32 }, 0.4), ...config({ group_size: 1024, damp: 0.1 }, 0.4)];
+    const { rows: kept, merged } = mergeIdentical(rows);
+    expect(merged.map((m) => [m.kept.group_size, m.kept.lm_head_bits, m.same_as_groups])).toEqual([[128, 16, [1024]]]);
+    expect(kept).toHaveLength(6);
+  });
+
   it('without a perplexity row equal accuracies are not taken for equal weights', () => {
     const rows = [...config({ group_size: 128 }, 0.4), ...config({ group_size: 1024 }, 0.4)].filter((r) => r.task !== 'ppl');
     expect(mergeIdentical(rows).merged).toEqual([]);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { dirFiles } from '../../src/cli/files';
 import { Checkpoint } from '../../src/model/checkpoint';
-import { encodeSafetensors, SafetensorsFile } from '../../src/model/safetensors';
+import { SafetensorsFile } from '../../src/model/safetensors';
 import type { Transformer } from '../../src/model/transformer';
 import { blobFiles, bytesSource } from '../../src/model/source';
 import { TextTokenizer } from '../../src/model/tokenizer';
@@ -16,6 +16,7 @@ import { loadModel } from '../../src/quant/load';
 import { PackedLinear } from '../../src/quant/packed';
 import { quantizeModel } from '../../src/quant/quantize-model';
 import { testGpu } from '../helpers/gpu';
+import { memFiles, splicedExport } from '../helpers/exported';
 
 /** The model quantized in memory and the one loaded back from its export give the same logits (1e-4 absolute). */
 async function expectSameLogits(inMemory: Transformer, loaded: Transformer, ids: number[]) {
@@ -97,19 +98,9 @@ describe('GPTQModel dynamic on a fused module (Phi-3)', () => {
     const rtn = (bits: number) => ({ method: 'rtn' as const, bits, groupSize: 32, sym: true, actOrder: false, reconError: false });
     const [q4, q8] = [await quantizeModel(fp, null, rtn(4)), await quantizeModel(fp, null, rtn(8))];
     const [four, eight] = [await exportQuantized(gpu, ckpt, q4.model, rtn(4)), await exportQuantized(gpu, ckpt, q8.model, rtn(8))];
-    const tensors = async (files: typeof four) => {
-      const st = await SafetensorsFile.open(bytesSource('m', files.find((f) => f.name === 'model.safetensors')!.data));
-      return Promise.all(st.names.map(async (name) => ({ name, dtype: st.info(name).dtype, shape: st.info(name).shape, data: await st.bytes(name) })));
-    };
     // as GPTQModel writes it: the fused module stored at its own bits, named in `dynamic` by its stored name
-    const fused = (name: string) => name.startsWith('model.layers.1.mlp.gate_up_proj.');
-    const weights = encodeSafetensors([...(await tensors(four)).filter((t) => !fused(t.name)), ...(await tensors(eight)).filter((t) => fused(t.name))]);
-    const config = JSON.parse(new TextDecoder().decode(four.find((f) => f.name === 'config.json')!.data));
-    config.quantization_config.dynamic = { '+:.*\\.1\\.mlp\\.gate_up_proj': { bits: 8 } };
-    const files = new Map(four.map((f) => [f.name, new Blob([f.data as Uint8Array<ArrayBuffer>])]));
-    files.set('model.safetensors', new Blob([weights as Uint8Array<ArrayBuffer>]));
-    files.set('config.json', new Blob([JSON.stringify(config)]));
-    const mixed = await Checkpoint.open(blobFiles('mixed', files));
+    const files = await splicedExport(four, eight, (t) => t.startsWith('model.layers.1.mlp.gate_up_proj.'), { '+:.*\\.1\\.mlp\\.gate_up_proj': { bits: 8 } });
+    const mixed = await Checkpoint.open(memFiles('mixed', files));
     expect(mixed.storedModule('model.layers.1.mlp.up_proj')).toBe('model.layers.1.mlp.gate_up_proj');
     expect(mixed.storedModule('model.layers.1.mlp.down_proj')).toBe('model.layers.1.mlp.down_proj');
     const loaded = (await loadModel(gpu, mixed)).model;

@@ -11,7 +11,7 @@ import { Checkpoint } from '../../src/model/checkpoint';
 import { moduleGptq, parseGptqConfig } from '../../src/model/config';
 import { DenseLinear } from '../../src/model/linear';
 import { checkPlan, headSliceRows, planMemory } from '../../src/model/memory';
-import { encodeSafetensors, SafetensorsFile } from '../../src/model/safetensors';
+import { SafetensorsFile } from '../../src/model/safetensors';
 import { blobFiles, bytesSource } from '../../src/model/source';
 import { TextTokenizer } from '../../src/model/tokenizer';
 import { LINEAR_NAMES, type LinearName, type Transformer } from '../../src/model/transformer';
@@ -22,6 +22,7 @@ import { PackedLinear, type PackedWeights, readDequantized } from '../../src/qua
 import { computeSharedHessians, destroyHessians, quantizeModel, type QuantizeOptions } from '../../src/quant/quantize-model';
 import { forwardRef } from '../helpers/forward-ref';
 import { testGpu } from '../helpers/gpu';
+import { memFiles, splicedExport } from '../helpers/exported';
 
 let gpu: Gpu, ckpt: Checkpoint, fp: Transformer, tok: TextTokenizer, calib: CalibrationSet;
 const HEAD = { bits: 8, groupSize: 32, sym: true };
@@ -149,7 +150,7 @@ describe('the LM head quantized (GPTQModel lm_head)', () => {
 });
 
 describe('GPTQModel dynamic (per-module settings)', () => {
-  it('a checkpoint whose `dynamic` gives one layer\'s MLP 8 bits beside 4-bit layers loads it so, and the memory plan prices the layers at no less than they take', async () => {
+  it('a checkpoint whose `dynamic` gives one layer\'s MLP 8 bits beside 4-bit layers loads it so, and the memory plan prices each module at its own settings', async () => {
     // the layers of a 4-bit export, but layer 1's MLP from an 8-bit one, as GPTQModel writes such a checkpoint
     const rtn = (bits: number): QuantizeOptions => ({ method: 'rtn', bits, groupSize: 32, sym: true, actOrder: false, reconError: false });
     const exported = async (bits: number) => {
@@ -159,28 +160,23 @@ describe('GPTQModel dynamic (per-module settings)', () => {
       return files;
     };
     const [four, eight] = [await exported(4), await exported(8)];
-    const tensors = async (files: typeof four) => {
-      const st = await SafetensorsFile.open(bytesSource('m', files.find((f) => f.name === 'model.safetensors')!.data));
-      return Promise.all(st.names.map(async (name) => ({ name, dtype: st.info(name).dtype, shape: st.info(name).shape, data: await st.bytes(name) })));
-    };
-    const mlp1 = (name: string) => name.startsWith('model.layers.1.mlp.');
-    const weights = encodeSafetensors([...(await tensors(four)).filter((t) => !mlp1(t.name)), ...(await tensors(eight)).filter((t) => mlp1(t.name))]);
-    const config = JSON.parse(new TextDecoder().decode(four.find((f) => f.name === 'config.json')!.data));
-    config.quantization_config.dynamic = { '+:.*\\.1\\.mlp\\..*': { bits: 8 } };
-    const files = new Map(four.map((f) => [f.name, new Blob([f.data as Uint8Array<ArrayBuffer>])]));
-    files.set('model.safetensors', new Blob([weights as Uint8Array<ArrayBuffer>]));
-    files.set('config.json', new Blob([JSON.stringify(config)]));
-    const mixed = await Checkpoint.open(blobFiles('mixed', files));
+    const files = await splicedExport(four, eight, (t) => t.startsWith('model.layers.1.mlp.'), { '+:.*\\.1\\.mlp\\..*': { bits: 8 } });
+    const mixed = await Checkpoint.open(memFiles('mixed', files));
     const memory = modelMemory(mixed, 'auto');
-    expect(memory.packed).toEqual({ bits: 8, groupSize: 32, actOrder: false });
+    const four4 = { bits: 4, groupSize: 32, actOrder: false }, eight8 = { ...four4, bits: 8 };
+    expect(memory.packed).toEqual(four4);
+    expect(memory.packedLayers![1]).toEqual([four4, four4, four4, four4, eight8, eight8, eight8]);
+    expect(memory.packedLayers![0]).toEqual(Array(7).fill(four4));
     const model = (await loadModel(gpu, mixed)).model;
     const packedBits = (l: number, n: LinearName) => (model.layers[l].linears[n] as PackedLinear).packed.bits;
     expect([packedBits(1, 'gate'), packedBits(1, 'down'), packedBits(1, 'q'), packedBits(0, 'up')]).toEqual([8, 8, 4, 4]);
     const taken = model.layers.reduce((a, l) => a + LINEAR_NAMES.reduce((b, n) => b + (l.linears[n] as PackedLinear).weightBytes, 0), 0);
-    const planned = (packed: typeof memory.packed) => planMemory(mixed.config, { ...memory, packed, context: 0 }).items.find((i) => /layers/.test(i.what))!.bytes;
-    expect(planned(memory.packed)).toBeGreaterThanOrEqual(taken);
-    // the base bits alone, as the plan priced it before: short of what the layers take
-    expect(planned({ ...memory.packed!, bits: 4 })).toBeLessThan(taken);
+    const layersItem = (o: typeof memory) => planMemory(mixed.config, { ...o, context: 0 }).items.find((i) => /layers/.test(i.what))!;
+    // the plan's layers: the packed linears as allocated, plus the norms (4 bytes a value)
+    const c = mixed.config, norms = c.layers * (2 * c.hidden + 2 * c.headDim) * 4;
+    expect(layersItem(memory)).toMatchObject({ bytes: taken + norms, what: `${c.layers} layers (4/8-bit packed)` });
+    // the base settings alone, as the plan priced it before: short of what the layers take
+    expect(layersItem({ ...memory, packedLayers: undefined }).bytes).toBeLessThan(taken + norms);
     model.destroy();
   });
   it('the first matching pattern applies: "-:" leaves a module float, "+:" and bare keys override its settings', () => {

@@ -17,7 +17,7 @@ import { nodeOrt } from '../../src/cli/ort-node';
 import { Checkpoint } from '../../src/model/checkpoint';
 import { parseGptqConfig } from '../../src/model/config';
 import { encodeSafetensors, f32ToF16 } from '../../src/model/safetensors';
-import { blobFiles, bytesSource, type ModelFiles } from '../../src/model/source';
+import { bytesSource, type ModelFiles } from '../../src/model/source';
 import { TextTokenizer } from '../../src/model/tokenizer';
 import { seededRandom } from '../../src/random';
 import { corpusTokens, drawCalibration } from '../../src/quant/calibration';
@@ -28,6 +28,7 @@ import { exportOnnx, onnxExportProblem, OnnxExportError } from '../../src/quant/
 import { dequantNBits, toMatMulNBits } from '../../src/quant/onnx/matmulnbits';
 import { quantizeModel, type QuantizeOptions } from '../../src/quant/quantize-model';
 import { packBits } from '../../src/quant/reference';
+import { memFiles, splicedExport } from '../helpers/exported';
 import { maxRelErr, testGpu } from '../helpers/gpu';
 import { scoreRowRef } from '../../src/model/reference';
 import { tokenPerplexity } from '../../src/eval/perplexity';
@@ -35,7 +36,6 @@ import { tokenPerplexity } from '../../src/eval/perplexity';
 const TMP = mkdtempSync(join(tmpdir(), 'ql-onnx-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
-const memFiles = (id: string, files: ExportedFile[]): ModelFiles => blobFiles(id, new Map(files.map((f) => [f.name, new Blob([f.data as Uint8Array<ArrayBuffer>])])));
 
 function writeFolder(name: string, files: ExportedFile[]): string {
   const dir = join(TMP, name);
@@ -329,6 +329,25 @@ describe('transformers.js runs the exported folder as the lab runs the checkpoin
     expect(gptq.tensorNames()).toContain('model.layers.0.self_attn.qkv_proj.qweight');
     const { ex } = await compare('phi3-q4', gptq);
     expect(ex.dtype).toBe('q4');
+  });
+
+  it('a Phi-3 whose `dynamic` gives one fused module 8 bits beside 4-bit layers (GPTQModel per-module settings)', async () => {
+    const gpu = await testGpu();
+    const src = await Checkpoint.open(dirFiles('tests/fixtures/tiny/phi3'));
+    const fp = (await loadModel(gpu, src)).model;
+    const rtn = (bits: number): QuantizeOptions => ({ method: 'rtn', bits, groupSize: 32, sym: true, actOrder: false, mode: 'shared', reconError: false });
+    const exported = async (bits: number) => {
+      const q = await quantizeModel(fp, null, rtn(bits));
+      const files = await exportQuantized(gpu, src, q.model, rtn(bits));
+      q.model.destroy();
+      return files;
+    };
+    const files = await splicedExport(await exported(4), await exported(8), (t) => t.startsWith('model.layers.1.mlp.gate_up_proj.'), { '+:.*\\.1\\.mlp\\.gate_up_proj': { bits: 8 } });
+    fp.destroy();
+    const { ex } = await compare('phi3-mixed', await Checkpoint.open(memFiles('phi3-mixed', files)));
+    const graph = decodeModel(ex.files.find((f) => f.name === ex.modelFile)!.data).graph!;
+    const bits = graph.node!.filter((n) => n.opType === 'MatMulNBits').map((n) => n.attribute!.find((a) => a.name === 'bits')!.i);
+    expect(bits.filter((b) => Number(b) === 8)).toHaveLength(2); // layer 1's gate and up
   });
 
   it('refuses a longrope model whose context passes original_max_position_embeddings', async () => {

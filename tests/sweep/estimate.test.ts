@@ -14,9 +14,9 @@ const plan = planSweep({ models: [model], points: gridPoints({ bits: [4], groups
 
 describe('estimateSweep', () => {
   it('before anything is quantized: every configuration evaluates like the baseline, GPTQ adds its calibration tokens at the forward speed', () => {
-    expect(plan.map((c) => describeConfig(c))).toEqual(['m float baseline', 'm GPTQ 4-bit G=128 C_b=8', 'm GPTQ 4-bit G=128 C_b=32', 'm RTN 4-bit G=128']);
+    expect(plan.map((c) => describeConfig(c, {}))).toEqual(['m float baseline', 'm GPTQ 4-bit G=128 C_b=8', 'm GPTQ 4-bit G=128 C_b=32', 'm RTN 4-bit G=128']);
     // a sweep that quantizes the LM head too says so, but not of its float baselines
-    expect(plan.map((c) => describeConfig(c, { bits: 8, groupSize: 32, sym: true }))).toEqual(['m float baseline', 'm GPTQ 4-bit G=128 C_b=8, head 8-bit G=32', 'm GPTQ 4-bit G=128 C_b=32, head 8-bit G=32', 'm RTN 4-bit G=128, head 8-bit G=32']);
+    expect(plan.map((c) => describeConfig(c, { lmHead: { bits: 8, groupSize: 32, sym: true } }))).toEqual(['m float baseline', 'm GPTQ 4-bit G=128 C_b=8, head 8-bit G=32', 'm GPTQ 4-bit G=128 C_b=32, head 8-bit G=32', 'm RTN 4-bit G=128, head 8-bit G=32']);
     const evalS = 8 * 0.5 + 10 * 0.1; // 5 s per configuration
     const calib = (c: number) => c * 256 * 0.001; // C_b x 256 tokens at 1 ms
     const e = estimateSweep(plan, { m: baseline() }, opts, planned)!;

@@ -32,7 +32,9 @@ def t975(dof: int) -> float:
 
 
 def config_key(r: dict) -> tuple:
-    return (r["model"], r["method"], r["bits"], r["group_size"], r["calib_size"], r["seqlen"], r["sym"], r["act_order"], r["mode"], r["seed"])
+    # the identity columns of src/sweep/results.ts KEY_COLUMNS; the later ones as rows written before them read
+    later = (r.get("damp"), r.get("static_groups", False), r.get("calib_text"), r.get("lm_head_bits", 16), r.get("lm_head_group_size", 0))
+    return (r["model"], r["method"], r["bits"], r["group_size"], r["calib_size"], r["seqlen"], r["sym"], r["act_order"], r["mode"], r["seed"], *later)
 
 
 def main() -> None:

@@ -16,9 +16,12 @@ import { checkReplaceable, writeFolder } from '../files';
 import { cliGpu } from '../gpu-node';
 import { loadForCli, WEIGHTS_USAGE } from '../load';
 
+/** The options that set a quantized LM head's settings (quantize, sweep), as the checks' messages name them. */
+export const HEAD_OPTIONS = '--lm-head-bits / --lm-head-group';
+
 /** The option behind each field the shared checks name. */
 const QUANTIZE_OPTION: Record<QuantizeField, string> = {
-  point: '--bits / --group / --calib', calibration: '--calib', damp: '--damp', seqLen: '--seqlen', head: '--lm-head-bits / --lm-head-group',
+  point: '--bits / --group / --calib', calibration: '--calib', damp: '--damp', seqLen: '--seqlen', head: HEAD_OPTIONS,
 };
 
 /** The LM head's options (quantize, sweep). */

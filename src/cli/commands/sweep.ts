@@ -1,7 +1,7 @@
 import { formatProgress, formatSeconds } from '../../progress';
-import { sweepProblem, withName } from '../../sweep/checks';
+import { headProblem, sweepProblem, withName } from '../../sweep/checks';
 import { describeConfig, planShard, SweepRunner, type SweepModel, type SweepOptions } from '../../sweep/engine';
-import { findPreset, gridPoints, type GridSpec, PRESETS, quantPointProblem } from '../../sweep/grid';
+import { findPreset, gridPoints, type GridSpec, PRESETS } from '../../sweep/grid';
 import { SWEEP_DEFAULTS as D } from '../../sweep/run-config';
 import { parseShard } from '../../sweep/shard';
 import { TextTokenizer } from '../../model/tokenizer';
@@ -16,7 +16,7 @@ import { ADAPTER_INDEX_USAGE, useAdapterIndex } from '../adapter-index';
 import { jsonlStore } from '../jsonl-store';
 import { modelHead } from '../plan';
 import { checkModelSpec, resolveModelFiles } from '../model';
-import { HEAD_USAGE, headOptions } from './quantize';
+import { HEAD_OPTIONS, HEAD_USAGE, headOptions } from './quantize';
 
 /** The options that define a sweep's grid: `quantlab sweep` runs them, `quantlab merge` checks results against them. */
 const DEFAULT_GRID = PRESETS[0].grid;
@@ -47,8 +47,8 @@ export function sweepOptions(args: Args, modelSpecs = args.list('model')): Sweep
   const problem = sweepProblem({ models: models.length, grid, methods, limit });
   if (problem) throw new UsageError(`--calib / --methods / --limit: ${problem}`);
   const lmHead = headOptions(args);
-  const headProblem = lmHead && quantPointProblem(lmHead.bits, lmHead.groupSize, 0);
-  if (headProblem) throw new UsageError(withName('--lm-head-bits / --lm-head-group', headProblem));
+  const head = headProblem(lmHead);
+  if (head) throw new UsageError(withName(HEAD_OPTIONS, head));
   return {
     models,
     points,
@@ -87,7 +87,7 @@ export const sweepCommand: Command = {
       ? `sweep: shard ${opts.shard.index}/${opts.shard.count}: ${plan.length} of the grid's configurations (${grid}) -> ${out}`
       : `sweep: ${plan.length} configurations (${grid}) -> ${out}`);
     if (args.flag('dry-run')) {
-      printJson(plan.map((c) => describeConfig(c, opts.lmHead)));
+      printJson(plan.map((c) => describeConfig(c, opts)));
       return;
     }
     if (adapterIndex !== undefined) await useAdapterIndex(adapterIndex);

@@ -239,7 +239,7 @@ function linearEmitter(g: Graph, ckpt: Checkpoint, notes: string[], accuracyLeve
   const gptq = ckpt.config.gptq;
   return async (x: string, base: string, out: number, inn: number, bias: boolean): Promise<string> => {
     let y: string;
-    const q = gptq && moduleGptq(gptq, base); // the module's own settings where `dynamic` gives them
+    const q = gptq && moduleGptq(gptq, ckpt.storedModule(base)); // the module's own settings where `dynamic` gives them (a fused module's for its parts)
     if (q && ckpt.has(`${base}.qweight`)) {
       const file = `${ckpt.id}: ${base}`;
       const G = q.groupSize === -1 ? inn : q.groupSize, nGroups = Math.ceil(inn / G);

@@ -135,7 +135,7 @@ export function FitPanel({ active }: { active: boolean }) {
               value={bitsChosen} options={bitsOptions} onChange={setBitsSpec} />
           )}
           {settings.length > 1 && (
-            <Select label="Setting" testId="fit-setting" title="Configurations run with other zeros, act-order, Hessians or calibration length are another experiment: the law is fitted to one setting at a time, as in the study, or to all pooled"
+            <Select label="Setting" testId="fit-setting" title="Configurations run with other zeros, act-order, Hessians, calibration length, dampening, static groups, calibration text or a quantized LM head are another experiment: the law is fitted to one setting at a time, as in the study, or to all pooled"
               value={setting} options={[{ value: '', label: `${settings[0].setting} (${settings[0].configurations}, most)` }, ...settings.slice(1).map((x) => ({ value: x.setting, label: `${x.setting} (${x.configurations})` })), { value: 'all', label: 'all settings pooled' }]} onChange={setSetting} />
           )}
           <Select label="Published law" title="Compare with the study's coefficients for this family" value={family}

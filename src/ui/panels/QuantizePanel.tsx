@@ -45,7 +45,7 @@ export function QuantizePanel() {
         onProgress: setProgress,
         onLayer: (r) => setLayers((ls) => [...ls, r]),
       });
-      const label = `${opts.method.toUpperCase()} ${opts.bits}-bit G=${opts.groupSize === -1 ? 'channel' : opts.groupSize}${opts.method === 'gptq' ? ` C_b=${opts.calib}` : ''}${opts.lmHead ? `, head ${opts.lmHeadBits}-bit` : ''}`;
+      const label = `${opts.method.toUpperCase()} ${opts.bits}-bit G=${opts.groupSize === -1 ? 'channel' : opts.groupSize}${opts.method === 'gptq' ? ` C_b=${opts.calib}` : ''}${opts.lmHead ? `, head ${opts.lmHeadBits}-bit G=${opts.lmHeadGroupSize === -1 ? 'channel' : opts.lmHeadGroupSize}` : ''}`;
       setQuantized({ result, label });
       inform(`${label}: ${result.layers.length} linear layers in ${result.seconds.toFixed(1)} s. Evaluate and Generate now use the quantized model.`);
     });

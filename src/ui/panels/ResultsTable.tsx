@@ -3,7 +3,7 @@
 // the tasks behind a row on demand. Filters narrow thousands of imported rows to the few a question is about.
 import { Fragment, useMemo, useState } from 'react';
 import { generalScore, type Level, LEVELS } from '../../eval/tasks';
-import { configId, configLabel, type ResultRow, settingOf } from '../../sweep/results';
+import { configId, configLabel, headQuantized, type ResultRow, settingOf } from '../../sweep/results';
 import { fmt } from '../widgets';
 
 export interface ConfigRow {
@@ -100,7 +100,7 @@ export function ResultsTable({ results }: { results: ResultRow[] }) {
                   <tr className="config" data-testid="result-config" data-config={configLabel(k)} aria-expanded={expanded} onClick={() => toggle(c.id)}
                     title={`${configLabel(k)}${k.method === 'fp' ? '' : `; ${settingOf(k)}`}, seed ${k.seed}; ${c.rows.length} tasks; ${k.adapter}`}>
                     <td><button className="ghost small" aria-label={expanded ? 'Hide its tasks' : 'Show its tasks'}>{expanded ? '▾' : '▸'}</button></td>
-                    <td>{k.model}</td><td>{k.method}</td><td className="num">{k.method === 'fp' ? '–' : k.bits}</td>
+                    <td>{k.model}</td><td>{k.method}{headQuantized(k) && <span className="muted" title={`LM head quantized too: ${k.lm_head_bits}-bit G=${k.lm_head_group_size}`}> +head {k.lm_head_bits}b</span>}</td><td className="num">{k.method === 'fp' ? '–' : k.bits}</td>
                     <td className="num">{k.group_size === -1 ? 'ch.' : k.group_size || '–'}</td><td className="num">{k.calib_size || '–'}</td>
                     {LEVELS.map((l) => <Fragment key={l}>{cell(c.level[l])}</Fragment>)}{cell(c.level.General)}
                     <td className="num">{c.ppl ? <>{fmt(c.ppl.value, 2)} <span className="muted">({c.ppl.windows})</span></> : '–'}</td>
