@@ -288,6 +288,32 @@ export function configKey(opts: SweepOptions, c: PlannedConfig, ckpt: Pick<Check
   };
 }
 
+/**
+ * The row key of a model evaluated in the lab (the Evaluate tab): the float model's, or that of a quantization done
+ * here (the Quantize tab's options, its calibration drawn from the bundled text); null for a checkpoint quantized
+ * elsewhere (a GPTQ checkpoint loaded as such), which is no float baseline and whose calibration the lab does not
+ * know. The same configuration run by a sweep has the same identity (tests/sweep/identity.test.ts).
+ */
+export function labConfigKey(
+  model: { name: string; ckpt: Pick<Checkpoint, 'nonEmbeddingParams' | 'config'> },
+  quantized?: Pick<QuantizeResult, 'options' | 'calibration'>,
+): ConfigKey | null {
+  const c = model.ckpt.config;
+  if (!quantized && c.gptq) return null;
+  const fp: ConfigKey = {
+    model: model.name, family: c.arch, n_params: model.ckpt.nonEmbeddingParams, method: 'fp', bits: 16, group_size: 0, calib_size: 0, seqlen: 0,
+    sym: true, act_order: false, mode: '', seed: 0, damp: null, static_groups: false, calib_text: '', ...headColumns(undefined),
+  };
+  if (!quantized) return fp;
+  const o = quantized.options, cal = quantized.calibration, gptq = o.method === 'gptq';
+  return {
+    ...fp, method: o.method, bits: o.bits, group_size: o.groupSize, calib_size: cal?.count ?? 0, seqlen: cal?.seqLen ?? 0, sym: o.sym,
+    act_order: gptq && o.actOrder, mode: gptq ? (o.mode ?? SWEEP_DEFAULTS.mode) : '', seed: cal?.seed ?? 0,
+    ...(gptq ? { damp: o.percdamp ?? SWEEP_DEFAULTS.percdamp, static_groups: Boolean(o.staticGroups), calib_text: SWEEP_DEFAULTS.calibText } : {}),
+    ...headColumns(o.lmHead),
+  };
+}
+
 /** What every configuration of a sweep is evaluated with. */
 export function evalOptions(opts: SweepOptions, suite: Suite): EvalOptions {
   return { tasks: opts.tasks, suite, limit: opts.limit, seed: EVAL_SEED, pplWindows: opts.pplWindows };

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { QUANTIZE_DEFAULTS } from '../../src/quant/settings';
-import { configKey, planSweep, type SweepModel, type SweepOptions } from '../../src/sweep/engine';
+import type { QuantizeOptions } from '../../src/quant/quantize-model';
+import { configKey, labConfigKey, planSweep, type SweepModel, type SweepOptions } from '../../src/sweep/engine';
 import { type ConfigKey, configId, configLabel, KEY_COLUMNS, parseCsv, parseJsonl, parseResults, settingOf, toCsv } from '../../src/sweep/results';
 import { SWEEP_DEFAULTS, SWEEP_OPTIONS } from '../../src/sweep/run-config';
 
@@ -106,6 +107,23 @@ describe('the identity of a configuration', () => {
     expect(k).toMatchObject({ damp: QUANTIZE_DEFAULTS.percdamp, static_groups: QUANTIZE_DEFAULTS.staticGroups, calib_text: QUANTIZE_DEFAULTS.calibText, seqlen: 256 });
     expect(configId(k)).toBe('qwen3-dict-74k|gptq|4|128|32|256|sym|act|sequential|0');
     expect(configId({ ...k, damp: 0.1 })).toBe('qwen3-dict-74k|gptq|4|128|32|256|sym|act|sequential|0|damp=0.1');
+  });
+
+  it('a configuration quantized and evaluated in the lab\'s tabs has the identity the sweep gives it; a checkpoint quantized elsewhere has none', () => {
+    const model = { name: 'qwen3-dict-74k', ckpt };
+    const head = { bits: 8, groupSize: 32, sym: true };
+    const lab = (options: QuantizeOptions, calib: number) => labConfigKey(model, { options, calibration: calib ? { count: calib, seqLen: 64, seed: 0 } : null })!;
+    const gptq: QuantizeOptions = { method: 'gptq', bits: 4, groupSize: 128, sym: true, actOrder: true, mode: 'sequential', percdamp: SWEEP_DEFAULTS.percdamp };
+    const rtn: QuantizeOptions = { method: 'rtn', bits: 4, groupSize: 128, sym: true, actOrder: false };
+    for (const lmHead of [undefined, head]) {
+      const sweep = keys({ ...base, methods: ['gptq', 'rtn'], lmHead });
+      expect(configId(lab({ ...gptq, lmHead }, 32))).toBe(configId(sweep.get('gptq')!));
+      expect(configId(lab({ ...rtn, lmHead }, 0))).toBe(configId(sweep.get('rtn')!));
+      expect(configId(labConfigKey(model)!)).toBe(configId(sweep.get('fp')!));
+    }
+    expect(configId(lab({ ...gptq, percdamp: 0.1 }, 32))).not.toBe(configId(keys(base).get('gptq')!));
+    const quantizedElsewhere = { ...ckpt, config: { ...ckpt.config, gptq: { bits: 4 } } } as unknown as typeof ckpt;
+    expect(labConfigKey({ name: 'some-gptq-checkpoint', ckpt: quantizedElsewhere })).toBeNull();
   });
 
   it('the fits do not pool configurations of another damping, static groups, calibration text or LM head', () => {

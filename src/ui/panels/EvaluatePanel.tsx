@@ -1,11 +1,10 @@
 import { useEffect, useState } from 'react';
 import { evaluate, type EvalReport, PPL_WINDOWS } from '../../eval/run';
 import { LAB_ITEMS_PER_TASK } from '../../eval/settings';
-import { QUANTIZE_DEFAULTS } from '../../quant/settings';
 import { evalProblem } from '../../sweep/checks';
 import { LEVELS, type Suite, suiteForModel, TASKS } from '../../eval/tasks';
-import { reportRows } from '../../sweep/engine';
-import { type ConfigKey, headColumns } from '../../sweep/results';
+import { labConfigKey, reportRows } from '../../sweep/engine';
+import type { ConfigKey } from '../../sweep/results';
 import { browserData } from '../browser';
 import { useLab } from '../lab';
 import { fmt, NoModel, ProgressLine, Select, useTask } from '../widgets';
@@ -25,8 +24,9 @@ export function EvaluatePanel() {
   // the CLI's checks (src/sweep/checks.ts): 0 items per task is refused here as there
   const problem = evalProblem({ tasks: chosen, limit });
   const [withFloat, setWithFloat] = useState(false);
-  type Scored = { report: EvalReport; key: ConfigKey };
-  const [result, setResult] = useState<Scored & { label: string; quantSeconds: number; baseline?: Scored } | null>(null);
+  type Scored<K = ConfigKey> = { report: EvalReport; key: K };
+  // key null: a checkpoint quantized elsewhere, whose scores have no configuration to be saved under
+  const [result, setResult] = useState<Scored<ConfigKey | null> & { label: string; quantSeconds: number; baseline?: Scored } | null>(null);
   const { busy, progress, setProgress, run: runTask, cancel } = useTask(report);
 
   async function run() {
@@ -34,28 +34,16 @@ export function EvaluatePanel() {
     await runTask(async (signal) => {
       const opts = { tasks: chosen, suite, limit, pplWindows: PPL_WINDOWS, signal, onProgress: setProgress };
       const r = await evaluate(quantized?.result.model ?? loaded.model, loaded.tokenizer, browserData, opts);
-      const o = quantized?.result.options;
-      const fpKey: ConfigKey = {
-        model: loaded.name, family: loaded.ckpt.config.arch, n_params: loaded.ckpt.nonEmbeddingParams,
-        method: 'fp', bits: 16, group_size: 0, calib_size: 0, seqlen: 0, sym: true, act_order: false, mode: '', seed: 0,
-        damp: null, static_groups: false, calib_text: '', ...headColumns(undefined),
-      };
-      const key: ConfigKey = !o ? fpKey : {
-        ...fpKey, method: o.method, bits: o.bits, group_size: o.groupSize,
-        calib_size: quantized?.result.calibration?.count ?? 0, seqlen: quantized?.result.calibration?.seqLen ?? 0,
-        sym: o.sym, act_order: o.actOrder, mode: o.method === 'gptq' ? (o.mode ?? QUANTIZE_DEFAULTS.mode) : '', seed: quantized?.result.calibration?.seed ?? 0,
-        // the Quantize tab calibrates on the bundled text
-        ...(o.method === 'gptq' ? { damp: o.percdamp ?? QUANTIZE_DEFAULTS.percdamp, static_groups: !!o.staticGroups, calib_text: QUANTIZE_DEFAULTS.calibText } : {}),
-        ...headColumns(o.lmHead),
-      };
+      const key = labConfigKey(loaded, quantized?.result);
+      const fpKey = labConfigKey(loaded);
       // the float model on the same items, for the quantized model's loss per task
-      const baseline = quantized && withFloat ? { report: await evaluate(loaded.model, loaded.tokenizer, browserData, opts), key: fpKey } : undefined;
-      setResult({ report: r, label: quantized?.label ?? 'float model', key, quantSeconds: quantized?.result.seconds ?? 0, baseline });
+      const baseline = quantized && withFloat && fpKey ? { report: await evaluate(loaded.model, loaded.tokenizer, browserData, opts), key: fpKey } : undefined;
+      setResult({ report: r, label: quantized?.label ?? (key ? 'float model' : 'GPTQ checkpoint'), key, quantSeconds: quantized?.result.seconds ?? 0, baseline });
     });
   }
 
   async function save() {
-    if (!result || !gpu) return;
+    if (!result?.key || !gpu) return;
     const rows = [
       ...reportRows(result.key, result.report, result.quantSeconds, gpu.adapterName),
       ...(result.baseline ? reportRows(result.baseline.key, result.baseline.report, 0, gpu.adapterName) : []),
@@ -71,7 +59,7 @@ export function EvaluatePanel() {
   return (
     <div className="grid two">
       <section className="card">
-        <h2>Evaluate {quantized ? `the quantized model (${quantized.label})` : `${loaded.name} (float)`}</h2>
+        <h2>Evaluate {quantized ? `the quantized model (${quantized.label})` : `${loaded.name} (${loaded.ckpt.config.gptq ? `a ${loaded.ckpt.config.gptq.bits}-bit GPTQ checkpoint` : 'float'})`}</h2>
         <div className="controls">
           <Select label="Suite" title={`The lab's dictionary tasks (for its own small models) or the study's real benchmarks (for real pretrained models). Default for this model: ${modelSuite.suite} (${modelSuite.because})`} value={suite}
             options={[{ value: 'dict', label: 'dictionary tasks (bundled models)' }, { value: 'real', label: 'real benchmarks (NQ, OBQA, GSM8K)' }]}
@@ -102,7 +90,8 @@ export function EvaluatePanel() {
             </label>
           )}
           <button onClick={run} disabled={busy || !gpu || problem !== null} data-testid="evaluate" title={problem ?? undefined}>Evaluate</button>
-          {result && !busy && <button className="ghost" onClick={save} title="Add these scores to the results store, beside the sweep's">Save to results</button>}
+          {result && !busy && <button className="ghost" onClick={save} disabled={!result.key}
+            title={result.key ? 'Add these scores to the results store, beside the sweep\'s' : `${loaded.name} was quantized elsewhere (a GPTQ checkpoint): the lab does not know how it was calibrated, so there is no configuration to save its scores under. Quantize the float model here to put scores beside the sweep's.`}>Save to results</button>}
         </div>
         {problem && <p className="problem" role="alert" data-testid="eval-problem">Cannot evaluate: {problem}.</p>}
         <p className="muted small">Perplexity: over {PPL_WINDOWS} windows of the held-out text, as in the Sweep tab and the CLI.</p>
