@@ -265,27 +265,53 @@ function calibSeqLen(opts: SweepOptions, maxPosition: number): number {
   return Math.min(sweepSettings(opts).seqLen, maxPosition);
 }
 
+/** A quantization's settings as a row key records them (QuantizeSettings' names; C_b and seqlen as run). */
+interface KeyedSettings {
+  method: 'gptq' | 'rtn';
+  bits: number;
+  groupSize: number;
+  calib: number;
+  seqLen: number;
+  sym: boolean;
+  actOrder: boolean;
+  mode: string;
+  seed: number;
+  percdamp: number;
+  staticGroups: boolean;
+  calibText: string;
+  lmHead?: HeadSettings;
+}
+
+/**
+ * The row key of a model quantized with `q`, or of the float model (null). What a method does not use is left at
+ * one value, so that it does not tell configurations apart: RTN takes no calibration, Hessian or dampening; the
+ * float baseline is not quantized.
+ */
+function rowKey(model: string, ckpt: Pick<Checkpoint, 'nonEmbeddingParams' | 'config'>, q: KeyedSettings | null): ConfigKey {
+  const g = q?.method === 'gptq' ? q : null; // what only GPTQ uses
+  return {
+    model, family: ckpt.config.arch, n_params: ckpt.nonEmbeddingParams, method: q?.method ?? 'fp',
+    bits: q?.bits ?? 16,
+    group_size: q?.groupSize ?? 0,
+    calib_size: g?.calib ?? 0,
+    seqlen: g?.seqLen ?? 0,
+    sym: q?.sym ?? true,
+    act_order: g?.actOrder ?? false,
+    mode: g?.mode ?? '',
+    seed: g?.seed ?? 0,
+    damp: g?.percdamp ?? null,
+    static_groups: g?.staticGroups ?? false,
+    calib_text: g?.calibText ?? '',
+    ...headColumns(q?.lmHead),
+  };
+}
+
 /** The row key of a planned configuration on its opened checkpoint: what its result rows carry (configId is its identity). */
 export function configKey(opts: SweepOptions, c: PlannedConfig, ckpt: Pick<Checkpoint, 'nonEmbeddingParams' | 'config'>): ConfigKey {
   const s = sweepSettings(opts);
-  // what a method does not use is left at one value, so that it does not tell configurations apart: RTN takes
-  // no calibration, Hessian or dampening; the float baseline is not quantized
-  const fp = c.method === 'fp', gptq = c.method === 'gptq';
-  return {
-    model: c.model.id, family: ckpt.config.arch, n_params: ckpt.nonEmbeddingParams, method: c.method,
-    bits: fp ? 16 : c.point!.bits,
-    group_size: fp ? 0 : c.point!.groupSize,
-    calib_size: gptq ? c.point!.calib : 0,
-    seqlen: gptq ? calibSeqLen(opts, ckpt.config.maxPosition) : 0,
-    sym: fp ? true : s.sym,
-    act_order: gptq ? s.actOrder : false,
-    mode: gptq ? s.mode : '',
-    seed: gptq ? s.seed : 0,
-    damp: gptq ? s.percdamp : null,
-    static_groups: gptq ? s.staticGroups : false,
-    calib_text: gptq ? s.calibText : '',
-    ...headColumns(fp ? undefined : opts.lmHead),
-  };
+  return rowKey(c.model.id, ckpt, c.method === 'fp' ? null : {
+    ...s, method: c.method, bits: c.point!.bits, groupSize: c.point!.groupSize, calib: c.point!.calib, seqLen: calibSeqLen(opts, ckpt.config.maxPosition), lmHead: opts.lmHead,
+  });
 }
 
 /**
@@ -298,20 +324,13 @@ export function labConfigKey(
   model: { name: string; ckpt: Pick<Checkpoint, 'nonEmbeddingParams' | 'config'> },
   quantized?: Pick<QuantizeResult, 'options' | 'calibration'>,
 ): ConfigKey | null {
-  const c = model.ckpt.config;
-  if (!quantized && c.gptq) return null;
-  const fp: ConfigKey = {
-    model: model.name, family: c.arch, n_params: model.ckpt.nonEmbeddingParams, method: 'fp', bits: 16, group_size: 0, calib_size: 0, seqlen: 0,
-    sym: true, act_order: false, mode: '', seed: 0, damp: null, static_groups: false, calib_text: '', ...headColumns(undefined),
-  };
-  if (!quantized) return fp;
-  const o = quantized.options, cal = quantized.calibration, gptq = o.method === 'gptq';
-  return {
-    ...fp, method: o.method, bits: o.bits, group_size: o.groupSize, calib_size: cal?.count ?? 0, seqlen: cal?.seqLen ?? 0, sym: o.sym,
-    act_order: gptq && o.actOrder, mode: gptq ? (o.mode ?? SWEEP_DEFAULTS.mode) : '', seed: cal?.seed ?? 0,
-    ...(gptq ? { damp: o.percdamp ?? SWEEP_DEFAULTS.percdamp, static_groups: Boolean(o.staticGroups), calib_text: SWEEP_DEFAULTS.calibText } : {}),
-    ...headColumns(o.lmHead),
-  };
+  if (!quantized) return model.ckpt.config.gptq ? null : rowKey(model.name, model.ckpt, null);
+  const o = quantized.options, cal = quantized.calibration;
+  return rowKey(model.name, model.ckpt, {
+    method: o.method, bits: o.bits, groupSize: o.groupSize, calib: cal?.count ?? 0, seqLen: cal?.seqLen ?? 0, sym: o.sym, actOrder: o.actOrder,
+    mode: o.mode ?? SWEEP_DEFAULTS.mode, seed: cal?.seed ?? 0, percdamp: o.percdamp ?? SWEEP_DEFAULTS.percdamp, staticGroups: Boolean(o.staticGroups),
+    calibText: SWEEP_DEFAULTS.calibText, lmHead: o.lmHead,
+  });
 }
 
 /** What every configuration of a sweep is evaluated with. */
