@@ -171,11 +171,16 @@ export function mergeRows(into: ResultRow[], incoming: ResultRow[], opts: { keep
 
 const groupText = (g: number) => (g === -1 ? 'channel' : String(g));
 
+/** A configuration's quantization in words: "GPTQ 4-bit G=128 C_b=32", "RTN 3-bit G=32, head 8-bit G=32", "float baseline". */
+export function quantLabel(c: Pick<ConfigKey, 'method' | 'bits' | 'group_size' | 'calib_size' | 'lm_head_bits' | 'lm_head_group_size'>): string {
+  if (c.method === 'fp') return 'float baseline';
+  const head = headQuantized(c) ? `, head ${c.lm_head_bits}-bit G=${groupText(c.lm_head_group_size)}` : '';
+  return `${c.method.toUpperCase()} ${c.bits}-bit G=${groupText(c.group_size)}${c.method === 'gptq' ? ` C_b=${c.calib_size}` : ''}${head}`;
+}
+
 /** A configuration in words: "qwen3-dict-74k GPTQ 4-bit G=128 C_b=32", "... RTN 3-bit G=32, head 8-bit G=32", "... float baseline". */
 export function configLabel(c: Pick<ConfigKey, 'model' | 'method' | 'bits' | 'group_size' | 'calib_size' | 'lm_head_bits' | 'lm_head_group_size'>): string {
-  if (c.method === 'fp') return `${c.model} float baseline`;
-  const head = headQuantized(c) ? `, head ${c.lm_head_bits}-bit G=${groupText(c.lm_head_group_size)}` : '';
-  return `${c.model} ${c.method.toUpperCase()} ${c.bits}-bit G=${groupText(c.group_size)}${c.method === 'gptq' ? ` C_b=${c.calib_size}` : ''}${head}`;
+  return `${c.model} ${quantLabel(c)}`;
 }
 
 /** A stored configuration that an import would replace: its tasks measured on more items in the file. */

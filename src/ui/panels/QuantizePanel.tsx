@@ -9,6 +9,8 @@ import { type LayerResult, phasesText, quantizeModel, type QuantizeOptions } fro
 import { headSettings, LAB_QUANTIZE_START, packedWidths, type QuantizeSettings } from '../../quant/settings';
 import { BIT_WIDTHS } from '../../model/config';
 import { quantizeProblems, withName } from '../../sweep/checks';
+import { labConfigKey } from '../../sweep/engine';
+import { quantLabel } from '../../sweep/results';
 import { browserData, saveFile, zip } from '../browser';
 import { useLab } from '../lab';
 import { Check, fmt, NoModel, ProgressLine, Select, useTask } from '../widgets';
@@ -45,7 +47,7 @@ export function QuantizePanel() {
         onProgress: setProgress,
         onLayer: (r) => setLayers((ls) => [...ls, r]),
       });
-      const label = `${opts.method.toUpperCase()} ${opts.bits}-bit G=${opts.groupSize === -1 ? 'channel' : opts.groupSize}${opts.method === 'gptq' ? ` C_b=${opts.calib}` : ''}${opts.lmHead ? `, head ${opts.lmHeadBits}-bit G=${opts.lmHeadGroupSize === -1 ? 'channel' : opts.lmHeadGroupSize}` : ''}`;
+      const label = quantLabel(labConfigKey(loaded, result)!); // as the results table names the configuration
       setQuantized({ result, label });
       inform(`${label}: ${result.layers.length} linear layers in ${result.seconds.toFixed(1)} s. Evaluate and Generate now use the quantized model.`);
     });
