@@ -15,11 +15,10 @@ import { configId, type ResultRow, settingOf } from '../sweep/results';
  * configuration is never merged: equal accuracies alone can be chance.
  */
 export function mergeIdentical(rows: ResultRow[]): { rows: ResultRow[]; merged: { kept: ResultRow; same_as_groups: number[] }[] } {
-  // a configuration's identity (every setting that changes a result), and the same with G left out
-  const configOf = (r: ResultRow) => configId(r);
+  // configurations by their identity (every setting that changes a result); withoutG: the same with G left out
   const withoutG = (r: ResultRow) => configId({ ...r, group_size: 0 });
   const configs = new Map<string, ResultRow[]>();
-  for (const r of rows) (configs.get(configOf(r)) ?? configs.set(configOf(r), []).get(configOf(r))!).push(r);
+  for (const r of rows) (configs.get(configId(r)) ?? configs.set(configId(r), []).get(configId(r))!).push(r);
   const bySignature = new Map<string, ResultRow[][]>();
   for (const rs of configs.values()) {
     if (rs[0].method === 'fp' || !rs.some((r) => r.perplexity !== null)) continue;

@@ -170,7 +170,7 @@ export class Checkpoint {
         // the fused module's own bits where GPTQModel's `dynamic` gives it some (null: left float)
         const bits = c.gptq ? moduleGptq(c.gptq, F)?.bits : undefined;
         if (qz && (!bits || qz.shape.length !== 2 || qz.shape[1] * 32 < total * bits)) {
-          this.expectShape(qz.name, [qz.shape[0], Math.ceil((total * (bits ?? 32)) / 32)]);
+          this.expectShape(qz.name, [qz.shape[0], zeroWords(total, bits ?? 32)]);
         }
         for (const { part, start, rows } of layout) {
           const P = p + a.names.linear[part];
@@ -190,7 +190,7 @@ export class Checkpoint {
             view(t === qw ? 'qweight' : 'scales', t, [t.shape[0], rows], async () => sliceColumns(await this.bytes(t.name), t.shape[0], total * e, start * e, rows * e));
           }
           if (qz && bits) {
-            const words = Math.ceil((rows * bits) / 32);
+            const words = zeroWords(rows, bits);
             view('qzeros', qz, [qz.shape[0], words], async () => sliceBits(await this.bytes(qz.name), qz.shape[0], qz.shape[1], start * bits, rows * bits, words));
           }
           if (gi) view('g_idx', gi, gi.shape, () => this.bytes(gi.name));

@@ -90,9 +90,9 @@ function layersStorage(o: MemoryOptions): string {
 export function planMemory(c: ModelConfig, o: MemoryOptions): MemoryPlan {
   const d = c.hidden, qd = c.heads * c.headDim, kvd = c.kvHeads * c.headDim, I = c.intermediate;
   const fw = o.weights === 'f16' ? 2 : 4;
-  const layers = o.packedLayers
-    ? o.packedLayers.map((l) => layerBytes(c, fw, l)).reduce((a, l) => ({ layer: a.layer + l.layer, largest: Math.max(a.largest, l.largest) }), { layer: 0, largest: 0 })
-    : (({ layer, largest }) => ({ layer: c.layers * layer, largest }))(layerBytes(c, fw, o.packed));
+  // every layer's linears: at their own settings where given, else all at `packed` (or float)
+  const layers = (o.packedLayers ?? Array.from({ length: c.layers }, () => o.packed)).map((l) => layerBytes(c, fw, l))
+    .reduce((a, l) => ({ layer: a.layer + l.layer, largest: Math.max(a.largest, l.largest) }), { layer: 0, largest: 0 });
   const embed = c.vocab * d * fw;
   const items: MemoryItem[] = [
     { what: `embedding (${c.vocab} x ${d}, ${o.weights})`, bytes: embed, largest: embed },
