@@ -22,7 +22,7 @@ import { PackedLinear, type PackedWeights, readDequantized } from '../../src/qua
 import { computeSharedHessians, destroyHessians, quantizeModel, type QuantizeOptions } from '../../src/quant/quantize-model';
 import { forwardRef } from '../helpers/forward-ref';
 import { testGpu } from '../helpers/gpu';
-import { memFiles, splicedExport } from '../helpers/exported';
+import { memFiles, rtnExport, splicedExport } from '../helpers/exported';
 
 let gpu: Gpu, ckpt: Checkpoint, fp: Transformer, tok: TextTokenizer, calib: CalibrationSet;
 const HEAD = { bits: 8, groupSize: 32, sym: true };
@@ -152,14 +152,7 @@ describe('the LM head quantized (GPTQModel lm_head)', () => {
 describe('GPTQModel dynamic (per-module settings)', () => {
   it('a checkpoint whose `dynamic` gives one layer\'s MLP 8 bits beside 4-bit layers loads it so, and the memory plan prices each module at its own settings', async () => {
     // the layers of a 4-bit export, but layer 1's MLP from an 8-bit one, as GPTQModel writes such a checkpoint
-    const rtn = (bits: number): QuantizeOptions => ({ method: 'rtn', bits, groupSize: 32, sym: true, actOrder: false, reconError: false });
-    const exported = async (bits: number) => {
-      const q = await quantizeModel(fp, null, rtn(bits));
-      const files = await exportQuantized(gpu, ckpt, q.model, rtn(bits));
-      q.model.destroy();
-      return files;
-    };
-    const [four, eight] = [await exported(4), await exported(8)];
+    const [four, eight] = [await rtnExport(gpu, fp, ckpt, 4), await rtnExport(gpu, fp, ckpt, 8)];
     const files = await splicedExport(four, eight, (t) => t.startsWith('model.layers.1.mlp.'), { '+:.*\\.1\\.mlp\\..*': { bits: 8 } });
     const mixed = await Checkpoint.open(memFiles('mixed', files));
     const memory = modelMemory(mixed, 'auto');

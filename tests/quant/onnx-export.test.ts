@@ -28,7 +28,7 @@ import { exportOnnx, onnxExportProblem, OnnxExportError } from '../../src/quant/
 import { dequantNBits, toMatMulNBits } from '../../src/quant/onnx/matmulnbits';
 import { quantizeModel, type QuantizeOptions } from '../../src/quant/quantize-model';
 import { packBits } from '../../src/quant/reference';
-import { memFiles, splicedExport } from '../helpers/exported';
+import { memFiles, rtnExport, splicedExport } from '../helpers/exported';
 import { maxRelErr, testGpu } from '../helpers/gpu';
 import { scoreRowRef } from '../../src/model/reference';
 import { tokenPerplexity } from '../../src/eval/perplexity';
@@ -335,14 +335,7 @@ describe('transformers.js runs the exported folder as the lab runs the checkpoin
     const gpu = await testGpu();
     const src = await Checkpoint.open(dirFiles('tests/fixtures/tiny/phi3'));
     const fp = (await loadModel(gpu, src)).model;
-    const rtn = (bits: number): QuantizeOptions => ({ method: 'rtn', bits, groupSize: 32, sym: true, actOrder: false, mode: 'shared', reconError: false });
-    const exported = async (bits: number) => {
-      const q = await quantizeModel(fp, null, rtn(bits));
-      const files = await exportQuantized(gpu, src, q.model, rtn(bits));
-      q.model.destroy();
-      return files;
-    };
-    const files = await splicedExport(await exported(4), await exported(8), (t) => t.startsWith('model.layers.1.mlp.gate_up_proj.'), { '+:.*\\.1\\.mlp\\.gate_up_proj': { bits: 8 } });
+    const files = await splicedExport(await rtnExport(gpu, fp, src, 4), await rtnExport(gpu, fp, src, 8), (t) => t.startsWith('model.layers.1.mlp.gate_up_proj.'), { '+:.*\\.1\\.mlp\\.gate_up_proj': { bits: 8 } });
     fp.destroy();
     const { ex } = await compare('phi3-mixed', await Checkpoint.open(memFiles('phi3-mixed', files)));
     const graph = decodeModel(ex.files.find((f) => f.name === ex.modelFile)!.data).graph!;
