@@ -14,7 +14,7 @@ import type { Progress } from '../progress';
 import { type CalibrationSet, corpusTokens, drawCalibration } from '../quant/calibration';
 import { loadModel } from '../quant/load';
 import { computeSharedHessians, destroyHessians, quantizeModel, type QuantizeResult, type SharedHessians } from '../quant/quantize-model';
-import type { HeadSettings, Method as QuantMethod } from '../quant/settings';
+import type { HeadSettings, Method as QuantMethod, QuantizeSettings } from '../quant/settings';
 import type { QuantPoint } from './grid';
 import { SWEEP_DEFAULTS, type SweepQuantSettings, sweepSettings } from './run-config';
 import { LAB_VERSION } from '../version';
@@ -265,22 +265,8 @@ function calibSeqLen(opts: SweepOptions, maxPosition: number): number {
   return Math.min(sweepSettings(opts).seqLen, maxPosition);
 }
 
-/** A quantization's settings as a row key records them (QuantizeSettings' names; C_b and seqlen as run). */
-interface KeyedSettings {
-  method: 'gptq' | 'rtn';
-  bits: number;
-  groupSize: number;
-  calib: number;
-  seqLen: number;
-  sym: boolean;
-  actOrder: boolean;
-  mode: string;
-  seed: number;
-  percdamp: number;
-  staticGroups: boolean;
-  calibText: string;
-  lmHead?: HeadSettings;
-}
+/** A quantization's settings as a row key records them (C_b and seqlen as run). */
+type KeyedSettings = Pick<QuantizeSettings, 'method' | 'bits' | 'groupSize' | 'calib' | 'seqLen' | 'sym' | 'actOrder' | 'mode' | 'seed' | 'percdamp' | 'staticGroups' | 'calibText'> & { lmHead?: HeadSettings };
 
 /**
  * The row key of a model quantized with `q`, or of the float model (null). What a method does not use is left at
